@@ -1,0 +1,101 @@
+"""The connector interface: what every data source (CSV, xlsx, Google Sheets, plugins)
+gives the engine, and what it must do to take results back.
+
+A connector reads *raw* cells. Turning them into typed columns, and reporting cells that
+are not what their column needs, is the engine's job (``kpirules.table``), the same for
+every source, so a Google Sheet and an xlsx file with the same cells mean the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+# A raw cell as a source gives it: text, a number, a bool, a native date/datetime, or None
+# for an empty cell. Sheets gives dates as serial numbers (days since 1899-12-30).
+Cell = Any
+
+
+def column_letter(index: int) -> str:
+    """0-based column index -> A1 letters (0 -> A, 26 -> AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(sheet: str | None, row: int, col: int) -> str:
+    """A1 reference of a 1-based row and 0-based column, e.g. ``Data!C17``."""
+    ref = f"{column_letter(col)}{row}"
+    if not sheet:
+        return ref
+    if any(not (ch.isalnum() or ch == "_") for ch in sheet):
+        sheet = "'" + sheet.replace("'", "''") + "'"
+    return f"{sheet}!{ref}"
+
+
+@dataclass
+class RawTable:
+    """A tab as read: the header row and the rows below it, cells untouched.
+
+    ``header_row`` is the 1-based sheet row of the headers, so row ``i`` of ``rows`` sits
+    on sheet row ``header_row + 1 + i`` (used to name cells in messages: ``Data!C17``)."""
+
+    headers: list[Cell]
+    rows: list[list[Cell]]
+    sheet: str | None = None
+    header_row: int = 1
+
+    def cell_ref(self, row_index: int, col: int) -> str:
+        return a1(self.sheet, self.header_row + 1 + row_index, col)
+
+
+@dataclass
+class Workbook:
+    """Everything a run needs from one source, read in one go."""
+
+    data: RawTable
+    rules: RawTable | None = None  # the Rules tab, if the source has one
+    title: str | None = None
+    url: str | None = None  # a link people can open (sheet URL, file path)
+    timezone: str | None = None  # IANA name, e.g. "Europe/Warsaw" (Sheets' timeZone)
+    locale: str | None = None  # e.g. "pl_PL"
+    tabs: list[str] = field(default_factory=list)  # every tab the source has
+    # Tabs asked for by name (History, Alerts...), keyed by the name asked for, plus the
+    # "Settings" tab when the source has one. A tab that does not exist is simply absent.
+    extra_tabs: dict[str, RawTable] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Connector(Protocol):
+    """A data source. Register one in the ``kpirules.connectors`` entry-point group:
+
+        [project.entry-points."kpirules.connectors"]
+        bigquery = "my_package.kpi:BigQueryConnector"
+    """
+
+    #: short name used by ``--connector NAME`` and in messages
+    name: ClassVar[str]
+
+    @classmethod
+    def matches(cls, source: str) -> bool:
+        """True when this connector handles ``source`` (a path, URL or key)."""
+        ...
+
+    def read(self, *, data_tab: str = "Data", rules_tab: str = "Rules",
+             extra_tabs: tuple[str, ...] = ()) -> Workbook:
+        """Read the data tab, the rules tab (if any) and ``extra_tabs`` in one go.
+        Raise ``kpirules.errors.SourceError`` with a hint when the source cannot be read."""
+        ...
+
+
+def as_date(value: Cell) -> dt.date | None:
+    """A native date/datetime cell as a date (helper for connectors that get them)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return None

@@ -1,0 +1,53 @@
+"""CSV files: a data table alone (spec/cli.md); the rules come from ``--rules``."""
+
+from __future__ import annotations
+
+import csv
+import os
+from typing import ClassVar
+
+from kpirules.connectors.base import RawTable, Workbook
+from kpirules.errors import SourceError
+
+
+class CsvConnector:
+    name: ClassVar[str] = "csv"
+
+    def __init__(self, source: str, **_options):
+        self.path = source
+
+    @classmethod
+    def matches(cls, source: str) -> bool:
+        return source.lower().endswith((".csv", ".tsv", ".txt"))
+
+    def read(self, *, data_tab: str = "Data", rules_tab: str = "Rules",
+             extra_tabs: tuple[str, ...] = ()) -> Workbook:
+        try:
+            # utf-8-sig: Excel writes a byte-order mark that would otherwise stick to the
+            # first header.
+            with open(self.path, newline="", encoding="utf-8-sig") as fh:
+                sample = fh.read(8192)
+                fh.seek(0)
+                rows = list(csv.reader(fh, dialect=self._dialect(sample)))
+        except FileNotFoundError:
+            raise SourceError(f"no such file: {self.path}") from None
+        except UnicodeDecodeError as exc:
+            raise SourceError(f"{self.path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+                              hint="save the file as CSV UTF-8") from None
+        except OSError as exc:
+            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
+        if not rows:
+            raise SourceError(f"{self.path} is empty", hint="the first row must hold the headers")
+        name = os.path.basename(self.path)
+        table = RawTable(headers=rows[0], rows=rows[1:], sheet=name, header_row=1)
+        return Workbook(data=table, title=name, url=os.path.abspath(self.path), tabs=[name])
+
+    @staticmethod
+    def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+        # Teams in comma-decimal locales export with ';'. Sniff only among the usual
+        # delimiters, and fall back to ',' when the sample does not say.
+        try:
+            return csv.Sniffer().sniff(sample.split("\n", 1)[0] if "\n" in sample else sample,
+                                       delimiters=",;\t")
+        except csv.Error:
+            return csv.excel

@@ -1,0 +1,3 @@
+from kpirules.cli.main import main
+
+main()

@@ -1,0 +1,117 @@
+"""One pass per scan: group the scan's rows, then compute every aggregate it needs.
+
+Semantics (spec/semantics.md, "Values"): blank cells are left out of everything; ``sum``,
+``avg``, ``min``, ``max`` over the non-blank cells, ``count`` of them (0 when none);
+``last``/``first`` are the summed values of the latest/earliest date on which the column is
+non-blank. A group exists only when the scan has rows for it, so "no rows" is simply an
+absent group, which the engine reads as NO_DATA.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from kpirules.errors import Problem
+from kpirules.plan import AggKey, Scan
+from kpirules.table import Frame
+
+Segment = tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AggValue:
+    value: float | None  # None: no non-blank cell (except count, which is 0)
+    cells: int  # non-blank cells used
+    bad: tuple[Problem, ...] = ()  # cells of the scan that are not numbers
+
+
+@dataclass
+class Group:
+    """The rows of one segment of one scan and the aggregates computed over them."""
+
+    rows: int
+    days: int
+    values: dict[AggKey, AggValue] = field(default_factory=dict)
+
+
+def _group_positions(frame: Frame, scan: Scan) -> dict[Segment, list[int]]:
+    positions: range | list[int] = frame.positions(scan.period.start, scan.period.end)
+    for flt in scan.filters:
+        cells = frame.dims[flt.column.name]
+        positions = [p for p in positions if flt.accepts(cells[p])]
+    if not scan.dims:
+        return {(): positions} if len(positions) else {}
+    columns = [frame.dims[d] for d in scan.dims]
+    groups: dict[Segment, list[int]] = {}
+    if len(columns) == 1:
+        (cells,) = columns
+        for p in positions:
+            groups.setdefault((cells[p],), []).append(p)
+    else:
+        for p in positions:
+            groups.setdefault(tuple(c[p] for c in columns), []).append(p)
+    return groups
+
+
+def _count_days(dates: list[int], positions: range | list[int]) -> int:
+    # Positions are in date order, so distinct dates are the number of changes + 1.
+    days, last = 0, None
+    for p in positions:
+        d = dates[p]
+        if d != last:
+            days, last = days + 1, d
+    return days
+
+
+def _edge_value(dates: list[int], values: list[float | None], positions, latest: bool) -> float | None:
+    """Sum of the non-blank values on the latest (or earliest) date that has any."""
+    seq = reversed(positions) if latest else iter(positions)
+    total, day = 0.0, None
+    for p in seq:
+        v = values[p]
+        if v is None:
+            continue
+        if day is None:
+            day = dates[p]
+        elif dates[p] != day:
+            break
+        total += v
+    return None if day is None else total
+
+
+def compute(frame: Frame, scan: Scan, needed: set[AggKey]) -> dict[Segment, Group]:
+    """Every aggregate in ``needed`` for every segment of ``scan``."""
+    out: dict[Segment, Group] = {}
+    for segment, positions in _group_positions(frame, scan).items():
+        group = Group(rows=len(positions), days=_count_days(frame.dates, positions))
+        columns: dict[str, tuple[list[float], tuple[Problem, ...]]] = {}
+        for func, column in sorted(needed):
+            if column not in columns:
+                values = frame.metrics[column]
+                if isinstance(positions, range):
+                    present = [v for v in values[positions.start:positions.stop] if v is not None]
+                else:
+                    present = [v for v in (values[p] for p in positions) if v is not None]
+                bad_cells = frame.bad.get(column)
+                bad = tuple(bad_cells[p] for p in positions if p in bad_cells) if bad_cells else ()
+                columns[column] = (present, bad)
+            present, bad = columns[column]
+            n = len(present)
+            if func == "count":
+                value: float | None = float(n)
+            elif not n:
+                value = None
+            elif func == "sum":
+                value = math.fsum(present)
+            elif func == "avg":
+                value = math.fsum(present) / n
+            elif func == "min":
+                value = min(present)
+            elif func == "max":
+                value = max(present)
+            else:  # last / first
+                value = _edge_value(frame.dates, frame.metrics[column], positions, func == "last")
+            group.values[(func, column)] = AggValue(value, n, bad)
+        out[segment] = group
+    return out

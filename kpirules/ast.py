@@ -1,0 +1,213 @@
+"""The rule AST: frozen dataclasses, one per construct of the language.
+
+Every node declares the names of its child fields in ``children`` (as sqlglot does), so
+generic walkers (name resolution, plan building, lint) never need to know every node type.
+Source positions live in ``span``, which takes no part in equality: two rules that say the
+same thing compare equal wherever they were written, which is what the planner relies on to
+share aggregates between rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Iterator, Union
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a node was written: 1-based line and column, end exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    children: ClassVar[tuple[str, ...]] = ()
+    span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
+
+    def iter_children(self) -> Iterator["Node"]:
+        for name in self.children:
+            value = getattr(self, name)
+            if isinstance(value, Node):
+                yield value
+            elif isinstance(value, tuple):
+                yield from (v for v in value if isinstance(v, Node))
+
+    def walk(self) -> Iterator["Node"]:
+        """This node and every node below it, depth first, parents before children."""
+        yield self
+        for child in self.iter_children():
+            yield from child.walk()
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Number(Node):
+    """A literal. ``value`` is the number it means (``2%`` -> 0.02, ``15k`` -> 15000);
+    ``unit`` keeps how it was written (``"%"``, ``"k"``, ``"M"`` or None) so results can be
+    formatted the way the user wrote the threshold."""
+
+    value: float
+    unit: str | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Column(Node):
+    """A reference to a data column. ``name`` is normalised (see ``kpirules.names``);
+    ``text`` is what the user typed, for messages."""
+
+    name: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Aggregate(Node):
+    """``func(column)`` over the rows of a period. A bare column name is
+    ``Aggregate("sum", column, implicit=True)``."""
+
+    children: ClassVar[tuple[str, ...]] = ("column",)
+    func: str  # one of AGGREGATE_FUNCTIONS
+    column: Column
+    implicit: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BinOp(Node):
+    """Arithmetic on aggregated values: ``+ - * /``."""
+
+    children: ClassVar[tuple[str, ...]] = ("left", "right")
+    op: str
+    left: "Expr"
+    right: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Neg(Node):
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: "Expr"
+
+
+@dataclass(frozen=True, slots=True)
+class Change(Node):
+    """``change(e)``: relative change of ``e`` against the previous period."""
+
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: "Expr"
+
+
+Expr = Union[Number, Aggregate, BinOp, Neg, Change]
+
+# ----------------------------------------------------------------------- conditions
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Node):
+    children: ClassVar[tuple[str, ...]] = ("left", "right")
+    op: str  # one of COMPARISONS
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Node):
+    """``e between low and high``, inclusive on both ends."""
+
+    children: ClassVar[tuple[str, ...]] = ("operand", "low", "high")
+    operand: Expr
+    low: Expr
+    high: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp(Node):
+    children: ClassVar[tuple[str, ...]] = ("left", "right")
+    op: str  # "and" | "or"
+    left: "Condition"
+    right: "Condition"
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Node):
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: "Condition"
+
+
+Condition = Union[Compare, Between, BoolOp, Not]
+
+# ---------------------------------------------------------------------- rule parts
+
+
+@dataclass(frozen=True, slots=True)
+class Window(Node):
+    """The period a rule looks at.
+
+    ``unit`` is one of day/week/month/quarter/year and ``count`` how many of them:
+    ``daily`` = (day, 1), ``weekly`` = (week, 1), ``over last 28 days`` = (day, 28).
+    Every window covers the ``count`` complete units just before the one holding the
+    as-of date (see ``kpirules.periods``). ``text`` is the window as written."""
+
+    unit: str
+    count: int = 1
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Filter(Node):
+    """One ``where`` term: ``column = "v"``, ``column != "v"`` or ``column in ("a", "b")``.
+    Values compare as text."""
+
+    children: ClassVar[tuple[str, ...]] = ("column",)
+    column: Column
+    op: str  # "=" | "!=" | "in"
+    values: tuple[str, ...]
+
+    def accepts(self, cell: str) -> bool:
+        if self.op == "!=":
+            return cell != self.values[0]
+        return cell in self.values
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Node):
+    """One parsed rule. ``warn`` is the ``warn at`` threshold, if any."""
+
+    children: ClassVar[tuple[str, ...]] = ("condition", "window", "segments", "filters", "warn")
+    condition: Condition
+    window: Window
+    segments: tuple[Column, ...] = ()
+    filters: tuple[Filter, ...] = ()
+    warn: Expr | None = None
+    text: str = field(default="", compare=False)
+
+    def columns(self) -> Iterator[Column]:
+        """Every column the rule names, in the order written (for name checks)."""
+        return (n for n in self.walk() if isinstance(n, Column))
+
+    @property
+    def uses_change(self) -> bool:
+        return any(isinstance(n, Change) for n in self.condition.walk())
+
+    @property
+    def threshold(self) -> Expr | None:
+        """The right-hand side of a simple comparison (what results call ``threshold``)."""
+        c = self.condition
+        if isinstance(c, Compare):
+            return c.right
+        if isinstance(c, Between):
+            return c.low
+        return None
+
+
+AGGREGATE_FUNCTIONS = ("sum", "avg", "min", "max", "count", "last", "first")
+FUNCTIONS = AGGREGATE_FUNCTIONS + ("change",)
+COMPARISONS = (">=", ">", "<=", "<", "=", "!=")
+WINDOW_UNITS = ("day", "week", "month", "quarter", "year")
+RESERVED_WORDS = frozenset(
+    "daily weekly monthly quarterly yearly over last by where warn at between and or not in".split()
+)

@@ -1,0 +1,119 @@
+"""What the commands share: parameter types, source options, colour, and error mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from kpirules.cli.main import EXIT_ERROR, EXIT_SOURCE
+
+
+class DateType(click.ParamType):
+    """``YYYY-MM-DD``, or ``today`` / ``yesterday``."""
+
+    name = "date"
+
+    def convert(self, value: Any, param, ctx) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        text = str(value).strip().lower()
+        if text == "today":
+            return dt.date.today()
+        if text == "yesterday":
+            return dt.date.today() - dt.timedelta(days=1)
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26", param, ctx)
+
+
+DATE = DateType()
+
+
+def source_options(func: Callable) -> Callable:
+    """Options every command that reads a source takes."""
+    options = [
+        click.option("--data-tab", default="Data", show_default=True, metavar="TAB",
+                     help="The tab that holds the data table."),
+        click.option("--rules-tab", default="Rules", show_default=True, metavar="TAB",
+                     help="The tab that holds the rules."),
+        click.option("--connector", metavar="NAME",
+                     help="Force a connector (csv, xlsx, gsheets or a plugin's name)."),
+        click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE",
+                     envvar="KPIRULES_CREDENTIALS",
+                     help="Google service-account key file (Sheets only)."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def connector_options(credentials: str | None) -> dict[str, Any]:
+    return {"credentials": credentials} if credentials else {}
+
+
+def use_color(stream=None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
+                 "ERROR": "magenta"}
+
+
+def status_text(status: str, color: bool, width: int = 7) -> str:
+    text = status.ljust(width)
+    return click.style(text, fg=STATUS_COLORS.get(status), bold=status in ("FAIL", "ERROR")) if color else text
+
+
+def source_errors(func: Callable) -> Callable:
+    """Turn a source that cannot be read into a clear message and exit status 3."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from kpirules.errors import SourceError
+
+        try:
+            return func(*args, **kwargs)
+        except SourceError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            if exc.hint:
+                click.echo(f"hint: {exc.hint}", err=True)
+            sys.exit(EXIT_SOURCE)
+
+    return wrapper
+
+
+def read_entries(path: str):
+    """Rule entries of a ``.kpi`` file, or of a workbook's Rules tab."""
+    from kpirules.errors import SourceError
+    from kpirules.rulesfile import parse_rules_file
+
+    if path.lower().endswith((".kpi", ".txt", ".rules")) or path == "-":
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except FileNotFoundError:
+            raise SourceError(f"no such file: {path}") from None
+        except UnicodeDecodeError:
+            raise SourceError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from None
+        return parse_rules_file(text, file=path)
+    from kpirules.connectors import open_source
+    from kpirules.rulesfile import rules_from_table
+
+    workbook = open_source(path).read()
+    if workbook.rules is None:
+        raise SourceError(f"{path} has no Rules tab", hint="add a Rules tab with Name and Rule columns")
+    return rules_from_table(workbook.rules)
+
+
+def usage_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_ERROR)

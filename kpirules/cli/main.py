@@ -1,0 +1,65 @@
+"""The ``kpirules`` group: a lazy registry of commands, one module each."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from kpirules._version import __version__
+
+# name -> (module, one-line help). The module defines ``command``, a click.Command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("kpirules.cli.check", "Evaluate rules against a source and print the results."),
+    "run": ("kpirules.cli.run", "Evaluate and write results, history and alerts back into the source."),
+    "validate": ("kpirules.cli.validate", "Check rule files for errors without reading data."),
+    "test": ("kpirules.cli.test", "Run rule unit tests (YAML) with fixed data and as-of dates."),
+    "lint": ("kpirules.cli.lint", "Find KPIs that measure activity instead of outcomes, and other smells."),
+    "explain": ("kpirules.cli.explain", "Show how one rule's result came about, number by number."),
+    "init": ("kpirules.cli.init", "Set a workbook or Google Sheet up with Rules, History and Alerts tabs."),
+    "auth": ("kpirules.cli.auth", "Log in to Google for Sheets access (OAuth user login)."),
+}
+
+# Exit statuses (spec/cli.md): 0 all good, 1 some FAIL, 2 some ERROR or usage error;
+# ours beyond that: 3 a source could not be read or written, 4 lint findings under --strict.
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_SOURCE, EXIT_LINT = 0, 1, 2, 3, 4
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module = importlib.import_module(COMMANDS[name][0])
+        return module.command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Help text from the table above: listing commands must not import them all.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="kpirules")
+def cli() -> None:
+    """kpirules: declarative KPI rules for spreadsheets.
+
+    Write what matters as rules (`signups / visits >= 2% weekly`) and check them against
+    the data where it lives: a Google Sheet, an Excel workbook or a CSV file.
+
+    \b
+    Examples:
+      kpirules check examples/marketing.xlsx --as-of 2026-11-26
+      kpirules run examples/marketing.xlsx
+      kpirules validate rules/*.kpi
+    """
+
+
+def main() -> None:
+    cli(prog_name="kpirules")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Errors as structured records (in the manner of sqlglot): they can be collected, so
+``validate`` shows every problem of a file at once, or raised as ``KpiError``.
+
+Every problem a user can cause carries a category, a one-sentence message, where it is
+(line/column in a rules file, or a sheet cell such as ``Rules!B7``), the source line with a
+caret under the column, and a suggestion when we have one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from typing import Iterable
+
+# Categories fixed by spec/semantics.md; "data" and "source" are ours, for bad cells and
+# for sources that cannot be read.
+SYNTAX = "syntax"
+UNKNOWN_NAME = "unknown-name"
+UNKNOWN_FUNCTION = "unknown-function"
+INVALID_RULE = "invalid-rule"
+DATA = "data"
+SOURCE = "source"
+
+
+@dataclass(frozen=True)
+class Problem:
+    category: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    source_line: str | None = None  # the text of the offending line, for the caret
+    suggestion: str | None = None
+    file: str | None = None  # a path, or a sheet/tab name
+    cell: str | None = None  # A1 reference such as "Rules!B7" when it came from a sheet
+    width: int = 1  # how many characters the caret underlines
+
+    def located(self, *, file: str | None = None, line_offset: int = 0, column_offset: int = 0,
+                cell: str | None = None) -> "Problem":
+        """The same problem placed inside a bigger document (a rule read from line 7 of a
+        file, after its ``name:`` prefix)."""
+        return replace(
+            self,
+            file=file if file is not None else self.file,
+            line=None if self.line is None else self.line + line_offset,
+            column=None if self.column is None else self.column + (column_offset if self.line == 1 else 0),
+            cell=cell if cell is not None else self.cell,
+        )
+
+    def caret(self) -> str:
+        """The source line with a caret under the column (empty when unknown)."""
+        if self.source_line is None or self.column is None:
+            return ""
+        pad = "".join(ch if ch == "\t" else " " for ch in self.source_line[: self.column - 1])
+        return f"    {self.source_line}\n    {pad}{'^' * max(1, self.width)}"
+
+    def location(self) -> str:
+        where = self.cell or self.file or "<rule>"
+        if self.cell:
+            return where
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.column is not None:
+                where += f":{self.column}"
+        return where
+
+    def render(self) -> str:
+        """``FILE:LINE:COL: CATEGORY: message`` then the caret and the hint (cli.md)."""
+        text = f"{self.location()}: {self.category}: {self.message}"
+        caret = self.caret()
+        if caret:
+            text += "\n" + caret
+        if self.suggestion:
+            text += f"\n    hint: {self.suggestion}"
+        return text
+
+    def one_line(self) -> str:
+        """For a sheet cell: the message and the hint without the caret block."""
+        text = self.message
+        if self.suggestion:
+            text += f" ({self.suggestion})"
+        return text
+
+    def to_json(self) -> dict:
+        out = {"category": self.category, "message": self.message,
+               "line": self.line, "column": self.column}
+        if self.suggestion:
+            out["suggestion"] = self.suggestion
+        if self.cell:
+            out["cell"] = self.cell
+        return out
+
+
+class KpiError(Exception):
+    """Raised for one or more problems; ``problems[0]`` is the first."""
+
+    def __init__(self, problems: Problem | Iterable[Problem]):
+        self.problems: list[Problem] = [problems] if isinstance(problems, Problem) else list(problems)
+        super().__init__(self.problems[0].render() if self.problems else "kpirules error")
+
+    @property
+    def problem(self) -> Problem:
+        return self.problems[0]
+
+    @property
+    def category(self) -> str:
+        return self.problems[0].category
+
+
+class SourceError(Exception):
+    """A source could not be opened or read (missing file, missing tab, no access).
+    ``hint`` tells the user what to do. The CLI maps it to exit status 3."""
+
+    def __init__(self, message: str, hint: str | None = None):
+        self.message = message
+        self.hint = hint
+        super().__init__(message if not hint else f"{message}\nhint: {hint}")
+
+
+def did_you_mean(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The closest candidate to ``word``, or None."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
+    return matches[0] if matches else None
+
+
+@dataclass
+class ProblemLog:
+    """Collects problems instead of raising, for ``validate`` and for data checks."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def __bool__(self) -> bool:
+        return bool(self.problems)
+
+    def __iter__(self):
+        return iter(self.problems)

@@ -1,0 +1,119 @@
+"""Rules -> a plan: which aggregates must be computed over which rows, each exactly once.
+
+A rule needs aggregates (``sum(signups)``, ``max(visits)``) over a *scan*: the rows of one
+period, after its ``where`` filters, grouped by its ``by`` columns. Rules that share a scan
+share its pass over the rows, and rules that share an aggregate share its value: a hundred
+rules about last week's conversion read last week's rows once. The plan also knows the one
+date range (the hull) that holds every scan, so the table converts only those rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from kpirules.ast import Aggregate, Change, Filter, Node, Rule
+from kpirules.errors import DATA, INVALID_RULE, Problem
+from kpirules.periods import period as window_period
+from kpirules.results import Period
+from kpirules.rulesfile import RuleEntry
+
+AggKey = tuple[str, str]  # (func, column)
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The rows one pass reads: a period, the filters, and the grouping columns."""
+
+    period: Period
+    filters: tuple[Filter, ...] = ()
+    dims: tuple[str, ...] = ()
+
+
+@dataclass
+class RulePlan:
+    entry: RuleEntry
+    rule: Rule | None
+    current: Scan | None = None
+    previous: Scan | None = None  # only for rules using change()
+    problem: Problem | None = None  # why the rule cannot run (bad name, ambiguous column)
+
+
+@dataclass
+class Plan:
+    as_of: dt.date
+    rules: list[RulePlan] = field(default_factory=list)
+    scans: dict[Scan, set[AggKey]] = field(default_factory=dict)
+    metrics: set[str] = field(default_factory=set)
+    dims: set[str] = field(default_factory=set)
+
+    @property
+    def hull(self) -> tuple[dt.date, dt.date] | None:
+        """The earliest start and latest end over every scan."""
+        if not self.scans:
+            return None
+        return (min(s.period.start for s in self.scans), max(s.period.end for s in self.scans))
+
+
+def aggregates(node: Node, *, inside_change: bool = False) -> Iterable[tuple[Aggregate, bool]]:
+    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``."""
+    if isinstance(node, Aggregate):
+        yield node, inside_change
+        return
+    for child in node.iter_children():
+        yield from aggregates(child, inside_change=inside_change or isinstance(node, Change))
+
+
+def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dict[str, list[str]],
+                   date_column: str) -> Problem | None:
+    from kpirules.resolve import check_names
+
+    problems = check_names(rule, names)
+    if problems:
+        return entry.locate(problems[0])
+    for column in rule.columns():
+        if column.name in ambiguous:
+            return Problem(DATA, f"column `{column.name}` cannot be told apart: its header appears "
+                                 f"in {', '.join(ambiguous[column.name])}",
+                           cell=entry.cell, line=entry.line,
+                           suggestion="rename one of the columns in the data tab")
+    for agg, _ in aggregates(rule.condition):
+        if agg.column.name == date_column:
+            return Problem(INVALID_RULE, f"`{agg.column.text or date_column}` is the date column; "
+                                         "it cannot be summed or compared",
+                           cell=entry.cell, line=entry.line)
+    return None
+
+
+def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.date,
+               ambiguous: dict[str, list[str]] | None = None, date_column: str = "date") -> Plan:
+    """Plan ``entries`` against a table whose columns are ``names`` (normalised)."""
+    plan = Plan(as_of=as_of)
+    known = set(names)
+    ambiguous = ambiguous or {}
+    for entry in entries:
+        rule = entry.rule
+        rp = RulePlan(entry=entry, rule=rule, problem=entry.problem)
+        plan.rules.append(rp)
+        if rule is None or rp.problem is not None:
+            continue
+        rp.problem = _name_problems(entry, rule, known | set(ambiguous), ambiguous, date_column)
+        if rp.problem is not None:
+            continue
+        dims = tuple(c.name for c in rule.segments)
+        rp.current = Scan(window_period(rule.window, as_of), rule.filters, dims)
+        needs = [a for node in (rule.condition, rule.warn) if node is not None for a in aggregates(node)]
+        if any(inside for _, inside in needs):
+            rp.previous = Scan(window_period(rule.window, as_of, back=1), rule.filters, dims)
+        for agg, inside in needs:
+            key = (agg.func, agg.column.name)
+            plan.scans.setdefault(rp.current, set()).add(key)
+            if inside:
+                plan.scans.setdefault(rp.previous, set()).add(key)
+            plan.metrics.add(agg.column.name)
+        # A scan with no aggregate (impossible for a valid rule) still must exist.
+        plan.scans.setdefault(rp.current, set())
+        plan.dims.update(dims)
+        plan.dims.update(f.column.name for f in rule.filters)
+    return plan

@@ -1,0 +1,136 @@
+"""What evaluation produces: one ``RuleResult`` per rule and segment, with the numbers it
+came from (``Detail``) so that messages, ``explain`` and the History tab can show them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from kpirules.errors import Problem
+
+
+class Status(str, Enum):
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    NO_DATA = "NO_DATA"
+    ERROR = "ERROR"
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def severity(self) -> int:
+        """Worst-first ordering for summaries: ERROR > FAIL > WARN > NO_DATA > PASS."""
+        return _SEVERITY[self]
+
+
+_SEVERITY = {Status.PASS: 0, Status.NO_DATA: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date  # inclusive
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def to_json(self) -> dict[str, str]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat()}
+
+    def __str__(self) -> str:
+        if self.start == self.end:
+            return self.start.isoformat()
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+@dataclass(frozen=True)
+class Term:
+    """One aggregate the value used: ``sum(signups) = 32`` over ``rows`` rows on ``days`` days."""
+
+    label: str  # "signups", "avg(visits)"
+    func: str
+    column: str
+    value: float | None  # None: no non-blank cell in the period
+    rows: int  # rows in the period (after where, within the segment)
+    cells: int  # non-blank cells of the column among them
+    days: int  # distinct dates among those rows
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How a value came about: the expression, its terms, and (for ``change``) the previous
+    period's value and terms."""
+
+    expression: str  # the left-hand side as written, e.g. "signups / visits"
+    value: float | None
+    terms: tuple[Term, ...] = ()
+    period: Period | None = None
+    rows: int = 0
+    days: int = 0
+    previous: "Detail | None" = None
+    reason: str | None = None  # why the value is missing (NO_DATA): "visits is 0", ...
+
+
+@dataclass
+class RuleResult:
+    name: str
+    rule: str  # the rule text as written
+    status: Status
+    value: float | None = None
+    threshold: float | None = None
+    period: Period | None = None
+    segment: dict[str, str] | None = None
+    message: str = ""
+    error: Problem | None = None
+    detail: Detail | None = None  # None for ERROR results and for and/or/not conditions
+    warn: float | None = None  # the warn-at threshold, if any
+    unit: str | None = None  # how the threshold was written: "%", "k", "M" or None
+    data_problems: tuple[Problem, ...] = ()  # bad cells that affected this result
+    meta: dict[str, Any] = field(default_factory=dict)  # owner, description... from the Rules tab
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as spec/cli.md fixes it (keys may be added, never changed)."""
+        out: dict[str, Any] = {
+            "name": self.name,
+            "rule": self.rule,
+            "status": self.status.value,
+            "value": self.value,
+            "threshold": self.threshold,
+            "period": self.period.to_json() if self.period else None,
+            "segment": self.segment,
+            "message": self.message,
+        }
+        if self.warn is not None:
+            out["warn"] = self.warn
+        if self.error is not None:
+            out["error"] = self.error.to_json()
+        if self.data_problems:
+            out["data_problems"] = [p.to_json() | {"message": p.message} for p in self.data_problems]
+        return out
+
+
+@dataclass
+class Report:
+    """The results of one evaluation, in rule order, segments sorted within a rule."""
+
+    as_of: dt.date
+    results: list[RuleResult]
+    data_problems: list[Problem] = field(default_factory=list)  # every bad cell found
+
+    @property
+    def exit_status(self) -> int:
+        """spec/cli.md: 2 if any ERROR, else 1 if any FAIL, else 0."""
+        statuses = {r.status for r in self.results}
+        if Status.ERROR in statuses:
+            return 2
+        if Status.FAIL in statuses:
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"as_of": self.as_of.isoformat(), "results": [r.to_json() for r in self.results]}

@@ -1,0 +1,160 @@
+"""Where rules come from: ``.kpi`` files (spec/cli.md) and a workbook's ``Rules`` tab.
+
+Both give a list of ``RuleEntry``: the rule's name and text, its parsed ``Rule`` or the
+``Problem`` that stopped it, and where it was written (file line, or sheet cell). A broken
+rule is an entry with a problem, never an exception: the other rules still run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpirules.ast import Rule
+from kpirules.connectors.base import RawTable, a1
+from kpirules.errors import INVALID_RULE, KpiError, Problem
+from kpirules.names import normalise
+
+
+@dataclass
+class RuleEntry:
+    name: str
+    text: str
+    rule: Rule | None = None
+    problem: Problem | None = None
+    line: int | None = None  # 1-based line in a .kpi file
+    cell: str | None = None  # "Rules!B7" when read from a sheet
+    row_index: int | None = None  # 0-based index into the Rules tab's data rows
+    meta: dict[str, Any] = field(default_factory=dict)  # other Rules-tab columns: owner, enabled...
+    file: str | None = None
+    column_offset: int = 0  # where the rule text starts in its file line
+    source_line: str | None = None  # the whole file line, for carets
+
+    @property
+    def ok(self) -> bool:
+        return self.rule is not None and self.problem is None
+
+    def locate(self, problem: Problem) -> Problem:
+        """A problem found in the rule text, placed where the rule was written."""
+        from dataclasses import replace
+
+        placed = problem.located(file=self.file, line_offset=(self.line or 1) - 1,
+                                 column_offset=self.column_offset, cell=self.cell)
+        return replace(placed, source_line=self.source_line or placed.source_line)
+
+
+def _parse(entry: RuleEntry) -> RuleEntry:
+    from kpirules.parser import parse_rule
+
+    try:
+        entry.rule = parse_rule(entry.text)
+    except KpiError as exc:
+        entry.problem = entry.locate(exc.problem)
+    return entry
+
+
+def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
+    """Parse a ``.kpi`` file: ``name: rule`` a line, ``#`` comments, blank lines ignored.
+
+    Columns in problems count from the start of the file's line (after the name), so an
+    editor jumps to the right character."""
+    entries: list[RuleEntry] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        name, sep, rule_text = raw.partition(":")
+        if not sep:
+            entries.append(RuleEntry(
+                name=stripped, text="", line=number,
+                problem=Problem("syntax", "a rule line needs a name, a colon and the rule",
+                                line=number, column=1, source_line=raw, file=file,
+                                width=len(raw.rstrip()) or 1,
+                                suggestion=f"write it as `my_rule: {stripped}`"),
+            ))
+            continue
+        name = name.strip()
+        # Drop a trailing comment; '#' cannot occur inside a rule outside quotes.
+        body = _strip_comment(rule_text)
+        lead = len(body) - len(body.lstrip())
+        body = body.strip()
+        entry = _parse(RuleEntry(name=name, text=body, line=number, file=file, source_line=raw,
+                                 column_offset=len(raw) - len(rule_text) + lead))
+        if entry.problem is None and name in seen:
+            entry.problem = Problem(
+                INVALID_RULE, f"rule name `{name}` is already used on line {seen[name]}",
+                line=number, column=1, source_line=raw, file=file, width=len(name),
+                suggestion="give every rule its own name",
+            )
+            entry.rule = None
+        seen.setdefault(name, number)
+        entries.append(entry)
+    return entries
+
+
+def _strip_comment(text: str) -> str:
+    quote = None
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+        elif ch == "#":
+            return text[:i]
+    return text
+
+
+# Columns of the Rules tab the engine reads; everything else the user keeps is ``meta``,
+# except the columns the engine itself writes (``kpirules run``).
+ENGINE_COLUMNS = frozenset({"status", "value", "target", "period", "checked", "message"})
+NAME_HEADERS = ("name", "rule_name", "kpi")
+RULE_HEADERS = ("rule", "condition", "kpi_rule")
+
+
+def rules_from_table(raw: RawTable, *, engine_columns: frozenset[str] = ENGINE_COLUMNS) -> list[RuleEntry]:
+    """The rules of a ``Rules`` tab, found by header (never by position).
+
+    Rows with an empty rule are skipped; rows whose ``Enabled`` column says no/false/0 are
+    kept but marked ``meta["enabled"] = False`` so callers can skip them and still know the
+    row. ``engine_columns`` (normalised headers the engine writes: status, value...) are not
+    copied into ``meta``."""
+    headers = [normalise(h) if h is not None else "" for h in raw.headers]
+    name_col = next((headers.index(h) for h in NAME_HEADERS if h in headers), None)
+    rule_col = next((headers.index(h) for h in RULE_HEADERS if h in headers), None)
+    if rule_col is None:
+        from kpirules.errors import SourceError
+
+        raise SourceError(
+            f"the {raw.sheet or 'Rules'} tab has no `Rule` column (headers: "
+            f"{', '.join(str(h) for h in raw.headers if h) or 'none'})",
+            hint="put the headers `Name` and `Rule` in its first row",
+        )
+    entries: list[RuleEntry] = []
+    for index, row in enumerate(raw.rows):
+        cells = list(row) + [None] * (len(headers) - len(row))
+        text = cells[rule_col]
+        if text is None or str(text).strip() == "":
+            continue
+        text = str(text).strip()
+        name = cells[name_col] if name_col is not None else None
+        name = str(name).strip() if name not in (None, "") else f"row {raw.header_row + 1 + index}"
+        cell = a1(raw.sheet, raw.header_row + 1 + index, rule_col)
+        entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index))
+        entry.meta = {
+            h: v for h, v in zip(headers, cells)
+            if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)
+        }
+        if "enabled" in entry.meta:
+            entry.meta["enabled"] = _truthy(entry.meta["enabled"])
+        entries.append(entry)
+    return entries
+
+
+def _truthy(value: Any) -> bool:
+    if value is None or value == "":
+        return True  # an empty Enabled cell does not switch a rule off
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in {"no", "false", "0", "n", "off", "nie", "disabled"}

@@ -1,0 +1,1 @@
+"""Test helpers shipped with kpirules: the Sheets API v4 emulator."""

@@ -1,0 +1,94 @@
+"""Raw cells -> typed columns: dates, numbers, blanks, and bad cells reported by name."""
+
+import datetime as dt
+
+import pytest
+
+from kpirules.connectors.base import RawTable
+from kpirules.errors import SourceError
+from kpirules.table import dimension_text, load_table, parse_date, parse_number, BAD
+
+
+@pytest.mark.parametrize("cell,expected", [
+    ("2026-11-16", dt.date(2026, 11, 16)),
+    ("2020-12-01 00:00:00+00:00", dt.date(2020, 12, 1)),  # its date part as written
+    ("2026-11-16T23:59:00-08:00", dt.date(2026, 11, 16)),
+    (46342, dt.date(2026, 11, 16)),  # a spreadsheet serial
+    (46342.75, dt.date(2026, 11, 16)),  # the fraction is the time of day
+    (dt.date(2026, 11, 16), dt.date(2026, 11, 16)),
+    (dt.datetime(2026, 11, 16, 13, 5), dt.date(2026, 11, 16)),
+])
+def test_dates(cell, expected):
+    assert parse_date(cell) == expected.toordinal()
+
+
+@pytest.mark.parametrize("cell", ["16/11/2026", "2026-13-01", "yesterday", "", None, True, -5])
+def test_not_dates(cell):
+    assert parse_date(cell) is None
+
+
+@pytest.mark.parametrize("cell,expected", [("12", 12.0), (" 12.5 ", 12.5), (3, 3.0), (2.5, 2.5),
+                                           ("-1e3", -1000.0), ("", None), (None, None), ("  ", None)])
+def test_numbers(cell, expected):
+    assert parse_number(cell) == expected
+
+
+@pytest.mark.parametrize("cell", ["1,234", "1 234,56", "$12", "n/a", "nan", "inf", True,
+                                  dt.date(2026, 1, 1), float("nan")])
+def test_not_numbers_are_bad_not_guessed(cell):
+    assert parse_number(cell) is BAD
+
+
+def test_dimension_text():
+    assert dimension_text(" social ") == "social"
+    assert dimension_text(123.0) == "123"
+    assert dimension_text(None) == ""
+    assert dimension_text(dt.date(2026, 1, 2)) == "2026-01-02"
+
+
+def raw(headers, rows):
+    return RawTable(headers=headers, rows=rows, sheet="Data")
+
+
+def test_headers_are_normalised_and_rows_sorted_by_date():
+    table = load_table(raw(["Date", "Emails sent", "Wyświetlenia"],
+                           [["2026-11-17", 5, 1], ["2026-11-16", 7, 2]]))
+    assert table.names() == ["emails_sent", "wyświetlenia"]
+    frame = table.frame(dt.date(2026, 11, 1), dt.date(2026, 11, 30), metrics=["emails_sent"])
+    assert frame.metrics["emails_sent"] == [7.0, 5.0]
+    assert frame.row_ids == [1, 0]
+
+
+def test_bad_metric_cell_is_reported_with_its_cell():
+    table = load_table(raw(["date", "visits"], [["2026-11-16", "12"], ["2026-11-17", "n/a"]]))
+    frame = table.frame(dt.date(2026, 11, 1), dt.date(2026, 11, 30), metrics=["visits"])
+    assert frame.metrics["visits"] == [12.0, None]
+    (problem,) = frame.bad["visits"].values()
+    assert problem.cell == "Data!B3"
+    assert "'n/a', not a number" in problem.message
+
+
+def test_bad_and_missing_dates_are_reported_and_left_out():
+    table = load_table(raw(["date", "visits"], [["2026-11-16", 1], ["16.11.2026", 2], [None, 3], [None, None]]))
+    assert table.row_count == 1
+    cells = [p.cell for p in table.problems]
+    assert cells == ["Data!A3", "Data!A4"]  # the wholly empty row is not a problem
+    assert "not a date" in table.problems[0].message
+
+
+def test_duplicate_headers_are_ambiguous_not_guessed():
+    table = load_table(raw(["date", "visits", "Visits"], [["2026-11-16", 1, 2]]))
+    assert "visits" not in table.names()
+    assert table.ambiguous == {"visits": ["Data!B1", "Data!C1"]}
+    assert "appears 2 times" in table.problems[0].message
+
+
+def test_empty_header_over_values_is_reported():
+    table = load_table(raw(["date", "", "visits"], [["2026-11-16", 5, 1]]))
+    assert table.problems[0].cell == "Data!B1"
+
+
+def test_missing_date_column():
+    with pytest.raises(SourceError) as err:
+        load_table(raw(["day", "visits"], []))
+    assert "no `date` column" in err.value.message and "day, visits" in err.value.message
