@@ -1,0 +1,199 @@
+"""What a notification is about: one rule (and segment) changing status, and the plain
+sentence every channel starts from."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kpirules.results import Period, Status
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.results import RuleResult
+
+KINDS = ("fail", "warn", "no_data", "recovery", "error")
+LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR"}
+_KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
+            Status.PASS: "recovery", Status.ERROR: "error"}
+
+
+def _status(value: Status | str | None) -> Status | None:
+    if value is None or isinstance(value, Status):
+        return value
+    text = str(value).strip().upper().replace(" ", "_").replace("-", "_")
+    return Status("NO_DATA" if text == "NODATA" else text)
+
+
+@dataclass(kw_only=True)
+class Alert:
+    """A status change of one rule (and segment) that people may need to hear about.
+
+    ``message`` is the engine's sentence with the numbers ("32 signups / 1,750 visits");
+    ``value_text``/``threshold_text`` are the numbers formatted like the rule writes them
+    ("1.83%", "2%")."""
+
+    rule: str  # the rule's name
+    new_status: Status
+    previous_status: Status | None = None  # None: first time the rule was checked
+    rule_text: str = ""
+    segment: dict[str, str] | None = None
+    value: float | None = None
+    threshold: float | None = None
+    value_text: str | None = None
+    threshold_text: str | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+    message: str = ""
+    link: str | None = None  # the sheet or source people should open
+    checked_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        # Accept "FAIL" / "no data" from callers that read statuses back from a sheet.
+        self.new_status = _status(self.new_status)  # type: ignore[assignment]
+        self.previous_status = _status(self.previous_status)
+        if self.value_text is None and self.value is not None:
+            self.value_text = format_number(self.value)
+        if self.threshold_text is None and self.threshold is not None:
+            self.threshold_text = format_number(self.threshold)
+
+    @property
+    def kind(self) -> str:
+        """"fail" | "warn" | "no_data" | "recovery" | "error" (a PASS is a recovery)."""
+        return _KIND_OF[self.new_status]
+
+    @property
+    def period(self) -> Period | None:
+        if self.period_start is None or self.period_end is None:
+            return None
+        return Period(self.period_start, self.period_end)
+
+    @property
+    def id(self) -> str:
+        """Stable for the same rule, segment, period and status: receivers can drop a
+        repeated delivery (after a retry, or a re-run of the same day)."""
+        seg = ",".join(f"{k}={v}" for k, v in sorted((self.segment or {}).items()))
+        key = "|".join([self.rule, seg, str(self.period or ""), self.new_status.value])
+        return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+    @classmethod
+    def from_result(cls, result: "RuleResult", previous_status: Status | str | None, *,
+                    link: str | None = None, checked_at: dt.datetime | None = None,
+                    value_text: str | None = None, threshold_text: str | None = None) -> "Alert":
+        """The alert for a ``RuleResult`` whose status changed from ``previous_status``."""
+        period = result.period
+        return cls(
+            rule=result.name, rule_text=result.rule, segment=result.segment,
+            previous_status=previous_status, new_status=result.status,
+            value=result.value, threshold=result.threshold,
+            value_text=value_text if value_text is not None else (
+                None if result.value is None else format_number(result.value, result.unit)),
+            threshold_text=threshold_text if threshold_text is not None else (
+                None if result.threshold is None else format_number(result.threshold, result.unit)),
+            period_start=period.start if period else None, period_end=period.end if period else None,
+            message=result.message, link=link, checked_at=checked_at,
+        )
+
+
+def format_number(value: float, unit: str | None = None) -> str:
+    """A fallback for callers without the engine's formatting: 0.0183 "%" -> "1.83%",
+    12500 "k" -> "12.5k", 1750 -> "1,750"."""
+    scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
+    x = value * scale
+    text = f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
+    if "." in text and "e" not in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + suffix
+
+
+def format_period(period: Period | None) -> str:
+    """2026-11-16..2026-11-22 -> "2026-11-16..22"; across months "2026-11-30..12-06"."""
+    if period is None:
+        return ""
+    start, end = period.start, period.end
+    if start == end:
+        return start.isoformat()
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.isoformat()}..{end.day:02d}"
+    if start.year == end.year:
+        return f"{start.isoformat()}..{end.month:02d}-{end.day:02d}"
+    return f"{start.isoformat()}..{end.isoformat()}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def segment_text(alert: Alert) -> str:
+    if not alert.segment:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in alert.segment.items())
+
+
+def title(alert: Alert) -> str:
+    """"FAIL conversion" / "RECOVERED ctr_by_campaign [campaign=spring]": subjects, headings."""
+    seg = segment_text(alert)
+    return _one_line(f"{LABELS[alert.kind]} {alert.rule}" + (f" [{seg}]" if seg else ""))
+
+
+def what_happened(alert: Alert) -> str:
+    """The verb phrase: "fell to 1.83% for 2026-11-16..22 (was PASS)"."""
+    kind, value = alert.kind, alert.value_text
+    if kind == "no_data":
+        phrase = "has no data"
+    elif kind == "error":
+        phrase = "could not be checked"
+    elif kind == "recovery":
+        phrase = f"is back at {value}" if value else "passes again"
+    elif value is None:
+        phrase = "failed" if kind == "fail" else "is in the warning zone"
+    elif alert.value is not None and alert.threshold is not None and alert.value != alert.threshold:
+        phrase = f"{'fell' if alert.value < alert.threshold else 'rose'} to {value}"
+    else:
+        phrase = f"is {value}"
+    period = format_period(alert.period)
+    if period:
+        phrase += f" for {period}"
+    if alert.previous_status is not None:
+        phrase += f" (was {alert.previous_status.value.replace('_', ' ')})"
+    return phrase
+
+
+def render_text(alert: Alert) -> str:
+    """One plain paragraph: "FAIL: conversion (signups / visits >= 2% weekly) fell to 1.83%
+    for 2026-11-16..22 (was PASS). 32 signups / 1,750 visits. Open the sheet: <link>"."""
+    seg = segment_text(alert)
+    head = f"{LABELS[alert.kind]}: {alert.rule}" + (f" [{seg}]" if seg else "")
+    if alert.rule_text:
+        head += f" ({alert.rule_text})"
+    text = f"{head} {what_happened(alert)}."
+    message = _one_line(alert.message)
+    if message:
+        text += " " + (message if message[-1] in ".!?" else message + ".")
+    if alert.link:
+        text += f" Open the sheet: {alert.link}"
+    return _one_line(text)
+
+
+def to_json(alert: Alert) -> dict[str, Any]:
+    """The alert as the generic webhook's schema (docs/configuration.md), version 1."""
+    return {
+        "version": 1,
+        "id": alert.id,
+        "kind": alert.kind,
+        "rule": alert.rule,
+        "rule_text": alert.rule_text,
+        "segment": dict(alert.segment) if alert.segment else None,
+        "status": alert.new_status.value,
+        "previous_status": alert.previous_status.value if alert.previous_status else None,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "value_text": alert.value_text,
+        "threshold_text": alert.threshold_text,
+        "period": alert.period.to_json() if alert.period else None,
+        "message": alert.message,
+        "text": render_text(alert),
+        "link": alert.link,
+        "checked_at": alert.checked_at.isoformat() if alert.checked_at else None,
+    }

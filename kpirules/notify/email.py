@@ -1,0 +1,136 @@
+"""E-mail: one message per channel and run, bundling its alerts, sent with smtplib."""
+
+from __future__ import annotations
+
+import html
+import logging
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import TYPE_CHECKING, Callable
+
+from kpirules.notify.alert import LABELS, Alert, render_text, title
+from kpirules.notify.transport import Outcome, scrub
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.config import EmailChannel
+
+log = logging.getLogger("kpirules.notify")
+_SUBJECT_MAX = 140
+
+
+def _header(text: str) -> str:
+    # Rule names come from a sheet: no line breaks may reach a header.
+    return " ".join(str(text).split())
+
+
+def subject(alerts: list[Alert], prefix: str = "[kpirules]") -> str:
+    """"[kpirules] FAIL conversion" or "[kpirules] 3 alerts: FAIL conversion, ..."."""
+    if len(alerts) == 1:
+        text = f"{prefix} {title(alerts[0])}"
+    else:
+        text = f"{prefix} {len(alerts)} alerts: " + ", ".join(title(a) for a in alerts)
+    text = _header(text)
+    return text if len(text) <= _SUBJECT_MAX else text[: _SUBJECT_MAX - 1].rstrip(", ") + "…"
+
+
+def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: str = "[kpirules]",
+                  with_html: bool = True) -> EmailMessage:
+    """The message for ``alerts`` (at least one): a text body, one paragraph per alert, and
+    an HTML alternative with the same content."""
+    if not alerts:
+        raise ValueError("an alert e-mail needs at least one alert")
+    msg = EmailMessage()
+    msg["Subject"] = subject(alerts, prefix)
+    msg["From"] = _header(sender)
+    msg["To"] = ", ".join(_header(a) for a in to)
+    msg["Date"] = formatdate(localtime=True)
+    domain = parseaddr(sender)[1].rpartition("@")[2] or None
+    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
+    msg["X-Kpirules-Alerts"] = str(len(alerts))
+    paragraphs = [render_text(a) for a in alerts]
+    msg.set_content("\n\n".join(paragraphs) + "\n\n-- \nSent by kpirules.\n")
+    if with_html:
+        msg.add_alternative(_html(alerts), subtype="html")
+    return msg
+
+
+def _html(alerts: list[Alert]) -> str:
+    colour = {"fail": "#c62828", "warn": "#ef6c00", "no_data": "#616161", "recovery": "#2e7d32",
+              "error": "#6a1b9a"}
+    items = []
+    for a in alerts:
+        link = f' <a href="{html.escape(a.link, quote=True)}">Open the sheet</a>' if a.link else ""
+        text = render_text(a).removesuffix(f" Open the sheet: {a.link}" if a.link else "")
+        items.append(
+            f'<li><strong style="color:{colour[a.kind]}">{html.escape(LABELS[a.kind])}</strong> '
+            f"{html.escape(text.partition(': ')[2])}{link}</li>"
+        )
+    return ("<html><body><ul>\n" + "\n".join(items) + "\n</ul>"
+            '<p style="color:#777">Sent by kpirules.</p></body></html>\n')
+
+
+def send_email(msg: EmailMessage, channel: "EmailChannel", *, recipients: list[str], username: str | None,
+               password: str | None, timeout: float, max_attempts: int, backoff: float,
+               sleep: Callable[[float], None]) -> Outcome:
+    """Send ``msg`` through the channel's server, retrying connection errors and 4xx
+    (temporary) SMTP answers. Authentication failures and refused recipients are final."""
+    target = f"{channel.host}:{channel.smtp_port}"
+    secrets = [s for s in (password,) if s]
+    sender = parseaddr(channel.from_)[1] or channel.from_
+    attempt, error, retry = 0, None, False
+    while attempt < max_attempts:
+        attempt += 1
+        try:
+            refused = _send_once(msg, channel, sender, recipients, username, password, timeout)
+            if refused:
+                # Delivered to the others: a partial success, reported but not retried.
+                bad = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
+                return Outcome(True, attempt, f"{target} refused some recipients: {bad}")
+            return Outcome(True, attempt)
+        except smtplib.SMTPAuthenticationError as exc:
+            error, retry = f"{target} rejected the login ({exc.smtp_code}); check username and password", False
+        except smtplib.SMTPRecipientsRefused as exc:
+            error, retry = f"{target} refused every recipient: {', '.join(exc.recipients)}", False
+        except smtplib.SMTPNotSupportedError:
+            error, retry = f"{target} does not offer STARTTLS (set ssl = true for port 465, or starttls = false for a local relay)", False
+        except ssl.SSLCertVerificationError as exc:
+            error, retry = f"the TLS certificate of {target} could not be verified ({exc.verify_message})", False
+        except smtplib.SMTPResponseException as exc:
+            text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            error = f"{target} answered {exc.smtp_code} {' '.join(text.split())[:120]}"
+            retry = 400 <= exc.smtp_code < 500
+        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, DNS, timeout
+            if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+                # smtplib turns a read timeout into SMTPServerDisconnected
+                error = f"no answer from {target} within {timeout:g} s"
+            else:
+                error = f"could not talk to {target} ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+            retry = True
+        error = scrub(error, secrets)
+        log.info("e-mail via %s failed (attempt %d of %d): %s", target, attempt, max_attempts, error)
+        if not retry:
+            break
+        if attempt < max_attempts:
+            sleep(backoff * 2 ** (attempt - 1))
+    suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+    return Outcome(False, attempt, f"{error}{suffix}", channel_down=True)
+
+
+def _send_once(msg: EmailMessage, channel: "EmailChannel", sender: str, recipients: list[str],
+               username: str | None, password: str | None, timeout: float) -> dict:
+    context = ssl.create_default_context()
+    if channel.use_ssl:
+        server: smtplib.SMTP = smtplib.SMTP_SSL(channel.host, channel.smtp_port, timeout=timeout, context=context)
+    else:
+        server = smtplib.SMTP(channel.host, channel.smtp_port, timeout=timeout)
+    with server:
+        server.ehlo()
+        if channel.use_starttls:
+            server.starttls(context=context)
+            server.ehlo()
+        if username:
+            server.login(username, password or "")
+        return server.send_message(msg, from_addr=sender, to_addrs=[parseaddr(a)[1] or a for a in recipients])

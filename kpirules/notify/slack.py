@@ -1,0 +1,43 @@
+"""Slack incoming webhooks: a ``text`` fallback (what notifications and screen readers
+show) and Block Kit ``blocks`` for the channel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpirules.notify.alert import Alert, format_period, render_text, title, what_happened
+
+EMOJI = {"fail": ":red_circle:", "warn": ":large_orange_circle:", "no_data": ":white_circle:",
+         "recovery": ":large_green_circle:", "error": ":warning:"}
+_SECTION_MAX = 3000  # Slack rejects a section text longer than this
+
+
+def _esc(text: str) -> str:
+    """Slack mrkdwn treats &, < and > as control characters."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_payload(alert: Alert) -> dict[str, Any]:
+    lines = [f"{EMOJI[alert.kind]} *{_esc(title(alert))}*", _esc(f"{alert.rule} {what_happened(alert)}.")]
+    if alert.message:
+        lines.append(_esc(" ".join(alert.message.split())))
+    if alert.link:
+        lines.append(f"<{_esc(alert.link)}|Open the sheet>")
+    text = "\n".join(lines)
+    if len(text) > _SECTION_MAX:
+        text = text[: _SECTION_MAX - 1] + "…"
+    context = [f"`{_esc(alert.rule_text)}`"] if alert.rule_text else []
+    if alert.period:
+        context.append(format_period(alert.period))
+    if alert.checked_at:
+        context.append(f"checked {alert.checked_at.isoformat(timespec='minutes')}")
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+    if context:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
+    return {"text": render_text(alert), "blocks": blocks}
+
+
+def slack_answer_problem(response: Any) -> str | None:
+    """Slack answers 200 "ok"; anything else in a 2xx body is worth reporting."""
+    body = (response.text or "").strip()
+    return None if body in ("", "ok") else f"said {body[:80]!r}"

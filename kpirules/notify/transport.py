@@ -1,0 +1,139 @@
+"""One HTTP POST with bounded retries, and error texts that never show the URL's path or
+query (a Slack webhook URL *is* its token) nor any header value."""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+log = logging.getLogger("kpirules.notify")
+
+# A server may ask for a long pause (Retry-After: 3600); a scheduled run should not hang
+# on it, so waits are capped and the delivery is reported as failed if it still refuses.
+RETRY_AFTER_MAX = 60.0
+_RETRY_STATUS = {408, 425, 429}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    attempts: int
+    error: str | None = None
+    status: int | None = None
+    # The endpoint itself looks unusable (unreachable, gone, unauthorised): later alerts
+    # for the same channel in this run are not tried, instead of waiting on each.
+    channel_down: bool = False
+
+
+def where(url: str) -> str:
+    """``https://hooks.slack.com/services/T0/B0/xyz?k=1`` -> ``https://hooks.slack.com``."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the configured URL"
+    return f"{parts.scheme}://{host}{port}"
+
+
+def url_secrets(url: str) -> list[str]:
+    """The parts of a URL that may carry a token, for scrubbing."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return [url]
+    out = [url, parts.query, parts.password or ""]
+    if len(parts.path) > 1:
+        out.append(parts.path)
+        out.extend(seg for seg in parts.path.split("/") if len(seg) >= 6)
+    return [s for s in out if s]
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """Defence in depth: whatever produced ``text``, no secret survives it."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, min(seconds, RETRY_AFTER_MAX))
+
+
+def _reason(exc: BaseException) -> str:
+    """The OS-level reason inside a requests/urllib3 exception chain ("Connection refused"),
+    without the exception texts themselves, which quote the request's URL."""
+    seen = set()
+    stack = [exc]
+    while stack:
+        e = stack.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.strerror:
+            return e.strerror
+        stack.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None)) if isinstance(x, BaseException))
+        stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+    return type(exc).__name__
+
+
+def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
+         max_attempts: int, backoff: float, sleep: Callable[[float], None],
+         check: Callable[[Any], str | None] | None = None) -> Outcome:
+    """POST ``body`` until a 2xx answer, up to ``max_attempts`` times.
+
+    Retries 408/425/429, 5xx, connection errors and timeouts, waiting ``backoff * 2**n``
+    seconds or what Retry-After asks. Other 4xx answers are final. ``check`` may reject a
+    2xx answer (returns an error text). Never raises for a failed request."""
+    import requests
+
+    target = where(url)
+    secrets = url_secrets(url) + list(headers.values())
+    attempt, error, status = 0, None, None
+    while attempt < max_attempts:
+        attempt += 1
+        wait = None
+        try:
+            response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+        except requests.Timeout:
+            error, retry, down = f"no answer from {target} within {timeout:g} s", True, True
+        except requests.ConnectionError as exc:
+            error, retry, down = f"could not connect to {target} ({_reason(exc)})", True, True
+        except requests.RequestException as exc:  # invalid URL, bad header...: retrying cannot help
+            error, retry, down = f"could not send to {target} ({type(exc).__name__})", False, True
+        else:
+            status = response.status_code
+            if 200 <= status < 300:
+                problem = check(response) if check else None
+                if problem is None:
+                    return Outcome(True, attempt, status=status)
+                return Outcome(False, attempt, scrub(f"{target} answered {status} but {problem}", secrets), status)
+            snippet = " ".join((response.text or "").split())[:120]
+            error = f"{target} answered HTTP {status}" + (f": {snippet}" if snippet else "")
+            retry = status in _RETRY_STATUS or status >= 500
+            down = status in (401, 403, 404, 410) or retry
+            wait = retry_after(response.headers.get("Retry-After"))
+        error = scrub(error, secrets)
+        log.info("notification to %s failed (attempt %d of %d): %s", target, attempt, max_attempts, error)
+        if not retry:
+            break
+        if attempt < max_attempts:
+            sleep(wait if wait is not None else backoff * 2 ** (attempt - 1))
+    suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
+    return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down)
