@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from kpirules import ast
-from kpirules.aggregate import Group, Segment, compute
+from kpirules.aggregate import Group, Segment
 from kpirules.errors import DATA, Problem
 from kpirules.format import expr_text, period_text, result_message
 from kpirules.plan import RulePlan, Scan, aggregates, build_plan
@@ -234,17 +234,16 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
 def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> Report:
     """Evaluate every rule entry against ``table`` as of ``as_of``.
 
+    ``table`` is a ``DataTable`` or any backend with the same face (``names()``,
+    ``ambiguous``, ``date_column``, ``problems`` and ``groups(plan)``), such as the DuckDB
+    backend for large files.
+
     Disabled entries (``meta["enabled"] is False``) are skipped; entries whose rule did not
     parse come back as one ERROR result each, in their place."""
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
-    plan = build_plan(entries, names=table.names(), as_of=as_of, ambiguous=table.ambiguous,
+    plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
-    groups: dict[Scan, dict[Segment, Group]] = {}
-    hull = plan.hull
-    if hull is not None:
-        frame = table.frame(hull[0], hull[1], metrics=plan.metrics, dims=plan.dims)
-        for scan, needed in plan.scans.items():
-            groups[scan] = compute(frame, scan, needed)
+    groups = table.groups(plan)
     results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups)]
     return Report(as_of=as_of, results=results, data_problems=list(table.problems))
 
@@ -256,14 +255,13 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     (or those of the ``rules`` file) as of ``as_of`` (default: today)."""
     from kpirules.connectors import open_source
     from kpirules.errors import SourceError
-    from kpirules.rulesfile import parse_rules_file, rules_from_table
+    from kpirules.rulesfile import read_rules_file, rules_from_table
     from kpirules.table import load_table
 
     workbook = open_source(source, connector=connector, **options).read(
         data_tab=data_tab, rules_tab=rules_tab)
     if rules is not None:
-        with open(rules, encoding="utf-8") as fh:
-            entries = parse_rules_file(fh.read(), file=rules)
+        entries = read_rules_file(rules)
     elif workbook.rules is not None:
         entries = rules_from_table(workbook.rules)
     else:

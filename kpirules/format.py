@@ -4,6 +4,7 @@ back as text, and the one-line message that ``check`` prints and ``run`` writes 
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from kpirules import ast
@@ -19,7 +20,7 @@ def expr_text(node: ast.Node) -> str:
     if isinstance(node, ast.Number):
         return node.text or _plain(node.value)
     if isinstance(node, ast.Column):
-        return node.text or node.name
+        return column_text(node)
     if isinstance(node, ast.Aggregate):
         name = expr_text(node.column)
         return name if node.implicit else f"{node.func}({name})"
@@ -51,6 +52,55 @@ def expr_text(node: ast.Node) -> str:
             parts.append(text)
         return f" {node.op} ".join(parts)
     return str(node)
+
+
+_PLAIN_NAME = re.compile(r"^[^\W\d]\w*$")
+
+
+def column_text(column: ast.Column) -> str:
+    """A column as the user wrote it, in backticks when it would not read back as a plain
+    name (spaces, a reserved word like `by`), so printed rules parse again."""
+    text = column.text or column.name
+    if _PLAIN_NAME.match(text) and text.lower() not in ast.RESERVED_WORDS:
+        return text
+    return f"`{text}`"
+
+
+def _string(value: str) -> str:
+    return f'"{value}"' if '"' not in value else f"'{value}'"
+
+
+def filter_text(flt: ast.Filter) -> str:
+    col = column_text(flt.column)
+    if flt.op == "in":
+        return f"{col} in ({', '.join(_string(v) for v in flt.values)})"
+    return f"{col} {flt.op} {_string(flt.values[0])}"
+
+
+_SINGLE = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
+
+
+def window_text(window: ast.Window) -> str:
+    if window.count == 1:
+        return _SINGLE[window.unit]
+    return f"over last {window.count} {window.unit}s"
+
+
+def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str | None = None,
+              warn: ast.Node | None | bool = True) -> str:
+    """``rule`` printed back as rule text that parses to the same rule, optionally with its
+    condition, window or warn level replaced (lint's rewrites). ``warn=True`` keeps the
+    rule's own warn level; ``None``/``False`` drops it."""
+    parts = [expr_text(condition if condition is not None else rule.condition),
+             window or rule.window.text or window_text(rule.window)]
+    if rule.segments:
+        parts.append("by " + ", ".join(column_text(c) for c in rule.segments))
+    if rule.filters:
+        parts.append("where " + " and ".join(filter_text(f) for f in rule.filters))
+    level = rule.warn if warn is True else (warn or None)
+    if level is not None:
+        parts.append(f"warn at {expr_text(level)}")
+    return " ".join(parts)
 
 
 def _plain(value: float) -> str:

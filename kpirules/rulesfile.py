@@ -93,6 +93,24 @@ def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
     return entries
 
 
+def read_rules_file(path: str) -> list[RuleEntry]:
+    """``parse_rules_file`` on a file (``-`` for standard input); a file that cannot be
+    read is a ``SourceError``, never a traceback."""
+    import sys
+
+    from kpirules.errors import SourceError
+
+    try:
+        text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+    except FileNotFoundError:
+        raise SourceError(f"no such rules file: {path}") from None
+    except UnicodeDecodeError:
+        raise SourceError(f"{path} is not UTF-8 text", hint="save the rules file as UTF-8") from None
+    except OSError as exc:
+        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+    return parse_rules_file(text, file=path)
+
+
 def _strip_comment(text: str) -> str:
     quote = None
     for i, ch in enumerate(text):
@@ -109,8 +127,8 @@ def _strip_comment(text: str) -> str:
 # Columns of the Rules tab the engine reads; everything else the user keeps is ``meta``,
 # except the columns the engine itself writes (``kpirules run``).
 ENGINE_COLUMNS = frozenset({"status", "value", "target", "period", "checked", "message"})
-NAME_HEADERS = ("name", "rule_name", "kpi")
-RULE_HEADERS = ("rule", "condition", "kpi_rule")
+NAME_HEADERS = ("name", "rule_name", "kpi", "nazwa")
+RULE_HEADERS = ("rule", "condition", "kpi_rule", "reguła", "regula")
 
 
 def rules_from_table(raw: RawTable, *, engine_columns: frozenset[str] = ENGINE_COLUMNS) -> list[RuleEntry]:

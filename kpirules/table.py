@@ -231,6 +231,17 @@ class DataTable:
                                 for r in (rows[i] for i in row_ids)]
         return frame
 
+    def groups(self, plan) -> dict:
+        """Every scan of ``plan`` computed: one frame over the plan's date hull holding just
+        the columns it names, then one pass per scan (``kpirules.aggregate``)."""
+        from kpirules.aggregate import compute
+
+        hull = plan.hull
+        if hull is None:
+            return {}
+        frame = self.frame(hull[0], hull[1], metrics=plan.metrics, dims=plan.dims)
+        return {scan: compute(frame, scan, needed) for scan, needed in plan.scans.items()}
+
     @staticmethod
     def _convert_metric(cells: list[Any]) -> tuple[list[float | None], list[int]]:
         # Fast path: a clean column (CSV text or sheet numbers) converts in one C-level

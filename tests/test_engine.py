@@ -50,7 +50,7 @@ def test_each_scan_is_computed_once_whatever_the_rule_count(monkeypatch):
         calls.append(scan)
         return real(frame, scan, needed)
 
-    monkeypatch.setattr("kpirules.engine.compute", counting)
+    monkeypatch.setattr("kpirules.aggregate.compute", counting)
     results = run("".join(f"r{i}: signups / visits >= {i / 100}% weekly\n" for i in range(500)))
     assert len(results) == 500 and len(calls) == 1
 

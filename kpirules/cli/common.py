@@ -95,16 +95,10 @@ def source_errors(func: Callable) -> Callable:
 def read_entries(path: str):
     """Rule entries of a ``.kpi`` file, or of a workbook's Rules tab."""
     from kpirules.errors import SourceError
-    from kpirules.rulesfile import parse_rules_file
+    from kpirules.rulesfile import read_rules_file
 
     if path.lower().endswith((".kpi", ".txt", ".rules")) or path == "-":
-        try:
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-        except FileNotFoundError:
-            raise SourceError(f"no such file: {path}") from None
-        except UnicodeDecodeError:
-            raise SourceError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from None
-        return parse_rules_file(text, file=path)
+        return read_rules_file(path)
     from kpirules.connectors import open_source
     from kpirules.rulesfile import rules_from_table
 
