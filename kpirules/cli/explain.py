@@ -1,0 +1,79 @@
+"""``kpirules explain``: one rule's result, number by number (kpirules/explain.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+
+import click
+
+from kpirules.cli.common import DATE, connector_options, source_errors, source_options
+from kpirules.cli.main import EXIT_ERROR
+
+
+@click.command("explain")
+@click.argument("source")
+@click.argument("rule_name", metavar="RULE-NAME")
+@click.option("--as-of", type=DATE, default=None, metavar="YYYY-MM-DD",
+              help="Explain the result as of this date (default: today).")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A .kpi rules file (default: the source's Rules tab).")
+@click.option("--periods", type=click.IntRange(2, 52), default=8, show_default=True,
+              help="How many periods the history sparkline shows.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@source_options
+@source_errors
+def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_tab, connector,
+            credentials):
+    """Show how RULE-NAME's result on SOURCE came about.
+
+    The same sentence `check` prints and `run` writes into the Message column, then the
+    period, the rows and days counted, each aggregate's value, the arithmetic with the
+    real numbers, the previous period, every segment worst first, and a sparkline of the
+    value over the last periods.
+
+    \b
+    Examples:
+      kpirules explain examples/marketing.xlsx visit_to_signup --as-of 2026-11-26
+      kpirules explain data.csv conversion --rules rules.kpi
+    """
+    from kpirules.cli.common import status_text, use_color
+    from kpirules.connectors import open_source
+    from kpirules.errors import SourceError, did_you_mean
+    from kpirules.explain import explain, render, to_json
+    from kpirules.names import normalise
+    from kpirules.rulesfile import parse_rules_file, rules_from_table
+    from kpirules.table import load_table
+
+    workbook = open_source(source, connector=connector, **connector_options(credentials)).read(
+        data_tab=data_tab, rules_tab=rules_tab)
+    if rules_file:
+        try:
+            with open(rules_file, encoding="utf-8") as fh:
+                entries = parse_rules_file(fh.read(), file=rules_file)
+        except OSError as exc:
+            raise SourceError(f"cannot read {rules_file}: {exc.strerror}") from None
+    elif workbook.rules is not None:
+        entries = rules_from_table(workbook.rules)
+    else:
+        raise SourceError(f"{source} has no {rules_tab} tab", hint="give the rules with --rules FILE")
+    entry = next((e for e in entries if e.name == rule_name), None) or next(
+        (e for e in entries if normalise(e.name) == normalise(rule_name)), None)
+    if entry is None:
+        names = [e.name for e in entries]
+        guess = did_you_mean(rule_name, names)
+        click.echo(f"error: no rule named {rule_name!r}", err=True)
+        hint = f"did you mean {guess!r}?" if guess else f"rules: {', '.join(names) or 'none'}"
+        click.echo(f"hint: {hint}", err=True)
+        sys.exit(EXIT_ERROR)
+    if entry.problem is not None:
+        click.echo(entry.problem.render(), err=True)
+        sys.exit(EXIT_ERROR)
+    ex = explain(entry, load_table(workbook.data), as_of or dt.date.today(), periods)
+    if fmt == "json":
+        click.echo(json.dumps(to_json(ex), ensure_ascii=False, indent=1))
+    else:
+        color = use_color()
+        click.echo(render(ex, lambda s: status_text(s, color)))

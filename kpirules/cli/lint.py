@@ -1,0 +1,130 @@
+"""``kpirules lint``: KPIs that measure activity instead of outcomes, and other smells
+(kpirules/lint/, docs/lint.md)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from kpirules.cli.common import source_errors
+from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
+
+_RULE_FILES = (".kpi", ".txt", ".rules")
+
+
+@click.command("lint")
+@click.argument("sources", nargs=-1, required=True, metavar="RULES...")
+@click.option("--data", "data_source", metavar="SOURCE",
+              help="Data to check ratios' volumes and counts' scales against "
+                   "(default: the workbook's own Data tab when RULES is a workbook).")
+@click.option("--data-tab", default="Data", show_default=True, metavar="TAB")
+@click.option("--vocabulary", "vocabularies", multiple=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="A TOML file of your team's activity metrics, added to the "
+                                   "built-in vocabulary (repeatable).")
+@click.option("--ignore", "ignored", multiple=True, metavar="CODE",
+              help="Do not report this code, e.g. KPI006 (repeatable).")
+@click.option("--min-volume", type=click.IntRange(1), default=None, metavar="N",
+              help="KPI002: the smallest denominator per period a ratio needs "
+                   "(default: derived from the rule's target).")
+@click.option("--strict", is_flag=True, help="Exit with status 4 when there are findings.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@source_errors
+def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt):
+    """Lint rules: is each KPI worth having?
+
+    RULES are .kpi files or workbooks (xlsx, Google Sheets) whose Rules tab is linted.
+    Each finding has a code (docs/lint.md), the rule, the reason in one sentence and a
+    concrete rewrite. A rule line ending in `# noqa: KPI001` is not reported for that code.
+
+    \b
+    Exit status: 0 no rule is invalid (findings are advice),
+                 2 some rule does not parse,
+                 3 a source could not be read,
+                 4 --strict and there are findings.
+
+    \b
+    Examples:
+      kpirules lint rules/*.kpi
+      kpirules lint examples/marketing.xlsx --strict
+      kpirules lint rules.kpi --data examples/marketing.csv --format json
+    """
+    from kpirules.lint import RuleSet, VocabularyError, lint, load_vocabulary
+    from kpirules.lint.findings import CODES
+
+    unknown = [c for c in ignored if c.upper() not in CODES]
+    if unknown:
+        raise click.BadParameter(f"unknown code {unknown[0]!r}; codes: {', '.join(CODES)}",
+                                 param_hint="--ignore")
+    try:
+        vocabulary = load_vocabulary(vocabularies)
+    except VocabularyError as exc:
+        for problem in exc.problems:
+            click.echo(problem.render(), err=True)
+        sys.exit(EXIT_ERROR)
+    rulesets, data = [], None
+    for path in sources:
+        ruleset, workbook_data = _read(path, data_tab)
+        rulesets.append(ruleset)
+        data = data if data is not None else workbook_data
+    if data_source:
+        from kpirules.connectors import open_source
+
+        data = open_source(data_source).read(data_tab=data_tab).data
+    table = None
+    if data is not None:
+        from kpirules.errors import SourceError
+        from kpirules.table import load_table
+
+        try:
+            table = load_table(data)
+        except SourceError as exc:
+            if data_source:
+                raise
+            # The workbook's own data was only a bonus: lint its rules without it.
+            click.echo(f"warning: {exc.message}; checks that need data are skipped", err=True)
+    result = lint(rulesets, vocabulary=vocabulary, table=table, ignore=ignored, min_volume=min_volume)
+    if fmt == "json":
+        click.echo(json.dumps({
+            "findings": [f.to_json() for f in result.findings],
+            "problems": [p.to_json() | ({"file": p.file} if p.file else {}) for p in result.problems],
+            "rules": result.linted,
+        }, ensure_ascii=False, indent=1))
+    else:
+        for problem in result.problems:
+            click.echo(problem.render())
+        for finding in result.findings:
+            click.echo(finding.render())
+        n = len(result.findings)
+        summary = f"{result.linted} rules linted: {n or 'no'} finding{'s' if n != 1 else ''}"
+        if result.problems:
+            summary += f", {len(result.problems)} invalid rule{'s' if len(result.problems) != 1 else ''}"
+        if table is None:
+            summary += " (give --data to also check volumes and scales)"
+        click.echo(summary, err=True)
+    if result.problems:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_LINT if strict and result.findings else EXIT_OK)
+
+
+def _read(path: str, data_tab: str):
+    """The rules of ``path`` and, for a workbook, its data tab."""
+    from kpirules.errors import SourceError
+    from kpirules.lint import RuleSet
+    from kpirules.rulesfile import parse_rules_file, rules_from_table
+
+    if path.lower().endswith(_RULE_FILES) or path == "-":
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except FileNotFoundError:
+            raise SourceError(f"no such file: {path}") from None
+        except UnicodeDecodeError:
+            raise SourceError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from None
+        return RuleSet(path, parse_rules_file(text, file=path)), None
+    from kpirules.connectors import open_source
+
+    workbook = open_source(path).read(data_tab=data_tab)
+    if workbook.rules is None:
+        raise SourceError(f"{path} has no Rules tab", hint="add a Rules tab with Name and Rule columns")
+    return RuleSet(path, rules_from_table(workbook.rules), workbook.rules), workbook.data

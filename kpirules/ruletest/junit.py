@@ -1,0 +1,45 @@
+"""JUnit XML for CI systems (GitLab, Jenkins, GitHub test reporters).
+
+One ``<testsuite>`` per test file, one ``<testcase>`` per test. A failed expectation is a
+``<failure>`` holding the same expected/got text the terminal shows; a test file that could
+not be loaded is an ``<error>`` so CI shows it as broken rather than as failing.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Iterable
+
+from kpirules.ruletest.runner import FileResult
+
+
+def junit_xml(results: Iterable[FileResult]) -> bytes:
+    results = list(results)
+    root = ET.Element("testsuites", name="kpirules test")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for fr in results:
+        failures = sum(1 for c in fr.cases if not c.passed)
+        errors = 1 if fr.problems else 0
+        suite = ET.SubElement(root, "testsuite", name=fr.path, tests=str(len(fr.cases) + errors),
+                              failures=str(failures), errors=str(errors), skipped="0", time="0")
+        for case in fr.cases:
+            tc = ET.SubElement(suite, "testcase", classname=fr.path, name=case.name,
+                               file=fr.path, line=str(case.line), time="0")
+            if not case.passed:
+                n = len(case.failures)
+                failure = ET.SubElement(tc, "failure", type="expectation",
+                                        message=f"{n} result{'s' if n != 1 else ''} not as expected")
+                failure.text = case.render()
+        if fr.problems:
+            tc = ET.SubElement(suite, "testcase", classname=fr.path, name="load test file",
+                               file=fr.path, time="0")
+            error = ET.SubElement(tc, "error", type="invalid-test-file",
+                                  message=fr.problems[0].message)
+            error.text = "\n".join(p.render() for p in fr.problems)
+        totals["tests"] += len(fr.cases) + errors
+        totals["failures"] += failures
+        totals["errors"] += errors
+    for key, value in totals.items():
+        root.set(key, str(value))
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
