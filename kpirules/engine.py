@@ -249,21 +249,25 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> 
 
 
 def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None,
-          data_tab: str = "Data", rules_tab: str = "Rules", connector: str | None = None,
-          **options) -> Report:
+          data_tab: str | None = None, rules_tab: str | None = None, connector: str | None = None,
+          config: str | None = None, **options) -> Report:
     """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) and evaluate its rules
-    (or those of the ``rules`` file) as of ``as_of`` (default: today)."""
-    from kpirules.connectors import open_source
+    (or those of the ``rules`` file) as of ``as_of`` (default: today where the sheet lives).
+
+    Settings (``kpirules.toml``, the source's Settings tab) name the tabs and the date
+    column; explicit arguments win over them."""
     from kpirules.errors import SourceError
     from kpirules.rulesfile import read_rules_file, rules_from_table
+    from kpirules.source import read_source, today
     from kpirules.table import load_table
 
-    workbook = open_source(source, connector=connector, **options).read(
-        data_tab=data_tab, rules_tab=rules_tab)
+    _, workbook, settings = read_source(source, connector=connector, config=config,
+                                        data_tab=data_tab, rules_tab=rules_tab, **options)
     if rules is not None:
         entries = read_rules_file(rules)
     elif workbook.rules is not None:
         entries = rules_from_table(workbook.rules)
     else:
-        raise SourceError(f"{source} has no {rules_tab} tab", hint="give the rules with --rules FILE")
-    return evaluate(entries, load_table(workbook.data), as_of or dt.date.today())
+        raise SourceError(f"{source} has no Rules tab", hint="give the rules with --rules FILE")
+    table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+    return evaluate(entries, table, as_of or today(settings, workbook))

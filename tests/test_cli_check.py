@@ -130,3 +130,13 @@ def test_help_and_version():
     assert "check" in res.output and "validate" in res.output
     assert invoke("--version").output.startswith("kpirules, version ")
     assert "Examples:" in invoke("check", "--help").output
+
+
+def test_settings_tab_names_the_date_column():
+    # examples/polish.xlsx heads its date column "Data"; its Settings tab says so.
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    res = invoke("check", str(examples / "polish.xlsx"), "--as-of", "2026-11-26", "--format", "json")
+    assert res.exit_code == 0, res.output
+    results = json.loads(res.output)["results"]
+    assert results[0]["name"] == "Konwersja zapisów" and results[0]["status"] == "PASS"
+    assert {r["status"] for r in results} == {"PASS", "WARN"}

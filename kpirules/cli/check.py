@@ -40,7 +40,7 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
     """
     from kpirules.engine import check
 
-    report = check(source, rules=rules_file, as_of=as_of or dt.date.today(), data_tab=data_tab,
+    report = check(source, rules=rules_file, as_of=as_of, data_tab=data_tab,
                    rules_tab=rules_tab, connector=connector, **connector_options(credentials))
     if fmt == "json":
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))

@@ -38,10 +38,10 @@ DATE = DateType()
 def source_options(func: Callable) -> Callable:
     """Options every command that reads a source takes."""
     options = [
-        click.option("--data-tab", default="Data", show_default=True, metavar="TAB",
-                     help="The tab that holds the data table."),
-        click.option("--rules-tab", default="Rules", show_default=True, metavar="TAB",
-                     help="The tab that holds the rules."),
+        click.option("--data-tab", default=None, metavar="TAB",
+                     help="The tab that holds the data table [default: Data, or as the settings say]."),
+        click.option("--rules-tab", default=None, metavar="TAB",
+                     help="The tab that holds the rules [default: Rules, or as the settings say]."),
         click.option("--connector", metavar="NAME",
                      help="Force a connector (csv, xlsx, gsheets or a plugin's name)."),
         click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE",

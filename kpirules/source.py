@@ -1,0 +1,78 @@
+"""Open a source and read it together with its settings, in as few reads as possible.
+
+Settings come from a ``kpirules.toml`` (or ``[tool.kpirules]`` in pyproject.toml) and from
+the source's own ``Settings`` tab, which is read in the same call as the data. They are
+only loaded (pydantic and all) when one of them exists, so a plain ``check`` on a CSV file
+stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.config import Settings
+    from kpirules.connectors.base import Connector, RawTable, Workbook
+
+SETTINGS_TAB = "Settings"
+
+
+def settings_tab(workbook: Workbook) -> RawTable | None:
+    for name, tab in workbook.extra_tabs.items():
+        if name.strip().casefold() == SETTINGS_TAB.casefold():
+            return tab
+    return None
+
+
+def read_source(source: str, *, connector: str | None = None, config: str | None = None,
+                data_tab: str | None = None, rules_tab: str | None = None,
+                extra_tabs: tuple[str, ...] = (), **options: Any
+                ) -> tuple[Connector, Workbook, Settings | None]:
+    """The connector, what it read, and the settings that apply (None: all defaults).
+
+    Tabs named on the command line win over settings; a Settings tab that names other data
+    or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
+    from kpirules.config import find_settings_file
+    from kpirules.connectors import open_source
+
+    conn = open_source(source, connector=connector, **options)
+    config = config or find_settings_file()
+    file_settings = None
+    if config:
+        from kpirules.config import load_settings
+
+        file_settings = load_settings(config)
+    wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
+              rules_tab or (file_settings.rules_tab if file_settings else "Rules"))
+    tabs = (*extra_tabs, SETTINGS_TAB)
+    workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
+    tab = settings_tab(workbook)
+    if tab is None:
+        return conn, workbook, file_settings
+    from kpirules.config import load_settings
+
+    settings = load_settings(config, tab=tab) if config else load_settings(None, tab=tab)
+    again = (data_tab or settings.data_tab, rules_tab or settings.rules_tab)
+    if again != wanted:
+        workbook = conn.read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
+    return conn, workbook, settings
+
+
+def now(settings: Settings | None, workbook: Workbook):
+    """The current time where the sheet lives: the configured time zone, else the sheet's
+    own (Google Sheets' ``timeZone``), else this machine's."""
+    import datetime as dt
+
+    zone = (settings.timezone if settings else None) or workbook.timezone
+    if zone:
+        try:
+            from zoneinfo import ZoneInfo
+
+            return dt.datetime.now(ZoneInfo(zone)).replace(microsecond=0)
+        except Exception:  # noqa: BLE001 - unknown zone or no tz database: local time
+            pass
+    return dt.datetime.now().astimezone().replace(microsecond=0)
+
+
+def today(settings: Settings | None, workbook: Workbook):
+    return now(settings, workbook).date()
