@@ -53,8 +53,9 @@ class Number(Node):
     formatted the way the user wrote the threshold."""
 
     value: float
-    unit: str | None = None
-    text: str = ""
+    # How it was written is for display only: `2%` and `0.02` are the same threshold.
+    unit: str | None = field(default=None, compare=False)
+    text: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ class Column(Node):
     ``text`` is what the user typed, for messages."""
 
     name: str
-    text: str = ""
+    text: str = field(default="", compare=False)  # `Signups` and `signups` are one column
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +75,7 @@ class Aggregate(Node):
     children: ClassVar[tuple[str, ...]] = ("column",)
     func: str  # one of AGGREGATE_FUNCTIONS
     column: Column
-    implicit: bool = False
+    implicit: bool = field(default=False, compare=False)  # `x` means `sum(x)`
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,7 @@ class Window(Node):
 
     unit: str
     count: int = 1
-    text: str = ""
+    text: str = field(default="", compare=False)  # `weekly` = `over last 1 weeks`
 
 
 @dataclass(frozen=True, slots=True)
