@@ -1,0 +1,130 @@
+"""``kpirules run``: evaluate, write results next to each rule, keep History, raise alerts.
+
+Made for unattended runs (cron, systemd timers, GitHub Actions): one line per rule on
+stdout, problems on stderr, no secrets in either, and exit statuses a scheduler can act on.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kpirules.cli.common import DATE, connector_options, source_errors, status_text, use_color
+from kpirules.cli.main import EXIT_ERROR
+
+
+@click.command("run")
+@click.argument("source")
+@click.option("--as-of", type=DATE, default=None, metavar="YYYY-MM-DD",
+              help="Evaluate as of this date (default: today in the sheet's time zone).")
+@click.option("--dry-run", is_flag=True,
+              help="Print every cell and row that would be written; write and send nothing.")
+@click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Settings file (default: ./kpirules.toml, if there is one).")
+@click.option("--restate", type=click.IntRange(0, 366), default=None, metavar="N",
+              help="Re-evaluate the N periods before the current one for late data "
+                   "(default: restate_periods in the settings, 3).")
+@click.option("--no-notify", is_flag=True, help="Write Alerts rows but send no notifications.")
+@click.option("--data-tab", default=None, metavar="TAB", help="The data tab (default: Data, or data_tab in the settings).")
+@click.option("--rules-tab", default=None, metavar="TAB", help="The rules tab (default: Rules).")
+@click.option("--connector", metavar="NAME", help="Force a connector (xlsx, gsheets or a plugin's name).")
+@click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE", envvar="KPIRULES_CREDENTIALS",
+              help="Google service-account key file (Sheets only).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line.")
+@source_errors
+def command(source, as_of, dry_run, config, restate, no_notify, data_tab, rules_tab, connector,
+            credentials, quiet):
+    """Evaluate SOURCE's rules and write the results back into it.
+
+    SOURCE is an .xlsx workbook or a Google Sheets URL or key with a Rules tab. Next to
+    each rule go its Status, Value, Target, Period, Checked and Message; every result is
+    kept in the History tab (one row per rule, segment and period); a status change adds
+    a row to the Alerts tab and is sent to the configured channels.
+
+    \b
+    Exit status: 0 all rules pass (or warn), 1 some rule fails, 2 some rule has an
+                 error (or bad settings), 3 the source could not be read or written.
+
+    \b
+    Examples:
+      kpirules run examples/marketing.xlsx --as-of 2026-11-26
+      kpirules run https://docs.google.com/spreadsheets/d/KEY/edit --dry-run
+    """
+    from kpirules.config import ConfigError
+    from kpirules.errors import SourceError
+    from kpirules.writeback.runner import run
+
+    try:
+        outcome = run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=data_tab,
+                      rules_tab=rules_tab, restate=restate, connector=connector, notify=not no_notify,
+                      **connector_options(credentials))
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem.render()}", err=True)
+        sys.exit(EXIT_ERROR)
+    except SourceError:
+        raise  # exit status 3, with its hint (source_errors)
+    except Exception:  # noqa: BLE001
+        # A crash must not exit 1, which schedulers read as "some KPI fails" and ignore.
+        import traceback
+
+        traceback.print_exc()
+        click.echo("error: kpirules run stopped on an internal error (above); nothing was written "
+                   "after it. Please report it.", err=True)
+        sys.exit(EXIT_ERROR)
+    color = use_color()
+    if not quiet:
+        print_rules(outcome, color=color)
+    for problem in outcome.report.data_problems:
+        click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
+    if dry_run:
+        click.echo("\ndry run: nothing was written or sent. It would write:")
+        for line in outcome.plan.describe() or ["(nothing)"]:
+            click.echo("  " + line)
+        for record in outcome.alerts:
+            click.echo(f"  alert: {_alert_line(record)}")
+    else:
+        for record in outcome.alerts:
+            click.echo(f"alert: {_alert_line(record)}")
+        for d in outcome.failed_deliveries:
+            click.echo(f"error: notification {d.describe()}", err=True)
+    click.echo(summary_line(outcome))
+    sys.exit(outcome.exit_status)
+
+
+def print_rules(outcome, *, color: bool) -> None:
+    """One line per rule: status, name and the message's first line, which carries the
+    value, the target and the numbers (for a rule with ``by``, the period goes first)."""
+    for s in outcome.summaries:
+        message = s.message.splitlines()[0] if s.message else ""
+        segmented = len(s.results) > 1 or any(r.segment for r in s.results)
+        head = f"{status_text(s.status, color)} {s.entry.name}"
+        if segmented and s.period:
+            head += f" ({s.period})"
+        click.echo(f"{head}: {message}" if message else head)
+
+
+def _alert_line(record) -> str:
+    from kpirules.writeback.summary import segment_key
+
+    seg = segment_key(record.result.segment)
+    head = f"{record.result.name}" + (f" [{seg}]" if seg else "")
+    return f"{head}: {record.previous or 'new'} -> {record.status}"
+
+
+def summary_line(outcome) -> str:
+    counts: dict[str, int] = {}
+    for s in outcome.summaries:
+        counts[s.status] = counts.get(s.status, 0) + 1
+    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+    statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no rules"
+    history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
+    verb = "would write" if not outcome.written else "wrote"
+    sent = sum(1 for d in outcome.deliveries if d.ok)
+    text = (f"{len(outcome.summaries)} rules as of {outcome.report.as_of.isoformat()}: {statuses}; "
+            f"{verb} history {history.get('new', 0)} new / {history.get('updated', 0)} updated"
+            f" ({history.get('restated', 0)} restated), {len(outcome.alerts)} alerts")
+    if outcome.deliveries:
+        text += f", {sent}/{len(outcome.deliveries)} notifications sent"
+    return text

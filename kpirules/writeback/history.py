@@ -1,0 +1,209 @@
+"""The History tab: one row per rule x segment x period, upserted by that key.
+
+Running twice for the same as-of date updates the rows it wrote, never adds them again.
+Each run also re-evaluates the previous ``restate_periods`` periods (ad platforms restate
+their numbers for days): the rows of those periods are updated, and a row whose status
+changes is marked in the ``Restated`` column ("was FAIL"). Rows the user added columns to
+keep those cells; only the engine's columns are written.
+
+Two runs racing on a Google Sheet (no locks there) can both append the same new key; the
+next run finds the duplicates, updates the first and removes the others when nothing of
+the user's is on them, so History heals instead of growing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterable
+
+from kpirules.errors import SourceError
+from kpirules.names import normalise
+from kpirules.results import RuleResult, Status
+from kpirules.writeback.layout import cell_text, header_cells, locate, number_out
+from kpirules.writeback.plan import Out, Style, TabPlan, status_style
+from kpirules.writeback.summary import segment_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.connectors.base import RawTable
+
+HISTORY_COLUMNS = ("Rule", "Segment", "Period start", "Period end", "Status", "Value",
+                   "Threshold", "Numbers", "Checked at", "Restated")
+HISTORY_NOTES = {
+    "Rule": "The rule's name (Rules tab). Rows are keyed by Rule, Segment, Period start and Period end.",
+    "Segment": "For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise.",
+    "Period start": "First day of the period evaluated.",
+    "Period end": "Last day of the period evaluated (inclusive).",
+    "Status": "PASS, WARN, FAIL or NO_DATA for this period.",
+    "Value": "The value the rule computed.",
+    "Threshold": "The threshold it was compared with.",
+    "Numbers": "The numbers the value came from: each aggregate, rows and days.",
+    "Checked at": "When this row was last evaluated; later runs re-check recent periods.",
+    "Restated": "Set when a later run found a different status for this period (late data): "
+                "the status it had before.",
+}
+HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 12, "Status": 10,
+                  "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}
+Key = tuple[str, str, str, str]  # rule, segment, period start, period end
+
+
+def key_of(result: RuleResult) -> Key | None:
+    if result.period is None:
+        return None
+    return (result.name, segment_key(result.segment), result.period.start.isoformat(),
+            result.period.end.isoformat())
+
+
+@dataclass
+class HistoryRow:
+    row: int  # 1-based sheet row
+    key: Key
+    status: str
+    checked: str
+    user_cells: bool  # something of the user's (a column we do not own) is on the row
+
+
+@dataclass
+class History:
+    """The History tab as read: rows by key, duplicates kept apart."""
+
+    raw: RawTable | None
+    title: str
+    rows: dict[Key, HistoryRow] = field(default_factory=dict)
+    duplicates: list[HistoryRow] = field(default_factory=list)
+
+    def last_status(self, name: str, segment: str, start: str, end: str) -> str | None:
+        """The status a rule x segment had when last seen: the row of this very period if
+        there is one (an earlier run today), else the latest earlier period's row."""
+        same = self.rows.get((name, segment, start, end))
+        if same is not None:
+            return same.status
+        earlier = [r for k, r in self.rows.items()
+                   if k[0] == name and k[1] == segment and k[3] < end]
+        if not earlier:
+            return None
+        return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked)).status
+
+
+def read_history(raw: RawTable | None, title: str) -> History:
+    """Index the History tab by key. A tab of that name that is not ours (none of our key
+    headers) is refused rather than written into."""
+    history = History(raw=raw, title=raw.sheet if raw is not None and raw.sheet else title)
+    if raw is None or not any(h not in (None, "") for h in raw.headers):
+        if raw is not None and any(any(c not in (None, "") for c in r) for r in raw.rows):
+            raise _not_ours(history.title)
+        return history
+    headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
+    needed = [normalise(h) for h in ("Rule", "Period start", "Period end", "Status")]
+    if any(h not in headers for h in needed):
+        raise _not_ours(history.title)
+    col = {h: headers.index(normalise(h)) if normalise(h) in headers else None for h in HISTORY_COLUMNS}
+    ours = {c for c in col.values() if c is not None}
+    for index, cells in enumerate(raw.rows):
+        cells = list(cells) + [None] * (len(headers) - len(cells))
+
+        def get(label: str) -> str:
+            c = col[label]
+            return cell_text(cells[c]) if c is not None and c < len(cells) else ""
+
+        if not get("Rule"):
+            continue
+        key = (get("Rule"), get("Segment"), get("Period start"), get("Period end"))
+        row = HistoryRow(row=raw.header_row + 1 + index, key=key, status=get("Status").upper(),
+                         checked=get("Checked at"),
+                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours))
+        if key in history.rows:
+            history.duplicates.append(row)
+        else:
+            history.rows[key] = row
+    return history
+
+
+def _not_ours(title: str) -> SourceError:
+    return SourceError(
+        f"the {title} tab exists but is not a kpirules history (it has no Rule, Period start, "
+        "Period end and Status headers); kpirules will not write into it",
+        hint=f"rename that tab, or set history_tab in kpirules.toml to another name",
+    )
+
+
+def history_plan(history: History, current: Iterable[RuleResult], restated: Iterable[RuleResult],
+                 checked: str) -> TabPlan:
+    """Upserts for this run's results (``current``) and the re-evaluated earlier periods
+    (``restated``). ERROR results have no period worth keeping and are left out."""
+    raw = history.raw
+    tab = TabPlan(title=history.title, create=raw is None, freeze_header=raw is None,
+                  header_row=raw.header_row if raw is not None else 1)
+    cols = locate(raw, HISTORY_COLUMNS)
+    header_cells(tab, cols, HISTORY_NOTES, HISTORY_WIDTHS)
+    seen: set[Key] = set()
+    counts = {"new": 0, "updated": 0, "restated": 0, "duplicates removed": 0}
+    items = [(r, False) for r in current] + [(r, True) for r in restated]
+    for result, is_restatement in items:
+        key = key_of(result)
+        if key is None or key in seen or result.status is Status.ERROR:
+            continue
+        existing = history.rows.get(key)
+        if existing is None and is_restatement and result.status is Status.NO_DATA:
+            continue  # an empty earlier period nobody recorded: not worth a row
+        seen.add(key)
+        cells = _row_cells(result, checked)
+        if existing is None:
+            counts["new"] += 1
+            tab.append({cols[label]: out for label, out in cells.items()})
+            continue
+        counts["updated"] += 1
+        if existing.status and existing.status != result.status.value:
+            counts["restated"] += 1
+            cells["Restated"] = Out(f"was {existing.status}", Style(italic=True))
+        else:
+            del cells["Restated"]  # keep an earlier mark
+        for label, out in cells.items():
+            tab.set(existing.row, cols[label], out)
+    for dup in history.duplicates:
+        if not dup.user_cells:
+            tab.deletes.append(dup.row)
+            counts["duplicates removed"] += 1
+    tab.counts = counts
+    if cols.added and raw is not None:
+        tab.columns = max(tab.columns, cols.width)
+    return tab
+
+
+def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
+    assert result.period is not None
+    return {
+        "Rule": Out(result.name),
+        "Segment": Out(segment_key(result.segment) or None),
+        "Period start": Out(result.period.start.isoformat()),
+        "Period end": Out(result.period.end.isoformat()),
+        "Status": Out(result.status.value, status_style(result.status.value)),
+        "Value": number_out(result.value, result.unit),
+        "Threshold": number_out(result.threshold, result.unit),
+        "Numbers": Out(numbers(result) or None),
+        "Checked at": Out(checked),
+        "Restated": Out(None),
+    }
+
+
+def numbers(result: RuleResult) -> str:
+    """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
+    from kpirules.format import format_value, period_text
+
+    detail = result.detail
+    if detail is None:
+        return ""
+    text = "; ".join(f"{t.label} {format_value(t.value)}" for t in detail.terms)
+    text += f" ({detail.rows} rows, {detail.days} days)" if text else f"{detail.rows} rows"
+    if detail.reason:
+        text += f"; {detail.reason}"
+    prev = detail.previous
+    if prev is not None:
+        terms = "; ".join(f"{t.label} {format_value(t.value)}" for t in prev.terms)
+        text += f"; previous {period_text(prev.period)}: {terms or format_value(prev.value)}"
+    return text
+
+
+def now_text(now: dt.datetime) -> str:
+    """Checked-at cells: minutes are enough for people, and text sorts like time."""
+    return now.strftime("%Y-%m-%d %H:%M")

@@ -1,0 +1,173 @@
+"""Where the engine writes in a tab: its own columns, found by header, never by position.
+
+The ``Rules`` tab belongs to the user except for the engine's columns (Status, Value,
+Target, Period, Checked, Message). They are found by header, case-insensitively, wherever
+the user moved them; a missing one is added to the right of everything the user has (also
+of cells written without a header, so nothing of theirs is overwritten). No other cell of
+the tab is ever in a plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Sequence
+
+from kpirules.names import normalise
+from kpirules.writeback.plan import HEADER, PLAIN, Out, Style, TabPlan, status_style
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.connectors.base import RawTable
+    from kpirules.writeback.summary import RuleSummary
+
+ENGINE_COLUMNS = ("Status", "Value", "Target", "Period", "Checked", "Message")
+ENGINE_KEYS = frozenset(normalise(c) for c in ENGINE_COLUMNS)
+ENGINE_NOTES = {
+    "Status": "Written by kpirules run: PASS, WARN, FAIL, NO_DATA (no rows or a missing number "
+              "in the period), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
+              "with `by`, the worst status of its segments. Do not edit: it is overwritten.",
+    "Value": "Written by kpirules run: the value the rule computed for its period (the left-hand "
+             "side); for a rule with `by`, the lowest to the highest segment value.",
+    "Target": "Written by kpirules run: the threshold as the rule states it, and its warn level.",
+    "Period": "Written by kpirules run: the dates the rule looked at (only complete periods).",
+    "Checked": "Written by kpirules run: when the rule was last evaluated.",
+    "Message": "Written by kpirules run: what happened, in words, with the numbers; for a rule "
+               "with `by`, which segments fail; for a broken rule, the error with a caret.",
+}
+WIDTHS = {"Status": 10, "Value": 15, "Target": 22, "Period": 18, "Checked": 17, "Message": 70}
+
+
+@dataclass
+class Columns:
+    """Engine columns of one tab: label -> 0-based column, and which of them are new."""
+
+    at: dict[str, int]
+    added: tuple[str, ...]
+
+    def __getitem__(self, label: str) -> int:
+        return self.at[label]
+
+    @property
+    def width(self) -> int:
+        return max(self.at.values(), default=-1) + 1
+
+
+def used_width(raw: RawTable | None) -> int:
+    """Columns in use: the last non-empty header or cell in any row, plus one."""
+    if raw is None:
+        return 0
+    width = 0
+    for row in [raw.headers, *raw.rows]:
+        for i in range(len(row) - 1, -1, -1):
+            if row[i] not in (None, ""):
+                width = max(width, i + 1)
+                break
+    return width
+
+
+def locate(raw: RawTable | None, labels: Sequence[str]) -> Columns:
+    """Find ``labels`` among the headers (normalised, so ``STATUS`` and ``status `` count);
+    missing ones get the next free columns to the right, in ``labels`` order."""
+    headers = [normalise(h) if h not in (None, "") else "" for h in (raw.headers if raw else [])]
+    at: dict[str, int] = {}
+    added: list[str] = []
+    for label in labels:
+        key = normalise(label)
+        if key in headers:
+            at[label] = headers.index(key)
+        else:
+            added.append(label)
+    free = used_width(raw)
+    for offset, label in enumerate(added):
+        at[label] = free + offset
+    return Columns(at=at, added=tuple(added))
+
+
+def header_cells(tab: TabPlan, cols: Columns, notes: dict[str, str], widths: dict[str, float],
+                 *, only_added: bool = True) -> None:
+    """Header cells (bold, with the explaining note) for the columns the engine adds."""
+    for label in (cols.added if only_added else tuple(cols.at)):
+        col = cols[label]
+        tab.set(tab.header_row, col, Out(label, HEADER, note=notes.get(label)))
+        if label in widths:
+            tab.widths[col] = widths[label]
+
+
+def number_out(value: float | None, unit: str | None, *, base: Style = PLAIN) -> Out:
+    """A number cell formatted the way its threshold was written (``0.00%`` for ``2%``)."""
+    from dataclasses import replace
+
+    if value is None:
+        return Out(None, base)
+    if unit == "%":
+        fmt = "0.00%"
+    elif float(value).is_integer():
+        fmt = "#,##0"
+    elif abs(value) >= 1:
+        fmt = "#,##0.00"
+    else:
+        fmt = "0.0000"  # small ratios written without a %: keep four places, not sixteen
+    return Out(float(value), replace(base, number_format=fmt, align="right"))
+
+
+def rules_tab_plan(raw: RawTable, summaries: list[RuleSummary], checked: str) -> TabPlan:
+    """The engine's cells of the Rules tab: one line per rule, found by the rule's row.
+
+    Rows that no longer hold a rule get their engine cells cleared, so a deleted rule does
+    not keep showing yesterday's FAIL."""
+    tab = TabPlan(title=raw.sheet or "Rules", header_row=raw.header_row)
+    cols = locate(raw, ENGINE_COLUMNS)
+    header_cells(tab, cols, ENGINE_NOTES, WIDTHS)
+    written: set[int] = set()
+    for s in summaries:
+        index = s.entry.row_index
+        if index is None:
+            continue
+        row = raw.header_row + 1 + index
+        written.add(index)
+        for label, out in _rule_cells(s, checked).items():
+            tab.set(row, cols[label], out)
+    stale = 0
+    for index, cells in enumerate(raw.rows):
+        if index in written:
+            continue
+        present = [c for label, c in cols.at.items() if label not in cols.added
+                   and c < len(cells) and cells[c] not in (None, "")]
+        for col in present:
+            tab.set(raw.header_row + 1 + index, col, Out(None))
+        stale += bool(present)
+    tab.counts = {"rules": len(written), "cleared rows": stale, "new columns": len(cols.added)}
+    return tab
+
+
+def _rule_cells(s: RuleSummary, checked: str) -> dict[str, Out]:
+    # Only a multi-line message (an error and its caret) wraps: one-line messages overflow
+    # into the empty cells to their right instead of making every rule row tall.
+    multiline = "\n" in s.message
+    message_style = Style(wrap=multiline, monospace=multiline)
+    if isinstance(s.value, str):
+        value = Out(s.value, Style(align="right"))
+    else:
+        value = number_out(s.value, s.unit)
+    disabled = s.status == "OFF"
+    return {
+        "Status": Out(s.status, status_style(s.status)),
+        "Value": value,
+        # Centred: a left-aligned target reads as one word with the right-aligned value.
+        "Target": Out(s.target or None, Style(align="center")),
+        "Period": Out(s.period or None),
+        "Checked": Out(None if disabled else checked),
+        "Message": Out(s.message or None, message_style),
+    }
+
+
+def cell_text(value: Any) -> str:
+    """A cell read back as key text (History keys): dates as ISO, floats without ``.0``."""
+    import datetime as dt
+
+    if value is None:
+        return ""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.date().isoformat() if isinstance(value, dt.datetime) else value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

@@ -1,0 +1,82 @@
+"""A lock file beside a workbook, so that two runs on one file take turns.
+
+Without it, two runs that start together both read History before either writes, and the
+second write replaces the first: rows are lost, or the same rows written twice. With it, the
+second run waits, then reads the file the first one left. The lock is an OS advisory lock
+(``fcntl.flock``; ``msvcrt.locking`` on Windows) held on ``.<file>.lock`` beside it: the OS drops it
+when the process dies, so a crashed run never leaves the file locked. The lock file itself
+is left in place: deleting it would let a third run lock a different file of the same name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from typing import Iterator
+
+from kpirules.errors import SourceError
+
+DEFAULT_TIMEOUT = 600.0  # a scheduled run may wait for a slow one rather than fail
+
+
+def lock_path(path: str) -> str:
+    """``/srv/kpis/.kpis.xlsx.lock`` for ``/srv/kpis/kpis.xlsx``: hidden, beside the file."""
+    folder, name = os.path.split(os.path.abspath(path))
+    return os.path.join(folder, f".{name}.lock")
+
+
+@contextlib.contextmanager
+def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05) -> Iterator[str]:
+    """Hold the lock for ``path`` (waiting up to ``timeout`` seconds) inside the block."""
+    target = lock_path(path)
+    try:
+        fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise SourceError(f"cannot create the lock file {target}: {exc.strerror}",
+                          hint="kpirules needs to write in the workbook's folder") from None
+    deadline = time.monotonic() + timeout
+    try:
+        while not _try_lock(fd):
+            if time.monotonic() >= deadline:
+                raise SourceError(
+                    f"another kpirules run has held {os.path.basename(target)} for over {timeout:.0f}s",
+                    hint="wait for it to finish; if none is running, check which process holds the file")
+            time.sleep(poll)
+        try:
+            yield target
+        finally:
+            _unlock(fd)
+    finally:
+        os.close(fd)
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)  # msvcrt locks bytes from the current position
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+
+
+def _unlock(fd: int) -> None:
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        return
+    fcntl.flock(fd, fcntl.LOCK_UN)

@@ -1,0 +1,184 @@
+"""A ``WritePlan`` as the requests of ONE ``spreadsheets.batchUpdate``.
+
+Google applies a batchUpdate all or nothing, so a run's writes (status cells, colours,
+History upserts, Alerts rows, new tabs) either all land or none do, and the sheet is never
+left half-written. Inside the batch the requests run in order, which the builder relies on:
+
+1. ``addSheet`` for missing tabs, with sheetIds chosen here, so that later requests in the
+   same batch can name the new tabs;
+2. ``appendDimension`` where the engine adds columns (a cell past the grid is an error);
+3. ``updateCells`` for cells at known positions (engine columns, header cells, History rows
+   being updated), one request per run of adjacent cells in a row;
+4. ``appendCells`` for new History and Alerts rows: Google puts them below the last row
+   with data at the time it applies the batch, so a run that raced ours loses nothing;
+5. ``deleteDimension`` for duplicate History rows, bottom first, last of all so that it
+   moves no row another request points at.
+
+Every text goes in as ``userEnteredValue.stringValue``: Sheets stores it as text, exactly,
+never parsing it as a formula, number or date (a campaign named ``=IMPORTXML(...)`` stays
+that text). Only numbers the engine computed are ``numberValue``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpirules.writeback.plan import Out, Style, TabPlan, WritePlan
+
+# New tabs get sheetIds from here up (any unused non-negative int32 is allowed).
+FIRST_NEW_SHEET_ID = 1_700_000_001
+VALUE_FIELDS = "userEnteredValue,userEnteredFormat"
+PIXELS_PER_CHAR = 7
+
+
+def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str, Any]]:
+    """The batchUpdate requests that carry ``plan`` out, in the order described above."""
+    ids = {t.casefold(): i for t, i in sheet_ids.items()}
+    used = set(sheet_ids.values())
+    next_id = FIRST_NEW_SHEET_ID
+    adds: list[dict] = []
+    dims: list[dict] = []
+    updates: list[dict] = []
+    appends: list[dict] = []
+    deletes: list[dict] = []
+    for tab in plan.tabs:
+        if tab.empty:
+            continue
+        sid = ids.get(tab.title.casefold())
+        if tab.create or sid is None:
+            while next_id in used:
+                next_id += 1
+            sid = next_id
+            used.add(sid)
+            ids[tab.title.casefold()] = sid
+            adds.append(_add_sheet(tab, sid))
+        elif tab.widths:
+            # Columns the engine adds to an existing tab: make room first. The new columns
+            # sit just right of the used ones, so growing by their number always suffices.
+            dims.append({"appendDimension": {"sheetId": sid, "dimension": "COLUMNS",
+                                             "length": len(tab.widths)}})
+        for col, chars in sorted(tab.widths.items()):
+            dims.append({"updateDimensionProperties": {
+                "range": {"sheetId": sid, "dimension": "COLUMNS", "startIndex": col, "endIndex": col + 1},
+                "properties": {"pixelSize": int(chars * PIXELS_PER_CHAR + 12)},
+                "fields": "pixelSize"}})
+        updates += _update_cells(tab, sid)
+        for (row, col), note in sorted(tab.notes.items()):
+            updates.append({"updateCells": {
+                "start": {"sheetId": sid, "rowIndex": row - 1, "columnIndex": col},
+                "rows": [{"values": [{"note": note}]}], "fields": "note"}})
+        for v in tab.validations:
+            updates.append({"setDataValidation": {
+                "range": {"sheetId": sid, "startRowIndex": v.first_row - 1, "endRowIndex": v.last_row,
+                          "startColumnIndex": v.column, "endColumnIndex": v.column + 1},
+                "rule": {"condition": {"type": "ONE_OF_LIST",
+                                       "values": [{"userEnteredValue": x} for x in v.values]},
+                         "showCustomUi": True, "strict": True}}})
+        if tab.appends:
+            width = max((max(r) + 1 for r in tab.appends if r), default=0)
+            appends.append({"appendCells": {
+                "sheetId": sid,
+                "rows": [{"values": [cell_data(r[c]) if c in r else {} for c in range(width)]}
+                         for r in tab.appends],
+                "fields": VALUE_FIELDS}})
+        for row in sorted(set(tab.deletes), reverse=True):
+            deletes.append({"deleteDimension": {"range": {
+                "sheetId": sid, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}}})
+    return adds + dims + updates + appends + deletes
+
+
+def _add_sheet(tab: TabPlan, sid: int) -> dict:
+    grid: dict[str, Any] = {"rowCount": 1000, "columnCount": max(26, tab.columns)}
+    if tab.freeze_header:
+        grid["frozenRowCount"] = tab.header_row
+    return {"addSheet": {"properties": {"sheetId": sid, "title": tab.title, "gridProperties": grid}}}
+
+
+def _update_cells(tab: TabPlan, sid: int) -> list[dict]:
+    """One updateCells per run of adjacent cells in a row that take the same fields."""
+    out: list[dict] = []
+    by_row: dict[int, list[tuple[int, Out]]] = {}
+    for (row, col), cell in tab.cells.items():
+        by_row.setdefault(row, []).append((col, cell))
+    for row in sorted(by_row):
+        cells = sorted(by_row[row], key=lambda x: x[0])
+        run: list[tuple[int, Out]] = []
+        for col, cell in cells:
+            if run and (col != run[-1][0] + 1 or _fields(cell) != _fields(run[-1][1])):
+                out.append(_request(sid, row, run))
+                run = []
+            run.append((col, cell))
+        if run:
+            out.append(_request(sid, row, run))
+    return out
+
+
+def _fields(cell: Out) -> str:
+    # A header cell carries its note; other engine cells leave whatever note is there.
+    return VALUE_FIELDS + ",note" if cell.note is not None else VALUE_FIELDS
+
+
+def _request(sid: int, row: int, run: list[tuple[int, Out]]) -> dict:
+    return {"updateCells": {
+        "start": {"sheetId": sid, "rowIndex": row - 1, "columnIndex": run[0][0]},
+        "rows": [{"values": [cell_data(c) for _, c in run]}],
+        "fields": _fields(run[0][1])}}
+
+
+def cell_data(cell: Out) -> dict[str, Any]:
+    """The CellData for one plan cell: text as stringValue, always."""
+    data: dict[str, Any] = {}
+    value = cell.value
+    if isinstance(value, bool):
+        data["userEnteredValue"] = {"boolValue": value}
+    elif isinstance(value, (int, float)):
+        data["userEnteredValue"] = {"numberValue": value}
+    elif isinstance(value, str):
+        data["userEnteredValue"] = {"stringValue": value}
+    fmt = cell_format(cell.style)
+    if fmt:
+        data["userEnteredFormat"] = fmt
+    if cell.note is not None:
+        data["note"] = cell.note
+    return data
+
+
+def rgb(hex_colour: str) -> dict[str, float]:
+    h = hex_colour.lstrip("#")
+    return {k: round(int(h[i:i + 2], 16) / 255, 4) for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def cell_format(style: Style) -> dict[str, Any]:
+    fmt: dict[str, Any] = {}
+    if style.fill:
+        fmt["backgroundColor"] = rgb(style.fill)
+    text: dict[str, Any] = {}
+    if style.color:
+        text["foregroundColor"] = rgb(style.color)
+    if style.bold:
+        text["bold"] = True
+    if style.italic:
+        text["italic"] = True
+    if style.monospace:
+        text["fontFamily"] = "Roboto Mono"
+    if text:
+        fmt["textFormat"] = text
+    if style.wrap:
+        fmt["wrapStrategy"] = "WRAP"
+    if style.align:
+        fmt["horizontalAlignment"] = style.align.upper()
+    if style.valign:
+        fmt["verticalAlignment"] = {"top": "TOP", "bottom": "BOTTOM", "middle": "MIDDLE"}[style.valign]
+    if style.number_format:
+        kind = "PERCENT" if style.number_format.endswith("%") else "NUMBER"
+        fmt["numberFormat"] = {"type": kind, "pattern": style.number_format}
+    return fmt
+
+
+def write(connector: Any, plan: WritePlan) -> dict | None:
+    """Carry ``plan`` out on a Google Sheet in one batchUpdate (none when there is nothing
+    to write). Not idempotent (appendCells), so a write that may have landed is not retried."""
+    requests = build_requests(plan, connector.sheet_ids)
+    if not requests:
+        return None
+    return connector.batch_update(requests, idempotent=False)

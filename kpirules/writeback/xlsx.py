@@ -1,0 +1,351 @@
+"""A ``WritePlan`` carried out on an .xlsx workbook, atomically.
+
+The workbook is loaded with openpyxl (full mode: formulas, styles, notes, validations),
+changed in memory, saved to a temporary file in the same folder and moved over the original
+with ``os.replace``, which is atomic on one file system: a crash or a failed save leaves the
+original untouched, and readers never see half a file.
+
+Two things openpyxl would lose are handled here:
+
+* Cached formula results. openpyxl writes formulas without the value Excel last computed,
+  and kpirules reads workbooks ``data_only`` (it cannot compute formulas): after a plain
+  openpyxl save, every formula cell of the Data tab would read as empty on the next run.
+  The values are read before the save and put back into the saved file.
+* Parts openpyxl cannot keep (shapes, slicers, form controls, threaded comments...): a
+  workbook holding them is refused with a clear error instead of being silently damaged.
+
+Text is stored as text (``data_type = "s"``): a segment named ``=IMPORTXML(...)`` must never
+become a formula.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import zipfile
+from typing import Any
+
+from kpirules.errors import SourceError
+from kpirules.writeback.plan import Out, Style, WritePlan
+
+log = logging.getLogger("kpirules.run")
+
+MONOSPACE = "Courier New"  # everywhere, or metric-compatible Liberation Mono
+MAX_CELL_TEXT = 32767  # Excel's limit for one cell
+# Zip parts openpyxl drops on load: writing the workbook back would lose them.
+LOSSY_PARTS = {
+    "xl/slicers/": "slicers", "xl/slicerCaches/": "slicers", "xl/timelines/": "timelines",
+    "xl/threadedComments/": "threaded comments", "xl/ctrlProps/": "form controls",
+    "xl/activeX/": "ActiveX controls", "xl/embeddings/": "embedded objects",
+}
+_SHAPE = re.compile(rb"<xdr:sp[ >]")
+
+
+def check_lossless(path: str) -> None:
+    """Refuse a workbook holding parts that openpyxl would drop on save."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            found = sorted({what for name in names for prefix, what in LOSSY_PARTS.items()
+                            if name.startswith(prefix)})
+            if any(n.startswith("xl/drawings/drawing") and _SHAPE.search(zf.read(n)) for n in names):
+                found.append("shapes or text boxes")
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"{path} is not a readable .xlsx workbook ({exc})") from None
+    if found:
+        raise SourceError(
+            f"{os.path.basename(path)} holds {', '.join(found)}, which the xlsx library kpirules "
+            "uses cannot keep: writing results into it would lose them, so nothing was written",
+            hint="keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
+                 "or use `kpirules check`, which writes nothing",
+        )
+
+
+def load(path: str):
+    """The workbook for writing (full mode), or SourceError."""
+    from openpyxl import load_workbook
+
+    check_lossless(path)
+    try:
+        return load_workbook(path, keep_vba=path.lower().endswith(".xlsm"), keep_links=True)
+    except FileNotFoundError:
+        raise SourceError(f"no such file: {path}") from None
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SourceError(f"{path} is not a readable .xlsx workbook ({exc})") from None
+
+
+def find_sheet(wb, title: str):
+    """The worksheet called ``title``, ignoring case and spaces, as the connector finds it."""
+    from kpirules.connectors.xlsx_file import find_tab
+
+    found = find_tab(wb.sheetnames, title)
+    return wb[found] if found is not None else None
+
+
+def apply(wb, plan: WritePlan) -> None:
+    """Carry ``plan`` out on the loaded workbook ``wb`` (in memory)."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    styles = _Styles(wb)
+    for tab in plan.tabs:
+        if tab.empty:
+            continue
+        ws = find_sheet(wb, tab.title)
+        if ws is None:
+            ws = wb.create_sheet(tab.title)
+        for (row, col), out in tab.cells.items():
+            _put(ws.cell(row=row, column=col + 1), out, styles)
+        for (row, col), note in tab.notes.items():
+            ws.cell(row=row, column=col + 1).comment = _comment(note)
+        if tab.appends:
+            row = last_used_row(ws) + 1
+            for values in tab.appends:
+                for col, out in values.items():
+                    _put(ws.cell(row=row, column=col + 1), out, styles)
+                row += 1
+        for row in sorted(set(tab.deletes), reverse=True):
+            ws.delete_rows(row)
+        for col, chars in tab.widths.items():
+            ws.column_dimensions[get_column_letter(col + 1)].width = chars
+        for v in tab.validations:
+            first = f"{get_column_letter(v.column + 1)}{v.first_row}"
+            if any(first in dv.sqref for dv in ws.data_validations.dataValidation):
+                continue  # already there (init run again): one dropdown is enough
+            dv = DataValidation(type="list", formula1='"' + ",".join(v.values) + '"', allow_blank=True,
+                                showDropDown=False)  # (sic) False shows the in-cell arrow
+            dv.add(f"{get_column_letter(v.column + 1)}{v.first_row}:{get_column_letter(v.column + 1)}{v.last_row}")
+            ws.add_data_validation(dv)
+        if tab.freeze_header and ws.freeze_panes is None:
+            ws.freeze_panes = f"A{tab.header_row + 1}"
+
+
+def prune_existing(wb, plan: WritePlan) -> None:
+    """Drop the notes and dropdowns a workbook already has (``init`` run again then
+    changes nothing)."""
+    for tab in plan.tabs:
+        ws = find_sheet(wb, tab.title)
+        if ws is None:
+            continue
+        for (row, col), note in list(tab.notes.items()):
+            comment = ws.cell(row=row, column=col + 1).comment
+            if comment is not None and comment.text == note:
+                del tab.notes[(row, col)]
+        kept = []
+        for v in tab.validations:
+            from openpyxl.utils import get_column_letter
+
+            first = f"{get_column_letter(v.column + 1)}{v.first_row}"
+            if not any(first in dv.sqref for dv in ws.data_validations.dataValidation):
+                kept.append(v)
+        tab.validations = kept
+
+
+def last_used_row(ws) -> int:
+    """The last row holding a value (formatting alone does not count)."""
+    for row in range(ws.max_row, 0, -1):
+        if any(c.value not in (None, "") for c in ws[row]):
+            return row
+    return 0
+
+
+class _Styles:
+    """openpyxl style objects for plan styles, built once per workbook."""
+
+    def __init__(self, wb):
+        fonts = getattr(wb, "_fonts", None)
+        self.base = fonts[0] if fonts else None
+        self.cache: dict[Style, tuple] = {}
+
+    def get(self, style: Style) -> tuple:
+        if style not in self.cache:
+            from openpyxl.styles import Alignment, Font, PatternFill
+
+            base = self.base
+            font = Font(name=MONOSPACE if style.monospace else (base.name if base else "Calibri"),
+                        sz=base.sz if base else 11, family=None if style.monospace else (base.family if base else None),
+                        scheme=None if style.monospace else (base.scheme if base else None),
+                        bold=style.bold, italic=style.italic,
+                        color=("FF" + style.color.lstrip("#").upper()) if style.color else None)
+            fill = (PatternFill("solid", fgColor="FF" + style.fill.lstrip("#").upper())
+                    if style.fill else PatternFill(fill_type=None))
+            align = Alignment(horizontal=style.align, vertical={"middle": "center"}.get(style.valign, style.valign),
+                              wrap_text=style.wrap or None)
+            self.cache[style] = (font, fill, align, style.number_format or "General")
+        return self.cache[style]
+
+
+def _put(cell, out: Out, styles: _Styles) -> None:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    value = out.value
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+        cell.value = value
+        cell.data_type = "s"  # text, even when it starts with "=": never a formula
+    else:
+        cell.value = value
+    cell.font, cell.fill, cell.alignment, cell.number_format = styles.get(out.style)
+    if out.note is not None:
+        cell.comment = _comment(out.note)
+
+
+def _comment(text: str):
+    from openpyxl.comments import Comment
+
+    comment = Comment(text, "kpirules")
+    comment.width, comment.height = 320, 130
+    return comment
+
+
+# ------------------------------------------------------------------- cached formula values
+
+def formula_values(path: str, wb) -> dict[str, dict[str, Any]]:
+    """Sheet title -> {coordinate: the value Excel last computed} for every formula cell."""
+    wanted: dict[str, set[str]] = {}
+    for ws in wb.worksheets:
+        coords = {c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"}
+        if coords:
+            wanted[ws.title] = coords
+    if not wanted:
+        return {}
+    from openpyxl import load_workbook
+
+    values = load_workbook(path, read_only=True, data_only=True)
+    try:
+        out: dict[str, dict[str, Any]] = {}
+        for title, coords in wanted.items():
+            got = {}
+            for row in values[title].iter_rows():
+                for c in row:
+                    if getattr(c, "coordinate", None) in coords and c.value is not None:
+                        got[c.coordinate] = c.value
+            out[title] = got
+        return out
+    finally:
+        values.close()
+
+
+_FORMULA_CELL = re.compile(r'<c r="([A-Z]+[0-9]+)"([^>]*)>(<f[^>]*>[^<]*</f>|<f[^>]*/>)<v\s*/></c>')
+
+
+def _cached_xml(value: Any) -> tuple[str, str] | None:
+    """(type attribute, <v> text) for a cached value, as SpreadsheetML stores it."""
+    from xml.sax.saxutils import escape
+
+    if isinstance(value, bool):
+        return ' t="b"', "1" if value else "0"
+    if isinstance(value, (int, float)):
+        return "", repr(float(value)) if isinstance(value, float) else str(value)
+    if isinstance(value, str):
+        if value.startswith("#") and value.upper() in {"#N/A", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"}:
+            return ' t="e"', escape(value)
+        return ' t="str"', escape(value)
+    import datetime as dt
+
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        from openpyxl.utils.datetime import to_excel
+
+        return "", repr(float(to_excel(value)))  # the cell's date format shows it as a date
+    return None
+
+
+def restore_formula_values(path: str, cached: dict[str, dict[str, Any]]) -> None:
+    """Put cached formula results back into the file openpyxl just saved at ``path``."""
+    if not any(cached.values()):
+        return
+    parts = _sheet_parts(path)
+    tmp = path + ".v"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            title = parts.get(info.filename)
+            if title in cached and cached[title]:
+                values = cached[title]
+
+                def fill(m: re.Match) -> str:
+                    found = _cached_xml(values.get(m.group(1)))
+                    if found is None or ' t="' in m.group(2):
+                        return m.group(0)
+                    kind, text = found
+                    return f'<c r="{m.group(1)}"{m.group(2)}{kind}>{m.group(3)}<v>{text}</v></c>'
+
+                data = _FORMULA_CELL.sub(fill, data.decode("utf-8")).encode("utf-8")
+            dst.writestr(info, data)
+    os.replace(tmp, path)
+
+
+def _sheet_parts(path: str) -> dict[str, str]:
+    """Zip part name -> sheet title."""
+    import posixpath
+    from xml.etree import ElementTree as ET
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
+    with zipfile.ZipFile(path) as zf:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", ns)}
+    out = {}
+    for sheet in book.findall("m:sheets/m:sheet", ns):
+        target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+        out[part] = sheet.get("name")
+    return out
+
+
+# ------------------------------------------------------------------------- the write
+
+def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None) -> None:
+    """Save ``wb`` over ``path`` through a temporary file in the same folder. On any
+    failure the original is left as it was and the temporary file is removed."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        if cached:
+            restore_formula_values(tmp, cached)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except OSError:
+            pass  # keeping the mode is a courtesy; the data is what matters
+        os.replace(tmp, path)
+    except BaseException as exc:
+        for leftover in (tmp, tmp + ".v"):
+            try:
+                os.unlink(leftover)
+            except OSError:
+                pass
+        if isinstance(exc, Exception):
+            raise SourceError(f"could not write {path}: {exc}; the file was left as it was",
+                              hint="check the disk space and that the file is not open read-only") from exc
+        raise
+    _fsync_dir(folder)
+
+
+def _fsync_dir(folder: str) -> None:
+    # The rename is durable only once the folder is flushed (POSIX); not possible everywhere.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write(path: str, plan: WritePlan) -> None:
+    """Load ``path``, apply ``plan``, save atomically (keeping cached formula values)."""
+    wb = load(path)
+    cached = formula_values(path, wb)
+    apply(wb, plan)
+    save_atomic(wb, path, cached)

@@ -1,0 +1,114 @@
+"""`kpirules init` on new and existing workbooks, and on a Google Sheet in the emulator."""
+
+from __future__ import annotations
+
+import openpyxl
+from click.testing import CliRunner
+
+from kpirules.cli.main import cli
+from test_run_common import AS_OF, ENGINE
+from test_run_sheets import emulator  # noqa: F401 (a fixture)
+from test_run_xlsx import make_workbook, style_snapshot, tab_rows
+
+KEY = "1InitSheetKeyForTests0123456789abcdefghijkl"
+
+
+def init(source, *args):
+    return CliRunner().invoke(cli, ["init", str(source), *args])
+
+
+def test_a_new_workbook_gets_every_tab_with_notes_and_a_dropdown(tmp_path):
+    path = tmp_path / "new.xlsx"
+    result = init(path)
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Data", "Rules", "History", "Alerts", "Settings"]
+    rules = wb["Rules"]
+    headers = [c.value for c in rules[1]]
+    assert headers == ["Name", "Rule", "Enabled", "Owner", "Description", *ENGINE]
+    for col, header in enumerate(headers, start=1):
+        if header in ENGINE:
+            assert rules.cell(row=1, column=col).comment.text.startswith("Written by kpirules run")
+    (dv,) = rules.data_validations.dataValidation
+    assert dv.type == "list" and dv.formula1 == '"yes,no"' and "C2" in dv.sqref and "C500" in dv.sqref
+    examples = [r for r in tab_rows(path, "Rules")[1:] if r[1]]
+    assert len(examples) >= 2
+    from kpirules.parser import parse_rule
+
+    for row in examples:
+        parse_rule(row[1])  # every example rule parses
+    assert wb["History"]["A1"].comment is not None and wb["Alerts"]["A1"].value == "Time"
+    assert rules.freeze_panes == "A2"
+
+
+def test_example_rules_use_the_data_tabs_own_columns(tmp_path):
+    path = tmp_path / "d.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Date", "Channel", "Emails sent", "Orders"])
+    ws.append(["2026-11-01", "email", 1200, 14])
+    ws.append(["2026-11-02", "email", 1100, 12])
+    wb.save(path)
+    assert init(path).exit_code == 0
+    rules = {r[0]: r[1] for r in tab_rows(path, "Rules")[1:] if r[0]}
+    assert rules["emails_sent_week_over_week"] == "change(emails_sent) >= -20% weekly warn at -10%"
+    assert rules["emails_sent_by_channel"] == "change(emails_sent) >= -30% weekly by channel"
+    result = CliRunner().invoke(cli, ["run", str(path), "--as-of", "2026-11-03"])
+    assert result.exit_code in (0, 1), result.output  # the examples run without an ERROR
+
+
+def test_an_existing_workbook_keeps_everything_and_init_is_safe_to_repeat(tmp_path):
+    path = make_workbook(tmp_path / "kpis.xlsx")
+    before = style_snapshot(path)
+    result = init(path)
+    assert result.exit_code == 0, result.output
+    assert style_snapshot(path, skip_headers=ENGINE) == before
+    rows = tab_rows(path, "Rules")
+    assert rows[0][5:11] == ENGINE and len(rows) == len(tab_rows(path, "Rules"))
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["Data", "Rules", "History", "Alerts", "Settings"]
+    assert any("E2" in dv.sqref for dv in wb["Rules"].data_validations.dataValidation)
+    once = path.read_bytes()
+    again = init(path)
+    assert again.exit_code == 0 and "already set up" in again.output
+    assert path.read_bytes() == once
+    assert CliRunner().invoke(cli, ["run", str(path), "--as-of", AS_OF.isoformat()]).exit_code == 2
+
+
+def test_a_rules_tab_without_a_rule_column_is_refused(tmp_path):
+    path = tmp_path / "odd.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.create_sheet("Rules").append(["Owner", "Notes"])
+    wb.save(path)
+    before = path.read_bytes()
+    result = init(path)
+    assert result.exit_code == 3 and "no Rule column" in result.output
+    assert path.read_bytes() == before
+
+
+def test_init_sets_a_google_sheet_up_in_one_write(emulator):
+    emulator.add_spreadsheet(KEY, {"Data": [["Date", "Campaign", "Visits", "Signups"],
+                                            ["2026-11-01", "search", 1000, 30]]})
+    result = init(KEY)
+    assert result.exit_code == 0, result.output
+    assert [e["api"] for e in emulator.requests() if e["api"].endswith("batchUpdate")] == [
+        "spreadsheets.batchUpdate"]
+    rules = emulator.values(KEY, "Rules")
+    assert rules[0] == ["Name", "Rule", "Enabled", "Owner", "Description", *ENGINE]
+    assert emulator.cell(KEY, "Rules", "F1")["note"].startswith("Written by kpirules run")
+    validations = emulator.data_validations(KEY, "Rules")
+    assert validations["C2"]["condition"]["type"] == "ONE_OF_LIST"
+    assert emulator.values(KEY, "History")[0][:4] == ["Rule", "Segment", "Period start", "Period end"]
+    again = init(KEY)
+    assert again.exit_code == 0
+    assert emulator.values(KEY, "Rules") == rules  # no second set of examples, no new columns
+
+
+def test_init_on_a_sheet_without_a_data_tab_adds_one(emulator):
+    emulator.add_spreadsheet(KEY, {"Sheet1": []})
+    result = init(KEY)
+    assert result.exit_code == 0, result.output
+    assert emulator.values(KEY, "Data")[0] == ["Date", "Campaign", "Visits", "Signups"]
+    assert emulator.values(KEY, "Rules")[1][0] == "signups_arrives"
