@@ -79,15 +79,19 @@ class Connector(Protocol):
 
     #: short name used by ``--connector NAME`` and in messages
     name: ClassVar[str]
+    #: whether asking ``read`` for a tab that may not exist costs nothing (files: yes;
+    #: Google Sheets: no). Read with ``getattr(conn, "optional_tabs_free", True)``.
+    optional_tabs_free: ClassVar[bool]
 
     @classmethod
     def matches(cls, source: str) -> bool:
         """True when this connector handles ``source`` (a path, URL or key)."""
         ...
 
-    def read(self, *, data_tab: str = "Data", rules_tab: str = "Rules",
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
-        """Read the data tab, the rules tab (if any) and ``extra_tabs`` in one go.
+        """Read the data tab, the rules tab (if any; ``rules_tab=None`` skips it) and
+        ``extra_tabs`` in one go.
         Raise ``kpirules.errors.SourceError`` with a hint when the source cannot be read."""
         ...
 

@@ -20,7 +20,7 @@ class CsvConnector:
     def matches(cls, source: str) -> bool:
         return source.lower().endswith((".csv", ".tsv", ".txt"))
 
-    def read(self, *, data_tab: str = "Data", rules_tab: str = "Rules",
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
         try:
             # utf-8-sig: Excel writes a byte-order mark that would otherwise stick to the

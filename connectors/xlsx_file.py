@@ -60,7 +60,7 @@ class XlsxConnector:
     def matches(cls, source: str) -> bool:
         return source.lower().endswith((".xlsx", ".xlsm"))
 
-    def read(self, *, data_tab: str = "Data", rules_tab: str = "Rules",
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
         import zipfile
 
@@ -78,7 +78,7 @@ class XlsxConnector:
             data_name = find_tab(names, data_tab)
             if data_name is None:
                 raise missing_tab(self.path, data_tab, names)
-            rules_name = find_tab(names, rules_tab)
+            rules_name = find_tab(names, rules_tab) if rules_tab else None
             extra = {}
             for tab in (*extra_tabs, "Settings"):
                 found = find_tab(names, tab)

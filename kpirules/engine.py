@@ -261,8 +261,8 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     from kpirules.source import read_source, today
     from kpirules.table import load_table
 
-    _, workbook, settings = read_source(source, connector=connector, config=config,
-                                        data_tab=data_tab, rules_tab=rules_tab, **options)
+    _, workbook, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
+                                        rules_tab=rules_tab, with_rules=rules is None, **options)
     if rules is not None:
         entries = read_rules_file(rules)
     elif workbook.rules is not None:

@@ -25,10 +25,11 @@ def settings_tab(workbook: Workbook) -> RawTable | None:
 
 
 def read_source(source: str, *, connector: str | None = None, config: str | None = None,
-                data_tab: str | None = None, rules_tab: str | None = None,
+                data_tab: str | None = None, rules_tab: str | None = None, with_rules: bool = True,
                 extra_tabs: tuple[str, ...] = (), **options: Any
                 ) -> tuple[Connector, Workbook, Settings | None]:
     """The connector, what it read, and the settings that apply (None: all defaults).
+    ``with_rules=False`` skips the Rules tab (the rules come from a file).
 
     Tabs named on the command line win over settings; a Settings tab that names other data
     or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
@@ -43,8 +44,11 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
         file_settings = load_settings(config)
     wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
-              rules_tab or (file_settings.rules_tab if file_settings else "Rules"))
-    tabs = (*extra_tabs, SETTINGS_TAB)
+              (rules_tab or (file_settings.rules_tab if file_settings else "Rules")) if with_rules else None)
+    # The Settings tab is optional: read it along when that is free (files), not when a
+    # missing tab costs more calls (Google Sheets, where `kpirules init` creates it and
+    # `run` asks for it by name).
+    tabs = (*extra_tabs, SETTINGS_TAB) if getattr(conn, "optional_tabs_free", True) else extra_tabs
     workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
     tab = settings_tab(workbook)
     if tab is None:
@@ -52,7 +56,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     from kpirules.config import load_settings
 
     settings = load_settings(config, tab=tab) if config else load_settings(None, tab=tab)
-    again = (data_tab or settings.data_tab, rules_tab or settings.rules_tab)
+    again = (data_tab or settings.data_tab, (rules_tab or settings.rules_tab) if with_rules else None)
     if again != wanted:
         workbook = conn.read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
     return conn, workbook, settings

@@ -1,0 +1,555 @@
+"""Google Sheets through the Sheets API v4, with gspread's HTTP client and google-auth.
+
+One read is one HTTP call: a single ``spreadsheets.get`` with a ``ranges`` entry per tab
+(whole tabs: ``'Data'``, ``'Rules'``...) and a ``fields`` mask that keeps the answer to what
+we use. The mask asks for each cell's ``effectiveValue`` (typed: numbers come as JSON
+numbers, whatever the sheet's locale shows, so a Polish ``1 234,56`` arrives as 1234.56
+and is never re-parsed) and for ``effectiveFormat.numberFormat.type``, the one format bit
+that tells a date (a serial number formatted DATE or DATE_TIME) from a plain number. The
+*effective* format, not the user-entered one, because a formula such as ``=A2+7`` on a date
+cell has no format of its own but still shows a date.
+
+Why not everything in one go without ``ranges`` (``includeGridData``)? That returns every
+cell of every tab; a workbook's History tab and unrelated tabs can dwarf the Data tab.
+
+The catch with ``ranges``: a range naming a tab that does not exist makes the whole call
+fail with 400 "Unable to parse range". So the first call asks for the tabs under the names
+given; only when Google answers that 400 (a tab is missing, or spelled in another case and
+Google did not match it) do we fall back to one metadata call (every tab's title) and one
+data call with the titles matched case-insensitively (spec/cli.md). The usual run, with the
+tabs named as configured, costs one call; an unusual one three; never more.
+
+Dates: a DATE cell becomes ``datetime.date`` (serial days since 1899-12-30); a DATE_TIME
+cell a ``datetime.datetime`` in the spreadsheet's time zone (the serial is wall-clock time
+there: the fraction of the day is the time). Booleans stay bool, strings str, numbers
+float, empty cells None, error cells (``#DIV/0!``) their error text so that the engine
+reports the cell. Rows keep their sheet row numbers (``RawTable.header_row`` is the row the
+headers are on), so messages name the right cell even below leading empty rows.
+
+``KPIRULES_SHEETS_EMULATOR_HOST=HOST:PORT`` sends every Sheets call to that emulator over
+plain http, with no credentials and no token call (see ``kpirules.gauth``). The
+``endpoint=`` option points the same calls at another API root while still using real
+credentials (tests use it to run the token flows against the emulator).
+
+Retries are ``kpirules.retry``'s bounded policy (never gspread's ``BackOffHTTPClient``,
+which retries forever). Errors become ``SourceError`` with what to do: share the sheet
+with the service account, check the URL, enable the API...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from kpirules.connectors.base import RawTable, Workbook
+from kpirules.errors import SourceError, did_you_mean
+
+log = logging.getLogger("kpirules.gsheets")
+
+API_ROOT = "https://sheets.googleapis.com"  # what gspread's URLs start with
+
+_URL = re.compile(r"^https?://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
+# Keys are 44 characters today (older ones a little shorter). 20 is long enough that a word
+# or a short file name given by mistake is not taken for a key.
+_KEY = re.compile(r"^[A-Za-z0-9_-]{20,}$")
+# Against the emulator a spreadsheet's key is its workbook's file stem (`marketing`), so
+# any bare key-shaped name counts there.
+_EMULATOR_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+GRID_FIELDS = (
+    "properties(title,locale,timeZone),"
+    "sheets(properties(sheetId,title,index),"
+    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type)))"
+)
+META_FIELDS = "properties(title,locale,timeZone),sheets/properties(sheetId,title,index)"
+
+_SERIAL_EPOCH = dt.datetime(1899, 12, 30)
+_MS_PER_DAY = 86_400_000
+
+# ErrorValue.type -> what the sheet shows, so that a bad cell reads as it looks.
+_ERROR_TEXT = {
+    "ERROR": "#ERROR!", "NULL_VALUE": "#NULL!", "DIVIDE_BY_ZERO": "#DIV/0!", "VALUE": "#VALUE!",
+    "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A", "LOADING": "#LOADING",
+}
+
+# Read with the other tabs when asked for, or for free when the fallback learnt the titles
+# (connectors/base.py: extra_tabs holds the Settings tab when the source has one).
+SETTINGS_TAB = "Settings"
+
+
+def parse_key(source: str) -> str | None:
+    """The spreadsheet key of a Sheets URL or of a bare key, else None."""
+    source = source.strip()
+    m = _URL.match(source)
+    if m:
+        return m.group(1)
+    if _KEY.match(source) or (os.environ.get("KPIRULES_SHEETS_EMULATOR_HOST") and _EMULATOR_KEY.match(source)):
+        return source
+    return None
+
+
+def quote_tab(title: str) -> str:
+    """A whole-tab A1 range. Always quoted: a tab named ``A1`` or ``Q3 2026`` would
+    otherwise read as a cell reference or fail to parse."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+# --- cells -------------------------------------------------------------------------------
+
+def serial_to_date(serial: float) -> dt.date:
+    return (_SERIAL_EPOCH + dt.timedelta(days=int(serial // 1))).date()
+
+
+def serial_to_datetime(serial: float, tz: dt.tzinfo | None = None) -> dt.datetime:
+    # Round to the millisecond first: 45000.999999999 (float noise under 1 ms) is midnight
+    # of the next day, not 23:59:59.999 of this one.
+    ms = round(serial * _MS_PER_DAY)
+    value = _SERIAL_EPOCH + dt.timedelta(milliseconds=ms)
+    return value.replace(tzinfo=tz) if tz is not None else value
+
+
+def cell_value(cell: dict, tz: dt.tzinfo | None = None) -> Any:
+    """One CellData (with our field mask) as a raw cell."""
+    ev = cell.get("effectiveValue")
+    if not ev:
+        return None
+    if "numberValue" in ev:
+        number = ev["numberValue"]
+        kind = cell.get("effectiveFormat", {}).get("numberFormat", {}).get("type")
+        try:
+            if kind == "DATE":
+                return serial_to_date(number)
+            if kind == "DATE_TIME":
+                return serial_to_datetime(number, tz)
+        except (OverflowError, ValueError):  # far outside what a date can be: keep the number
+            pass
+        return float(number)
+    if "stringValue" in ev:
+        return ev["stringValue"]
+    if "boolValue" in ev:
+        return bool(ev["boolValue"])
+    if "errorValue" in ev:
+        return _ERROR_TEXT.get(ev["errorValue"].get("type"), "#ERROR!")
+    return None
+
+
+def grid_rows(grid: dict, tz: dt.tzinfo | None = None) -> tuple[int, list[list[Any]]]:
+    """(1-based sheet row of the first row, rows of cells) of a GridData, with columns
+    padded so that index 0 is column A."""
+    start_row = int(grid.get("startRow", 0))
+    pad = [None] * int(grid.get("startColumn", 0))
+    rows = []
+    for row in grid.get("rowData", ()):
+        values = row.get("values")
+        rows.append(pad + [cell_value(c, tz) for c in values] if values else list(pad))
+    return start_row + 1, rows
+
+
+def to_table(title: str, grid: dict, tz: dt.tzinfo | None = None) -> RawTable:
+    """A tab as a RawTable: the headers are the first row holding anything."""
+    first_row, rows = grid_rows(grid, tz)
+    while rows and all(v is None for v in rows[-1]):
+        rows.pop()
+    top = next((i for i, r in enumerate(rows) if any(v is not None for v in r)), None)
+    if top is None:
+        return RawTable(headers=[], rows=[], sheet=title, header_row=first_row)
+    headers = rows[top]
+    while headers and headers[-1] is None:
+        headers = headers[:-1]
+    return RawTable(headers=headers, rows=rows[top + 1:], sheet=title, header_row=first_row + top)
+
+
+def _zone(name: str | None) -> dt.tzinfo | None:
+    if not name:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except Exception:  # noqa: BLE001 - unknown zone or no tz database: wall-clock stays naive
+        return None
+
+
+# --- the connector -----------------------------------------------------------------------
+
+class _RangeNotFound(SourceError):
+    """Google's 400 "Unable to parse range": a tab asked for by name is not there. A
+    SourceError so that, outside ``read`` (which falls back on it), it still reads well."""
+
+
+class GoogleSheetsConnector:
+    name: ClassVar[str] = "gsheets"
+    # Asking for a tab that does not exist costs two more calls (module docstring), so
+    # callers ask only for the tabs they need, not for ones that may be there.
+    optional_tabs_free: ClassVar[bool] = False
+
+    def __init__(self, source: str, *, credentials: str | None = None, timeout: float = 30,
+                 retry: Any = None, endpoint: str | None = None, **_options: Any):
+        key = parse_key(source)
+        if key is None:
+            raise SourceError(f"{source!r} is not a Google Sheets URL or key",
+                              hint="give https://docs.google.com/spreadsheets/d/KEY/edit or the KEY")
+        from kpirules.retry import RetryPolicy
+
+        self._key = key
+        self._credentials = credentials
+        # ``timeout`` is the read timeout of each request; the policy keeps its other limits.
+        self._retry = replace(retry or RetryPolicy(), read_timeout=float(timeout))
+        self._endpoint = endpoint.rstrip("/") if endpoint else None
+        self._http: Any = None  # gspread HTTPClient, built on first use
+        self._auth: Any = None  # kpirules.gauth.Resolved
+        self._sheet_ids: dict[str, int] = {}
+        self.calls = 0  # HTTP calls made (attempts included), for tests and --verbose
+
+    @classmethod
+    def matches(cls, source: str) -> bool:
+        if _URL.match(source.strip()):
+            return True
+        # A bare key, but never a file that happens to have a key-like name.
+        key = _EMULATOR_KEY if os.environ.get("KPIRULES_SHEETS_EMULATOR_HOST") else _KEY
+        return bool(key.match(source.strip())) and not os.path.exists(source)
+
+    @property
+    def key(self) -> str:
+        return self._key
+
+    @property
+    def url(self) -> str:
+        return f"https://docs.google.com/spreadsheets/d/{self._key}/edit"
+
+    @property
+    def sheet_ids(self) -> dict[str, int]:
+        """Tab title -> sheetId, for the tabs the last read saw (every tab after a fallback)."""
+        return dict(self._sheet_ids)
+
+    @property
+    def auth(self) -> Any:
+        """The ``kpirules.gauth.Resolved`` credentials in use (resolved on first call)."""
+        self._client()
+        return self._auth
+
+    # -- reading ------------------------------------------------------------------------
+
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
+             extra_tabs: tuple[str, ...] = ()) -> Workbook:
+        """Read the data tab, the rules tab and ``extra_tabs`` in one call. ``rules_tab=None``
+        skips the rules tab (rules come from a file). A missing data tab is an error; a
+        missing rules tab or extra tab is left out. The Settings tab is in ``extra_tabs``
+        when asked for, and also whenever the fallback call was needed anyway."""
+        self._sheet_ids = {}  # tabs may have been renamed since the last read
+        wanted: list[str] = []
+        for name in (data_tab, rules_tab, *extra_tabs):
+            if name and _find(wanted, name) is None:
+                wanted.append(name)
+        try:
+            doc = self._get(ranges=[quote_tab(n) for n in wanted], fields=GRID_FIELDS)
+            titles = None
+        except _RangeNotFound:
+            # Fallback, see the module docstring: learn the titles, then ask for the ones
+            # that exist under their real spelling.
+            meta = self._get(fields=META_FIELDS)
+            titles = [s["properties"]["title"] for s in meta.get("sheets", ())]
+            self._remember_ids(meta)
+            if _find(titles, data_tab) is None:
+                raise self._missing_tab(meta, data_tab, titles) from None
+            if _find(wanted, SETTINGS_TAB) is None and _find(titles, SETTINGS_TAB) is not None:
+                wanted.append(SETTINGS_TAB)
+                extra_tabs = (*extra_tabs, SETTINGS_TAB)
+            present = [t for t in (_find(titles, n) for n in wanted) if t is not None]
+            try:
+                doc = self._get(ranges=[quote_tab(t) for t in present], fields=GRID_FIELDS)
+            except _RangeNotFound:  # renamed between our two calls
+                raise SourceError("the tabs of the spreadsheet changed while it was being read",
+                                  hint="try again") from None
+        return self._workbook(doc, data_tab, rules_tab, extra_tabs, titles)
+
+    def _workbook(self, doc: dict, data_tab: str, rules_tab: str | None,
+                  extra_tabs: tuple[str, ...], titles: list[str] | None) -> Workbook:
+        props = doc.get("properties", {})
+        tz = _zone(props.get("timeZone"))
+        self._remember_ids(doc)
+        read = sorted(doc.get("sheets", ()), key=lambda s: s["properties"].get("index", 0))
+        sheets = {s["properties"]["title"].strip().casefold(): s for s in read}
+
+        def table(name: str | None) -> RawTable | None:
+            sheet = sheets.get(name.strip().casefold()) if name else None
+            if sheet is None:
+                return None
+            data = sheet.get("data") or [{}]
+            return to_table(sheet["properties"]["title"], data[0], tz)
+
+        data = table(data_tab)
+        if data is None:  # Google matched no sheet to a range it accepted: treat as missing
+            raise self._missing_tab(doc, data_tab, titles or list(self._sheet_ids))
+        extra = {name: t for name in extra_tabs if (t := table(name)) is not None}
+        data_id = self._sheet_ids.get(data.sheet or "")
+        return Workbook(
+            data=data,
+            rules=table(rules_tab),
+            title=props.get("title"),
+            url=self.url + (f"#gid={data_id}" if data_id is not None else ""),
+            timezone=props.get("timeZone"),
+            locale=props.get("locale"),
+            # Without the fallback we only know the tabs we read (in the sheet's order).
+            tabs=titles if titles is not None else [s["properties"]["title"] for s in read],
+            extra_tabs=extra,
+        )
+
+    def _remember_ids(self, doc: dict) -> None:
+        for s in doc.get("sheets", ()):
+            p = s.get("properties", {})
+            if "title" in p:
+                self._sheet_ids[p["title"]] = int(p.get("sheetId", 0))
+
+    def _missing_tab(self, doc: dict, wanted: str, titles: list[str]) -> SourceError:
+        title = doc.get("properties", {}).get("title") or self._key
+        guess = did_you_mean(wanted, titles)
+        return SourceError(
+            f"the spreadsheet {title!r} has no tab named {wanted!r} "
+            f"(tabs: {', '.join(titles) or 'none'})",
+            hint=f"did you mean {guess!r}? Pass --data-tab {guess!r}" if guess else
+            f"add a {wanted!r} tab, or name the tab to use with --data-tab",
+        )
+
+    # -- writing ------------------------------------------------------------------------
+
+    def batch_update(self, requests: list[dict], *, idempotent: bool = False) -> dict:
+        """One ``spreadsheets.batchUpdate`` with ``requests``; the API's answer.
+
+        Retried under the same policy, but a write that may have been applied (a 500, a
+        read timeout, a connection dropped after sending) is retried only when the caller
+        says the requests are ``idempotent`` (setting cells to fixed values is; appending
+        rows is not: a retry would append them twice). 429 and 503, and failures to
+        connect at all, are always retried: the request was not carried out."""
+        if not requests:
+            return {"spreadsheetId": self._key, "replies": []}
+        return self._call(lambda http: http.batch_update(self._key, {"requests": list(requests)}),
+                          idempotent=idempotent)
+
+    # -- HTTP ---------------------------------------------------------------------------
+
+    def _get(self, *, fields: str, ranges: list[str] | None = None) -> dict:
+        params: dict[str, Any] = {"fields": fields}
+        if ranges:
+            params["ranges"] = ranges
+        return self._call(lambda http: http.fetch_sheet_metadata(self._key, params=params),
+                          idempotent=True)
+
+    def _client(self) -> Any:
+        if self._http is None:
+            self._http, self._auth = build_client(self._credentials, self._endpoint)
+        return self._http
+
+    def _call(self, fn: Any, *, idempotent: bool) -> Any:
+        http = self._client()
+
+        def attempt(timeouts: tuple[float, float]) -> Any:
+            http.set_timeout(timeouts)
+            self.calls += 1
+            return fn(http)
+
+        from kpirules.retry import RetryExhausted
+
+        try:
+            result = self._retry.run(attempt, lambda exc: classify(exc, idempotent=idempotent))
+        except RetryExhausted:
+            raise
+        except SourceError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - translated below, or re-raised
+            raise self._translate(exc) from None
+        self._auth.persist()
+        return result
+
+    def _translate(self, exc: Exception) -> Exception:
+        """A non-retryable failure as a SourceError saying what to do."""
+        from gspread.exceptions import APIError
+        import google.auth.exceptions as gexc
+
+        from kpirules.gauth import redact
+
+        secrets = self._auth.secrets() if self._auth else []
+        if isinstance(exc, APIError):
+            status = exc.response.status_code
+            message = redact(str(exc.error.get("message", "")), secrets)
+            reason = _error_reason(exc)
+            if status == 400 and "unable to parse range" in message.lower():
+                return _RangeNotFound(f"Google Sheets could not find a tab: {message}",
+                                      hint="check the tab names (`kpirules check` lists them)")
+            if status == 400 and "not supported for this document" in message.lower():
+                return SourceError(
+                    f"the file {self._key} is not a Google Sheet (an uploaded .xlsx or .csv?)",
+                    hint="open it in Google Sheets and use File > Save as Google Sheets, "
+                         "or download it and pass the .xlsx file")
+            if status == 401:
+                return SourceError("Google rejected the credentials (401)",
+                                   hint=f"{_relogin_hint(self._auth)} (credentials used: "
+                                        f"{self._auth.describe()})")
+            if status == 403 and (reason in {"SERVICE_DISABLED", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+                                  or "has not been used" in message or "is disabled" in message):
+                if reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
+                    return SourceError("the credentials were not granted access to Google Sheets",
+                                       hint=_relogin_hint(self._auth))
+                return SourceError(f"the Google Sheets API is not enabled for the credentials' "
+                                   f"project: {message}",
+                                   hint="enable it: Google Cloud console > APIs & Services > "
+                                        "Library > Google Sheets API > Enable")
+            if status == 403:
+                return SourceError(
+                    f"no access to the spreadsheet {self._key} as {self._auth.who()}",
+                    hint=self._auth.share_hint())
+            if status == 404:
+                return SourceError(f"no spreadsheet with key {self._key}; check the URL",
+                                   hint=f"the key is the part after /d/ in the sheet's URL; "
+                                        f"if it is right, {self._auth.share_hint()}")
+            return SourceError(f"Google Sheets answered {status}: {message or 'no message'}")
+        if isinstance(exc, gexc.RefreshError) and getattr(exc, "retryable", False):
+            # google-auth already retried the token endpoint (3 attempts with backoff).
+            return SourceError(f"Google's sign-in service did not issue a token: "
+                               f"{redact(_refresh_message(exc), secrets)}",
+                               hint="try again later")
+        if isinstance(exc, gexc.RefreshError):
+            return SourceError(f"Google refused the credentials: "
+                               f"{redact(_refresh_message(exc), secrets)}",
+                               hint=f"{_relogin_hint(self._auth)} (credentials used: "
+                                    f"{self._auth.describe()})")
+        if isinstance(exc, gexc.GoogleAuthError):
+            return SourceError(f"cannot use the credentials: {redact(str(exc), secrets)}",
+                               hint=f"{_relogin_hint(self._auth)} (credentials used: "
+                                    f"{self._auth.describe()})")
+        if isinstance(exc, ValueError):  # a body that is not JSON
+            return SourceError(f"Google Sheets sent an answer that is not JSON ({type(exc).__name__})",
+                               hint="try again later")
+        import requests
+
+        if isinstance(exc, requests.RequestException):
+            return SourceError(f"could not talk to Google Sheets ({type(exc).__name__})",
+                               hint="check the network connection, then try again")
+        return exc
+
+
+def _find(titles: list[str], wanted: str) -> str | None:
+    key = wanted.strip().casefold()
+    return next((t for t in titles if t.strip().casefold() == key), None)
+
+
+def _error_reason(exc: Any) -> str | None:
+    for detail in exc.error.get("details", ()) or ():
+        if isinstance(detail, dict) and detail.get("reason"):
+            return detail["reason"]
+    return None
+
+
+def _refresh_message(exc: Exception) -> str:
+    # RefreshError args are (message, response body); only the message is for people.
+    return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+def _relogin_hint(auth: Any) -> str:
+    if auth is not None and auth.cache_path is not None:
+        return "run `kpirules auth login` again"
+    return ("check the key file (it may have been deleted or disabled); "
+            "`kpirules auth status` shows which is used")
+
+
+# --- transport ---------------------------------------------------------------------------
+
+def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
+    """A failed attempt as a ``kpirules.retry.Failure`` when it is worth retrying, else None."""
+    import requests
+    from gspread.exceptions import APIError
+    import google.auth.exceptions as gexc
+
+    from kpirules.retry import CONNECTION, RETRYABLE_STATUS, STATUS, TIMEOUT, Failure
+
+    if isinstance(exc, APIError):
+        status = exc.response.status_code
+        if status not in RETRYABLE_STATUS:
+            return None
+        if not idempotent and status not in (429, 503):
+            return None
+        return Failure(STATUS, status=status, retry_after=exc.response.headers.get("Retry-After"))
+    if isinstance(exc, gexc.TransportError):
+        # The token request failed to get through: nothing was sent to Sheets yet.
+        return Failure(CONNECTION, detail="token endpoint unreachable")
+    if isinstance(exc, requests.ConnectTimeout):
+        return Failure(TIMEOUT, detail="connect timeout")
+    if isinstance(exc, requests.Timeout):
+        return Failure(TIMEOUT, detail="read timeout") if idempotent else None
+    if isinstance(exc, requests.ConnectionError):
+        if not idempotent and not _never_sent(exc):
+            return None
+        return Failure(CONNECTION, detail=_connection_detail(exc))
+    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
+                        requests.exceptions.ContentDecodingError)):
+        return Failure(CONNECTION, detail="answer cut off") if idempotent else None
+    return None
+
+
+def _never_sent(exc: BaseException) -> bool:
+    text = repr(exc.args)
+    return "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text
+
+
+def _connection_detail(exc: BaseException) -> str:
+    text = repr(exc.args)
+    for needle, detail in (("Connection refused", "connection refused"),
+                           ("NameResolution", "name resolution failed"),
+                           ("RemoteDisconnected", "connection closed without an answer"),
+                           ("Connection reset", "connection reset"),
+                           ("Connection aborted", "connection dropped")):
+        if needle in text:
+            return detail
+    return "connection error"
+
+
+def build_client(credentials: str | None, endpoint: str | None) -> tuple[Any, Any]:
+    """(gspread HTTPClient, gauth.Resolved) for the credentials and API root in effect."""
+    from google.auth.transport.requests import AuthorizedSession
+    from gspread.http_client import HTTPClient
+
+    from kpirules import gauth
+
+    resolved = gauth.find_credentials(credentials)
+    if resolved.emulator and not endpoint:
+        endpoint = f"http://{resolved.emulator}"
+    session = AuthorizedSession(resolved.credentials)
+    if endpoint:
+        _check_endpoint(endpoint, anonymous=bool(resolved.emulator))
+        session.mount(API_ROOT + "/", _redirect_adapter(endpoint))
+        # Loopback emulators must not go through an HTTP(S)_PROXY from the environment.
+        session.trust_env = False
+    return HTTPClient(auth=None, session=session), resolved
+
+
+def _check_endpoint(endpoint: str, *, anonymous: bool) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(endpoint)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SourceError(f"{endpoint!r} is not an http(s) URL for the Sheets API")
+    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if parts.scheme == "http" and not anonymous and not loopback:
+        # Real tokens over plain http to another machine would be readable on the wire.
+        raise SourceError(f"refusing to send credentials over plain http to {parts.netloc}",
+                          hint="use https, or KPIRULES_SHEETS_EMULATOR_HOST for an emulator")
+
+
+def _redirect_adapter(endpoint: str) -> Any:
+    """A requests transport adapter that sends ``https://sheets.googleapis.com/...`` (the
+    URLs gspread builds) to ``endpoint`` instead; everything else about the request,
+    gspread's and google-auth's code included, stays as in production."""
+    from requests.adapters import HTTPAdapter
+
+    class _Redirect(HTTPAdapter):
+        def send(self, request, **kwargs):  # type: ignore[override]
+            if request.url.startswith(API_ROOT):
+                request.url = endpoint + request.url[len(API_ROOT):]
+            return super().send(request, **kwargs)
+
+    # No urllib3-level retries: kpirules.retry decides, and counts every attempt.
+    return _Redirect(max_retries=0)
