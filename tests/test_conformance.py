@@ -109,9 +109,12 @@ def write_xlsx(doc: dict, path: Path) -> None:
     wb.save(path)
 
 
-def run_cli(*args: str) -> tuple[int, dict]:
+def run_cli(*args: str, env: dict | None = None) -> tuple[int, dict]:
+    import os
+
     proc = subprocess.run([sys.executable, "-m", "kpirules", "check", *args, "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
     assert proc.stdout, proc.stderr
     return proc.returncode, json.loads(proc.stdout)
 
@@ -132,8 +135,8 @@ def by_name(doc: dict, output: dict) -> dict[str, list[dict]]:
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
-@pytest.mark.parametrize("kind", ["csv", "xlsx"])
-def test_cli(path: Path, kind: str, tmp_path: Path):
+@pytest.mark.parametrize("kind", ["csv", "xlsx", "sheets"])
+def test_cli(path: Path, kind: str, tmp_path: Path, request):
     doc = load(path)
     if kind == "csv":
         source = tmp_path / "data.csv"
@@ -141,10 +144,21 @@ def test_cli(path: Path, kind: str, tmp_path: Path):
         rules = tmp_path / "rules.kpi"
         rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
         code, output = run_cli(str(source), "--rules", str(rules), "--as-of", doc["as_of"])
-    else:
+    elif kind == "xlsx":
         source = tmp_path / "book.xlsx"
         write_xlsx(doc, source)
         code, output = run_cli(str(source), "--as-of", doc["as_of"])
+    else:
+        # The same workbook served by the Sheets emulator: dates arrive as serial numbers
+        # with a date format, over real HTTP, read by the real gspread client.
+        emulator = request.getfixturevalue("sheets_emulator")
+        book = tmp_path / "book.xlsx"
+        write_xlsx(doc, book)
+        key = emulator.add_spreadsheet_from_xlsx(book, key=f"conformance_{path.stem.replace('-', '_')}")
+        code, output = run_cli(key, "--as-of", doc["as_of"],
+                               env={"KPIRULES_SHEETS_EMULATOR_HOST": emulator.host})
+        calls = [r for r in emulator.requests() if r["api"].startswith("spreadsheets")]
+        assert [c["api"] for c in calls] == ["spreadsheets.get"]  # one call reads everything
     assert output["as_of"] == doc["as_of"]
     got = by_name(doc, output)
     for case in doc["cases"]:
