@@ -7,8 +7,10 @@ import datetime as dt
 import subprocess
 import sys
 
+import gspread
 import openpyxl
 import pytest
+from google.oauth2 import service_account
 from gspread.utils import ValueRenderOption
 from openpyxl.comments import Comment
 
@@ -66,13 +68,21 @@ def test_the_command_line_serves_workbooks(workbook, tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "kpirules.testing.sheets", "--port", "0", "--workbook",
          str(workbook), "--workbook", str(second), "--locale", "pl_PL", "--time-zone",
-         "Europe/Warsaw"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "Europe/Warsaw", "--auth", "--write-service-account", str(tmp_path / "sa.json")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = proc.stdout.readline()
         assert banner.startswith("Sheets API emulator on http://127.0.0.1:"), \
             banner + proc.stderr.read() if proc.poll() is not None else banner
         host = banner.split(f"{ENV_VAR}=")[1].rstrip(")\n ")
-        gc = gspread_client_for(host)
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert any("sa.json" in line for line in lines), lines
+        with pytest.raises(gspread.exceptions.APIError) as err:  # --auth: a token is needed
+            gspread_client_for(host).open_by_key("kpi-book")
+        assert err.value.code == 401
+        creds = service_account.Credentials.from_service_account_file(
+            str(tmp_path / "sa.json"), scopes=["https://www.googleapis.com/auth/spreadsheets"])
+        gc = gspread_client_for(host, creds)
         sh = gc.open_by_key("kpi-book")
         assert sh.locale == "pl_PL" and sh.timezone == "Europe/Warsaw"
         assert sh.worksheet("Rules").get_all_values() == [["Rule"], ["visits > 100"]]

@@ -61,6 +61,9 @@ def test_formatted_ranges_parse_back(title, r0, h, c0, w):
      "środa, stycznia 1"),
     (0.5, {"type": "TIME", "pattern": "h:mm am/pm"}, "12:00 PM", "12:00 PM"),
     (0.0, {"type": "NUMBER", "pattern": '0.0;(0.0);"zero"'}, "zero", "zero"),
+    (5.0, {"type": "NUMBER", "pattern": "0.###"}, "5.", "5,"),
+    (3.14159, {"type": "NUMBER", "pattern": "# ?/?"}, "3 1/7", "3 1/7"),
+    (1.5, {"type": "TIME", "pattern": "[h]:mm"}, "36:00", "36:00"),
 ])
 def test_number_formats(value, fmt, en, pl):
     assert format_value(value, fmt, EN) == en

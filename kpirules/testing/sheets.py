@@ -12,10 +12,15 @@ serves each workbook as a spreadsheet keyed by its file stem; point kpirules at 
 
 The pieces: ``sheets_a1`` (ranges), ``sheets_format`` (locales, number formats),
 ``sheets_formula`` (evaluation), ``sheets_model`` (state), ``sheets_render`` (answers),
-``sheets_values`` / ``sheets_batch`` / ``sheets_resource`` (API methods),
-``sheets_schema`` (discovery validation), ``sheets_auth`` (OAuth), ``sheets_service``
-(locking, all-or-nothing), ``sheets_http`` (server, faults, request log),
-``sheets_seed`` (Python rows and xlsx files).
+``sheets_fields`` (field masks), ``sheets_values`` / ``sheets_batch`` +
+``sheets_batch_sheets`` / ``sheets_resource`` (API methods), ``sheets_schema`` (discovery
+validation), ``sheets_errors`` (Google's error bodies), ``sheets_auth`` (OAuth),
+``sheets_service`` (locking, all-or-nothing), ``sheets_http`` (server, faults, request
+log), ``sheets_seed`` (Python rows and xlsx files).
+
+Not emulated: the Drive API (gspread's ``open(title)``, ``creationTime``, sharing),
+charts, pivot tables, developer metadata, data sources, filter views, and formulas
+beyond the functions listed in ``sheets_formula``.
 """
 
 from __future__ import annotations
@@ -403,12 +408,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-zone", default="Etc/GMT")
     parser.add_argument("--auth", action="store_true",
                         help="require OAuth Bearer tokens (default: accept any or none)")
+    parser.add_argument("--write-service-account", metavar="FILE.json",
+                        help="write a service-account key the emulator accepts (its "
+                             "token_uri points here)")
     args = parser.parse_args(argv)
     emu = SheetsEmulator(port=args.port, auth=args.auth)
     for path in args.workbook:
         emu.add_spreadsheet_from_xlsx(path, locale=args.locale, time_zone=args.time_zone)
     emu.start()
     print(f"Sheets API emulator on {emu.url}  ({ENV_VAR}={emu.host})", flush=True)
+    if args.write_service_account:
+        info = make_service_account(emu, path=args.write_service_account)
+        print(f"  service account {info['client_email']} -> {args.write_service_account}",
+              flush=True)
     for key in emu.keys():
         print(f"  spreadsheet {key}: {', '.join(emu._book(key).titles())}", flush=True)
     try:

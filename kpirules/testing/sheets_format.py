@@ -181,6 +181,11 @@ def _format_date(serial: float, section: str, loc: Locale) -> str:
             out.append(tok[1:-1])
         elif tok.startswith("\\"):
             out.append(tok[1:])
+        elif low in ("[h]", "[hh]", "[m]", "[mm]", "[s]", "[ss]"):
+            # Elapsed time: total hours/minutes/seconds, not the clock reading.
+            seconds = round(serial * 86400)
+            total = {"h": seconds // 3600, "m": seconds // 60, "s": seconds}[low[1]]
+            out.append(str(total).rjust(len(low) - 2, "0"))
         elif tok.startswith("["):
             continue  # [Red], [$-415]: colour / locale tags print nothing
         elif low in ("yyyy", "y"):
@@ -189,8 +194,8 @@ def _format_date(serial: float, section: str, loc: Locale) -> str:
             out.append(f"{when.year % 100:02d}")
         elif low.startswith("m"):
             # m/mm is minutes right after an hour or right before seconds.
-            prev = next((t.lower() for t in reversed(tokens[:i]) if t.strip() and
-                         t.lower()[0] in "hdmsy"), "")
+            prev = next((t.lower().strip("[]") for t in reversed(tokens[:i]) if t.strip()
+                         and t.lower().strip("[")[:1] in tuple("hdmsy")), "")
             nxt = next((t.lower() for t in tokens[i + 1:] if t.strip() and
                         t.lower()[0] in "hdmsy"), "")
             # Sheets also accepts "M"/"MM" for months, so an upper-case M is a month.
@@ -311,7 +316,32 @@ def _group(digits: str, sep: str) -> str:
     return sep.join(parts)
 
 
+_FRACTION = re.compile(r"(#*\s+)?([0#?]+)\s*/\s*([0-9#?]+)")
+
+
+def _format_fraction(x: float, section: str, m: re.Match, loc: Locale, sign: bool) -> str:
+    """``# ?/?`` and friends: a whole part (if the pattern has one) and a fraction whose
+    denominator has at most as many digits as the pattern's."""
+    from fractions import Fraction
+
+    neg, x = x < 0, abs(x)
+    den = m.group(3)
+    whole = int(x) if m.group(1) else 0
+    rest = x - whole
+    frac = Fraction(rest).limit_denominator(int(den)) if den.isdigit() else \
+        Fraction(rest).limit_denominator(10 ** len(den) - 1)
+    if frac.denominator == 1 and m.group(1):
+        whole, frac = whole + frac.numerator, Fraction(0)
+    text = (f"{whole} " if m.group(1) and whole else "") + \
+        (f"{frac.numerator}/{frac.denominator}" if frac else ("" if whole else "0"))
+    return ("-" if neg and sign else "") + section[:m.start()].replace('"', "") + \
+        text.strip() + section[m.end():].replace('"', "")
+
+
 def _format_number(x: float, section: str, loc: Locale, negative_sign: bool) -> str:
+    fraction = _FRACTION.search(section)
+    if fraction:
+        return _format_fraction(x, section, fraction, loc, negative_sign)
     prefix, int_mask, frac_mask, scale, exp_digits, grouping, percent, sci, suffix = \
         _numeric_parts(section)
     if not int_mask and not frac_mask:
@@ -338,13 +368,15 @@ def _format_number(x: float, section: str, loc: Locale, negative_sign: bool) -> 
         frac_part = frac_part.rstrip("0")
         if len(frac_part) < min_frac:
             frac_part = frac_part.ljust(min_frac, "0")
+    # "0.###" keeps its decimal point even with nothing after it (5 -> "5."), as Sheets.
+    point = bool(max_frac) and not frac_part
     min_int = int_mask.count("0")
     if int_part == "0" and min_int == 0:
         int_part = ""
     int_part = int_part.rjust(min_int, "0")
     if grouping and int_part:
         int_part = _group(int_part, loc.group)
-    out = int_part + (loc.decimal + frac_part if frac_part else "")
+    out = int_part + (loc.decimal + frac_part if frac_part else (loc.decimal if point else ""))
     if sci:
         out += "E" + ("-" if exponent < 0 else "+") + str(abs(exponent)).rjust(exp_digits, "0")
     if not out:
