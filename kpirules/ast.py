@@ -195,6 +195,17 @@ class Rule(Node):
         return any(isinstance(n, Change) for n in self.condition.walk())
 
     @property
+    def value_expr(self) -> Expr | None:
+        """The expression whose number a result reports as its ``value``: the left side
+        of a comparison, the operand of ``between``; None for and/or/not conditions."""
+        c = self.condition
+        if isinstance(c, Compare):
+            return c.left
+        if isinstance(c, Between):
+            return c.operand
+        return None
+
+    @property
     def threshold(self) -> Expr | None:
         """The right-hand side of a simple comparison (what results call ``threshold``)."""
         c = self.condition

@@ -154,15 +154,6 @@ def _status(rule: ast.Rule, ctx: _Context) -> Status:
     return Status.PASS
 
 
-def _lhs(rule: ast.Rule) -> ast.Node | None:
-    cond = rule.condition
-    if isinstance(cond, ast.Compare):
-        return cond.left
-    if isinstance(cond, ast.Between):
-        return cond.operand
-    return None
-
-
 def _parts(cond: ast.Node, ctx: _Context) -> list[tuple[ast.Node, float | None, bool | None]]:
     """The comparisons inside and/or/not with their values, for the message."""
     if isinstance(cond, (ast.BoolOp, ast.Not)):
@@ -200,7 +191,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
         segments = sorted(set(current) | set(previous))
     else:
         segments = [()]
-    lhs = _lhs(rule)
+    lhs = rule.value_expr
     results = []
     for segment in segments:
         ctx = _Context(current.get(segment), previous.get(segment), rp.current.period,

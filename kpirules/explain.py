@@ -121,15 +121,6 @@ def sparkline(values: list[float | None]) -> str:
 # ----------------------------------------------------------------------- arithmetic
 
 
-def _lhs(rule: ast.Rule) -> ast.Node | None:
-    cond = rule.condition
-    if isinstance(cond, ast.Compare):
-        return cond.left
-    if isinstance(cond, ast.Between):
-        return cond.operand
-    return None
-
-
 def _values(detail: Detail) -> dict[tuple[str, str], float | None]:
     return {(t.func, t.column): t.value for t in detail.terms}
 
@@ -226,7 +217,7 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         return lines
     lines.append(label("counted") + _counted(d))
     lines += _term_lines(d, indent + " " * 11)
-    expr = _lhs(rule)
+    expr = rule.value_expr
     change = expr if isinstance(expr, ast.Change) else None
     if change is not None:
         inner = change.operand

@@ -120,6 +120,16 @@ def format_value(value: float | None, unit: str | None = None, *, against: float
     return text
 
 
+def format_threshold(value: float | None, unit: str | None = None) -> str:
+    """A threshold the way a rule writes it: 0.02 with unit % -> ``2%``, 75000 with unit k
+    -> ``75k``, 0.87 -> ``0.87`` (no padding zeros, for when the rule text is not at hand)."""
+    if value is None:
+        return "n/a"
+    scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "K": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
+    text = f"{value * scale:,.6f}".rstrip("0").rstrip(".")
+    return ("0" if text in ("-0", "") else text) + suffix
+
+
 def _format(value: float, unit: str | None, extra: int) -> str:
     if unit == "%":
         return f"{value * 100:,.{2 + extra}f}%"

@@ -17,7 +17,6 @@ _LAZY = {
     "Alert": "kpirules.notify.alert",
     "KINDS": "kpirules.notify.alert",
     "render_text": "kpirules.notify.alert",
-    "format_number": "kpirules.notify.alert",
     "Delivery": "kpirules.notify.dispatch",
     "dispatch": "kpirules.notify.dispatch",
     "slack_payload": "kpirules.notify.slack",
@@ -31,7 +30,7 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpirules.notify.alert import KINDS, Alert, format_number, render_text
+    from kpirules.notify.alert import KINDS, Alert, render_text
     from kpirules.notify.dispatch import Delivery, dispatch
     from kpirules.notify.email import email_message
     from kpirules.notify.slack import slack_payload

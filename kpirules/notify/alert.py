@@ -8,6 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpirules.format import format_threshold, format_value, period_text
 from kpirules.results import Period, Status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,9 +55,9 @@ class Alert:
         self.new_status = _status(self.new_status)  # type: ignore[assignment]
         self.previous_status = _status(self.previous_status)
         if self.value_text is None and self.value is not None:
-            self.value_text = format_number(self.value)
+            self.value_text = format_value(self.value)
         if self.threshold_text is None and self.threshold is not None:
-            self.threshold_text = format_number(self.threshold)
+            self.threshold_text = format_threshold(self.threshold)
 
     @property
     def kind(self) -> str:
@@ -88,37 +89,12 @@ class Alert:
             previous_status=previous_status, new_status=result.status,
             value=result.value, threshold=result.threshold,
             value_text=value_text if value_text is not None else (
-                None if result.value is None else format_number(result.value, result.unit)),
+                None if result.value is None else format_value(result.value, result.unit, against=result.threshold)),
             threshold_text=threshold_text if threshold_text is not None else (
-                None if result.threshold is None else format_number(result.threshold, result.unit)),
+                None if result.threshold is None else format_threshold(result.threshold, result.unit)),
             period_start=period.start if period else None, period_end=period.end if period else None,
             message=result.message, link=link, checked_at=checked_at,
         )
-
-
-def format_number(value: float, unit: str | None = None) -> str:
-    """A fallback for callers without the engine's formatting: 0.0183 "%" -> "1.83%",
-    12500 "k" -> "12.5k", 1750 -> "1,750"."""
-    scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
-    x = value * scale
-    text = f"{x:,.2f}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
-    if "." in text and "e" not in text:
-        text = text.rstrip("0").rstrip(".")
-    return text + suffix
-
-
-def format_period(period: Period | None) -> str:
-    """2026-11-16..2026-11-22 -> "2026-11-16..22"; across months "2026-11-30..12-06"."""
-    if period is None:
-        return ""
-    start, end = period.start, period.end
-    if start == end:
-        return start.isoformat()
-    if (start.year, start.month) == (end.year, end.month):
-        return f"{start.isoformat()}..{end.day:02d}"
-    if start.year == end.year:
-        return f"{start.isoformat()}..{end.month:02d}-{end.day:02d}"
-    return f"{start.isoformat()}..{end.isoformat()}"
 
 
 def _one_line(text: str) -> str:
@@ -152,7 +128,7 @@ def what_happened(alert: Alert) -> str:
         phrase = f"{'fell' if alert.value < alert.threshold else 'rose'} to {value}"
     else:
         phrase = f"is {value}"
-    period = format_period(alert.period)
+    period = period_text(alert.period)
     if period:
         phrase += f" for {period}"
     if alert.previous_status is not None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpirules.notify.alert import Alert, format_period, render_text, title, what_happened
+from kpirules.format import period_text
+from kpirules.notify.alert import Alert, render_text, title, what_happened
 
 EMOJI = {"fail": ":red_circle:", "warn": ":large_orange_circle:", "no_data": ":white_circle:",
          "recovery": ":large_green_circle:", "error": ":warning:"}
@@ -28,7 +29,7 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         text = text[: _SECTION_MAX - 1] + "…"
     context = [f"`{_esc(alert.rule_text)}`"] if alert.rule_text else []
     if alert.period:
-        context.append(format_period(alert.period))
+        context.append(period_text(alert.period))
     if alert.checked_at:
         context.append(f"checked {alert.checked_at.isoformat(timespec='minutes')}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]

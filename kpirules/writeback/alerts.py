@@ -98,14 +98,14 @@ def detect(history: History, results: Iterable[RuleResult]) -> list[AlertRecord]
 
 def to_notification(record: AlertRecord, *, link: str | None, checked_at: dt.datetime):
     """The ``kpirules.notify.Alert`` for a record (numbers formatted like the rule)."""
-    from kpirules.format import format_value
+    from kpirules.format import format_threshold, format_value
     from kpirules.notify import Alert
 
     r = record.result
     return Alert.from_result(
         r, record.previous, link=link, checked_at=checked_at,
         value_text=None if r.value is None else format_value(r.value, r.unit, against=r.threshold),
-        threshold_text=record.threshold_text or (None if r.threshold is None else format_value(r.threshold, r.unit)),
+        threshold_text=record.threshold_text or (None if r.threshold is None else format_threshold(r.threshold, r.unit)),
     )
 
 
