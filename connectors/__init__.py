@@ -1,8 +1,9 @@
 """Data-source connectors, found through the ``kpirules.connectors`` entry-point group.
 
 The built-ins (csv, xlsx, gsheets) are registered in that group by our own pyproject.toml,
-exactly as a third-party plugin would be. When the package runs without its metadata (from a
-source checkout that was never installed) the built-ins are still found.
+exactly as a third-party plugin would be, and ``--connector NAME`` finds any of them there.
+When the package runs without its metadata (from a source checkout that was never
+installed) the built-ins are still found.
 """
 
 from __future__ import annotations
@@ -55,16 +56,22 @@ def get(name: str) -> type:
 def open_source(source: str, connector: str | None = None, **options: Any) -> Connector:
     """The connector for ``source``: the one named, else the first that matches it.
 
-    Plugins are asked before the built-ins so that a plugin can claim a source shape the
-    built-ins would reject."""
+    The built-ins are asked first for the shapes they know (.csv, .xlsx, Sheets URLs and
+    keys): that costs no scan of the installed packages' entry points, which is most of a
+    quick ``check``'s start-up. Any other source is offered to the plugins. A plugin that
+    should handle a built-in shape is chosen by name: ``--connector NAME``."""
     from kpirules.errors import SourceError
 
     if connector:
         return get(connector)(source, **options)
-    registry = available()
-    order = [n for n in registry if n not in _BUILTINS] + [n for n in _BUILTINS if n in registry]
-    for name in order:
-        cls = _load(registry[name])
+    for target in _BUILTINS.values():
+        cls = _load(target)
+        if cls.matches(source):
+            return cls(source, **options)
+    for name, target in available().items():
+        if name in _BUILTINS:
+            continue
+        cls = _load(target)
         if cls.matches(source):
             return cls(source, **options)
     raise SourceError(

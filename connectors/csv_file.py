@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.errors import SourceError
+from kpirules.bulk import gc_paused
 
 
 class CsvConnector:
@@ -28,7 +29,8 @@ class CsvConnector:
             with open(self.path, newline="", encoding="utf-8-sig") as fh:
                 sample = fh.read(8192)
                 fh.seek(0)
-                rows = list(csv.reader(fh, dialect=self._dialect(sample)))
+                with gc_paused():  # a million rows of small strings: see gc_paused
+                    rows = list(csv.reader(fh, dialect=self._dialect(sample)))
         except FileNotFoundError:
             raise SourceError(f"no such file: {self.path}") from None
         except UnicodeDecodeError as exc:

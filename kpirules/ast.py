@@ -29,18 +29,29 @@ class Node:
     span: Span | None = field(default=None, compare=False, repr=False, kw_only=True)
 
     def iter_children(self) -> Iterator["Node"]:
+        return iter(self.child_nodes())
+
+    def child_nodes(self) -> list["Node"]:
+        """The direct children, in declaration order."""
+        out: list[Node] = []
         for name in self.children:
             value = getattr(self, name)
             if isinstance(value, Node):
-                yield value
+                out.append(value)
             elif isinstance(value, tuple):
-                yield from (v for v in value if isinstance(v, Node))
+                out.extend(v for v in value if isinstance(v, Node))
+        return out
 
     def walk(self) -> Iterator["Node"]:
         """This node and every node below it, depth first, parents before children."""
-        yield self
-        for child in self.iter_children():
-            yield from child.walk()
+        # An explicit stack, not recursive generators: walks run for every rule of a plan.
+        stack: list[Node] = [self]
+        while stack:
+            node = stack.pop()
+            yield node
+            children = node.child_nodes()
+            children.reverse()
+            stack.extend(children)
 
 
 # --------------------------------------------------------------------------- values

@@ -56,23 +56,44 @@ class Plan:
         return (min(s.period.start for s in self.scans), max(s.period.end for s in self.scans))
 
 
-def aggregates(node: Node, *, inside_change: bool = False) -> Iterable[tuple[Aggregate, bool]]:
-    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``."""
+def aggregates(node: Node, *, inside_change: bool = False) -> tuple[tuple[Aggregate, bool], ...]:
+    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``.
+
+    Memoised per node: rules are immutable and the parser hands out one object per rule
+    text, so plan, evaluation and messages of a thousand rules walk each tree once."""
+    key = (id(node), inside_change)
+    hit = _AGGREGATES.get(key)
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    found = tuple(_aggregates(node, inside_change))
+    if len(_AGGREGATES) > 100_000:  # a long-lived process: start over rather than grow
+        _AGGREGATES.clear()
+    _AGGREGATES[key] = (node, found)  # the node is kept alive, so its id stays its own
+    return found
+
+
+_AGGREGATES: dict[tuple[int, bool], tuple[Node, tuple[tuple[Aggregate, bool], ...]]] = {}
+
+
+def _aggregates(node: Node, inside_change: bool) -> Iterable[tuple[Aggregate, bool]]:
     if isinstance(node, Aggregate):
         yield node, inside_change
         return
-    for child in node.iter_children():
-        yield from aggregates(child, inside_change=inside_change or isinstance(node, Change))
+    for child in node.child_nodes():
+        yield from _aggregates(child, inside_change or isinstance(node, Change))
 
 
 def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dict[str, list[str]],
                    date_column: str) -> Problem | None:
-    from kpirules.resolve import check_names
+    columns = [agg.column for agg, _ in aggregates(rule.condition)]
+    columns += [c for c in rule.segments] + [f.column for f in rule.filters]
+    if not all(c.name in names for c in columns):
+        from kpirules.resolve import check_names
 
-    problems = check_names(rule, names)
-    if problems:
-        return entry.locate(problems[0])
-    for column in rule.columns():
+        problems = check_names(rule, names)
+        if problems:
+            return entry.locate(problems[0])
+    for column in columns if ambiguous else ():
         if column.name in ambiguous:
             return Problem(DATA, f"column `{column.name}` cannot be told apart: its header appears "
                                  f"in {', '.join(ambiguous[column.name])}",

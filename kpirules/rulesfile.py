@@ -7,12 +7,11 @@ rule is an entry with a problem, never an exception: the other rules still run.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.ast import Rule
+from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import INVALID_RULE, KpiError, Problem
 from kpirules.names import normalise
@@ -55,26 +54,12 @@ def _parse(entry: RuleEntry) -> RuleEntry:
     return entry
 
 
-@contextlib.contextmanager
-def _bulk():
-    """Parsing thousands of rules allocates many small, long-lived objects (nodes that are
-    never garbage); the cyclic collector would rescan them again and again, a third of the
-    time of a 10,000-rule file. Pause it for the bulk and restore it after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
     """Parse a ``.kpi`` file: ``name: rule`` a line, ``#`` comments, blank lines ignored.
 
     Columns in problems count from the start of the file's line (after the name), so an
     editor jumps to the right character."""
-    with _bulk():
+    with gc_paused():
         return _parse_lines(text, file)
 
 
@@ -170,7 +155,7 @@ def rules_from_table(raw: RawTable, *, engine_columns: frozenset[str] = ENGINE_C
             f"{', '.join(str(h) for h in raw.headers if h) or 'none'})",
             hint="put the headers `Name` and `Rule` in its first row",
         )
-    with _bulk():
+    with gc_paused():
         return _parse_rows(raw, headers, name_col, rule_col, engine_columns)
 
 

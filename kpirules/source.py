@@ -15,6 +15,28 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import Connector, RawTable, Workbook
 
 SETTINGS_TAB = "Settings"
+SETTINGS_FILE = "kpirules.toml"
+
+
+def find_settings_file(directory: str = ".") -> str | None:
+    """``kpirules.toml`` in ``directory``, else its ``pyproject.toml`` if that has a
+    ``[tool.kpirules]`` table, else None. (Here, not in ``kpirules.config``, because every
+    ``check`` asks and must not pay for pydantic when the answer is no.)"""
+    import os
+    import tomllib
+
+    candidate = os.path.join(directory, SETTINGS_FILE)
+    if os.path.isfile(candidate):
+        return candidate if directory != "." else SETTINGS_FILE
+    pyproject = os.path.join(directory, "pyproject.toml")
+    if os.path.isfile(pyproject):
+        try:
+            with open(pyproject, "rb") as fh:
+                if "kpirules" in tomllib.load(fh).get("tool", {}):
+                    return pyproject if directory != "." else "pyproject.toml"
+        except (OSError, tomllib.TOMLDecodeError):
+            return None  # someone else's broken pyproject is not our settings file
+    return None
 
 
 def settings_tab(workbook: Workbook) -> RawTable | None:
@@ -33,7 +55,6 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     Tabs named on the command line win over settings; a Settings tab that names other data
     or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
-    from kpirules.config import find_settings_file
     from kpirules.connectors import open_source
 
     conn = open_source(source, connector=connector, **options)

@@ -244,13 +244,15 @@ class DataTable:
 
     @staticmethod
     def _convert_metric(cells: list[Any]) -> tuple[list[float | None], list[int]]:
-        # Fast path: a clean column (CSV text or sheet numbers) converts in one C-level
-        # pass. float() also takes True, "nan" and "inf", none of which is a number we
-        # accept, so the fast result is only trusted when none of those came in.
+        # Fast path: a clean column (CSV text or sheet numbers, blanks as "" or None)
+        # converts in one comprehension. float() also takes True, "nan" and "inf", none of
+        # which is a number we accept, so the fast result is only trusted when none of
+        # those came in; anything else goes cell by cell.
         try:
-            values = list(map(float, cells))
-            if math.isfinite(math.fsum(values)) and not any(c is True or c is False for c in cells):
-                return values, []  # type: ignore[return-value]
+            values = [None if c is None or c == "" else float(c) for c in cells]
+            if math.isfinite(math.fsum(v for v in values if v is not None)) and \
+                    not any(c is True or c is False for c in cells):
+                return values, []
         except (TypeError, ValueError, OverflowError):
             pass
         out: list[float | None] = []
@@ -267,4 +269,7 @@ class DataTable:
 
 def load_table(raw: RawTable, *, date_column: str = "date") -> DataTable:
     """Index a raw data tab. Raises ``SourceError`` when it has no date column."""
-    return DataTable(raw, date_column=date_column)
+    from kpirules.bulk import gc_paused
+
+    with gc_paused():
+        return DataTable(raw, date_column=date_column)

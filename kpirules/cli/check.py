@@ -43,7 +43,10 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
     report = check(source, rules=rules_file, as_of=as_of, data_tab=data_tab,
                    rules_tab=rules_tab, connector=connector, **connector_options(credentials))
     if fmt == "json":
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=1))
+        # Indented for a person at a terminal; compact for a pipe, where json's C encoder
+        # (used only without indent) is several times faster on thousands of results.
+        indent = 1 if sys.stdout.isatty() else None
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=indent))
     else:
         print_table(report, color=use_color())
         for problem in report.data_problems:
