@@ -1,0 +1,220 @@
+"""Google Sheets: kpirules against the naive gspread script, on the emulator with 200 ms
+injected per call (about what the real API takes), counting API calls and quota.
+
+    python bench/sheets.py [--rules 10,100] [--naive-max 100]     (run.py calls ``run``)
+
+kpirules: `kpirules check KEY` (must be 1 call: one spreadsheets.get) and `kpirules run KEY`
+(must be 2: that read and one batchUpdate), whatever the rule count; `run` is measured twice,
+the first run on a sheet without History/Alerts tabs, then a second one. Naive: what a user
+writes with gspread: open the spreadsheet, `get_all_records()` on the Data and Rules tabs,
+compute (here with the plain-Python baseline), then `update_cell` per rule status cell.
+The naive script also runs in its own process, and its results are checked against
+`kpirules check`'s on the same sheet (status per rule: the worst over its segments).
+
+Quota: Sheets allows 60 read and 60 write requests per minute per user; the table says how
+many runs a minute each approach fits in. The naive script is only run up to
+``--naive-max`` rules (at 200 ms a call, 1,000 update_cell calls take over 3 minutes);
+above that its calls and time are extrapolated (marked "est.").
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import generate  # noqa: E402
+from measure import kpirules_cli, run_child  # noqa: E402
+
+LATENCY = 0.2
+QUOTA_PER_MIN = 60  # read requests, and separately write requests, per minute per user
+SEVERITY = ["PASS", "NO_DATA", "WARN", "FAIL", "ERROR"]
+
+
+def _tabs(n: int, seed: int) -> dict[str, list[list]]:
+    """The S data and ``n`` rules as a workbook's tabs (numbers as numbers, blank = None)."""
+    with open(generate.generate_data("S", seed), newline="") as fh:
+        rows = list(csv.reader(fh))
+    data = [rows[0]] + [[dt.date.fromisoformat(r[0]), r[1], r[2],
+                         *[float(c) if "." in c else int(c) if c else None for c in r[3:]]]
+                        for r in rows[1:]]
+    rules = [["Name", "Rule", "Status"]] + [[name, text, None] for name, text in
+                                            generate.make_rules(n, seed)]
+    return {"Data": data, "Rules": rules}
+
+
+def _is_write(request) -> bool:
+    method = (request.get("method") if isinstance(request, dict) else getattr(request, "method", "GET"))
+    return str(method).upper() != "GET"
+
+
+def _calls(emulator, before: int) -> dict:
+    # Sheets API calls only: the emulator also logs OAuth token and admin requests
+    served = [r for r in list(emulator.requests())[before:]
+              if str(r.get("api", "")).startswith("spreadsheets")]
+    writes = sum(_is_write(r) for r in served)
+    return {"calls": len(served), "reads": len(served) - writes, "writes": writes}
+
+
+def _runs_per_minute(calls: dict) -> float:
+    worst = max(calls["reads"], calls["writes"], 1)
+    return round(QUOTA_PER_MIN / worst, 2)
+
+
+def worst_by_rule(results: list[dict]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for r in results:
+        prev = out.get(r["name"], "PASS")
+        out[r["name"]] = max(prev, r["status"], key=SEVERITY.index)
+    return out
+
+
+def naive(host: str, key: str, as_of: str) -> dict:
+    """The naive script (runs in a child process): read with get_all_records, compute,
+    one update_cell per rule."""
+    from kpirules.testing.sheets import gspread_client_for
+
+    from baselines import pure
+    from baselines.spec import parse_rule
+
+    gc = gspread_client_for(host)
+    sh = gc.open_by_key(key)
+    records = sh.worksheet("Data").get_all_records()
+    rules_ws = sh.worksheet("Rules")
+    rule_rows = rules_ws.get_all_records()
+    columns = {h: [rec[h] for rec in records] for h in records[0]} if records else {}
+    columns["date"] = [_as_date(v) for v in columns.get("date", [])]
+    for h, values in columns.items():
+        if h != "date":
+            columns[h] = [None if v == "" else v for v in values]
+    specs = [parse_rule(r["Name"], r["Rule"]) for r in rule_rows]
+    results = pure.evaluate(columns, specs, dt.date.fromisoformat(as_of))
+    worst = worst_by_rule(results)
+    status_col = list(rule_rows[0]).index("Status") + 1 if rule_rows else 3
+    for i, spec in enumerate(specs):
+        rules_ws.update_cell(i + 2, status_col, worst[spec.name])
+    return {"results": results}
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, (int, float)):  # a serial number (days since 1899-12-30)
+        return dt.date(1899, 12, 30) + dt.timedelta(days=int(value))
+    text = str(value)
+    for fmt in ("%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text[:10], fmt).date()
+        except ValueError:
+            pass
+    raise ValueError(f"unparseable date {value!r}")
+
+
+def run(counts: list[int], *, seed: int = 1, naive_max: int = 100, quick: bool = False) -> dict:
+    """The Sheets benchmark; {"skipped": why} when the emulator or `run` is not there."""
+    try:
+        from kpirules.testing.sheets import SheetsEmulator, gspread_client_for  # noqa: F401
+    except ImportError as exc:
+        print(f"sheets: skipped: the Sheets emulator is not available ({exc})")
+        return {"skipped": f"emulator not available: {exc}"}
+    kpirules_bin = kpirules_cli()
+    as_of = generate.AS_OF.isoformat()
+    rows, problems, checked = [], [], 0
+    for n in counts:
+        key = f"kpirulesBench{n:06d}rules"  # key-shaped: 20+ letters, digits, - or _
+        with SheetsEmulator() as emu:
+            emu.add_spreadsheet(key, _tabs(n, seed))
+            emu.set_latency(LATENCY)
+            env = {**os.environ, "KPIRULES_SHEETS_EMULATOR_HOST": emu.host}
+
+            before = len(list(emu.requests()))
+            check = run_child([kpirules_bin, "check", key, "--as-of", as_of, "--format", "json"], env=env)
+            calls = _calls(emu, before)
+            if check.returncode not in (0, 1):
+                problems.append(f"kpirules check on the emulator ({n} rules) exited "
+                                f"{check.returncode}: {check.stderr[-1500:]}")
+                continue
+            reference = json.loads(check.stdout)["results"]
+            rows.append({"rules": n, "approach": "kpirules check", "seconds": round(check.seconds, 3),
+                         **calls, "runs_per_min": _runs_per_minute(calls)})
+
+            # The first run also creates the History and Alerts tabs (and finds them
+            # missing on its read); later runs are the steady state of a daily schedule.
+            for label in ("kpirules run (first: creates History, Alerts)", "kpirules run (next runs)"):
+                before = len(list(emu.requests()))
+                done = run_child([kpirules_bin, "run", key, "--as-of", as_of], env=env)
+                calls = _calls(emu, before)
+                if done.returncode not in (0, 1):
+                    print(f"sheets: `kpirules run` not measured ({n} rules): exit {done.returncode}: "
+                          f"{done.stderr.strip().splitlines()[-1:]}")
+                    break
+                rows.append({"rules": n, "approach": label, "seconds": round(done.seconds, 3),
+                             **calls, "runs_per_min": _runs_per_minute(calls)})
+
+            if n <= naive_max:
+                before = len(list(emu.requests()))
+                code = (f"import sys, json; sys.path.insert(0, {str(BENCH)!r}); import sheets; "
+                        f"json.dump(sheets.naive({emu.host!r}, {key!r}, {as_of!r}), sys.stdout)")
+                script = run_child([sys.executable, "-c", code], env=env)
+                calls = _calls(emu, before)
+                if script.returncode != 0:
+                    problems.append(f"naive gspread script ({n} rules) failed: {script.stderr[-1500:]}")
+                    continue
+                checked += 1
+                theirs = worst_by_rule(json.loads(script.stdout)["results"])
+                ours = worst_by_rule(reference)
+                if ours != theirs:
+                    diff = [k for k in ours if ours[k] != theirs.get(k)][:5]
+                    problems.append(f"naive gspread ({n} rules) disagrees with kpirules check on {diff}")
+                rows.append({"rules": n, "approach": "naive gspread", "seconds": round(script.seconds, 3),
+                             **calls, "runs_per_min": _runs_per_minute(calls)})
+    _extrapolate(rows, counts)
+    return {"latency_s": LATENCY, "quota_per_min": QUOTA_PER_MIN, "rows": rows,
+            "problems": problems, "checked": checked}
+
+
+def _extrapolate(rows: list[dict], counts: list[int]) -> None:
+    """Naive calls grow by one write per rule and time by about one latency per call."""
+    measured = [r for r in rows if r["approach"] == "naive gspread"]
+    if not measured:
+        return
+    base = max(measured, key=lambda r: r["rules"])
+    for n in counts:
+        if n > base["rules"]:
+            extra = n - base["rules"]
+            rows.append({"rules": n, "approach": "naive gspread (est.)",
+                         "seconds": round(base["seconds"] + extra * LATENCY, 1),
+                         "calls": base["calls"] + extra, "reads": base["reads"],
+                         "writes": base["writes"] + extra,
+                         "runs_per_min": round(QUOTA_PER_MIN / (base["writes"] + extra), 2)})
+
+
+def summary(result: dict) -> str:
+    if "skipped" in result:
+        return f"sheets: skipped ({result['skipped']})"
+    lines = [f"Sheets emulator, {result['latency_s'] * 1000:.0f} ms per call, quota "
+             f"{result['quota_per_min']} reads + {result['quota_per_min']} writes per minute:",
+             "| rules | approach | wall s | API calls | reads | writes | runs/min within quota |",
+             "|--:|---|--:|--:|--:|--:|--:|"]
+    for r in sorted(result["rows"], key=lambda r: (r["rules"], r["approach"])):
+        lines.append(f"| {r['rules']} | {r['approach']} | {r['seconds']} | {r['calls']} | "
+                     f"{r['reads']} | {r['writes']} | {r['runs_per_min']} |")
+    lines += [f"PROBLEM: {p}" for p in result["problems"]]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rules", default="10,100")
+    parser.add_argument("--naive-max", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    a = parser.parse_args()
+    result = run([int(n) for n in a.rules.split(",")], seed=a.seed, naive_max=a.naive_max)
+    print(summary(result))
+    sys.exit(1 if result.get("problems") else 0)
