@@ -9,8 +9,36 @@ share aggregates between rules.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator, Union
+from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union
+
+_T = TypeVar("_T")
+
+
+def node_cache(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Memoise ``fn(node, *args)`` by the node's identity.
+
+    Nodes are immutable and the parser hands out one object per rule text, so what is
+    derived from a node (its aggregates, its text) never changes; keyed by identity, a
+    lookup costs nothing, where hashing a frozen tree would walk it. The node is kept in
+    the entry, so its id cannot be reused while cached; a long-lived process starts over
+    rather than grow without bound."""
+    cache: dict[tuple, tuple[Any, _T]] = {}
+
+    @functools.wraps(fn)
+    def cached(node, *args):
+        key = (id(node), *args)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        value = fn(node, *args)
+        if len(cache) > 100_000:
+            cache.clear()
+        cache[key] = (node, value)
+        return value
+
+    return cached
 
 
 @dataclass(frozen=True, slots=True)

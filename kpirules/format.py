@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
+@ast.node_cache
 def expr_text(node: ast.Node) -> str:
     """The AST printed back as rule text (canonical spacing, minimal parentheses)."""
     if isinstance(node, ast.Number):

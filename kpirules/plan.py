@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from kpirules.ast import Aggregate, Change, Filter, Node, Rule
+from kpirules.ast import Aggregate, Change, Filter, Node, Rule, node_cache
 from kpirules.errors import DATA, INVALID_RULE, Problem
 from kpirules.periods import period as window_period
 from kpirules.results import Period
@@ -56,23 +56,11 @@ class Plan:
         return (min(s.period.start for s in self.scans), max(s.period.end for s in self.scans))
 
 
-def aggregates(node: Node, *, inside_change: bool = False) -> tuple[tuple[Aggregate, bool], ...]:
-    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``.
-
-    Memoised per node: rules are immutable and the parser hands out one object per rule
-    text, so plan, evaluation and messages of a thousand rules walk each tree once."""
-    key = (id(node), inside_change)
-    hit = _AGGREGATES.get(key)
-    if hit is not None and hit[0] is node:
-        return hit[1]
-    found = tuple(_aggregates(node, inside_change))
-    if len(_AGGREGATES) > 100_000:  # a long-lived process: start over rather than grow
-        _AGGREGATES.clear()
-    _AGGREGATES[key] = (node, found)  # the node is kept alive, so its id stays its own
-    return found
-
-
-_AGGREGATES: dict[tuple[int, bool], tuple[Node, tuple[tuple[Aggregate, bool], ...]]] = {}
+@node_cache
+def aggregates(node: Node, inside_change: bool = False) -> tuple[tuple[Aggregate, bool], ...]:
+    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``
+    (memoised: plan, evaluation and messages of a thousand rules walk each tree once)."""
+    return tuple(_aggregates(node, inside_change))
 
 
 def _aggregates(node: Node, inside_change: bool) -> Iterable[tuple[Aggregate, bool]]:
