@@ -45,11 +45,14 @@ class CsvConnector:
         return Workbook(data=table, title=name, url=os.path.abspath(self.path), tabs=[name])
 
     @staticmethod
-    def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
-        # Teams in comma-decimal locales export with ';'. Sniff only among the usual
-        # delimiters, and fall back to ',' when the sample does not say.
-        try:
-            return csv.Sniffer().sniff(sample.split("\n", 1)[0] if "\n" in sample else sample,
-                                       delimiters=",;\t")
-        except csv.Error:
-            return csv.excel
+    def _dialect(sample: str) -> type[csv.Dialect]:
+        """Excel's CSV dialect (quotes doubled inside quoted cells) with the delimiter the
+        header line uses: teams in comma-decimal locales export with ';'."""
+        header = sample.split("\n", 1)[0]
+        delimiter = max(",;\t", key=header.count) if any(d in header for d in ",;\t") else ","
+
+        class Dialect(csv.excel):
+            pass
+
+        Dialect.delimiter = delimiter
+        return Dialect

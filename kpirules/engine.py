@@ -249,16 +249,20 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     column; explicit arguments win over them."""
     from kpirules.errors import SourceError
     from kpirules.rulesfile import read_rules_file, rules_from_table
-    from kpirules.source import read_source, today
+    from kpirules.backends import read_with_table
+    from kpirules.source import today
     from kpirules.table import load_table
 
-    _, workbook, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
-                                        rules_tab=rules_tab, with_rules=rules is None, **options)
+    # read_source, except that a large CSV file goes to the DuckDB backend, which comes
+    # back as ``table`` (kpirules.backends); for any other source ``table`` is None.
+    workbook, settings, table = read_with_table(source, connector=connector, config=config, data_tab=data_tab,
+                                                rules_tab=rules_tab, with_rules=rules is None, **options)
     if rules is not None:
         entries = read_rules_file(rules)
     elif workbook.rules is not None:
         entries = rules_from_table(workbook.rules)
     else:
         raise SourceError(f"{source} has no Rules tab", hint="give the rules with --rules FILE")
-    table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+    if table is None:
+        table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
     return evaluate(entries, table, as_of or today(settings, workbook))

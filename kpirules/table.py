@@ -248,10 +248,12 @@ class DataTable:
         # converts in one comprehension. float() also takes True, "nan" and "inf", none of
         # which is a number we accept, so the fast result is only trusted when none of
         # those came in; anything else goes cell by cell.
+        # float() also takes "1_000", which parse_number does not: one C-level join finds it.
         try:
             values = [None if c is None or c == "" else float(c) for c in cells]
             if math.isfinite(math.fsum(v for v in values if v is not None)) and \
-                    not any(c is True or c is False for c in cells):
+                    not any(c is True or c is False for c in cells) and \
+                    "_" not in "".join(c for c in cells if type(c) is str):
                 return values, []
         except (TypeError, ValueError, OverflowError):
             pass

@@ -92,3 +92,13 @@ def test_missing_date_column():
     with pytest.raises(SourceError) as err:
         load_table(raw(["day", "visits"], []))
     assert "no `date` column" in err.value.message and "day, visits" in err.value.message
+
+
+def test_fast_and_slow_conversion_paths_agree():
+    from kpirules.table import DataTable
+
+    # "1_000" is not a plain number whether or not the rest of the column is clean.
+    assert DataTable._convert_metric(["1_000", "2"]) == ([None, 2.0], [0])
+    assert DataTable._convert_metric(["1_000", "n/a"]) == ([None, None], [0, 1])
+    assert DataTable._convert_metric(["1", "", None, " 2.5 "]) == ([1.0, None, None, 2.5], [])
+    assert DataTable._convert_metric([1, True]) == ([1.0, None], [1])
