@@ -11,31 +11,38 @@ edit the sheet can point a channel whose credentials come from the environment e
 
 Secrets are written as ``${ENV_VAR}`` references and resolved when a notification is sent,
 not when settings load, so ``kpirules check`` works on a machine without the secrets.
+
+This module holds the models, checks one place's raw settings against them (every message
+naming the file line or the tab cell) and merges the places; reading the file and the tab
+into raw settings is ``kpirules.config_sources``.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Callable, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from kpirules.errors import Problem, SourceError, did_you_mean
+from kpirules.errors import Problem, did_you_mean
+from kpirules.source import SETTINGS_FILE as FILE_NAME
+from kpirules.source import find_settings_file  # noqa: F401  (lives there: check must not import pydantic)
 
-log = logging.getLogger("kpirules.config")
+if TYPE_CHECKING:
+    from kpirules.config_sources import Layer
+
+__all__ = [
+    "Settings", "SlackChannel", "WebhookChannel", "EmailChannel", "ConfigError", "MissingEnv",
+    "load_settings", "settings_from_tab", "merge_settings", "find_settings_file", "resolve_env",
+    "env_refs", "TRIGGERS", "CHANNEL_TYPES",
+]
 
 CONFIG = "config"  # Problem category for settings mistakes
-FILE_NAME = "kpirules.toml"
 TRIGGERS = ("fail", "warn", "no_data", "recovery", "error")
 CHANNEL_TYPES = ("slack", "webhook", "email")
-# Environment references a sheet editor may use: anyone who can edit the Settings tab could
-# otherwise send any secret of the job's environment (cloud keys, GITHUB_TOKEN) to their URL.
-TAB_ENV_PREFIX = "KPIRULES_"
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
@@ -267,25 +274,15 @@ class ConfigError(ValueError):
 
 # ---------------------------------------------------------------------------- validation
 
-@dataclass
-class _Layer:
-    """Raw settings from one place plus how to name a key path in messages."""
-
-    data: dict[str, Any]
-    locate: Callable[[tuple, bool], dict]  # path, is_value -> Problem(...) location kwargs
-    display: Callable[[tuple], str]  # path -> the key as the user wrote it
-    channel_hint: str  # how channels are written in this place
-    problems: list[Problem] = field(default_factory=list)  # found while reading the place
-
-
-_TOP = [name for name in Settings.model_fields if name != "notifications"]
+# The top-level settings other than the channel list, for did-you-mean on unknown keys.
+SETTING_NAMES = [name for name in Settings.model_fields if name != "notifications"]
 
 
 def _channel_fields(kind: str) -> list[str]:
     return [f.alias or n for n, f in CHANNEL_MODELS[kind].model_fields.items()]
 
 
-def _structure(layer: _Layer) -> tuple[dict, list[Problem]]:
+def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
     """Unknown keys, channel types and shapes, checked before pydantic so that every
     message can name the key and suggest the right one; returns the data without them."""
     problems: list[Problem] = []
@@ -296,11 +293,11 @@ def _structure(layer: _Layer) -> tuple[dict, list[Problem]]:
 
     clean: dict[str, Any] = {}
     for key, value in layer.data.items():
-        if key in _TOP:
+        if key in SETTING_NAMES:
             clean[key] = value
         elif key != "notifications":
-            guess = did_you_mean(key, _TOP + ["notifications"])
-            hint = f"did you mean `{guess}`?" if guess else f"known keys: {', '.join(_TOP)}"
+            guess = did_you_mean(key, SETTING_NAMES + ["notifications"])
+            hint = f"did you mean `{guess}`?" if guess else f"known keys: {', '.join(SETTING_NAMES)}"
             if key in ("notify", "notification", "channels"):
                 hint = f"write channels as {layer.channel_hint}"
             problem((key,), f"unknown setting `{layer.display((key,))}`", hint)
@@ -347,7 +344,7 @@ def _structure(layer: _Layer) -> tuple[dict, list[Problem]]:
     return clean, problems
 
 
-def _validate(layer: _Layer) -> Settings:
+def _validate(layer: Layer) -> Settings:
     data, problems = _structure(layer)
     problems = layer.problems + problems
     index, suggested = data.pop("__index__"), data.pop("__suggested__")
@@ -362,7 +359,7 @@ def _validate(layer: _Layer) -> Settings:
             message = err["msg"].removeprefix("Value error, ")
             hint = None
             if err["type"] == "literal_error" and "on" in loc:
-                raw = _dig(layer.data, loc)
+                raw = layer.value_at(loc)
                 guess = did_you_mean(str(raw), TRIGGERS) if raw is not None else None
                 hint = f"did you mean `{guess}`?" if guess else f"one of: {', '.join(TRIGGERS)}"
             if err["type"] == "missing":
@@ -379,128 +376,15 @@ def _validate(layer: _Layer) -> Settings:
     return settings
 
 
-def _dotted(head: str, path: tuple) -> str:
-    """("on", 0) after "notify.team" -> "notify.team.on[0]"."""
-    for part in path:
-        head += f"[{part}]" if isinstance(part, int) else (f".{part}" if head else str(part))
-    return head
-
-
 def _order(problem: Problem) -> tuple:
     """File problems by line, tab problems by row then column."""
     m = re.search(r"([A-Z]+)(\d+)$", problem.cell or "")
     return (problem.line or 0, int(m.group(2)) if m else 0, m.group(1) if m else "")
 
 
-def _dig(data: Any, path: tuple) -> Any:
-    for part in path:
-        try:
-            data = data[part]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return data
-
-
-# ---------------------------------------------------------------------------- files
-
-def _toml_lines(text: str, prefix: tuple = ()) -> dict[tuple, int]:
-    """Key path -> line of a TOML text, for messages (tomllib keeps no positions).
-
-    Understands ``[table]``, ``[[array]]`` and ``key = ...`` lines, which is how settings
-    files are written; a key in an inline table is reported at its table's line."""
-    lines: dict[tuple, int] = {}
-    counts: dict[tuple, int] = {}
-    table: tuple = ()
-
-    def dotted(text: str) -> tuple:
-        return tuple(p.strip().strip("\"'") for p in re.split(r"\.(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", text))
-
-    for number, line in enumerate(text.splitlines(), start=1):
-        s = line.strip()
-        if m := re.match(r"^\[\[\s*(.+?)\s*\]\]", s):
-            path = dotted(m.group(1))
-            counts[path] = counts.get(path, -1) + 1
-            table = path + (counts[path],)
-        elif m := re.match(r"^\[\s*(.+?)\s*\]", s):
-            table = dotted(m.group(1))
-        elif m := re.match(r"^([A-Za-z0-9_\-.]+|\"[^\"]*\"|'[^']*')\s*=", s):
-            table_key = table + dotted(m.group(1))
-            lines.setdefault(table_key, number)
-            continue
-        else:
-            continue
-        for n in range(1, len(table) + 1):  # [a.b] also locates a
-            lines.setdefault(table[:n], number)
-    if prefix:
-        lines = {k[len(prefix):]: v for k, v in lines.items() if k[: len(prefix)] == prefix}
-    return lines
-
-
-def _file_layer(path: str) -> _Layer:
-    import tomllib
-
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError:
-        raise SourceError(f"settings file {path} does not exist",
-                          hint=f"create {FILE_NAME} (docs/configuration.md) or leave out the path") from None
-    except OSError as exc:
-        raise SourceError(f"cannot read settings file {path}: {exc.strerror}") from None
-    text = raw.decode("utf-8", errors="replace")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
-        line = int(m.group(1)) if m else None
-        message = re.sub(r"\s*\(at line.*\)$", "", str(exc)) or "not valid TOML"
-        # No source line in the message: the broken line may hold a secret, and this text
-        # ends up in CI logs.
-        raise ConfigError([Problem(CONFIG, f"not valid TOML: {message}", file=path, line=line,
-                                   column=int(m.group(2)) if m else None)]) from None
-    prefix: tuple = ()
-    if os.path.basename(path) == "pyproject.toml":
-        prefix = ("tool", "kpirules")
-        data = data.get("tool", {}).get("kpirules", {})
-    lines = _toml_lines(text, prefix)
-
-    def locate(key_path: tuple, value: bool) -> dict:
-        for n in range(len(key_path), -1, -1):
-            if key_path[:n] in lines:
-                return {"file": path, "line": lines[key_path[:n]]}
-        return {"file": path}
-
-    def display(key_path: tuple) -> str:
-        if key_path[:1] == ("notifications",) and len(key_path) >= 2:
-            ch = _dig(data, key_path[:2])
-            name = ch.get("name") if isinstance(ch, dict) else None
-            head = f"notifications[{key_path[1]}]" + (f" ({name})" if name else "")
-            return _dotted(head, key_path[2:])
-        return _dotted("", key_path)
-
-    hint = "[[tool.kpirules.notifications]] tables" if prefix else "[[notifications]] tables"
-    return _Layer(data, locate, display, hint)
-
-
-def find_settings_file(directory: str = ".") -> str | None:
-    """``kpirules.toml`` in ``directory``, else its ``pyproject.toml`` if that has a
-    ``[tool.kpirules]`` table, else None."""
-    import tomllib
-
-    join = (lambda name: name) if directory == "." else (lambda name: os.path.join(directory, name))
-    candidate = join(FILE_NAME)
-    if os.path.isfile(candidate):
-        return candidate
-    pyproject = join("pyproject.toml")
-    if os.path.isfile(pyproject):
-        try:
-            with open(pyproject, "rb") as fh:
-                if "kpirules" in tomllib.load(fh).get("tool", {}):
-                    return pyproject
-        except (OSError, tomllib.TOMLDecodeError):
-            return None  # someone else's broken pyproject is not our settings file
-    return None
-
+# ---------------------------------------------------------------------------- loading
+# Reading the file and the tab is kpirules.config_sources, which builds on this module's
+# names (ConfigError, FILE_NAME, SETTING_NAMES); so it is imported where it is used.
 
 def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "Settings") -> Settings:
     """Settings from ``path`` (a ``kpirules.toml`` or a ``pyproject.toml`` with
@@ -510,16 +394,29 @@ def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "
 
     Raises ``ConfigError`` (a ValueError) naming file:line or the tab cell of every
     mistake, and ``SourceError`` when ``path`` cannot be read."""
+    from kpirules.config_sources import file_layer, tab_layer
+
     path = path if path is not None else find_settings_file()
-    file_layer = _file_layer(path) if path else None
+    from_file = file_layer(path) if path else None
     layers: list[Settings] = []
     if tab is not None:
-        in_file = {c.get("name") for c in (file_layer.data.get("notifications") if file_layer else None) or []
+        in_file = {c.get("name") for c in (from_file.data.get("notifications") if from_file else None) or []
                    if isinstance(c, dict)}
-        layers.append(_validate(_tab_layer(tab, tab_name, skip_channels=in_file)))
-    if file_layer is not None:
-        layers.append(_validate(file_layer))
+        layers.append(_validate(tab_layer(tab, tab_name, skip_channels=in_file)))
+    if from_file is not None:
+        layers.append(_validate(from_file))
     return merge_settings(*layers) if layers else Settings()
+
+
+def settings_from_tab(rows: Any, *, tab_name: str = "Settings") -> Settings:
+    """Settings from a Settings tab: key/value rows (``[["data_tab", "Daily"], ...]``; column
+    A the key, column B the value, row 1 may be a ``Key | Value`` header), a RawTable, or a
+    mapping of key -> value. Keys as in docs/configuration.md: ``restate_periods``,
+    ``notify.<channel>.<setting>``, ``notify.<channel>.headers.<Header>``; ``to``, ``on``
+    and ``rules`` take comma lists. Raises ``ConfigError`` naming the cells."""
+    from kpirules.config_sources import tab_layer
+
+    return _validate(tab_layer(rows, tab_name))
 
 
 def merge_settings(*layers: Settings) -> Settings:
@@ -535,148 +432,3 @@ def merge_settings(*layers: Settings) -> Settings:
         merged["notifications"] = list(channels.values())
     return Settings.model_validate(merged)
 
-
-__all__ = [
-    "Settings", "SlackChannel", "WebhookChannel", "EmailChannel", "ConfigError", "MissingEnv",
-    "load_settings", "settings_from_tab", "merge_settings", "find_settings_file", "resolve_env",
-    "env_refs", "TRIGGERS", "CHANNEL_TYPES",
-]
-# ---------------------------------------------------------------------------- the tab
-
-_LIST_FIELDS = {"to", "on", "rules"}
-_HEADER_KEYS = {"key", "keys", "setting", "settings", "name"}
-
-
-def _cell_text(value: Any) -> str | None:
-    """A cell as settings text: sheets give numbers as floats (587.0) and booleans natively."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = str(value).strip()
-    return text or None
-
-
-def _norm(part: str) -> str:
-    return re.sub(r"[\s\-]+", "_", part.strip().lower())
-
-
-def _tab_rows(tab: Any, tab_name: str) -> tuple[list[tuple[int | None, Any, Any]], str]:
-    from kpirules.connectors.base import RawTable
-
-    if isinstance(tab, RawTable):
-        rows = [tab.headers, *tab.rows]
-        return [(tab.header_row + i, *(list(r) + [None, None])[:2]) for i, r in enumerate(rows)], tab.sheet or tab_name
-    if isinstance(tab, Mapping):  # Workbook.settings: already key -> value
-        return [(None, k, v) for k, v in tab.items()], tab_name
-    return [(i, *(list(r) + [None, None])[:2]) for i, r in enumerate(tab, start=1)], tab_name
-
-
-def _tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozenset()) -> _Layer:
-    from kpirules.connectors.base import a1
-
-    rows, sheet = _tab_rows(tab, tab_name)
-    data: dict[str, Any] = {}
-    channels: list[dict[str, Any]] = []
-    index: dict[str, int] = {}
-    cells: dict[tuple, tuple[str | None, str | None]] = {}  # path -> (key cell, value cell)
-    written: dict[tuple, str] = {}  # path -> the key as written
-    problems: list[Problem] = []
-
-    def where(row: int | None, value: bool) -> dict:
-        return {"cell": a1(sheet, row, 1 if value else 0)} if row else {"file": f"{sheet} tab"}
-
-    first = True
-    for row, key_cell, value_cell in rows:
-        key = _cell_text(key_cell)
-        if key is None or key.startswith("#"):
-            continue
-        text = _cell_text(value_cell)
-        if first and _norm(key) in _HEADER_KEYS and (text or "").lower() in ("value", "values", ""):
-            first = False
-            continue  # a header row: Key | Value
-        first = False
-        if text is None:
-            continue  # an empty value cell means "not set"
-        parts = key.split(".")
-        head = _norm(parts[0])
-        if head in ("notify", "notifications", "notification") and len(parts) >= 3:
-            name, setting = parts[1].strip(), _norm(parts[2])
-            if name in skip_channels:  # defined in the settings file, which wins whole
-                if name not in index:
-                    log.warning("channel %r is defined in the settings file; its rows in the %s tab "
-                                "are ignored", name, sheet)
-                    index[name] = -1
-                continue
-            if name not in index:
-                index[name] = len(channels)
-                channels.append({"name": name})
-                cells[("notifications", index[name])] = (where(row, False).get("cell"), None)
-            i = index[name]
-            if setting == "headers" and len(parts) >= 4:
-                header = ".".join(parts[3:]).strip()
-                path: tuple = ("notifications", i, "headers", header)
-                target, slot, value = channels[i].setdefault("headers", {}), header, text
-            elif len(parts) > 3 or setting == "name":
-                problems.append(Problem(CONFIG, f"unknown setting `{key}`", **where(row, False),
-                                        suggestion=f"write notify.{name}.<setting>, e.g. notify.{name}.type"))
-                continue
-            else:
-                path = ("notifications", i, setting)
-                value = [v.strip() for v in re.split(r"[,;\n]", text) if v.strip()] if setting in _LIST_FIELDS else text
-                if setting == "on":
-                    value = [_norm(v) for v in value]
-                target, slot = channels[i], setting
-        elif len(parts) == 1:
-            path, target, slot, value = (_norm(key),), data, _norm(key), text
-        else:
-            guess = did_you_mean(_norm(key), _TOP)
-            problems.append(Problem(CONFIG, f"unknown setting `{key}`", **where(row, False),
-                                    suggestion=f"did you mean `{guess}`?" if guess else
-                                    "channel settings are written notify.<channel>.<setting>"))
-            continue
-        if path in written:
-            first_at = cells[path][0] or "above"
-            problems.append(Problem(CONFIG, f"`{key}` is set twice (first at {first_at})", **where(row, False),
-                                    suggestion="keep one of the two rows"))
-            continue
-        for ref in env_refs(text) + ([text] if slot == "password_env" else []):
-            if not ref.startswith(TAB_ENV_PREFIX):
-                problems.append(Problem(
-                    CONFIG, f"`{key}` refers to the environment variable {ref}; the Settings tab may "
-                    f"only use variables named {TAB_ENV_PREFIX}*", **where(row, True),
-                    suggestion=f"name the variable {TAB_ENV_PREFIX}{ref} or move this setting to {FILE_NAME}"))
-        target[slot] = value
-        written[path] = key
-        cells[path] = (where(row, False).get("cell"), where(row, True).get("cell"))
-    if channels:
-        data["notifications"] = channels
-
-    def locate(path: tuple, value: bool) -> dict:
-        for n in range(len(path), 0, -1):
-            if path[:n] in cells:
-                key_cell, value_cell = cells[path[:n]]
-                cell = (value_cell if value and n == len(path) else None) or key_cell
-                return {"cell": cell} if cell else {"file": f"{sheet} tab"}
-        return {"file": f"{sheet} tab"}
-
-    def display(path: tuple) -> str:
-        if path in written:
-            return written[path]
-        if path[:1] == ("notifications",) and len(path) >= 2:
-            name = channels[path[1]]["name"] if path[1] < len(channels) else path[1]
-            return _dotted(f"notify.{name}", path[2:])
-        return _dotted("", path)
-
-    return _Layer(data, locate, display, "rows notify.<channel>.<setting>", problems)
-
-
-def settings_from_tab(rows: Any, *, tab_name: str = "Settings") -> Settings:
-    """Settings from a Settings tab: key/value rows (``[["data_tab", "Daily"], ...]``; column
-    A the key, column B the value, row 1 may be a ``Key | Value`` header), a RawTable, or a
-    mapping of key -> value. Keys as in docs/configuration.md: ``restate_periods``,
-    ``notify.<channel>.<setting>``, ``notify.<channel>.headers.<Header>``; ``to``, ``on``
-    and ``rules`` take comma lists. Raises ``ConfigError`` naming the cells."""
-    return _validate(_tab_layer(rows, tab_name))

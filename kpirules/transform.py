@@ -1,0 +1,394 @@
+"""Lark's callbacks that build ``kpirules.ast`` nodes, and the checks on a whole rule.
+
+``kpirules.parser`` hands ``Builder`` to Lark as an inline transformer, so each grammar
+rule becomes its AST node as it is reduced. What a context-free grammar cannot say is
+checked here: number suffixes, function names and arguments while building, then in
+``assemble`` one window, clauses not repeated, a column named, and ``warn at`` stricter
+than the threshold. Every such failure is raised as ``Invalid``, already in the user's
+words; ``kpirules.parse_errors`` words the failures Lark itself reports.
+
+Nothing here imports Lark: callbacks only read the tokens' attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from kpirules.ast import (
+    AGGREGATE_FUNCTIONS,
+    FUNCTIONS,
+    Aggregate,
+    Between,
+    BinOp,
+    BoolOp,
+    Change,
+    Column,
+    Compare,
+    Expr,
+    Filter,
+    Neg,
+    Node,
+    Not,
+    Number,
+    Rule,
+    Span,
+    Window,
+)
+from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem, did_you_mean
+from kpirules.names import normalise
+
+__all__ = ["ARITHMETIC_TOKENS", "Builder", "Invalid", "WINDOW_HELP", "assemble", "end_of_rule",
+           "source_line"]
+
+WINDOW_HELP = "daily, weekly, monthly, quarterly, yearly or over last N days|weeks|months"
+
+# ---------------------------------------------------------------- positions and failures
+
+
+class Invalid(Exception):
+    """A problem found while building the AST; ``parse_rule`` adds the source line."""
+
+    def __init__(self, category: str, message: str, where: Any, suggestion: str | None = None):
+        super().__init__(message)
+        self.category, self.message, self.suggestion = category, message, suggestion
+        self.line, self.column, self.width = _position(where)
+
+    def problem(self, source: str) -> Problem:
+        return Problem(self.category, self.message, line=self.line, column=self.column,
+                       source_line=source_line(source, self.line), width=self.width,
+                       suggestion=self.suggestion)
+
+
+def source_line(text: str, line: int) -> str:
+    """Line ``line`` (1-based) as Lark counts lines: only ``\\n`` ends one."""
+    lines = text.split("\n")
+    return lines[min(max(line, 1), len(lines)) - 1].rstrip("\r")
+
+
+def end_of_rule(source: str) -> tuple[int, int, int]:
+    """The position just after the last character that is not a space: where something
+    missing at the end of a rule should go."""
+    text = source.rstrip()
+    return text.count("\n") + 1, len(text) - text.rfind("\n"), 1
+
+
+def _position(where: Any) -> tuple[int, int, int]:
+    """(line, column, caret width) of a token, a node, or a ready (line, column, width)."""
+    if isinstance(where, tuple):
+        return where
+    span = where.span if isinstance(where, (Node, _Clause)) else where
+    if span is None:
+        return 1, 1, 1
+    width = span.end_column - span.column if span.end_line == span.line else 1
+    return span.line, span.column, max(1, width)
+
+
+def _span(first: Any, last: Any) -> Span:
+    """The span from the start of ``first`` to the end of ``last`` (tokens or nodes)."""
+    a = first.span if isinstance(first, Node) else first
+    b = last.span if isinstance(last, Node) else last
+    return Span(a.line, a.column, b.end_line, b.end_column)
+
+
+# ----------------------------------------------------------------- building the AST
+
+
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    """One clause after the condition, before ``assemble`` files it into the Rule.
+    Keeping clauses as a list (not fixed slots in the grammar) lets them come in any
+    order and lets new clauses be added without touching the others."""
+
+    kind: str  # "window" | "by" | "where" | "warn"
+    value: Any
+    span: Span
+
+
+_WINDOWS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
+            "yearly": "year"}
+_OVER_LAST_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week",
+                    "month": "month", "months": "month"}
+_OVER_LAST_EXAMPLES = {"day": "over last 28 days", "week": "over last 4 weeks",
+                       "month": "over last 3 months"}
+ARITHMETIC_TOKENS = frozenset({"PLUS", "MINUS", "STAR", "SLASH"})
+
+# `15k`, `0.25M`, `2%`: the letters after the digits scale the number; value = digits
+# written in exponent form, so float() rounds once (1.7% is exactly float("1.7e-2")).
+_SUFFIXES = {"": (None, ""), "%": ("%", "e-2"), "k": ("k", "e3"), "K": ("k", "e3"),
+             "M": ("M", "e6")}
+_NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(.*)", re.S)
+
+
+class Builder:
+    """Lark callbacks, one per grammar rule or alias; each gets the rule's children (nodes
+    and kept tokens) and returns the AST node. Not a ``lark.Transformer`` subclass, so
+    importing this module does not import Lark."""
+
+    def number(self, children: list) -> Number:
+        (token,) = children
+        digits, suffix = _NUMBER.fullmatch(token.value).groups()
+        if suffix not in _SUFFIXES:
+            raise Invalid(SYNTAX, *_bad_suffix(digits, suffix, token))
+        unit, exponent = _SUFFIXES[suffix]
+        return Number(float(digits + exponent), unit, token.value, span=_span(token, token))
+
+    def neg(self, children: list) -> Expr:
+        minus, operand = children
+        span = _span(minus, operand)
+        if isinstance(operand, Number):
+            # `-10%` is a literal (-0.1), so a threshold stays a Number for formatting.
+            return Number(-operand.value, operand.unit, "-" + operand.text, span=span)
+        return Neg(operand, span=span)
+
+    def column(self, children: list) -> Column:
+        (token,) = children
+        text = token.value
+        if token.type == "QUOTED_NAME":
+            text = text[1:-1]
+            if not normalise(text):
+                raise Invalid(SYNTAX, "a column name in backticks needs letters or digits", token,
+                              "write the column's header between the backticks: `Emails sent`")
+        return Column(normalise(text), text, span=_span(token, token))
+
+    def implicit_sum(self, children: list) -> Aggregate:
+        (column,) = children
+        return Aggregate("sum", column, implicit=True, span=column.span)
+
+    def call(self, children: list) -> Expr:
+        name_token, *args, rpar = children
+        args = [a for a in args if a is not None]  # `f()` gives one None placeholder
+        name = name_token.value.lower()
+        span = _span(name_token, rpar)
+        if name in AGGREGATE_FUNCTIONS:
+            if len(args) != 1 or not (isinstance(args[0], Aggregate) and args[0].implicit):
+                raise Invalid(INVALID_RULE, f"`{name}` takes one column, e.g. `{name}(visits)`",
+                              args[0] if len(args) == 1 else name_token,
+                              _aggregate_hint(name, args))
+            return Aggregate(name, args[0].column, span=span)
+        if name == "change":
+            if len(args) != 1:
+                raise Invalid(INVALID_RULE, "`change` takes one value, e.g. `change(signups)`",
+                              name_token)
+            (operand,) = args
+            if not _names_column(operand):
+                raise Invalid(INVALID_RULE, "`change` needs a value from the data, e.g. "
+                              "`change(signups)`", operand)
+            if any(isinstance(n, Change) for n in operand.walk()):
+                raise Invalid(INVALID_RULE, "`change` cannot be nested", operand,
+                              "compare the change itself: `change(signups) >= -10%`")
+            return Change(operand, span=span)
+        raise Invalid(UNKNOWN_FUNCTION, *_unknown_function(name, name_token))
+
+    def binop(self, children: list) -> Any:
+        left, op, right = children
+        span = _span(left, right)
+        if op.type == "COMP_OP":
+            return Compare(op.value, left, right, span=span)
+        if op.type in ARITHMETIC_TOKENS:
+            return BinOp(op.value, left, right, span=span)
+        return BoolOp(op.value.lower(), left, right, span=span)  # AND / OR
+
+    def between(self, children: list) -> Between:
+        operand, _, low, _, high = children
+        return Between(operand, low, high, span=_span(operand, high))
+
+    def not_(self, children: list) -> Not:
+        token, operand = children
+        return Not(operand, span=_span(token, operand))
+
+    # -- clauses
+
+    def window(self, children: list) -> _Clause:
+        (token,) = children
+        span = _span(token, token)
+        return _Clause("window", Window(_WINDOWS[token.value.lower()], 1, token.value, span=span),
+                       span)
+
+    def window_over_last(self, children: list) -> _Clause:
+        over, last, count, unit = children
+        span = _span(over, unit)
+        text = f"{over.value} {last.value} {count.value} {unit.value}"
+        if unit.value.lower() not in _OVER_LAST_UNITS:
+            raise Invalid(SYNTAX, *_bad_over_unit(count.value, unit))
+        if not count.value.isdecimal() or int(count.value) < 1:
+            example = _OVER_LAST_EXAMPLES[_OVER_LAST_UNITS[unit.value.lower()]]
+            raise Invalid(INVALID_RULE, f"`over last` needs a whole number of at least 1, "
+                          f"not `{count.value}`", count, f"for example `{example}`")
+        window = Window(_OVER_LAST_UNITS[unit.value.lower()], int(count.value), text, span=span)
+        return _Clause("window", window, span)
+
+    def by_clause(self, children: list) -> _Clause:
+        columns = tuple(c for c in children[1:] if isinstance(c, Column))
+        return _Clause("by", columns, _span(children[0], children[-1]))
+
+    def where_clause(self, children: list) -> _Clause:
+        filters = tuple(f for f in children[1:] if isinstance(f, Filter))
+        return _Clause("where", filters, _span(children[0], children[-1]))
+
+    def filter_compare(self, children: list) -> Filter:
+        column, op, value = children
+        if op.value not in ("=", "!="):
+            raise Invalid(SYNTAX, f"`where` compares text with =, != or in, not `{op.value}`",
+                          op, f'for example `where {column.text} = "email"`')
+        return Filter(column, op.value, (value.value[1:-1],), span=_span(column, value))
+
+    def filter_in(self, children: list) -> Filter:
+        column, _, *values = children
+        texts = tuple(v.value[1:-1] for v in values)
+        return Filter(column, "in", texts, span=_span(column, values[-1]))
+
+    def warn_clause(self, children: list) -> _Clause:
+        warn, _, threshold = children
+        return _Clause("warn", threshold, _span(warn, threshold))
+
+    def rule(self, children: list) -> tuple[Any, list[_Clause]]:
+        return children[0], children[1:]
+
+
+# ------------------------------------------------------------ checks on the whole rule
+
+_DUPLICATE = {
+    "window": ("a rule has exactly one window; this is a second one",
+               "keep one window, e.g. `weekly`; to look at several periods write several rules"),
+    "by": ("`by` is given twice", "list every segment in one clause: `by channel, campaign`"),
+    "where": ("`where` is given twice",
+              'join the filters with `and`: `where channel = "email" and country = "PL"`'),
+    "warn": ("`warn at` is given twice", "a rule has one warn level"),
+}
+
+
+def assemble(source: str, text: str, condition: Any, clauses: list[_Clause]) -> Rule:
+    found: dict[str, _Clause] = {}
+    for clause in clauses:
+        if clause.kind in found:
+            message, hint = _DUPLICATE[clause.kind]
+            raise Invalid(SYNTAX, message, clause, hint)
+        found[clause.kind] = clause
+    if "window" not in found:
+        raise Invalid(SYNTAX, f"every rule needs one window: {WINDOW_HELP}", end_of_rule(source),
+                      f"for example `{source.strip()} weekly`")
+    if not _names_column(condition):
+        raise Invalid(INVALID_RULE, "this rule names no column: it compares only numbers",
+                      condition, "compare a value from the data, e.g. `signups >= 10`")
+    warn = found["warn"].value if "warn" in found else None
+    if warn is not None:
+        _check_warn(condition, warn)
+    last = max(clauses, key=lambda c: (c.span.end_line, c.span.end_column))
+    return Rule(
+        condition,
+        found["window"].value,
+        segments=found["by"].value if "by" in found else (),
+        filters=found["where"].value if "where" in found else (),
+        warn=warn,
+        text=text,
+        span=_span(condition, last.span),
+    )
+
+
+def _names_column(node: Any) -> bool:
+    """Whether a condition or value reads the data (cheaper than ``walk``: the first
+    aggregate found answers, and it is nearly always the left-hand side)."""
+    if isinstance(node, Aggregate):
+        return True
+    for name in node.children:
+        if _names_column(getattr(node, name)):
+            return True
+    return False
+
+
+def _check_warn(condition: Any, warn: Expr) -> None:
+    """``warn at T`` (spec: strictly stricter than the threshold, else invalid-rule)."""
+    if not isinstance(condition, Compare) or condition.op in ("=", "!="):
+        what = {Between: "`between`", BoolOp: "`and`/`or`", Not: "`not`"}.get(
+            type(condition), f"`{getattr(condition, 'op', '')}`")
+        raise Invalid(INVALID_RULE, f"`warn at` works with >=, >, <= and <, not with {what}",
+                      warn, "write the warning as a separate rule")
+    limit = _constant_value(warn)
+    if limit is None:
+        raise Invalid(INVALID_RULE, "`warn at` takes a number, e.g. `warn at 2.5%`", warn)
+    threshold = _constant_value(condition.right)
+    if threshold is None:
+        raise Invalid(INVALID_RULE, "`warn at` needs a number as the threshold it is stricter "
+                      "than, e.g. `signups / visits >= 2% weekly warn at 2.5%`", condition.right)
+    higher = condition.op in (">=", ">")
+    if (limit > threshold) if higher else (limit < threshold):
+        return
+    shown = getattr(condition.right, "text", "") or f"{threshold:g}"
+    raise Invalid(
+        INVALID_RULE,
+        f"`warn at {_text(warn)}` must be stricter than the threshold {shown}: "
+        f"{'higher' if higher else 'lower'} for a `{condition.op}` rule",
+        warn,
+        f"a `{condition.op} {shown}` rule warns when the value passes but is "
+        f"{'below' if higher else 'above'} the warn level, so the warn level must be "
+        f"{'above' if higher else 'below'} {shown}",
+    )
+
+
+def _constant_value(expr: Any) -> float | None:
+    """The value of an expression made only of numbers, else None (also for x / 0)."""
+    if isinstance(expr, Number):
+        return expr.value
+    if isinstance(expr, Neg):
+        inner = _constant_value(expr.operand)
+        return None if inner is None else -inner
+    if isinstance(expr, BinOp):
+        left, right = _constant_value(expr.left), _constant_value(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "+":
+            return left + right
+        if expr.op == "-":
+            return left - right
+        if expr.op == "*":
+            return left * right
+        return None if right == 0 else left / right
+    return None
+
+
+def _text(expr: Any) -> str:
+    return expr.text if isinstance(expr, Number) else "..."
+
+
+# ------------------------------------------------------- messages for the checks above
+
+_FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total": "sum",
+                      "minimum": "min", "maximum": "max", "cnt": "count", "latest": "last",
+                      "earliest": "first", "delta": "change", "pct_change": "change",
+                      "growth": "change"}
+
+
+def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:
+    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, FUNCTIONS)
+    message = f"unknown function `{name}`"
+    if guess:
+        message += f"; did you mean `{guess}`?"
+    return message, token, "the functions are " + ", ".join(FUNCTIONS[:-1]) + " and change"
+
+
+def _aggregate_hint(name: str, args: list) -> str:
+    if len(args) > 1 or (args and isinstance(args[0], BinOp)):
+        return f"aggregate each column, then combine: `{name}(a) / {name}(b)`"
+    return "a bare column name means its sum over the period"
+
+
+def _bad_suffix(digits: str, suffix: str, token: Any) -> tuple[str, Any, str]:
+    if suffix == "m":
+        return (f"`{token.value}` is ambiguous: write `{digits}M` for million",
+                token, "k means thousand and M million: 15k = 15,000, 1M = 1,000,000")
+    return (f"`{suffix}` after a number is not understood",
+            token, "a number may end with % (2% = 0.02), k (15k = 15,000) or M "
+                   "(1M = 1,000,000); put a space between a number and a word")
+
+
+def _bad_over_unit(count: str, unit: Any) -> tuple[str, Any, str]:
+    word = unit.value.lower().rstrip("s")
+    if word in ("quarter", "year"):
+        hint = f"use `{word}ly` for the {word} before the current one"
+    elif word == "fortnight" and count.isdecimal():
+        hint = f"for example `over last {2 * int(count)} weeks`"
+    else:
+        hint = "for example `over last 28 days` or `over last 4 weeks`"
+    return (f"`over last {count}` counts days, weeks or months, not `{unit.value}`", unit, hint)
