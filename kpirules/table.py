@@ -97,6 +97,36 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def index_headers(headers: list[str], *, sheet: str | None, header_row: int,
+                  rows: list[list[Any]]) -> tuple[dict[str, int], dict[str, list[str]], list[Problem]]:
+    """Columns by normalised header, the headers that appear more than once (with their
+    cells; such a column is never guessed at), and the problems: duplicates, and a blank
+    header over values in ``rows`` (the first rows of the tab)."""
+    from kpirules.connectors.base import column_letter
+
+    seen: dict[str, int] = {}
+    ambiguous: dict[str, list[str]] = {}
+    problems: list[Problem] = []
+    for col, header in enumerate(headers):
+        name = normalise(header)
+        ref = a1(sheet, header_row, col)
+        if not name:
+            if any(col < len(r) and not _is_blank(r[col]) for r in rows):
+                problems.append(Problem(DATA, f"column {column_letter(col)} has values but no header",
+                                        cell=ref, suggestion="give the column a header, or delete it"))
+            continue
+        if name in seen:
+            ambiguous.setdefault(name, [a1(sheet, header_row, seen[name])]).append(ref)
+            continue
+        seen[name] = col
+    for name, refs in ambiguous.items():
+        problems.append(Problem(
+            DATA, f"header `{name}` appears {len(refs)} times ({', '.join(refs)})",
+            cell=refs[1], suggestion="rename one of the columns; rules that use it cannot be evaluated"))
+        seen.pop(name, None)
+    return seen, ambiguous, problems
+
+
 @dataclass
 class Frame:
     """The rows between two dates, sorted by date, with the columns a plan needs converted.
@@ -140,27 +170,9 @@ class DataTable:
     # ------------------------------------------------------------------ headers
 
     def _index_headers(self) -> None:
-        seen: dict[str, int] = {}
-        for col, header in enumerate(self.headers):
-            name = normalise(header)
-            ref = a1(self.raw.sheet, self.raw.header_row, col)
-            if not name:
-                if any(col < len(r) and not _is_blank(r[col]) for r in self.raw.rows[:1000]):
-                    self.problems.append(Problem(
-                        DATA, f"column {ref.split('!')[-1].rstrip('0123456789')} has values but no header",
-                        cell=ref, suggestion="give the column a header, or delete it"))
-                continue
-            if name in seen:
-                first = a1(self.raw.sheet, self.raw.header_row, seen[name])
-                self.ambiguous.setdefault(name, [first]).append(ref)
-                continue
-            seen[name] = col
-        for name, refs in self.ambiguous.items():
-            self.problems.append(Problem(
-                DATA, f"header `{name}` appears {len(refs)} times ({', '.join(refs)})",
-                cell=refs[1], suggestion="rename one of the columns; rules that use it cannot be evaluated"))
-            seen.pop(name, None)
-        self.columns = seen
+        self.columns, self.ambiguous, problems = index_headers(
+            self.headers, sheet=self.raw.sheet, header_row=self.raw.header_row, rows=self.raw.rows[:1000])
+        self.problems.extend(problems)
 
     def _index_dates(self) -> None:
         col = self.columns[self.date_column]

@@ -28,11 +28,11 @@ import os
 from itertools import islice
 
 from kpirules.aggregate import AggValue, Group, Segment
-from kpirules.connectors.base import a1, column_letter
+from kpirules.connectors.base import a1
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.table import BAD, DataTable, _describe, _is_blank, load_table, parse_date, parse_number
+from kpirules.table import BAD, DataTable, _describe, _is_blank, index_headers, load_table, parse_date, parse_number
 
 # Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
 _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -113,9 +113,6 @@ class DuckTable:
         # so without an escape DuckDB stops on such a field and the Python path reads it.
         self._escape = dialect.quotechar if dialect.doublequote else ""
         self._parallel = True
-        self._header_problems: list[Problem] = []
-        self.columns: dict[str, int] = {}
-        self.ambiguous: dict[str, list[str]] = {}
         self._index_headers(head_rows)
         self._date_column_arg = date_column
         self.date_column = normalise(date_column)
@@ -132,27 +129,8 @@ class DuckTable:
     # ------------------------------------------------------------------ headers
 
     def _index_headers(self, head_rows: list[list[str]]) -> None:
-        # The same rules as DataTable._index_headers (tests compare the two).
-        seen: dict[str, int] = {}
-        for col, header in enumerate(self.headers):
-            name = normalise(header)
-            ref = a1(self.sheet, 1, col)
-            if not name:
-                if any(col < len(r) and not _is_blank(r[col]) for r in head_rows):
-                    self._header_problems.append(Problem(
-                        DATA, f"column {column_letter(col)} has values but no header",
-                        cell=ref, suggestion="give the column a header, or delete it"))
-                continue
-            if name in seen:
-                self.ambiguous.setdefault(name, [a1(self.sheet, 1, seen[name])]).append(ref)
-                continue
-            seen[name] = col
-        for name, refs in self.ambiguous.items():
-            self._header_problems.append(Problem(
-                DATA, f"header `{name}` appears {len(refs)} times ({', '.join(refs)})",
-                cell=refs[1], suggestion="rename one of the columns; rules that use it cannot be evaluated"))
-            seen.pop(name, None)
-        self.columns = seen
+        self.columns, self.ambiguous, self._header_problems = index_headers(
+            self.headers, sheet=self.sheet, header_row=1, rows=head_rows)
 
     def names(self) -> list[str]:
         """Every column a rule may name (normalised), the date column excluded."""

@@ -112,16 +112,10 @@ def _read(path: str, data_tab: str):
     """The rules of ``path`` and, for a workbook, its data tab."""
     from kpirules.errors import SourceError
     from kpirules.lint import RuleSet
-    from kpirules.rulesfile import parse_rules_file, rules_from_table
+    from kpirules.rulesfile import read_rules_file, rules_from_table
 
     if path.lower().endswith(_RULE_FILES) or path == "-":
-        try:
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
-        except FileNotFoundError:
-            raise SourceError(f"no such file: {path}") from None
-        except UnicodeDecodeError:
-            raise SourceError(f"{path} is not UTF-8 text", hint="save it as UTF-8") from None
-        return RuleSet(path, parse_rules_file(text, file=path)), None
+        return RuleSet(path, read_rules_file(path)), None
     from kpirules.connectors import open_source
 
     workbook = open_source(path).read(data_tab=data_tab)
