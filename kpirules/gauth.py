@@ -153,9 +153,33 @@ def emulator_host() -> str | None:
 
 # --- discovery --------------------------------------------------------------------------
 
+class _NoHttpBodies(logging.Filter):
+    """google-auth logs each token request and answer at DEBUG with the bodies attached
+    (``httpRequest``/``httpResponse``: the signed JWT assertion, refresh and access
+    tokens) whenever the application has configured the ``google`` logger. Those records
+    never reach a handler from a kpirules process, whatever logging is turned on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (hasattr(record, "httpRequest") or hasattr(record, "httpResponse"))
+
+
+_GOOGLE_HTTP_LOGGERS = ("google.auth.transport.requests", "google.auth.transport._http_client",
+                        "google.auth._helpers", "google.oauth2._client")
+_NO_BODIES = _NoHttpBodies()
+
+
+def guard_google_logs() -> None:
+    """Install the filter above (idempotent; called whenever credentials are built)."""
+    for name in _GOOGLE_HTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if _NO_BODIES not in logger.filters:
+            logger.addFilter(_NO_BODIES)
+
+
 def find_credentials(explicit: str | os.PathLike | None = None) -> Resolved:
     """The credentials to use, following the order in the module docstring.
     Raises ``SourceError`` saying how to provide credentials when none are found."""
+    guard_google_logs()
     emulator = emulator_host()
     if emulator:
         from google.auth.credentials import AnonymousCredentials

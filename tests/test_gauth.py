@@ -484,3 +484,24 @@ def test_config_dir_follows_xdg_and_the_override(monkeypatch, tmp_path):
     assert gauth.token_path() == tmp_path / "xdg" / "kpirules" / "token.json"
     monkeypatch.setenv("KPIRULES_CONFIG_DIR", str(tmp_path / "mine"))
     assert gauth.token_path() == tmp_path / "mine" / "token.json"
+
+
+def test_token_bodies_stay_out_of_logs_when_the_google_logger_is_configured(emulator, sa_info, caplog,
+                                                                              monkeypatch):
+    # google-auth logs token requests with their bodies once the application configures the
+    # "google" logger (it then keeps propagation on). That happened in CI when an earlier
+    # test had configured it; here it is configured on purpose.
+    from google.auth import _helpers
+
+    google = logging.getLogger("google")
+    monkeypatch.setattr(google, "propagate", True)
+    monkeypatch.setattr(google, "level", logging.DEBUG)
+    monkeypatch.setattr(_helpers, "_LOGGING_INITIALIZED", False, raising=False)
+    caplog.set_level(logging.DEBUG)
+    connector(emulator, credentials=sa_info["_path"]).read()
+    assertions = [r["body"]["assertion"] for r in token_calls(emulator)
+                  if isinstance(r["body"], dict) and "assertion" in r["body"]]
+    assert assertions and list(emulator.auth.tokens)
+    logged = "\n".join([caplog.text] + [json.dumps(r.__dict__, default=str) for r in caplog.records])
+    assert_no_secrets(logged, sa_info, extra=[*emulator.auth.tokens, *assertions])
+    assert any(r.name.startswith("urllib3") for r in caplog.records)  # logging did run
