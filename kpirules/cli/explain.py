@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sys
 
@@ -40,25 +39,21 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
       kpirules explain data.csv conversion --rules rules.kpi
     """
     from kpirules.cli.common import status_text, use_color
-    from kpirules.connectors import open_source
     from kpirules.errors import SourceError, did_you_mean
     from kpirules.explain import explain, render, to_json
     from kpirules.names import normalise
-    from kpirules.rulesfile import parse_rules_file, rules_from_table
+    from kpirules.rulesfile import read_rules_file, rules_from_table
+    from kpirules.source import read_source, today
     from kpirules.table import load_table
 
-    workbook = open_source(source, connector=connector, **connector_options(credentials)).read(
-        data_tab=data_tab, rules_tab=rules_tab)
+    _, workbook, settings = read_source(source, connector=connector, data_tab=data_tab, rules_tab=rules_tab,
+                                        with_rules=rules_file is None, **connector_options(credentials))
     if rules_file:
-        try:
-            with open(rules_file, encoding="utf-8") as fh:
-                entries = parse_rules_file(fh.read(), file=rules_file)
-        except OSError as exc:
-            raise SourceError(f"cannot read {rules_file}: {exc.strerror}") from None
+        entries = read_rules_file(rules_file)
     elif workbook.rules is not None:
         entries = rules_from_table(workbook.rules)
     else:
-        raise SourceError(f"{source} has no {rules_tab} tab", hint="give the rules with --rules FILE")
+        raise SourceError(f"{source} has no {rules_tab or 'Rules'} tab", hint="give the rules with --rules FILE")
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)
     if entry is None:
@@ -71,7 +66,8 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     if entry.problem is not None:
         click.echo(entry.problem.render(), err=True)
         sys.exit(EXIT_ERROR)
-    ex = explain(entry, load_table(workbook.data), as_of or dt.date.today(), periods)
+    table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+    ex = explain(entry, table, as_of or today(settings, workbook), periods)
     if fmt == "json":
         click.echo(json.dumps(to_json(ex), ensure_ascii=False, indent=1))
     else:

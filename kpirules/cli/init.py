@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import source_errors
+from kpirules.cli.common import connector_options, source_errors, source_options
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -15,11 +15,7 @@ from kpirules.cli.main import EXIT_ERROR
 @click.option("--dry-run", is_flag=True, help="Print what would be created; change nothing.")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
               help="Settings file (tab names); default ./kpirules.toml if there is one.")
-@click.option("--data-tab", default=None, metavar="TAB", help="The data tab (default: Data).")
-@click.option("--rules-tab", default=None, metavar="TAB", help="The rules tab (default: Rules).")
-@click.option("--connector", metavar="NAME", help="Force a connector (xlsx, gsheets).")
-@click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE", envvar="KPIRULES_CREDENTIALS",
-              help="Google service-account key file (Sheets only).")
+@source_options
 @source_errors
 def command(source, dry_run, config, data_tab, rules_tab, connector, credentials):
     """Set SOURCE up: Rules (with example rules and an Enabled dropdown), History,
@@ -36,10 +32,9 @@ def command(source, dry_run, config, data_tab, rules_tab, connector, credentials
     from kpirules.config import ConfigError
     from kpirules.writeback.scaffold import init
 
-    options = {"credentials": credentials} if credentials else {}
     try:
         plan = init(source, dry_run=dry_run, config=config, data_tab_name=data_tab,
-                    rules_tab_name=rules_tab, connector=connector, **options)
+                    rules_tab_name=rules_tab, connector=connector, **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)

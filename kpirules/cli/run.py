@@ -10,7 +10,8 @@ import sys
 
 import click
 
-from kpirules.cli.common import DATE, connector_options, source_errors, status_text, use_color
+from kpirules.cli.common import (DATE, connector_options, source_errors, source_options, status_text,
+                                 use_color)
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -26,15 +27,11 @@ from kpirules.cli.main import EXIT_ERROR
               help="Re-evaluate the N periods before the current one for late data "
                    "(default: restate_periods in the settings, 3).")
 @click.option("--no-notify", is_flag=True, help="Write Alerts rows but send no notifications.")
-@click.option("--data-tab", default=None, metavar="TAB", help="The data tab (default: Data, or data_tab in the settings).")
-@click.option("--rules-tab", default=None, metavar="TAB", help="The rules tab (default: Rules).")
-@click.option("--connector", metavar="NAME", help="Force a connector (xlsx, gsheets or a plugin's name).")
-@click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE", envvar="KPIRULES_CREDENTIALS",
-              help="Google service-account key file (Sheets only).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line.")
+@source_options
 @source_errors
-def command(source, as_of, dry_run, config, restate, no_notify, data_tab, rules_tab, connector,
-            credentials, quiet):
+def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab, rules_tab, connector,
+            credentials):
     """Evaluate SOURCE's rules and write the results back into it.
 
     SOURCE is an .xlsx workbook or a Google Sheets URL or key with a Rules tab. Next to
