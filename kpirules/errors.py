@@ -8,7 +8,6 @@ caret under the column, and a suggestion when we have one.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field, replace
 from typing import Iterable
 
@@ -118,6 +117,8 @@ class SourceError(Exception):
 
 def did_you_mean(word: str, candidates: Iterable[str], *, cutoff: float = 0.6) -> str | None:
     """The closest candidate to ``word``, or None."""
+    import difflib  # only on the error path
+
     matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=cutoff)
     return matches[0] if matches else None
 
