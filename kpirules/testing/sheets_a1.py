@@ -26,7 +26,11 @@ class A1Error(ValueError):
 
 
 def column_letters(index: int) -> str:
-    """0-based column index -> letters (0 -> A, 26 -> AA)."""
+    """0-based column index -> letters (0 -> A, 26 -> AA).
+
+    The emulator keeps its own copy of this arithmetic rather than importing the
+    connector's (``kpirules.connectors.base.column_letter``): it stands in for Google, so a
+    bug in the code under test must not also shape the emulator's answers."""
     letters = ""
     index += 1
     while index:
