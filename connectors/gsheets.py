@@ -47,6 +47,7 @@ from typing import Any, ClassVar
 
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.errors import SourceError, did_you_mean
+from kpirules.source import SETTINGS_TAB
 
 log = logging.getLogger("kpirules.gsheets")
 
@@ -76,9 +77,8 @@ _ERROR_TEXT = {
     "REF": "#REF!", "NAME": "#NAME?", "NUM": "#NUM!", "N_A": "#N/A", "LOADING": "#LOADING",
 }
 
-# Read with the other tabs when asked for, or for free when the fallback learnt the titles
-# (connectors/base.py: extra_tabs holds the Settings tab when the source has one).
-SETTINGS_TAB = "Settings"
+# The Settings tab is read with the other tabs when asked for, or for free when the
+# fallback learnt the titles (connectors/base.py: extra_tabs holds it when the source has one).
 
 
 def parse_key(source: str) -> str | None:

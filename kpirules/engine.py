@@ -12,7 +12,7 @@ import datetime as dt
 import math
 import operator
 from dataclasses import dataclass
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast
 from kpirules.aggregate import Group, Segment
@@ -22,6 +22,10 @@ from kpirules.plan import RulePlan, Scan, aggregates, build_plan
 from kpirules.results import Detail, Period, Report, RuleResult, Status, Term
 from kpirules.rulesfile import RuleEntry
 from kpirules.table import DataTable
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.config import Settings
+    from kpirules.connectors.base import Workbook
 
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
@@ -239,30 +243,39 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> 
     return Report(as_of=as_of, results=results, data_problems=list(table.problems))
 
 
-def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None,
-          data_tab: str | None = None, rules_tab: str | None = None, connector: str | None = None,
-          config: str | None = None, **options) -> Report:
-    """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) and evaluate its rules
-    (or those of the ``rules`` file) as of ``as_of`` (default: today where the sheet lives).
+@dataclass
+class Prepared:
+    """A source read and ready to evaluate: what ``check`` and ``explain`` both start from."""
 
-    Settings (``kpirules.toml``, the source's Settings tab) name the tabs and the date
-    column; explicit arguments win over them."""
-    from kpirules.errors import SourceError
-    from kpirules.rulesfile import read_rules_file, rules_from_table
+    workbook: "Workbook"
+    settings: "Settings | None"
+    entries: list[RuleEntry]
+    table: DataTable
+    today: dt.date  # where the sheet lives
+
+
+def prepare(source: str, *, rules: str | None = None, data_tab: str | None = None,
+            rules_tab: str | None = None, connector: str | None = None, config: str | None = None,
+            **options) -> Prepared:
+    """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) with its settings, its
+    rules (or those of the ``rules`` file) and its data table. Settings (``kpirules.toml``,
+    the source's Settings tab) name the tabs and the date column; explicit arguments win."""
     from kpirules.backends import read_with_table
-    from kpirules.source import today
+    from kpirules.source import rule_entries, today
     from kpirules.table import load_table
 
     # read_source, except that a large CSV file goes to the DuckDB backend, which comes
     # back as ``table`` (kpirules.backends); for any other source ``table`` is None.
     workbook, settings, table = read_with_table(source, connector=connector, config=config, data_tab=data_tab,
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
-    if rules is not None:
-        entries = read_rules_file(rules)
-    elif workbook.rules is not None:
-        entries = rules_from_table(workbook.rules)
-    else:
-        raise SourceError(f"{source} has no Rules tab", hint="give the rules with --rules FILE")
+    entries = rule_entries(workbook, source, rules)
     if table is None:
         table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
-    return evaluate(entries, table, as_of or today(settings, workbook))
+    return Prepared(workbook, settings, entries, table, today(settings, workbook))
+
+
+def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None, **options) -> Report:
+    """``prepare`` ``source`` and evaluate its rules as of ``as_of`` (default: today where
+    the sheet lives)."""
+    ready = prepare(source, rules=rules, **options)
+    return evaluate(ready.entries, ready.table, as_of or ready.today)

@@ -94,18 +94,14 @@ def source_errors(func: Callable) -> Callable:
 
 def read_entries(path: str):
     """Rule entries of a ``.kpi`` file, or of a workbook's Rules tab."""
-    from kpirules.errors import SourceError
     from kpirules.rulesfile import read_rules_file
+    from kpirules.source import is_rules_file, rule_entries
 
-    if path.lower().endswith((".kpi", ".txt", ".rules")) or path == "-":
+    if is_rules_file(path):
         return read_rules_file(path)
     from kpirules.connectors import open_source
-    from kpirules.rulesfile import rules_from_table
 
-    workbook = open_source(path).read()
-    if workbook.rules is None:
-        raise SourceError(f"{path} has no Rules tab", hint="add a Rules tab with Name and Rule columns")
-    return rules_from_table(workbook.rules)
+    return rule_entries(open_source(path).read(), path)
 
 
 def usage_error(message: str) -> None:

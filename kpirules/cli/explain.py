@@ -39,21 +39,14 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
       kpirules explain data.csv conversion --rules rules.kpi
     """
     from kpirules.cli.common import status_text, use_color
-    from kpirules.errors import SourceError, did_you_mean
+    from kpirules.engine import prepare
+    from kpirules.errors import did_you_mean
     from kpirules.explain import explain, render, to_json
     from kpirules.names import normalise
-    from kpirules.rulesfile import read_rules_file, rules_from_table
-    from kpirules.source import read_source, today
-    from kpirules.table import load_table
 
-    _, workbook, settings = read_source(source, connector=connector, data_tab=data_tab, rules_tab=rules_tab,
-                                        with_rules=rules_file is None, **connector_options(credentials))
-    if rules_file:
-        entries = read_rules_file(rules_file)
-    elif workbook.rules is not None:
-        entries = rules_from_table(workbook.rules)
-    else:
-        raise SourceError(f"{source} has no {rules_tab or 'Rules'} tab", hint="give the rules with --rules FILE")
+    ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab,
+                    connector=connector, **connector_options(credentials))
+    entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)
     if entry is None:
@@ -66,8 +59,7 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     if entry.problem is not None:
         click.echo(entry.problem.render(), err=True)
         sys.exit(EXIT_ERROR)
-    table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
-    ex = explain(entry, table, as_of or today(settings, workbook), periods)
+    ex = explain(entry, ready.table, as_of or ready.today, periods)
     if fmt == "json":
         click.echo(json.dumps(to_json(ex), ensure_ascii=False, indent=1))
     else:

@@ -11,9 +11,6 @@ import click
 from kpirules.cli.common import source_errors
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
 
-_RULE_FILES = (".kpi", ".txt", ".rules")
-
-
 @click.command("lint")
 @click.argument("sources", nargs=-1, required=True, metavar="RULES...")
 @click.option("--data", "data_source", metavar="SOURCE",
@@ -110,15 +107,13 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
 
 def _read(path: str, data_tab: str):
     """The rules of ``path`` and, for a workbook, its data tab."""
-    from kpirules.errors import SourceError
     from kpirules.lint import RuleSet
-    from kpirules.rulesfile import read_rules_file, rules_from_table
+    from kpirules.rulesfile import read_rules_file
+    from kpirules.source import is_rules_file, rule_entries
 
-    if path.lower().endswith(_RULE_FILES) or path == "-":
+    if is_rules_file(path):
         return RuleSet(path, read_rules_file(path)), None
     from kpirules.connectors import open_source
 
     workbook = open_source(path).read(data_tab=data_tab)
-    if workbook.rules is None:
-        raise SourceError(f"{path} has no Rules tab", hint="add a Rules tab with Name and Rule columns")
-    return RuleSet(path, rules_from_table(workbook.rules), workbook.rules), workbook.data
+    return RuleSet(path, rule_entries(workbook, path), workbook.rules), workbook.data

@@ -185,15 +185,14 @@ def _rules(spec: TestFile, located: Located, path: str, base: str, problems: lis
 
 
 def _read_rules(path: str, shown: str) -> list[Any]:
-    from kpirules.rulesfile import parse_rules_file, rules_from_table
+    from kpirules.rulesfile import parse_rules_file
 
     if path.lower().endswith((".xlsx", ".xlsm")):
         from kpirules.connectors import open_source
 
-        workbook = open_source(path).read()
-        if workbook.rules is None:
-            raise SourceError(f"{shown} has no Rules tab")
-        return rules_from_table(workbook.rules)
+        from kpirules.source import rule_entries
+
+        return rule_entries(open_source(path).read(), shown)
     try:
         with open(path, encoding="utf-8") as fh:
             return parse_rules_file(fh.read(), file=shown)
