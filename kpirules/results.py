@@ -16,6 +16,7 @@ class Status(str, Enum):
     WARN = "WARN"
     FAIL = "FAIL"
     NO_DATA = "NO_DATA"
+    INCONCLUSIVE = "INCONCLUSIVE"  # data exist but are too few to judge (semantics.md)
     ERROR = "ERROR"
 
     def __str__(self) -> str:
@@ -23,11 +24,19 @@ class Status(str, Enum):
 
     @property
     def severity(self) -> int:
-        """Worst-first ordering for summaries: ERROR > FAIL > WARN > NO_DATA > PASS."""
+        """Worst-first ordering for summaries:
+        ERROR > FAIL > WARN > INCONCLUSIVE > NO_DATA > PASS."""
         return _SEVERITY[self]
 
+    @property
+    def is_verdict(self) -> bool:
+        """PASS, WARN and FAIL judge the KPI; NO_DATA, INCONCLUSIVE and ERROR do not, so
+        alerts compare verdicts only (a late NO_DATA is not a change of verdict)."""
+        return self in (Status.PASS, Status.WARN, Status.FAIL)
 
-_SEVERITY = {Status.PASS: 0, Status.NO_DATA: 1, Status.WARN: 2, Status.FAIL: 3, Status.ERROR: 4}
+
+_SEVERITY = {Status.PASS: 0, Status.NO_DATA: 1, Status.INCONCLUSIVE: 2, Status.WARN: 3,
+             Status.FAIL: 4, Status.ERROR: 5}
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,10 @@ class RuleResult:
     unit: str | None = None  # how the threshold was written: "%", "k", "M" or None
     data_problems: tuple[Problem, ...] = ()  # bad cells that affected this result
     meta: dict[str, Any] = field(default_factory=dict)  # owner, description... from the Rules tab
+    # NO_DATA because a period the rule needs is not yet complete for one of its metrics
+    # (late data, semantics.md "Complete periods"): not a change of verdict for alerts.
+    incomplete: bool = False
+    interval: tuple[float, float] | None = None  # `with C% confidence`: Wilson [lo, hi]
 
     def to_json(self) -> dict[str, Any]:
         """The result as spec/cli.md fixes it (keys may be added, never changed)."""
@@ -109,6 +122,8 @@ class RuleResult:
             out["warn"] = self.warn
         if self.error is not None:
             out["error"] = self.error.to_json()
+        if self.interval is not None:
+            out["interval"] = list(self.interval)
         if self.data_problems:
             out["data_problems"] = [p.to_json() | {"message": p.message} for p in self.data_problems]
         return out
@@ -124,13 +139,16 @@ class Report:
 
     @property
     def exit_status(self) -> int:
-        """spec/cli.md: 2 if any ERROR, else 1 if any FAIL, else 0."""
+        """The results' part of the exit status (kpirules.exitcodes): 2 if any ERROR,
+        else 1 if any FAIL, else 0. Commands combine it with late data, delivery, locks."""
+        from kpirules.exitcodes import Exit
+
         statuses = {r.status for r in self.results}
         if Status.ERROR in statuses:
-            return 2
+            return int(Exit.ERROR)
         if Status.FAIL in statuses:
-            return 1
-        return 0
+            return int(Exit.FAIL)
+        return int(Exit.OK)
 
     def to_json(self) -> dict[str, Any]:
         return {"as_of": self.as_of.isoformat(), "results": [r.to_json() for r in self.results]}

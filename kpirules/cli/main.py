@@ -22,7 +22,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # Exit statuses (spec/cli.md): 0 all good, 1 some FAIL, 2 some ERROR or usage error;
 # ours beyond that: 3 a source could not be read or written, 4 lint findings under --strict.
-EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_SOURCE, EXIT_LINT = 0, 1, 2, 3, 4
+from kpirules.exitcodes import Exit  # noqa: E402  (one table for every command)
+
+EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_SOURCE, EXIT_LINT = (
+    int(Exit.OK), int(Exit.FAIL), int(Exit.ERROR), int(Exit.SOURCE), int(Exit.LINT))
 
 
 class LazyGroup(click.Group):
