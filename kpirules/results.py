@@ -136,6 +136,13 @@ class Report:
     as_of: dt.date
     results: list[RuleResult]
     data_problems: list[Problem] = field(default_factory=list)  # every bad cell found
+    # Per metric column: (data start F(x), data end L(x)) up to as_of - 1 (semantics.md
+    # "Complete periods"); columns with no non-blank cell are absent.
+    extents: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    # Metric columns whose data end is older than the `late_after` setting allows (exit 6,
+    # `data_late` alerts), with their data end.
+    late: dict[str, dt.date] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # said once per run (skipped rows, ...)
 
     @property
     def exit_status(self) -> int:
