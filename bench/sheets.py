@@ -78,7 +78,7 @@ def worst_by_rule(results: list[dict]) -> dict[str, str]:
 def naive(host: str, key: str, as_of: str) -> dict:
     """The naive script (runs in a child process): read with get_all_records, compute,
     one update_cell per rule."""
-    from kpirules.testing.sheets import gspread_client_for
+    from kpirules_emulator.sheets import gspread_client_for
 
     from baselines import pure
     from baselines.spec import parse_rule
@@ -117,7 +117,7 @@ def _as_date(value) -> dt.date:
 def run(counts: list[int], *, seed: int = 1, naive_max: int = 100, quick: bool = False) -> dict:
     """The Sheets benchmark; {"skipped": why} when the emulator or `run` is not there."""
     try:
-        from kpirules.testing.sheets import SheetsEmulator, gspread_client_for  # noqa: F401
+        from kpirules_emulator.sheets import SheetsEmulator, gspread_client_for  # noqa: F401
     except ImportError as exc:
         print(f"sheets: skipped: the Sheets emulator is not available ({exc})")
         return {"skipped": f"emulator not available: {exc}"}

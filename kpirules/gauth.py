@@ -6,7 +6,7 @@ Everything goes through google-auth, with one scope only:
 Order of precedence (the first that applies wins; ``kpirules auth status`` shows which):
 
 1. ``KPIRULES_SHEETS_EMULATOR_HOST=HOST:PORT`` set: no credentials at all. Every Sheets
-   call goes over plain http to that emulator (``kpirules.testing.sheets``) and no token is
+   call goes over plain http to that emulator (``kpirules_emulator.sheets``) and no token is
    ever fetched, the way Google's own emulators (Firestore, Pub/Sub) work.
 2. ``--credentials PATH`` (the ``credentials=`` argument): a key file. Usually a service
    account key; any file google-auth loads works (``external_account`` for workload

@@ -17,7 +17,7 @@ import pytest
 
 @pytest.fixture
 def sheets_emulator():
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     with SheetsEmulator() as emu:
         yield emu
@@ -43,6 +43,6 @@ def sheet_from_rows(sheets_emulator):
 
 @pytest.fixture
 def gspread_client(sheets_emulator):
-    from kpirules.testing.sheets import gspread_client_for
+    from kpirules_emulator.sheets import gspread_client_for
 
     return gspread_client_for(sheets_emulator.host)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import gspread
 import pytest
 
-from kpirules.testing.sheets import emulator_session
+from kpirules_emulator.sheets import emulator_session
 
 
 @pytest.fixture

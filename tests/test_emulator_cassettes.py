@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import requests
 
-from kpirules.testing.sheets import SheetsEmulator
+from kpirules_emulator.sheets import SheetsEmulator
 
 HERE = Path(__file__).parent / "cassettes"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "gspread-cassettes"

@@ -1,4 +1,4 @@
-"""xlsx workbooks served as spreadsheets: ``python -m kpirules.testing.sheets`` and
+"""xlsx workbooks served as spreadsheets: ``python -m kpirules_emulator`` and
 ``add_spreadsheet_from_xlsx``."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from google.oauth2 import service_account
 from gspread.utils import ValueRenderOption
 from openpyxl.comments import Comment
 
-from kpirules.testing.sheets import ENV_VAR, gspread_client_for
+from kpirules_emulator.sheets import ENV_VAR, gspread_client_for
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_the_command_line_serves_workbooks(workbook, tmp_path):
     wb.active.append(["x"])
     wb.save(second)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kpirules.testing.sheets", "--port", "0", "--workbook",
+        [sys.executable, "-m", "kpirules_emulator", "--port", "0", "--workbook",
          str(workbook), "--workbook", str(second), "--locale", "pl_PL", "--time-zone",
          "Europe/Warsaw", "--auth", "--write-service-account", str(tmp_path / "sa.json")],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kpirules.testing import sheets_a1 as a1
-from kpirules.testing import sheets_fields as fields
-from kpirules.testing.sheets_format import format_value, locale_for, parse_user_entered
-from kpirules.testing.sheets_model import Cell, Formula
-from kpirules.testing.sheets_render import Renderer
-from kpirules.testing.sheets_seed import build_spreadsheet
+from kpirules_emulator import sheets_a1 as a1
+from kpirules_emulator import sheets_fields as fields
+from kpirules_emulator.sheets_format import format_value, locale_for, parse_user_entered
+from kpirules_emulator.sheets_model import Cell, Formula
+from kpirules_emulator.sheets_render import Renderer
+from kpirules_emulator.sheets_seed import build_spreadsheet
 
 EN, PL = locale_for("en_US"), locale_for("pl_PL")
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from kpirules.testing import sheets_schema
-from kpirules.testing.sheets import SheetsEmulator, emulator_session
+from kpirules_emulator import sheets_schema
+from kpirules_emulator.sheets import SheetsEmulator, emulator_session
 
 API = "https://sheets.googleapis.com/v4/spreadsheets"
 

@@ -8,7 +8,7 @@ import gspread
 import pytest
 from gspread.utils import ValueInputOption, ValueRenderOption
 
-from kpirules.testing.sheets import emulator_session
+from kpirules_emulator.sheets import emulator_session
 
 API = "https://sheets.googleapis.com/v4/spreadsheets"
 

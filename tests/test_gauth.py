@@ -28,7 +28,7 @@ from kpirules.cli.main import cli
 from kpirules.connectors.gsheets import GoogleSheetsConnector
 from kpirules.errors import SourceError
 from kpirules.retry import RetryPolicy
-from kpirules.testing.sheets import SheetsEmulator, make_service_account
+from kpirules_emulator.sheets import SheetsEmulator, make_service_account
 
 KEY = "1KpiRulesAuthTest_abcdefghijklmnopqrstuvwxyz"
 SA_EMAIL = "kpi-bot@kpirules-test.iam.gserviceaccount.com"
@@ -184,7 +184,7 @@ def test_a_revoked_login_says_to_log_in_again(emulator):
 
 
 def test_an_unknown_service_account_key_is_refused_clearly(emulator, tmp_path):
-    from kpirules.testing.sheets_auth import new_service_account
+    from kpirules_emulator.sheets_auth import new_service_account
 
     # The right token endpoint, but a key the emulator has never seen.
     other, _public = new_service_account(emulator.token_uri, "stranger@x.iam.gserviceaccount.com")

@@ -19,7 +19,7 @@ from kpirules.connectors import open_source
 from kpirules.connectors.gsheets import GRID_FIELDS, GoogleSheetsConnector
 from kpirules.errors import SourceError
 from kpirules.retry import RetryExhausted, RetryPolicy
-from kpirules.testing.sheets import SheetsEmulator
+from kpirules_emulator.sheets import SheetsEmulator
 
 KEY = "1KpiRulesConnectorTest_abcdefghijklmnopqrstu"  # 44 characters, like Google's keys
 URL = f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0"

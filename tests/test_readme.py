@@ -18,13 +18,33 @@ def test_readme_has_exactly_two_commands():
     main, tests = readme_commands()
     assert "pip install ." in main and "kpirules run examples/marketing.xlsx" in main
     assert 'pip install ".[test]"' in tests and "pytest" in tests
+    # The Sheets emulator the tests run against is its own distribution, installed beside.
+    assert "./emulator" in tests and (ROOT / "emulator" / "pyproject.toml").is_file()
+
+
+def test_the_try_it_step_installs_and_starts_the_emulator_as_shipped():
+    text = (ROOT / "README.md").read_text()
+    step = text[text.index("**Try it without a Google account**"):text.index("## Running every morning")]
+    assert "pip install ./emulator" in step
+    assert "python -m kpirules_emulator --port 8085 --workbook examples/marketing.xlsx" in step
+    assert "KPIRULES_SHEETS_EMULATOR_HOST=127.0.0.1:8085 kpirules check marketing" in step
+    assert (ROOT / "emulator" / "kpirules_emulator" / "__main__.py").is_file()
 
 
 def test_ci_runs_the_readme_test_command():
+    """.ci/run runs the README's test command in its parts (install, then pytest), each
+    on a line of its own and in the README's order, so that it can time each part."""
     _, tests = readme_commands()
-    test_part = tests.split("&& ", 3)[-1]  # after creating and activating the venv
+    parts = tests.split("&& ")[2:]  # after creating and activating the venv
     ci = (ROOT / ".ci" / "run").read_text()
-    assert test_part in ci, f"{test_part!r} not in .ci/run"
+    lines = [line.strip() for line in ci.splitlines()]
+    found = []
+    for part in (p.strip() for p in parts):
+        where = [i for i, line in enumerate(lines) if line.endswith(part)
+                 and not line.startswith("#")]
+        assert where, f"{part!r} not run by .ci/run"
+        found.append(where[0])
+    assert found == sorted(found), "the README's parts run out of order in .ci/run"
 
 
 def test_the_main_command_names_a_bundled_workbook_and_a_real_command():

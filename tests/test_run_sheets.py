@@ -19,7 +19,7 @@ OWNER_FILL = {"red": 1, "green": 0.949, "blue": 0.8}
 
 @pytest.fixture
 def emulator(monkeypatch):
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     with SheetsEmulator() as emu:
         monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
@@ -164,7 +164,7 @@ def test_one_alert_per_status_change(emulator):
     assert run().exit_code == 2
     assert emulator.values(KEY, "Alerts") == alerts
 
-    from kpirules.testing.sheets import gspread_client_for
+    from kpirules_emulator.sheets import gspread_client_for
 
     rows = data_rows(change=recovered)
     data = gspread_client_for(emulator.host).open_by_key(KEY).worksheet("Data")

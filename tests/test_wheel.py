@@ -32,6 +32,8 @@ def test_wheel_layout(wheel: Path):
     assert "kpirules/connectors/xlsx_file.py" in names
     top_level = {n.split("/")[0] for n in names if not n.startswith("kpirules-")}
     assert top_level == {"kpirules"}, top_level  # never a bare `connectors` or `grammar`
+    # Product code only: the Sheets emulator is its own distribution (emulator/).
+    assert not [n for n in names if n.startswith("kpirules/testing/") or "emulator" in n.split("/")[-1]]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[kpirules.connectors]" in text and "kpirules.connectors.csv_file:CsvConnector" in text

@@ -1,1 +1,1 @@
-"""Test helpers shipped with kpirules: the Sheets API v4 emulator."""
+"""A Google Sheets API v4 emulator on loopback (``python -m kpirules_emulator``)."""

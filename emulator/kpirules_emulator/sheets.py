@@ -6,7 +6,7 @@ without a Google account.
         gc = gspread_client_for(emu.host)            # the real gspread, routed here
         gc.open_by_key(key).sheet1.get_all_values()
 
-Command line: ``python -m kpirules.testing.sheets --port 8085 --workbook kpis.xlsx``
+Command line: ``python -m kpirules_emulator --port 8085 --workbook kpis.xlsx``
 serves each workbook as a spreadsheet keyed by its file stem; point kpirules at it with
 ``KPIRULES_SHEETS_EMULATOR_HOST=127.0.0.1:8085``.
 
@@ -34,15 +34,15 @@ from pathlib import Path
 from typing import Any, Iterable
 from urllib.parse import urlsplit, urlunsplit
 
-from kpirules.testing import sheets_a1 as a1
-from kpirules.testing.sheets_auth import Auth, new_service_account
-from kpirules.testing.sheets_http import App, Fault, Faults, RequestLog, make_server, \
+from kpirules_emulator import sheets_a1 as a1
+from kpirules_emulator.sheets_auth import Auth, new_service_account
+from kpirules_emulator.sheets_http import App, Fault, Faults, RequestLog, make_server, \
     normalize_api
-from kpirules.testing.sheets_model import Spreadsheet
-from kpirules.testing.sheets_render import Renderer, snapshot_bytes
-from kpirules.testing.sheets_resource import spreadsheet_resource
-from kpirules.testing.sheets_seed import build_spreadsheet, spreadsheet_from_xlsx
-from kpirules.testing.sheets_service import Service
+from kpirules_emulator.sheets_model import Spreadsheet
+from kpirules_emulator.sheets_render import Renderer, snapshot_bytes
+from kpirules_emulator.sheets_resource import spreadsheet_resource
+from kpirules_emulator.sheets_seed import build_spreadsheet, spreadsheet_from_xlsx
+from kpirules_emulator.sheets_service import Service
 
 ENV_VAR = "KPIRULES_SHEETS_EMULATOR_HOST"
 GOOGLE_HOSTS = ("sheets.googleapis.com", "www.googleapis.com", "oauth2.googleapis.com")
@@ -399,7 +399,7 @@ def gspread_client_for(host: str, credentials=None, http_client=None):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m kpirules.testing.sheets",
+        prog="python -m kpirules_emulator",
         description="Serve xlsx workbooks as Google Sheets (API v4) on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=8085, help="0 picks a free port")
     parser.add_argument("--workbook", action="append", default=[], metavar="FILE.xlsx",

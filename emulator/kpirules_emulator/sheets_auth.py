@@ -20,7 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from kpirules.testing.sheets_errors import insufficient_scope, unauthenticated
+from kpirules_emulator.sheets_errors import insufficient_scope, unauthenticated
 
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"

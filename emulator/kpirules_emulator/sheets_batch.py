@@ -15,13 +15,13 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable
 
-from kpirules.testing import sheets_a1 as a1
-from kpirules.testing import sheets_fields as fields
-from kpirules.testing.sheets_errors import bad_request
-from kpirules.testing.sheets_model import (
+from kpirules_emulator import sheets_a1 as a1
+from kpirules_emulator import sheets_fields as fields
+from kpirules_emulator.sheets_errors import bad_request
+from kpirules_emulator.sheets_model import (
     CELL_LIMIT, Cell, Formula, Sheet, Spreadsheet, extended_value, from_extended_value,
     normalize)
-from kpirules.testing.sheets_schema import schemas
+from kpirules_emulator.sheets_schema import schemas
 
 
 class RequestError(Exception):
@@ -254,4 +254,4 @@ def supported_kinds() -> list[str]:
 
 # The handlers for sheets, dimensions, rules, protection, names and merges live in their
 # own module; importing it registers them.
-from kpirules.testing import sheets_batch_sheets  # noqa: E402,F401
+from kpirules_emulator import sheets_batch_sheets  # noqa: E402,F401

@@ -8,10 +8,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from kpirules.testing import sheets_fields as fields
-from kpirules.testing.sheets_batch import (
+from kpirules_emulator import sheets_fields as fields
+from kpirules_emulator.sheets_batch import (
     RequestError, field_mask, grid_bounds, handler, sheet_by_id)
-from kpirules.testing.sheets_model import (
+from kpirules_emulator.sheets_model import (
     DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, drop_defaults, normalize)
 
 

@@ -14,8 +14,8 @@ import math
 import re
 from typing import Callable, Protocol
 
-from kpirules.testing.sheets_a1 import column_index
-from kpirules.testing.sheets_format import LOCALES, SheetError, auto_number, to_serial
+from kpirules_emulator.sheets_a1 import column_index
+from kpirules_emulator.sheets_format import LOCALES, SheetError, auto_number, to_serial
 
 PARSE_ERROR = SheetError("ERROR", "Formula parse error.")
 

@@ -21,8 +21,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from kpirules.testing.sheets_auth import TokenError
-from kpirules.testing.sheets_errors import ApiError, bad_request, error_for_status
+from kpirules_emulator.sheets_auth import TokenError
+from kpirules_emulator.sheets_errors import ApiError, bad_request, error_for_status
 
 _SHEETS = re.compile(r"^/v4/spreadsheets(?:/(?P<id>[^/:]+))?(?P<rest>.*)$")
 TOKEN_PATHS = ("/token", "/oauth2/v4/token", "/o/oauth2/token")

@@ -12,7 +12,7 @@ import random
 import struct
 from typing import Any, Iterator
 
-from kpirules.testing.sheets_format import SheetError, num_out
+from kpirules_emulator.sheets_format import SheetError, num_out
 
 # Recorded from a new spreadsheet (tests/cassettes): what Google answers for
 # properties.defaultFormat and properties.spreadsheetTheme.

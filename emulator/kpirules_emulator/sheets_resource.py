@@ -14,13 +14,13 @@ import secrets
 import string
 from typing import Any
 
-from kpirules.testing import sheets_fields as fields
-from kpirules.testing.sheets_errors import bad_request
-from kpirules.testing.sheets_model import (
+from kpirules_emulator import sheets_fields as fields
+from kpirules_emulator.sheets_errors import bad_request
+from kpirules_emulator.sheets_model import (
     DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, normalize)
-from kpirules.testing.sheets_render import Renderer
-from kpirules.testing.sheets_schema import as_bool, schemas
-from kpirules.testing.sheets_values import read_bounds, resolve
+from kpirules_emulator.sheets_render import Renderer
+from kpirules_emulator.sheets_schema import as_bool, schemas
+from kpirules_emulator.sheets_values import read_bounds, resolve
 
 
 def parse_fields(query: dict[str, list[str]], schema: str) -> dict | None:
@@ -124,7 +124,7 @@ def new_spreadsheet_id() -> str:
 def create_spreadsheet(body: dict, key: str | None = None) -> Spreadsheet:
     """A new spreadsheet from a (possibly empty) Spreadsheet body; grid data in the body
     is written cell by cell."""
-    from kpirules.testing.sheets_batch import write_cell
+    from kpirules_emulator.sheets_batch import write_cell
 
     props = body.get("properties") or {}
     book = Spreadsheet(key or new_spreadsheet_id(), props.get("title") or

@@ -20,7 +20,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from kpirules.testing.sheets_errors import bad_request
+from kpirules_emulator.sheets_errors import bad_request
 
 _VENDORED = os.path.join(os.path.dirname(__file__), "sheets_v4_discovery.json")
 PROTO_PACKAGE = "type.googleapis.com/google.apps.sheets.v4."

@@ -9,8 +9,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterable
 
-from kpirules.testing.sheets_format import Locale, SheetError, locale_for, to_serial
-from kpirules.testing.sheets_model import (
+from kpirules_emulator.sheets_format import Locale, SheetError, locale_for, to_serial
+from kpirules_emulator.sheets_model import (
     DEFAULT_COLS, DEFAULT_ROWS, Cell, Formula, Spreadsheet, from_extended_value, normalize)
 
 _XL_ERRORS = {"#DIV/0!": "DIVIDE_BY_ZERO", "#N/A": "N_A", "#NAME?": "NAME", "#NULL!":

@@ -10,11 +10,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kpirules.testing import sheets_batch, sheets_resource, sheets_values
-from kpirules.testing.sheets_auth import Auth
-from kpirules.testing.sheets_errors import ApiError, not_found, permission_denied
-from kpirules.testing.sheets_model import Spreadsheet
-from kpirules.testing.sheets_schema import check_body, check_query
+from kpirules_emulator import sheets_batch, sheets_resource, sheets_values
+from kpirules_emulator.sheets_auth import Auth
+from kpirules_emulator.sheets_errors import ApiError, not_found, permission_denied
+from kpirules_emulator.sheets_model import Spreadsheet
+from kpirules_emulator.sheets_schema import check_body, check_query
 
 # api name -> (writes?, field the body binds to in the request message, response schema)
 METHODS: dict[str, tuple[bool, str, str]] = {
@@ -87,7 +87,7 @@ class Service:
 
     @staticmethod
     def _mask(result: dict, mask: dict | None) -> dict:
-        from kpirules.testing.sheets_fields import filter_response
+        from kpirules_emulator.sheets_fields import filter_response
         return filter_response(result, mask) if mask is not None else result
 
     @staticmethod

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from kpirules.testing import sheets_a1 as a1
-from kpirules.testing.sheets_errors import ApiError, bad_request, unable_to_parse
-from kpirules.testing.sheets_format import locale_for, parse_user_entered
-from kpirules.testing.sheets_model import Cell, Formula, Sheet, Spreadsheet
-from kpirules.testing.sheets_render import Renderer
+from kpirules_emulator import sheets_a1 as a1
+from kpirules_emulator.sheets_errors import ApiError, bad_request, unable_to_parse
+from kpirules_emulator.sheets_format import locale_for, parse_user_entered
+from kpirules_emulator.sheets_model import Cell, Formula, Sheet, Spreadsheet
+from kpirules_emulator.sheets_render import Renderer
 
 RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
 
