@@ -46,12 +46,11 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from kpirules.connectors.base import RawTable, Workbook
+from kpirules.connectors.gsheets_transport import build_client, classify
 from kpirules.errors import SourceError, did_you_mean
 from kpirules.source import SETTINGS_TAB
 
 log = logging.getLogger("kpirules.gsheets")
-
-API_ROOT = "https://sheets.googleapis.com"  # what gspread's URLs start with
 
 _URL = re.compile(r"^https?://docs\.google\.com/spreadsheets/(?:u/\d+/)?d/([A-Za-z0-9_-]+)")
 # Keys are 44 characters today (older ones a little shorter). 20 is long enough that a word
@@ -341,7 +340,8 @@ class GoogleSheetsConnector:
 
     def _client(self) -> Any:
         if self._http is None:
-            self._http, self._auth = build_client(self._credentials, self._endpoint)
+            self._http, self._auth = build_client(self._credentials, self._endpoint,
+                                                  sleep=self._retry.sleep)
         return self._http
 
     def _call(self, fn: Any, *, idempotent: bool) -> Any:
@@ -454,102 +454,3 @@ def _relogin_hint(auth: Any) -> str:
         return "run `kpirules auth login` again"
     return ("check the key file (it may have been deleted or disabled); "
             "`kpirules auth status` shows which is used")
-
-
-# --- transport ---------------------------------------------------------------------------
-
-def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
-    """A failed attempt as a ``kpirules.retry.Failure`` when it is worth retrying, else None."""
-    import requests
-    from gspread.exceptions import APIError
-    import google.auth.exceptions as gexc
-
-    from kpirules.retry import CONNECTION, RETRYABLE_STATUS, STATUS, TIMEOUT, Failure
-
-    if isinstance(exc, APIError):
-        status = exc.response.status_code
-        if status not in RETRYABLE_STATUS:
-            return None
-        if not idempotent and status not in (429, 503):
-            return None
-        return Failure(STATUS, status=status, retry_after=exc.response.headers.get("Retry-After"))
-    if isinstance(exc, gexc.TransportError):
-        # The token request failed to get through: nothing was sent to Sheets yet.
-        return Failure(CONNECTION, detail="token endpoint unreachable")
-    if isinstance(exc, requests.ConnectTimeout):
-        return Failure(TIMEOUT, detail="connect timeout")
-    if isinstance(exc, requests.Timeout):
-        return Failure(TIMEOUT, detail="read timeout") if idempotent else None
-    if isinstance(exc, requests.ConnectionError):
-        if not idempotent and not _never_sent(exc):
-            return None
-        return Failure(CONNECTION, detail=_connection_detail(exc))
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.ContentDecodingError)):
-        return Failure(CONNECTION, detail="answer cut off") if idempotent else None
-    return None
-
-
-def _never_sent(exc: BaseException) -> bool:
-    text = repr(exc.args)
-    return "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text
-
-
-def _connection_detail(exc: BaseException) -> str:
-    text = repr(exc.args)
-    for needle, detail in (("Connection refused", "connection refused"),
-                           ("NameResolution", "name resolution failed"),
-                           ("RemoteDisconnected", "connection closed without an answer"),
-                           ("Connection reset", "connection reset"),
-                           ("Connection aborted", "connection dropped")):
-        if needle in text:
-            return detail
-    return "connection error"
-
-
-def build_client(credentials: str | None, endpoint: str | None) -> tuple[Any, Any]:
-    """(gspread HTTPClient, gauth.Resolved) for the credentials and API root in effect."""
-    from google.auth.transport.requests import AuthorizedSession
-    from gspread.http_client import HTTPClient
-
-    from kpirules import gauth
-
-    resolved = gauth.find_credentials(credentials)
-    if resolved.emulator and not endpoint:
-        endpoint = f"http://{resolved.emulator}"
-    session = AuthorizedSession(resolved.credentials)
-    if endpoint:
-        _check_endpoint(endpoint, anonymous=bool(resolved.emulator))
-        session.mount(API_ROOT + "/", _redirect_adapter(endpoint))
-        # Loopback emulators must not go through an HTTP(S)_PROXY from the environment.
-        session.trust_env = False
-    return HTTPClient(auth=None, session=session), resolved
-
-
-def _check_endpoint(endpoint: str, *, anonymous: bool) -> None:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SourceError(f"{endpoint!r} is not an http(s) URL for the Sheets API")
-    loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-    if parts.scheme == "http" and not anonymous and not loopback:
-        # Real tokens over plain http to another machine would be readable on the wire.
-        raise SourceError(f"refusing to send credentials over plain http to {parts.netloc}",
-                          hint="use https, or KPIRULES_SHEETS_EMULATOR_HOST for an emulator")
-
-
-def _redirect_adapter(endpoint: str) -> Any:
-    """A requests transport adapter that sends ``https://sheets.googleapis.com/...`` (the
-    URLs gspread builds) to ``endpoint`` instead; everything else about the request,
-    gspread's and google-auth's code included, stays as in production."""
-    from requests.adapters import HTTPAdapter
-
-    class _Redirect(HTTPAdapter):
-        def send(self, request, **kwargs):  # type: ignore[override]
-            if request.url.startswith(API_ROOT):
-                request.url = endpoint + request.url[len(API_ROOT):]
-            return super().send(request, **kwargs)
-
-    # No urllib3-level retries: kpirules.retry decides, and counts every attempt.
-    return _Redirect(max_retries=0)

@@ -92,3 +92,105 @@ def test_the_command_line_serves_workbooks(workbook, tmp_path):
         proc.wait(timeout=10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+# --- the try-it mode: a line to wait for, --save on exit ------------------------------
+
+def _start(*args: str) -> tuple[subprocess.Popen, str]:
+    """The emulator as a user starts it; (process, HOST:PORT) once it says it listens."""
+    proc = subprocess.Popen([sys.executable, "-m", "kpirules_emulator", "--port", "0", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("listening on "):
+            return proc, line.split()[-1]
+    proc.wait(timeout=10)
+    raise AssertionError("".join(lines) + proc.stderr.read())
+
+
+def _stop(proc: subprocess.Popen, sig: int) -> str:
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return out
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_save_writes_what_clients_changed_back_to_the_workbook(workbook, sig):
+    import signal
+
+    proc, host = _start("--workbook", str(workbook), "--save")
+    try:
+        sh = gspread_client_for(host).open_by_key("kpi-book")
+        sh.worksheet("Rules").update([["Status"], ["PASS"]], "B1:B2")
+        sh.add_worksheet("History", rows=10, cols=3).update([["rule", "value"], ["visits", 120]], "A1")
+    finally:
+        out = _stop(proc, getattr(signal, sig))
+    assert "saved" in out
+    wb = openpyxl.load_workbook(workbook)
+    assert [ws.title for ws in wb.worksheets] == ["Data", "Rules", "Scratch", "History"]
+    assert [[c.value for c in row] for row in wb["Rules"].iter_rows()] == [
+        ["Rule", "Status"], ["visits > 100", "PASS"]]
+    assert [[c.value for c in row] for row in wb["History"].iter_rows()] == [
+        ["rule", "value"], ["visits", 120]]
+    # What nobody wrote is kept as the file had it: values, formulas, formats, notes.
+    data = wb["Data"]
+    assert data["A2"].value == dt.datetime(2026, 1, 2) and data["B4"].value == "=SUM(B2:B3)"
+    assert data["C2"].number_format == "#,##0.00" and data["A1"].comment.text == "when the visit happened"
+    assert wb["Scratch"].sheet_state == "hidden"
+
+
+def test_without_save_the_workbook_file_is_never_written(workbook):
+    import signal
+
+    before = workbook.read_bytes()
+    proc, host = _start("--workbook", str(workbook))
+    try:
+        gspread_client_for(host).open_by_key("kpi-book").worksheet("Rules").update([["x"]], "C1")
+    finally:
+        _stop(proc, signal.SIGTERM)
+    assert workbook.read_bytes() == before
+
+
+def test_save_leaves_an_unchanged_workbook_alone(workbook):
+    import signal
+
+    before = workbook.read_bytes()
+    proc, host = _start("--workbook", str(workbook), "--save")
+    try:
+        gspread_client_for(host).open_by_key("kpi-book").worksheet("Data").get_all_values()
+    finally:
+        out = _stop(proc, signal.SIGTERM)
+    assert "unchanged" in out and workbook.read_bytes() == before
+
+
+def test_the_readme_lines_work_pasted_together(tmp_path):
+    """`python -m kpirules_emulator ... &` then at once `kpirules check`: the check waits
+    for the emulator to listen instead of failing while it loads the workbook."""
+    import os
+    import shutil
+    import signal
+    import socket
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    book = tmp_path / "marketing.xlsx"
+    shutil.copy(root / "examples" / "marketing.xlsx", book)
+    with socket.socket() as s:  # a port that was free a moment ago
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    emulator = subprocess.Popen([sys.executable, "-m", "kpirules_emulator", "--port", str(port),
+                                 "--workbook", str(book)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        env = {**os.environ, ENV_VAR: f"127.0.0.1:{port}"}
+        check = subprocess.run([sys.executable, "-m", "kpirules", "check", "marketing",
+                                "--as-of", "2026-11-26"], capture_output=True, text=True,
+                               env=env, cwd=tmp_path, timeout=120)
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        emulator.communicate(timeout=30)
+    assert check.returncode in (0, 1), check.stderr  # a verdict, not 3 (source unreachable)
+    assert "visit_to_signup" in check.stdout
+

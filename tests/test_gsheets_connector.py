@@ -437,3 +437,28 @@ def test_a_bad_request_is_reported_not_retried(emulator):
     with pytest.raises(SourceError, match="Google Sheets answered 400"):
         c.batch_update([{"deleteSheet": {"sheetId": 987654}}])
     assert c.calls == 2
+
+
+def test_a_starting_emulator_is_waited_for_before_the_first_call(monkeypatch):
+    """KPIRULES_SHEETS_EMULATOR_HOST set in the same breath as the emulator is started: the
+    first call waits for it to listen, instead of spending its retries on a refused port
+    (one attempt allowed here, so only the wait can make it succeed)."""
+    import socket
+    import threading
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    late = SheetsEmulator(port=port)
+    late.add_spreadsheet(KEY, {"Data": DATA, "Rules": RULES})
+    starter = threading.Timer(1.0, late.start)  # the emulator still loading its workbook
+    starter.start()
+    monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", f"127.0.0.1:{port}")
+    try:
+        c = GoogleSheetsConnector(KEY, retry=RetryPolicy(attempts=1, sleep=time.sleep))
+        book = c.read()
+    finally:
+        starter.join()
+        late.stop()
+    assert c.calls == 1 and book.data.headers == DATA[0]

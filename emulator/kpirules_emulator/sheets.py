@@ -6,9 +6,11 @@ without a Google account.
         gc = gspread_client_for(emu.host)            # the real gspread, routed here
         gc.open_by_key(key).sheet1.get_all_values()
 
-Command line: ``python -m kpirules_emulator --port 8085 --workbook kpis.xlsx``
-serves each workbook as a spreadsheet keyed by its file stem; point kpirules at it with
-``KPIRULES_SHEETS_EMULATOR_HOST=127.0.0.1:8085``.
+Command line: ``python -m kpirules_emulator --port 8085 --workbook kpis.xlsx [--save]``
+serves each workbook as a spreadsheet keyed by its file stem, and prints
+``listening on 127.0.0.1:8085`` once it does; point kpirules at it with
+``KPIRULES_SHEETS_EMULATOR_HOST=127.0.0.1:8085``. ``--save`` writes what clients changed
+back to the workbooks on exit (``sheets_save``).
 
 The pieces: ``sheets_a1`` (ranges), ``sheets_format`` (locales, number formats),
 ``sheets_formula`` (evaluation), ``sheets_model`` (state), ``sheets_render`` (answers),
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -300,6 +303,19 @@ class SheetsEmulator:
             return json.loads(json.dumps(spreadsheet_resource(
                 book, {"includeGridData": ["true"]}, None)))
 
+    def changed(self, key: str) -> bool:
+        """Whether ``key`` differs from how it was added (any write through the API)."""
+        with self.service.lock:
+            return snapshot_bytes(self._book(key)) != snapshot_bytes(self._initial[key])
+
+    def save_xlsx(self, key: str, path: str | os.PathLike) -> None:
+        """Write ``key``'s cells back to the xlsx workbook at ``path`` (sheets_save)."""
+        from kpirules_emulator.sheets_save import save_xlsx
+
+        with self.service.lock:
+            book = self._book(key).clone()
+        save_xlsx(book, path)
+
     def snapshot(self, key: str) -> bytes:
         """Everything stored for ``key`` as canonical bytes: equal snapshots mean the
         spreadsheet is unchanged byte for byte."""
@@ -400,7 +416,8 @@ def gspread_client_for(host: str, credentials=None, http_client=None):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kpirules_emulator",
-        description="Serve xlsx workbooks as Google Sheets (API v4) on 127.0.0.1.")
+        description="Serve xlsx workbooks as Google Sheets (API v4) on 127.0.0.1. The last "
+                    "line printed at start-up is `listening on HOST:PORT`: wait for it.")
     parser.add_argument("--port", type=int, default=8085, help="0 picks a free port")
     parser.add_argument("--workbook", action="append", default=[], metavar="FILE.xlsx",
                         help="serve this workbook; its key is the file stem (repeatable)")
@@ -411,10 +428,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write-service-account", metavar="FILE.json",
                         help="write a service-account key the emulator accepts (its "
                              "token_uri points here)")
+    parser.add_argument("--save", action="store_true",
+                        help="on exit (Ctrl-C or SIGTERM), write what clients changed back "
+                             "to the workbook files (default: changes live in memory only)")
     args = parser.parse_args(argv)
+    stop = threading.Event()
+    # SIGTERM (`kill`, a service manager) ends the emulator as Ctrl-C does, so --save runs.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     emu = SheetsEmulator(port=args.port, auth=args.auth)
+    files = {}
     for path in args.workbook:
-        emu.add_spreadsheet_from_xlsx(path, locale=args.locale, time_zone=args.time_zone)
+        files[emu.add_spreadsheet_from_xlsx(path, locale=args.locale,
+                                            time_zone=args.time_zone)] = Path(path)
     emu.start()
     print(f"Sheets API emulator on {emu.url}  ({ENV_VAR}={emu.host})", flush=True)
     if args.write_service_account:
@@ -423,13 +448,27 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
     for key in emu.keys():
         print(f"  spreadsheet {key}: {', '.join(emu._book(key).titles())}", flush=True)
+    # Workbooks are loaded and the socket accepts connections: scripts wait for this line.
+    print(f"listening on {emu.host}", flush=True)
     try:
-        threading.Event().wait()
+        while not stop.wait(0.2):
+            pass
     except KeyboardInterrupt:
         pass
     finally:
         emu.stop()
+        if args.save:
+            _save(emu, files)
     return 0
+
+
+def _save(emu: SheetsEmulator, files: dict[str, Path]) -> None:
+    for key, path in files.items():
+        if not emu.changed(key):
+            print(f"  {path}: unchanged", flush=True)
+            continue
+        emu.save_xlsx(key, path)
+        print(f"  {path}: saved what clients wrote", flush=True)
 
 
 if __name__ == "__main__":
