@@ -48,7 +48,7 @@ from typing import Any, ClassVar
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.connectors.gsheets_transport import build_client, classify
 from kpirules.errors import SourceError, did_you_mean
-from kpirules.source import SETTINGS_TAB
+from kpirules.config_base import SETTINGS_TAB
 
 log = logging.getLogger("kpirules.gsheets")
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
-from kpirules.table import Frame
+
+if TYPE_CHECKING:  # a type only: table imports this module to compute its groups
+    from kpirules.table import Frame
 
 Segment = tuple[str, ...]
 

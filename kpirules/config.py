@@ -27,9 +27,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs, find_settings_file
+from kpirules.config_base import ENV_REF as _REF
 from kpirules.errors import Problem, did_you_mean
-from kpirules.source import SETTINGS_FILE as FILE_NAME
-from kpirules.source import find_settings_file  # noqa: F401  (lives there: check must not import pydantic)
 
 if TYPE_CHECKING:
     from kpirules.config_sources import Layer
@@ -40,10 +40,8 @@ __all__ = [
     "env_refs", "TRIGGERS", "CHANNEL_TYPES",
 ]
 
-CONFIG = "config"  # Problem category for settings mistakes
 TRIGGERS = ("fail", "warn", "no_data", "recovery", "error")
 CHANNEL_TYPES = ("slack", "webhook", "email")
-_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 Trigger = Literal["fail", "warn", "no_data", "recovery", "error"]
@@ -55,10 +53,6 @@ class MissingEnv(LookupError):
     def __init__(self, name: str):
         self.name = name
         super().__init__(f"environment variable {name} is not set")
-
-
-def env_refs(text: str | None) -> list[str]:
-    return _REF.findall(text or "")
 
 
 def resolve_env(text: str, env: Mapping[str, str] | None = None) -> str:
@@ -263,15 +257,6 @@ class Settings(BaseModel):
                 for ch in self.notifications for n in dict.fromkeys(ch.env_names()) if n not in env]
 
 
-class ConfigError(ValueError):
-    """Settings that cannot be used; ``problems`` lists every one found, each located at a
-    file line (``kpirules.toml:12``) or a cell (``Settings!A7``)."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(p.render() for p in problems))
-
-
 # ---------------------------------------------------------------------------- validation
 
 # The top-level settings other than the channel list, for did-you-mean on unknown keys.
@@ -383,8 +368,8 @@ def _order(problem: Problem) -> tuple:
 
 
 # ---------------------------------------------------------------------------- loading
-# Reading the file and the tab is kpirules.config_sources, which builds on this module's
-# names (ConfigError, FILE_NAME, SETTING_NAMES); so it is imported where it is used.
+# Reading the file and the tab is kpirules.config_sources (below this module: it knows the
+# setting names only through the ``known`` argument).
 
 def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "Settings") -> Settings:
     """Settings from ``path`` (a ``kpirules.toml`` or a ``pyproject.toml`` with
@@ -402,7 +387,7 @@ def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "
     if tab is not None:
         in_file = {c.get("name") for c in (from_file.data.get("notifications") if from_file else None) or []
                    if isinstance(c, dict)}
-        layers.append(_validate(tab_layer(tab, tab_name, skip_channels=in_file)))
+        layers.append(_validate(tab_layer(tab, tab_name, skip_channels=in_file, known=SETTING_NAMES)))
     if from_file is not None:
         layers.append(_validate(from_file))
     return merge_settings(*layers) if layers else Settings()
@@ -416,7 +401,7 @@ def settings_from_tab(rows: Any, *, tab_name: str = "Settings") -> Settings:
     and ``rules`` take comma lists. Raises ``ConfigError`` naming the cells."""
     from kpirules.config_sources import tab_layer
 
-    return _validate(tab_layer(rows, tab_name))
+    return _validate(tab_layer(rows, tab_name, known=SETTING_NAMES))
 
 
 def merge_settings(*layers: Settings) -> Settings:

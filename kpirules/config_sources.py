@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from kpirules.config import CONFIG, FILE_NAME, SETTING_NAMES, ConfigError, env_refs
+from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs
 from kpirules.errors import Problem, SourceError, did_you_mean
 
 # The logger's name from before these readers moved out of kpirules.config, so that
@@ -176,7 +176,10 @@ def _tab_rows(tab: Any, tab_name: str) -> tuple[list[tuple[int | None, Any, Any]
     return [(i, *(list(r) + [None, None])[:2]) for i, r in enumerate(tab, start=1)], tab_name
 
 
-def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozenset()) -> Layer:
+def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozenset(),
+              known: Sequence[str] = ()) -> Layer:
+    """``known``: the top-level setting names (kpirules.config.SETTING_NAMES), for
+    did-you-mean on an unknown dotted key."""
     from kpirules.connectors.base import a1
 
     rows, sheet = _tab_rows(tab, tab_name)
@@ -234,7 +237,7 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozens
         elif len(parts) == 1:
             path, target, slot, value = (_norm(key),), data, _norm(key), text
         else:
-            guess = did_you_mean(_norm(key), SETTING_NAMES)
+            guess = did_you_mean(_norm(key), known)
             problems.append(Problem(CONFIG, f"unknown setting `{key}`", **where(row, False),
                                     suggestion=f"did you mean `{guess}`?" if guess else
                                     "channel settings are written notify.<channel>.<setting>"))

@@ -14,8 +14,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
     from kpirules.connectors.base import Connector, RawTable, Workbook
 
-SETTINGS_TAB = "Settings"
-SETTINGS_FILE = "kpirules.toml"
+# Below config and config_sources, so that neither imports this module (it opens sources).
+from kpirules.config_base import SETTINGS_FILE, SETTINGS_TAB, find_settings_file
+
+__all__ = ["SETTINGS_FILE", "SETTINGS_TAB", "find_settings_file", "is_rules_file", "rule_entries",
+           "settings_tab", "read_source"]
+
 RULES_FILE_SUFFIXES = (".kpi", ".txt", ".rules")
 
 
@@ -36,27 +40,6 @@ def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None)
         raise SourceError(f"{source} has no Rules tab",
                           hint="add a Rules tab with Name and Rule columns, or give the rules with --rules FILE")
     return rules_from_table(workbook.rules)
-
-
-def find_settings_file(directory: str = ".") -> str | None:
-    """``kpirules.toml`` in ``directory``, else its ``pyproject.toml`` if that has a
-    ``[tool.kpirules]`` table, else None. (Here, not in ``kpirules.config``, because every
-    ``check`` asks and must not pay for pydantic when the answer is no.)"""
-    import os
-    import tomllib
-
-    candidate = os.path.join(directory, SETTINGS_FILE)
-    if os.path.isfile(candidate):
-        return candidate if directory != "." else SETTINGS_FILE
-    pyproject = os.path.join(directory, "pyproject.toml")
-    if os.path.isfile(pyproject):
-        try:
-            with open(pyproject, "rb") as fh:
-                if "kpirules" in tomllib.load(fh).get("tool", {}):
-                    return pyproject if directory != "." else "pyproject.toml"
-        except (OSError, tomllib.TOMLDecodeError):
-            return None  # someone else's broken pyproject is not our settings file
-    return None
 
 
 def settings_tab(workbook: Workbook) -> RawTable | None:

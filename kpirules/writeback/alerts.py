@@ -99,7 +99,7 @@ def detect(history: History, results: Iterable[RuleResult]) -> list[AlertRecord]
 def to_notification(record: AlertRecord, *, link: str | None, checked_at: dt.datetime):
     """The ``kpirules.notify.Alert`` for a record (numbers formatted like the rule)."""
     from kpirules.format import format_threshold, format_value
-    from kpirules.notify import Alert
+    from kpirules.notify.alert import Alert
 
     r = record.result
     return Alert.from_result(

@@ -266,7 +266,7 @@ def _notify(outcome: RunOutcome, settings: Settings, now: dt.datetime,
     from kpirules.writeback.alerts import alerts_plan, to_notification
 
     if dispatch is None:
-        from kpirules.notify import dispatch
+        from kpirules.notify.dispatch import dispatch
     notes = [to_notification(a, link=outcome.source_url, checked_at=now) for a in outcome.alerts]
     deliveries = dispatch(notes, settings)
     index = {id(n): a for n, a in zip(notes, outcome.alerts)}
