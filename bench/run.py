@@ -31,8 +31,16 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
-from measure import (baseline_cli, compile_bytecode, disagreements, duckdb_read_cli,  # noqa: E402
-                     kpirules_cli, normalise_cli, run_child, time_child)
+from measure import (  # noqa: E402
+    baseline_cli,
+    compile_bytecode,
+    disagreements,
+    duckdb_read_cli,
+    kpirules_cli,
+    normalise_cli,
+    run_child,
+    time_child,
+)
 
 AS_OF = generate.AS_OF.isoformat()
 BASELINES = ["python", "pandas_per_rule", "pandas_shared", "duckdb_per_rule", "duckdb_all"]
@@ -154,7 +162,7 @@ def ratios(rows: list[dict]) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    head = f"| size | rules | phase | tool | median s | peak MB | kpirules/tool |\n|---|--:|---|---|--:|--:|--:|"
+    head = "| size | rules | phase | tool | median s | peak MB | kpirules/tool |\n|---|--:|---|---|--:|--:|--:|"
     lines = [head]
     for r in rows:
         peak = "" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"

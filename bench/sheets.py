@@ -78,10 +78,10 @@ def worst_by_rule(results: list[dict]) -> dict[str, str]:
 def naive(host: str, key: str, as_of: str) -> dict:
     """The naive script (runs in a child process): read with get_all_records, compute,
     one update_cell per rule."""
-    from kpirules_emulator.sheets import gspread_client_for
-
     from baselines import pure
     from baselines.spec import parse_rule
+
+    from kpirules_emulator.sheets import gspread_client_for
 
     gc = gspread_client_for(host)
     sh = gc.open_by_key(key)

@@ -143,9 +143,10 @@ def main(argv: list[str]) -> dict:
 
     for rules_path in args.rules.split(","):
         text = Path(rules_path).read_text(encoding="utf-8")
-        parse_times, rules = _repeat(lambda: tool.parse(text, rules_path), args.repeat, args.budget)
+        # The lambdas run at once, inside _repeat, so the loop variables they use are current.
+        parse_times, rules = _repeat(lambda: tool.parse(text, rules_path), args.repeat, args.budget)  # noqa: B023
         base = _reset_peak()
-        eval_times, value = _repeat(lambda: tool.evaluate(table, rules, as_of), args.repeat, args.budget)
+        eval_times, value = _repeat(lambda: tool.evaluate(table, rules, as_of), args.repeat, args.budget)  # noqa: B023
         entry = {"parse_times": parse_times, "times": eval_times, "peak_mb": _peak_mb(base)}
         if args.tool == "kpirules":
             import tracemalloc

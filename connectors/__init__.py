@@ -22,7 +22,7 @@ _BUILTINS = {
 }
 
 
-def _load(target: str) -> type:
+def _load(target: str) -> Any:
     import importlib
 
     module, _, attr = target.partition(":")
@@ -39,7 +39,7 @@ def available() -> dict[str, str]:
     return found
 
 
-def get(name: str) -> type:
+def get(name: str) -> Any:
     """The connector class registered as ``name``."""
     from kpirules.errors import SourceError, did_you_mean
 

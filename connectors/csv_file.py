@@ -6,9 +6,9 @@ import csv
 import os
 from typing import ClassVar
 
+from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.errors import SourceError
-from kpirules.bulk import gc_paused
 
 
 class CsvConnector:

@@ -45,10 +45,10 @@ import re
 from dataclasses import replace
 from typing import Any, ClassVar
 
+from kpirules.config_base import SETTINGS_TAB
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.connectors.gsheets_transport import build_client, classify
 from kpirules.errors import SourceError, did_you_mean
-from kpirules.config_base import SETTINGS_TAB
 
 log = logging.getLogger("kpirules.gsheets")
 
@@ -367,8 +367,8 @@ class GoogleSheetsConnector:
 
     def _translate(self, exc: Exception) -> Exception:
         """A non-retryable failure as a SourceError saying what to do."""
-        from gspread.exceptions import APIError
         import google.auth.exceptions as gexc
+        from gspread.exceptions import APIError
 
         from kpirules.gauth import redact
 

@@ -29,9 +29,9 @@ _PROBE_INTERVAL = 0.25
 
 def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
     """A failed attempt as a ``kpirules.retry.Failure`` when it is worth retrying, else None."""
+    import google.auth.exceptions as gexc
     import requests
     from gspread.exceptions import APIError
-    import google.auth.exceptions as gexc
 
     from kpirules.retry import CONNECTION, RETRYABLE_STATUS, STATUS, TIMEOUT, Failure
 
@@ -95,7 +95,8 @@ def build_client(credentials: str | None, endpoint: str | None, *,
         session.mount(API_ROOT + "/", _redirect_adapter(endpoint))
         # Loopback emulators must not go through an HTTP(S)_PROXY from the environment.
         session.trust_env = False
-    return HTTPClient(auth=None, session=session), resolved
+    # auth=None: the AuthorizedSession above carries the credentials.
+    return HTTPClient(auth=None, session=session), resolved  # type: ignore[arg-type]
 
 
 def _check_endpoint(endpoint: str, *, anonymous: bool) -> None:

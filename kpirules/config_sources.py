@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -176,7 +176,7 @@ def _tab_rows(tab: Any, tab_name: str) -> tuple[list[tuple[int | None, Any, Any]
     return [(i, *(list(r) + [None, None])[:2]) for i, r in enumerate(tab, start=1)], tab_name
 
 
-def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozenset(),
+def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = frozenset(),
               known: Sequence[str] = ()) -> Layer:
     """``known``: the top-level setting names (kpirules.config.SETTING_NAMES), for
     did-you-mean on an unknown dotted key."""
@@ -193,6 +193,7 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: set = frozens
     def where(row: int | None, value: bool) -> dict:
         return {"cell": a1(sheet, row, 1 if value else 0)} if row else {"file": f"{sheet} tab"}
 
+    value: Any  # a text, or a list for the comma-list settings
     first = True
     for row, key_cell, value_cell in rows:
         key = _cell_text(key_cell)

@@ -34,7 +34,7 @@ class Problem:
     width: int = 1  # how many characters the caret underlines
 
     def located(self, *, file: str | None = None, line_offset: int = 0, column_offset: int = 0,
-                cell: str | None = None) -> "Problem":
+                cell: str | None = None) -> Problem:
         """The same problem placed inside a bigger document (a rule read from line 7 of a
         file, after its ``name:`` prefix)."""
         return replace(

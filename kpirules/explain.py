@@ -36,7 +36,7 @@ class Explanation:
     history: dict[tuple, list[tuple[Period | None, float | None]]] = field(default_factory=dict)
     # For a condition joined with and/or/not, which has no single value: each comparison
     # explained on its own, in the order written.
-    parts: list["Explanation"] = field(default_factory=list)
+    parts: list[Explanation] = field(default_factory=list)
 
 
 def segment_key(result: RuleResult) -> tuple:

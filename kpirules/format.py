@@ -5,6 +5,7 @@ back as text, and the one-line message that ``check`` prints and ``run`` writes 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kpirules import ast
@@ -205,7 +206,7 @@ _VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses"}
 
 
 def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = None,
-                   parts: list[tuple[ast.Node, float | None, bool | None]] = ()) -> str:
+                   parts: Sequence[tuple[ast.Node, float | None, bool | None]] = ()) -> str:
     """The plain-language sentence for one result (the ``Message`` column).
 
     ``reason`` says why a value is missing (NO_DATA); ``parts`` are the comparisons inside

@@ -228,7 +228,7 @@ def load_file(path: str | os.PathLike, *, origin: str) -> Resolved:
         # Name the problem, never the content: the file holds a private key.
         raise SourceError(f"cannot use credentials file {path}: {type(exc).__name__} "
                           f"{redact(str(exc))[:200]}".rstrip(), hint=HOW_TO_AUTHENTICATE) from None
-    return Resolved(creds, kind=_KINDS.get(kind, f"{kind} credentials file"), origin=origin,
+    return Resolved(creds, kind=_KINDS.get(str(kind), f"{kind} credentials file"), origin=origin,
                     path=str(path), account=_account_of(creds) or info.get("client_email"))
 
 
@@ -245,6 +245,7 @@ def _from_info(info: dict, path: Path) -> Any:
         return _user_credentials(info, honour_token_uri=False)
     if kind == "external_account":
         source = info.get("credential_source") or {}
+        module: Any
         if str(source.get("environment_id", "")).startswith("aws"):
             from google.auth import aws as module
         elif "executable" in source:

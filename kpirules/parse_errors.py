@@ -96,7 +96,7 @@ class _Context:
     where: Any  # a token, or (line, column, width)
 
     @classmethod
-    def of(cls, source: str, exc: Any, lex: Callable[[str], Iterable[Any]]) -> "_Context":
+    def of(cls, source: str, exc: Any, lex: Callable[[str], Iterable[Any]]) -> _Context:
         from lark.exceptions import UnexpectedCharacters
 
         tokens: list = []

@@ -11,7 +11,7 @@ from typing import Any
 from kpirules.errors import Problem
 
 
-class Status(str, Enum):
+class Status(str, Enum):  # noqa: UP042 - StrEnum would change str(Status.PASS)
     PASS = "PASS"
     WARN = "WARN"
     FAIL = "FAIL"
@@ -81,7 +81,7 @@ class Detail:
     period: Period | None = None
     rows: int = 0
     days: int = 0
-    previous: "Detail | None" = None
+    previous: Detail | None = None
     reason: str | None = None  # why the value is missing (NO_DATA): "visits is 0", ...
 
 

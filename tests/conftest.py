@@ -12,7 +12,6 @@ from typing import Any, Iterable
 
 import pytest
 
-
 # --- Sheets API emulator ------------------------------------------------------------
 
 @pytest.fixture

@@ -5,11 +5,21 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from kpirules.config import (
-    ConfigError, EmailChannel, MissingEnv, Settings, SlackChannel, WebhookChannel, load_settings,
-    merge_settings, resolve_env, settings_from_tab,
+    ConfigError,
+    EmailChannel,
+    MissingEnv,
+    Settings,
+    SlackChannel,
+    WebhookChannel,
+    load_settings,
+    merge_settings,
+    resolve_env,
+    settings_from_tab,
 )
 from kpirules.connectors.base import RawTable
 from kpirules.errors import SourceError

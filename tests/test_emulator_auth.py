@@ -14,8 +14,7 @@ from google.auth.exceptions import RefreshError
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 
-from kpirules_emulator.sheets import (
-    SheetsEmulator, emulator_session, gspread_client_for, make_service_account)
+from kpirules_emulator.sheets import SheetsEmulator, emulator_session, gspread_client_for, make_service_account
 from kpirules_emulator.sheets_auth import new_service_account
 
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]

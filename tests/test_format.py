@@ -1,5 +1,6 @@
 """Numbers and sentences for people: formatting like the threshold, rules printed back."""
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -8,7 +9,6 @@ import pytest
 from kpirules.format import expr_text, format_value, period_text
 from kpirules.parser import parse_rule
 from kpirules.results import Period
-import datetime as dt
 
 CONFORMANCE = Path(__file__).parent / "conformance"
 

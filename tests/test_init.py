@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import openpyxl
 from click.testing import CliRunner
-
-from kpirules.cli.main import cli
 from test_run_common import AS_OF, ENGINE
 from test_run_sheets import emulator  # noqa: F401 (a fixture)
 from test_run_xlsx import make_workbook, style_snapshot, tab_rows
+
+from kpirules.cli.main import cli
 
 KEY = "1InitSheetKeyForTests0123456789abcdefghijkl"
 

@@ -31,7 +31,7 @@ def alert(rule="conversion", new="FAIL", previous="PASS", **kw) -> Alert:
                 value=0.0183, threshold=0.02, value_text="1.83%", threshold_text="2%",
                 period_start=dt.date(2026, 11, 16), period_end=dt.date(2026, 11, 22),
                 message="32 signups / 1,750 visits", link="https://docs.google.com/spreadsheets/d/abc",
-                checked_at=dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.timezone.utc))
+                checked_at=dt.datetime(2026, 11, 26, 7, 0, tzinfo=dt.UTC))
     return Alert(**(base | kw))
 
 

@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpirules.errors import SourceError
-from kpirules.retry import (CONNECTION, STATUS, TIMEOUT, Failure, RetryExhausted, RetryPolicy,
-                            parse_retry_after, times)
+from kpirules.retry import CONNECTION, STATUS, TIMEOUT, Failure, RetryExhausted, RetryPolicy, parse_retry_after, times
 
 
 class Clock:

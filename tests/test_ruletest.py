@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from kpirules.cli.main import cli
+from kpirules.ruletest.runner import series_table
 from kpirules.ruletest.schema import SeriesInput, TestFileError, load_test_file
 from kpirules.ruletest.series import SeriesError, expand, parse_key
-from kpirules.ruletest.runner import series_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

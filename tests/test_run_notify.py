@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
-
-from kpirules.cli.main import cli
 from test_run_common import AS_OF, HYPER, recovered
 from test_run_xlsx import make_workbook, set_signups, tab_rows
+
+from kpirules.cli.main import cli
 
 
 class Receiver:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_run_common import AS_OF, RULES
 from test_run_xlsx import make_workbook
 

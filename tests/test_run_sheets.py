@@ -7,11 +7,23 @@ import datetime as dt
 
 import pytest
 from click.testing import CliRunner
+from test_run_common import (
+    AS_OF,
+    DATA_HEADERS,
+    EXPECTED,
+    HYPER,
+    INJECT,
+    RULES,
+    USER_COLUMNS,
+    by_header,
+    data_rows,
+    history_keys,
+    recovered,
+    rules_grid,
+)
+from test_run_notify import config, servers  # noqa: F401 (a fixture)
 
 from kpirules.cli.main import cli
-from test_run_notify import config, servers  # noqa: F401 (a fixture)
-from test_run_common import (AS_OF, DATA_HEADERS, EXPECTED, HYPER, INJECT, RULES, USER_COLUMNS,
-                             by_header, data_rows, history_keys, recovered, rules_grid)
 
 KEY = "1KpiRulesRunTestSheet0123456789abcdefghijk"
 OWNER_FILL = {"red": 1, "green": 0.949, "blue": 0.8}

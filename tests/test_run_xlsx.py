@@ -12,10 +12,23 @@ import pytest
 from click.testing import CliRunner
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from test_run_common import (
+    AS_OF,
+    DATA_HEADERS,
+    ENGINE,
+    EXPECTED,
+    HYPER,
+    INJECT,
+    RULES,
+    USER_COLUMNS,
+    by_header,
+    data_rows,
+    history_keys,
+    recovered,
+    rules_grid,
+)
 
 from kpirules.cli.main import cli
-from test_run_common import (AS_OF, DATA_HEADERS, ENGINE, EXPECTED, HYPER, INJECT, RULES, USER_COLUMNS,
-                             by_header, data_rows, history_keys, recovered, rules_grid)
 
 
 def _text(cell, value):

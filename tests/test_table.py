@@ -6,7 +6,7 @@ import pytest
 
 from kpirules.connectors.base import RawTable
 from kpirules.errors import SourceError
-from kpirules.table import dimension_text, load_table, parse_date, parse_number, BAD
+from kpirules.table import BAD, dimension_text, load_table, parse_date, parse_number
 
 
 @pytest.mark.parametrize("cell,expected", [

@@ -46,8 +46,8 @@ def evaluate_per_rule(con: duckdb.DuckDBPyConnection, specs: list[Spec], as_of: 
     out = []
     for spec in specs:
         spans = periods(spec, as_of)
-        aggs, names = [], []
-        for p, (start, end) in enumerate(spans):
+        aggs = []
+        for start, end in spans:
             cond = _between(start, end)
             aggs.append(f"count(*) FILTER (WHERE {cond})")
             for c in spec.columns:

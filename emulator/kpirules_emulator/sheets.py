@@ -39,8 +39,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from kpirules_emulator import sheets_a1 as a1
 from kpirules_emulator.sheets_auth import Auth, new_service_account
-from kpirules_emulator.sheets_http import App, Fault, Faults, RequestLog, make_server, \
-    normalize_api
+from kpirules_emulator.sheets_http import App, Fault, Faults, RequestLog, make_server, normalize_api
 from kpirules_emulator.sheets_model import Spreadsheet
 from kpirules_emulator.sheets_render import Renderer, snapshot_bytes
 from kpirules_emulator.sheets_resource import spreadsheet_resource
@@ -76,7 +75,7 @@ class SheetsEmulator:
         self._initial: dict[str, Spreadsheet] = {}
 
     # --- lifecycle ---
-    def start(self) -> "SheetsEmulator":
+    def start(self) -> SheetsEmulator:
         if self._server is not None:
             return self
         app = App(self.service, self.auth, self.faults, self.log, self._admin)
@@ -98,7 +97,7 @@ class SheetsEmulator:
         self._thread.join(timeout=5)
         self._server = None
 
-    def __enter__(self) -> "SheetsEmulator":
+    def __enter__(self) -> SheetsEmulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

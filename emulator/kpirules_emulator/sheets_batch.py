@@ -19,8 +19,15 @@ from kpirules_emulator import sheets_a1 as a1
 from kpirules_emulator import sheets_fields as fields
 from kpirules_emulator.sheets_errors import bad_request
 from kpirules_emulator.sheets_model import (
-    CELL_LIMIT, Cell, Formula, Sheet, Spreadsheet, extended_value, from_extended_value,
-    normalize)
+    CELL_LIMIT,
+    Cell,
+    Formula,
+    Sheet,
+    Spreadsheet,
+    extended_value,
+    from_extended_value,
+    normalize,
+)
 from kpirules_emulator.sheets_schema import schemas
 
 

@@ -9,11 +9,8 @@ import copy
 from typing import Any
 
 from kpirules_emulator import sheets_fields as fields
-from kpirules_emulator.sheets_batch import (
-    RequestError, field_mask, grid_bounds, handler, sheet_by_id)
-from kpirules_emulator.sheets_model import (
-    DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, drop_defaults, normalize)
-
+from kpirules_emulator.sheets_batch import RequestError, field_mask, grid_bounds, handler, sheet_by_id
+from kpirules_emulator.sheets_model import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, drop_defaults, normalize
 
 # --- sheets -------------------------------------------------------------------------
 
@@ -343,7 +340,7 @@ def unmerge_cells(book, req, ctx):
 
 @handler("setBasicFilter")
 def set_basic_filter(book, req, ctx):
-    flt = copy.deepcopy((req.get("filter") or {}))
+    flt = copy.deepcopy(req.get("filter") or {})
     sheet = grid_bounds(book, flt.get("range"))[0]
     sheet.extra["basicFilter"] = normalize(flt)
 

@@ -71,7 +71,7 @@ class Cell:
         self.value, self.fmt, self.note, self.dv = value, fmt, note, dv
         self.extra, self.cached = extra, cached
 
-    def replace(self, **changes) -> "Cell | None":
+    def replace(self, **changes) -> Cell | None:
         fields = {k: getattr(self, k) for k in Cell.__slots__}
         fields.update(changes)
         cell = Cell(**fields)
@@ -240,7 +240,7 @@ class Sheet:
     def used_extent(self) -> tuple[int, int]:
         return len(self.rows), max((len(row) for row in self.rows), default=0)
 
-    def clone(self) -> "Sheet":
+    def clone(self) -> Sheet:
         other = Sheet(copy.deepcopy(self.props))
         other.rows = [list(row) for row in self.rows]
         other.row_meta = copy.deepcopy(self.row_meta)
@@ -399,7 +399,7 @@ class Spreadsheet:
     def cell_total(self) -> int:
         return sum(s.row_count * s.col_count for s in self.sheets)
 
-    def clone(self) -> "Spreadsheet":
+    def clone(self) -> Spreadsheet:
         other = Spreadsheet.__new__(Spreadsheet)
         other.id = self.id
         other.props = copy.deepcopy(self.props)

@@ -10,11 +10,9 @@ import datetime as dt
 import json
 from typing import Any
 
-from kpirules_emulator.sheets_format import (
-    DATE_TYPES, SheetError, format_value, locale_for, num_out)
+from kpirules_emulator.sheets_format import DATE_TYPES, SheetError, format_value, locale_for, num_out
 from kpirules_emulator.sheets_formula import Evaluator
-from kpirules_emulator.sheets_model import (
-    COL_PIXELS, ROW_PIXELS, Cell, Formula, Sheet, Spreadsheet, extended_value)
+from kpirules_emulator.sheets_model import COL_PIXELS, ROW_PIXELS, Cell, Formula, Sheet, Spreadsheet, extended_value
 
 CIRCULAR = SheetError("REF", "Circular dependency detected. To resolve with iterative "
                              "calculation, see File > Settings.")

@@ -16,8 +16,7 @@ from typing import Any
 
 from kpirules_emulator import sheets_fields as fields
 from kpirules_emulator.sheets_errors import bad_request
-from kpirules_emulator.sheets_model import (
-    DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, normalize)
+from kpirules_emulator.sheets_model import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, normalize
 from kpirules_emulator.sheets_render import Renderer
 from kpirules_emulator.sheets_schema import as_bool, schemas
 from kpirules_emulator.sheets_values import read_bounds, resolve

@@ -11,7 +11,14 @@ from typing import Any, Iterable
 
 from kpirules_emulator.sheets_format import Locale, SheetError, locale_for, to_serial
 from kpirules_emulator.sheets_model import (
-    DEFAULT_COLS, DEFAULT_ROWS, Cell, Formula, Spreadsheet, from_extended_value, normalize)
+    DEFAULT_COLS,
+    DEFAULT_ROWS,
+    Cell,
+    Formula,
+    Spreadsheet,
+    from_extended_value,
+    normalize,
+)
 
 _XL_ERRORS = {"#DIV/0!": "DIVIDE_BY_ZERO", "#N/A": "N_A", "#NAME?": "NAME", "#NULL!":
               "NULL_VALUE", "#NUM!": "NUM", "#REF!": "REF", "#VALUE!": "VALUE"}

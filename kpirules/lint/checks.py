@@ -206,7 +206,7 @@ def window_scale(items: list[Item], skip: set[int] = frozenset()) -> Iterator[Fi
         middle = statistics.median(rates) if len(rates) > 2 else rates[0]
         ref = min(range(len(members)), key=lambda k: (abs(math.log(rates[k] / middle)), k))
         other, _ = members[ref]
-        for k, (item, value) in enumerate(members):
+        for k, (item, _value) in enumerate(members):
             ratio = rates[k] / rates[ref]
             if k == ref or 1 / 4 <= ratio <= 4:
                 continue

@@ -4,7 +4,7 @@
 runs a file, ``junit`` writes results for CI. docs/testing.md is the user's guide.
 """
 
-from kpirules.ruletest.runner import CaseResult, FileResult, Failure, load, run_file
+from kpirules.ruletest.runner import CaseResult, Failure, FileResult, load, run_file
 from kpirules.ruletest.schema import TestFileError
 
 __all__ = ["CaseResult", "FileResult", "Failure", "TestFileError", "load", "run_file"]

@@ -20,8 +20,17 @@ from kpirules.connectors.base import RawTable
 from kpirules.errors import KpiError, Problem, SourceError, did_you_mean
 from kpirules.names import normalise
 from kpirules.results import RuleResult, Status
-from kpirules.ruletest.schema import (Expectation, FileInput, Located, SeriesInput, TableInput,
-                                      TestCase, TestFile, TestFileError, load_test_file)
+from kpirules.ruletest.schema import (
+    Expectation,
+    FileInput,
+    Located,
+    SeriesInput,
+    TableInput,
+    TestCase,
+    TestFile,
+    TestFileError,
+    load_test_file,
+)
 from kpirules.ruletest.series import parse_key
 
 # Numbers with no `tolerance` match as spec/semantics.md's conformance cases do.
@@ -189,7 +198,6 @@ def _read_rules(path: str, shown: str) -> list[Any]:
 
     if path.lower().endswith((".xlsx", ".xlsm")):
         from kpirules.connectors import open_source
-
         from kpirules.source import rule_entries
 
         return rule_entries(open_source(path).read(), shown)

@@ -9,11 +9,21 @@ then walked through that map to the line the user has to fix.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag,
-                      ValidationError, field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from kpirules.errors import Problem, did_you_mean
 from kpirules.results import Status
@@ -163,7 +173,7 @@ def _series_values(value: Any) -> list[int | float | None]:
     if isinstance(value, (int, float)):
         return [value]
     if isinstance(value, list):
-        out = []
+        out: list[float | None] = []
         for item in value:
             if item is None or (isinstance(item, str) and item.strip() == "_"):
                 out.append(None)
@@ -242,7 +252,7 @@ class FileInput(_Strict):
 class SeriesInput(_Strict):
     start: IsoDate  # the date of each series' first value
     step: Literal["day", "week", "month"] = "day"
-    series: dict[str, Annotated[list[Union[int, float, None]], BeforeValidator(_series_values)]] = Field(
+    series: dict[str, Annotated[list[int | float | None], BeforeValidator(_series_values)]] = Field(
         min_length=1)
 
     @field_validator("series")
@@ -267,8 +277,7 @@ def _input_kind(value: Any) -> str | None:
 
 
 InputSpec = Annotated[
-    Union[Annotated[TableInput, Tag("table")], Annotated[FileInput, Tag("file")],
-          Annotated[SeriesInput, Tag("series")]],
+    Annotated[TableInput, Tag("table")] | Annotated[FileInput, Tag("file")] | Annotated[SeriesInput, Tag("series")],
     Discriminator(_input_kind, custom_error_type="input_kind",
                   custom_error_message="give the data as `columns` + `rows`, as `file: data.csv`, "
                                        "or as `start` + `series`"),
@@ -299,7 +308,7 @@ class TestFile(_Strict):
     tests: list[TestCase] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _some_rules(self) -> "TestFile":
+    def _some_rules(self) -> TestFile:
         if not self.rule_files and not self.rules:
             raise ValueError("name the rules to test with `rule_files` (or write them under `rules`)")
         return self
@@ -324,7 +333,7 @@ def validate(located: Located, file: str) -> TestFile:
         raise TestFileError(problems) from None
 
 
-def _problem(located: Located, file: str, err: dict) -> Problem:
+def _problem(located: Located, file: str, err: Mapping[str, Any]) -> Problem:
     loc = tuple(err["loc"])
     # Drop pydantic's union tag after `input` ("series"...): it names a model, not a key.
     loc = tuple(p for i, p in enumerate(loc)
