@@ -43,15 +43,21 @@ def test_imports_follow_the_layers_of_pyproject(tmp_path):
 
 
 def test_an_upward_import_breaks_the_contract(tmp_path):
-    """The contract is not vacuous: a connector importing the module that opens sources
-    (a cycle through kpirules.source) is reported with its line."""
+    """The contracts are not vacuous: a connector importing the module that opens sources
+    (a cycle through kpirules.source) is reported with its line, and so is a module
+    importing its own package's facade."""
     tree = installed_layout(tmp_path / "site")
     base = tree / "kpirules" / "connectors" / "base.py"
     base.write_text(base.read_text(encoding="utf-8") + "\nfrom kpirules.source import read_source\n",
                     encoding="utf-8")
+    email = tree / "kpirules" / "notify" / "email.py"
+    email.write_text(email.read_text(encoding="utf-8") + "\nfrom kpirules.notify import Alert\n",
+                     encoding="utf-8")
     proc = lint_imports(tree)
     assert proc.returncode != 0
     assert "kpirules.connectors is not allowed to import kpirules.source" in proc.stdout
+    # ...and a package's module importing its own package's facade.
+    assert "kpirules.notify.email is not allowed to import kpirules.notify" in proc.stdout
 
 
 def test_no_product_module_is_over_500_lines():
