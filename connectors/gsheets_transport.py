@@ -134,6 +134,8 @@ def wait_for_listener(host: str, *, patience: float = EMULATOR_PATIENCE,
     seconds. False when it never did: the first call then fails the usual way, with
     the retry policy's message."""
     name, _, port = host.rpartition(":")
+    if not port.isdigit():  # no port given: nothing to wait for, the call says what is wrong
+        return False
     address = (name.strip("[]") or "127.0.0.1", int(port))
     for probe in range(max(1, int(patience / _PROBE_INTERVAL))):
         try:

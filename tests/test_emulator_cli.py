@@ -120,6 +120,7 @@ def _stop(proc: subprocess.Popen, sig: int) -> str:
 def test_save_writes_what_clients_changed_back_to_the_workbook(workbook, sig):
     import signal
 
+    workbook.chmod(0o640)
     proc, host = _start("--workbook", str(workbook), "--save")
     try:
         sh = gspread_client_for(host).open_by_key("kpi-book")
@@ -128,6 +129,8 @@ def test_save_writes_what_clients_changed_back_to_the_workbook(workbook, sig):
     finally:
         out = _stop(proc, getattr(signal, sig))
     assert "saved" in out
+    assert workbook.stat().st_mode & 0o777 == 0o640  # the file keeps its permissions
+    assert [p.name for p in workbook.parent.iterdir() if p.name.startswith(".")] == []
     wb = openpyxl.load_workbook(workbook)
     assert [ws.title for ws in wb.worksheets] == ["Data", "Rules", "Scratch", "History"]
     assert [[c.value for c in row] for row in wb["Rules"].iter_rows()] == [

@@ -462,3 +462,10 @@ def test_a_starting_emulator_is_waited_for_before_the_first_call(monkeypatch):
         starter.join()
         late.stop()
     assert c.calls == 1 and book.data.headers == DATA[0]
+
+
+def test_an_emulator_host_without_a_port_fails_cleanly(monkeypatch):
+    monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", "localhost")
+    c = connector(retry={"attempts": 1})
+    with pytest.raises(SourceError):
+        c.read()

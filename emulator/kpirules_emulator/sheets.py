@@ -466,8 +466,9 @@ def _save(emu: SheetsEmulator, files: dict[str, Path]) -> None:
         if not emu.changed(key):
             print(f"  {path}: unchanged", flush=True)
             continue
+        print(f"  {path}: saving what clients wrote...", flush=True)
         emu.save_xlsx(key, path)
-        print(f"  {path}: saved what clients wrote", flush=True)
+        print(f"  {path}: saved", flush=True)
 
 
 if __name__ == "__main__":

@@ -51,6 +51,7 @@ def save_xlsx(book: Spreadsheet, path: str | os.PathLike) -> None:
     os.close(fd)
     try:
         wb.save(tmp)
+        os.chmod(tmp, path.stat().st_mode & 0o7777)  # mkstemp's 0600 is not the file's mode
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
