@@ -283,7 +283,9 @@ def test_one_line_per_rule_and_a_summary(book):
     lines = result.output.splitlines()
     rule_lines = [line for line in lines if line.split(" ")[0] in ("PASS", "WARN", "FAIL", "ERROR", "OFF")]
     assert len(rule_lines) == len(RULES)
-    assert lines[-1].startswith("6 rules as of 2026-11-26: 1 PASS, 1 WARN, 2 FAIL, 1 ERROR, 1 OFF; wrote history")
+    # Disabled rules are counted as check counts them (issue 18): not as rules, in brackets.
+    assert lines[-1].startswith("5 rules (1 disabled) as of 2026-11-26: 1 PASS, 1 WARN, 2 FAIL, 1 ERROR; "
+                                "wrote history")
 
 
 def test_bad_sources_exit_3_with_a_clear_message(tmp_path):
