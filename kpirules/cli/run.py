@@ -26,12 +26,15 @@ from kpirules.cli.main import EXIT_ERROR
               help="Re-evaluate the N periods before the current one for late data "
                    "(default: restate_periods in the settings, 3).")
 @click.option("--no-notify", is_flag=True, help="Write Alerts rows but send no notifications.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="COPY.xlsx",
+              help="Write into a copy of SOURCE (an .xlsx file), made afresh as COPY.xlsx; "
+                   "SOURCE is only read.")
 @format_option()
 @config_option
 @verbosity_options
 @source_options
 @source_errors
-def command(source, as_of, dry_run, restate, no_notify, fmt, config, quiet, verbose, data_tab, rules_tab,
+def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet, verbose, data_tab, rules_tab,
             connector, credentials):
     """Evaluate SOURCE's rules and write the results back into it.
 
@@ -54,6 +57,8 @@ def command(source, as_of, dry_run, restate, no_notify, fmt, config, quiet, verb
     from kpirules.writeback.runner import run
 
     settings_used(config, verbose)
+    if out and not dry_run:
+        source = copy_workbook(source, out)
     try:
         outcome = run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=data_tab,
                       rules_tab=rules_tab, restate=restate, connector=connector, notify=not no_notify,
@@ -93,6 +98,29 @@ def command(source, as_of, dry_run, restate, no_notify, fmt, config, quiet, verb
             click.echo(f"error: notification {d.describe()}", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
+
+
+def copy_workbook(source: str, out: str) -> str:
+    """``--out``: SOURCE copied to ``out`` (replacing it), the path to run on. A try-out of
+    the bundled example then leaves the tracked workbook as it was."""
+    import os
+    import shutil
+
+    from kpirules.errors import SourceError
+
+    if not source.lower().endswith((".xlsx", ".xlsm")) or not os.path.isfile(source):
+        raise SourceError(f"--out copies an .xlsx workbook; {source} is not one",
+                          hint="for a Google Sheet, make a copy in Google Sheets and run on that")
+    if not out.lower().endswith((".xlsx", ".xlsm")):
+        raise SourceError(f"--out {out}: the copy must be an .xlsx file too")
+    if os.path.abspath(out) == os.path.abspath(source):
+        return source
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        shutil.copyfile(source, out)
+    except OSError as exc:
+        raise SourceError(f"cannot copy {source} to {out}: {exc.strerror}") from None
+    return out
 
 
 def outcome_json(outcome) -> dict:
