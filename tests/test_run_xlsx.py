@@ -112,7 +112,9 @@ def test_statuses_and_messages_land_next_to_their_rules(book):
     assert rules["by_campaign"]["period"] == "2026-11-16..22"
     assert rules["conversion"]["value"] == pytest.approx(301 / 14700)
     assert rules["conversion"]["target"] == ">= 2%, warn at 2.5%"
-    assert "signup" in rules["typo"]["message"] and "\n^^^^^^" in rules["typo"]["message"]
+    # One line in the cell (issue 18: readable in every spreadsheet program); the rule and
+    # its caret in the cell's note.
+    assert "signup" in rules["typo"]["message"] and "\n" not in rules["typo"]["message"]
     assert rules["switched_off"]["message"] == "disabled in the Enabled column"
     wb = openpyxl.load_workbook(book)
     ws = wb["Rules"]
@@ -123,6 +125,10 @@ def test_statuses_and_messages_land_next_to_their_rules(book):
     assert fills["visits >= 1000 daily"] == "FFD9EAD3"  # green
     assert fills["signups >= 1M weekly"] == "FFF4CCCC"  # red
     assert ws.cell(row=1, column=status_col).comment.text.startswith("Written by kpirules run")
+    message_col = [c.value for c in ws[1]].index("Message") + 1
+    notes = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=message_col).comment for r in range(2, 8)}
+    assert "\n^^^^^^" in notes["typo"].text and notes["conversion"] is None
+    assert not any(ws.cell(row=r, column=message_col).alignment.wrap_text for r in range(2, 8))
 
 
 def test_rows_and_columns_moved_by_the_user_are_followed(tmp_path):
