@@ -70,8 +70,10 @@ def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:
     for e in entries:
         if e.unnamed or not e.name.strip():
             if e.problem is None:  # one problem per rule: a syntax error is told first
-                _name_problem(e, "this rule has no name", "write a short name (e.g. `signup_rate`); "
-                              "History and alerts are kept under it")
+                no_column = e.cell is not None and e.name_cell is None
+                _name_problem(e, "this rule has no name" + (" (the tab has no Name column)" if no_column else ""),
+                              "add a Name column and give each rule a short name" if no_column else
+                              "write a short name (e.g. `signup_rate`); History and alerts are kept under it")
             continue
         key = e.name.strip().casefold()
         other = first.setdefault(key, e)
@@ -224,7 +226,7 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         name = f"row {row}" if blank else str(name).strip()
         cell = a1(raw.sheet, row, rule_col)
         entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index,
-                                 name_cell=a1(raw.sheet, row, name_col if name_col is not None else 0)))
+                                 name_cell=a1(raw.sheet, row, name_col) if name_col is not None else None))
         entry.meta = {
             h: v for h, v in zip(headers, cells)
             if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)
