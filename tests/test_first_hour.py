@@ -129,7 +129,7 @@ def test_settings_are_found_up_to_the_repository_root_and_blamed_by_name(tmp_pat
     project = tmp_path / "project"
     (project / ".git").mkdir(parents=True)
     (project / "ops" / "daily").mkdir(parents=True)
-    book = workbook(project / "k.xlsx", [("traffic", "visits >= 1000 daily", "yes")])
+    workbook(project / "k.xlsx", [("traffic", "visits >= 1000 daily", "yes")])
     (project / "kpirules.toml").write_text('# team settings\ndata_tab = "Daily"\n')
     monkeypatch.chdir(project / "ops" / "daily")
     result = invoke("check", "../../k.xlsx", "--as-of", AS_OF.isoformat())

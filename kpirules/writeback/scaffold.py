@@ -20,7 +20,7 @@ from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
 from kpirules.writeback.layout import ENGINE_COLUMNS, ENGINE_NOTES, WIDTHS, header_cells, locate
-from kpirules.writeback.plan import HEADER, Out, Style, TabPlan, Validation, WritePlan
+from kpirules.writeback.plan import HEADER, Out, TabPlan, Validation, WritePlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
