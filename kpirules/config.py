@@ -373,7 +373,7 @@ def _order(problem: Problem) -> tuple:
 
 def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "Settings") -> Settings:
     """Settings from ``path`` (a ``kpirules.toml`` or a ``pyproject.toml`` with
-    ``[tool.kpirules]``), or from the one found in the current directory when ``path`` is
+    ``[tool.kpirules]``), or from the nearest one (``find_settings_file``) when ``path`` is
     None, merged over the Settings tab ``tab`` when given (rows, a RawTable or a mapping;
     see ``settings_from_tab``). No file and no tab: the defaults.
 

@@ -37,21 +37,45 @@ class ConfigError(ValueError):
 
 
 def find_settings_file(directory: str = ".") -> str | None:
-    """``kpirules.toml`` in ``directory``, else its ``pyproject.toml`` if that has a
-    ``[tool.kpirules]`` table, else None. (Here, not in ``kpirules.config``, because every
-    ``check`` asks and must not pay for pydantic when the answer is no.)"""
+    """The settings that apply to a command run in ``directory``: the nearest folder, from
+    there up to the repository's root (the folder holding ``.git``), with a
+    ``kpirules.toml``, or else a ``pyproject.toml`` with a ``[tool.kpirules]`` table; None
+    when there is none. Outside a repository only ``directory`` itself is looked at, so a
+    stray file in a parent folder never changes a result. The path comes back relative to
+    the current directory, as messages show it. (Here, not in ``kpirules.config``, because
+    every ``check`` asks and must not pay for pydantic when the answer is no.)"""
+    import os
+
+    start = os.path.abspath(directory)
+    folders = [start]
+    here = start
+    while not os.path.exists(os.path.join(here, ".git")):
+        parent = os.path.dirname(here)
+        if parent == here:
+            folders = [start]  # no repository above: only the folder itself
+            break
+        here = parent
+        folders.append(here)
+    for folder in folders:
+        found = _settings_in(folder)
+        if found:
+            return os.path.relpath(found)
+    return None
+
+
+def _settings_in(folder: str) -> str | None:
     import os
     import tomllib
 
-    candidate = os.path.join(directory, SETTINGS_FILE)
+    candidate = os.path.join(folder, SETTINGS_FILE)
     if os.path.isfile(candidate):
-        return candidate if directory != "." else SETTINGS_FILE
-    pyproject = os.path.join(directory, "pyproject.toml")
+        return candidate
+    pyproject = os.path.join(folder, "pyproject.toml")
     if os.path.isfile(pyproject):
         try:
             with open(pyproject, "rb") as fh:
                 if "kpirules" in tomllib.load(fh).get("tool", {}):
-                    return pyproject if directory != "." else "pyproject.toml"
+                    return pyproject
         except (OSError, tomllib.TOMLDecodeError):
             return None  # someone else's broken pyproject is not our settings file
     return None

@@ -27,7 +27,7 @@ log = logging.getLogger("kpirules.config")
 # otherwise send any secret of the job's environment (cloud keys, GITHUB_TOKEN) to their URL.
 TAB_ENV_PREFIX = "KPIRULES_"
 
-__all__ = ["Layer", "file_layer", "tab_layer", "TAB_ENV_PREFIX"]
+__all__ = ["Layer", "file_layer", "tab_layer", "TAB_ENV_PREFIX", "origin"]
 
 
 @dataclass
@@ -277,3 +277,31 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
         return _dotted("", path)
 
     return Layer(data, locate, display, "rows notify.<channel>.<setting>", problems)
+
+
+# ---------------------------------------------------------------------------- origins
+
+def origin(key: str, config: str | None, tab: Any = None,
+           tab_name: str = "Settings") -> tuple[Any, str] | None:
+    """The value of the top-level setting ``key`` and where it came from, for a message
+    about it: ``("Daily", "`data_tab = Daily` from ops/kpirules.toml:3")`` (or ``from
+    Settings!B4``); None when neither place sets it (a default). The file wins over the
+    tab, as in ``load_settings``."""
+    layers = []
+    if config:
+        try:
+            layers.append(file_layer(config))
+        except (SourceError, ConfigError):
+            pass
+    if tab is not None:
+        layers.append(tab_layer(tab, tab_name))
+    for layer in layers:
+        value = layer.value_at((key,))
+        if value is None:
+            continue
+        where = layer.locate((key,), True)
+        place = where.get("cell") or where.get("file", "")
+        if where.get("line"):
+            place += f":{where['line']}"
+        return value, f"`{layer.display((key,))} = {value}` from {place}"
+    return None

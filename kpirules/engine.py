@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 from kpirules import ast
 from kpirules.aggregate import Group, Segment
 from kpirules.errors import DATA, Problem
-from kpirules.format import expr_text, period_text, result_message
+from kpirules.format import expr_text, period_text, plural, result_message
 from kpirules.plan import RulePlan, Scan, aggregates, build_plan
 from kpirules.results import Detail, Period, Report, RuleResult, Status, Term
 from kpirules.rulesfile import RuleEntry
@@ -214,7 +214,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
             result.data_problems = exc.problems
             first = exc.problems[0]
             more = len(exc.problems) - 1
-            result.error = Problem(DATA, first.message + (f" (and {more} more bad cells)" if more else ""),
+            result.error = Problem(DATA, first.message + (f" (and {plural(more, 'more bad cell')})" if more else ""),
                                    cell=first.cell, suggestion=first.suggestion)
         if lhs is not None:
             result.detail = ctx.detail(lhs)
@@ -270,7 +270,14 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
     entries = rule_entries(workbook, source, rules)
     if table is None:
-        table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+        from kpirules.errors import SourceError
+        from kpirules.source import blame_settings, find_settings_file, settings_tab
+
+        try:
+            table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+        except SourceError as exc:
+            raise blame_settings(exc, ["date_column"], config or find_settings_file(),
+                                 settings_tab(workbook)) from None
     return Prepared(workbook, settings, entries, table, today(settings, workbook))
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
-from kpirules.format import expr_text, format_value, period_text
+from kpirules.format import expr_text, format_value, period_text, plural
 from kpirules.results import Detail, Period, RuleResult, Status
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -249,7 +249,7 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         present = [v for v in values if v is not None]
         span = (f"low {format_value(min(present), unit)}, high {format_value(max(present), unit)}"
                 if present else "no values")
-        lines.append(label("history") + f"{sparkline(values)}  last {len(values)} periods, oldest first "
+        lines.append(label("history") + f"{sparkline(values)}  last {plural(len(values), 'period')}, oldest first "
                      f"({span})")
     for problem in r.data_problems[:3]:
         lines.append(label("bad cell") + problem.one_line())
@@ -282,7 +282,10 @@ def render(ex: Explanation, status=None) -> str:
         out.append("")
         out += render_result(ex, r)
         return "\n".join(out)
-    out.append(f"{len(ex.results)} segments, worst first:")
+    if not ex.results:
+        out.append("no segments: no rows in the period")
+        return "\n".join(out)
+    out.append(f"{plural(len(ex.results), 'segment')}, worst first:")
     width = max((len(_segment(r)) for r in ex.results), default=0)
     for r in ex.results:
         values = [v for _, v in ex.history.get(segment_key(r), [])]

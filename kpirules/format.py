@@ -16,6 +16,12 @@ if TYPE_CHECKING:  # pragma: no cover
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 rule``, ``2 rules``, ``1,234 rules``; ``words`` for an irregular plural. Every
+    count in a message goes through here, so none reads "1 days"."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 @ast.node_cache
 def expr_text(node: ast.Node) -> str:
     """The AST printed back as rule text (canonical spacing, minimal parentheses)."""
@@ -189,10 +195,10 @@ def _label(agg: ast.Aggregate) -> str:
 
 
 def _rows_text(detail: Detail) -> str:
-    days = f"{detail.days} day{'s' if detail.days != 1 else ''}"
+    days = plural(detail.days, "day")
     if detail.rows == detail.days:
         return days
-    return f"{detail.rows} rows on {days}"
+    return f"{plural(detail.rows, 'row')} on {days}"
 
 
 def _value_of(detail: Detail) -> float | None:

@@ -25,6 +25,8 @@ class RuleEntry:
     problem: Problem | None = None
     line: int | None = None  # 1-based line in a .kpi file
     cell: str | None = None  # "Rules!B7" when read from a sheet
+    name_cell: str | None = None  # "Rules!A7": where the name was (or should be) written
+    unnamed: bool = False  # the Name cell was blank; ``name`` is then "row 7", for messages
     row_index: int | None = None  # 0-based index into the Rules tab's data rows
     meta: dict[str, Any] = field(default_factory=dict)  # other Rules-tab columns: owner, enabled...
     file: str | None = None
@@ -42,6 +44,63 @@ class RuleEntry:
         placed = problem.located(file=self.file, line_offset=(self.line or 1) - 1,
                                  column_offset=self.column_offset, cell=self.cell)
         return replace(placed, source_line=self.source_line or placed.source_line)
+
+
+def enabled(entry: RuleEntry) -> bool:
+    """Whether the rule is switched on (a Rules tab's Enabled column; .kpi rules always are)."""
+    return entry.meta.get("enabled", True) is not False
+
+
+def count_text(entries: list[RuleEntry]) -> str:
+    """"13 rules (1 disabled)": how every command counts a rules list, so they agree.
+    Disabled rules are not counted as rules; they are named in brackets."""
+    from kpirules.format import plural
+
+    on = sum(1 for e in entries if enabled(e))
+    off = len(entries) - on
+    return plural(on, "rule") + (f" ({off} disabled)" if off else "")
+
+
+def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:
+    """The one rule about rule names, for .kpi files and Rules tabs alike: every rule has a
+    name (History, alerts and ``explain`` key on it) and no two share one (compared without
+    case and surrounding spaces). A rule that breaks it becomes an entry with a problem,
+    placed at its name: the second of two, not the first, so the first keeps its History."""
+    first: dict[str, RuleEntry] = {}
+    for e in entries:
+        if e.unnamed or not e.name.strip():
+            if e.problem is None:  # one problem per rule: a syntax error is told first
+                no_column = e.cell is not None and e.name_cell is None
+                _name_problem(e, "this rule has no name" + (" (the tab has no Name column)" if no_column else ""),
+                              "add a Name column and give each rule a short name" if no_column else
+                              "write a short name (e.g. `signup_rate`); History and alerts are kept under it")
+            continue
+        key = e.name.strip().casefold()
+        other = first.setdefault(key, e)
+        if other is not e and e.problem is None:
+            where = f"in row {_row(other)}" if other.cell else f"on line {other.line}"
+            _name_problem(e, f"the name `{e.name}` is already used by the rule {where}",
+                          "give every rule its own name")
+    return entries
+
+
+def _row(entry: RuleEntry) -> str:
+    import re
+
+    m = re.search(r"(\d+)$", entry.name_cell or entry.cell or "")
+    return m.group(1) if m else "?"
+
+
+def _name_problem(entry: RuleEntry, message: str, suggestion: str) -> None:
+    if entry.cell is not None:
+        entry.problem = Problem(INVALID_RULE, message, cell=entry.name_cell or entry.cell,
+                                suggestion=suggestion)
+    else:
+        raw = entry.source_line or ""
+        width = max(len(raw.partition(":")[0].rstrip()), 1)
+        entry.problem = Problem(INVALID_RULE, message, line=entry.line, column=1, source_line=raw,
+                                file=entry.file, width=width, suggestion=suggestion)
+    entry.rule = None
 
 
 def _parse(entry: RuleEntry) -> RuleEntry:
@@ -65,7 +124,6 @@ def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
 
 def _parse_lines(text: str, file: str | None) -> list[RuleEntry]:
     entries: list[RuleEntry] = []
-    seen: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
@@ -85,17 +143,9 @@ def _parse_lines(text: str, file: str | None) -> list[RuleEntry]:
         body = _strip_comment(rule_text)
         lead = len(body) - len(body.lstrip())
         body = body.strip()
-        entry = _parse(RuleEntry(name=name, text=body, line=number, file=file, source_line=raw,
-                                 column_offset=len(raw) - len(rule_text) + lead))
-        if entry.problem is None and name in seen:
-            entry.problem = Problem(
-                INVALID_RULE, f"rule name `{name}` is already used on line {seen[name]}",
-                line=number, column=1, source_line=raw, file=file, width=len(name),
-                suggestion="give every rule its own name",
-            )
-            entry.rule = None
-        seen.setdefault(name, number)
-        entries.append(entry)
+        entries.append(_parse(RuleEntry(name=name, text=body, line=number, file=file, source_line=raw,
+                                        column_offset=len(raw) - len(rule_text) + lead)))
+    check_names(entries)
     return entries
 
 
@@ -169,17 +219,23 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
             continue
         text = str(text).strip()
         name = cells[name_col] if name_col is not None else None
-        name = str(name).strip() if name not in (None, "") else f"row {raw.header_row + 1 + index}"
-        cell = a1(raw.sheet, raw.header_row + 1 + index, rule_col)
-        entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index))
+        row = raw.header_row + 1 + index
+        blank = name is None or str(name).strip() == ""
+        # A blank name shows as its row, so that messages can point at it; it is an error
+        # all the same (check_names): History must not be keyed on a row number.
+        name = f"row {row}" if blank else str(name).strip()
+        cell = a1(raw.sheet, row, rule_col)
+        entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index,
+                                 name_cell=a1(raw.sheet, row, name_col) if name_col is not None else None))
         entry.meta = {
             h: v for h, v in zip(headers, cells)
             if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)
         }
         if "enabled" in entry.meta:
             entry.meta["enabled"] = _truthy(entry.meta["enabled"])
+        entry.unnamed = blank
         entries.append(entry)
-    return entries
+    return check_names(entries)
 
 
 def _truthy(value: Any) -> bool:

@@ -42,6 +42,33 @@ def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None)
     return rules_from_table(workbook.rules)
 
 
+# Settings that name a tab or a column: when one is missing, the message names the setting.
+NAMING_SETTINGS = ("data_tab", "rules_tab", "history_tab", "alerts_tab", "date_column")
+
+
+def blame_settings(exc: Exception, keys, config: str | None, tab: RawTable | None = None) -> Exception:
+    """``exc`` (a SourceError about a missing tab or column) saying which setting named it
+    and where that was set: "... has no tab named 'Daily' (`data_tab = Daily` from
+    ops/kpirules.toml:2)". ``keys``: the settings the command line did not override."""
+    from kpirules.errors import SourceError
+
+    if not isinstance(exc, SourceError) or not (config or tab is not None) or "` from " in exc.message:
+        return exc
+    from kpirules.config_sources import origin
+
+    for key in keys:
+        found = origin(key, config, tab)
+        if found is None:
+            continue
+        value, where = found
+        if repr(str(value)) in exc.message or f"`{value}`" in exc.message:
+            option = f"--{key.replace('_', '-')}"
+            return SourceError(f"{exc.message} ({where})",
+                               hint=f"correct `{key}` there" + (f", or override it with {option}"
+                                                                 if key in ("data_tab", "rules_tab") else ""))
+    return exc
+
+
 def settings_tab(workbook: Workbook) -> RawTable | None:
     for name, tab in workbook.extra_tabs.items():
         if name.strip().casefold() == SETTINGS_TAB.casefold():
@@ -73,7 +100,13 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     # missing tab costs more calls (Google Sheets, where `kpirules init` creates it and
     # `run` asks for it by name).
     tabs = (*extra_tabs, SETTINGS_TAB) if getattr(conn, "optional_tabs_free", True) else extra_tabs
-    workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
+    from kpirules.errors import SourceError
+
+    unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
+    try:
+        workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
+    except SourceError as exc:
+        raise blame_settings(exc, unset, config) from None
     tab = settings_tab(workbook)
     if tab is None:
         return conn, workbook, file_settings
@@ -82,7 +115,10 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     settings = load_settings(config, tab=tab) if config else load_settings(None, tab=tab)
     again = (data_tab or settings.data_tab, (rules_tab or settings.rules_tab) if with_rules else None)
     if again != wanted:
-        workbook = conn.read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
+        try:
+            workbook = conn.read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
+        except SourceError as exc:
+            raise blame_settings(exc, unset, config, tab) from None
     return conn, workbook, settings
 
 

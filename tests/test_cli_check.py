@@ -112,7 +112,7 @@ def test_validate_shows_every_problem_with_caret(tmp_path):
     assert f"{rules}:3:23: syntax: unknown window `fortnightly`" in out
     caret_line = out.splitlines()[out.splitlines().index("    threshold: signups / visits >= weekly") + 1]
     assert caret_line.index("^") == len("    threshold: signups / visits >= ")
-    assert "3 rules in 1 file(s): 2 problems" in out
+    assert "3 rules in 1 file: 2 problems" in out
 
 
 def test_validate_with_data_checks_names(files, tmp_path):

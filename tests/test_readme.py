@@ -53,3 +53,34 @@ def test_the_main_command_names_a_bundled_workbook_and_a_real_command():
     out = subprocess.run([sys.executable, "-m", "kpirules", "run", "--help"], capture_output=True,
                          text=True, cwd=ROOT)
     assert out.returncode == 0 and "--dry-run" in out.stdout
+
+
+def test_the_main_command_leaves_a_fresh_clone_clean(tmp_path):
+    """Issue 18: the README's main command used to modify the tracked example workbook
+    (a second run then found no news) and leave a lock file behind. It runs on a copy now;
+    run twice, it says the same, and `git status` stays clean."""
+    if subprocess.run(["git", "rev-parse", "--git-dir"], cwd=ROOT, capture_output=True).returncode:
+        import pytest
+
+        pytest.skip("not a git checkout")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True, capture_output=True)
+    main, _ = readme_commands()
+    command = main.split("&& ")[-1]  # after creating and activating the venv and installing
+    assert command.startswith("kpirules run examples/marketing.xlsx")
+    import os
+    import shlex
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_COLOR": "1"}
+    outputs = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "kpirules", *shlex.split(command)[1:]], cwd=clone,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1, done.stdout + done.stderr  # some rules fail: the point of the example
+        outputs.append(done.stdout.splitlines()[-1])
+    assert outputs[0] == outputs[1] and outputs[0].endswith("5 alerts"), outputs
+    status = subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=clone, capture_output=True,
+                            text=True, check=True).stdout
+    assert status == "", status
+    assert not (clone / "examples" / ".marketing.xlsx.lock").exists()
+    assert (clone / "runs" / "marketing.xlsx").is_file()

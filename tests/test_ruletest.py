@@ -305,7 +305,7 @@ def test_run_selects_tests_by_pattern(project: Path):
     result = run(str(path), "--run", "^chan")
     assert result.exit_code == 0
     assert "channels" in result.output and "good week" not in result.output
-    assert "1 tests: 1 passed" in result.output
+    assert "1 test: 1 passed" in result.output
     nothing = run(str(path), "--run", "nomatch")
     assert nothing.exit_code == 2 and "no test matches --run nomatch" in nothing.output
     assert run(str(path), "--run", "(").exit_code == 2

@@ -84,13 +84,17 @@ def test_statuses_land_next_to_their_rules_and_are_coloured(emulator):
     rules = by_header(emulator.values(KEY, "Rules"))
     assert {n: r["status"] for n, r in rules.items()} == EXPECTED
     assert rules["by_campaign"]["message"] == f"2 of 3 campaigns below 1.5%: {INJECT} 1.00%, social_prospect 1.20%"
-    assert "\n^^^^^^" in rules["typo"]["message"]
+    assert "\n" not in rules["typo"]["message"]  # one line; the rule and caret in its note
     headers = emulator.values(KEY, "Rules")[0]
     status = "ABCDEFGHIJK"[headers.index("Status")]
     warn = emulator.cell(KEY, "Rules", f"{status}2")
     assert warn["userEnteredValue"] == {"stringValue": "WARN"}
     assert warn["userEnteredFormat"]["backgroundColor"] == pytest.approx({"red": 1, "green": 0.898, "blue": 0.6}, abs=1e-3)
     assert emulator.cell(KEY, "Rules", f"{status}1")["note"].startswith("Written by kpirules run")
+    message = "ABCDEFGHIJK"[headers.index("Message")]
+    typo_row = 1 + [row[headers.index("Name")] if row else None for row in emulator.values(KEY, "Rules")].index("typo")
+    typo = emulator.cell(KEY, "Rules", f"{message}{typo_row}")
+    assert "\n^^^^^^" in typo["note"] and "WRAP" not in str(typo.get("userEnteredFormat"))
 
 
 def test_rows_and_columns_moved_by_the_user_are_followed(emulator):

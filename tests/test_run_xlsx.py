@@ -125,7 +125,9 @@ def test_statuses_and_messages_land_next_to_their_rules(book):
     assert rules["by_campaign"]["period"] == "2026-11-16..22"
     assert rules["conversion"]["value"] == pytest.approx(301 / 14700)
     assert rules["conversion"]["target"] == ">= 2%, warn at 2.5%"
-    assert "signup" in rules["typo"]["message"] and "\n^^^^^^" in rules["typo"]["message"]
+    # One line in the cell (issue 18: readable in every spreadsheet program); the rule and
+    # its caret in the cell's note.
+    assert "signup" in rules["typo"]["message"] and "\n" not in rules["typo"]["message"]
     assert rules["switched_off"]["message"] == "disabled in the Enabled column"
     wb = openpyxl.load_workbook(book)
     ws = wb["Rules"]
@@ -136,6 +138,10 @@ def test_statuses_and_messages_land_next_to_their_rules(book):
     assert fills["visits >= 1000 daily"] == "FFD9EAD3"  # green
     assert fills["signups >= 1M weekly"] == "FFF4CCCC"  # red
     assert ws.cell(row=1, column=status_col).comment.text.startswith("Written by kpirules run")
+    message_col = [c.value for c in ws[1]].index("Message") + 1
+    notes = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=message_col).comment for r in range(2, 8)}
+    assert "\n^^^^^^" in notes["typo"].text and notes["conversion"] is None
+    assert not any(ws.cell(row=r, column=message_col).alignment.wrap_text for r in range(2, 8))
 
 
 def test_rows_and_columns_moved_by_the_user_are_followed(tmp_path):
@@ -276,7 +282,7 @@ def test_a_failed_write_leaves_the_file_as_it_was(book, monkeypatch):
     assert result.exit_code == 3
     assert "No space left on device" in result.output and "left as it was" in result.output
     assert book.read_bytes() == original
-    assert sorted(p.name for p in book.parent.iterdir()) == [".kpis.xlsx.lock", "kpis.xlsx"]
+    assert sorted(p.name for p in book.parent.iterdir()) == ["kpis.xlsx"]  # no lock file left behind
     monkeypatch.undo()
     assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2  # and the lock was released
 
@@ -296,7 +302,9 @@ def test_one_line_per_rule_and_a_summary(book):
     lines = result.output.splitlines()
     rule_lines = [line for line in lines if line.split(" ")[0] in ("PASS", "WARN", "FAIL", "ERROR", "OFF")]
     assert len(rule_lines) == len(RULES)
-    assert lines[-1].startswith("6 rules as of 2026-11-26: 1 PASS, 1 WARN, 2 FAIL, 1 ERROR, 1 OFF; wrote history")
+    # Disabled rules are counted as check counts them (issue 18): not as rules, in brackets.
+    assert lines[-1].startswith("5 rules (1 disabled) as of 2026-11-26: 1 PASS, 1 WARN, 2 FAIL, 1 ERROR; "
+                                "wrote history")
 
 
 def test_bad_sources_exit_3_with_a_clear_message(tmp_path):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from kpirules.cli.common import source_errors
+from kpirules.cli.common import source_errors, verbosity_options
 
 
 @click.group("auth")
@@ -35,8 +35,9 @@ def command() -> None:
               help="Do not open a browser; print the URL to open (on this machine).")
 @click.option("--port", type=int, default=0, show_default=True,
               help="Port of the local redirect server (0: any free port).")
+@verbosity_options
 @source_errors
-def login(client_secrets: str | None, no_browser: bool, port: int) -> None:
+def login(client_secrets: str | None, no_browser: bool, port: int, quiet: bool, verbose: int) -> None:
     """Log in as yourself (OAuth) and save the token for later runs.
 
     Asks for access to Google Sheets only (no Drive). The token is saved, readable by you
@@ -46,19 +47,22 @@ def login(client_secrets: str | None, no_browser: bool, port: int) -> None:
 
     resolved = gauth.login(client_secrets, open_browser=not no_browser, port=port)
     click.echo(f"Logged in. Token saved to {resolved.path}")
-    click.echo("kpirules uses it when no service account key is given; `kpirules auth status` "
-               "shows which credentials apply.")
+    if not quiet:
+        click.echo("kpirules uses it when no service account key is given; `kpirules auth status` "
+                   "shows which credentials apply.")
 
 
 @command.command("logout")
+@verbosity_options
 @source_errors
-def logout() -> None:
+def logout(quiet: bool, verbose: int) -> None:
     """Delete the saved login token."""
     from kpirules import gauth
 
     removed = gauth.delete_token()
     if removed is None:
-        click.echo(f"Not logged in (no token at {gauth.token_path()}).")
+        if not quiet:
+            click.echo(f"Not logged in (no token at {gauth.token_path()}).")
     else:
         click.echo(f"Logged out: deleted {removed}")
 
@@ -68,13 +72,18 @@ def logout() -> None:
               help="Show what this key file would give instead (as check/run --credentials).")
 @click.option("--check", "try_token", is_flag=True,
               help="Also fetch an access token, to prove the credentials work (never shown).")
+@verbosity_options
 @source_errors
-def status(credentials: str | None, try_token: bool) -> None:
+def status(credentials: str | None, try_token: bool, quiet: bool, verbose: int) -> None:
     """Show which credentials kpirules would use, without showing any secret."""
     from kpirules import gauth
 
     resolved = gauth.find_credentials(credentials)
     click.echo(f"credentials: {resolved.describe()}")
+    if quiet:  # the one line; --check still proves them
+        if try_token and not resolved.emulator:
+            _try_token(resolved)
+        return
     if resolved.emulator:
         click.echo(f"sheets api:  http://{resolved.emulator} (emulator; no token is fetched)")
         return

@@ -53,6 +53,59 @@ def source_options(func: Callable) -> Callable:
     return func
 
 
+def config_option(func: Callable) -> Callable:
+    """``--config FILE``: every command takes it, and without it every command finds the same
+    settings file (``kpirules.source.find_settings_file``: from here up to the repository's
+    root)."""
+    return click.option(
+        "--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE", default=None,
+        help="Settings file [default: the nearest kpirules.toml or pyproject.toml with "
+             "[tool.kpirules], from here up to the repository's root].")(func)
+
+
+def _verbosity(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value and param.name == "verbose":
+        import logging
+
+        # -v: what kpirules does (settings found, retries); -vv: everything, for a bug report.
+        logging.basicConfig(level=logging.INFO if value == 1 else logging.DEBUG,
+                            format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    return value
+
+
+def verbosity_options(func: Callable) -> Callable:
+    """``-q`` (problems and the summary only) and ``-v``/``-vv`` (what happens, on stderr)."""
+    func = click.option("-v", "--verbose", count=True, callback=_verbosity, expose_value=True,
+                        help="Say more on stderr: the settings file used, retries (-vv: debug).")(func)
+    return click.option("-q", "--quiet", is_flag=True,
+                        help="Print only problems and the summary line.")(func)
+
+
+def format_option(default: str = "text", human: str = "text") -> Callable:
+    """``--format text|json`` (``table|json`` for check, as spec/cli.md fixes it): json
+    prints exactly one document on stdout."""
+    return click.option("--format", "fmt", type=click.Choice([human, "json"]), default=default,
+                        show_default=True, help=f"{human} for people, json for scripts.")
+
+
+def echo_json(document: Any) -> None:
+    """One JSON document on stdout: indented at a terminal, compact in a pipe (where json's
+    C encoder, used only without indent, is several times faster on big reports)."""
+    import json
+
+    indent = 1 if sys.stdout.isatty() else None
+    click.echo(json.dumps(document, ensure_ascii=False, indent=indent, default=str))
+
+
+def settings_used(config: str | None, verbose: int) -> None:
+    """Under -v, say which settings file applies (or that none does)."""
+    if verbose:
+        from kpirules.source import find_settings_file
+
+        found = config or find_settings_file()
+        click.echo(f"settings: {found or 'none found (defaults)'}", err=True)
+
+
 def connector_options(credentials: str | None) -> dict[str, Any]:
     return {"credentials": credentials} if credentials else {}
 
@@ -84,12 +137,33 @@ def source_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except SourceError as exc:
+            exc = _blamed(exc, kwargs)
             click.echo(f"error: {exc.message}", err=True)
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
             sys.exit(EXIT_SOURCE)
+        except Exception as exc:
+            # Unusable settings: every problem at its file line or cell, exit 2. (Only
+            # kpirules.config raises ConfigError, so it is loaded when one is raised.)
+            config = sys.modules.get("kpirules.config")
+            if config is None or not isinstance(exc, config.ConfigError):
+                raise
+            for problem in exc.problems:
+                click.echo(f"error: {problem.render()}", err=True)
+            sys.exit(EXIT_ERROR)
 
     return wrapper
+
+
+def _blamed(exc, options: dict):
+    """A missing tab or column that a setting named says so, with where it was set
+    (``kpirules.source.blame_settings``); options given on the command line are not blamed."""
+    from kpirules.source import NAMING_SETTINGS, blame_settings, find_settings_file
+
+    config = options.get("config") or find_settings_file()
+    if not config:
+        return exc
+    return blame_settings(exc, [k for k in NAMING_SETTINGS if not options.get(k)], config)
 
 
 def read_entries(path: str):

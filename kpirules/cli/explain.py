@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from kpirules.cli.common import DATE, connector_options, source_errors, source_options
+from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
+                                 settings_used, source_errors, source_options, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -20,18 +20,20 @@ from kpirules.cli.main import EXIT_ERROR
               help="A .kpi rules file (default: the source's Rules tab).")
 @click.option("--periods", type=click.IntRange(2, 52), default=8, show_default=True,
               help="How many periods the history sparkline shows.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+@format_option()
+@config_option
+@verbosity_options
 @source_options
 @source_errors
-def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_tab, connector,
-            credentials):
+def command(source, rule_name, as_of, rules_file, periods, fmt, config, quiet, verbose, data_tab, rules_tab,
+            connector, credentials):
     """Show how RULE-NAME's result on SOURCE came about.
 
     The same sentence `check` prints and `run` writes into the Message column, then the
     period, the rows and days counted, each aggregate's value, the arithmetic with the
     real numbers, the previous period, every segment worst first, and a sparkline of the
-    value over the last periods.
+    value over the last periods. A disabled rule is explained as it would come out if it
+    were switched on, and says that it is off.
 
     \b
     Examples:
@@ -44,8 +46,9 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     from kpirules.explain import explain, render, to_json
     from kpirules.names import normalise
 
+    settings_used(config, verbose)
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab,
-                    connector=connector, **connector_options(credentials))
+                    connector=connector, config=config, **connector_options(credentials))
     entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)
@@ -59,9 +62,22 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     if entry.problem is not None:
         click.echo(entry.problem.render(), err=True)
         sys.exit(EXIT_ERROR)
+    from kpirules.rulesfile import enabled
+
+    off = not enabled(entry)
+    if off:
+        import dataclasses
+
+        # Evaluated as if switched on: what it would say is the useful answer.
+        entry = dataclasses.replace(entry, meta={**entry.meta, "enabled": True})
     ex = explain(entry, ready.table, as_of or ready.today, periods)
     if fmt == "json":
-        click.echo(json.dumps(to_json(ex), ensure_ascii=False, indent=1))
-    else:
-        color = use_color()
-        click.echo(render(ex, lambda s: status_text(s, color)))
+        echo_json(to_json(ex) | {"enabled": not off})
+        return
+    if off:
+        click.echo(f"{entry.name} is disabled (its Enabled cell says no): check and run skip it. "
+                   "Were it switched on:")
+    color = use_color()
+    text = render(ex, lambda s: status_text(s, color))
+    # -q: the rule and its verdict, without the working.
+    click.echo("\n".join(text.splitlines()[:2]) if quiet else text)

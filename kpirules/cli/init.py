@@ -6,18 +6,19 @@ import sys
 
 import click
 
-from kpirules.cli.common import connector_options, source_errors, source_options
+from kpirules.cli.common import (config_option, connector_options, settings_used, source_errors, source_options,
+                                 verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
 
 @click.command("init")
 @click.argument("source")
 @click.option("--dry-run", is_flag=True, help="Print what would be created; change nothing.")
-@click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="Settings file (tab names); default ./kpirules.toml if there is one.")
+@config_option
+@verbosity_options
 @source_options
 @source_errors
-def command(source, dry_run, config, data_tab, rules_tab, connector, credentials):
+def command(source, dry_run, config, quiet, verbose, data_tab, rules_tab, connector, credentials):
     """Set SOURCE up: Rules (with example rules and an Enabled dropdown), History,
     Alerts and Settings tabs, and a note on each column the engine writes.
 
@@ -32,6 +33,7 @@ def command(source, dry_run, config, data_tab, rules_tab, connector, credentials
     from kpirules.config import ConfigError
     from kpirules.writeback.scaffold import init
 
+    settings_used(config, verbose)
     try:
         plan = init(source, dry_run=dry_run, config=config, data_tab_name=data_tab,
                     rules_tab_name=rules_tab, connector=connector, **connector_options(credentials))
@@ -44,7 +46,7 @@ def command(source, dry_run, config, data_tab, rules_tab, connector, credentials
         return
     verb = "would set up" if dry_run else "set up"
     for tab in plan.tabs:
-        if tab.empty:
+        if tab.empty or quiet:
             continue
         what = "created" if tab.create else "updated"
         details = ", ".join(f"{n} {k}" for k, n in tab.counts.items() if n)

@@ -3,20 +3,22 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
 
-from kpirules.cli.common import source_errors
+from kpirules.cli.common import (config_option, echo_json, format_option, settings_used, source_errors,
+                                 verbosity_options)
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
+
 
 @click.command("lint")
 @click.argument("sources", nargs=-1, required=True, metavar="RULES...")
 @click.option("--data", "data_source", metavar="SOURCE",
               help="Data to check ratios' volumes and counts' scales against "
                    "(default: the workbook's own Data tab when RULES is a workbook).")
-@click.option("--data-tab", default="Data", show_default=True, metavar="TAB")
+@click.option("--data-tab", default=None, metavar="TAB",
+              help="The data tab [default: Data, or as the settings say].")
 @click.option("--vocabulary", "vocabularies", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE", help="A TOML file of your team's activity metrics, added to the "
                                    "built-in vocabulary (repeatable).")
@@ -26,9 +28,12 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
               help="KPI002: the smallest denominator per period a ratio needs "
                    "(default: derived from the rule's target).")
 @click.option("--strict", is_flag=True, help="Exit with status 4 when there are findings.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option()
+@config_option
+@verbosity_options
 @source_errors
-def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt):
+def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt, config, quiet,
+            verbose):
     """Lint rules: is each KPI worth having?
 
     RULES are .kpi files or workbooks (xlsx, Google Sheets) whose Rules tab is linted.
@@ -60,15 +65,16 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
         for problem in exc.problems:
             click.echo(problem.render(), err=True)
         sys.exit(EXIT_ERROR)
+    settings_used(config, verbose)
     rulesets, data = [], None
     for path in sources:
-        ruleset, workbook_data = _read(path, data_tab)
+        ruleset, workbook_data = _read(path, data_tab, config)
         rulesets.append(ruleset)
         data = data if data is not None else workbook_data
     if data_source:
-        from kpirules.connectors import open_source
+        from kpirules.source import read_source
 
-        data = open_source(data_source).read(data_tab=data_tab).data
+        data = read_source(data_source, config=config, data_tab=data_tab, with_rules=False)[1].data
     table = None
     if data is not None:
         from kpirules.errors import SourceError
@@ -83,37 +89,40 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             click.echo(f"warning: {exc.message}; checks that need data are skipped", err=True)
     result = lint(rulesets, vocabulary=vocabulary, table=table, ignore=ignored, min_volume=min_volume)
     if fmt == "json":
-        click.echo(json.dumps({
+        echo_json({
             "findings": [f.to_json() for f in result.findings],
             "problems": [p.to_json() | ({"file": p.file} if p.file else {}) for p in result.problems],
             "rules": result.linted,
-        }, ensure_ascii=False, indent=1))
+            "disabled": result.disabled,
+        })
     else:
         for problem in result.problems:
             click.echo(problem.render())
         for finding in result.findings:
             click.echo(finding.render())
+        from kpirules.format import plural
+
         n = len(result.findings)
-        summary = f"{result.linted} rules linted: {n or 'no'} finding{'s' if n != 1 else ''}"
+        linted = plural(result.linted, "rule") + (f" ({result.disabled} disabled)" if result.disabled else "")
+        summary = f"{linted} linted: {n or 'no'} finding{'s' if n != 1 else ''}"
         if result.problems:
             summary += f", {len(result.problems)} invalid rule{'s' if len(result.problems) != 1 else ''}"
         if table is None:
             summary += " (give --data to also check volumes and scales)"
-        click.echo(summary, err=True)
+        if not quiet:
+            click.echo(summary, err=True)
     if result.problems:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_LINT if strict and result.findings else EXIT_OK)
 
 
-def _read(path: str, data_tab: str):
-    """The rules of ``path`` and, for a workbook, its data tab."""
+def _read(path: str, data_tab: str | None, config: str | None):
+    """The rules of ``path`` and, for a workbook, its data tab (tabs as the settings say)."""
     from kpirules.lint import RuleSet
     from kpirules.rulesfile import read_rules_file
-    from kpirules.source import is_rules_file, rule_entries
+    from kpirules.source import is_rules_file, read_source, rule_entries
 
     if is_rules_file(path):
         return RuleSet(path, read_rules_file(path)), None
-    from kpirules.connectors import open_source
-
-    workbook = open_source(path).read(data_tab=data_tab)
+    _, workbook, _ = read_source(path, config=config, data_tab=data_tab)
     return RuleSet(path, rule_entries(workbook, path), workbook.rules), workbook.data

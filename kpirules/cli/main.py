@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "explain": ("kpirules.cli.explain", "Show how one rule's result came about, number by number."),
     "init": ("kpirules.cli.init", "Set a workbook or Google Sheet up with Rules, History and Alerts tabs."),
     "auth": ("kpirules.cli.auth", "Log in to Google for Sheets access (OAuth user login)."),
+    "completion": ("kpirules.cli.completion", "Print the shell completion script (bash, zsh or fish)."),
 }
 
 # Exit statuses (spec/cli.md): 0 all good, 1 some FAIL, 2 some ERROR or usage error;
@@ -37,6 +38,18 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(COMMANDS[name][0])
         return module.command
+
+    def resolve_command(self, ctx: click.Context, args: list[str]):
+        # `kpirules chek`: say which command was meant (click says only "No such command";
+        # for options click suggests by itself).
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(COMMANDS), n=2, cutoff=0.5)
+            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+            ctx.fail(f"No such command {name!r}.{hint} Commands: {', '.join(COMMANDS)}.")
+        return super().resolve_command(ctx, args)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text from the table above: listing commands must not import them all.

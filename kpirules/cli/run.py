@@ -10,8 +10,9 @@ import sys
 
 import click
 
-from kpirules.cli.common import (DATE, connector_options, source_errors, source_options, status_text,
-                                 use_color)
+from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
+                                 settings_used, source_errors, source_options, status_text, use_color,
+                                 verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -21,17 +22,20 @@ from kpirules.cli.main import EXIT_ERROR
               help="Evaluate as of this date (default: today in the sheet's time zone).")
 @click.option("--dry-run", is_flag=True,
               help="Print every cell and row that would be written; write and send nothing.")
-@click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="Settings file (default: ./kpirules.toml, if there is one).")
 @click.option("--restate", type=click.IntRange(0, 366), default=None, metavar="N",
               help="Re-evaluate the N periods before the current one for late data "
                    "(default: restate_periods in the settings, 3).")
 @click.option("--no-notify", is_flag=True, help="Write Alerts rows but send no notifications.")
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary line.")
+@click.option("--out", "out", type=click.Path(dir_okay=False), metavar="COPY.xlsx",
+              help="Write into a copy of SOURCE (an .xlsx file), made afresh as COPY.xlsx; "
+                   "SOURCE is only read.")
+@format_option()
+@config_option
+@verbosity_options
 @source_options
 @source_errors
-def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab, rules_tab, connector,
-            credentials):
+def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet, verbose, data_tab, rules_tab,
+            connector, credentials):
     """Evaluate SOURCE's rules and write the results back into it.
 
     SOURCE is an .xlsx workbook or a Google Sheets URL or key with a Rules tab. Next to
@@ -52,6 +56,9 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
     from kpirules.errors import SourceError
     from kpirules.writeback.runner import run
 
+    settings_used(config, verbose)
+    if out and not dry_run:
+        source = copy_workbook(source, out)
     try:
         outcome = run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=data_tab,
                       rules_tab=rules_tab, restate=restate, connector=connector, notify=not no_notify,
@@ -70,6 +77,9 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
         click.echo("error: kpirules run stopped on an internal error (above); nothing was written "
                    "after it. Please report it.", err=True)
         sys.exit(EXIT_ERROR)
+    if fmt == "json":
+        echo_json(outcome_json(outcome))
+        sys.exit(outcome.exit_status)
     color = use_color()
     if not quiet:
         print_rules(outcome, color=color)
@@ -88,6 +98,50 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
             click.echo(f"error: notification {d.describe()}", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
+
+
+def copy_workbook(source: str, out: str) -> str:
+    """``--out``: SOURCE copied to ``out`` (replacing it), the path to run on. A try-out of
+    the bundled example then leaves the tracked workbook as it was."""
+    import os
+    import shutil
+
+    from kpirules.errors import SourceError
+
+    if not source.lower().endswith((".xlsx", ".xlsm")) or not os.path.isfile(source):
+        raise SourceError(f"--out copies an .xlsx workbook; {source} is not one",
+                          hint="for a Google Sheet, make a copy in Google Sheets and run on that")
+    if not out.lower().endswith((".xlsx", ".xlsm")):
+        raise SourceError(f"--out {out}: the copy must be an .xlsx file too")
+    if os.path.abspath(out) == os.path.abspath(source):
+        return source
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        shutil.copyfile(source, out)
+    except OSError as exc:
+        raise SourceError(f"cannot copy {source} to {out}: {exc.strerror}") from None
+    return out
+
+
+def outcome_json(outcome) -> dict:
+    """``run --format json``: check's document (as_of, results) plus what run did."""
+    from kpirules.rulesfile import enabled
+
+    history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
+    entries = [s.entry for s in outcome.summaries]
+    return outcome.report.to_json() | {
+        "rules": [{"name": s.entry.name, "status": s.status, "period": s.period or None,
+                   "message": s.message, "enabled": enabled(s.entry)} for s in outcome.summaries],
+        "counts": {"rules": sum(map(enabled, entries)), "disabled": sum(not enabled(e) for e in entries)},
+        "written": outcome.written,
+        "would_write": outcome.plan.describe() if not outcome.written else [],
+        "history": {k: history.get(k, 0) for k in ("new", "updated", "restated")},
+        "alerts": [{"name": a.result.name, "segment": a.result.segment, "previous": a.previous,
+                    "status": a.status} for a in outcome.alerts],
+        "notifications": [{"channel": getattr(d, "channel", None), "ok": d.ok, "detail": d.describe()}
+                          for d in outcome.deliveries],
+        "exit_status": outcome.exit_status,
+    }
 
 
 def print_rules(outcome, *, color: bool) -> None:
@@ -111,17 +165,22 @@ def _alert_line(record) -> str:
 
 
 def summary_line(outcome) -> str:
+    from kpirules.format import plural
+    from kpirules.rulesfile import count_text
+
     counts: dict[str, int] = {}
     for s in outcome.summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+    # Disabled rules are counted as every command counts them: "13 rules (1 disabled)".
+    order = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "ERROR"]
     statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no rules"
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     verb = "would write" if not outcome.written else "wrote"
     sent = sum(1 for d in outcome.deliveries if d.ok)
-    text = (f"{len(outcome.summaries)} rules as of {outcome.report.as_of.isoformat()}: {statuses}; "
+    rules = count_text([s.entry for s in outcome.summaries])
+    text = (f"{rules} as of {outcome.report.as_of.isoformat()}: {statuses}; "
             f"{verb} history {history.get('new', 0)} new / {history.get('updated', 0)} updated"
-            f" ({history.get('restated', 0)} restated), {len(outcome.alerts)} alerts")
+            f" ({history.get('restated', 0)} restated), {plural(len(outcome.alerts), 'alert')}")
     if outcome.deliveries:
-        text += f", {sent}/{len(outcome.deliveries)} notifications sent"
+        text += f", {sent}/{plural(len(outcome.deliveries), 'notification')} sent"
     return text

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from kpirules.cli.common import config_option, echo_json, format_option, settings_used, verbosity_options
 from kpirules.cli.main import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 
 
@@ -17,13 +18,16 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_FAIL, EXIT_OK
               help="Run only tests whose name matches this regular expression (repeatable).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
               help="Also write the results as JUnit XML to FILE (for CI).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only failures and the summary.")
-def command(test_files, patterns, junit_file, quiet):
+@format_option()
+@config_option
+@verbosity_options
+def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
     """Run rule unit tests: fixed data, a fixed as-of date, expected results.
 
     Each TESTFILE is YAML naming rule files, the data (a table, a CSV/xlsx file or compact
     series such as "1000+10x6"), the as-of date and the expected status, value, period or
-    message of each rule and segment. See docs/testing.md.
+    message of each rule and segment. See docs/testing.md. Of the settings, only
+    date_column applies (tests are meant to give the same results everywhere).
 
     \b
     Exit status: 0 every test passes, 1 some test fails,
@@ -43,8 +47,12 @@ def command(test_files, patterns, junit_file, quiet):
         except re.error as exc:
             raise click.BadParameter(f"{pattern!r} is not a regular expression: {exc}",
                                      param_hint="--run")
+    settings_used(config, verbose)
+    date_column = _date_column(config)
     color = use_color()
-    results = [run_file(path, tuple(patterns)) for path in test_files]
+    results = [run_file(path, tuple(patterns), date_column) for path in test_files]
+    if fmt == "json":
+        _report_json(results, junit_file, patterns)
     passed = failed = 0
     for fr in results:
         if not quiet or fr.problems or any(not c.passed for c in fr.cases):
@@ -68,7 +76,9 @@ def command(test_files, patterns, junit_file, quiet):
 
         with open(junit_file, "wb") as fh:
             fh.write(junit_xml(results))
-    summary = f"{passed + failed} tests: {passed} passed, {failed} failed"
+    from kpirules.format import plural
+
+    summary = f"{plural(passed + failed, 'test')}: {passed} passed, {failed} failed"
     if invalid:
         summary += f"; {invalid} invalid test file{'s' if invalid != 1 else ''}"
     click.echo(f"\n{summary}")
@@ -78,3 +88,42 @@ def command(test_files, patterns, junit_file, quiet):
         click.echo(f"error: no test matches --run {' '.join(patterns)}", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FAIL if failed else EXIT_OK)
+
+
+def _date_column(config: str | None) -> str:
+    from kpirules.source import find_settings_file
+
+    config = config or find_settings_file()
+    if not config:
+        return "date"
+    from kpirules.config import ConfigError, load_settings
+
+    try:
+        return load_settings(config).date_column
+    except ConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem.render()}", err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _report_json(results, junit_file, patterns) -> None:
+    """``test --format json``: every case of every file, then the exit status test gives."""
+    cases = [c for fr in results for c in fr.cases]
+    failed = sum(1 for c in cases if not c.passed)
+    invalid = [fr for fr in results if fr.problems]
+    if junit_file:
+        from kpirules.ruletest.junit import junit_xml
+
+        with open(junit_file, "wb") as fh:
+            fh.write(junit_xml(results))
+    status = EXIT_ERROR if invalid or (patterns and not cases) else EXIT_FAIL if failed else EXIT_OK
+    echo_json({
+        "tests": len(cases), "passed": len(cases) - failed, "failed": failed,
+        "files": [{"path": fr.path,
+                   "cases": [{"name": c.name, "line": c.line, "passed": c.passed,
+                              "failures": [f.render() for f in c.failures]} for c in fr.cases],
+                   "problems": [p.to_json() | {"file": p.file or fr.path} for p in fr.problems]}
+                  for fr in results],
+        "exit_status": status,
+    })
+    sys.exit(status)

@@ -36,6 +36,7 @@ class LintResult:
     findings: list[Finding] = field(default_factory=list)
     problems: list[Any] = field(default_factory=list)  # rules that do not parse (Problem)
     linted: int = 0
+    disabled: int = 0  # rules switched off: not linted, counted as every command counts them
 
 
 def _items(ruleset: RuleSet) -> list[Item]:
@@ -50,8 +51,10 @@ def _items(ruleset: RuleSet) -> list[Item]:
             if h not in (None, ""):
                 columns.setdefault(normalise(h), i)
         sheet, header_row = raw.sheet or "Rules", raw.header_row
+    from kpirules.rulesfile import enabled
+
     return [Item(e, ruleset.path, columns, sheet, header_row) for e in ruleset.entries
-            if e.rule is not None and e.problem is None and e.meta.get("enabled", True) is not False]
+            if e.rule is not None and e.problem is None and enabled(e)]
 
 
 def _suppressed(item: Item, code: str) -> bool:
@@ -74,8 +77,11 @@ def lint(rulesets: Iterable[RuleSet], *, vocabulary: Vocabulary | None = None, t
     ignore = {c.upper() for c in ignore}
     result = LintResult()
     items: list[Item] = []
+    from kpirules.rulesfile import enabled
+
     for rs in rulesets:
-        result.problems.extend(e.problem for e in rs.entries if e.problem is not None)
+        result.problems.extend(e.problem for e in rs.entries if e.problem is not None and enabled(e))
+        result.disabled += sum(1 for e in rs.entries if not enabled(e))
         items.extend(_items(rs))
     result.linted = len(items)
     headers = set(table.names()) if table is not None else None

@@ -127,10 +127,13 @@ def window_days(window: ast.Window) -> float:
 
 
 def vanity(items: Iterable[Item], vocabulary: Vocabulary, headers: set[str] | None) -> Iterator[Finding]:
-    """KPI001: every column the rule names counts activity or reach."""
+    """KPI001: every column the rule names counts activity or reach. A rule made of
+    ``count()`` alone (``count(visits) >= 1 daily``) is a freshness check: it asks whether
+    the data arrived, not how much activity there was, so it is not a vanity KPI."""
     for item in items:
-        columns = [a.column for a in aggregates(item.rule.condition)]
-        if not columns:
+        found = aggregates(item.rule.condition)
+        columns = [a.column for a in found]
+        if not columns or all(a.func == "count" for a in found):
             continue
         metrics = [vocabulary.lookup(c.name) for c in columns]
         if not all(metrics):

@@ -15,7 +15,7 @@ import statistics
 from typing import Any, Iterator
 
 from kpirules import ast
-from kpirules.format import expr_text, format_value
+from kpirules.format import expr_text, format_value, plural
 from kpirules.lint.checks import Item, _count_threshold, canon, comparisons, constant, lhs, unit_of
 from kpirules.lint.findings import Finding, nice_ceiling, rule_text, window_words
 
@@ -91,7 +91,7 @@ def _segment(key: tuple) -> str:
 
 
 def _units(window: ast.Window, n: int) -> str:
-    return f"{n} {window.unit}{'s' if n != 1 else ''}" if window.count == 1 else f"{n} periods"
+    return plural(n, window.unit) if window.count == 1 else plural(n, "period")
 
 
 # -------------------------------------------------------------------------- KPI002

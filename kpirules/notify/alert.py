@@ -93,8 +93,17 @@ class Alert:
             threshold_text=threshold_text if threshold_text is not None else (
                 None if result.threshold is None else format_threshold(result.threshold, result.unit)),
             period_start=period.start if period else None, period_end=period.end if period else None,
-            message=result.message, link=link, checked_at=checked_at,
+            message=result.message, link=web_link(link), checked_at=checked_at,
         )
+
+
+def web_link(link: str | None) -> str | None:
+    """``link`` when people elsewhere can open it (http or https), else None: an .xlsx
+    source's own path means nothing in a Slack channel or an inbox. For a workbook, set
+    ``sheet_url`` to where it is shared."""
+    if link and link.strip().lower().startswith(("https://", "http://")):
+        return link.strip()
+    return None
 
 
 def _one_line(text: str) -> str:

@@ -89,7 +89,9 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
             logging.getLogger(name).removeFilter(guard)
     for d in deliveries:
         if not d.ok:
-            log.warning("%s", d.describe())
+            # INFO, not WARNING: the caller reports failed deliveries (``run`` prints each
+            # once); a WARNING would reach stderr a second time through logging's last resort.
+            log.info("%s", d.describe())
     return deliveries
 
 

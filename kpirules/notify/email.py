@@ -11,6 +11,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Callable
 
 from kpirules.notify.alert import LABELS, Alert, render_text, title
+from kpirules.format import plural
 from kpirules.notify.transport import Outcome, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,7 +31,7 @@ def subject(alerts: list[Alert], prefix: str = "[kpirules]") -> str:
     if len(alerts) == 1:
         text = f"{prefix} {title(alerts[0])}"
     else:
-        text = f"{prefix} {len(alerts)} alerts: " + ", ".join(title(a) for a in alerts)
+        text = f"{prefix} {plural(len(alerts), 'alert')}: " + ", ".join(title(a) for a in alerts)
     text = _header(text)
     return text if len(text) <= _SUBJECT_MAX else text[: _SUBJECT_MAX - 1].rstrip(", ") + "…"
 

@@ -112,8 +112,9 @@ class FileResult:
 # ---------------------------------------------------------------------------- loading
 
 
-def load(path: str) -> LoadedFile:
-    """Read, validate and prepare a test file; raises ``TestFileError`` with every problem."""
+def load(path: str, date_column: str = "date") -> LoadedFile:
+    """Read, validate and prepare a test file; raises ``TestFileError`` with every problem.
+    ``date_column``: the settings' name for the date column of the tests' data."""
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
@@ -137,7 +138,7 @@ def load(path: str) -> LoadedFile:
                 problems.append(located.problem(path, loc + ("expect", j, "rule"),
                                                 f"no rule named `{exp.rule}` in the rule files", hint))
         try:
-            table = load_table(build_input(case.input, base))
+            table = load_table(build_input(case.input, base), date_column=date_column)
         except (ValueError, SourceError) as exc:
             message = exc.message if isinstance(exc, SourceError) else str(exc)
             problems.append(located.problem(path, loc + ("input",), message,
@@ -400,11 +401,11 @@ def expectation_lines(located: Located, spec: TestFile) -> dict[tuple[int, int],
             for i, case in enumerate(spec.tests) for j, _ in enumerate(case.expect)}
 
 
-def run_file(path: str, patterns: tuple[str, ...] = ()) -> FileResult:
+def run_file(path: str, patterns: tuple[str, ...] = (), date_column: str = "date") -> FileResult:
     """Load and run one test file; an invalid file comes back with ``problems``."""
     out = FileResult(path)
     try:
-        loaded = load(path)
+        loaded = load(path, date_column)
     except TestFileError as exc:
         out.problems = exc.problems
         return out

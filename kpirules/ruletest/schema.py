@@ -240,7 +240,10 @@ class TableInput(_Strict):
         width = len(info.data.get("columns", []))
         for i, row in enumerate(rows):
             if width and len(row) > width:
-                raise ValueError(f"row {i + 1} has {len(row)} cells but there are {width} columns")
+                from kpirules.format import plural
+
+                there = "there is 1 column" if width == 1 else f"there are {width} columns"
+                raise ValueError(f"row {i + 1} has {plural(len(row), 'cell')} but {there}")
         return rows
 
 

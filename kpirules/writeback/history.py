@@ -188,13 +188,14 @@ def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
 
 def numbers(result: RuleResult) -> str:
     """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
-    from kpirules.format import format_value, period_text
+    from kpirules.format import format_value, period_text, plural
 
     detail = result.detail
     if detail is None:
         return ""
     text = "; ".join(f"{t.label} {format_value(t.value)}" for t in detail.terms)
-    text += f" ({detail.rows} rows, {detail.days} days)" if text else f"{detail.rows} rows"
+    rows = plural(detail.rows, "row")
+    text += f" ({rows}, {plural(detail.days, 'day')})" if text else rows
     if detail.reason:
         text += f"; {detail.reason}"
     prev = detail.previous

@@ -30,8 +30,9 @@ ENGINE_NOTES = {
     "Target": "Written by kpirules run: the threshold as the rule states it, and its warn level.",
     "Period": "Written by kpirules run: the dates the rule looked at (only complete periods).",
     "Checked": "Written by kpirules run: when the rule was last evaluated.",
-    "Message": "Written by kpirules run: what happened, in words, with the numbers; for a rule "
-               "with `by`, which segments fail; for a broken rule, the error with a caret.",
+    "Message": "Written by kpirules run: what happened, in words, with the numbers, on one line; "
+               "for a rule with `by`, which segments fail; for a broken rule, the error (the rule "
+               "and a caret under the spot are in the cell's note).",
 }
 WIDTHS = {"Status": 10, "Value": 15, "Target": 22, "Period": 18, "Checked": 17, "Message": 70}
 
@@ -139,11 +140,19 @@ def rules_tab_plan(raw: RawTable, summaries: list[RuleSummary], checked: str) ->
     return tab
 
 
+def one_line(text: str | None) -> tuple[str | None, str]:
+    """A message as a cell shows it in every spreadsheet program: its first line (no
+    wrapping, so no row grows tall or spills over the next one in Excel or LibreOffice,
+    which keep row heights), and the whole text as the cell's note when there is more
+    (an error's rule and caret). The note is "" otherwise, which clears yesterday's."""
+    if not text:
+        return None, ""
+    first, _, rest = text.partition("\n")
+    return first, text if rest.strip() else ""
+
+
 def _rule_cells(s: RuleSummary, checked: str) -> dict[str, Out]:
-    # Only a multi-line message (an error and its caret) wraps: one-line messages overflow
-    # into the empty cells to their right instead of making every rule row tall.
-    multiline = "\n" in s.message
-    message_style = Style(wrap=multiline, monospace=multiline)
+    message, detail = one_line(s.message)
     if isinstance(s.value, str):
         value = Out(s.value, Style(align="right"))
     else:
@@ -156,7 +165,7 @@ def _rule_cells(s: RuleSummary, checked: str) -> dict[str, Out]:
         "Target": Out(s.target or None, Style(align="center")),
         "Period": Out(s.period or None),
         "Checked": Out(None if disabled else checked),
-        "Message": Out(s.message or None, message_style),
+        "Message": Out(message, PLAIN, note=detail),
     }
 
 

@@ -4,8 +4,12 @@ Without it, two runs that start together both read History before either writes,
 second write replaces the first: rows are lost, or the same rows written twice. With it, the
 second run waits, then reads the file the first one left. The lock is an OS advisory lock
 (``fcntl.flock``; ``msvcrt.locking`` on Windows) held on ``.<file>.lock`` beside it: the OS drops it
-when the process dies, so a crashed run never leaves the file locked. The lock file itself
-is left in place: deleting it would let a third run lock a different file of the same name.
+when the process dies, so a crashed run never leaves the file locked.
+
+The lock file is removed when the run ends (nobody wants ``.kpis.xlsx.lock`` lying beside
+their workbook). Removing it is safe because a run that took the lock checks that the file
+it locked is still the one at that path; if a finishing run removed it in between, it
+locks the new file instead. (On Windows an open file cannot be removed: it stays there.)
 """
 
 from __future__ import annotations
@@ -37,18 +41,36 @@ def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05) -
                           hint="kpirules needs to write in the workbook's folder") from None
     deadline = time.monotonic() + timeout
     try:
-        while not _try_lock(fd):
-            if time.monotonic() >= deadline:
-                raise SourceError(
-                    f"another kpirules run has held {os.path.basename(target)} for over {timeout:.0f}s",
-                    hint="wait for it to finish; if none is running, check which process holds the file")
-            time.sleep(poll)
+        while True:
+            while not _try_lock(fd):
+                if time.monotonic() >= deadline:
+                    raise SourceError(
+                        f"another kpirules run has held {os.path.basename(target)} for over {timeout:.0f}s",
+                        hint="wait for it to finish; if none is running, check which process holds the file")
+                time.sleep(poll)
+            if _still_there(fd, target):
+                break
+            # The run before removed the file while this one waited on it: lock the new one.
+            _unlock(fd)
+            os.close(fd)
+            fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
         try:
             yield target
         finally:
+            if os.name != "nt":
+                with contextlib.suppress(OSError):
+                    os.unlink(target)  # still locked: whoever waits re-opens (above)
             _unlock(fd)
     finally:
         os.close(fd)
+
+
+def _still_there(fd: int, target: str) -> bool:
+    try:
+        here, there = os.fstat(fd), os.stat(target)
+    except OSError:
+        return False
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _try_lock(fd: int) -> bool:

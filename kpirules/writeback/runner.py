@@ -24,7 +24,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from kpirules.errors import INVALID_RULE, Problem, SourceError
+from kpirules.errors import SourceError
 from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, today
 from kpirules.source import now as _now
@@ -139,6 +139,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     """Everything between the read and the write, with no I/O: results, summaries, the
     alerts and the write plan."""
     from kpirules.engine import evaluate
+    from kpirules.rulesfile import enabled as is_enabled
     from kpirules.rulesfile import rules_from_table
     from kpirules.table import load_table
     from kpirules.writeback.alerts import alerts_plan, detect
@@ -150,24 +151,23 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     if wb.rules is None:
         raise SourceError(f"{wb.title or 'the source'} has no {settings.rules_tab} tab",
                           hint="run `kpirules init SOURCE` to add one with example rules")
+    # Blank and repeated names are ERRORs in their own rows (rulesfile.check_names), as in
+    # every other command.
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
-    duplicates = _mark_duplicates(entries, wb.rules.header_row)
     table = load_table(wb.data, date_column=settings.date_column)
-    enabled = [e for e in entries if e.meta.get("enabled", True) is not False and id(e) not in duplicates]
+    enabled = [e for e in entries if is_enabled(e)]
     report = evaluate(enabled, table, as_of)
     by_name: dict[str, list[RuleResult]] = {}
     for r in report.results:
         by_name.setdefault(r.name, []).append(r)
     results: list[RuleResult] = []
     summaries: list[RuleSummary] = []
+    # A repeated name's ERROR shares the first rule's name: each takes its own results.
+    claimed = {id(e.problem) for e in enabled if e.problem is not None}
     for e in entries:
-        if id(e) in duplicates:
-            mine = [RuleResult(name=e.name, rule=e.text, status=Status.ERROR, error=e.problem,
-                               message=e.problem.one_line(), meta=dict(e.meta))]
-        elif e.meta.get("enabled", True) is False:
-            mine = []
-        else:
-            mine = by_name.get(e.name, [])
+        named = by_name.get(e.name, []) if is_enabled(e) else []
+        mine = ([r for r in named if r.error is e.problem] if e.problem is not None
+                else [r for r in named if id(r.error) not in claimed])
         results += mine
         summaries.append(summarise(e, mine))
     report = Report(as_of=as_of, results=results, data_problems=report.data_problems)
@@ -203,25 +203,6 @@ def _threshold_texts(records: list[AlertRecord], entries: list[RuleEntry]) -> No
         rule = rules.get(record.result.name)
         if rule is not None and rule.threshold is not None:
             record.threshold_text = expr_text(rule.threshold)
-
-
-def _mark_duplicates(entries: list[RuleEntry], header_row: int) -> set[int]:
-    """A second rule of the same name would share the first one's History: it is an ERROR
-    in its own row instead (ids of the entries returned)."""
-    first: dict[str, RuleEntry] = {}
-    dups: set[int] = set()
-    for e in entries:
-        key = e.name.strip().casefold()
-        if key in first:
-            other = first[key]
-            row = header_row + 1 + other.row_index if other.row_index is not None else "above"
-            e.problem = Problem(INVALID_RULE, f"the name `{e.name}` is already used by the rule in row {row}",
-                                cell=e.cell, suggestion="give every rule its own name")
-            e.rule = None
-            dups.add(id(e))
-        else:
-            first[key] = e
-    return dups
 
 
 def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: int) -> list[RuleResult]:

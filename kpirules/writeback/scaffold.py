@@ -20,7 +20,7 @@ from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
 from kpirules.writeback.layout import ENGINE_COLUMNS, ENGINE_NOTES, WIDTHS, header_cells, locate
-from kpirules.writeback.plan import HEADER, Out, Style, TabPlan, Validation, WritePlan
+from kpirules.writeback.plan import HEADER, Out, TabPlan, Validation, WritePlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -54,25 +54,38 @@ def column_kinds(data: RawTable | None, date_column: str = "date") -> tuple[list
 
 def example_rules(data: RawTable | None, date_column: str = "date") -> list[tuple[str, str, str, str]]:
     """(name, rule, enabled, description) rows that make sense for this data, or generic
-    ones for the example Data headers. Every rule returned parses."""
+    ones for the example Data headers. Every rule returned parses, and passes ``lint``'s
+    checks of what a KPI measures: trends are on outcomes (signups, orders), never on
+    activity (visits, likes), and a ratio puts the outcome over the activity that leads to
+    it (``signups / visits``, as the lint vocabulary pairs them), never the other way round.
+    Only the Owner is left for you (lint reminds you to fill it in)."""
     from kpirules.errors import KpiError
+    from kpirules.lint.vocabulary import load_vocabulary
     from kpirules.parser import parse_rule
 
     metrics, dims = column_kinds(data, date_column)
     if data is None or not metrics:
         metrics, dims = ["signups", "visits"], ["campaign"]
+    vocabulary = load_vocabulary()
+    outcomes = [m for m in metrics if vocabulary.is_outcome(m)] or [
+        m for m in metrics if vocabulary.lookup(m) is None]
     rows: list[tuple[str, str, str, str]] = []
     m1 = metrics[0]
     rows.append((f"{m1}_arrives", f"count({m1}) >= 1 daily", "yes",
                  f"Yesterday has {m1} data: the export or sync is working."))
-    rows.append((f"{m1}_week_over_week", f"change({m1}) >= -20% weekly warn at -10%", "yes",
-                 f"{m1} last week fell no more than 20% (warn beyond 10%) against the week before."))
-    if len(metrics) >= 2:
-        m2 = metrics[1]
-        rows.append((f"{m1}_per_{m2}", f"{m1} / {m2} >= 1% weekly", "no",
-                     f"Set the threshold to what a good week looks like, then set Enabled to yes."))
-    if dims:
-        rows.append((f"{m1}_by_{dims[0]}", f"change({m1}) >= -30% weekly by {dims[0]}", "no",
+    if outcomes:
+        o1 = outcomes[0]
+        rows.append((f"{o1}_week_over_week", f"change({o1}) >= -20% weekly warn at -10%", "yes",
+                     f"{o1} last week fell no more than 20% (warn beyond 10%) against the week before."))
+    ratio = next(((vocabulary.lookup(m).outcome, m, vocabulary.lookup(m).target) for m in metrics
+                  if vocabulary.lookup(m) is not None and vocabulary.lookup(m).outcome in metrics), None)
+    if ratio is not None:
+        outcome, activity, target = ratio
+        rows.append((f"{outcome}_per_{activity}", f"{outcome} / {activity} >= {target} weekly", "no",
+                     f"Of the {activity}, how many became {outcome}. Set the threshold to what a good "
+                     "week looks like, then set Enabled to yes."))
+    if dims and outcomes:
+        rows.append((f"{outcomes[0]}_by_{dims[0]}", f"change({outcomes[0]}) >= -30% weekly by {dims[0]}", "no",
                      f"One result per {dims[0]}: which ones dropped by more than 30%."))
     valid = []
     for row in rows:
@@ -121,7 +134,9 @@ def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, creat
     for i, (name, rule, enabled, description) in enumerate(examples):
         for col, value in enumerate((name, rule, enabled, None, description)):
             if value is not None:
-                tab.set(2 + i, col, Out(value, Style(wrap=col == 4)))
+                # No wrapping: a wrapped description grows its row in Sheets and spills
+                # over the next row in programs that keep row heights (Excel, LibreOffice).
+                tab.set(2 + i, col, Out(value))
     tab.validations.append(Validation(USER_COLUMNS.index("Enabled"), 2, 1 + DROPDOWN_ROWS, ENABLED_VALUES))
     tab.counts = {"example rules": len(examples)}
     return tab

@@ -138,7 +138,7 @@ def cell_data(cell: Out) -> dict[str, Any]:
     fmt = cell_format(cell.style)
     if fmt:
         data["userEnteredFormat"] = fmt
-    if cell.note is not None:
+    if cell.note:  # "" (with "note" in the fields) clears the note an earlier run left
         data["note"] = cell.note
     return data
 

@@ -188,8 +188,8 @@ def _put(cell, out: Out, styles: _Styles) -> None:
     else:
         cell.value = value
     cell.font, cell.fill, cell.alignment, cell.number_format = styles.get(out.style)
-    if out.note is not None:
-        cell.comment = _comment(out.note)
+    if out.note is not None:  # "" clears the note an earlier run left
+        cell.comment = _comment(out.note) if out.note else None
 
 
 def _comment(text: str):

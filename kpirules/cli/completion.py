@@ -1,0 +1,35 @@
+"""``kpirules completion SHELL``: the shell completion script, through click's own support.
+
+Completion asks the program itself (``_KPIRULES_COMPLETE``), so commands, options and
+choices added later complete without a new script.
+"""
+
+from __future__ import annotations
+
+import click
+
+SHELLS = ("bash", "zsh", "fish")
+INSTALL = {
+    "bash": 'eval "$(kpirules completion bash)"   # in ~/.bashrc',
+    "zsh": 'eval "$(kpirules completion zsh)"    # in ~/.zshrc',
+    "fish": "kpirules completion fish > ~/.config/fish/completions/kpirules.fish",
+}
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(SHELLS))
+def command(shell: str) -> None:
+    """Print the completion script for SHELL (bash, zsh or fish).
+
+    \b
+    Install it:
+      bash:  eval "$(kpirules completion bash)"   in ~/.bashrc
+      zsh:   eval "$(kpirules completion zsh)"    in ~/.zshrc
+      fish:  kpirules completion fish > ~/.config/fish/completions/kpirules.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    from kpirules.cli.main import cli
+
+    completion = get_completion_class(shell)(cli, {}, "kpirules", "_KPIRULES_COMPLETE")
+    click.echo(completion.source())
