@@ -46,3 +46,32 @@ def gspread_client(sheets_emulator):
     from kpirules.testing.sheets import gspread_client_for
 
     return gspread_client_for(sheets_emulator.host)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory):
+    """A real PostgreSQL server (the pgserver wheel's binaries) on 127.0.0.1, one cluster
+    for the whole test run, stopped at the end: ``postgresql://postgres@127.0.0.1:PORT/postgres``.
+
+    pgserver's own start listens on a Unix socket only; the tests want the TCP URL users
+    write, so the cluster pgserver initialised is restarted with ``-h 127.0.0.1``."""
+    pgserver = pytest.importorskip("pgserver")
+    pytest.importorskip("psycopg")
+    import socket
+
+    from pgserver._commands import pg_ctl
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode=None)
+    user = server.system_user
+    pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pg_ctl(["-w", "-o", "-h 127.0.0.1", "-o", f"-p {port}", "-o", f"-k {server.pgdata}",
+            "-l", f"{server.pgdata}/tcp.log", "start"], pgdata=server.pgdata, user=user, timeout=60)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=user, timeout=30)

@@ -1,0 +1,248 @@
+"""The plan as one SQL query, in any dialect sqlglot speaks.
+
+``compile_plan`` turns a ``kpirules.plan.Plan`` into a single ``SELECT`` over a typed table
+(a date column, metric columns of a numeric type, dimension columns of any type) that
+computes every scan's groups and every metric's data start and end, and ``decode`` turns
+its rows back into what ``kpirules.table.DataTable.groups`` returns. The engine evaluates
+the rules on those aggregates exactly as it does for the Python path, so the two cannot
+disagree on the meaning of a rule; they can only disagree on arithmetic, within the 1e-9
+the spec allows (SQL sums doubles in the engine's own order).
+
+Why the query has this shape:
+
+- Periods are computed by kpirules (``kpirules.periods``) and arrive as date parameters:
+  the engine's own week start, time zone or calendar never enter.
+- Every value from a rule (filter values, dates) is a *parameter* (sqlglot renders the
+  dialect's placeholder: ``%(p1)s``, ``$p1``, ``@p1``, ``:p1``); identifiers are the
+  table's own column names, checked against its columns before they reach this module
+  and quoted by sqlglot. No rule text is ever pasted into SQL.
+- ``last``/``first`` need "the value on the latest date where x is non-blank": each scan
+  first groups by (segment, date) (which also gives the number of distinct days), a window
+  finds each segment's latest/earliest non-blank date, and the outer level aggregates.
+  Window functions and CTEs are in every dialect we target (DuckDB, PostgreSQL, Spark,
+  BigQuery, Snowflake).
+- All scans are one ``UNION ALL`` of equally shaped branches: scan number, dimension
+  values (as text, a blank as ``''``: spec "values compare as text"), row count, day count,
+  then one slot per aggregate (NULL-padded), so one round trip brings back everything and
+  only aggregates cross the wire.
+- Data extents are one more branch (scan -1): per metric the first and last date with a
+  non-blank value up to as_of - 1, as day numbers since 1970-01-01.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from sqlglot import exp
+
+EPOCH = dt.date(1970, 1, 1)
+# Aggregates computed per day and then over the days of the scan: (daily, outer).
+_DAILY = {"sum": ("SUM", "SUM"), "count": ("COUNT", "SUM"), "min": ("MIN", "MIN"), "max": ("MAX", "MAX")}
+
+
+@dataclass
+class Compiled:
+    """The query, its parameters, and what each output column means."""
+
+    sql: str
+    params: dict[str, Any]
+    width: int  # number of dimension slots
+    slots: list[list[tuple[str, str, str]]]  # per scan: (func, column, part) per value slot
+    scans: list[Any]  # the plan's scans, in branch order
+    metrics: list[str] = field(default_factory=list)  # extents branch order
+
+
+class _Params:
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def add(self, value: Any) -> exp.Placeholder:
+        name = f"p{len(self.values)}"
+        self.values[name] = value
+        return exp.Placeholder(this=name)
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=_ident(name), table=_ident(table) if table else None)
+
+
+def _text(expr: exp.Expression) -> exp.Expression:
+    """A dimension value as text, blank as ''."""
+    return exp.func("COALESCE", exp.cast(expr, exp.DataType.build("text")), exp.Literal.string(""))
+
+
+def _double(expr: exp.Expression) -> exp.Expression:
+    return exp.cast(expr, exp.DataType.build("double"))
+
+
+def _days(expr: exp.Expression) -> exp.Expression:
+    """Days since 1970-01-01 of a date expression, as a double."""
+    epoch = exp.cast(exp.Literal.string(EPOCH.isoformat()), exp.DataType.build("date"))
+    return _double(exp.DateDiff(this=expr, expression=epoch, unit=exp.var("DAY")))
+
+
+def _filter(flt, columns: dict[str, str], params: _Params) -> exp.Expression:
+    cell = _text(_col(columns[flt.column.name]))
+    if flt.op == "!=":
+        return exp.NEQ(this=cell, expression=params.add(flt.values[0]))
+    if flt.op == "=" or len(flt.values) == 1:
+        return exp.EQ(this=cell, expression=params.add(flt.values[0]))
+    return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
+
+
+def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, base: str, date: str,
+                 columns: dict[str, str], width: int, n_slots: int, params: _Params
+                 ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
+    """One scan: a daily CTE, a windowed CTE, and the branch that aggregates them."""
+    dims = [f"g{i}" for i in range(len(scan.dims))]
+    daily_name, edge_name = f"s{index}_day", f"s{index}_edge"
+    where = [exp.Between(this=_col(date), low=params.add(scan.period.start), high=params.add(scan.period.end))]
+    where += [_filter(flt, columns, params) for flt in scan.filters]
+    dim_exprs = [_text(_col(columns[d])) for d in scan.dims]
+    daily_cols: list[exp.Expression] = [e.as_(g) for e, g in zip(dim_exprs, dims)]
+    daily_cols += [_col(date).as_("d"), exp.func("COUNT", exp.Star()).as_("r")]
+    needed = sorted(needed)
+    metrics = sorted({column for _, column in needed})
+    for i, column in enumerate(metrics):
+        m = _col(columns[column])
+        # Every column gets its daily sum and non-blank count: avg, first and last use both.
+        daily_cols += [exp.func("SUM", m).as_(f"sum{i}"), exp.func("COUNT", m).as_(f"count{i}"),
+                       exp.func("MIN", m).as_(f"min{i}"), exp.func("MAX", m).as_(f"max{i}")]
+    daily = (exp.select(*daily_cols).from_(base).where(exp.and_(*where))
+             .group_by(*dim_exprs, _col(date)))
+    edge_cols: list[exp.Expression] = [exp.Star()]
+    partition = [exp.column(g) for g in dims]
+    for i, column in enumerate(metrics):
+        for name, func in (("last", "MAX"), ("first", "MIN")):
+            if (name, column) in needed:
+                has = exp.If(this=exp.GT(this=exp.column(f"count{i}"), expression=exp.Literal.number(0)),
+                             true=exp.column("d"))
+                edge_cols.append(exp.Window(this=exp.func(func, exp.Case(ifs=[has])),
+                                            partition_by=partition or None).as_(f"{name}_d{i}"))
+    edge = exp.select(*edge_cols).from_(daily_name)
+    out: list[exp.Expression] = [exp.Literal.number(index).as_("scan")]
+    for slot in range(width):
+        value = exp.column(dims[slot]) if slot < len(dims) else exp.Null()
+        out.append(exp.cast(value, exp.DataType.build("text")).as_(f"g{slot}"))
+    out += [_double(exp.func("SUM", exp.column("r"))).as_("n"),
+            _double(exp.func("COUNT", exp.Star())).as_("days")]
+    slots: list[tuple[str, str, str]] = []
+    values: list[exp.Expression] = []
+    for func, column in needed:
+        i = metrics.index(column)
+        if func in _DAILY:
+            values.append(exp.func(_DAILY[func][1], exp.column(f"{func}{i}")))
+            slots.append((func, column, "value"))
+        elif func == "avg":
+            values.append(exp.func("SUM", exp.column(f"sum{i}")))
+            slots.append((func, column, "sum"))
+        else:  # last / first: the day's sum on the segment's latest/earliest non-blank day
+            on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{func}_d{i}"))
+            values.append(exp.func("SUM", exp.Case(ifs=[exp.If(this=on_day, true=exp.column(f"sum{i}"))])))
+            slots.append((func, column, "value"))
+        values.append(exp.func("SUM", exp.column(f"count{i}")))
+        slots.append((func, column, "cells"))
+    values += [exp.Null()] * (n_slots - len(values))
+    out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
+    branch = exp.select(*out).from_(edge_name)
+    if dims:
+        branch = branch.group_by(*[exp.column(g) for g in dims])
+    ctes = [(daily_name, daily), (edge_name, edge)]
+    return branch, ctes, slots
+
+
+def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
+                 dialect: str, extents: Iterable[str] = ()) -> Compiled:
+    """``plan``'s scans (and the data extents of ``extents``' metrics) as one query on
+    ``table``. ``columns`` maps each normalised name the plan uses to the table's real
+    column name; ``date`` is the real name of the date column."""
+    params = _Params()
+    scans = list(plan.scans.items())
+    width = max((len(scan.dims) for scan, _ in scans), default=0)
+    extents = sorted(extents)
+    n_slots = max([2 * len(needed) for _, needed in scans] + [2 * len(extents), 1])
+    # The base: only the rows up to as_of - 1 and only the columns the plan needs.
+    last_day = plan.as_of - dt.timedelta(days=1)
+    wanted = sorted({*(columns[m] for m in plan.metrics), *(columns[d] for d in plan.dims),
+                     *(columns[m] for m in extents)} - {date})
+    base_cols = [_col(date).as_(date, quoted=True)] + [_col(c) for c in wanted]
+    base = (exp.select(*base_cols).from_(table)
+            .where(exp.LTE(this=_col(date), expression=params.add(last_day))))
+    ctes = [("kp_base", base)]
+    branches: list[exp.Select] = []
+    all_slots = []
+    for index, (scan, needed) in enumerate(scans):
+        branch, scan_ctes, slots = _scan_branch(index, scan, needed, base="kp_base", date=date,
+                                                columns=columns, width=width, n_slots=n_slots,
+                                                params=params)
+        ctes += scan_ctes
+        branches.append(branch)
+        all_slots.append(slots)
+    if extents or not branches:
+        out: list[exp.Expression] = [exp.Literal.number(-1).as_("scan")]
+        out += [exp.cast(exp.Null(), exp.DataType.build("text")).as_(f"g{i}") for i in range(width)]
+        out += [_double(exp.func("COUNT", exp.Star())).as_("n"), _double(exp.Literal.number(0)).as_("days")]
+        values: list[exp.Expression] = []
+        for metric in extents:
+            m = _col(columns[metric])
+            present = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=m, expression=exp.Null())),
+                                           true=_col(date))])
+            values += [_days(exp.func("MIN", present)), _days(exp.func("MAX", present))]
+        values += [exp.Null()] * (n_slots - len(values))
+        out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
+        branches.append(exp.select(*out).from_("kp_base"))
+    query: exp.Expression = branches[0]
+    for branch in branches[1:]:
+        query = exp.union(query, branch, distinct=False)
+    for name, cte in ctes:
+        query = query.with_(name, as_=cte, copy=False)
+    return Compiled(sql=query.sql(dialect=dialect), params=params.values, width=width,
+                    slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents)
+
+
+def decode(compiled: Compiled, rows: Iterable[tuple]):
+    """The query's rows as ``(groups, extents)``: ``groups`` shaped like
+    ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date)."""
+    from kpirules.aggregate import AggValue, Group
+
+    groups: dict[Any, dict[tuple[str, ...], Group]] = {scan: {} for scan in compiled.scans}
+    extents: dict[str, tuple[dt.date, dt.date]] = {}
+    for row in rows:
+        index = int(row[0])
+        dims = row[1:1 + compiled.width]
+        n, days = row[1 + compiled.width], row[2 + compiled.width]
+        values = row[3 + compiled.width:]
+        if index < 0:
+            for k, metric in enumerate(compiled.metrics):
+                first, last = values[2 * k], values[2 * k + 1]
+                if first is not None:
+                    extents[metric] = (EPOCH + dt.timedelta(days=int(first)),
+                                       EPOCH + dt.timedelta(days=int(last)))
+            continue
+        if not n:  # a scan without dims still returns one row, of 0 rows
+            continue
+        scan = compiled.scans[index]
+        segment = tuple(dims[:len(scan.dims)])
+        group = Group(rows=int(n), days=int(days))
+        parts: dict[tuple[str, str], dict[str, float | None]] = {}
+        for (func, column, part), value in zip(compiled.slots[index], values):
+            parts.setdefault((func, column), {})[part] = None if value is None else float(value)
+        for (func, column), got in parts.items():
+            cells = int(got.get("cells") or 0)
+            if func == "count":
+                value = float(cells)
+            elif not cells:
+                value = None
+            elif func == "avg":
+                value = got["sum"] / cells
+            else:
+                value = got["value"]
+            group.values[(func, column)] = AggValue(value, cells)
+        groups[scan][segment] = group
+    return groups, extents
