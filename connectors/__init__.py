@@ -21,6 +21,7 @@ _BUILTINS = {
     "gsheets": "kpirules.connectors.gsheets:GoogleSheetsConnector",
     "postgresql": "kpirules.connectors.postgres:PostgresConnector",
     "duckdb": "kpirules.connectors.duckdb_db:DuckDbConnector",
+    "spark": "kpirules.connectors.spark:SparkConnector",
 }
 
 

@@ -75,3 +75,17 @@ def postgres_url(tmp_path_factory):
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+
+
+# --- Spark ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (a JVM start costs seconds)."""
+    pytest.importorskip("pyspark")
+    from kpirules.connectors.spark import spark_session
+
+    session = spark_session("local[2]")
+    session.conf.set("spark.sql.shuffle.partitions", "2")
+    yield session
+    session.stop()
