@@ -22,6 +22,7 @@ _BUILTINS = {
     "postgresql": "kpirules.connectors.postgres:PostgresConnector",
     "duckdb": "kpirules.connectors.duckdb_db:DuckDbConnector",
     "spark": "kpirules.connectors.spark:SparkConnector",
+    "snowflake": "kpirules.connectors.snowflake:SnowflakeConnector",
 }
 
 

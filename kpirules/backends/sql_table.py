@@ -108,7 +108,8 @@ class SqlTable:
             raise SourceError(bad[0].message, hint=bad[0].suggestion)
         compiled = compile_plan(plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
-                                extents=sorted(plan.metrics))
+                                extents=sorted(plan.metrics),
+                                param_style=getattr(self.engine, "param_style", None))
         self.sql = compiled.sql
         rows = self.engine.execute(compiled.sql, compiled.params)
         groups, self.extents = decode(compiled, rows)

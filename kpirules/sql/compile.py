@@ -158,7 +158,7 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, base: s
 
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
-                 dialect: str, extents: Iterable[str] = ()) -> Compiled:
+                 dialect: str, extents: Iterable[str] = (), param_style: str | None = None) -> Compiled:
     """``plan``'s scans (and the data extents of ``extents``' metrics) as one query on
     ``table``. ``columns`` maps each normalised name the plan uses to the table's real
     column name; ``date`` is the real name of the date column."""
@@ -202,6 +202,9 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
         query = exp.union(query, branch, distinct=False)
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)
+    if param_style == "pyformat":  # drivers that bind on the client (Snowflake's)
+        query = query.transform(lambda node: exp.var(f"%({node.this})s")
+                                if isinstance(node, exp.Placeholder) else node, copy=False)
     return Compiled(sql=query.sql(dialect=dialect), params=params.values, width=width,
                     slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents)
 
