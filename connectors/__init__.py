@@ -23,6 +23,7 @@ _BUILTINS = {
     "duckdb": "kpirules.connectors.duckdb_db:DuckDbConnector",
     "spark": "kpirules.connectors.spark:SparkConnector",
     "snowflake": "kpirules.connectors.snowflake:SnowflakeConnector",
+    "bigquery": "kpirules.connectors.bigquery:BigQueryConnector",
 }
 
 

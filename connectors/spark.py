@@ -49,6 +49,9 @@ class SparkEngine:
         self.session = session
 
     def columns(self, table: str) -> list[tuple[str, str]]:
+        from kpirules.backends.sql_table import split_table_name
+
+        split_table_name(table)
         try:
             fields = self.session.table(table).schema.fields
         except Exception as exc:  # noqa: BLE001 - AnalysisException and friends

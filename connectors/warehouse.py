@@ -58,9 +58,6 @@ class WarehouseConnector:
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
-        from kpirules.backends.sql_table import split_table_name
-
-        split_table_name(self.table)
         headers = [name for name, _ in self.engine().columns(self.table)]
         return Workbook(data=RawTable(headers=headers, rows=[], sheet=self.table, header_row=1),
                         title=self.table, url=None, tabs=[self.table])

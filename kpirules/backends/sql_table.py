@@ -57,10 +57,14 @@ class SqlTable:
 
         self.engine = engine
         self.table_name = table
-        parts = split_table_name(table)
         self.sheet = table
-        self._table = exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
-                                 catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
+        relation = getattr(engine, "relation", None)
+        if relation is not None:  # an engine that reads through a view of its own (GA4)
+            self._table = relation(table)
+        else:
+            parts = split_table_name(table)
+            self._table = exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                                     catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
         found = engine.columns(table)
         self.headers = [name for name, _ in found]
         self.types = {name: (kind or "").lower() for name, kind in found}
