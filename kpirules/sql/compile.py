@@ -16,11 +16,13 @@ Why the query has this shape:
   dialect's placeholder: ``%(p1)s``, ``$p1``, ``@p1``, ``:p1``); identifiers are the
   table's own column names, checked against its columns before they reach this module
   and quoted by sqlglot. No rule text is ever pasted into SQL.
-- ``last``/``first`` need "the value on the latest date where x is non-blank": each scan
-  first groups by (segment, date) (which also gives the number of distinct days), a window
-  finds each segment's latest/earliest non-blank date, and the outer level aggregates.
-  Window functions and CTEs are in every dialect we target (DuckDB, PostgreSQL, Spark,
-  BigQuery, Snowflake).
+- A scan reads the table itself, filtered by its period, so the engine prunes partitions
+  and uses its indexes (a shared "base" CTE would be materialised by PostgreSQL: a copy of
+  the table). Plain aggregates are one ``GROUP BY`` of the segment, as a person would
+  write it. ``last``/``first`` need "the value on the latest date where x is non-blank":
+  such a scan first groups by (segment, date), a window finds each segment's
+  latest/earliest non-blank date, and the outer level aggregates. Window functions and CTEs
+  are in every dialect we target (DuckDB, PostgreSQL, Spark, BigQuery, Snowflake).
 - All scans are one ``UNION ALL`` of equally shaped branches: scan number, dimension
   values (as text, a blank as ``''``: spec "values compare as text"), row count, day count,
   then one slot per aggregate (NULL-padded), so one round trip brings back everything and
@@ -72,18 +74,34 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=_ident(name), table=_ident(table) if table else None)
 
 
+# Nodes are built with their constructors, not sqlglot's string-parsing helpers
+# (exp.func, exp.cast with a type name): a plan of a thousand rules builds thousands of
+# nodes, and parsing each name again costs more than the query takes to run.
+_TEXT = exp.DataType(this=exp.DataType.Type.TEXT)
+_DOUBLE = exp.DataType(this=exp.DataType.Type.DOUBLE)
+_AGG = {"SUM": exp.Sum, "COUNT": exp.Count, "MIN": exp.Min, "MAX": exp.Max}
+
+
+def _agg(name: str, expr: exp.Expression) -> exp.Expression:
+    return _AGG[name](this=expr)
+
+
+def _cast_text(expr: exp.Expression) -> exp.Expression:
+    return exp.Cast(this=expr, to=_TEXT.copy())
+
+
 def _text(expr: exp.Expression) -> exp.Expression:
     """A dimension value as text, blank as ''."""
-    return exp.func("COALESCE", exp.cast(expr, exp.DataType.build("text")), exp.Literal.string(""))
+    return exp.Coalesce(this=_cast_text(expr), expressions=[exp.Literal.string("")])
 
 
 def _double(expr: exp.Expression) -> exp.Expression:
-    return exp.cast(expr, exp.DataType.build("double"))
+    return exp.Cast(this=expr, to=_DOUBLE.copy())
 
 
 def _days(expr: exp.Expression) -> exp.Expression:
     """Days since 1970-01-01 of a date expression, as a double."""
-    epoch = exp.cast(exp.Literal.string(EPOCH.isoformat()), exp.DataType.build("date"))
+    epoch = exp.Cast(this=exp.Literal.string(EPOCH.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE))
     return _double(exp.DateDiff(this=expr, expression=epoch, unit=exp.var("DAY")))
 
 
@@ -96,26 +114,51 @@ def _filter(flt, columns: dict[str, str], params: _Params) -> exp.Expression:
     return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
 
 
-def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, base: str, date: str,
+def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, table: exp.Expression, date: str,
                  columns: dict[str, str], width: int, n_slots: int, params: _Params
                  ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
-    """One scan: a daily CTE, a windowed CTE, and the branch that aggregates them."""
-    dims = [f"g{i}" for i in range(len(scan.dims))]
-    daily_name, edge_name = f"s{index}_day", f"s{index}_edge"
-    where = [exp.Between(this=_col(date), low=params.add(scan.period.start), high=params.add(scan.period.end))]
-    where += [_filter(flt, columns, params) for flt in scan.filters]
-    dim_exprs = [_text(_col(columns[d])) for d in scan.dims]
-    daily_cols: list[exp.Expression] = [e.as_(g) for e, g in zip(dim_exprs, dims)]
-    daily_cols += [_col(date).as_("d"), exp.func("COUNT", exp.Star()).as_("r")]
+    """One scan as one branch, reading the table itself (the engine prunes by date).
+
+    Without ``first``/``last`` the branch is a plain ``GROUP BY`` of the segment: rows,
+    distinct days, and sum/count/min/max of each column (avg is sum over count, computed
+    by ``decode``). ``first``/``last`` need a per-day CTE and a window over it."""
     needed = sorted(needed)
     metrics = sorted({column for _, column in needed})
+    dims = [f"g{i}" for i in range(len(scan.dims))]
+    dim_exprs = [_text(_col(columns[d])) for d in scan.dims]
+    where = [exp.Between(this=_col(date), low=params.add(scan.period.start), high=params.add(scan.period.end))]
+    where += [_filter(flt, columns, params) for flt in scan.filters]
+    edges = any(func in ("first", "last") for func, _ in needed)
+    out: list[exp.Expression] = [exp.Literal.number(index).as_("scan")]
+    slots: list[tuple[str, str, str]] = []
+    values: list[exp.Expression] = []
+    ctes: list[tuple[str, exp.Select]] = []
+    if not edges:
+        for slot in range(width):
+            value = dim_exprs[slot] if slot < len(dims) else exp.Null()
+            out.append(_cast_text(value).as_(f"g{slot}"))
+        out += [_double(exp.Count(this=exp.Star())).as_("n"),
+                _double(exp.Count(this=exp.Distinct(expressions=[_col(date)]))).as_("days")]
+        for func, column in needed:
+            m = _col(columns[column])
+            values.append(_agg("SUM" if func == "avg" else func.upper(), m) if func != "count" else exp.Null())
+            slots.append((func, column, "sum" if func == "avg" else "value"))
+            values.append(_agg("COUNT", m))
+            slots.append((func, column, "cells"))
+        values += [exp.Null()] * (n_slots - len(values))
+        out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
+        branch = exp.select(*out, copy=False).from_(table.copy(), copy=False).where(exp.and_(*where, copy=False), copy=False)
+        if dims:
+            branch = branch.group_by(*dim_exprs, copy=False)
+        return branch, ctes, slots
+    daily_name, edge_name = f"s{index}_day", f"s{index}_edge"
+    daily_cols: list[exp.Expression] = [e.as_(g) for e, g in zip(dim_exprs, dims)]
+    daily_cols += [_col(date).as_("d"), exp.Count(this=exp.Star()).as_("r")]
     for i, column in enumerate(metrics):
         m = _col(columns[column])
-        # Every column gets its daily sum and non-blank count: avg, first and last use both.
-        daily_cols += [exp.func("SUM", m).as_(f"sum{i}"), exp.func("COUNT", m).as_(f"count{i}"),
-                       exp.func("MIN", m).as_(f"min{i}"), exp.func("MAX", m).as_(f"max{i}")]
-    daily = (exp.select(*daily_cols).from_(base).where(exp.and_(*where))
-             .group_by(*dim_exprs, _col(date)))
+        daily_cols += [_agg(f, m.copy()).as_(f"{f.lower()}{i}") for f in ("SUM", "COUNT", "MIN", "MAX")]
+    daily = (exp.select(*daily_cols, copy=False).from_(table.copy(), copy=False).where(exp.and_(*where, copy=False), copy=False)
+             .group_by(*dim_exprs, _col(date), copy=False))
     edge_cols: list[exp.Expression] = [exp.Star()]
     partition = [exp.column(g) for g in dims]
     for i, column in enumerate(metrics):
@@ -123,38 +166,34 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, base: s
             if (name, column) in needed:
                 has = exp.If(this=exp.GT(this=exp.column(f"count{i}"), expression=exp.Literal.number(0)),
                              true=exp.column("d"))
-                edge_cols.append(exp.Window(this=exp.func(func, exp.Case(ifs=[has])),
+                edge_cols.append(exp.Window(this=_agg(func, exp.Case(ifs=[has])),
                                             partition_by=partition or None).as_(f"{name}_d{i}"))
-    edge = exp.select(*edge_cols).from_(daily_name)
-    out: list[exp.Expression] = [exp.Literal.number(index).as_("scan")]
+    edge = exp.select(*edge_cols, copy=False).from_(daily_name, copy=False)
     for slot in range(width):
         value = exp.column(dims[slot]) if slot < len(dims) else exp.Null()
-        out.append(exp.cast(value, exp.DataType.build("text")).as_(f"g{slot}"))
-    out += [_double(exp.func("SUM", exp.column("r"))).as_("n"),
-            _double(exp.func("COUNT", exp.Star())).as_("days")]
-    slots: list[tuple[str, str, str]] = []
-    values: list[exp.Expression] = []
+        out.append(_cast_text(value).as_(f"g{slot}"))
+    out += [_double(_agg("SUM", exp.column("r"))).as_("n"),
+            _double(exp.Count(this=exp.Star())).as_("days")]
     for func, column in needed:
         i = metrics.index(column)
         if func in _DAILY:
-            values.append(exp.func(_DAILY[func][1], exp.column(f"{func}{i}")))
+            values.append(_agg(_DAILY[func][1], exp.column(f"{func}{i}")))
             slots.append((func, column, "value"))
         elif func == "avg":
-            values.append(exp.func("SUM", exp.column(f"sum{i}")))
+            values.append(_agg("SUM", exp.column(f"sum{i}")))
             slots.append((func, column, "sum"))
         else:  # last / first: the day's sum on the segment's latest/earliest non-blank day
             on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{func}_d{i}"))
-            values.append(exp.func("SUM", exp.Case(ifs=[exp.If(this=on_day, true=exp.column(f"sum{i}"))])))
+            values.append(_agg("SUM", exp.Case(ifs=[exp.If(this=on_day, true=exp.column(f"sum{i}"))])))
             slots.append((func, column, "value"))
-        values.append(exp.func("SUM", exp.column(f"count{i}")))
+        values.append(_agg("SUM", exp.column(f"count{i}")))
         slots.append((func, column, "cells"))
     values += [exp.Null()] * (n_slots - len(values))
     out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
-    branch = exp.select(*out).from_(edge_name)
+    branch = exp.select(*out, copy=False).from_(edge_name, copy=False)
     if dims:
-        branch = branch.group_by(*[exp.column(g) for g in dims])
-    ctes = [(daily_name, daily), (edge_name, edge)]
-    return branch, ctes, slots
+        branch = branch.group_by(*[exp.column(g) for g in dims], copy=False)
+    return branch, [(daily_name, daily), (edge_name, edge)], slots
 
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
@@ -167,18 +206,11 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     width = max((len(scan.dims) for scan, _ in scans), default=0)
     extents = sorted(extents)
     n_slots = max([2 * len(needed) for _, needed in scans] + [2 * len(extents), 1])
-    # The base: only the rows up to as_of - 1 and only the columns the plan needs.
-    last_day = plan.as_of - dt.timedelta(days=1)
-    wanted = sorted({*(columns[m] for m in plan.metrics), *(columns[d] for d in plan.dims),
-                     *(columns[m] for m in extents)} - {date})
-    base_cols = [_col(date).as_(date, quoted=True)] + [_col(c) for c in wanted]
-    base = (exp.select(*base_cols).from_(table)
-            .where(exp.LTE(this=_col(date), expression=params.add(last_day))))
-    ctes = [("kp_base", base)]
+    ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
     all_slots = []
     for index, (scan, needed) in enumerate(scans):
-        branch, scan_ctes, slots = _scan_branch(index, scan, needed, base="kp_base", date=date,
+        branch, scan_ctes, slots = _scan_branch(index, scan, needed, table=table, date=date,
                                                 columns=columns, width=width, n_slots=n_slots,
                                                 params=params)
         ctes += scan_ctes
@@ -186,20 +218,24 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
         all_slots.append(slots)
     if extents or not branches:
         out: list[exp.Expression] = [exp.Literal.number(-1).as_("scan")]
-        out += [exp.cast(exp.Null(), exp.DataType.build("text")).as_(f"g{i}") for i in range(width)]
-        out += [_double(exp.func("COUNT", exp.Star())).as_("n"), _double(exp.Literal.number(0)).as_("days")]
+        out += [_cast_text(exp.Null()).as_(f"g{i}") for i in range(width)]
+        out += [_double(exp.Count(this=exp.Star())).as_("n"), _double(exp.Literal.number(0)).as_("days")]
         values: list[exp.Expression] = []
         for metric in extents:
             m = _col(columns[metric])
             present = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=m, expression=exp.Null())),
                                            true=_col(date))])
-            values += [_days(exp.func("MIN", present)), _days(exp.func("MAX", present))]
+            values += [_days(_agg("MIN", present)), _days(_agg("MAX", present.copy()))]
         values += [exp.Null()] * (n_slots - len(values))
         out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
-        branches.append(exp.select(*out).from_("kp_base"))
+        last_day = plan.as_of - dt.timedelta(days=1)
+        branches.append(exp.select(*out, copy=False).from_(table.copy(), copy=False)
+                        .where(exp.LTE(this=_col(date), expression=params.add(last_day)), copy=False))
+    # Built as nodes: sqlglot's union() helper copies its left side each time, which is
+    # quadratic in the number of scans.
     query: exp.Expression = branches[0]
     for branch in branches[1:]:
-        query = exp.union(query, branch, distinct=False)
+        query = exp.Union(this=query, expression=branch, distinct=False)
     for name, cte in ctes:
         query = query.with_(name, as_=cte, copy=False)
     if param_style == "pyformat":  # drivers that bind on the client (Snowflake's)
