@@ -51,7 +51,7 @@ def gspread_client(sheets_emulator):
 # --- PostgreSQL ----------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def postgres_url(tmp_path_factory):
+def postgres_url():
     """A real PostgreSQL server (the pgserver wheel's binaries) on 127.0.0.1, one cluster
     for the whole test run, stopped at the end: ``postgresql://postgres@127.0.0.1:PORT/postgres``.
 
@@ -59,11 +59,16 @@ def postgres_url(tmp_path_factory):
     write, so the cluster pgserver initialised is restarted with ``-h 127.0.0.1``."""
     pgserver = pytest.importorskip("pgserver")
     pytest.importorskip("psycopg")
+    import shutil
     import socket
+    import subprocess
+    import tempfile
 
     from pgserver._commands import pg_ctl
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode=None)
+    # Its own folder, not pytest's tmp_path (which another pytest run may rotate away).
+    pgdata = tempfile.mkdtemp(prefix="kpirules-pg-")
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
     user = server.system_user
     pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=user, timeout=30)
     with socket.socket() as probe:
@@ -74,7 +79,11 @@ def postgres_url(tmp_path_factory):
     try:
         yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
-        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+        try:
+            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass  # already gone: nothing left to stop
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 # --- Spark ---------------------------------------------------------------------------
