@@ -16,13 +16,16 @@ Why the query has this shape:
   dialect's placeholder: ``%(p1)s``, ``$p1``, ``@p1``, ``:p1``); identifiers are the
   table's own column names, checked against its columns before they reach this module
   and quoted by sqlglot. No rule text is ever pasted into SQL.
-- A scan reads the table itself, filtered by its period, so the engine prunes partitions
-  and uses its indexes (a shared "base" CTE would be materialised by PostgreSQL: a copy of
-  the table). Plain aggregates are one ``GROUP BY`` of the segment, as a person would
-  write it. ``last``/``first`` need "the value on the latest date where x is non-blank":
-  such a scan first groups by (segment, date), a window finds each segment's
-  latest/earliest non-blank date, and the outer level aggregates. Window functions and CTEs
-  are in every dialect we target (DuckDB, PostgreSQL, Spark, BigQuery, Snowflake).
+- The table is read once: a *cube* CTE groups the plan's date hull by date and every
+  dimension the plan uses (segments and filter columns) with the row count and each
+  metric's sum, count, min and max. Every scan reads the cube (at most days x dimension
+  combinations rows) instead of the table: a thousand rules over a hundred million rows
+  are one pass over the rows and many small passes over the cube, where one query per
+  rule would be a thousand passes. A scan groups its cube rows by (segment, date), which
+  gives its number of distinct days, then by segment. ``last``/``first`` ("the value on
+  the latest date where x is non-blank") are a window over those days. CTEs and window
+  functions are in every dialect we target (DuckDB, PostgreSQL, Spark, BigQuery,
+  Snowflake).
 - All scans are one ``UNION ALL`` of equally shaped branches: scan number, dimension
   values (as text, a blank as ``''``: spec "values compare as text"), row count, day count,
   then one slot per aggregate (NULL-padded), so one round trip brings back everything and
@@ -77,8 +80,6 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 # Nodes are built with their constructors, not sqlglot's string-parsing helpers
 # (exp.func, exp.cast with a type name): a plan of a thousand rules builds thousands of
 # nodes, and parsing each name again costs more than the query takes to run.
-_TEXT = exp.DataType(this=exp.DataType.Type.TEXT)
-_DOUBLE = exp.DataType(this=exp.DataType.Type.DOUBLE)
 _AGG = {"SUM": exp.Sum, "COUNT": exp.Count, "MIN": exp.Min, "MAX": exp.Max}
 
 
@@ -86,8 +87,13 @@ def _agg(name: str, expr: exp.Expression) -> exp.Expression:
     return _AGG[name](this=expr)
 
 
+def _as(expr: exp.Expression, name: str) -> exp.Alias:
+    """``expr AS name`` without the copy sqlglot's ``as_`` makes."""
+    return exp.Alias(this=expr, alias=exp.to_identifier(name))
+
+
 def _cast_text(expr: exp.Expression) -> exp.Expression:
-    return exp.Cast(this=expr, to=_TEXT.copy())
+    return exp.Cast(this=expr, to=exp.DataType(this=exp.DataType.Type.TEXT))
 
 
 def _text(expr: exp.Expression) -> exp.Expression:
@@ -96,7 +102,7 @@ def _text(expr: exp.Expression) -> exp.Expression:
 
 
 def _double(expr: exp.Expression) -> exp.Expression:
-    return exp.Cast(this=expr, to=_DOUBLE.copy())
+    return exp.Cast(this=expr, to=exp.DataType(this=exp.DataType.Type.DOUBLE))
 
 
 def _days(expr: exp.Expression) -> exp.Expression:
@@ -105,8 +111,8 @@ def _days(expr: exp.Expression) -> exp.Expression:
     return _double(exp.DateDiff(this=expr, expression=epoch, unit=exp.var("DAY")))
 
 
-def _filter(flt, columns: dict[str, str], params: _Params) -> exp.Expression:
-    cell = _text(_col(columns[flt.column.name]))
+def _filter(flt, cube_dims: dict[str, str], params: _Params) -> exp.Expression:
+    cell = exp.column(cube_dims[flt.column.name])
     if flt.op == "!=":
         return exp.NEQ(this=cell, expression=params.add(flt.values[0]))
     if flt.op == "=" or len(flt.values) == 1:
@@ -114,66 +120,72 @@ def _filter(flt, columns: dict[str, str], params: _Params) -> exp.Expression:
     return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
 
 
-def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, table: exp.Expression, date: str,
-                 columns: dict[str, str], width: int, n_slots: int, params: _Params
-                 ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
-    """One scan as one branch, reading the table itself (the engine prunes by date).
+def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], params: _Params
+          ) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
+    """The one pass over the table: per date and every dimension the plan uses (segments and
+    filters, as text, blank as ''), the row count and each metric's sum, count, min and max,
+    over the plan's date hull. Every scan then reads this cube, which holds at most
+    days x dimension combinations rows, instead of the table."""
+    dims = sorted(plan.dims)
+    metrics = sorted(plan.metrics)
+    cube_dims = {d: f"k{i}" for i, d in enumerate(dims)}
+    cube_metrics = {m: i for i, m in enumerate(metrics)}
+    dim_exprs = [_text(_col(columns[d])) for d in dims]
+    cols: list[exp.Expression] = [_as(e, cube_dims[d]) for e, d in zip(dim_exprs, dims)]
+    cols += [_as(_col(date), "d"), _as(exp.Count(this=exp.Star()), "r")]
+    for m, i in cube_metrics.items():
+        cols += [_as(_agg(f, _col(columns[m])), f"{f.lower()}{i}") for f in ("SUM", "COUNT", "MIN", "MAX")]
+    start, end = plan.hull
+    cube = (exp.select(*cols, copy=False).from_(table.copy(), copy=False)
+            .where(exp.Between(this=_col(date), low=params.add(start), high=params.add(end)), copy=False)
+            .group_by(*[e.copy() for e in dim_exprs], _col(date), copy=False))
+    return cube, cube_dims, cube_metrics
 
-    Without ``first``/``last`` the branch is a plain ``GROUP BY`` of the segment: rows,
-    distinct days, and sum/count/min/max of each column (avg is sum over count, computed
-    by ``decode``). ``first``/``last`` need a per-day CTE and a window over it."""
+
+def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_dims: dict[str, str],
+                 cube_metrics: dict[str, int], width: int, n_slots: int, params: _Params
+                 ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
+    """One scan: its days from the cube (period, filters, grouped by segment and date), then
+    one row per segment. ``first``/``last`` add a window over the days (the segment's
+    latest/earliest day where the column is non-blank)."""
     needed = sorted(needed)
     metrics = sorted({column for _, column in needed})
     dims = [f"g{i}" for i in range(len(scan.dims))]
-    dim_exprs = [_text(_col(columns[d])) for d in scan.dims]
-    where = [exp.Between(this=_col(date), low=params.add(scan.period.start), high=params.add(scan.period.end))]
-    where += [_filter(flt, columns, params) for flt in scan.filters]
-    edges = any(func in ("first", "last") for func, _ in needed)
-    out: list[exp.Expression] = [exp.Literal.number(index).as_("scan")]
+    seg = [exp.column(cube_dims[d]) for d in scan.dims]
+    where = [exp.Between(this=exp.column("d"), low=params.add(scan.period.start), high=params.add(scan.period.end))]
+    where += [_filter(flt, cube_dims, params) for flt in scan.filters]
+    daily_name = f"s{index}_day"
+    daily_cols: list[exp.Expression] = [_as(e, g) for e, g in zip(seg, dims)]
+    daily_cols += [exp.column("d"), _as(_agg("SUM", exp.column("r")), "r")]
+    for i, column in enumerate(metrics):
+        c = cube_metrics[column]
+        daily_cols += [_as(_agg(_DAILY[f][1], exp.column(f"{f}{c}")), f"{f}{i}") for f in ("sum", "count", "min", "max")]
+    daily = (exp.select(*daily_cols, copy=False).from_("kp_cube", copy=False)
+             .where(exp.and_(*where, copy=False), copy=False)
+             .group_by(*[e.copy() for e in seg], exp.column("d"), copy=False))
+    ctes = [(daily_name, daily)]
+    source = daily_name
+    edges = [(name, column) for name, column in needed if name in ("first", "last")]
+    if edges:
+        edge_cols: list[exp.Expression] = [exp.Star()]
+        partition = [exp.column(g) for g in dims]
+        for name, column in edges:
+            i = metrics.index(column)
+            has = exp.If(this=exp.GT(this=exp.column(f"count{i}"), expression=exp.Literal.number(0)),
+                         true=exp.column("d"))
+            edge_cols.append(_as(exp.Window(this=_agg("MAX" if name == "last" else "MIN", exp.Case(ifs=[has])),
+                                        partition_by=[p.copy() for p in partition] or None), f"{name}_d{i}"))
+        source = f"s{index}_edge"
+        ctes.append((source, exp.select(*edge_cols, copy=False).from_(daily_name, copy=False)))
+    out: list[exp.Expression] = [_as(exp.Literal.number(index), "scan")]
+    for slot in range(width):
+        # Only the first branch's columns need types (a UNION takes them from it); an untyped
+        # NULL pads the others, which keeps a thousand-scan query short.
+        value = exp.column(dims[slot]) if slot < len(dims) else exp.Null()
+        out.append(_as(_cast_text(value) if slot < len(dims) or index == 0 else value, f"g{slot}"))
+    out += [_as(_double(_agg("SUM", exp.column("r"))), "n"), _as(_double(exp.Count(this=exp.Star())), "days")]
     slots: list[tuple[str, str, str]] = []
     values: list[exp.Expression] = []
-    ctes: list[tuple[str, exp.Select]] = []
-    if not edges:
-        for slot in range(width):
-            value = dim_exprs[slot] if slot < len(dims) else exp.Null()
-            out.append(_cast_text(value).as_(f"g{slot}"))
-        out += [_double(exp.Count(this=exp.Star())).as_("n"),
-                _double(exp.Count(this=exp.Distinct(expressions=[_col(date)]))).as_("days")]
-        for func, column in needed:
-            m = _col(columns[column])
-            values.append(_agg("SUM" if func == "avg" else func.upper(), m) if func != "count" else exp.Null())
-            slots.append((func, column, "sum" if func == "avg" else "value"))
-            values.append(_agg("COUNT", m))
-            slots.append((func, column, "cells"))
-        values += [exp.Null()] * (n_slots - len(values))
-        out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
-        branch = exp.select(*out, copy=False).from_(table.copy(), copy=False).where(exp.and_(*where, copy=False), copy=False)
-        if dims:
-            branch = branch.group_by(*dim_exprs, copy=False)
-        return branch, ctes, slots
-    daily_name, edge_name = f"s{index}_day", f"s{index}_edge"
-    daily_cols: list[exp.Expression] = [e.as_(g) for e, g in zip(dim_exprs, dims)]
-    daily_cols += [_col(date).as_("d"), exp.Count(this=exp.Star()).as_("r")]
-    for i, column in enumerate(metrics):
-        m = _col(columns[column])
-        daily_cols += [_agg(f, m.copy()).as_(f"{f.lower()}{i}") for f in ("SUM", "COUNT", "MIN", "MAX")]
-    daily = (exp.select(*daily_cols, copy=False).from_(table.copy(), copy=False).where(exp.and_(*where, copy=False), copy=False)
-             .group_by(*dim_exprs, _col(date), copy=False))
-    edge_cols: list[exp.Expression] = [exp.Star()]
-    partition = [exp.column(g) for g in dims]
-    for i, column in enumerate(metrics):
-        for name, func in (("last", "MAX"), ("first", "MIN")):
-            if (name, column) in needed:
-                has = exp.If(this=exp.GT(this=exp.column(f"count{i}"), expression=exp.Literal.number(0)),
-                             true=exp.column("d"))
-                edge_cols.append(exp.Window(this=_agg(func, exp.Case(ifs=[has])),
-                                            partition_by=partition or None).as_(f"{name}_d{i}"))
-    edge = exp.select(*edge_cols, copy=False).from_(daily_name, copy=False)
-    for slot in range(width):
-        value = exp.column(dims[slot]) if slot < len(dims) else exp.Null()
-        out.append(_cast_text(value).as_(f"g{slot}"))
-    out += [_double(_agg("SUM", exp.column("r"))).as_("n"),
-            _double(exp.Count(this=exp.Star())).as_("days")]
     for func, column in needed:
         i = metrics.index(column)
         if func in _DAILY:
@@ -188,12 +200,12 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, table: 
             slots.append((func, column, "value"))
         values.append(_agg("SUM", exp.column(f"count{i}")))
         slots.append((func, column, "cells"))
-    values += [exp.Null()] * (n_slots - len(values))
-    out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
-    branch = exp.select(*out, copy=False).from_(edge_name, copy=False)
+    out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
+    out += [_as(_double(exp.Null()) if index == 0 else exp.Null(), f"v{k}") for k in range(len(values), n_slots)]
+    branch = exp.select(*out, copy=False).from_(source, copy=False)
     if dims:
         branch = branch.group_by(*[exp.column(g) for g in dims], copy=False)
-    return branch, [(daily_name, daily), (edge_name, edge)], slots
+    return branch, ctes, slots
 
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
@@ -209,17 +221,20 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
     all_slots = []
-    for index, (scan, needed) in enumerate(scans):
-        branch, scan_ctes, slots = _scan_branch(index, scan, needed, table=table, date=date,
-                                                columns=columns, width=width, n_slots=n_slots,
-                                                params=params)
-        ctes += scan_ctes
-        branches.append(branch)
-        all_slots.append(slots)
+    if scans:
+        cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, params=params)
+        ctes.append(("kp_cube", cube))
+        for index, (scan, needed) in enumerate(scans):
+            branch, scan_ctes, slots = _scan_branch(index, scan, needed, cube_dims=cube_dims,
+                                                    cube_metrics=cube_metrics, width=width,
+                                                    n_slots=n_slots, params=params)
+            ctes += scan_ctes
+            branches.append(branch)
+            all_slots.append(slots)
     if extents or not branches:
-        out: list[exp.Expression] = [exp.Literal.number(-1).as_("scan")]
-        out += [_cast_text(exp.Null()).as_(f"g{i}") for i in range(width)]
-        out += [_double(exp.Count(this=exp.Star())).as_("n"), _double(exp.Literal.number(0)).as_("days")]
+        out: list[exp.Expression] = [_as(exp.Literal.number(-1), "scan")]
+        out += [_as(_cast_text(exp.Null()), f"g{i}") for i in range(width)]
+        out += [_as(_double(exp.Count(this=exp.Star())), "n"), _as(_double(exp.Literal.number(0)), "days")]
         values: list[exp.Expression] = []
         for metric in extents:
             m = _col(columns[metric])
@@ -227,7 +242,7 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
                                            true=_col(date))])
             values += [_days(_agg("MIN", present)), _days(_agg("MAX", present.copy()))]
         values += [exp.Null()] * (n_slots - len(values))
-        out += [_double(v).as_(f"v{k}") for k, v in enumerate(values)]
+        out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
         last_day = plan.as_of - dt.timedelta(days=1)
         branches.append(exp.select(*out, copy=False).from_(table.copy(), copy=False)
                         .where(exp.LTE(this=_col(date), expression=params.add(last_day)), copy=False))
@@ -236,8 +251,10 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     query: exp.Expression = branches[0]
     for branch in branches[1:]:
         query = exp.Union(this=query, expression=branch, distinct=False)
-    for name, cte in ctes:
-        query = query.with_(name, as_=cte, copy=False)
+    # The WITH clause set as a node: the with_() helper deep-copies every CTE it is given.
+    with_key = "with_" if "with_" in type(query).arg_types else "with"
+    query.set(with_key, exp.With(expressions=[exp.CTE(this=cte, alias=exp.TableAlias(this=_ident(name)))
+                                              for name, cte in ctes]))
     if param_style == "pyformat":  # drivers that bind on the client (Snowflake's)
         query = query.transform(lambda node: exp.var(f"%({node.this})s")
                                 if isinstance(node, exp.Placeholder) else node, copy=False)
