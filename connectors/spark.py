@@ -36,7 +36,8 @@ def spark_session(master: str | None = None):
         raise SourceError("reading Spark needs pyspark", hint="pip install 'kpirules[spark]'") from None
     builder = (SparkSession.builder.master(master or os.environ.get(MASTER_VAR) or "local[*]")
                .appName("kpirules").config("spark.ui.enabled", "false")
-               .config("spark.sql.session.timeZone", "UTC"))
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.ui.showConsoleProgress", "false"))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session

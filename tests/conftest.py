@@ -95,6 +95,9 @@ def spark():
     from kpirules.connectors.spark import spark_session
 
     session = spark_session("local[2]")
-    session.conf.set("spark.sql.shuffle.partitions", "2")
+    # Test tables are tiny: one shuffle partition and no adaptive re-planning (which adds
+    # stages per UNION branch) keep a case file's query to seconds.
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    session.conf.set("spark.sql.adaptive.enabled", "false")
     yield session
     session.stop()
