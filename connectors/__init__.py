@@ -19,6 +19,11 @@ _BUILTINS = {
     "csv": "kpirules.connectors.csv_file:CsvConnector",
     "xlsx": "kpirules.connectors.xlsx_file:XlsxConnector",
     "gsheets": "kpirules.connectors.gsheets:GoogleSheetsConnector",
+    "postgresql": "kpirules.connectors.postgres:PostgresConnector",
+    "duckdb": "kpirules.connectors.duckdb_db:DuckDbConnector",
+    "spark": "kpirules.connectors.spark:SparkConnector",
+    "snowflake": "kpirules.connectors.snowflake:SnowflakeConnector",
+    "bigquery": "kpirules.connectors.bigquery:BigQueryConnector",
 }
 
 

@@ -219,14 +219,14 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
             continue
         text = str(text).strip()
         name = cells[name_col] if name_col is not None else None
-        row = raw.header_row + 1 + index
+        sheet_row = raw.header_row + 1 + index
         blank = name is None or str(name).strip() == ""
         # A blank name shows as its row, so that messages can point at it; it is an error
         # all the same (check_names): History must not be keyed on a row number.
-        name = f"row {row}" if blank else str(name).strip()
-        cell = a1(raw.sheet, row, rule_col)
+        name = f"row {sheet_row}" if blank else str(name).strip()
+        cell = a1(raw.sheet, sheet_row, rule_col)
         entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index,
-                                 name_cell=a1(raw.sheet, row, name_col) if name_col is not None else None))
+                                 name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None))
         entry.meta = {
             h: v for h, v in zip(headers, cells)
             if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)

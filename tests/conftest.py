@@ -45,3 +45,58 @@ def gspread_client(sheets_emulator):
     from kpirules_emulator.sheets import gspread_client_for
 
     return gspread_client_for(sheets_emulator.host)
+
+
+# --- PostgreSQL ----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server (the pgserver wheel's binaries) on 127.0.0.1, one cluster
+    for the whole test run, stopped at the end: ``postgresql://postgres@127.0.0.1:PORT/postgres``.
+
+    pgserver's own start listens on a Unix socket only; the tests want the TCP URL users
+    write, so the cluster pgserver initialised is restarted with ``-h 127.0.0.1``."""
+    pgserver = pytest.importorskip("pgserver")
+    pytest.importorskip("psycopg")
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    from pgserver._commands import pg_ctl
+
+    # Its own folder, not pytest's tmp_path (which another pytest run may rotate away).
+    pgdata = tempfile.mkdtemp(prefix="kpirules-pg-")
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    user = server.system_user
+    pg_ctl(["-w", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    pg_ctl(["-w", "-o", "-h 127.0.0.1", "-o", f"-p {port}", "-o", f"-k {server.pgdata}",
+            "-l", f"{server.pgdata}/tcp.log", "start"], pgdata=server.pgdata, user=user, timeout=60)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        try:
+            pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=user, timeout=30)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+            pass  # already gone: nothing left to stop
+        shutil.rmtree(pgdata, ignore_errors=True)
+
+
+# --- Spark ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole test run (a JVM start costs seconds)."""
+    pytest.importorskip("pyspark")
+    from kpirules.connectors.spark import spark_session
+
+    session = spark_session("local[2]")
+    # Test tables are tiny: one shuffle partition and no adaptive re-planning (which adds
+    # stages per UNION branch) keep a case file's query to seconds.
+    session.conf.set("spark.sql.shuffle.partitions", "1")
+    session.conf.set("spark.sql.adaptive.enabled", "false")
+    yield session
+    session.stop()

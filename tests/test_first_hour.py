@@ -11,10 +11,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
-from kpirules.cli.main import COMMANDS, cli
 from test_run_common import AS_OF, DATA_HEADERS, data_rows
 from test_run_notify import Receiver
+
+from kpirules.cli.main import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "marketing.xlsx"

@@ -118,7 +118,10 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
         found = _duck_workbook(path, read_options.get("config"))
         if found is not None:
             return found
-    _, workbook, settings = read_source(source, **read_options)
+    conn, workbook, settings = read_source(source, **read_options)
+    if "table" in getattr(conn, "capabilities", ()):
+        # A database: the whole plan runs there as one query (kpirules.sql.compile).
+        return workbook, settings, conn.sql_table(settings.date_column if settings else "date")  # type: ignore[attr-defined]
     return workbook, settings, None
 
 

@@ -47,6 +47,11 @@ def source_options(func: Callable) -> Callable:
         click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE",
                      envvar="KPIRULES_CREDENTIALS",
                      help="Google service-account key file (Sheets only)."),
+        # Read by connector_options through the context, so that every command that opens
+        # a source takes it without one more parameter each.
+        click.option("--table", metavar="[SCHEMA.]TABLE", expose_value=False, envvar="KPIRULES_TABLE",
+                     callback=_remember_table,
+                     help="The table to read, for a database source (postgresql://, duckdb://...)."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -106,8 +111,19 @@ def settings_used(config: str | None, verbose: int) -> None:
         click.echo(f"settings: {found or 'none found (defaults)'}", err=True)
 
 
+def _remember_table(ctx: click.Context, param, value: str | None) -> str | None:
+    if value:
+        ctx.meta["kpirules.table"] = value
+    return value
+
+
 def connector_options(credentials: str | None) -> dict[str, Any]:
-    return {"credentials": credentials} if credentials else {}
+    """The options every connector is opened with: credentials, and ``--table``."""
+    options: dict[str, Any] = {"credentials": credentials} if credentials else {}
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("kpirules.table"):
+        options["table"] = ctx.meta["kpirules.table"]
+    return options
 
 
 def use_color(stream=None) -> bool:

@@ -31,5 +31,7 @@ def command(shell: str) -> None:
 
     from kpirules.cli.main import cli
 
-    completion = get_completion_class(shell)(cli, {}, "kpirules", "_KPIRULES_COMPLETE")
+    completion_class = get_completion_class(shell)
+    assert completion_class is not None  # click.Choice limits shell to the ones click knows
+    completion = completion_class(cli, {}, "kpirules", "_KPIRULES_COMPLETE")
     click.echo(completion.source())

@@ -1,0 +1,59 @@
+"""DuckDB database files and parquet: ``kpirules check duckdb:///path/to/file.duckdb
+--table daily`` (``duckdb:///:memory:`` is useless here: nothing would be in it).
+
+The same compiled query as every warehouse (``kpirules.sql.compile``), run in-process.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.errors import SourceError
+
+
+class DuckEngine:
+    """A DuckDB connection as a ``SqlEngine``."""
+
+    dialect = "duckdb"
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        from kpirules.backends.sql_table import split_table_name
+
+        parts = split_table_name(table)
+        rows = self.conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
+            "AND ($s IS NULL OR table_schema = $s) ORDER BY ordinal_position",
+            {"t": parts[-1], "s": parts[-2] if len(parts) > 1 else None}).fetchall()
+        if not rows:
+            raise SourceError(f"table {table} not found", hint="check --table")
+        return [(r[0], r[1]) for r in rows]
+
+    def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+class DuckDbConnector(WarehouseConnector):
+    name: ClassVar[str] = "duckdb"
+    schemes: ClassVar[tuple[str, ...]] = ("duckdb",)
+    example: ClassVar[str] = "--table daily"
+
+    def __init__(self, source: str, **options: Any):
+        super().__init__(source, **options)
+        self._engine: DuckEngine | None = None
+
+    def engine(self) -> DuckEngine:
+        if self._engine is None:
+            import duckdb
+
+            path = self.source.split("://", 1)[1] or ":memory:"
+            if path.startswith("/") and path[1:2] == "/":
+                path = path[1:]
+            try:
+                self._engine = DuckEngine(duckdb.connect(path, read_only=True))
+            except duckdb.Error as exc:
+                raise SourceError(f"cannot open {path}: {exc}", hint="give duckdb:///path/to/file.duckdb") from None
+        return self._engine

@@ -1,0 +1,66 @@
+"""PostgreSQL: ``kpirules check postgresql://USER@HOST:PORT/DB --table [schema.]table``.
+
+The whole plan runs in PostgreSQL as one query (psycopg 3, the ``postgres`` extra); only
+aggregates come back. The password comes from the URL, ``PGPASSWORD`` or ``~/.pgpass``
+(libpq's own lookup) and is never printed. A read-only role is enough: kpirules reads
+``information_schema.columns`` and the table, in a read-only transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Sequence
+
+from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.errors import SourceError
+
+
+class _PostgresEngine:
+    dialect = "postgres"
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        from kpirules.backends.sql_table import split_table_name
+
+        parts = split_table_name(table)
+        schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (None, parts[-1])
+        sql = ("SELECT column_name, data_type FROM information_schema.columns "
+               "WHERE table_name = %(t)s AND table_schema = COALESCE(%(s)s, current_schema()) "
+               "ORDER BY ordinal_position")
+        rows = self.conn.execute(sql, {"t": name, "s": schema}).fetchall()
+        if not rows:
+            raise SourceError(f"table {table} not found (or not readable by this role)",
+                              hint="check --table ([schema.]table) and GRANT SELECT on it")
+        return [(r[0], r[1]) for r in rows]
+
+    def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+class PostgresConnector(WarehouseConnector):
+    name: ClassVar[str] = "postgresql"
+    schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    example: ClassVar[str] = "--table marketing.daily"
+
+    def __init__(self, source: str, **options: Any):
+        super().__init__(source, **options)
+        self._engine: _PostgresEngine | None = None
+
+    def engine(self) -> _PostgresEngine:
+        if self._engine is None:
+            try:
+                import psycopg
+            except ImportError:
+                raise SourceError("reading PostgreSQL needs psycopg",
+                                  hint="pip install 'kpirules[postgres]'") from None
+            try:
+                conn = psycopg.connect(self.source, connect_timeout=15, autocommit=False)
+                conn.read_only = True
+            except psycopg.Error as exc:
+                # libpq's message names host and user, never the password.
+                raise SourceError(f"cannot connect to {self.redacted()}: {str(exc).strip().splitlines()[0]}",
+                                  hint="check the URL, that the server runs, and the password "
+                                       "(PGPASSWORD or ~/.pgpass)") from None
+            self._engine = _PostgresEngine(conn)
+        return self._engine

@@ -1,0 +1,63 @@
+"""What every SQL-engine connector shares: the source URL, ``--table``, the header-only
+workbook, and the ``SqlTable`` the engine evaluates on.
+
+A warehouse connector is a ``Connector`` whose ``read`` returns the table's header row only
+(no cells cross the wire) and which declares the ``table`` capability: ``kpirules.backends``
+then asks it for ``sql_table(date_column)``, a ``kpirules.backends.sql_table.SqlTable``
+that runs the whole plan as one query in the engine. Rules come from ``--rules FILE`` or
+from a sheet (``kpirules run SHEET --data URL --table T``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from kpirules.connectors.base import RawTable, Workbook
+from kpirules.errors import SourceError
+
+
+class WarehouseConnector:
+    """Base of the SQL-engine connectors (postgresql://, duckdb://, ...)."""
+
+    name: ClassVar[str] = ""
+    schemes: ClassVar[tuple[str, ...]] = ()
+    optional_tabs_free: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"table"})
+    example: ClassVar[str] = ""
+
+    def __init__(self, source: str, *, table: str | None = None, **_: Any):
+        self.source = source
+        if not table:
+            raise SourceError(f"{self.redacted()} needs a table to read",
+                              hint=f"add --table [schema.]table, e.g. {self.example}")
+        self.table = table
+        self._sql_table: Any = None  # kpirules.backends.sql_table.SqlTable, made on first use
+
+    @classmethod
+    def matches(cls, source: str) -> bool:
+        return urlsplit(source).scheme.lower() in cls.schemes
+
+    def redacted(self) -> str:
+        """The source URL without its password, for messages."""
+        parts = urlsplit(self.source)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return parts._replace(netloc=netloc).geturl()
+        return self.source
+
+    def engine(self):  # pragma: no cover - each connector gives its own
+        raise NotImplementedError
+
+    def sql_table(self, date_column: str = "date"):
+        from kpirules.backends.sql_table import SqlTable
+
+        if self._sql_table is None or self._sql_table.date_column != date_column:
+            self._sql_table = SqlTable(self.engine(), self.table, date_column=date_column)
+        return self._sql_table
+
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
+             extra_tabs: tuple[str, ...] = ()) -> Workbook:
+        headers = [name for name, _ in self.engine().columns(self.table)]
+        return Workbook(data=RawTable(headers=headers, rows=[], sheet=self.table, header_row=1),
+                        title=self.table, url=None, tabs=[self.table])

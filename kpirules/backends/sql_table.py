@@ -1,0 +1,120 @@
+"""A table that lives in a SQL engine, with the face ``kpirules.engine.evaluate`` needs.
+
+``SqlTable`` answers ``names()``, ``ambiguous``, ``date_column``, ``problems`` and
+``groups(plan)`` like ``kpirules.table.DataTable``, but the whole plan runs in the engine
+that holds the data as one query (``kpirules.sql.compile``): only aggregates come back.
+
+An engine is reached through a ``SqlEngine``: its sqlglot dialect, the table's columns, and
+``execute(sql, params)``. Adding a warehouse is one such class in its connector module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol, Sequence
+
+from kpirules.errors import DATA, Problem, SourceError
+from kpirules.names import normalise
+
+# Column types a metric may have (lower-cased prefixes of the engine's type names).
+NUMERIC_TYPES = ("double", "float", "real", "numeric", "decimal", "int", "bigint", "smallint",
+                 "tinyint", "hugeint", "integer", "number", "bignumeric", "float64", "int64")
+DATE_TYPES = ("date", "timestamp", "datetime")
+
+
+class SqlEngine(Protocol):
+    """What ``SqlTable`` needs from a database connection."""
+
+    dialect: str  # a sqlglot dialect name: "postgres", "duckdb", "spark", "bigquery", ...
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """The table's columns: (name, type name), in table order. Raises SourceError
+        naming the table when it does not exist."""
+        ...
+
+    def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
+        ...
+
+
+def split_table_name(name: str) -> list[str]:
+    """``schema.table`` -> parts; each part a plain identifier (letters, digits, ``_``,
+    ``$``, ``-`` for BigQuery projects), never SQL."""
+    parts = name.split(".")
+    for part in parts:
+        if not part or not all(ch.isalnum() or ch in "_$-" for ch in part):
+            raise SourceError(f"`{name}` is not a table name",
+                              hint="give --table as [schema.]table, letters, digits and _ only")
+    return parts
+
+
+class SqlTable:
+    """The table ``table`` of ``engine`` as a kpirules data table."""
+
+    backend = "sql"
+
+    def __init__(self, engine: SqlEngine, table: str, *, date_column: str = "date"):
+        from sqlglot import exp
+
+        self.engine = engine
+        self.table_name = table
+        self.sheet = table
+        relation = getattr(engine, "relation", None)
+        if relation is not None:  # an engine that reads through a view of its own (GA4)
+            self._table = relation(table)
+        else:
+            parts = split_table_name(table)
+            self._table = exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                                     catalog=parts[-3] if len(parts) > 2 else None, quoted=True)
+        found = engine.columns(table)
+        self.headers = [name for name, _ in found]
+        self.types = {name: (kind or "").lower() for name, kind in found}
+        self.columns: dict[str, str] = {}
+        self.ambiguous: dict[str, list[str]] = {}
+        for name in self.headers:
+            key = normalise(name)
+            if key in self.columns:
+                self.ambiguous.setdefault(key, [self.columns[key]]).append(name)
+            elif key:
+                self.columns[key] = name
+        for key in self.ambiguous:
+            self.columns.pop(key, None)
+        self.date_column = normalise(date_column)
+        if self.date_column not in self.columns:
+            raise SourceError(f"table {table} has no `{date_column}` column "
+                              f"(columns: {', '.join(self.headers) or 'none'})",
+                              hint="name the date column with the date_column setting")
+        kind = self.types[self.columns[self.date_column]]
+        if not kind.startswith(DATE_TYPES):
+            raise SourceError(f"column `{self.columns[self.date_column]}` of {table} is {kind}, not a date",
+                              hint="point date_column at a DATE column (or a view that casts it)")
+        self.extents: dict[str, tuple[dt.date, dt.date]] = {}
+        self.problems: list[Problem] = []
+        self.sql: str | None = None  # the last query, for explain and tests
+
+    def names(self) -> list[str]:
+        return [n for n in self.columns if n != self.date_column]
+
+    def _metric_problem(self, name: str) -> Problem | None:
+        kind = self.types[self.columns[name]]
+        if kind.startswith(NUMERIC_TYPES):
+            return None
+        return Problem(DATA, f"column `{self.columns[name]}` of {self.table_name} is {kind}, not a number",
+                       cell=f"{self.table_name}.{self.columns[name]}",
+                       suggestion="sum and compare numeric columns only, or cast it in a view")
+
+    def groups(self, plan) -> dict:
+        from kpirules.sql.compile import compile_plan, decode
+
+        if not plan.scans:
+            return {}
+        bad = [p for p in (self._metric_problem(m) for m in sorted(plan.metrics)) if p]
+        if bad:
+            raise SourceError(bad[0].message, hint=bad[0].suggestion)
+        compiled = compile_plan(plan, table=self._table, date=self.columns[self.date_column],
+                                columns=self.columns, dialect=self.engine.dialect,
+                                extents=sorted(plan.metrics),
+                                param_style=getattr(self.engine, "param_style", None))
+        self.sql = compiled.sql
+        rows = self.engine.execute(compiled.sql, compiled.params)
+        groups, self.extents = decode(compiled, rows)
+        return groups

@@ -1,0 +1,1 @@
+"""SQL generation: the plan compiled to one query in any dialect sqlglot speaks."""
