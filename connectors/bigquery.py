@@ -80,7 +80,7 @@ class BigQueryEngine:
 
         if ga4.is_ga4(table):
             return list(ga4.COLUMNS)
-        from kpirules.backends.sql_table import split_table_name
+        from kpirules.sql.identifiers import split_table_name
 
         split_table_name(table)
         body = self._call("GET", f"/projects/{self.project}/datasets/{self.dataset}/tables/{table}")
@@ -142,8 +142,8 @@ class BigQueryConnector(WarehouseConnector):
             raise SourceError(f"{source} is not a BigQuery dataset",
                               hint="write bigquery://PROJECT/DATASET")
         self.project, self.dataset = parts.netloc, path[0]
-        from kpirules.backends.sql_table import split_table_name
         from kpirules.sql import ga4
+        from kpirules.sql.identifiers import split_table_name
 
         split_table_name(self.project + "." + self.dataset)
         if ga4.is_ga4(self.table):

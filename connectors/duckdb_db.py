@@ -21,7 +21,7 @@ class DuckEngine:
         self.conn = conn
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        from kpirules.backends.sql_table import split_table_name
+        from kpirules.sql.identifiers import split_table_name
 
         parts = split_table_name(table)
         rows = self.conn.execute(

@@ -21,7 +21,7 @@ class _PostgresEngine:
         self.conn = conn
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        from kpirules.backends.sql_table import split_table_name
+        from kpirules.sql.identifiers import split_table_name
 
         parts = split_table_name(table)
         schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (None, parts[-1])

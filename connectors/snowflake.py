@@ -30,7 +30,7 @@ class SnowflakeEngine:
         self.conn = conn
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        from kpirules.backends.sql_table import split_table_name
+        from kpirules.sql.identifiers import split_table_name
 
         parts = split_table_name(table)
         cur = self.conn.cursor()

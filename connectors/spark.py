@@ -50,7 +50,7 @@ class SparkEngine:
         self.session = session
 
     def columns(self, table: str) -> list[tuple[str, str]]:
-        from kpirules.backends.sql_table import split_table_name
+        from kpirules.sql.identifiers import split_table_name
 
         split_table_name(table)
         try:

@@ -3,8 +3,9 @@ workbook, and the ``SqlTable`` the engine evaluates on.
 
 A warehouse connector is a ``Connector`` whose ``read`` returns the table's header row only
 (no cells cross the wire) and which declares the ``table`` capability: ``kpirules.backends``
-then asks it for ``sql_table(date_column)``, a ``kpirules.backends.sql_table.SqlTable``
-that runs the whole plan as one query in the engine. Rules come from ``--rules FILE`` or
+then wraps its ``engine()`` and ``table`` in a ``kpirules.backends.sql_table.SqlTable``, which
+runs the whole plan as one query in the engine. (Connectors sit below the engine's layers:
+they hand out a connection, the backends layer evaluates on it.) Rules come from ``--rules FILE`` or
 from a sheet (``kpirules run SHEET --data URL --table T``).
 """
 
@@ -32,7 +33,6 @@ class WarehouseConnector:
             raise SourceError(f"{self.redacted()} needs a table to read",
                               hint=f"add --table [schema.]table, e.g. {self.example}")
         self.table = table
-        self._sql_table: Any = None  # kpirules.backends.sql_table.SqlTable, made on first use
 
     @classmethod
     def matches(cls, source: str) -> bool:
@@ -48,13 +48,6 @@ class WarehouseConnector:
 
     def engine(self):  # pragma: no cover - each connector gives its own
         raise NotImplementedError
-
-    def sql_table(self, date_column: str = "date"):
-        from kpirules.backends.sql_table import SqlTable
-
-        if self._sql_table is None or self._sql_table.date_column != date_column:
-            self._sql_table = SqlTable(self.engine(), self.table, date_column=date_column)
-        return self._sql_table
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:

@@ -37,7 +37,7 @@ def test_the_emulator_is_a_distribution_of_its_own():
 def test_connectors_are_registered_as_entry_points():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())
     eps = config["project"]["entry-points"]["kpirules.connectors"]
-    assert set(eps) == {"csv", "xlsx", "gsheets"}
+    assert set(eps) == {"csv", "xlsx", "gsheets", "postgresql", "bigquery", "snowflake", "spark", "duckdb"}
     for target in eps.values():
         module, _, attr = target.partition(":")
         assert (ROOT / "connectors" / (module.rsplit(".", 1)[-1] + ".py")).is_file()

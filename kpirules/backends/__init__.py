@@ -121,7 +121,11 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
     conn, workbook, settings = read_source(source, **read_options)
     if "table" in getattr(conn, "capabilities", ()):
         # A database: the whole plan runs there as one query (kpirules.sql.compile).
-        return workbook, settings, conn.sql_table(settings.date_column if settings else "date")  # type: ignore[attr-defined]
+        from kpirules.backends.sql_table import SqlTable
+
+        engine = conn.engine()  # type: ignore[attr-defined]
+        table = conn.table  # type: ignore[attr-defined]
+        return workbook, settings, SqlTable(engine, table, date_column=settings.date_column if settings else "date")
     return workbook, settings, None
 
 

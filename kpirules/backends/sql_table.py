@@ -11,10 +11,11 @@ An engine is reached through a ``SqlEngine``: its sqlglot dialect, the table's c
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterable, Protocol, Sequence
 
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
+from kpirules.sql.identifiers import split_table_name
 
 # Column types a metric may have (lower-cased prefixes of the engine's type names).
 NUMERIC_TYPES = ("double", "float", "real", "numeric", "decimal", "int", "bigint", "smallint",
@@ -34,17 +35,6 @@ class SqlEngine(Protocol):
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
         ...
-
-
-def split_table_name(name: str) -> list[str]:
-    """``schema.table`` -> parts; each part a plain identifier (letters, digits, ``_``,
-    ``$``, ``-`` for BigQuery projects), never SQL."""
-    parts = name.split(".")
-    for part in parts:
-        if not part or not all(ch.isalnum() or ch in "_$-" for ch in part):
-            raise SourceError(f"`{name}` is not a table name",
-                              hint="give --table as [schema.]table, letters, digits and _ only")
-    return parts
 
 
 class SqlTable:
@@ -103,7 +93,7 @@ class SqlTable:
                        suggestion="sum and compare numeric columns only, or cast it in a view")
 
     def groups(self, plan) -> dict:
-        from kpirules.sql.compile import compile_plan, decode
+        from kpirules.sql.compile import compile_plan
 
         if not plan.scans:
             return {}
@@ -118,3 +108,46 @@ class SqlTable:
         rows = self.engine.execute(compiled.sql, compiled.params)
         groups, self.extents = decode(compiled, rows)
         return groups
+
+
+def decode(compiled, rows: Iterable[tuple]):
+    """The query's rows as ``(groups, extents)``: ``groups`` shaped like
+    ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date)."""
+    from kpirules.aggregate import AggValue, Group
+    from kpirules.sql.compile import EPOCH
+
+    groups: dict[Any, dict[tuple[str, ...], Group]] = {scan: {} for scan in compiled.scans}
+    extents: dict[str, tuple[dt.date, dt.date]] = {}
+    for row in rows:
+        index = int(row[0])
+        dims = row[1:1 + compiled.width]
+        n, days = row[1 + compiled.width], row[2 + compiled.width]
+        values = row[3 + compiled.width:]
+        if index < 0:
+            for k, metric in enumerate(compiled.metrics):
+                first, last = values[2 * k], values[2 * k + 1]
+                if first is not None:
+                    extents[metric] = (EPOCH + dt.timedelta(days=int(first)),
+                                       EPOCH + dt.timedelta(days=int(last)))
+            continue
+        if not n:  # a scan without dims still returns one row, of 0 rows
+            continue
+        scan = compiled.scans[index]
+        segment = tuple(dims[:len(scan.dims)])
+        group = Group(rows=int(n), days=int(days))
+        parts: dict[tuple[str, str], dict[str, float | None]] = {}
+        for (func, column, part), value in zip(compiled.slots[index], values):
+            parts.setdefault((func, column), {})[part] = None if value is None else float(value)
+        for (func, column), got in parts.items():
+            cells = int(got.get("cells") or 0)
+            if func == "count":
+                value = float(cells)
+            elif not cells:
+                value = None
+            elif func == "avg":
+                value = (got.get("sum") or 0.0) / cells
+            else:
+                value = got["value"]
+            group.values[(func, column)] = AggValue(value, cells)
+        groups[scan][segment] = group
+    return groups, extents

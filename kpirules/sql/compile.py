@@ -2,8 +2,10 @@
 
 ``compile_plan`` turns a ``kpirules.plan.Plan`` into a single ``SELECT`` over a typed table
 (a date column, metric columns of a numeric type, dimension columns of any type) that
-computes every scan's groups and every metric's data start and end, and ``decode`` turns
-its rows back into what ``kpirules.table.DataTable.groups`` returns. The engine evaluates
+computes every scan's groups and every metric's data start and end;
+``kpirules.backends.sql_table.decode`` turns its rows back into what
+``kpirules.table.DataTable.groups`` returns. (This package sits below the connectors and
+imports nothing of the engine's.) The engine evaluates
 the rules on those aggregates exactly as it does for the Python path, so the two cannot
 disagree on the meaning of a rule; they can only disagree on arithmetic, within the 1e-9
 the spec allows (SQL sums doubles in the engine's own order).
@@ -262,45 +264,3 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
                                 if isinstance(node, exp.Placeholder) else node, copy=False)
     return Compiled(sql=query.sql(dialect=dialect), params=params.values, width=width,
                     slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents)
-
-
-def decode(compiled: Compiled, rows: Iterable[tuple]):
-    """The query's rows as ``(groups, extents)``: ``groups`` shaped like
-    ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date)."""
-    from kpirules.aggregate import AggValue, Group
-
-    groups: dict[Any, dict[tuple[str, ...], Group]] = {scan: {} for scan in compiled.scans}
-    extents: dict[str, tuple[dt.date, dt.date]] = {}
-    for row in rows:
-        index = int(row[0])
-        dims = row[1:1 + compiled.width]
-        n, days = row[1 + compiled.width], row[2 + compiled.width]
-        values = row[3 + compiled.width:]
-        if index < 0:
-            for k, metric in enumerate(compiled.metrics):
-                first, last = values[2 * k], values[2 * k + 1]
-                if first is not None:
-                    extents[metric] = (EPOCH + dt.timedelta(days=int(first)),
-                                       EPOCH + dt.timedelta(days=int(last)))
-            continue
-        if not n:  # a scan without dims still returns one row, of 0 rows
-            continue
-        scan = compiled.scans[index]
-        segment = tuple(dims[:len(scan.dims)])
-        group = Group(rows=int(n), days=int(days))
-        parts: dict[tuple[str, str], dict[str, float | None]] = {}
-        for (func, column, part), value in zip(compiled.slots[index], values):
-            parts.setdefault((func, column), {})[part] = None if value is None else float(value)
-        for (func, column), got in parts.items():
-            cells = int(got.get("cells") or 0)
-            if func == "count":
-                value = float(cells)
-            elif not cells:
-                value = None
-            elif func == "avg":
-                value = (got.get("sum") or 0.0) / cells
-            else:
-                value = got["value"]
-            group.values[(func, column)] = AggValue(value, cells)
-        groups[scan][segment] = group
-    return groups, extents
