@@ -107,3 +107,33 @@ def test_check_now_writes_what_kpirules_run_writes(service, tmp_path):
     sidebar = out["sidebar"][0]
     for row in by_run[1:]:
         assert json.dumps(row[0]) in sidebar
+
+
+def test_init_writes_the_add_on_with_the_service_url_and_prints_the_clasp_steps(tmp_path, monkeypatch):
+    from kpirules.cli.main import cli
+    from kpirules.testing.sheets import SheetsEmulator
+
+    folder = tmp_path / "kpi-addon"
+    with SheetsEmulator() as emu:
+        monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
+        emu.add_spreadsheet("mysheet", {"Data": [["Date", "Visits"], ["2026-11-01", 3]]})
+        result = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder),
+                                          "--service-url", "https://kpirules-abc-ew.a.run.app/"])
+        assert result.exit_code == 0, result.output
+        assert "set up mysheet" in result.output
+        assert "clasp create --type sheets" in result.output and "--parentId mysheet" in result.output
+        assert "clasp push" in result.output
+        bad = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder), "--service-url", "http://x.org"])
+        assert bad.exit_code == 2 and "https" in bad.output
+    assert sorted(p.name for p in folder.iterdir()) == ["Code.gs", "Config.gs", "Sidebar.html", "appsscript.json"]
+    assert (folder / "Code.gs").read_text() == (ADDON / "Code.gs").read_text()
+    assert 'var KPIRULES_SERVICE_URL = "https://kpirules-abc-ew.a.run.app";' in (folder / "Config.gs").read_text()
+    manifest = json.loads((folder / "appsscript.json").read_text())
+    assert manifest["urlFetchWhitelist"] == ["https://kpirules-abc-ew.a.run.app/"]
+    # The fewest scopes: this sheet only, its menu/sidebar, calling the service, the edit trigger, who you are.
+    assert sorted(manifest["oauthScopes"]) == sorted([
+        "https://www.googleapis.com/auth/spreadsheets.currentonly",
+        "https://www.googleapis.com/auth/script.container.ui",
+        "https://www.googleapis.com/auth/script.external_request",
+        "https://www.googleapis.com/auth/script.scriptapp",
+        "https://www.googleapis.com/auth/userinfo.email", "openid"])
