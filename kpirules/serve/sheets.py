@@ -62,13 +62,16 @@ def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None) -
     try:
         with guard.hold(key):
             outcome = run(key, as_of=as_of(body), connector="gsheets", **_options(credentials))
-    except Locked as exc:
-        raise ApiError(409, "locked", str(exc), exit_status=int(Exit.LOCKED),
-                       hint="wait for that run to finish; its results are written into the sheet") from None
     except ConfigError as exc:
         raise config_error(exc) from None
     except SourceError as exc:
         raise source_error(exc) from None
+    except Exception as exc:
+        # Ours (Locked) or the sheet lease's: anything that means exit status 7.
+        if isinstance(exc, Locked) or getattr(exc, "exit_status", None) == int(Exit.LOCKED):
+            raise ApiError(409, "locked", str(exc), exit_status=int(Exit.LOCKED),
+                           hint="wait for that run to finish; its results are written into the sheet") from None
+        raise
     return run_document(outcome)
 
 
