@@ -77,6 +77,9 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
         sys.exit(EXIT_ERROR)
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Even at --log-level debug: their lines carry spreadsheet URLs and token requests.
+    for noisy in ("urllib3", "google"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

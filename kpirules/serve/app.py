@@ -108,12 +108,12 @@ def create_app(config: ServeConfig):
 
 
 def quiet_other_logs() -> None:
-    """uvicorn's access lines and urllib3's debug lines carry query strings and spreadsheet
-    URLs: the service's own line (``RequestLog``) replaces them."""
+    """uvicorn's access lines carry query strings: the service's own line (``RequestLog``)
+    replaces them. (urllib3's debug lines, with spreadsheet URLs, are turned down by the
+    ``serve`` command, which owns the process's logging.)"""
     access = logging.getLogger("uvicorn.access")
     access.disabled = True
     access.propagate = False
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
 
 def error_response(exc: ApiError):
