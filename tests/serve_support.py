@@ -82,5 +82,5 @@ def tab_values(path: Path, tab: str) -> list[list[Any]] | None:
     if raw is None:
         return None
     width = max(len(raw.headers), *(len(r) for r in raw.rows)) if raw.rows else len(raw.headers)
-    pad = lambda row: [cell_json(c) if c is not None else "" for c in row] + [""] * (width - len(row))  # noqa: E731
+    pad = lambda row: [cell_json(c) if c is not None else "" for c in row] + [""] * (width - len(row))
     return [pad(raw.headers)] + [pad(r) for r in raw.rows]

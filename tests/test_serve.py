@@ -11,7 +11,6 @@ import time
 
 import pytest
 from click.testing import CliRunner
-
 from serve_support import MARKETING, TOKEN, Served, call, tab_values
 
 AS_OF = "2026-11-26"
@@ -158,7 +157,7 @@ def test_run_writes_back_like_the_cli(small, service):
     assert result.exit_code == 1
     by_cli = small.values("small", "Rules")
     checked = served[0].index("Checked")
-    strip = lambda rows: [r[:checked] + r[checked + 1:] for r in rows]  # noqa: E731 (the minute differs)
+    strip = lambda rows: [r[:checked] + r[checked + 1:] for r in rows]
     assert strip(served) == strip(by_cli)
     assert [r["status"] for r in doc["rules"]] == ["PASS", "FAIL"]
     assert [a["name"] for a in doc["alerts"]] == ["signup_rate"]  # a new FAIL alerts; a new PASS does not
@@ -269,7 +268,7 @@ class TokenIssuer:
 
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kpirules test issuer")])
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
                 .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
                 .not_valid_after(now + dt.timedelta(days=1)).sign(key, hashes.SHA256()))
@@ -280,7 +279,7 @@ class TokenIssuer:
         issuer = self
 
         class Certs(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802
+            def do_GET(self):
                 issuer.fetches += 1
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

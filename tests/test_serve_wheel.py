@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from serve_support import call
 
 ROOT = Path(__file__).resolve().parent.parent

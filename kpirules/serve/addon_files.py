@@ -72,8 +72,8 @@ def clasp_steps(folder: str, spreadsheet_key: str | None, service_url: str) -> l
         "npm install -g @google/clasp        # once; needs Node.js",
         "clasp login                         # once; first turn on https://script.google.com/home/usersettings",
         f'clasp create --type sheets --title "KPI rules" --parentId {parent} --rootDir {folder}',
-        f"kpirules init {parent} --addon {folder} --service-url {service_url}"
-        "   # again: clasp create may replace appsscript.json",
+        (f"kpirules init {parent} --addon {folder} --service-url {service_url}"
+         "   # again: clasp create may replace appsscript.json"),
         f"cd {folder} && clasp push --force",
         "Reload the sheet: the KPI rules menu appears. Use KPI rules > Set up this sheet once.",
         "The service must allow your account: see docs/serve.md (--audience and --allow).",

@@ -19,11 +19,12 @@ import json
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from kpirules.exitcodes import Exit
-from kpirules.serve.auth import AuthConfig, AuthError, Authenticator
+from kpirules.serve.auth import AuthConfig, Authenticator, AuthError
 from kpirules.serve.guard import Lease, SheetGuard
 from kpirules.serve.payload import ApiError
 
@@ -74,7 +75,7 @@ def create_app(config: ServeConfig):
 
                 try:
                     result = await asyncio.wait_for(run_in_threadpool(work, body), config.timeout)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise ApiError(504, "timeout", f"the request took longer than {config.timeout:g} s",
                                    hint="a run that timed out may still finish and write its results") from None
                 return JSONResponse(result)

@@ -43,7 +43,7 @@ class AuthConfig:
     certs_url: str = GOOGLE_CERTS_URL
 
     @classmethod
-    def from_allow(cls, allow: list[str] | tuple[str, ...], **kwargs: Any) -> "AuthConfig":
+    def from_allow(cls, allow: list[str] | tuple[str, ...], **kwargs: Any) -> AuthConfig:
         """``allow`` items are e-mails (``ana@example.com``) or domains (``example.com``)."""
         items = [a.strip().lower() for entry in allow for a in entry.split(",") if a.strip()]
         return cls(allowed_emails=frozenset(a for a in items if "@" in a),

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from typing import Callable, ContextManager, Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 from kpirules.exitcodes import Exit
 
@@ -33,7 +34,7 @@ class Locked(Exception):
         self.holder = holder
 
 
-Lease = Callable[[str], ContextManager[object]]
+Lease = Callable[[str], AbstractContextManager[object]]
 
 
 class SheetGuard:

@@ -14,7 +14,15 @@ from typing import Any
 
 from kpirules.exitcodes import Exit
 from kpirules.serve.guard import SheetGuard
-from kpirules.serve.payload import ApiError, as_of, config_error, expect_object, source_error, text, usage
+from kpirules.serve.payload import (
+    ApiError,
+    as_of,
+    config_error,
+    expect_object,
+    source_error,
+    text,
+    usage,
+)
 
 FIELDS = {"spreadsheet", "as_of"}
 

@@ -13,7 +13,15 @@ import datetime as dt
 from typing import Any
 
 from kpirules.connectors.base import RawTable, Workbook, a1
-from kpirules.serve.payload import as_of, config_error, expect_object, grid, source_error, text, usage
+from kpirules.serve.payload import (
+    as_of,
+    config_error,
+    expect_object,
+    grid,
+    source_error,
+    text,
+    usage,
+)
 
 EVALUATE_FIELDS = {"rules", "data", "settings", "as_of", "locale", "time_zone", "rules_tab", "data_tab"}
 VALIDATE_FIELDS = {"rules", "headers"}
