@@ -162,3 +162,12 @@ def test_a_workbook_gets_status_colours_once_and_keeps_its_dropdown(tmp_path):
     rules = openpyxl.load_workbook(path)["Rules"]
     assert rules.freeze_panes == "A2"
     assert rules["C2"].value in ("yes", "no")  # Excel has no checkbox cells: the dropdown stays
+
+
+def test_run_gives_the_columns_it_adds_the_same_set_up_once(emulator):
+    emulator.add_spreadsheet(KEY, {"Data": [["Date", "Visits"], ["2026-11-01", 10]],
+                                   "Rules": [["Name", "Rule"], ["a", "count(visits) >= 1 daily"]]})
+    for _ in range(2):  # the second run adds no columns, and so nothing of the set-up again
+        result = CliRunner().invoke(cli, ["run", KEY, "--as-of", "2026-11-02"])
+        assert result.exit_code == 0, result.output
+        assert_set_up(emulator, status_col=2)

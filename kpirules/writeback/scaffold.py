@@ -27,8 +27,9 @@ from kpirules.errors import SourceError
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
-from kpirules.writeback.layout import ENGINE_COLUMNS, ENGINE_NOTES, WIDTHS, header_cells, locate
-from kpirules.writeback.plan import HEADER, Out, StatusColours, Style, TabPlan, Validation, WritePlan
+from kpirules.writeback.layout import (ENGINE_COLUMNS, ENGINE_NOTES, SET_UP_ROWS, WIDTHS, header_cells, locate,
+                                      set_up)
+from kpirules.writeback.plan import HEADER, Out, Style, TabPlan, Validation, WritePlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -38,8 +39,7 @@ USER_WIDTHS = {"Name": 24, "Rule": 52, "Enabled": 9, "Owner": 14, "Description":
 ENABLED_VALUES = ("yes", "no")
 ENABLED_WORDS = {"yes": True, "y": True, "true": True, "on": True, "no": False, "n": False, "false": False,
                  "off": False}
-PROTECTION_NOTE = "kpirules: written by the engine"  # + " (Status)": one protected range a column
-DROPDOWN_ROWS = 500  # the Enabled dropdown reaches this far below the header
+DROPDOWN_ROWS = SET_UP_ROWS  # the Enabled dropdown reaches this far below the header
 EXAMPLE_DATA_HEADERS = ("Date", "Campaign", "Visits", "Signups")
 RESERVED = {"date", "by", "where", "and", "or", "not", "in", "at", "warn", "over", "last", "between",
             "daily", "weekly", "monthly", "quarterly", "yearly"}
@@ -128,27 +128,6 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
     set_up(tab, cols.at, sheets=sheets, formatting=formatting)
     tab.counts = {"new columns": len(cols.added), "notes": len(tab.notes)}
     return tab
-
-
-def set_up(tab: TabPlan, engine: dict[str, int], *, sheets: bool, formatting: dict | None) -> None:
-    """Frozen header, Status colours and (Google Sheets) protected engine columns, each
-    only when the tab does not have it yet."""
-    formatting = formatting or {}
-    if not tab.create and formatting.get("frozen_rows", 0) < tab.header_row:
-        tab.freeze_existing = True
-    status = engine["Status"]
-    coloured = any(
-        any(r.get("startColumnIndex") == status for r in rule.get("ranges", ())) and
-        [v.get("userEnteredValue") for v in ((rule.get("booleanRule") or {}).get("condition") or {}).get("values", ())]
-        == ["PASS"] for rule in formatting.get("conditional_formats", ()))
-    if not coloured:
-        tab.status_colours = StatusColours(status, tab.header_row + 1, tab.header_row + DROPDOWN_ROWS)
-    if sheets:
-        present = {p.get("description") for p in formatting.get("protected_ranges", ())}
-        for label, col in engine.items():
-            description = f"{PROTECTION_NOTE} ({label})"
-            if description not in present:
-                tab.protected[col] = description
 
 
 def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, create: bool,
