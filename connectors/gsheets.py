@@ -66,6 +66,8 @@ GRID_FIELDS = (
     "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type)))"
 )
 META_FIELDS = "properties(title,locale,timeZone),sheets/properties(sheetId,title,index)"
+FORMATTING_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(frozenRowCount)),"
+                     "conditionalFormats,protectedRanges)")
 
 _SERIAL_EPOCH = dt.datetime(1899, 12, 30)
 _MS_PER_DAY = 86_400_000
@@ -313,6 +315,20 @@ class GoogleSheetsConnector:
             hint=f"did you mean {guess!r}? Pass --data-tab {guess!r}" if guess else
             f"add a {wanted!r} tab, or name the tab to use with --data-tab",
         )
+
+    def sheet_formatting(self) -> dict[str, dict]:
+        """Per tab title: its frozen rows, conditional format rules and protected ranges
+        (one metadata call, no cells), so that ``init`` installs its set-up only once."""
+        doc = self._get(fields=FORMATTING_FIELDS)
+        self._remember_ids(doc)
+        out = {}
+        for sheet in doc.get("sheets", ()):
+            props = sheet.get("properties", {})
+            out[props.get("title", "")] = {
+                "frozen_rows": int((props.get("gridProperties") or {}).get("frozenRowCount", 0)),
+                "conditional_formats": sheet.get("conditionalFormats") or [],
+                "protected_ranges": sheet.get("protectedRanges") or []}
+        return out
 
     # -- writing ------------------------------------------------------------------------
 

@@ -101,11 +101,43 @@ def test_init_sets_a_google_sheet_up_in_one_write(emulator):
     assert rules[0] == ["Name", "Rule", "Enabled", "Owner", "Description", *ENGINE]
     assert emulator.cell(KEY, "Rules", "F1")["note"].startswith("Written by kpirules run")
     validations = emulator.data_validations(KEY, "Rules")
-    assert validations["C2"]["condition"]["type"] == "ONE_OF_LIST"
+    # Enabled is a checkbox on Google Sheets (issue 16); the examples are ticked or not.
+    assert validations["C2"]["condition"]["type"] == "BOOLEAN"
+    assert {r[2] for r in rules[1:]} <= {True, False}
     assert emulator.values(KEY, "History")[0][:4] == ["Rule", "Segment", "Period start", "Period end"]
+    assert_set_up(emulator)
     again = init(KEY)
     assert again.exit_code == 0
     assert emulator.values(KEY, "Rules") == rules  # no second set of examples, no new columns
+    assert_set_up(emulator)  # and nothing of the set-up installed twice
+
+
+def assert_set_up(emulator, status_col=5):
+    """Frozen header, Status colours (one conditional rule per status, on the Status
+    column), and the six engine columns protected with a warning only."""
+    assert emulator.sheet_properties(KEY, "Rules")["gridProperties"]["frozenRowCount"] == 1
+    rules = emulator.conditional_formats(KEY, "Rules")
+    assert [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in rules] == [
+        "PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+    assert {r["ranges"][0]["startColumnIndex"] for r in rules} == {status_col}
+    protected = emulator.protected_ranges(KEY, "Rules")
+    assert sorted(p["range"]["startColumnIndex"] for p in protected) == list(range(status_col, status_col + 6))
+    assert all(p["warningOnly"] for p in protected)
+
+
+def test_init_turns_an_existing_enabled_column_into_checkboxes(emulator):
+    emulator.add_spreadsheet(KEY, {
+        "Data": [["Date", "Visits"], ["2026-11-01", 10]],
+        "Rules": [["Name", "Rule", "Enabled", "Owner"], ["a", "count(visits) >= 1 daily", "yes", "Ana"],
+                  ["b", "count(visits) >= 2 daily", "No", "Ana"], ["c", "count(visits) >= 3 daily", True, ""]]})
+    assert init(KEY).exit_code == 0
+    rules = emulator.values(KEY, "Rules")
+    assert [r[2] for r in rules[1:]] == [True, False, True]
+    assert emulator.data_validations(KEY, "Rules")["C2"]["condition"]["type"] == "BOOLEAN"
+    assert_set_up(emulator, status_col=4)
+    # run reads the checkboxes (and still reads yes/no: tests/test_run_*)
+    result = CliRunner().invoke(cli, ["run", KEY, "--as-of", "2026-11-02"])
+    assert "OFF     b" in result.output or "OFF b" in result.output
 
 
 def test_init_on_a_sheet_without_a_data_tab_adds_one(emulator):
@@ -114,3 +146,30 @@ def test_init_on_a_sheet_without_a_data_tab_adds_one(emulator):
     assert result.exit_code == 0, result.output
     assert emulator.values(KEY, "Data")[0] == ["Date", "Campaign", "Visits", "Signups"]
     assert emulator.values(KEY, "Rules")[1][0] == "signups_arrives"
+
+
+def test_a_workbook_gets_status_colours_once_and_keeps_its_dropdown(tmp_path):
+    path = tmp_path / "kpis.xlsx"
+    assert init(path).exit_code == 0
+    assert init(path).exit_code == 0  # again: nothing added twice
+
+    def colours():
+        ws = openpyxl.load_workbook(path)["Rules"]
+        return [(str(cf.sqref), rule.formula) for cf in ws.conditional_formatting for rule in cf.rules]
+
+    found = colours()
+    assert len(found) == 6 and {where for where, _ in found} == {"F2:F501"}
+    assert ['"PASS"'] in [formula for _, formula in found]
+    assert ['LEFT(F2,5)="ERROR"'] in [formula for _, formula in found]
+    rules = openpyxl.load_workbook(path)["Rules"]
+    assert rules.freeze_panes == "A2"
+    assert rules["C2"].value in ("yes", "no")  # Excel has no checkbox cells: the dropdown stays
+
+
+def test_run_gives_the_columns_it_adds_the_same_set_up_once(emulator):
+    emulator.add_spreadsheet(KEY, {"Data": [["Date", "Visits"], ["2026-11-01", 10]],
+                                   "Rules": [["Name", "Rule"], ["a", "count(visits) >= 1 daily"]]})
+    for _ in range(2):  # the second run adds no columns, and so nothing of the set-up again
+        result = CliRunner().invoke(cli, ["run", KEY, "--as-of", "2026-11-02"])
+        assert result.exit_code == 0, result.output
+        assert_set_up(emulator, status_col=2)

@@ -15,22 +15,45 @@ from kpirules.cli.main import EXIT_ERROR
 @click.argument("source")
 @click.option("--dry-run", is_flag=True, help="Print what would be created; change nothing.")
 @config_option
+@click.option("--addon", "addon_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also write the Google Sheets add-on (KPI rules menu and sidebar) into DIR, "
+                   "ready for `clasp push`.")
+@click.option("--service-url", envvar="KPIRULES_SERVICE_URL", metavar="URL",
+              help="The kpirules service the add-on calls (`kpirules serve`, e.g. on Cloud Run).")
 @verbosity_options
 @source_options
 @source_errors
-def command(source, dry_run, config, quiet, verbose, data_tab, rules_tab, connector, credentials):
+def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, data_tab, rules_tab, connector,
+            credentials):
     """Set SOURCE up: Rules (with example rules and an Enabled dropdown), History,
     Alerts and Settings tabs, and a note on each column the engine writes.
 
     SOURCE is an .xlsx path (created when it does not exist) or a Google Sheets URL or
     key. Safe to run again: existing tabs and rules are kept; only what is missing is added.
 
+    With --addon DIR, also write the add-on's files (and the --service-url they call)
+    into DIR and print the clasp steps that put it into the sheet (docs/serve.md).
+
     \b
     Examples:
       kpirules init kpis.xlsx
       kpirules init https://docs.google.com/spreadsheets/d/KEY/edit
+      kpirules init KEY --addon kpi-addon --service-url https://kpirules-abc-ew.a.run.app
     """
     from kpirules.config import ConfigError
+
+    if addon_dir and not service_url:
+        click.echo("error: --addon needs --service-url URL: where `kpirules serve` runs (docs/serve.md)", err=True)
+        sys.exit(EXIT_ERROR)
+    if addon_dir:
+        from kpirules.errors import SourceError
+        from kpirules.serve.addon_files import check_service_url
+
+        try:
+            service_url = check_service_url(service_url)
+        except SourceError as exc:
+            click.echo(f"error: {exc.message}\nhint: {exc.hint}", err=True)
+            sys.exit(EXIT_ERROR)
     from kpirules.writeback.scaffold import init
 
     settings_used(config, verbose)
@@ -43,7 +66,13 @@ def command(source, dry_run, config, quiet, verbose, data_tab, rules_tab, connec
         sys.exit(EXIT_ERROR)
     if plan.empty:
         click.echo(f"{source} is already set up; nothing to do.")
-        return
+    else:
+        _print_plan(source, plan, dry_run, quiet)
+    if addon_dir and not dry_run:
+        _write_addon(source, addon_dir, service_url)
+
+
+def _print_plan(source, plan, dry_run: bool, quiet: bool) -> None:
     verb = "would set up" if dry_run else "set up"
     for tab in plan.tabs:
         if tab.empty or quiet:
@@ -55,3 +84,14 @@ def command(source, dry_run, config, quiet, verbose, data_tab, rules_tab, connec
         for line in plan.describe():
             click.echo("  " + line)
     click.echo(f"{verb} {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")
+
+
+def _write_addon(source: str, folder: str, service_url: str) -> None:
+    from kpirules.connectors.gsheets import parse_key
+    from kpirules.serve.addon_files import clasp_steps, write_addon
+
+    for path in write_addon(folder, service_url):
+        click.echo(f"wrote {path}")
+    click.echo("To put the add-on into the sheet (clasp is Google's Apps Script command line):")
+    for step in clasp_steps(folder, parse_key(source), service_url):
+        click.echo("  " + step)

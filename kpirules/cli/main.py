@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("kpirules.cli.init", "Set a workbook or Google Sheet up with Rules, History and Alerts tabs."),
     "auth": ("kpirules.cli.auth", "Log in to Google for Sheets access (OAuth user login)."),
     "completion": ("kpirules.cli.completion", "Print the shell completion script (bash, zsh or fish)."),
+    "serve": ("kpirules.cli.serve", "Serve the engine over HTTP for the Google Sheets add-on."),
 }
 
 # Exit statuses (spec/cli.md): 0 all good, 1 some FAIL, 2 some ERROR or usage error;

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
 from kpirules.names import normalise
-from kpirules.writeback.plan import HEADER, PLAIN, Out, Style, TabPlan, status_style
+from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -34,6 +34,8 @@ ENGINE_NOTES = {
                "for a rule with `by`, which segments fail; for a broken rule, the error (the rule "
                "and a caret under the spot are in the cell's note).",
 }
+PROTECTION_NOTE = "kpirules: written by the engine"  # + " (Status)": one protected range a column
+SET_UP_ROWS = 500  # how far below the header the Status colours reach (init's dropdown too)
 WIDTHS = {"Status": 10, "Value": 15, "Target": 22, "Period": 18, "Checked": 17, "Message": 70}
 
 
@@ -136,6 +138,10 @@ def rules_tab_plan(raw: RawTable, summaries: list[RuleSummary], checked: str) ->
         for col in present:
             tab.set(raw.header_row + 1 + index, col, Out(None))
         stale += bool(present)
+    if "Status" in cols.added:
+        # A tab no init has set up (init adds these columns): give it what init gives, once,
+        # so that statuses others write (the add-on) are coloured too.
+        set_up(tab, {label: cols[label] for label in cols.added}, sheets=True, formatting=None)
     tab.counts = {"rules": len(written), "cleared rows": stale, "new columns": len(cols.added)}
     return tab
 
@@ -180,3 +186,24 @@ def cell_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def set_up(tab: TabPlan, engine: dict[str, int], *, sheets: bool, formatting: dict | None) -> None:
+    """Frozen header, Status colours and (Google Sheets) protected engine columns, each
+    only when the tab does not have it yet."""
+    formatting = formatting or {}
+    if not tab.create and formatting.get("frozen_rows", 0) < tab.header_row:
+        tab.freeze_existing = True
+    status = engine["Status"]
+    coloured = any(
+        any(r.get("startColumnIndex") == status for r in rule.get("ranges", ())) and
+        [v.get("userEnteredValue") for v in ((rule.get("booleanRule") or {}).get("condition") or {}).get("values", ())]
+        == ["PASS"] for rule in formatting.get("conditional_formats", ()))
+    if not coloured:
+        tab.status_colours = StatusColours(status, tab.header_row + 1, tab.header_row + SET_UP_ROWS)
+    if sheets:
+        present = {p.get("description") for p in formatting.get("protected_ranges", ())}
+        for label, col in engine.items():
+            description = f"{PROTECTION_NOTE} ({label})"
+            if description not in present:
+                tab.protected[col] = description

@@ -68,12 +68,25 @@ class Out:
 
 @dataclass(frozen=True)
 class Validation:
-    """A dropdown on one column below the header (``init``'s Enabled column)."""
+    """A dropdown on one column below the header (``init``'s Enabled column); with
+    ``checkbox``, a checkbox on Google Sheets (TRUE/FALSE) and still the ``values`` dropdown
+    on xlsx, which has no checkbox cells."""
 
     column: int  # 0-based
     first_row: int  # 1-based
     last_row: int
     values: tuple[str, ...]
+    checkbox: bool = False
+
+
+@dataclass(frozen=True)
+class StatusColours:
+    """Conditional formatting that colours a Status column by its text (PASS green, FAIL
+    red...), installed once by ``init`` so that the cells need no paint of their own."""
+
+    column: int  # 0-based
+    first_row: int  # 1-based
+    last_row: int
 
 
 @dataclass
@@ -95,6 +108,13 @@ class TabPlan:
     widths: dict[int, float] = field(default_factory=dict)  # new columns: width in characters
     validations: list[Validation] = field(default_factory=list)
     freeze_header: bool = False
+    # Set-up of an existing tab (``init``): freeze its header rows, colour its Status
+    # column, protect the engine's columns with a warning (0-based column -> description),
+    # and retype cells in place keeping their format (yes/no -> checkbox TRUE/FALSE).
+    freeze_existing: bool = False
+    status_colours: StatusColours | None = None
+    protected: dict[int, str] = field(default_factory=dict)
+    retyped: dict[tuple[int, int], bool] = field(default_factory=dict)
     # Columns the tab will have after the write (for grid sizes on Sheets).
     columns: int = 0
     # Summary counters for logs and --dry-run ("3 updated, 8 new").
@@ -112,7 +132,8 @@ class TabPlan:
     @property
     def empty(self) -> bool:
         return not (self.create or self.cells or self.notes or self.appends or self.deletes
-                    or self.validations)
+                    or self.validations or self.freeze_existing or self.status_colours or self.protected
+                    or self.retyped)
 
 
 @dataclass
@@ -145,8 +166,18 @@ class WritePlan:
             for row in sorted(tab.deletes, reverse=True):
                 lines.append(f"  - row {row} (duplicate)")
             for v in tab.validations:
-                lines.append(f"  dropdown {a1(None, v.first_row, v.column)}:{a1(None, v.last_row, v.column)}"
-                             f" ({', '.join(v.values)})")
+                lines.append(f"  {'checkbox' if v.checkbox else 'dropdown'} {a1(None, v.first_row, v.column)}:"
+                             f"{a1(None, v.last_row, v.column)} ({', '.join(v.values)})")
+            if tab.freeze_existing:
+                lines.append(f"  freeze the header row{'s' if tab.header_row > 1 else ''}")
+            if tab.status_colours:
+                c = tab.status_colours
+                lines.append(f"  status colours {a1(None, c.first_row, c.column)}:{a1(None, c.last_row, c.column)}")
+            for col, description in sorted(tab.protected.items()):
+                lines.append(f"  protect column {a1(None, tab.header_row, col)[:-len(str(tab.header_row))]} "
+                             f"with a warning ({description})")
+            for (row, col), value in sorted(tab.retyped.items()):
+                lines.append(f"  {a1(None, row, col):<6} {'TRUE' if value else 'FALSE'} (checkbox)")
         return lines
 
 

@@ -1,13 +1,21 @@
 """``kpirules init``: what a workbook or sheet needs before its first run.
 
 A missing ``Rules`` tab is created with example rules (built from the Data tab's own
-columns when there is one, and checked by the parser) and an ``Enabled`` column with a
-yes/no dropdown; ``History``, ``Alerts`` and ``Settings`` are created with their headers.
-Every engine column header gets a note saying what the engine writes there.
+columns when there is one, and checked by the parser) and an ``Enabled`` column;
+``History``, ``Alerts`` and ``Settings`` are created with their headers. Every engine
+column header gets a note saying what the engine writes there.
+
+The Rules tab is also set up to be read at a glance and hard to break: its header row
+frozen, its Status column coloured by conditional formatting (installed once, so the
+colours follow the text whoever writes it: ``run``, the add-on, a person), and on Google
+Sheets ``Enabled`` as a checkbox (old yes/no cells become ticked/unticked; the engine reads
+both) and the engine's columns protected by a warning-only protected range. An xlsx
+workbook keeps a yes/no dropdown and no protection: Excel has no checkbox cells and no
+warning-only protection.
 
 Safe to run again: a tab that exists is never rewritten. It only gains the engine columns
-it lacks, the header notes and the Enabled dropdown; rules the user wrote are not touched
-and no example rule is added twice.
+it lacks, the header notes, the Enabled dropdown or checkbox and whatever of the set-up it
+does not have yet; rules the user wrote are not touched and no example rule is added twice.
 """
 
 from __future__ import annotations
@@ -19,8 +27,9 @@ from kpirules.errors import SourceError
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
-from kpirules.writeback.layout import ENGINE_COLUMNS, ENGINE_NOTES, WIDTHS, header_cells, locate
-from kpirules.writeback.plan import HEADER, Out, TabPlan, Validation, WritePlan
+from kpirules.writeback.layout import (ENGINE_COLUMNS, ENGINE_NOTES, SET_UP_ROWS, WIDTHS, header_cells, locate,
+                                      set_up)
+from kpirules.writeback.plan import HEADER, Out, Style, TabPlan, Validation, WritePlan
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -28,7 +37,9 @@ if TYPE_CHECKING:  # pragma: no cover
 USER_COLUMNS = ("Name", "Rule", "Enabled", "Owner", "Description")
 USER_WIDTHS = {"Name": 24, "Rule": 52, "Enabled": 9, "Owner": 14, "Description": 40}
 ENABLED_VALUES = ("yes", "no")
-DROPDOWN_ROWS = 500  # the Enabled dropdown reaches this far below the header
+ENABLED_WORDS = {"yes": True, "y": True, "true": True, "on": True, "no": False, "n": False, "false": False,
+                 "off": False}
+DROPDOWN_ROWS = SET_UP_ROWS  # the Enabled dropdown reaches this far below the header
 EXAMPLE_DATA_HEADERS = ("Date", "Campaign", "Visits", "Signups")
 RESERVED = {"date", "by", "where", "and", "or", "not", "in", "at", "warn", "over", "last", "between",
             "daily", "weekly", "monthly", "quarterly", "yearly"}
@@ -97,13 +108,17 @@ def example_rules(data: RawTable | None, date_column: str = "date") -> list[tupl
     return valid
 
 
-def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_column: str) -> TabPlan:
+def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_column: str, *,
+              sheets: bool = False, formatting: dict | None = None) -> TabPlan:
+    """The Rules tab's plan. ``sheets``: the target is a Google Sheet (checkboxes and
+    protection); ``formatting``: what the tab already has (``sheet_formatting()``), so that
+    nothing is installed twice."""
     if raw is None or not any(h not in (None, "") for h in raw.headers):
         if raw is not None and any(any(c not in (None, "") for c in r) for r in raw.rows):
             raise SourceError(f"the {title} tab has content but no header row",
                               hint="put the headers Name and Rule in its first row")
         return _new_rules_tab(title if raw is None else (raw.sheet or title), data, date_column,
-                              create=raw is None)
+                              create=raw is None, sheets=sheets)
     headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
     if "rule" not in headers:
         raise SourceError(f"the {raw.sheet or title} tab has no Rule column",
@@ -115,29 +130,42 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
         if label not in cols.added:
             tab.notes[(raw.header_row, col)] = ENGINE_NOTES[label]
     if "enabled" in headers:
-        tab.validations.append(Validation(headers.index("enabled"), raw.header_row + 1,
-                                          raw.header_row + DROPDOWN_ROWS, ENABLED_VALUES))
+        col = headers.index("enabled")
+        tab.validations.append(Validation(col, raw.header_row + 1, raw.header_row + DROPDOWN_ROWS,
+                                          ENABLED_VALUES, checkbox=sheets))
+        if sheets:
+            for index, row in enumerate(raw.rows):
+                cell = row[col] if col < len(row) else None
+                if isinstance(cell, str) and cell.strip().lower() in ENABLED_WORDS:
+                    tab.retyped[(raw.header_row + 1 + index, col)] = ENABLED_WORDS[cell.strip().lower()]
+    set_up(tab, cols.at, sheets=sheets, formatting=formatting)
     tab.counts = {"new columns": len(cols.added), "notes": len(tab.notes)}
     return tab
 
 
-def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, create: bool) -> TabPlan:
-    tab = TabPlan(title=title, create=create, freeze_header=True)
+def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, create: bool,
+                   sheets: bool = False) -> TabPlan:
+    tab = TabPlan(title=title, create=create, freeze_header=True, freeze_existing=not create)
     labels = USER_COLUMNS + ENGINE_COLUMNS
     for col, label in enumerate(labels):
         note = ENGINE_NOTES.get(label)
         if label == "Enabled":
-            note = "yes or no: a rule set to no is skipped (its Status shows OFF)."
+            note = ("Ticked: the rule runs; unticked: it is skipped (its Status shows OFF). yes and no "
+                    "work too." if sheets else "yes or no: a rule set to no is skipped (its Status shows OFF).")
         tab.set(1, col, Out(label, HEADER, note=note))
         tab.widths[col] = USER_WIDTHS.get(label) or WIDTHS[label]
     examples = example_rules(data, date_column)
     for i, (name, rule, enabled, description) in enumerate(examples):
-        for col, value in enumerate((name, rule, enabled, None, description)):
+        switch: str | bool = ENABLED_WORDS[enabled] if sheets else enabled
+        for col, value in enumerate((name, rule, switch, None, description)):
             if value is not None:
                 # No wrapping: a wrapped description grows its row in Sheets and spills
                 # over the next row in programs that keep row heights (Excel, LibreOffice).
                 tab.set(2 + i, col, Out(value))
-    tab.validations.append(Validation(USER_COLUMNS.index("Enabled"), 2, 1 + DROPDOWN_ROWS, ENABLED_VALUES))
+    tab.validations.append(Validation(USER_COLUMNS.index("Enabled"), 2, 1 + DROPDOWN_ROWS, ENABLED_VALUES,
+                                      checkbox=sheets))
+    set_up(tab, {label: len(USER_COLUMNS) + i for i, label in enumerate(ENGINE_COLUMNS)}, sheets=sheets,
+           formatting=None)
     tab.counts = {"example rules": len(examples)}
     return tab
 
@@ -170,16 +198,20 @@ def data_tab(title: str) -> TabPlan:
 
 def init_plan(tabs: dict[str, RawTable | None], *, data_tab_name: str = "Data", rules_tab_name: str = "Rules",
               history_tab_name: str = "History", alerts_tab_name: str = "Alerts",
-              date_column: str = "date", has_data_tab: bool = True) -> WritePlan:
+              date_column: str = "date", has_data_tab: bool = True, sheets: bool = False,
+              formatting: dict[str, dict] | None = None) -> WritePlan:
     """The writes that set a source up. ``tabs`` maps each wanted tab name to what was read
-    (None: the tab does not exist)."""
+    (None: the tab does not exist); ``sheets`` and ``formatting`` as for ``rules_tab``
+    (formatting keyed by tab title)."""
     from kpirules.writeback.runner import SETTINGS_TAB, settings_tab_plan
 
     plan = WritePlan()
     data = tabs.get(data_tab_name)
     if not has_data_tab:
         plan.tabs.append(data_tab(data_tab_name))
-    plan.tabs.append(rules_tab(tabs.get(rules_tab_name), rules_tab_name, data, date_column))
+    rules_raw = tabs.get(rules_tab_name)
+    found = _formatting_of(formatting, rules_raw.sheet if rules_raw is not None and rules_raw.sheet else rules_tab_name)
+    plan.tabs.append(rules_tab(rules_raw, rules_tab_name, data, date_column, sheets=sheets, formatting=found))
     plan.tabs.append(simple_tab(tabs.get(history_tab_name), history_tab_name, HISTORY_COLUMNS,
                                 HISTORY_NOTES, HISTORY_WIDTHS))
     plan.tabs.append(simple_tab(tabs.get(alerts_tab_name), alerts_tab_name, ALERT_COLUMNS,
@@ -187,6 +219,12 @@ def init_plan(tabs: dict[str, RawTable | None], *, data_tab_name: str = "Data", 
     if tabs.get(SETTINGS_TAB) is None:
         plan.tabs.append(settings_tab_plan())
     return plan
+
+
+def _formatting_of(formatting: dict[str, dict] | None, title: str) -> dict | None:
+    if not formatting:
+        return None
+    return next((v for k, v in formatting.items() if k.strip().casefold() == title.strip().casefold()), None)
 
 
 def init(source: str, *, dry_run: bool = False, config: str | None = None, data_tab_name: str | None = None,
@@ -223,7 +261,9 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         wb = conn.read(data_tab=titles[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
     tabs = {wanted[1]: wb.rules, **{n: wb.extra_tabs.get(n) for n in wanted[2:]}}
     tabs[wanted[0]] = wb.data if has_data else None
-    plan = init_plan(tabs, **names, date_column=settings.date_column, has_data_tab=has_data)
+    formatting = conn.sheet_formatting() if hasattr(conn, "sheet_formatting") else None
+    plan = init_plan(tabs, **names, date_column=settings.date_column, has_data_tab=has_data, sheets=True,
+                     formatting=formatting)
     if not dry_run and not plan.empty:
         from kpirules.writeback import sheets
 

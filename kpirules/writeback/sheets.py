@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpirules.writeback.plan import Out, Style, TabPlan, WritePlan
+from kpirules.writeback.plan import STATUS_STYLE_COLOURS, Out, StatusColours, Style, TabPlan, WritePlan
 
 # New tabs get sheetIds from here up (any unused non-negative int32 is allowed).
 FIRST_NEW_SHEET_ID = 1_700_000_001
@@ -67,13 +67,20 @@ def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str,
             updates.append({"updateCells": {
                 "start": {"sheetId": sid, "rowIndex": row - 1, "columnIndex": col},
                 "rows": [{"values": [{"note": note}]}], "fields": "note"}})
+        for (row, col), value in sorted(tab.retyped.items()):
+            # The value only: the user's formatting of the cell stays.
+            updates.append({"updateCells": {
+                "start": {"sheetId": sid, "rowIndex": row - 1, "columnIndex": col},
+                "rows": [{"values": [{"userEnteredValue": {"boolValue": value}}]}], "fields": "userEnteredValue"}})
         for v in tab.validations:
+            condition = ({"type": "BOOLEAN"} if v.checkbox else
+                         {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": x} for x in v.values]})
             updates.append({"setDataValidation": {
                 "range": {"sheetId": sid, "startRowIndex": v.first_row - 1, "endRowIndex": v.last_row,
                           "startColumnIndex": v.column, "endColumnIndex": v.column + 1},
-                "rule": {"condition": {"type": "ONE_OF_LIST",
-                                       "values": [{"userEnteredValue": x} for x in v.values]},
-                         "showCustomUi": True, "strict": True}}})
+                "rule": {"condition": condition, **({} if v.checkbox else {"showCustomUi": True}),
+                         "strict": True}}})
+        updates += _set_up(tab, sid)
         if tab.appends:
             width = max((max(r) + 1 for r in tab.appends if r), default=0)
             appends.append({"appendCells": {
@@ -85,6 +92,40 @@ def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str,
             deletes.append({"deleteDimension": {"range": {
                 "sheetId": sid, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}}})
     return adds + dims + updates + appends + deletes
+
+
+def _set_up(tab: TabPlan, sid: int) -> list[dict]:
+    """Frozen headers, Status colours (conditional formatting) and warning-only protection
+    of the engine's columns: what ``init`` installs once."""
+    out: list[dict] = []
+    if tab.freeze_existing:
+        out.append({"updateSheetProperties": {
+            "properties": {"sheetId": sid, "gridProperties": {"frozenRowCount": tab.header_row}},
+            "fields": "gridProperties.frozenRowCount"}})
+    if tab.status_colours is not None:
+        out += status_colour_rules(tab.status_colours, sid)
+    for col, description in sorted(tab.protected.items()):
+        out.append({"addProtectedRange": {"protectedRange": {
+            "range": {"sheetId": sid, "startRowIndex": tab.header_row - 1, "startColumnIndex": col,
+                      "endColumnIndex": col + 1},
+            "description": description, "warningOnly": True}}})
+    return out
+
+
+def status_colour_rules(where: StatusColours, sid: int) -> list[dict]:
+    """One conditional format rule per status, in the colours ``run`` paints cells with.
+    ERROR matches by its start, so that instant validation's "ERROR at column 11: ..." is
+    red too."""
+    grid = {"sheetId": sid, "startRowIndex": where.first_row - 1, "endRowIndex": where.last_row,
+            "startColumnIndex": where.column, "endColumnIndex": where.column + 1}
+    rules = []
+    for index, (status, (fill, ink)) in enumerate(STATUS_STYLE_COLOURS.items()):
+        condition = {"type": "TEXT_STARTS_WITH" if status == "ERROR" else "TEXT_EQ",
+                     "values": [{"userEnteredValue": status}]}
+        rules.append({"addConditionalFormatRule": {"index": index, "rule": {
+            "ranges": [grid], "booleanRule": {"condition": condition, "format": {
+                "backgroundColor": rgb(fill), "textFormat": {"foregroundColor": rgb(ink), "bold": True}}}}}})
+    return rules
 
 
 def _add_sheet(tab: TabPlan, sid: int) -> dict:

@@ -118,8 +118,48 @@ def apply(wb, plan: WritePlan) -> None:
                                 showDropDown=False)  # (sic) False shows the in-cell arrow
             dv.add(f"{get_column_letter(v.column + 1)}{v.first_row}:{get_column_letter(v.column + 1)}{v.last_row}")
             ws.add_data_validation(dv)
-        if tab.freeze_header and ws.freeze_panes is None:
+        if (tab.freeze_header or tab.freeze_existing) and ws.freeze_panes is None:
             ws.freeze_panes = f"A{tab.header_row + 1}"
+        if tab.status_colours is not None and not has_status_colours(ws, tab.status_colours):
+            add_status_colours(ws, tab.status_colours)
+        # tab.protected and tab.retyped are Google Sheets' (a warning-only protected range,
+        # checkboxes): Excel has neither, so the workbook keeps its Enabled dropdown.
+
+
+def _status_range(where) -> str:
+    from openpyxl.utils import get_column_letter
+
+    letter = get_column_letter(where.column + 1)
+    return f"{letter}{where.first_row}:{letter}{where.last_row}"
+
+
+def has_status_colours(ws, where) -> bool:
+    """Whether the Status column already has kpirules' conditional formatting."""
+    wanted = _status_range(where)
+    for cf in ws.conditional_formatting:
+        if str(cf.sqref) == wanted and any('"PASS"' in (rule.formula or []) for rule in cf.rules):
+            return True
+    return False
+
+
+def add_status_colours(ws, where) -> None:
+    """Colour the Status column by its text (conditional formatting), as on Google Sheets."""
+    from openpyxl.formatting.rule import CellIsRule, FormulaRule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    from kpirules.writeback.plan import STATUS_STYLE_COLOURS
+
+    cells = _status_range(where)
+    first = f"{get_column_letter(where.column + 1)}{where.first_row}"
+    for status, (fill, ink) in STATUS_STYLE_COLOURS.items():
+        look = dict(fill=PatternFill("solid", bgColor="FF" + fill.lstrip("#")),
+                    font=Font(bold=True, color="FF" + ink.lstrip("#")))
+        if status == "ERROR":  # also "ERROR at column 11: ..." from instant validation
+            rule = FormulaRule(formula=[f'LEFT({first},5)="ERROR"'], **look)
+        else:
+            rule = CellIsRule(operator="equal", formula=[f'"{status}"'], **look)
+        ws.conditional_formatting.add(cells, rule)
 
 
 def prune_existing(wb, plan: WritePlan) -> None:
@@ -141,6 +181,10 @@ def prune_existing(wb, plan: WritePlan) -> None:
             if not any(first in dv.sqref for dv in ws.data_validations.dataValidation):
                 kept.append(v)
         tab.validations = kept
+        if tab.status_colours is not None and has_status_colours(ws, tab.status_colours):
+            tab.status_colours = None
+        if ws.freeze_panes is not None:
+            tab.freeze_existing = False
 
 
 def last_used_row(ws) -> int:

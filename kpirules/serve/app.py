@@ -1,0 +1,184 @@
+"""The Starlette application: routes, authentication, limits, JSON errors and logs.
+
+Limits: a body larger than ``max_body`` bytes is refused (413) before it is parsed, and a
+request that takes longer than ``timeout`` seconds is answered 504. The engine runs in a
+worker thread, which cannot be interrupted: a ``run`` that times out still finishes its
+write (or not) in the background and keeps its sheet's lock until then, so a retry is
+refused rather than racing it.
+
+Logs: one line per request (method, path, status, milliseconds, how the caller
+authenticated). Never a body, a header, a token, a spreadsheet key or a cell value: an
+unexpected error is logged as its type and code locations only, because exception messages
+can quote cells.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kpirules.exitcodes import Exit
+from kpirules.serve.auth import AuthConfig, Authenticator, AuthError
+from kpirules.serve.guard import Lease, SheetGuard
+from kpirules.serve.payload import ApiError
+
+log = logging.getLogger("kpirules.serve")
+
+DEFAULT_MAX_BODY = 10 * 1024 * 1024  # a Data tab of ~100k cells as JSON
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class ServeConfig:
+    auth: AuthConfig
+    max_body: int = DEFAULT_MAX_BODY
+    timeout: float = DEFAULT_TIMEOUT
+    credentials: str | None = None  # service-account key file; None: the environment's
+    lease: Lease | None = None  # the sheet lease across processes (kpirules.serve.guard)
+    guard: SheetGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = SheetGuard(self.lease)
+
+
+def create_app(config: ServeConfig):
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from kpirules._version import __version__
+    from kpirules.serve.sheets import check_sheet, run_sheet
+    from kpirules.serve.tabs import evaluate_tabs, validate_rules
+
+    authenticate = Authenticator(config.auth)
+    quiet_other_logs()
+
+    def endpoint(work: Callable[[Any], dict[str, Any]]):
+        async def handle(request: Request) -> JSONResponse:
+            try:
+                try:
+                    principal = authenticate(request.headers.get("authorization"))
+                except AuthError as exc:
+                    raise ApiError(401, "auth", str(exc), exit_status=int(Exit.ERROR),
+                                   hint="the add-on sends a Google ID token; scripts send the service token") from None
+                request.state.auth = principal.kind
+                body = await read_json(request, config.max_body)
+                from starlette.concurrency import run_in_threadpool
+
+                try:
+                    result = await asyncio.wait_for(run_in_threadpool(work, body), config.timeout)
+                except TimeoutError:
+                    raise ApiError(504, "timeout", f"the request took longer than {config.timeout:g} s",
+                                   hint="a run that timed out may still finish and write its results") from None
+                return JSONResponse(result)
+            except ApiError as exc:
+                return error_response(exc)
+            except Exception as exc:  # noqa: BLE001 - never a traceback to the caller
+                log_internal(exc)
+                return error_response(ApiError(500, "internal", "kpirules stopped on an internal error; "
+                                               "nothing was written after it", hint="please report it"))
+        return handle
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        category = {404: "not-found", 405: "usage"}.get(exc.status_code, "usage")
+        return error_response(ApiError(exc.status_code, category, str(exc.detail)))
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/v1/evaluate", endpoint(evaluate_tabs), methods=["POST"]),
+        Route("/v1/validate", endpoint(validate_rules), methods=["POST"]),
+        Route("/v1/check", endpoint(lambda body: check_sheet(body, credentials=config.credentials)),
+              methods=["POST"]),
+        Route("/v1/run", endpoint(lambda body: run_sheet(body, guard=config.guard, credentials=config.credentials)),
+              methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app.state.config = config
+    return RequestLog(app)
+
+
+def quiet_other_logs() -> None:
+    """uvicorn's access lines carry query strings: the service's own line (``RequestLog``)
+    replaces them. (urllib3's debug lines, with spreadsheet URLs, are turned down by the
+    ``serve`` command, which owns the process's logging.)"""
+    access = logging.getLogger("uvicorn.access")
+    access.disabled = True
+    access.propagate = False
+
+
+def error_response(exc: ApiError):
+    from starlette.responses import JSONResponse
+
+    headers = {"WWW-Authenticate": 'Bearer realm="kpirules"'} if exc.status == 401 else None
+    return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
+
+
+async def read_json(request: Any, limit: int) -> Any:
+    """The body as JSON, refusing more than ``limit`` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks) or b"null")
+    except (ValueError, UnicodeDecodeError):
+        # json's message quotes where it failed, not what: still, keep the body out of it.
+        raise ApiError(400, "usage", "the request body is not valid JSON") from None
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "too-large", f"the request body is larger than {limit:,} bytes",
+                    hint="send only the Rules, Data and Settings tabs' used ranges, or raise --max-body")
+
+
+def log_internal(exc: BaseException) -> None:
+    """The error's type and where it happened, without its message (it may quote cells)."""
+    frames = traceback.extract_tb(exc.__traceback__)[-6:]
+    where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in reversed(frames))
+    log.error("internal error %s at %s", type(exc).__name__, where)
+
+
+class RequestLog:
+    """ASGI middleware: one log line per request, with nothing from inside it."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        status = {"code": 500}
+
+        async def record(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            auth = (scope.get("state") or {}).get("auth") or "-"
+            log.info("%s %s %d %.0fms auth=%s", scope.get("method"), scope.get("path"), status["code"],
+                     (time.monotonic() - started) * 1000, auth)
+
+    @property
+    def state(self) -> Any:
+        return self.app.state
