@@ -82,5 +82,6 @@ def tab_values(path: Path, tab: str) -> list[list[Any]] | None:
     if raw is None:
         return None
     width = max(len(raw.headers), *(len(r) for r in raw.rows)) if raw.rows else len(raw.headers)
-    pad = lambda row: [cell_json(c) if c is not None else "" for c in row] + [""] * (width - len(row))
+    def pad(row):
+        return [cell_json(c) if c is not None else "" for c in row] + [""] * (width - len(row))
     return [pad(raw.headers)] + [pad(r) for r in raw.rows]

@@ -157,7 +157,8 @@ def test_run_writes_back_like_the_cli(small, service):
     assert result.exit_code == 1
     by_cli = small.values("small", "Rules")
     checked = served[0].index("Checked")
-    strip = lambda rows: [r[:checked] + r[checked + 1:] for r in rows]
+    def strip(rows):
+        return [r[:checked] + r[checked + 1:] for r in rows]
     assert strip(served) == strip(by_cli)
     assert [r["status"] for r in doc["rules"]] == ["PASS", "FAIL"]
     assert [a["name"] for a in doc["alerts"]] == ["signup_rate"]  # a new FAIL alerts; a new PASS does not

@@ -31,13 +31,13 @@ def sidebar_page(answer: dict) -> str:
 
 def example_answer(as_of: str = "2026-11-26") -> dict:
     from kpirules.connectors.xlsx_file import XlsxConnector
-
     from kpirules.serve.tabs import evaluate_tabs
 
     wb = XlsxConnector(str(ROOT / "examples" / "marketing.xlsx")).read()
 
     def values(raw):
-        cell = lambda c: c.date().isoformat() if isinstance(c, dt.datetime) else ("" if c is None else c)
+        def cell(c):
+            return c.date().isoformat() if isinstance(c, dt.datetime) else ("" if c is None else c)
         return [[cell(c) for c in raw.headers]] + [[cell(c) for c in row] for row in raw.rows]
 
     return evaluate_tabs({"rules": values(wb.rules), "data": values(wb.data), "as_of": as_of})

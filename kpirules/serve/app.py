@@ -103,7 +103,7 @@ def create_app(config: ServeConfig):
         Route("/v1/run", endpoint(lambda body: run_sheet(body, guard=config.guard, credentials=config.credentials)),
               methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})  # type: ignore[dict-item]
     app.state.config = config
     return RequestLog(app)
 

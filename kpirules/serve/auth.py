@@ -113,7 +113,8 @@ class Authenticator:
         from google.oauth2 import id_token
 
         try:
-            claims = id_token.verify_token(token, self._request, audience=list(self.config.audiences),
+            claims = id_token.verify_token(token, self._request,  # type: ignore[arg-type]
+                                           audience=list(self.config.audiences),
                                            certs_url=self.config.certs_url, clock_skew_in_seconds=30)
         except (ValueError, exceptions.GoogleAuthError):
             # The reason (expired, wrong audience, bad signature) stays out of the answer

@@ -49,6 +49,7 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
     zone = text(body, "time_zone", limit=64)
     if zone is not None:
         _check_zone(zone)
+    assert data is not None and rules is not None  # grid() raises for a missing required tab
     wb = Workbook(data=_table(data, data_tab), rules=_table(rules, rules_tab), timezone=zone,
                   locale=text(body, "locale", limit=32), tabs=[data_tab, rules_tab])
     try:
@@ -64,7 +65,8 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
     document["exit_status"] = outcome.exit_status
     document["rules_tab"] = rules_tab
     document["cells"] = plan_cells(outcome.plan.tabs[0])
-    document["rules"] = [rule_line(s, wb.rules.header_row) for s in outcome.summaries]
+    header_row = wb.rules.header_row if wb.rules is not None else 1
+    document["rules"] = [rule_line(s, header_row) for s in outcome.summaries]
     return document
 
 
