@@ -29,6 +29,7 @@ from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, today
 from kpirules.source import now as _now
 from kpirules.source import settings_tab as _settings_tab
+from kpirules.writeback.dashboard import DASHBOARD_TAB, add_dashboard
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
@@ -107,18 +108,19 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
         wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
         settings = load_settings(config, tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
             wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=now or _now(settings, wb), history_tab=history_tab, alerts_tab=alerts_tab)
         outcome.source_url = settings.sheet_url or wb.url
+        add_dashboard(outcome, wb, history_tab, native_charts=kind == "xlsx")
         if dry_run:
             return outcome
         if notify and outcome.alerts and settings.notifications:
