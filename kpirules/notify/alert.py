@@ -49,6 +49,10 @@ class Alert:
     message: str = ""
     link: str | None = None  # the sheet or source people should open
     checked_at: dt.datetime | None = None
+    # The recent periods (value, status), oldest first, this one last (kpirules.notify.trend);
+    # empty when not known. ``trend_unit`` formats them ("%" for a rule written in percent).
+    trend: tuple[tuple[float | None, str], ...] = ()
+    trend_unit: str | None = None
 
     def __post_init__(self) -> None:
         # Accept "FAIL" / "no data" from callers that read statuses back from a sheet.
@@ -172,4 +176,9 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "text": render_text(alert),
         "link": alert.link,
         "checked_at": alert.checked_at.isoformat() if alert.checked_at else None,
-    }
+    } | _trend_json(alert)
+
+
+def _trend_json(alert: Alert) -> dict[str, Any]:
+    """``trend``, the recent periods oldest first, only when known (version 1 only grows)."""
+    return {"trend": [{"value": v, "status": s} for v, s in alert.trend]} if alert.trend else {}

@@ -22,6 +22,10 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     lines = [f"{EMOJI[alert.kind]} *{_esc(title(alert))}*", _esc(f"{alert.rule} {what_happened(alert)}.")]
     if alert.message:
         lines.append(_esc(" ".join(alert.message.split())))
+    from kpirules.notify.trend import trend_line
+
+    if trend_line(alert):  # the direction and a text sparkline (Slack shows no chart images)
+        lines.append(_esc(trend_line(alert)))
     if alert.link:
         lines.append(f"<{_esc(alert.link)}|Open the sheet>")
     text = "\n".join(lines)

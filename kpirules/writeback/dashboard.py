@@ -72,6 +72,7 @@ def add_dashboard(outcome, wb, history_tab: str, *, native_charts: bool) -> None
     raw = next((t for name, t in wb.extra_tabs.items()
                 if name.strip().casefold() == DASHBOARD_TAB.casefold()), None)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
+    outcome.trends = trends(history, outcome.report.results, outcome.restated)
     written = outcome.plan.tab(history.title)
     if written is None:
         return
@@ -79,6 +80,44 @@ def add_dashboard(outcome, wb, history_tab: str, *, native_charts: bool) -> None
                          native_charts=native_charts)
     if tab is not None:
         outcome.plan.tabs.append(tab)
+
+
+def trends(history: History, results: list[RuleResult], restated: list[RuleResult],
+           periods: int = PERIODS) -> dict[tuple[str, str], tuple[tuple[float | None, str], ...]]:
+    """(rule, segment) -> its last ``periods`` (value, status) after this run, oldest first:
+    what alerts carry to draw their trend."""
+    from kpirules.report.model import as_number
+    from kpirules.writeback.history import HISTORY_COLUMNS, key_of
+    from kpirules.writeback.layout import locate
+
+    found: dict[Key, tuple[float | None, str]] = {}
+    raw = history.raw
+    if raw is not None:
+        value_col = locate(raw, HISTORY_COLUMNS)["Value"]
+        for key, r in history.rows.items():
+            cells = raw.rows[r.row - raw.header_row - 1]
+            found[key] = (as_number(cells[value_col]) if value_col < len(cells) else None, r.status)
+    for r in [*restated, *results]:
+        key = key_of(r)
+        if key is not None:
+            found[key] = (r.value, r.status.value)
+    out: dict[tuple[str, str], list[tuple[Key, tuple[float | None, str]]]] = {}
+    for key, point in found.items():
+        out.setdefault((key[0], key[1]), []).append((key, point))
+    return {k: tuple(p for _, p in sorted(v, key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
+            for k, v in out.items()}
+
+
+def attach_trends(notes: list, records: list, found: dict) -> None:
+    """Give each notification (``kpirules.notify.Alert``) its rule's trend, ending with the
+    period it is about."""
+    from kpirules.writeback.summary import segment_key
+
+    for note, record in zip(notes, records):
+        r = record.result
+        series = found.get((r.name, segment_key(r.segment)), ())
+        if r.period is not None and series:
+            note.trend, note.trend_unit = series, r.unit
 
 
 @dataclass

@@ -29,7 +29,7 @@ from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, today
 from kpirules.source import now as _now
 from kpirules.source import settings_tab as _settings_tab
-from kpirules.writeback.dashboard import DASHBOARD_TAB, add_dashboard
+from kpirules.writeback.dashboard import DASHBOARD_TAB, add_dashboard, attach_trends
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
@@ -67,6 +67,8 @@ class RunOutcome:
     source_url: str | None = None
     # Rebuilds the Alerts rows once deliveries are known (they fill the Notified column).
     replan_alerts: Callable[[], None] = lambda: None
+    # (rule, segment) -> recent (value, status), oldest first: the trend alerts show.
+    trends: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> int:
@@ -270,6 +272,7 @@ def _notify(outcome: RunOutcome, settings: Settings, now: dt.datetime,
     if dispatch is None:
         from kpirules.notify import dispatch
     notes = [to_notification(a, link=outcome.source_url, checked_at=now) for a in outcome.alerts]
+    attach_trends(notes, outcome.alerts, outcome.trends)
     deliveries = dispatch(notes, settings)
     index = {id(n): a for n, a in zip(notes, outcome.alerts)}
     for d in deliveries:
