@@ -8,8 +8,9 @@ import sys
 
 import click
 
-from kpirules.cli.common import (DATE, connector_options, source_errors, source_options,
+from kpirules.cli.common import (DATE, connector_options, lang_option, source_errors, source_options,
                                  status_text, use_color)
+from kpirules.i18n import _, ngettext
 
 
 @click.command("check")
@@ -20,9 +21,10 @@ from kpirules.cli.common import (DATE, connector_options, source_errors, source_
               help="Evaluate as of this date (default: today). Periods end before it.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True, help="table for people, json for scripts.")
+@lang_option
 @source_options
 @source_errors
-def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, credentials):
+def command(source, rules_file, as_of, fmt, lang, data_tab, rules_tab, connector, credentials):
     """Evaluate the rules against SOURCE and print the results.
 
     SOURCE is a .csv or .xlsx file, or a Google Sheets URL or key. Rules come from
@@ -38,10 +40,13 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
       kpirules check data.csv --rules rules.kpi --format json
       kpirules check https://docs.google.com/spreadsheets/d/KEY/edit
     """
-    from kpirules.engine import check
+    from kpirules.engine import evaluate, prepare
+    from kpirules.i18n import resolve
 
-    report = check(source, rules=rules_file, as_of=as_of, data_tab=data_tab,
-                   rules_tab=rules_tab, connector=connector, **connector_options(credentials))
+    ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
+                    **connector_options(credentials))
+    resolve(lang, ready.settings, ready.workbook)  # before evaluating: messages are made then
+    report = evaluate(ready.entries, ready.table, as_of or ready.today)
     if fmt == "json":
         # Indented for a person at a terminal; compact for a pipe, where json's C encoder
         # (used only without indent) is several times faster on thousands of results.
@@ -50,7 +55,7 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
     else:
         print_table(report, color=use_color())
         for problem in report.data_problems:
-            click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
+            click.echo(f"{_('warning')}: {problem.cell}: {problem.one_line()}", err=True)
     sys.exit(report.exit_status)
 
 
@@ -74,7 +79,13 @@ def print_table(report, *, color: bool) -> None:
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR"]
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
     rules = len({r.name for r in results})
-    click.echo(f"\n{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")
+    from kpirules.i18n import date_text
+
+    line = _("{rules}, {results} as of {date}: {summary}").format(
+        rules=ngettext("{n} rule", "{n} rules", rules).format(n=rules),
+        results=ngettext("{n} result", "{n} results", len(results)).format(n=len(results)),
+        date=date_text(report.as_of), summary=summary or _("nothing to check"))
+    click.echo("\n" + line)

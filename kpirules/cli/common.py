@@ -53,6 +53,13 @@ def source_options(func: Callable) -> Callable:
     return func
 
 
+def lang_option(func: Callable) -> Callable:
+    """``--lang``: the language of what people read (JSON keys and statuses stay English)."""
+    return click.option("--lang", type=click.Choice(["en", "pl"]), default=None, metavar="en|pl",
+                        help="Language of messages, tables and numbers [default: the language "
+                             "setting, else the Google Sheet's locale, else en].")(func)
+
+
 def connector_options(credentials: str | None) -> dict[str, Any]:
     return {"credentials": credentials} if credentials else {}
 

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import DATE, connector_options, source_errors, source_options
+from kpirules.cli.common import DATE, connector_options, lang_option, source_errors, source_options
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -22,9 +22,10 @@ from kpirules.cli.main import EXIT_ERROR
               help="How many periods the history sparkline shows.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@lang_option
 @source_options
 @source_errors
-def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_tab, connector,
+def command(source, rule_name, as_of, rules_file, periods, fmt, lang, data_tab, rules_tab, connector,
             credentials):
     """Show how RULE-NAME's result on SOURCE came about.
 
@@ -46,6 +47,9 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
 
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab,
                     connector=connector, **connector_options(credentials))
+    from kpirules.i18n import resolve
+
+    resolve(lang, ready.settings, ready.workbook)
     entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)

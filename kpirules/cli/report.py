@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import DATE, connector_options, source_errors, source_options
+from kpirules.cli.common import DATE, connector_options, lang_option, source_errors, source_options
 
 
 @click.command("report")
@@ -21,9 +21,10 @@ from kpirules.cli.common import DATE, connector_options, source_errors, source_o
               help="Periods each chart shows at most, the current one included.")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
               help="Settings file (default: ./kpirules.toml, if there is one).")
+@lang_option
 @source_options
 @source_errors
-def command(source, as_of, out, rules_file, periods, config, data_tab, rules_tab, connector, credentials):
+def command(source, as_of, out, rules_file, periods, config, lang, data_tab, rules_tab, connector, credentials):
     """Write an HTML report of SOURCE's rules: a scorecard, a trend chart of every rule's
     History periods (small multiples for segments) and the alerts timeline.
 
@@ -41,7 +42,7 @@ def command(source, as_of, out, rules_file, periods, config, data_tab, rules_tab
     """
     from kpirules.report import build
 
-    html = build(source, as_of=as_of, rules=rules_file, periods=periods, config=config, data_tab=data_tab,
+    html = build(source, lang=lang, as_of=as_of, rules=rules_file, periods=periods, config=config, data_tab=data_tab,
                  rules_tab=rules_tab, connector=connector, **connector_options(credentials))
     if out == "-":
         sys.stdout.write(html)

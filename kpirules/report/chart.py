@@ -12,18 +12,19 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
+from kpirules import i18n
 from kpirules.report import svg
 from kpirules.report.model import AlertRow, Point, RuleView, Series
 
 # Status -> (colour, shape, word). Colour-blind people and printers in black and white
 # still tell statuses apart by shape; the word is in every title and legend.
 MARKS: dict[str, tuple[str, str, str]] = {
-    "PASS": ("#2E7D32", "circle", "pass"),
-    "WARN": ("#B26A00", "triangle", "warn"),
-    "FAIL": ("#C62828", "square", "fail"),
-    "INCONCLUSIVE": ("#5E35B1", "diamond", "inconclusive"),
-    "NO_DATA": ("#616161", "ring", "no data"),
-    "ERROR": ("#212121", "cross", "error"),
+    "PASS": ("#2E7D32", "circle", i18n.N_("pass")),
+    "WARN": ("#B26A00", "triangle", i18n.N_("warn")),
+    "FAIL": ("#C62828", "square", i18n.N_("fail")),
+    "INCONCLUSIVE": ("#5E35B1", "diamond", i18n.N_("inconclusive")),
+    "NO_DATA": ("#616161", "ring", i18n.N_("no data")),
+    "ERROR": ("#212121", "cross", i18n.N_("error")),
 }
 BAND_FAIL, BAND_WARN, BAND_PASS = "#FBE3E1", "#FFF1CC", "#E8F3E8"
 
@@ -99,13 +100,14 @@ def period_label(point: Point) -> str:
 def point_title(view: RuleView, series: Series, point: Point) -> str:
     from kpirules.format import format_value, period_text
 
-    value = "no value" if point.value is None else format_value(point.value, view.unit, against=point.threshold)
+    value = i18n._("no value") if point.value is None else format_value(point.value, view.unit,
+                                                                         against=point.threshold)
     who = f"{view.name} [{series.label}]" if series.label else view.name
-    text = f"{who}, {period_text(point.period)}: {point.status} ({status_word(point.status)}), {value}"
+    text = f"{who}, {period_text(point.period)}: {point.status} ({i18n._(status_word(point.status))}), {value}"
     if point.threshold is not None:
-        text += f"; threshold {format_value(point.threshold, view.unit)}"
+        text += "; " + i18n._("threshold {value}").format(value=format_value(point.threshold, view.unit))
     if not point.recorded:
-        text += "; evaluated for this report, not in History"
+        text += "; " + i18n._("evaluated for this report, not in History")
     return text
 
 
@@ -158,14 +160,17 @@ def trend(view: RuleView, series: Series, scale: Scale, *, chart_id: str, small:
                                 class_="tick"))
     last = series.last
     if last is not None and not small:
-        value = "no value" if last.value is None else format_value(last.value, view.unit, against=last.threshold)
+        value = i18n._("no value") if last.value is None else format_value(last.value, view.unit,
+                                                                             against=last.threshold)
         ly = y(last.value) if last.value is not None else top + plot_h - 6
         parts.append(svg.el("text", svg.text(f"{value} {last.status}"), x=x(n - 1) + 10, y=ly + 4,
                             class_="last"))
     name = f"{view.name} [{series.label}]" if series.label else view.name
     desc = "; ".join(f"{p.period}: {p.status} {'' if p.value is None else format_value(p.value, view.unit)}".strip()
                      for p in series.points)
-    label = f"Trend of {name} over {len(series.points)} periods, oldest first"
+    label = i18n.ngettext("Trend of {name} over {n} period, oldest first",
+                          "Trend of {name} over {n} periods, oldest first", len(series.points)).format(
+        name=name, n=len(series.points))
     return svg.el("svg", svg.title(label), svg.el("desc", svg.text(desc)), *parts,
                   xmlns="http://www.w3.org/2000/svg", viewBox=f"0 0 {width} {height}", width=width,
                   height=height, role="img", aria_label=label, class_="chart small" if small else "chart",
@@ -205,15 +210,16 @@ def _levels(view: RuleView, y, left: float, plot_w: float, small: bool) -> str:
     lines = []
     levels = []
     if view.op == "between":
-        levels = [(view.low, "low"), (view.high, "high")]
+        levels = [(view.low, i18n._("low")), (view.high, i18n._("high"))]
     elif view.threshold is not None:
-        levels = [(view.threshold, f"target {view.op or ''} ".replace(">=", "\u2265").replace("<=", "\u2264"))]
+        op = (view.op or "").replace(">=", "\u2265").replace("<=", "\u2264")
+        levels = [(view.threshold, i18n._("target {op}").format(op=op) + " ")]
         if view.warn is not None:
-            levels.append((view.warn, "warn at "))
+            levels.append((view.warn, i18n._("warn at") + " "))
     for value, label in levels:
         if value is None:
             continue
-        dash = "6 3" if label.startswith(("target", "low", "high")) else "2 3"
+        dash = "2 3" if value == view.warn and view.op != "between" else "6 3"
         lines.append(svg.el("line", x1=left, x2=left + plot_w, y1=y(value), y2=y(value), stroke="#424242",
                             stroke_width=1.2, stroke_dasharray=dash, class_="level"))
         if not small:
@@ -263,7 +269,9 @@ def alerts_timeline(alerts: list[AlertRow]) -> str:
     for t, anchor, x in ((first, "start", left), (last, "end", width - 10)):
         parts.append(svg.el("text", svg.text(f"{t:%Y-%m-%d}"), x=x, y=height - 4, text_anchor=anchor,
                             class_="tick"))
-    label = f"Alerts timeline: {len(times)} status changes from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    label = i18n.ngettext("Alerts timeline: {n} status change from {first} to {last}",
+                          "Alerts timeline: {n} status changes from {first} to {last}", len(times)).format(
+        n=len(times), first=i18n.date_text(first.date()), last=i18n.date_text(last.date()))
     return svg.el("svg", svg.title(label), *parts, xmlns="http://www.w3.org/2000/svg",
                   viewBox=f"0 0 {width} {height}", width=width, height=height, role="img", aria_label=label,
                   class_="timeline")

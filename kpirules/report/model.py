@@ -101,7 +101,7 @@ class ReportData:
     warnings: list[str] = field(default_factory=list)
 
 
-def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = None,
+def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = None, lang: str | None = None,
            periods: int = PERIODS, config: str | None = None, data_tab: str | None = None,
            rules_tab: str | None = None, connector: str | None = None, **options: Any) -> ReportData:
     """Read ``source`` once (data, rules, History, Alerts, Settings) and evaluate its rules."""
@@ -118,6 +118,9 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
         conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
                                          rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
                                          **options)
+    from kpirules.i18n import resolve
+
+    resolve(lang, settings, wb)  # before evaluating: messages are made then
     entries = rule_entries(wb, source, rules)
     table = load_table(wb.data, date_column=settings.date_column if settings else "date")
     as_of = as_of or today(settings, wb)

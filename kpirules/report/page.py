@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from kpirules.i18n import N_, _, date_text, language, ngettext
 from kpirules.report import chart
 from kpirules.report.model import STATUS_ORDER, ReportData, RuleView
 
@@ -47,6 +48,9 @@ details summary { cursor: pointer; color: var(--muted); font-size: 12.5px; }
   section.rule, .timeline, table { break-inside: avoid; }
 }
 """
+# Table headings, translated where shown (_heads).
+HEADINGS = (N_("Rule"), N_("Segment"), N_("Status"), N_("Period"), N_("Value"), N_("From"), N_("Time"),
+            N_("Change"))
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
@@ -59,22 +63,25 @@ def render(data: ReportData) -> str:
     from kpirules._version import __version__
 
     e = escape
-    out = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8">',
+    out = ['<!DOCTYPE html>', f'<html lang="{language()}">', "<head>", '<meta charset="utf-8">',
            f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>KPI report: {e(data.source)} as of {data.as_of.isoformat()}</title>",
+           "<title>" + e(_("KPI report: {source} as of {date}").format(source=data.source,
+                                                                      date=date_text(data.as_of))) + "</title>",
            f"<style>{CSS}</style>", "</head>", "<body>",
-           f"<header><h1>KPI report: {e(data.source)}</h1>",
-           f'<p class="meta">As of {data.as_of.isoformat()} (periods end before it) &middot; '
-           f"{len(data.rules)} rules, {sum(data.counts.values())} results &middot; "
-           f"made by kpirules {e(__version__)}</p></header>"]
+           f"<header><h1>{e(_('KPI report: {source}').format(source=data.source))}</h1>",
+           '<p class="meta">' + e(_("As of {date} (periods end before it)").format(date=date_text(data.as_of)))
+           + " &middot; " + e(ngettext("{n} rule", "{n} rules", len(data.rules)).format(n=len(data.rules)))
+           + ", " + e(ngettext("{n} result", "{n} results", sum(data.counts.values())).format(
+               n=sum(data.counts.values()))) + " &middot; " + e(_("made by kpirules {version}").format(
+                   version=__version__)) + "</p></header>"]
     out += _scorecard(data)
-    out.append('<h2 id="rules">Rules</h2>')
+    out.append(f'<h2 id="rules">{e(_("Rules"))}</h2>')
     out.append(f'<p class="note">{chart.legend()}</p>')
-    out.append('<p class="note">Bands: red where a value fails, amber where it warns, green where it '
-               'passes; dashed line: the target, dotted: the warn level. Hover a point for its period, '
-               'status and value. A dashed halo marks a period evaluated for this report that History '
-               'does not hold yet.</p>')
+    out.append('<p class="note">' + e(_(
+        "Bands: red where a value fails, amber where it warns, green where it passes; dashed line: the "
+        "target, dotted: the warn level. Hover a point for its period, status and value. A dashed halo "
+        "marks a period evaluated for this report that History does not hold yet.")) + "</p>")
     for i, view in enumerate(data.rules):
         out.append(_rule(view, i))
     out += _alerts(data)
@@ -86,32 +93,36 @@ def _scorecard(data: ReportData) -> list[str]:
     e = escape
     cards = [f'<div class="card {s}" role="group" aria-label="{data.counts.get(s, 0)} {s}">'
              f'<b>{data.counts.get(s, 0)}</b>{s}</div>' for s in STATUS_ORDER]
-    out = ['<h2 id="scorecard">Scorecard</h2>', f'<div class="cards">{"".join(cards)}</div>', "<ul>"]
+    out = [f'<h2 id="scorecard">{e(_("Scorecard"))}</h2>', f'<div class="cards">{"".join(cards)}</div>', "<ul>"]
     if data.data_reach:
         start, end = data.data_reach
-        out.append(f"<li>The data reach from {start.isoformat()} to {end.isoformat()}.</li>")
+        out.append("<li>" + e(_("The data reach from {start} to {end}.").format(
+            start=date_text(start), end=date_text(end))) + "</li>")
     else:
-        out.append("<li>The data hold no dated rows.</li>")
+        out.append(f"<li>{e(_('The data hold no dated rows.'))}</li>")
     if data.history_found:
-        out.append(f"<li>Trends come from the History tab (last written {e(data.last_run or 'at an unknown time')}).</li>")
+        out.append("<li>" + e(_("Trends come from the History tab (last written {when}).").format(
+            when=data.last_run or _("at an unknown time"))) + "</li>")
     else:
-        out.append("<li><b>No History yet</b>: <code>kpirules run</code> has not written this source's History, "
-                   "so each rule was evaluated at its current and recent periods for this report.</li>")
+        out.append(f"<li><b>{e(_('No History yet'))}</b>: " + e(_(
+            "kpirules run has not written this source's History, so each rule was evaluated at its "
+            "current and recent periods for this report.")) + "</li>")
     partial = [v.name for v in data.rules if not v.recorded]
     if data.history_found and partial:
-        out.append(f"<li>Not in History yet, evaluated for this report: {e(', '.join(partial))}.</li>")
+        out.append("<li>" + e(_("Not in History yet, evaluated for this report: {rules}.").format(
+            rules=", ".join(partial))) + "</li>")
     out.append("</ul>")
-    out.append("<h3>What changed since the previous period</h3>")
+    out.append(f"<h3>{e(_('What changed since the previous period'))}</h3>")
     if not data.changes:
-        out.append('<p class="note">No status changed.</p>')
+        out.append(f'<p class="note">{e(_("No status changed."))}</p>')
     else:
         rows = "".join(
             f"<tr><td>{e(c.rule)}</td><td>{e(c.segment)}</td><td>{badge(c.before)} \u2192 {badge(c.after)}</td>"
             f"<td>{e(str(c.period) if c.period else '')}</td></tr>" for c in data.changes)
-        out.append("<table><thead><tr><th>Rule</th><th>Segment</th><th>Status</th><th>Period</th></tr></thead>"
+        out.append(f"<table><thead><tr>{_heads('Rule', 'Segment', 'Status', 'Period')}</tr></thead>"
                    f"<tbody>{rows}</tbody></table>")
     if data.warnings:
-        out.append("<details><summary>Data warnings</summary><ul>"
+        out.append(f"<details><summary>{e(_('Data warnings'))}</summary><ul>"
                    + "".join(f"<li>{e(w)}</li>" for w in data.warnings) + "</ul></details>")
     return out
 
@@ -126,7 +137,7 @@ def _rule(view: RuleView, index: int) -> str:
             f'<div class="rule-text">{e(view.text)}</div>')
     if not view.series:
         message = view.results[0].message if view.results else ""
-        return head + f'<p class="note">No chart: {e(message or "the rule gave no value")}</p></section>'
+        return head + f'<p class="note">{e(_("No chart: {why}").format(why=message or _("the rule gave no value")))}</p></section>'
     if not view.segmented:
         body = chart.trend(view, view.series[0], scale, chart_id=f"chart-{index}")
         message = view.results[0].message
@@ -140,11 +151,15 @@ def _rule(view: RuleView, index: int) -> str:
     rows = "".join(
         f"<tr><td>{e(s.label)}</td><td>{e(str(p.period))}</td><td>{badge(p.status)}</td>"
         f'<td class="num">{e(format_value(p.value, view.unit))}</td>'
-        f"<td>{'History' if p.recorded else 'evaluated now'}</td></tr>"
+        f"<td>{e(_('History') if p.recorded else _('evaluated now'))}</td></tr>"
         for s in view.series for p in s.points)
-    table = ("<details><summary>The numbers</summary><table><thead><tr><th>Segment</th><th>Period</th>"
-             f"<th>Status</th><th>Value</th><th>From</th></tr></thead><tbody>{rows}</tbody></table></details>")
+    table = (f"<details><summary>{e(_('The numbers'))}</summary><table><thead><tr>"
+             f"{_heads('Segment', 'Period', 'Status', 'Value', 'From')}</tr></thead><tbody>{rows}</tbody></table></details>")
     return head + body + table + "</section>"
+
+
+def _heads(*labels: str) -> str:
+    return "".join(f"<th>{escape(_(label))}</th>" for label in labels)
 
 
 def _severity(status: str) -> int:
@@ -158,14 +173,14 @@ def _severity(status: str) -> int:
 
 def _alerts(data: ReportData) -> list[str]:
     e = escape
-    out = ['<h2 id="alerts">Alerts</h2>']
+    out = [f'<h2 id="alerts">{e(_("Alerts"))}</h2>']
     if not data.alerts:
-        return out + ['<p class="note">The Alerts tab holds no status changes yet.</p>']
+        return out + [f'<p class="note">{e(_("The Alerts tab holds no status changes yet."))}</p>']
     out.append(chart.alerts_timeline(data.alerts))
     rows = "".join(
         f"<tr><td>{e(a.time)}</td><td>{e(a.rule)}</td><td>{e(a.segment)}</td>"
-        f"<td>{badge(a.before) if a.before else 'new'} \u2192 {badge(a.after)}</td>"
+        f"<td>{badge(a.before) if a.before else e(_('new'))} \u2192 {badge(a.after)}</td>"
         f'<td class="num">{e(a.value)}</td><td>{e(a.period)}</td></tr>' for a in data.alerts)
-    out.append("<table><thead><tr><th>Time</th><th>Rule</th><th>Segment</th><th>Change</th><th>Value</th>"
-               f"<th>Period</th></tr></thead><tbody>{rows}</tbody></table>")
+    out.append(f"<table><thead><tr>{_heads('Time', 'Rule', 'Segment', 'Change', 'Value', 'Period')}</tr></thead>"
+               f"<tbody>{rows}</tbody></table>")
     return out

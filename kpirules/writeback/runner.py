@@ -118,6 +118,9 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
             wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
                            extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
+        from kpirules.i18n import resolve
+
+        resolve(None, settings, wb)  # messages and numbers in the sheet's language (setting, locale)
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=now or _now(settings, wb), history_tab=history_tab, alerts_tab=alerts_tab)
