@@ -147,3 +147,15 @@ def test_the_report_speaks_polish(tmp_path):
     assert '<html lang="pl">' in text and "Podsumowanie" in text and "Brak historii" in text
     assert "Na dzień 26.11.2026" in text and "spełnia cel" in text
     assert 'data-period="2026-11-16..2026-11-22"' in text  # machine-readable attributes stay ISO
+
+
+def test_lint_speaks_polish(tmp_path):
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("a: visits >= 1000 weekly\nb: visits >= 1000 weekly\nc: signups / visits = 2% weekly\n")
+    result = CliRunner().invoke(cli, ["lint", str(rules), "--lang", "pl"])
+    out = result.output
+    assert "KPI004 `b`: mówi dokładnie to samo co `a` (wiersz 1)" in out
+    assert "    poprawka: usuń `b` i zostaw `a`" in out
+    assert "sprawdzono 3 reguły: 4 uwagi" in out
+    english = CliRunner().invoke(cli, ["lint", str(rules)]).output
+    assert "3 rules linted: 4 findings" in english and "rewrite: delete `b` and keep `a`" in english

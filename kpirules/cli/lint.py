@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import source_errors
+from kpirules.cli.common import lang_option, source_errors
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
 
 @click.command("lint")
@@ -27,8 +27,9 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
                    "(default: derived from the rule's target).")
 @click.option("--strict", is_flag=True, help="Exit with status 4 when there are findings.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
 @source_errors
-def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt):
+def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt, lang):
     """Lint rules: is each KPI worth having?
 
     RULES are .kpi files or workbooks (xlsx, Google Sheets) whose Rules tab is linted.
@@ -49,6 +50,9 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
     """
     from kpirules.lint import RuleSet, VocabularyError, lint, load_vocabulary
     from kpirules.lint.findings import CODES
+    from kpirules.i18n import resolve
+
+    resolve(lang)
 
     unknown = [c for c in ignored if c.upper() not in CODES]
     if unknown:
@@ -93,12 +97,16 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             click.echo(problem.render())
         for finding in result.findings:
             click.echo(finding.render())
+        from kpirules.i18n import _, ngettext
+
         n = len(result.findings)
-        summary = f"{result.linted} rules linted: {n or 'no'} finding{'s' if n != 1 else ''}"
+        summary = ngettext("{n} rule linted: {findings}", "{n} rules linted: {findings}", result.linted).format(
+            n=result.linted, findings=ngettext("{n} finding", "{n} findings", n).format(n=n) if n else _("no findings"))
         if result.problems:
-            summary += f", {len(result.problems)} invalid rule{'s' if len(result.problems) != 1 else ''}"
+            bad = len(result.problems)
+            summary += ", " + ngettext("{n} invalid rule", "{n} invalid rules", bad).format(n=bad)
         if table is None:
-            summary += " (give --data to also check volumes and scales)"
+            summary += " " + _("(give --data to also check volumes and scales)")
         click.echo(summary, err=True)
     if result.problems:
         sys.exit(EXIT_ERROR)

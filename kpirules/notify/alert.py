@@ -119,24 +119,26 @@ def title(alert: Alert) -> str:
 
 def what_happened(alert: Alert) -> str:
     """The verb phrase: "fell to 1.83% for 2026-11-16..22 (was PASS)"."""
+    from kpirules.i18n import _
+
     kind, value = alert.kind, alert.value_text
     if kind == "no_data":
-        phrase = "has no data"
+        phrase = _("has no data")
     elif kind == "error":
-        phrase = "could not be checked"
+        phrase = _("could not be checked")
     elif kind == "recovery":
-        phrase = f"is back at {value}" if value else "passes again"
+        phrase = _("is back at {value}").format(value=value) if value else _("passes again")
     elif value is None:
-        phrase = "failed" if kind == "fail" else "is in the warning zone"
+        phrase = _("failed") if kind == "fail" else _("is in the warning zone")
     elif alert.value is not None and alert.threshold is not None and alert.value != alert.threshold:
-        phrase = f"{'fell' if alert.value < alert.threshold else 'rose'} to {value}"
+        phrase = (_("fell to {value}") if alert.value < alert.threshold else _("rose to {value}")).format(value=value)
     else:
-        phrase = f"is {value}"
+        phrase = _("is {value}").format(value=value)
     period = period_text(alert.period)
     if period:
-        phrase += f" for {period}"
+        phrase += " " + _("for {period}").format(period=period)
     if alert.previous_status is not None:
-        phrase += f" (was {alert.previous_status.value.replace('_', ' ')})"
+        phrase += " " + _("(was {status})").format(status=alert.previous_status.value.replace("_", " "))
     return phrase
 
 
@@ -152,7 +154,9 @@ def render_text(alert: Alert) -> str:
     if message:
         text += " " + (message if message[-1] in ".!?" else message + ".")
     if alert.link:
-        text += f" Open the sheet: {alert.link}"
+        from kpirules.i18n import _
+
+        text += " " + _("Open the sheet: {link}").format(link=alert.link)
     return _one_line(text)
 
 

@@ -53,7 +53,9 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
     from kpirules.notify.trend import chart_png, trend_line
 
     paragraphs = [render_text(a) + (f"\n{trend_line(a)}" if trend_line(a) else "") for a in alerts]
-    msg.set_content("\n\n".join(paragraphs) + "\n\n-- \nSent by kpirules.\n")
+    from kpirules.i18n import _
+
+    msg.set_content("\n\n".join(paragraphs) + "\n\n-- \n" + _("Sent by kpirules.") + "\n")
     if with_html:
         # Each alert's chart as an inline PNG (mail clients do not show SVG), referred to by
         # Content-ID from the HTML part: multipart/alternative(text, related(html, png...)).
@@ -68,14 +70,16 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
 
 
 def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
+    from kpirules.i18n import _
     from kpirules.notify.trend import alt_text, trend_line
 
     colour = {"fail": "#c62828", "warn": "#ef6c00", "no_data": "#616161", "recovery": "#2e7d32",
               "error": "#6a1b9a"}
     items = []
     for i, a in enumerate(alerts):
-        link = f' <a href="{html.escape(a.link, quote=True)}">Open the sheet</a>' if a.link else ""
-        text = render_text(a).removesuffix(f" Open the sheet: {a.link}" if a.link else "")
+        opener = _("Open the sheet: {link}").format(link=a.link) if a.link else ""
+        link = f' <a href="{html.escape(a.link, quote=True)}">{html.escape(opener.partition(":")[0])}</a>' if a.link else ""
+        text = render_text(a).removesuffix(f" {opener}" if a.link else "")
         chart = ""
         if cids and i in cids:
             chart = (f'<br><img src="cid:{cids[i]}" width="360" height="110" '
@@ -86,7 +90,7 @@ def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
             f"{html.escape(text.partition(': ')[2])}{link}{chart}</li>"
         )
     return ("<html><body><ul>\n" + "\n".join(items) + "\n</ul>"
-            '<p style="color:#777">Sent by kpirules.</p></body></html>\n')
+            f'<p style="color:#777">{html.escape(_("Sent by kpirules."))}</p></body></html>\n')
 
 
 def send_email(msg: EmailMessage, channel: "EmailChannel", *, recipients: list[str], username: str | None,

@@ -13,30 +13,37 @@ def direction(alert: Alert) -> str:
     """``down from 2.84% to 2.24%`` / ``up ...`` / ``unchanged at ...``; empty without two values."""
     from kpirules.format import format_value
 
+    from kpirules import i18n
+
     values = [v for v, _ in alert.trend if v is not None]
     if len(values) < 2 or alert.trend[-1][0] is None:
         return ""
     before, now = values[-2], values[-1]
     unit = alert.trend_unit
     if now == before:
-        return f"unchanged at {format_value(now, unit)}"
-    word = "up" if now > before else "down"
-    return f"{word} from {format_value(before, unit, against=now)} to {format_value(now, unit, against=before)}"
+        return i18n._("unchanged at {value}").format(value=format_value(now, unit))
+    text = i18n._("up from {before} to {now}") if now > before else i18n._("down from {before} to {now}")
+    return text.format(before=format_value(before, unit, against=now), now=format_value(now, unit, against=before))
 
 
-ARROWS = {"up": "\u2197", "down": "\u2198", "unchanged": "\u2192"}
+def _arrow(before: float, now: float) -> str:
+    return "\u2197" if now > before else "\u2198" if now < before else "\u2192"
 
 
 def trend_line(alert: Alert) -> str:
     """``Trend (6 periods): ▆▇▇▆▅▁ ↘ down from 2.84% to 2.24%``, or empty."""
+    from kpirules import i18n
     from kpirules.explain import sparkline
 
     if len(alert.trend) < 2:
         return ""
     moved = direction(alert)
-    arrow = ARROWS.get(moved.split(" ", 1)[0], "") if moved else ""
+    values = [v for v, _ in alert.trend if v is not None]
+    arrow = _arrow(values[-2], values[-1]) if moved else ""
     spark = sparkline([v for v, _ in alert.trend])
-    return f"Trend ({len(alert.trend)} periods, oldest first): {spark}" + (f" {arrow} {moved}" if moved else "")
+    head = i18n.ngettext("Trend ({n} period, oldest first)", "Trend ({n} periods, oldest first)",
+                         len(alert.trend)).format(n=len(alert.trend))
+    return f"{head}: {spark}" + (f" {arrow} {moved}" if moved else "")
 
 
 def chart_png(alert: Alert) -> bytes | None:
@@ -50,5 +57,8 @@ def chart_png(alert: Alert) -> bytes | None:
 def alt_text(alert: Alert) -> str:
     from kpirules.format import format_value
 
-    parts = [f"{format_value(v, alert.trend_unit) if v is not None else 'no value'} {s}" for v, s in alert.trend]
-    return f"Trend of {alert.rule}, oldest first: " + ", ".join(parts)
+    from kpirules import i18n
+
+    none = i18n._("no value")
+    parts = [f"{format_value(v, alert.trend_unit) if v is not None else none} {s}" for v, s in alert.trend]
+    return i18n._("Trend of {rule}, oldest first: {values}").format(rule=alert.rule, values=", ".join(parts))
