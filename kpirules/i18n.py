@@ -74,6 +74,31 @@ def N_(message: str) -> str:
     return message
 
 
+# Headers kpirules writes into a sheet, and their Polish. A fixed table rather than the
+# catalog: columns are found by header in EITHER language, whatever the current one (a sheet
+# written in English and run later in Polish must not grow a second set of columns).
+HEADERS_PL = {
+    "Status": "Stan", "Value": "Wartość", "Target": "Próg docelowy", "Period": "Okres", "Checked": "Sprawdzono",
+    "Message": "Komunikat", "Rule": "Reguła", "Segment": "Grupa", "Period start": "Początek okresu",
+    "Period end": "Koniec okresu", "Threshold": "Próg", "Numbers": "Liczby", "Checked at": "Sprawdzono o",
+    "Restated": "Przeliczono", "Time": "Czas", "From": "Z", "To": "Na", "Notified": "Powiadomiono",
+    "Trend": "Tendencja", "Last value": "Ostatnia wartość", "Change": "Zmiana",
+    "History values, oldest first \u2192": "Wartości z historii, od najstarszej \u2192",
+}
+
+
+def header(label: str) -> str:
+    """The header to write for the engine's column ``label`` in the current language."""
+    return HEADERS_PL.get(label, label) if _language == "pl" else label
+
+
+def header_keys(label: str) -> set[str]:
+    """The normalised headers under which column ``label`` is found: English or Polish."""
+    from kpirules.names import normalise
+
+    return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
+
+
 _ENGLISH_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\w.,])-?\d+\.\d+(?![\w])")
 
 

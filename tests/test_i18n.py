@@ -42,6 +42,8 @@ def test_every_message_has_a_polish_translation_that_differs_from_the_english():
     assert missing == [], "messages without a Polish translation (kpirules/locale/pl/.../kpirules.po)"
     assert same == [], "Polish translations identical to the English"
     assert len(i18n.source_messages()) > 60
+    # The headers written into sheets: a Polish header for each, never the English one.
+    assert all(pl and pl != en for en, pl in i18n.HEADERS_PL.items())
 
 
 def test_the_compiled_catalog_is_the_po_file():
@@ -159,3 +161,53 @@ def test_lint_speaks_polish(tmp_path):
     assert "sprawdzono 3 reguły: 4 uwagi" in out
     english = CliRunner().invoke(cli, ["lint", str(rules)]).output
     assert "3 rules linted: 4 findings" in english and "rewrite: delete `b` and keep `a`" in english
+
+
+def test_a_polish_sheet_gets_polish_headers_and_a_later_run_finds_them(sheets_emulator, monkeypatch):
+    from test_run_common import AS_OF, DATA_HEADERS, data_rows, history_keys
+
+    monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", sheets_emulator.host)
+    rules = [["Name", "Rule"], ["conversion", "signups / visits >= 2% weekly warn at 2.5%"],
+             ["by_campaign", "signups / visits >= 1.5% weekly by campaign"]]
+    key = sheets_emulator.add_spreadsheet("1PolishSheet0123456789abcdefghijklmnopqrstu",
+                                          {"Data": [DATA_HEADERS] + data_rows(), "Rules": rules},
+                                          locale="pl_PL", time_zone="Europe/Warsaw")
+
+    def run():
+        result = CliRunner().invoke(cli, ["run", key, "--as-of", AS_OF.isoformat(), "--no-notify"])
+        assert result.exit_code == 1, result.output
+
+    run()
+    headers = sheets_emulator.values(key, "Rules")[0]
+    assert headers == ["Name", "Rule", "Stan", "Wartość", "Próg docelowy", "Okres", "Sprawdzono", "Komunikat"]
+    message = sheets_emulator.values(key, "Rules")[1][7]
+    # Numbers the Polish way; the rule's own literals (2.5%) stay as the rule writes them.
+    assert message == ("2,05% spełnia cel >= 2%, ale nie poziom ostrzeżenia 2.5% "
+                       "(301 signups / 14\u00a0700 visits, 16\u201322.11.2026)"), message
+    history = sheets_emulator.values(key, "History")
+    assert history[0][:4] == ["Reguła", "Grupa", "Początek okresu", "Koniec okresu"]
+    assert sheets_emulator.values(key, "Dashboard")[0][:3] == ["Reguła", "Grupa", "Tendencja"]
+    run()  # found by their Polish headers: no second set of columns, no duplicate History rows
+    assert sheets_emulator.values(key, "Rules")[0] == headers
+    keys = history_keys([["rule", "segment", "period start", "period end"]] + sheets_emulator.values(key, "History")[1:])
+    assert len(keys) == len(set(keys)) and len(sheets_emulator.values(key, "History")[0]) == 10
+
+
+def test_english_headers_are_found_when_the_language_changes(tmp_path):
+    import shutil
+
+    import openpyxl
+
+    book = tmp_path / "kpis.xlsx"
+    shutil.copy(ROOT / "tests" / "data" / "history-0.1.0.xlsx", book)  # English headers
+    wb = openpyxl.load_workbook(book)
+    wb["Settings"].append(["language", "pl"])
+    wb.save(book)
+    result = CliRunner().invoke(cli, ["run", str(book), "--as-of", "2026-11-26", "--no-notify"])
+    assert result.exit_code == 1, result.output
+    wb = openpyxl.load_workbook(book)
+    assert [c.value for c in wb["History"][1]] == ["Rule", "Segment", "Period start", "Period end", "Status", "Value",
+                                                  "Threshold", "Numbers", "Checked at", "Restated"]
+    rules = [c.value for c in wb["Rules"][1]]
+    assert rules == ["Name", "Rule", "Status", "Value", "Target", "Period", "Checked", "Message"]
+    assert wb["Rules"]["H3"].value == "1 z 2 segmentów poniżej 1.5%: social_prospect 1,20%"

@@ -156,8 +156,10 @@ def _reach(report: Any, table: Any) -> tuple[dt.date, dt.date] | None:
 # --- History -----------------------------------------------------------------------------
 
 def _columns(raw: RawTable, labels: tuple[str, ...]) -> dict[str, int | None]:
+    from kpirules.i18n import header_keys
+
     headers = [normalise(str(h)) if h not in (None, "") else "" for h in raw.headers]
-    return {label: headers.index(normalise(label)) if normalise(label) in headers else None
+    return {label: next((i for i, h in enumerate(headers) if h and h in header_keys(label)), None)
             for label in labels}
 
 

@@ -153,11 +153,13 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
     value_col = locate(history.raw, HISTORY_COLUMNS)["Value"]
     rows = _rows_after_write(history, history_tab)
     values = _values(history, value_col, results, restated)
+    from kpirules.i18n import header
+
     for col, (label, width) in enumerate(zip(COLUMNS, WIDTHS)):
-        tab.set(1, col, Out(label, HEADER, note=NOTE if col == 0 else None))
+        tab.set(1, col, Out(header(label), HEADER, note=NOTE if col == 0 else None))
         if raw is None:  # widths once, on a new tab (Sheets grows an existing grid for them)
             tab.widths[col] = width
-    tab.set(1, FIRST_VALUE_COL, Out("History values, oldest first \u2192", HEADER))
+    tab.set(1, FIRST_VALUE_COL, Out(header("History values, oldest first \u2192"), HEADER))
     row = 2
     for line in _lines(results, summaries):
         keys = sorted((k for k in rows if k[0] == line.name and k[1] == line.segment),
@@ -176,8 +178,11 @@ def _ours(raw: RawTable) -> bool:
     first = next((h for h in raw.headers if h not in (None, "")), None)
     if first is None:
         return not any(any(c not in (None, "") for c in r) for r in raw.rows)
+    from kpirules.i18n import header_keys
+    from kpirules.names import normalise
+
     text = str(first).strip()
-    return text.casefold() == "rule" or text.startswith("No Dashboard:")
+    return normalise(text) in header_keys("Rule") or text.startswith("No Dashboard:")
 
 
 def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:

@@ -95,10 +95,14 @@ def read_history(raw: RawTable | None, title: str) -> History:
             raise _not_ours(history.title)
         return history
     headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
-    needed = [normalise(h) for h in ("Rule", "Period start", "Period end", "Status")]
-    if any(h not in headers for h in needed):
+    from kpirules.i18n import header_keys
+
+    def find(label: str) -> int | None:  # by header, in English or Polish
+        return next((i for i, h in enumerate(headers) if h and h in header_keys(label)), None)
+
+    if any(find(h) is None for h in ("Rule", "Period start", "Period end", "Status")):
         raise _not_ours(history.title)
-    col = {h: headers.index(normalise(h)) if normalise(h) in headers else None for h in HISTORY_COLUMNS}
+    col = {h: find(h) for h in HISTORY_COLUMNS}
     ours = {c for c in col.values() if c is not None}
     for index, cells in enumerate(raw.rows):
         cells = list(cells) + [None] * (len(headers) - len(cells))
