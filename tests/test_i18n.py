@@ -211,3 +211,21 @@ def test_english_headers_are_found_when_the_language_changes(tmp_path):
     rules = [c.value for c in wb["Rules"][1]]
     assert rules == ["Name", "Rule", "Status", "Value", "Target", "Period", "Checked", "Message"]
     assert wb["Rules"]["H3"].value == "1 z 2 segmentów poniżej 1.5%: social_prospect 1,20%"
+
+
+def test_alert_emails_and_slack_speak_polish():
+    from test_notify_trend import alert
+
+    from kpirules.notify.email import email_message
+    from kpirules.notify.slack import slack_payload
+
+    i18n.set_language("pl")
+    msg = email_message([alert()], sender="kpi@example.com", to=["anna@example.com"])
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    assert "conversion (signups / visits >= 2% weekly) — spadek do 1.83% za 16\u201322.11.2026 (wcześniej PASS)" in text
+    assert "Trend (5 okresów, od najstarszego): ██▇ ▁ \u2198 spadek z 2,84% do 1,83%" in text
+    assert "Wysłane przez kpirules." in text
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert 'alt="Trend conversion, od najstarszego: 3,01% PASS' in html
+    section = slack_payload(alert())["blocks"][0]["text"]["text"]
+    assert "spadek z 2,84% do 1,83%" in section

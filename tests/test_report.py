@@ -215,3 +215,22 @@ def test_chromium_renders_every_chart_without_console_errors(report, workbook, t
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1000, 1600)
+
+
+def test_what_changed_since_the_last_run_is_what_run_would_alert(workbook, tmp_path):
+    from kpirules.report.model import gather
+    from kpirules.writeback.runner import run
+
+    book = tmp_path / "kpis.xlsx"
+    shutil.copy(workbook, book)  # History as the run of 2026-11-26 left it
+    later = dt.date(2026, 12, 10)
+    data = gather(str(book), as_of=later)
+    would = run(str(book), as_of=later, dry_run=True).alerts
+    expected = {(a.result.name, a.previous or "", a.status) for a in would}
+    assert expected and {(c.rule, c.before, c.after) for c in data.since_last_run} == expected
+    run(str(book), as_of=later, notify=False)
+    assert gather(str(book), as_of=later).since_last_run == []  # the run recorded them
+
+
+def test_the_report_after_the_run_says_nothing_changed_since(report):
+    assert "Nothing: every status is the one History recorded at the last run" in report.read_text(encoding="utf-8")

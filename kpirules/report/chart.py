@@ -94,6 +94,8 @@ def nice_step(raw: float) -> float:
 
 def period_label(point: Point) -> str:
     start = point.period.start
+    if i18n.language() == "pl":
+        return f"{start:%m.%Y}" if point.period.days >= 28 else f"{start:%d.%m}"
     return f"{start:%Y-%m}" if point.period.days >= 28 else f"{start:%m-%d}"
 
 
@@ -115,8 +117,8 @@ def trend(view: RuleView, series: Series, scale: Scale, *, chart_id: str, small:
     """One series as an SVG line chart over its periods."""
     from kpirules.format import format_threshold, format_value
 
-    width, height = (310, 140) if small else (680, 220)
-    left, right, top, bottom = (52, 22, 8, 22) if small else (62, 104, 12, 26)
+    width, height = (310, 140) if small else (700, 220)
+    left, right, top, bottom = (52, 22, 8, 22) if small else (62, 132, 12, 26)
     plot_w, plot_h = width - left - right, height - top - bottom
     n = max(1, len(series.points))
 

@@ -99,6 +99,9 @@ class ReportData:
     alerts: list[AlertRow]
     history_found: bool
     warnings: list[str] = field(default_factory=list)
+    # What `run` would alert on now: results whose status differs from what History
+    # recorded at the last run (its rule for "previous status", writeback.alerts.detect).
+    since_last_run: list[Change] = field(default_factory=list)
 
 
 def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = None, lang: str | None = None,
@@ -132,9 +135,10 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
     for r in report.results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     reach = _reach(report, table)
+    since = since_last_run(history_raw, tabs[0], report.results) if recorded else []
     return ReportData(source=wb.title or source, as_of=as_of, rules=views, counts=counts,
                       data_reach=reach, last_run=last_run, changes=changes(views),
-                      alerts=read_alerts(alerts_raw), history_found=bool(recorded),
+                      alerts=read_alerts(alerts_raw), history_found=bool(recorded), since_last_run=since,
                       warnings=[f"{p.cell}: {p.one_line()}" for p in report.data_problems][:20])
 
 
@@ -320,6 +324,21 @@ def _condition(view: RuleView, entry: RuleEntry) -> None:
         view.op = "between"
         view.low = cond.low.value if isinstance(cond.low, ast.Number) else None
         view.high = cond.high.value if isinstance(cond.high, ast.Number) else None
+
+
+def since_last_run(raw: RawTable | None, title: str, results: list[RuleResult]) -> list[Change]:
+    """The status changes `run` would record now against History as the last run left it."""
+    from kpirules.errors import SourceError
+    from kpirules.writeback.alerts import detect
+    from kpirules.writeback.history import read_history
+    from kpirules.writeback.summary import segment_key
+
+    try:
+        history = read_history(raw, title)
+    except SourceError:  # a History tab that is not ours: nothing to compare with
+        return []
+    return [Change(a.result.name, _label(segment_key(a.result.segment)), a.previous or "", a.status,
+                   a.result.period) for a in detect(history, results)]
 
 
 def changes(views: list[RuleView]) -> list[Change]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from kpirules.i18n import N_, _, date_text, language, ngettext
+from kpirules.format import period_text
 from kpirules.report import chart
 from kpirules.report.model import STATUS_ORDER, ReportData, RuleView
 
@@ -112,19 +113,37 @@ def _scorecard(data: ReportData) -> list[str]:
         out.append("<li>" + e(_("Not in History yet, evaluated for this report: {rules}.").format(
             rules=", ".join(partial))) + "</li>")
     out.append("</ul>")
+    out += _since_last_run(data)
     out.append(f"<h3>{e(_('What changed since the previous period'))}</h3>")
     if not data.changes:
         out.append(f'<p class="note">{e(_("No status changed."))}</p>')
     else:
         rows = "".join(
             f"<tr><td>{e(c.rule)}</td><td>{e(c.segment)}</td><td>{badge(c.before)} \u2192 {badge(c.after)}</td>"
-            f"<td>{e(str(c.period) if c.period else '')}</td></tr>" for c in data.changes)
+            f"<td>{e(period_text(c.period))}</td></tr>" for c in data.changes)
         out.append(f"<table><thead><tr>{_heads('Rule', 'Segment', 'Status', 'Period')}</tr></thead>"
                    f"<tbody>{rows}</tbody></table>")
     if data.warnings:
         out.append(f"<details><summary>{e(_('Data warnings'))}</summary><ul>"
                    + "".join(f"<li>{e(w)}</li>" for w in data.warnings) + "</ul></details>")
     return out
+
+
+def _since_last_run(data: ReportData) -> list[str]:
+    e = escape
+    if not data.history_found:
+        return []
+    out = [f"<h3>{e(_('What changed since the last run'))}</h3>"]
+    if not data.since_last_run:
+        return out + ['<p class="note">' + e(_("Nothing: every status is the one History recorded at the last "
+                                                "run ({when}).").format(when=data.last_run or "?")) + "</p>"]
+    rows = "".join(
+        f"<tr><td>{e(c.rule)}</td><td>{e(c.segment)}</td>"
+        f"<td>{badge(c.before) if c.before else e(_('new'))} \u2192 {badge(c.after)}</td>"
+        f"<td>{e(period_text(c.period))}</td></tr>" for c in data.since_last_run)
+    return out + [f'<p class="note">{e(_("What the next kpirules run would record as alerts."))}</p>',
+                  f"<table><thead><tr>{_heads('Rule', 'Segment', 'Status', 'Period')}</tr></thead>"
+                  f"<tbody>{rows}</tbody></table>"]
 
 
 def _rule(view: RuleView, index: int) -> str:
@@ -149,7 +168,7 @@ def _rule(view: RuleView, index: int) -> str:
                    for j, s in enumerate(ranked)]
         body = f'<div class="multiples">{"".join(figures)}</div>'
     rows = "".join(
-        f"<tr><td>{e(s.label)}</td><td>{e(str(p.period))}</td><td>{badge(p.status)}</td>"
+        f"<tr><td>{e(s.label)}</td><td>{e(period_text(p.period))}</td><td>{badge(p.status)}</td>"
         f'<td class="num">{e(format_value(p.value, view.unit))}</td>'
         f"<td>{e(_('History') if p.recorded else _('evaluated now'))}</td></tr>"
         for s in view.series for p in s.points)
