@@ -234,3 +234,16 @@ def test_what_changed_since_the_last_run_is_what_run_would_alert(workbook, tmp_p
 
 def test_the_report_after_the_run_says_nothing_changed_since(report):
     assert "Nothing: every status is the one History recorded at the last run" in report.read_text(encoding="utf-8")
+
+
+def test_a_report_from_a_google_sheet_is_one_read(workbook, tmp_path, monkeypatch):
+    from kpirules.testing.sheets import SheetsEmulator
+
+    with SheetsEmulator() as emu:
+        monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
+        key = emu.add_spreadsheet_from_xlsx(workbook, "1ReportSheet0123456789abcdefghijklmnopqrstuv")
+        out = tmp_path / "r.html"
+        result = CliRunner().invoke(cli, ["report", key, "--as-of", AS_OF.isoformat(), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        assert [e["api"] for e in emu.requests()] == ["spreadsheets.get"]
+    assert_one_point_per_period(charts_of(out.read_text(encoding="utf-8")), workbook)
