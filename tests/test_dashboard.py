@@ -16,9 +16,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from test_run_common import AS_OF, history_keys
 
 from kpirules.cli.main import cli
-from test_run_common import AS_OF, history_keys
 
 DATA = Path(__file__).resolve().parent / "data"
 REF = re.compile(r"^='((?:[^']|'')+)'!([A-Z]+)(\d+)$")
@@ -147,7 +147,7 @@ def test_the_dashboard_on_sheets_is_sparklines_over_history_references_in_one_wr
     start = emulator.cell(KEY, "History", "C2")
     assert start["userEnteredFormat"]["numberFormat"] == {"type": "DATE", "pattern": "yyyy-mm-dd"}
     values = emulator.values(KEY, "Dashboard")
-    head, lines = dashboard_lines(values)
+    _head, lines = dashboard_lines(values)
     assert len(lines) == 4
     for n, line in enumerate(lines, start=2):
         trend = emulator.cell(KEY, "Dashboard", f"C{n}")["userEnteredValue"]["formulaValue"]

@@ -12,15 +12,15 @@ import zlib
 from email import message_from_bytes, policy
 
 from click.testing import CliRunner
+from test_run_common import AS_OF
+from test_run_notify import config, servers  # noqa: F401 (a fixture)
+from test_run_xlsx import make_workbook
 
 from kpirules.cli.main import cli
 from kpirules.notify import Alert
 from kpirules.notify.email import email_message
 from kpirules.notify.png import COLOURS
 from kpirules.notify.slack import slack_payload
-from test_run_common import AS_OF
-from test_run_notify import config, servers  # noqa: F401 (a fixture)
-from test_run_xlsx import make_workbook
 
 TREND = ((0.0301, "PASS"), (0.0296, "PASS"), (0.0284, "PASS"), None, (0.0183, "FAIL"))
 

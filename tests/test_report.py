@@ -181,7 +181,7 @@ def chromium(tmp_path: Path, page: Path, *args: str) -> subprocess.CompletedProc
                "--disable-component-update", "--no-first-run", "--disable-extensions",
                f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr", "--v=0",
                *args, page.as_uri()]
-    return subprocess.run(command, capture_output=True, text=True, timeout=180)
+    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=180)
 
 
 def console_lines(stderr: str) -> list[str]:

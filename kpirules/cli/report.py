@@ -6,7 +6,13 @@ import sys
 
 import click
 
-from kpirules.cli.common import DATE, connector_options, lang_option, source_errors, source_options
+from kpirules.cli.common import (
+    DATE,
+    connector_options,
+    lang_option,
+    source_errors,
+    source_options,
+)
 
 
 @click.command("report")

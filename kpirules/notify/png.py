@@ -22,7 +22,7 @@ class Canvas:
         self.pixels = bytearray(bytes(background) * (width * height))
 
     def dot(self, x: float, y: float, colour: tuple[int, int, int]) -> None:
-        xi, yi = int(round(x)), int(round(y))
+        xi, yi = round(x), round(y)
         if 0 <= xi < self.width and 0 <= yi < self.height:
             i = (yi * self.width + xi) * 3
             self.pixels[i:i + 3] = bytes(colour)

@@ -11,9 +11,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def direction(alert: Alert) -> str:
     """``down from 2.84% to 2.24%`` / ``up ...`` / ``unchanged at ...``; empty without two values."""
-    from kpirules.format import format_value
-
     from kpirules import i18n
+    from kpirules.format import format_value
 
     values = [v for v, _ in alert.trend if v is not None]
     if len(values) < 2 or alert.trend[-1][0] is None:
@@ -55,9 +54,8 @@ def chart_png(alert: Alert) -> bytes | None:
 
 
 def alt_text(alert: Alert) -> str:
-    from kpirules.format import format_value
-
     from kpirules import i18n
+    from kpirules.format import format_value
 
     none = i18n._("no value")
     parts = [f"{format_value(v, alert.trend_unit) if v is not None else none} {s}" for v, s in alert.trend]

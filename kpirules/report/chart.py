@@ -60,7 +60,7 @@ class Scale:
     high: float
 
     @classmethod
-    def of(cls, view: RuleView) -> "Scale":
+    def of(cls, view: RuleView) -> Scale:
         values = [p.value for s in view.series for p in s.points if p.value is not None]
         values += [v for v in (view.threshold, view.warn, view.low, view.high) if v is not None]
         if not values:

@@ -113,14 +113,14 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
     from kpirules.table import load_table
 
     tabs = ("History", "Alerts")
-    conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
-                                     rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
-                                     **options)
+    _conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
+                                      rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
+                                      **options)
     if settings is not None and (settings.history_tab, settings.alerts_tab) != tabs:
         tabs = (settings.history_tab, settings.alerts_tab)
-        conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
-                                         rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
-                                         **options)
+        _conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
+                                          rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
+                                          **options)
     from kpirules.i18n import resolve
 
     resolve(lang, settings, wb)  # before evaluating: messages are made then
@@ -208,7 +208,7 @@ def read_series(raw: RawTable | None, as_of: dt.date) -> tuple[dict[tuple[str, s
     by_key: dict[tuple[str, str], dict[tuple[dt.date, dt.date], Point]] = {}
     last_run = ""
     for cells in raw.rows:
-        def get(label: str) -> Any:
+        def get(label: str, cells: list = cells) -> Any:
             c = col[label]
             return cells[c] if c is not None and c < len(cells) else None
 
@@ -245,7 +245,7 @@ def read_alerts(raw: RawTable | None, limit: int = 60) -> list[AlertRow]:
         return []
     rows = []
     for cells in raw.rows:
-        def get(label: str) -> str:
+        def get(label: str, cells: list = cells) -> str:
             c = col[label]
             value = cells[c] if c is not None and c < len(cells) else None
             if isinstance(value, dt.datetime):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from kpirules.i18n import N_, _, date_text, language, ngettext
 from kpirules.format import period_text
+from kpirules.i18n import N_, _, date_text, language, ngettext
 from kpirules.report import chart
 from kpirules.report.model import STATUS_ORDER, ReportData, RuleView
 
@@ -142,8 +142,8 @@ def _since_last_run(data: ReportData) -> list[str]:
         f"<td>{badge(c.before) if c.before else e(_('new'))} \u2192 {badge(c.after)}</td>"
         f"<td>{e(period_text(c.period))}</td></tr>" for c in data.since_last_run)
     return out + [f'<p class="note">{e(_("What the next kpirules run would record as alerts."))}</p>',
-                  f"<table><thead><tr>{_heads('Rule', 'Segment', 'Status', 'Period')}</tr></thead>"
-                  f"<tbody>{rows}</tbody></table>"]
+                  (f"<table><thead><tr>{_heads('Rule', 'Segment', 'Status', 'Period')}</tr></thead>"
+                   f"<tbody>{rows}</tbody></table>")]
 
 
 def _rule(view: RuleView, index: int) -> str:

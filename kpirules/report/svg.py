@@ -10,8 +10,8 @@ byte-for-byte deterministic (a report built twice from the same data is the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import Iterable
 
 Attr = str | int | float | None
 
@@ -19,7 +19,7 @@ Attr = str | int | float | None
 def num(value: float) -> str:
     """Coordinates with at most one decimal: smaller files, the same picture."""
     text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
+    return text.removesuffix(".0")
 
 
 def attrs(values: dict[str, Attr]) -> str:

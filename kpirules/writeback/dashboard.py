@@ -28,7 +28,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kpirules.writeback.plan import HEADER, Chart, Formula, Out, Style, TabPlan, status_style
+from kpirules.writeback.plan import (
+    HEADER,
+    Chart,
+    Formula,
+    Out,
+    Style,
+    TabPlan,
+    status_style,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -199,7 +207,7 @@ def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:
                 last = raw.header_row + 1 + i
     cols = locate(raw, HISTORY_COLUMNS)
     for i, cells in enumerate(plan.appends):
-        def get(label: str) -> str:
+        def get(label: str, cells: dict = cells) -> str:
             out = cells.get(cols[label])
             return cell_text(out.value) if out is not None else ""
 
