@@ -247,3 +247,14 @@ def test_a_report_from_a_google_sheet_is_one_read(workbook, tmp_path, monkeypatc
         assert result.exit_code == 0, result.output
         assert [e["api"] for e in emu.requests()] == ["spreadsheets.get"]
     assert_one_point_per_period(charts_of(out.read_text(encoding="utf-8")), workbook)
+
+
+@needs_chromium
+def test_the_report_prints_on_a4_pages(report, tmp_path):
+    pdf = tmp_path / "report.pdf"
+    done = chromium(tmp_path, report, f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert done.returncode == 0 and console_lines(done.stderr) == []
+    data = pdf.read_bytes()
+    boxes = {tuple(round(float(v)) for v in box.split()) for box in re.findall(rb"/MediaBox\s*\[([^\]]*)\]", data)}
+    assert boxes == {(0, 0, 595, 842)}  # A4 in points, from the report's @page rule
+    assert len(re.findall(rb"/Type\s*/Page\b", data)) >= 2
