@@ -198,3 +198,20 @@ def test_quoted_tab():
     for bad in ["", "a\tb", "a/b", "a:b", "x" * 101, "'", "a]b"]:
         with pytest.raises(UnsafeTabName):
             quoted_tab(bad)
+
+
+def test_dashboard_references_survive_history_rows_deleted_in_the_same_write(old_book):
+    wb = openpyxl.load_workbook(old_book)
+    ws = wb["History"]
+    ws.append([c.value for c in ws[2]])  # the same key twice, as two racing runs leave it
+    wb.save(old_book)
+    assert run(old_book).exit_code == 1
+    history = rows_of(old_book, "History", data_only=True)
+    keys = history_keys(history)
+    assert len(keys) == len(set(keys))  # the duplicate went
+    h = history[0]
+    _head, lines = dashboard_lines(rows_of(old_book, "Dashboard"))
+    for line in lines:
+        for ref in (REF.match(c) for c in line[8:] if c is not None):
+            target = history[int(ref[3]) - 1]
+            assert target[h.index("Rule")] == line[0] and (target[h.index("Segment")] or None) == line[1]

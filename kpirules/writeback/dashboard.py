@@ -16,9 +16,10 @@ their values as cached results, so programs that do not recalculate on open show
 
 Rows are addressed as the plan addresses them: History rows as read, new ones below the
 last used row in the order appended (``appendCells`` / the xlsx writer put them there).
-Duplicate History rows removed in the same write are deleted after the formulas are
-written; Google Sheets then moves the references with the rows. (Duplicates come from two
-runs racing on a Google Sheet; on .xlsx a lock keeps runs apart.)
+History rows deleted in the same write (duplicates left by racing runs, or any other
+deletes the History plan carries) are never referred to; Google Sheets moves the other
+references itself when it deletes the rows (last in the batch), and on .xlsx the references
+point to where the rows will have moved.
 """
 
 from __future__ import annotations
@@ -160,6 +161,12 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
         return tab
     value_col = locate(history.raw, HISTORY_COLUMNS)["Value"]
     rows = _rows_after_write(history, history_tab)
+    deleted = set(history_tab.deletes)
+    rows = {k: r for k, r in rows.items() if r not in deleted}
+    if native_charts and deleted:
+        # openpyxl does not move references when rows are deleted (Google Sheets does, the
+        # deletes coming last in the batch): on xlsx, point where the rows will have moved.
+        rows = {k: r - sum(1 for d in deleted if d < r) for k, r in rows.items()}
     values = _values(history, value_col, results, restated)
     from kpirules.i18n import header
 
