@@ -229,3 +229,19 @@ def test_alert_emails_and_slack_speak_polish():
     assert 'alt="Trend conversion, od najstarszego: 3,01% PASS' in html
     section = slack_payload(alert())["blocks"][0]["text"]["text"]
     assert "spadek z 2,84% do 1,83%" in section
+
+
+def test_run_prints_its_summary_in_the_sheets_language(tmp_path):
+    import shutil
+
+    import openpyxl
+
+    book = tmp_path / "kpis.xlsx"
+    shutil.copy(ROOT / "tests" / "data" / "history-0.1.0.xlsx", book)
+    wb = openpyxl.load_workbook(book)
+    wb["Settings"].append(["language", "pl"])
+    wb.save(book)
+    result = CliRunner().invoke(cli, ["run", str(book), "--as-of", "2026-11-26", "--no-notify"])
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("3 reguły na dzień 26.11.2026: 1 PASS, 1 WARN, 1 FAIL; zapisano historię: "), last
+    assert last.endswith("0 zmian stanu")
