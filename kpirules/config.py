@@ -219,6 +219,8 @@ class Settings(BaseModel):
     restate_periods: int = Field(3, ge=0, le=366)  # previous periods re-evaluated for late data
     sheet_url: str | None = None  # the link put in messages
     timezone: str | None = None  # IANA name; "today" for as-of dates
+    # What people read: "en" or "pl" (None: the Google Sheet's locale, else English).
+    language: Literal["en", "pl"] | None = None
     notifications: list[Channel] = Field(default_factory=list)
 
     @field_validator("timezone")

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
-from kpirules.format import expr_text, format_value, period_text, plural
+from kpirules.format import expr_text, format_value, period_text
+from kpirules.i18n import N_, _, ngettext
 from kpirules.results import Detail, Period, RuleResult, Status
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -175,21 +176,25 @@ def inner_unit(expr: ast.Node, value: float | None, unit: str | None) -> str | N
 
 
 def _counted(detail: Detail) -> str:
-    rows = f"{detail.rows:,} row{'s' if detail.rows != 1 else ''}"
-    return f"{rows} on {detail.days} day{'s' if detail.days != 1 else ''}"
+    from kpirules.i18n import number_text
+
+    days = ngettext("{n} day", "{n} days", detail.days).format(n=detail.days)
+    return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(
+        n=number_text(f"{detail.rows:,}"), days=days)
 
 
-_FUNC_WORDS = {"sum": "sum of", "avg": "average of", "min": "smallest of", "max": "largest of",
-               "count": "count of", "last": "latest date's value among",
-               "first": "earliest date's value among"}
-_HOLDS = {"PASS": "holds", "WARN": "holds", "FAIL": "does not hold"}
+_FUNC_WORDS = {"sum": N_("sum of"), "avg": N_("average of"), "min": N_("smallest of"), "max": N_("largest of"),
+               "count": N_("count of"), "last": N_("latest date's value among"),
+               "first": N_("earliest date's value among")}
+_HOLDS = {"PASS": N_("holds"), "WARN": N_("holds"), "FAIL": N_("does not hold")}
 
 
 def _term_lines(detail: Detail, indent: str) -> list[str]:
     width = max((len(t.label) for t in detail.terms), default=0)
     lines = []
     for t in detail.terms:
-        how = f"{_FUNC_WORDS.get(t.func, t.func)} {t.cells} non-blank cell{'s' if t.cells != 1 else ''}"
+        cells = ngettext("{n} non-blank cell", "{n} non-blank cells", t.cells).format(n=t.cells)
+        how = f"{_(_FUNC_WORDS[t.func]) if t.func in _FUNC_WORDS else t.func} {cells}"
         lines.append(f"{indent}{t.label:<{width}} = {format_value(t.value):>10}   {how}")
     return lines
 
@@ -198,24 +203,26 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     """Everything about one result (one segment), below its status line."""
     rule, lines = ex.rule, []
     d = r.detail
-    label = lambda s: f"{indent}{s:<10} "  # noqa: E731 - a column of labels
+    label = lambda s: f"{indent}{_(s):<10} "  # noqa: E731 - a column of labels (translated)
     if r.status == Status.ERROR:
-        lines.append(label("error") + (r.error.one_line() if r.error else r.message))
+        lines.append(label(N_("error")) + (r.error.one_line() if r.error else r.message))
         return lines
     if r.period is not None:
-        lines.append(label("period") + f"{r.period.start.isoformat()} .. {r.period.end.isoformat()} "
-                     f"({rule.window.text or rule.window.unit}, as of {ex.as_of.isoformat()})")
+        from kpirules.i18n import date_text
+
+        lines.append(label(N_("period")) + f"{date_text(r.period.start)} .. {date_text(r.period.end)} " + _(
+            "({window}, as of {date})").format(window=rule.window.text or rule.window.unit, date=date_text(ex.as_of)))
     if d is None:  # and/or/not: the engine keeps no single value; explain each part
         for i, part in enumerate(ex.parts, start=1):
             mine = next((p for p in part.results if segment_key(p) == segment_key(r)), None)
             if mine is None:
                 continue
-            holds = _HOLDS.get(mine.status.value, mine.status.value)
-            lines.append(f"{indent}part {i}: {part.text}: {holds}")
+            holds = _(_HOLDS[mine.status.value]) if mine.status.value in _HOLDS else mine.status.value
+            lines.append(f"{indent}" + _("part {i}: {text}: {holds}").format(i=i, text=part.text, holds=holds))
             lines += [line for line in render_result(part, mine, indent=indent + "  ")
-                      if not line.lstrip().startswith("period")]
+                      if not line.lstrip().startswith(_("period"))]
         return lines
-    lines.append(label("counted") + _counted(d))
+    lines.append(label(N_("counted")) + _counted(d))
     lines += _term_lines(d, indent + " " * 11)
     expr = rule.value_expr
     change = expr if isinstance(expr, ast.Change) else None
@@ -224,35 +231,36 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         now = evaluate_expr(inner, _values(d))
         u = inner_unit(inner, now, r.unit)
         if not isinstance(inner, ast.Aggregate):  # a bare sum is already in the terms
-            lines.append(label("now") + arithmetic(inner, _values(d), now, u))
+            lines.append(label(N_("now")) + arithmetic(inner, _values(d), now, u))
         prev = d.previous
         if prev is not None:
-            lines.append(label("previous") + f"{period_text(prev.period)}: {_counted(prev)}")
+            lines.append(label(N_("previous")) + f"{period_text(prev.period)}: {_counted(prev)}")
             lines += _term_lines(prev, indent + " " * 11)
             if not isinstance(inner, ast.Aggregate):
                 lines.append(" " * (len(indent) + 11) + arithmetic(inner, _values(prev), prev.value, u))
             if d.value is not None and now is not None and prev.value is not None:
-                lines.append(label("change") + f"({format_value(now, u)} - {format_value(prev.value, u)}) / "
+                lines.append(label(N_("change")) + f"({format_value(now, u)} - {format_value(prev.value, u)}) / "
                              f"{format_value(prev.value, u)} = {format_value(d.value, r.unit or '%')}")
     elif expr is not None:
-        lines.append(label("value") + arithmetic(expr, _values(d), d.value, r.unit))
+        lines.append(label(N_("value")) + arithmetic(expr, _values(d), d.value, r.unit))
     if d.reason:
-        lines.append(label("no data") + d.reason)
-    lines.append(label("target") + _target(rule, r))
+        lines.append(label(N_("no data")) + d.reason)
+    lines.append(label(N_("target")) + _target(rule, r))
     history = ex.history.get(segment_key(r), [])
     unit = r.unit or ("%" if change is not None else None)  # a change is a share
     if change is None and len(history) >= 2:
         p, v = history[-2]
-        lines.append(label("previous") + f"{period_text(p)}: {format_value(v, unit)}")
+        lines.append(label(N_("previous")) + f"{period_text(p)}: {format_value(v, unit)}")
     if history:
         values = [v for _, v in history]
         present = [v for v in values if v is not None]
-        span = (f"low {format_value(min(present), unit)}, high {format_value(max(present), unit)}"
-                if present else "no values")
-        lines.append(label("history") + f"{sparkline(values)}  last {plural(len(values), 'period')}, oldest first "
-                     f"({span})")
+        span = (_("low {low}, high {high}").format(low=format_value(min(present), unit),
+                                                   high=format_value(max(present), unit))
+                if present else _("no values"))
+        last = ngettext("last {n} period, oldest first", "last {n} periods, oldest first", len(values))
+        lines.append(label(N_("history")) + f"{sparkline(values)}  {last.format(n=len(values))} ({span})")
     for problem in r.data_problems[:3]:
-        lines.append(label("bad cell") + problem.one_line())
+        lines.append(label(N_("bad cell")) + problem.one_line())
     return lines
 
 
@@ -262,14 +270,14 @@ def _target(rule: ast.Rule, r: RuleResult) -> str:
     if isinstance(cond, ast.Compare):
         text = f"{cond.op} {text}"
     elif isinstance(cond, ast.Between):
-        text = f"between {expr_text(cond.low)} and {expr_text(cond.high)}"
+        text = _("between {low} and {high}").format(low=expr_text(cond.low), high=expr_text(cond.high))
     if rule.warn is not None:
-        text += f", warn at {expr_text(rule.warn)}"
+        text += _(", warn at {warn}").format(warn=expr_text(rule.warn))
     return f"{text}: {r.status.value}"
 
 
 def _segment(r: RuleResult) -> str:
-    return ", ".join(f"{k}={v or '(blank)'}" for k, v in (r.segment or {}).items())
+    return ", ".join(f"{k}={v or _('(blank)')}" for k, v in (r.segment or {}).items())
 
 
 def render(ex: Explanation, status=None) -> str:
@@ -283,9 +291,10 @@ def render(ex: Explanation, status=None) -> str:
         out += render_result(ex, r)
         return "\n".join(out)
     if not ex.results:
-        out.append("no segments: no rows in the period")
+        out.append(_("no segments: no rows in the period"))
         return "\n".join(out)
-    out.append(f"{plural(len(ex.results), 'segment')}, worst first:")
+    out.append(ngettext("{n} segment, worst first:", "{n} segments, worst first:", len(ex.results))
+               .format(n=len(ex.results)))
     width = max((len(_segment(r)) for r in ex.results), default=0)
     for r in ex.results:
         values = [v for _, v in ex.history.get(segment_key(r), [])]

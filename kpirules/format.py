@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kpirules import ast
+from kpirules.i18n import _, ngettext, number_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.results import Detail, Period, RuleResult
@@ -120,12 +121,12 @@ def format_value(value: float | None, unit: str | None = None, *, against: float
     thousands separators for large numbers. With ``against`` (the threshold), enough
     decimals are shown that a value that differs from it never prints the same."""
     if value is None:
-        return "n/a"
+        return _("n/a")
     for extra in range(0, 5):
         text = _format(value, unit, extra)
         if against is None or value == against or text != _format(against, unit, extra):
-            return text
-    return text
+            return number_text(text)
+    return number_text(text)
 
 
 def format_threshold(value: float | None, unit: str | None = None) -> str:
@@ -135,7 +136,7 @@ def format_threshold(value: float | None, unit: str | None = None) -> str:
         return "n/a"
     scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "K": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
     text = f"{value * scale:,.6f}".rstrip("0").rstrip(".")
-    return ("0" if text in ("-0", "") else text) + suffix
+    return number_text(("0" if text in ("-0", "") else text) + suffix)
 
 
 def _format(value: float, unit: str | None, extra: int) -> str:
@@ -158,6 +159,10 @@ def period_text(period: Period | None) -> str:
     if period is None:
         return ""
     start, end = period.start, period.end
+    from kpirules import i18n
+
+    if i18n.language() != "en":
+        return i18n.period_text(start, end)
     if start == end:
         return start.isoformat()
     if (start.year, start.month) == (end.year, end.month):
@@ -177,8 +182,9 @@ def numbers_text(detail: Detail, expr: ast.Node, unit: str | None) -> str:
         inner = expr.operand
         inner_unit = "%" if isinstance(inner, ast.BinOp) and inner.op == "/" and unit == "%" else None
         now = _value_of(detail)
-        return (f"{expr_text(inner)} {format_value(now, inner_unit)} in {where} vs "
-                f"{format_value(prev.value, inner_unit)} in {period_text(prev.period)}")
+        return _("{expr} {now} in {period} vs {previous} in {previous_period}").format(
+            expr=expr_text(inner), now=format_value(now, inner_unit), period=where,
+            previous=format_value(prev.value, inner_unit), previous_period=period_text(prev.period))
     if (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
             and isinstance(expr.right, ast.Aggregate)):
         left, right = terms.get(_label(expr.left)), terms.get(_label(expr.right))
@@ -195,10 +201,10 @@ def _label(agg: ast.Aggregate) -> str:
 
 
 def _rows_text(detail: Detail) -> str:
-    days = plural(detail.days, "day")
+    days = ngettext("{n} day", "{n} days", detail.days).format(n=detail.days)
     if detail.rows == detail.days:
         return days
-    return f"{plural(detail.rows, 'row')} on {days}"
+    return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(n=detail.rows, days=days)
 
 
 def _value_of(detail: Detail) -> float | None:
@@ -219,26 +225,32 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
     an and/or/not condition with their values and outcomes."""
     status = result.status.value
     if status == "ERROR":
-        return result.error.one_line() if result.error else "the rule could not be evaluated"
+        return result.error.one_line() if result.error else _("the rule could not be evaluated")
     where = period_text(result.period)
     cond = rule.condition
     if status == "NO_DATA":
         reason = result.detail.reason if result.detail and result.detail.reason else reason
-        return f"no data for {where}: {reason}" if reason else f"no data for {where}"
+        if reason:
+            return _("no data for {period}: {reason}").format(period=where, reason=reason)
+        return _("no data for {period}").format(period=where)
     if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand
         unit = result.unit
         value = format_value(result.value, unit, against=result.threshold)
         if isinstance(cond, ast.Compare):
-            target = f"target {cond.op} {expr_text(cond.right)}"
+            target = f"{cond.op} {expr_text(cond.right)}"
         else:
-            target = f"target between {expr_text(cond.low)} and {expr_text(cond.high)}"
-        text = f"{value} {_VERB[status]} {target}"
+            target = _("between {low} and {high}").format(low=expr_text(cond.low), high=expr_text(cond.high))
         if status == "WARN" and rule.warn is not None:
-            text += f" but not the warn level {expr_text(rule.warn)}"
+            text = _("{value} meets target {target} but not the warn level {warn}").format(
+                value=value, target=target, warn=expr_text(rule.warn))
+        else:
+            text = (_("{value} misses target {target}") if status == "FAIL" else
+                    _("{value} meets target {target}")).format(value=value, target=target)
         return f"{text} ({numbers_text(result.detail, expr, unit)})"
     shown = "; ".join(_part_text(node, value, ok) for node, value, ok in parts)
-    return f"{'holds' if status == 'PASS' else 'does not hold'}: {shown or expr_text(cond)} ({where})"
+    verdict = _("holds") if status == "PASS" else _("does not hold")
+    return f"{verdict}: {shown or expr_text(cond)} ({where})"
 
 
 def _part_text(node: ast.Node, value: float | None, ok: bool | None) -> str:
@@ -247,5 +259,5 @@ def _part_text(node: ast.Node, value: float | None, ok: bool | None) -> str:
         if isinstance(node.left, ast.Change) and unit is None:
             unit = "%"  # a change is a ratio: +3.2% reads better than 0.032
         shown = signed(value, unit) if isinstance(node.left, ast.Change) else format_value(value, unit)
-        return f"{expr_text(node.left)} = {shown} ({node.op} {expr_text(node.right)}: {'yes' if ok else 'no'})"
-    return f"{expr_text(node)}: {'yes' if ok else 'no'}"
+        return f"{expr_text(node.left)} = {shown} ({node.op} {expr_text(node.right)}: {_('yes') if ok else _('no')})"
+    return f"{expr_text(node)}: {_('yes') if ok else _('no')}"

@@ -54,11 +54,16 @@ def enabled(entry: RuleEntry) -> bool:
 def count_text(entries: list[RuleEntry]) -> str:
     """"13 rules (1 disabled)": how every command counts a rules list, so they agree.
     Disabled rules are not counted as rules; they are named in brackets."""
-    from kpirules.format import plural
-
     on = sum(1 for e in entries if enabled(e))
-    off = len(entries) - on
-    return plural(on, "rule") + (f" ({off} disabled)" if off else "")
+    return count_text_of(on, len(entries) - on)
+
+
+def count_text_of(on: int, off: int) -> str:
+    """``count_text`` from the two counts, in the language of the run."""
+    from kpirules.i18n import _, ngettext
+
+    text = ngettext("{n} rule", "{n} rules", on).format(n=on)
+    return text + (" " + _("({n} disabled)").format(n=off) if off else "")
 
 
 def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:

@@ -12,6 +12,17 @@ from typing import Any, Iterable
 
 import pytest
 
+
+@pytest.fixture(autouse=True)
+def english_after_each_test():
+    """The language is per process (kpirules.i18n): a test that speaks Polish through the CLI
+    must not leave the next test speaking it."""
+    yield
+    from kpirules.i18n import set_language
+
+    set_language("en")
+
+
 # --- Sheets API emulator ------------------------------------------------------------
 
 @pytest.fixture

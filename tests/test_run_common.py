@@ -79,6 +79,8 @@ def history_keys(rows: list[list]) -> list[tuple]:
 
     def get(row, h):
         v = row[i[h]] if i[h] < len(row) else None
+        if isinstance(v, dt.datetime):  # History's periods are date cells (openpyxl: datetime)
+            v = v.date()
         return "" if v is None else str(v)
 
     return [(get(r, "rule"), get(r, "segment"), get(r, "period start"), get(r, "period end"))

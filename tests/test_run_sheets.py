@@ -4,6 +4,7 @@ Sheets emulator on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -204,13 +205,17 @@ def test_nothing_is_ever_written_as_a_formula(emulator):
         for r, row in enumerate(s["data"][0].get("rowData", [])):
             for c, cell in enumerate(row.get("values", [])):
                 if "formulaValue" in cell.get("userEnteredValue", {}):
-                    formulas.append((s["properties"]["title"], r, c))
-    assert formulas == [("Rules", 8, 2)]  # the user's =UPPER("ops")
+                    formulas.append((s["properties"]["title"], r, c, cell["userEnteredValue"]["formulaValue"]))
+    assert [f[:3] for f in formulas if f[0] != "Dashboard"] == [("Rules", 8, 2)]  # the user's =UPPER("ops")
+    # The Dashboard's: sparklines over its own row, and references to History's cells, only.
+    board = [f[3] for f in formulas if f[0] == "Dashboard"]
+    assert board and all(re.fullmatch(r"=SPARKLINE\(I\d+:[I-T]\d+\)|='History'!F\d+", f) for f in board), board
     history = emulator.values(KEY, "History")
     assert any(row[0] == HYPER for row in history)
     assert any(row[1] == f"campaign={INJECT}" for row in history)
     batch = next(e for e in emulator.requests() if e["api"] == "spreadsheets.batchUpdate")
-    assert "formulaValue" not in str(batch["body"])
+    sent = re.findall(r"'formulaValue': '((?:[^'\\]|\\.)*)'|'formulaValue': \"([^\"]*)\"", str(batch["body"]))
+    assert sent and all(re.fullmatch(r"=SPARKLINE\(I\d+:[I-T]\d+\)|='History'!F\d+", a or b) for a, b in sent)
 
 
 def test_an_injected_write_failure_leaves_the_sheet_as_it_was(emulator):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import subprocess
 import sys
 import zipfile
@@ -91,7 +92,7 @@ def style_snapshot(path, *, skip_headers=()):
     wb = openpyxl.load_workbook(path)
     out = {}
     for ws in wb.worksheets:
-        if ws.title in ("History", "Alerts", "Settings"):
+        if ws.title in ("History", "Alerts", "Settings", "Dashboard"):
             continue
         skip = set()
         if ws.title == "Rules":
@@ -176,7 +177,7 @@ def test_the_users_cells_are_unchanged(book):
     after = style_snapshot(book, skip_headers=ENGINE)
     assert after == before
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames == ["Data", "Rules", "History", "Alerts", "Settings"]
+    assert wb.sheetnames == ["Data", "Rules", "History", "Alerts", "Settings", "Dashboard"]
 
 
 def test_cached_formula_values_survive_the_write(tmp_path):
@@ -225,7 +226,7 @@ def test_late_data_restates_an_earlier_period(book):
     rows = tab_rows(book, "History")
     head = rows[0]
     found = [r for r in rows[1:] if r[head.index("Segment")] == "campaign=social_prospect"
-             and r[head.index("Period start")] == "2026-11-09"]
+             and r[head.index("Period start")] == dt.datetime(2026, 11, 9)]  # a date cell
     assert len(found) == 1
     assert found[0][head.index("Status")] == "PASS"
     assert found[0][head.index("Restated")] == "was FAIL"
@@ -258,11 +259,16 @@ def test_nothing_from_data_or_users_is_ever_written_as_a_formula(book):
     assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2
     wb = openpyxl.load_workbook(book)
     formulas = [(ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows() for c in row
-                if c.data_type == "f"]
+                if c.data_type == "f" and ws.title != "Dashboard"]
     assert formulas == [("Rules", "C9")]  # the user's own =UPPER("ops"), nothing else
+    # The Dashboard's formulas are references to History's cells and nothing else.
+    board = [c.value for row in wb["Dashboard"].iter_rows() for c in row if c.data_type == "f"]
+    assert board and all(re.fullmatch(r"='History'!F\d+", f) for f in board), board
     with zipfile.ZipFile(book) as zf:
         xml = b"".join(zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/sheet"))
-    assert xml.count(b"<f>") == 1 and b"IMPORTXML" in xml and b"<f>IMPORTXML" not in xml
+    found = re.findall(rb"<f>(.*?)</f>", xml)
+    assert all(f == b'UPPER("ops")' or re.fullmatch(rb"'History'!F\d+", f) for f in found), found
+    assert b"IMPORTXML" in xml and b"<f>IMPORTXML" not in xml
     history = tab_rows(book, "History")
     assert any(r[0] == HYPER for r in history)
     assert any(r[1] == f"campaign={INJECT}" for r in history)

@@ -7,8 +7,9 @@ import sys
 import click
 
 from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
-                                 settings_used, source_errors, source_options, status_text, use_color,
-                                 verbosity_options)
+                                 lang_option, settings_used, source_errors, source_options, status_text,
+                                 use_color, verbosity_options)
+from kpirules.i18n import _, ngettext
 
 
 @click.command("check")
@@ -18,11 +19,12 @@ from kpirules.cli.common import (DATE, config_option, connector_options, echo_js
 @click.option("--as-of", type=DATE, default=None, metavar="YYYY-MM-DD",
               help="Evaluate as of this date (default: today). Periods end before it.")
 @format_option("table", human="table")
+@lang_option
 @config_option
 @verbosity_options
 @source_options
 @source_errors
-def command(source, rules_file, as_of, fmt, config, quiet, verbose, data_tab, rules_tab, connector,
+def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_tab, rules_tab, connector,
             credentials):
     """Evaluate the rules against SOURCE and print the results.
 
@@ -40,18 +42,20 @@ def command(source, rules_file, as_of, fmt, config, quiet, verbose, data_tab, ru
       kpirules check https://docs.google.com/spreadsheets/d/KEY/edit
     """
     from kpirules.engine import evaluate, prepare
+    from kpirules.i18n import resolve
     from kpirules.rulesfile import count_text
 
     settings_used(config, verbose)
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
                     config=config, **connector_options(credentials))
+    resolve(lang, ready.settings, ready.workbook)  # before evaluating: messages are made then
     report = evaluate(ready.entries, ready.table, as_of or ready.today)
     if fmt == "json":
         echo_json(report.to_json())
     else:
         print_table(report, count_text(ready.entries), color=use_color(), quiet=quiet)
         for problem in report.data_problems:
-            click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
+            click.echo(f"{_('warning')}: {problem.cell}: {problem.one_line()}", err=True)
     sys.exit(report.exit_status)
 
 
@@ -78,7 +82,12 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
     counts: dict[str, int] = {}
     for r in report.results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR"]
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
-    click.echo(f"\n{rules}, {plural(len(report.results), 'result')} as of {report.as_of.isoformat()}: "
-               f"{summary or 'nothing to check'}")
+    from kpirules.i18n import date_text
+
+    total = len(report.results)
+    line = _("{rules}, {results} as of {date}: {summary}").format(
+        rules=rules, results=ngettext("{n} result", "{n} results", total).format(n=total),
+        date=date_text(report.as_of), summary=summary or _("nothing to check"))
+    click.echo("\n" + line)

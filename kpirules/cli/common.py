@@ -117,6 +117,13 @@ def _remember_table(ctx: click.Context, param, value: str | None) -> str | None:
     return value
 
 
+def lang_option(func: Callable) -> Callable:
+    """``--lang``: the language of what people read (JSON keys and statuses stay English)."""
+    return click.option("--lang", type=click.Choice(["en", "pl"]), default=None, metavar="en|pl",
+                        help="Language of messages, tables and numbers [default: the language "
+                             "setting, else the Google Sheet's locale, else en].")(func)
+
+
 def connector_options(credentials: str | None) -> dict[str, Any]:
     """The options every connector is opened with: credentials, and ``--table``."""
     options: dict[str, Any] = {"credentials": credentials} if credentials else {}

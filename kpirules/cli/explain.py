@@ -7,7 +7,7 @@ import sys
 import click
 
 from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
-                                 settings_used, source_errors, source_options, verbosity_options)
+                                 lang_option, settings_used, source_errors, source_options, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -21,11 +21,12 @@ from kpirules.cli.main import EXIT_ERROR
 @click.option("--periods", type=click.IntRange(2, 52), default=8, show_default=True,
               help="How many periods the history sparkline shows.")
 @format_option()
+@lang_option
 @config_option
 @verbosity_options
 @source_options
 @source_errors
-def command(source, rule_name, as_of, rules_file, periods, fmt, config, quiet, verbose, data_tab, rules_tab,
+def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, quiet, verbose, data_tab, rules_tab,
             connector, credentials):
     """Show how RULE-NAME's result on SOURCE came about.
 
@@ -49,6 +50,9 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, config, quiet, v
     settings_used(config, verbose)
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab,
                     connector=connector, config=config, **connector_options(credentials))
+    from kpirules.i18n import resolve
+
+    resolve(lang, ready.settings, ready.workbook)
     entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from kpirules.cli.common import (config_option, echo_json, format_option, settings_used, source_errors,
-                                 verbosity_options)
+from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
+                                 source_errors, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
 
 
@@ -29,10 +29,11 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
                    "(default: derived from the rule's target).")
 @click.option("--strict", is_flag=True, help="Exit with status 4 when there are findings.")
 @format_option()
+@lang_option
 @config_option
 @verbosity_options
 @source_errors
-def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt, config, quiet,
+def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, strict, fmt, lang, config, quiet,
             verbose):
     """Lint rules: is each KPI worth having?
 
@@ -54,6 +55,9 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
     """
     from kpirules.lint import RuleSet, VocabularyError, lint, load_vocabulary
     from kpirules.lint.findings import CODES
+    from kpirules.i18n import resolve
+
+    resolve(lang)
 
     unknown = [c for c in ignored if c.upper() not in CODES]
     if unknown:
@@ -100,15 +104,18 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             click.echo(problem.render())
         for finding in result.findings:
             click.echo(finding.render())
-        from kpirules.format import plural
+        from kpirules.i18n import _, ngettext
+        from kpirules.rulesfile import count_text_of
 
         n = len(result.findings)
-        linted = plural(result.linted, "rule") + (f" ({result.disabled} disabled)" if result.disabled else "")
-        summary = f"{linted} linted: {n or 'no'} finding{'s' if n != 1 else ''}"
+        summary = _("{rules} linted: {findings}").format(
+            rules=count_text_of(result.linted, result.disabled),
+            findings=ngettext("{n} finding", "{n} findings", n).format(n=n) if n else _("no findings"))
         if result.problems:
-            summary += f", {len(result.problems)} invalid rule{'s' if len(result.problems) != 1 else ''}"
+            bad = len(result.problems)
+            summary += ", " + ngettext("{n} invalid rule", "{n} invalid rules", bad).format(n=bad)
         if table is None:
-            summary += " (give --data to also check volumes and scales)"
+            summary += " " + _("(give --data to also check volumes and scales)")
         if not quiet:
             click.echo(summary, err=True)
     if result.problems:

@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "test": ("kpirules.cli.test", "Run rule unit tests (YAML) with fixed data and as-of dates."),
     "lint": ("kpirules.cli.lint", "Find KPIs that measure activity instead of outcomes, and other smells."),
     "explain": ("kpirules.cli.explain", "Show how one rule's result came about, number by number."),
+    "report": ("kpirules.cli.report", "Write a self-contained HTML report: scorecard, trend charts, alerts."),
     "init": ("kpirules.cli.init", "Set a workbook or Google Sheet up with Rules, History and Alerts tabs."),
     "auth": ("kpirules.cli.auth", "Log in to Google for Sheets access (OAuth user login)."),
     "completion": ("kpirules.cli.completion", "Print the shell completion script (bash, zsh or fish)."),

@@ -165,22 +165,25 @@ def _alert_line(record) -> str:
 
 
 def summary_line(outcome) -> str:
-    from kpirules.format import plural
+    from kpirules.i18n import _, date_text, ngettext
     from kpirules.rulesfile import count_text
 
     counts: dict[str, int] = {}
     for s in outcome.summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
     # Disabled rules are counted as every command counts them: "13 rules (1 disabled)".
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "ERROR"]
-    statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no rules"
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
+    statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or _("no rules")
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
-    verb = "would write" if not outcome.written else "wrote"
     sent = sum(1 for d in outcome.deliveries if d.ok)
-    rules = count_text([s.entry for s in outcome.summaries])
-    text = (f"{rules} as of {outcome.report.as_of.isoformat()}: {statuses}; "
-            f"{verb} history {history.get('new', 0)} new / {history.get('updated', 0)} updated"
-            f" ({history.get('restated', 0)} restated), {plural(len(outcome.alerts), 'alert')}")
+    text = (_("{rules} as of {date}: {statuses}; would write history {new} new / {updated} updated "
+              "({restated} restated), {alerts}") if not outcome.written else
+            _("{rules} as of {date}: {statuses}; wrote history {new} new / {updated} updated "
+              "({restated} restated), {alerts}")).format(
+        rules=count_text([s.entry for s in outcome.summaries]),
+        date=date_text(outcome.report.as_of), statuses=statuses, new=history.get("new", 0),
+        updated=history.get("updated", 0), restated=history.get("restated", 0),
+        alerts=ngettext("{n} alert", "{n} alerts", len(outcome.alerts)).format(n=len(outcome.alerts)))
     if outcome.deliveries:
-        text += f", {sent}/{plural(len(outcome.deliveries), 'notification')} sent"
+        text += ", " + _("{sent}/{total} notifications sent").format(sent=sent, total=len(outcome.deliveries))
     return text

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from kpirules import ast
+from kpirules.i18n import N_, _, ngettext
 from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_text
 from kpirules.lint.vocabulary import Metric, Vocabulary
 
@@ -44,7 +45,7 @@ class Item:
 
     def where(self) -> str:
         e = self.entry
-        return e.cell or (f"line {e.line}" if e.line else self.path)
+        return e.cell or (_("line {n}").format(n=e.line) if e.line else self.path)
 
 
 # ------------------------------------------------------------------------ AST helpers
@@ -146,13 +147,16 @@ def vanity(items: Iterable[Item], vocabulary: Vocabulary, headers: set[str] | No
                           ast.Aggregate("sum", ast.Column(column.name, col), implicit=True))
         new = rule_text(item.rule, condition=ast.Compare(">=", ratio, target), warn=None)
         named = ", ".join(f"`{c.text or c.name}`" for c in dict.fromkeys(columns))
-        what = metric.what if len(set(c.name for c in columns)) == 1 else "activity and reach"
+        distinct = len(set(c.name for c in columns))
+        what = metric.what if distinct == 1 else _("activity and reach")
         yield item.finding(
             "KPI001",
-            f"{named} only count{'s' if len(set(c.name for c in columns)) == 1 else ''} {what}"
-            f", which can rise with no change in {outcome}, so nobody can decide anything from this "
-            f"rule alone",
-            f"{outcome}_per_{column.name}: {new}   (set the target from your own data)")
+            ngettext("{columns} only counts {what}, which can rise with no change in {outcome}, so nobody "
+                     "can decide anything from this rule alone",
+                     "{columns} only count {what}, which can rise with no change in {outcome}, so nobody "
+                     "can decide anything from this rule alone", distinct).format(
+                columns=named, what=what, outcome=outcome),
+            f"{outcome}_per_{column.name}: {new}   " + _("(set the target from your own data)"))
 
 
 def _primary(rule: ast.Rule, columns: list[ast.Column], metrics: list[Metric]) -> tuple[ast.Column, Metric]:
@@ -196,7 +200,7 @@ def window_scale(items: list[Item], skip: set[int] = frozenset()) -> Iterator[Fi
         found = _count_threshold(item.rule)
         if found is None or id(item) in skip:
             continue
-        agg, value, _ = found
+        agg, value, _cond = found
         key = (canon(agg), canon(item.rule.segments), canon(item.rule.filters))
         groups.setdefault(key, []).append((item, value))
     for members in groups.values():
@@ -208,25 +212,28 @@ def window_scale(items: list[Item], skip: set[int] = frozenset()) -> Iterator[Fi
         # reported, not every pair it touches.
         middle = statistics.median(rates) if len(rates) > 2 else rates[0]
         ref = min(range(len(members)), key=lambda k: (abs(math.log(rates[k] / middle)), k))
-        other, _ = members[ref]
+        other, _rate = members[ref]
         for k, (item, _value) in enumerate(members):
             ratio = rates[k] / rates[ref]
             if k == ref or 1 / 4 <= ratio <= 4:
                 continue
-            agg, _, cond = _count_threshold(item.rule)
+            agg, _value, cond = _count_threshold(item.rule)
             scaled = nice_ceiling(rates[ref] * window_days(item.rule.window))
             unit = unit_of(cond.right)
             new = ast.Compare(cond.op, cond.left, ast.Number(float(scaled), unit, literal(scaled, unit)))
             yield item.finding(
                 "KPI003",
-                f"its threshold is {_per_day(rates[k])} a day while `{other.name}` ({other.where()}) "
-                f"asks {_per_day(rates[ref])} a day of the same count, so one of the two was "
-                f"written for another window",
-                f"if `{other.name}` is right: {item.name}: {rule_text(item.rule, condition=new, warn=None)}")
+                _("its threshold is {rate} a day while `{other}` ({where}) asks {other_rate} a day of the "
+                  "same count, so one of the two was written for another window").format(
+                    rate=_per_day(rates[k]), other=other.name, where=other.where(), other_rate=_per_day(rates[ref])),
+                _("if `{other}` is right: {rule}").format(
+                    other=other.name, rule=f"{item.name}: {rule_text(item.rule, condition=new, warn=None)}"))
 
 
 def _per_day(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 else f"{value:,.2g}"
+    from kpirules.i18n import number_text
+
+    return number_text(f"{value:,.0f}" if value >= 10 else f"{value:,.2g}")
 
 
 # -------------------------------------------------------------------------- KPI004
@@ -240,9 +247,9 @@ def duplicates(items: list[Item]) -> Iterator[Finding]:
         if key in seen:
             first = seen[key]
             yield item.finding(
-                "KPI004", f"it says exactly what `{first.name}` ({first.where()}) says, so every "
-                          f"alert would come twice and a fix to one would miss the other",
-                f"delete `{item.name}` and keep `{first.name}`")
+                "KPI004", _("it says exactly what `{first}` ({where}) says, so every alert would come twice "
+                            "and a fix to one would miss the other").format(first=first.name, where=first.where()),
+                _("delete `{rule}` and keep `{first}`").format(rule=item.name, first=first.name))
         else:
             seen[key] = item
 
@@ -297,7 +304,8 @@ def contradictions(items: list[Item]) -> Iterator[Finding]:
             o_item, o_interval, o_cond = other
             from kpirules.format import expr_text
 
-            rewrite = f"delete `{item.name}` or `{o_item.name}`: decide which target holds"
+            rewrite = _("delete `{rule}` or `{other}`: decide which target holds").format(
+                rule=item.name, other=o_item.name)
             lows = [(c, iv) for c, iv in ((cond, interval), (o_cond, o_interval))
                     if isinstance(c, ast.Compare) and c.op in (">=", ">")]
             highs = [(c, iv) for c, iv in ((cond, interval), (o_cond, o_interval))
@@ -306,11 +314,13 @@ def contradictions(items: list[Item]) -> Iterator[Finding]:
                 # `x >= 3%` with `x <= 2%`: most likely a band written the wrong way round.
                 band = ast.Between(lhs(cond), highs[0][0].right, lows[0][0].right)
                 band_text = rule_text(item.rule, condition=band, warn=None)
-                rewrite += f", or if a band was meant: {item.name}: {band_text}"
+                rewrite += _(", or if a band was meant: {rule}").format(rule=f"{item.name}: {band_text}")
             yield item.finding(
                 "KPI005",
-                f"`{expr_text(cond)}` and `{expr_text(o_cond)}` of `{o_item.name}` ({o_item.where()}) "
-                f"cannot both pass for the same period, so one of them always fails",
+                _("`{condition}` and `{other_condition}` of `{other}` ({where}) cannot both pass for the same "
+                  "period, so one of them always fails").format(
+                    condition=expr_text(cond), other_condition=expr_text(o_cond), other=o_item.name,
+                    where=o_item.where()),
                 rewrite)
 
 
@@ -320,10 +330,11 @@ OWNER_HEADERS = ("owner", "właściciel", "wlasciciel", "odpowiedzialny", "respo
 DESCRIPTION_HEADERS = ("description", "opis", "why", "purpose", "notes", "uwagi")
 
 
-_WHY = {"owner": "nobody is named to act when it fails",
-        "description": "the team cannot tell which decision it serves"}
-_FILL = {"owner": "the person who acts when it fails",
-         "description": "what it means and what you do when it fails"}
+_KIND = {"owner": N_("owner"), "description": N_("description")}
+_WHY = {"owner": N_("nobody is named to act when it fails"),
+        "description": N_("the team cannot tell which decision it serves")}
+_FILL = {"owner": N_("the person who acts when it fails"),
+         "description": N_("what it means and what you do when it fails")}
 
 
 def ownership(items: list[Item]) -> Iterator[Finding]:
@@ -344,11 +355,12 @@ def ownership(items: list[Item]) -> Iterator[Finding]:
                 missing.append((kind, header, a1(item.sheet, row, item.columns[header])))
         if not missing:
             continue
-        kinds = " or ".join(k for k, _, _ in missing)
+        kinds = _(" or ").join(_(_KIND[k]) for k, _h, _c in missing)
         yield item.finding(
             "KPI006",
-            f"it has no {kinds}: " + " and ".join(_WHY[k] for k, _, _ in missing),
-            " and ".join(f"fill in {cell} ({_FILL[k]})" for k, _, cell in missing))
+            _("it has no {kinds}: {why}").format(kinds=kinds, why=_(" and ").join(_(_WHY[k]) for k, _h, _c in missing)),
+            _(" and ").join(_("fill in {cell} ({what})").format(cell=cell, what=_(_FILL[k]))
+                            for k, _h, cell in missing))
 
 
 # -------------------------------------------------------------------------- KPI007
@@ -374,6 +386,6 @@ def exact_ratio(items: list[Item]) -> Iterator[Finding]:
                            ast.Number(hi, unit, literal(hi, unit)))
         yield item.finding(
             "KPI007",
-            "a ratio or average is practically never exactly equal to a number, so this rule "
-            "fails every period",
-            f"{item.name}: {rule_text(item.rule, condition=band, warn=None)}   (a band of ±5%)")
+            _("a ratio or average is practically never exactly equal to a number, so this rule "
+              "fails every period"),
+            f"{item.name}: {rule_text(item.rule, condition=band, warn=None)}   " + _("(a band of ±5%)"))

@@ -44,7 +44,9 @@ class Finding:
         return f"{where}:{self.line}" if self.line else where
 
     def render(self) -> str:
-        return f"{self.location}: {self.code} `{self.rule}`: {self.reason}\n    rewrite: {self.rewrite}"
+        from kpirules.i18n import _
+
+        return f"{self.location}: {self.code} `{self.rule}`: {self.reason}\n    {_('rewrite')}: {self.rewrite}"
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "rule": self.rule, "text": self.text, "reason": self.reason,

@@ -125,13 +125,16 @@ def small_denominators(items: list[Item], recent: Recent, min_volume: int | None
             if median >= needed:
                 continue
             n = len(values[seg])
-            where = f" in segment {_segment(seg)}" if seg else ""
+            from kpirules.i18n import _, number_text
+
+            where = _(" in segment {segment}").format(segment=_segment(seg)) if seg else ""
             bound = cmp.right if isinstance(cmp, ast.Compare) else cmp.low
-            target = f"at a {expr_text(bound)} target " if threshold is not None else ""
-            reason = (f"`{expr_text(denominator)}` is a median {_about(median)} per "
-                      f"{_per(rule.window)}{where} (last {_units(rule.window, n)}), "
-                      f"too few for `{expr_text(ratio)}` {target}to tell a real change from chance "
-                      f"(it needs about {needed:,})")
+            target = _("at a {target} target ").format(target=expr_text(bound)) if threshold is not None else ""
+            reason = _("`{denominator}` is a median {median} per {per}{where} (last {units}), too few for "
+                       "`{ratio}` {target}to tell a real change from chance (it needs about {needed})").format(
+                denominator=expr_text(denominator), median=_about(median), per=_per(rule.window), where=where,
+                units=_units(rule.window, n), ratio=expr_text(ratio), target=target,
+                needed=number_text(f"{needed:,}"))
             yield item.finding("KPI002", reason, _volume_rewrite(item, denominator, needed, median))
             break
 
@@ -198,14 +201,17 @@ def window_mismatch(items: list[Item], recent: Recent) -> Iterator[Finding]:
                 best = (distance, window, other)
         if best is None:
             continue
-        _, window, other = best
+        _distance, window, other = best
         unit = unit_of(cond.right)
         words = window_words(window.unit, window.count)
+        from kpirules.i18n import _
+
         yield item.finding(
             "KPI003",
-            f"`{expr_text(agg)}` is typically {_about(typical)} per {_per(item.rule.window)} but "
-            f"{_about(other)} per {_per(window)}, so a threshold of {format_value(threshold, unit)} "
-            f"reads as written for {words} rules",
+            _("`{aggregate}` is typically {typical} per {per} but {other} per {other_per}, so a threshold "
+              "of {threshold} reads as written for {words} rules").format(
+                aggregate=expr_text(agg), typical=_about(typical), per=_per(item.rule.window), other=_about(other),
+                other_per=_per(window), threshold=format_value(threshold, unit), words=words),
             f"{item.name}: {rule_text(item.rule, window=words, warn=True)}")
 
 

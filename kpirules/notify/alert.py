@@ -49,6 +49,10 @@ class Alert:
     message: str = ""
     link: str | None = None  # the sheet or source people should open
     checked_at: dt.datetime | None = None
+    # The recent periods (value, status), oldest first, this one last (kpirules.notify.trend);
+    # empty when not known. ``trend_unit`` formats them ("%" for a rule written in percent).
+    trend: tuple[tuple[float | None, str], ...] = ()
+    trend_unit: str | None = None
 
     def __post_init__(self) -> None:
         # Accept "FAIL" / "no data" from callers that read statuses back from a sheet.
@@ -124,24 +128,26 @@ def title(alert: Alert) -> str:
 
 def what_happened(alert: Alert) -> str:
     """The verb phrase: "fell to 1.83% for 2026-11-16..22 (was PASS)"."""
+    from kpirules.i18n import _
+
     kind, value = alert.kind, alert.value_text
     if kind == "no_data":
-        phrase = "has no data"
+        phrase = _("has no data")
     elif kind == "error":
-        phrase = "could not be checked"
+        phrase = _("could not be checked")
     elif kind == "recovery":
-        phrase = f"is back at {value}" if value else "passes again"
+        phrase = _("is back at {value}").format(value=value) if value else _("passes again")
     elif value is None:
-        phrase = "failed" if kind == "fail" else "is in the warning zone"
+        phrase = _("failed") if kind == "fail" else _("is in the warning zone")
     elif alert.value is not None and alert.threshold is not None and alert.value != alert.threshold:
-        phrase = f"{'fell' if alert.value < alert.threshold else 'rose'} to {value}"
+        phrase = (_("fell to {value}") if alert.value < alert.threshold else _("rose to {value}")).format(value=value)
     else:
-        phrase = f"is {value}"
+        phrase = _("is {value}").format(value=value)
     period = period_text(alert.period)
     if period:
-        phrase += f" for {period}"
+        phrase += " " + _("for {period}").format(period=period)
     if alert.previous_status is not None:
-        phrase += f" (was {alert.previous_status.value.replace('_', ' ')})"
+        phrase += " " + _("(was {status})").format(status=alert.previous_status.value.replace("_", " "))
     return phrase
 
 
@@ -157,7 +163,9 @@ def render_text(alert: Alert) -> str:
     if message:
         text += " " + (message if message[-1] in ".!?" else message + ".")
     if alert.link:
-        text += f" Open the sheet: {alert.link}"
+        from kpirules.i18n import _
+
+        text += " " + _("Open the sheet: {link}").format(link=alert.link)
     return _one_line(text)
 
 
@@ -181,4 +189,9 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "text": render_text(alert),
         "link": alert.link,
         "checked_at": alert.checked_at.isoformat() if alert.checked_at else None,
-    }
+    } | _trend_json(alert)
+
+
+def _trend_json(alert: Alert) -> dict[str, Any]:
+    """``trend``, the recent periods oldest first, only when known (version 1 only grows)."""
+    return {"trend": [{"value": v, "status": s} for v, s in alert.trend]} if alert.trend else {}

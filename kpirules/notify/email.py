@@ -51,26 +51,47 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
     msg["Message-ID"] = make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     msg["X-Kpirules-Alerts"] = str(len(alerts))
-    paragraphs = [render_text(a) for a in alerts]
-    msg.set_content("\n\n".join(paragraphs) + "\n\n-- \nSent by kpirules.\n")
+    from kpirules.notify.trend import chart_png, trend_line
+
+    paragraphs = [render_text(a) + (f"\n{trend_line(a)}" if trend_line(a) else "") for a in alerts]
+    from kpirules.i18n import _
+
+    msg.set_content("\n\n".join(paragraphs) + "\n\n-- \n" + _("Sent by kpirules.") + "\n")
     if with_html:
-        msg.add_alternative(_html(alerts), subtype="html")
+        # Each alert's chart as an inline PNG (mail clients do not show SVG), referred to by
+        # Content-ID from the HTML part: multipart/alternative(text, related(html, png...)).
+        charts = {i: png for i, a in enumerate(alerts) if (png := chart_png(a)) is not None}
+        cids = {i: make_msgid(domain="kpirules.invalid")[1:-1] for i in charts}
+        msg.add_alternative(_html(alerts, cids), subtype="html")
+        html_part = msg.get_payload()[-1]
+        for i, png in charts.items():
+            html_part.add_related(png, maintype="image", subtype="png", cid=f"<{cids[i]}>",
+                                  filename=f"trend-{i + 1}.png", disposition="inline")
     return msg
 
 
-def _html(alerts: list[Alert]) -> str:
+def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
+    from kpirules.i18n import _
+    from kpirules.notify.trend import alt_text, trend_line
+
     colour = {"fail": "#c62828", "warn": "#ef6c00", "no_data": "#616161", "recovery": "#2e7d32",
               "error": "#6a1b9a"}
     items = []
-    for a in alerts:
-        link = f' <a href="{html.escape(a.link, quote=True)}">Open the sheet</a>' if a.link else ""
-        text = render_text(a).removesuffix(f" Open the sheet: {a.link}" if a.link else "")
+    for i, a in enumerate(alerts):
+        opener = _("Open the sheet: {link}").format(link=a.link) if a.link else ""
+        link = f' <a href="{html.escape(a.link, quote=True)}">{html.escape(opener.partition(":")[0])}</a>' if a.link else ""
+        text = render_text(a).removesuffix(f" {opener}" if a.link else "")
+        chart = ""
+        if cids and i in cids:
+            chart = (f'<br><img src="cid:{cids[i]}" width="360" height="110" '
+                     f'alt="{html.escape(alt_text(a), quote=True)}"><br>'
+                     f'<span style="color:#555">{html.escape(trend_line(a))}</span>')
         items.append(
             f'<li><strong style="color:{colour[a.kind]}">{html.escape(LABELS[a.kind])}</strong> '
-            f"{html.escape(text.partition(': ')[2])}{link}</li>"
+            f"{html.escape(text.partition(': ')[2])}{link}{chart}</li>"
         )
     return ("<html><body><ul>\n" + "\n".join(items) + "\n</ul>"
-            '<p style="color:#777">Sent by kpirules.</p></body></html>\n')
+            f'<p style="color:#777">{html.escape(_("Sent by kpirules."))}</p></body></html>\n')
 
 
 def send_email(msg: EmailMessage, channel: "EmailChannel", *, recipients: list[str], username: str | None,

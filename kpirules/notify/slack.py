@@ -22,8 +22,15 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
     lines = [f"{EMOJI[alert.kind]} *{_esc(title(alert))}*", _esc(f"{alert.rule} {what_happened(alert)}.")]
     if alert.message:
         lines.append(_esc(" ".join(alert.message.split())))
+    from kpirules.notify.trend import trend_line
+
+    if trend_line(alert):  # the direction and a text sparkline (Slack shows no chart images)
+        lines.append(_esc(trend_line(alert)))
     if alert.link:
-        lines.append(f"<{_esc(alert.link)}|Open the sheet>")
+        from kpirules.i18n import _
+
+        opener = _("Open the sheet: {link}").format(link="").rstrip(": ")
+        lines.append(f"<{_esc(alert.link)}|{_esc(opener)}>")
     text = "\n".join(lines)
     if len(text) > _SECTION_MAX:
         text = text[: _SECTION_MAX - 1] + "…"

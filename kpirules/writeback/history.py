@@ -21,7 +21,7 @@ from kpirules.errors import SourceError
 from kpirules.names import normalise
 from kpirules.results import RuleResult, Status
 from kpirules.writeback.layout import cell_text, header_cells, locate, number_out
-from kpirules.writeback.plan import Out, Style, TabPlan, status_style
+from kpirules.writeback.plan import DATE_FORMAT, Out, Style, TabPlan, status_style
 from kpirules.writeback.summary import segment_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,6 +45,7 @@ HISTORY_NOTES = {
 HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 12, "Status": 10,
                   "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}
 Key = tuple[str, str, str, str]  # rule, segment, period start, period end
+PERIOD_DATE = Style(number_format=DATE_FORMAT, align="left")
 
 
 def key_of(result: RuleResult) -> Key | None:
@@ -94,10 +95,14 @@ def read_history(raw: RawTable | None, title: str) -> History:
             raise _not_ours(history.title)
         return history
     headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
-    needed = [normalise(h) for h in ("Rule", "Period start", "Period end", "Status")]
-    if any(h not in headers for h in needed):
+    from kpirules.i18n import header_keys
+
+    def find(label: str) -> int | None:  # by header, in English or Polish
+        return next((i for i, h in enumerate(headers) if h and h in header_keys(label)), None)
+
+    if any(find(h) is None for h in ("Rule", "Period start", "Period end", "Status")):
         raise _not_ours(history.title)
-    col = {h: headers.index(normalise(h)) if normalise(h) in headers else None for h in HISTORY_COLUMNS}
+    col = {h: find(h) for h in HISTORY_COLUMNS}
     ours = {c for c in col.values() if c is not None}
     for index, cells in enumerate(raw.rows):
         cells = list(cells) + [None] * (len(headers) - len(cells))
@@ -160,6 +165,7 @@ def history_plan(history: History, current: Iterable[RuleResult], restated: Iter
             del cells["Restated"]  # keep an earlier mark
         for label, out in cells.items():
             tab.set(existing.row, cols[label], out)
+    counts["dates retyped"] = retype_text_dates(history, tab, cols, seen)
     for dup in history.duplicates:
         if not dup.user_cells:
             tab.deletes.append(dup.row)
@@ -170,13 +176,37 @@ def history_plan(history: History, current: Iterable[RuleResult], restated: Iter
     return tab
 
 
+def retype_text_dates(history: History, tab: TabPlan, cols, skip: set[Key]) -> int:
+    """Rows written by releases that kept period dates as text get date cells (the key
+    reads the same either way), so the column sorts, filters and charts as dates."""
+    raw = history.raw
+    if raw is None:
+        return 0
+    changed = 0
+    for key, row in history.rows.items():
+        cells = raw.rows[row.row - raw.header_row - 1]
+        if key in skip:
+            continue
+        for label, text in (("Period start", key[2]), ("Period end", key[3])):
+            c = cols[label]
+            if c < len(cells) and isinstance(cells[c], str):
+                try:
+                    tab.set(row.row, c, Out(dt.date.fromisoformat(text), PERIOD_DATE))
+                    changed += 1
+                except ValueError:
+                    pass  # not a date we wrote: leave it
+    return changed
+
+
 def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
     assert result.period is not None
     return {
         "Rule": Out(result.name),
         "Segment": Out(segment_key(result.segment) or None),
-        "Period start": Out(result.period.start.isoformat()),
-        "Period end": Out(result.period.end.isoformat()),
+        # Real dates (a marketer can chart and filter them); keys still read as ISO text
+        # (layout.cell_text), so rows written as text by earlier releases match these.
+        "Period start": Out(result.period.start, PERIOD_DATE),
+        "Period end": Out(result.period.end, PERIOD_DATE),
         "Status": Out(result.status.value, status_style(result.status.value)),
         "Value": number_out(result.value, result.unit),
         "Threshold": number_out(result.threshold, result.unit),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
+from kpirules.i18n import header, header_keys
 from kpirules.names import normalise
 from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.writeback.summary import RuleSummary
 
 ENGINE_COLUMNS = ("Status", "Value", "Target", "Period", "Checked", "Message")
-ENGINE_KEYS = frozenset(normalise(c) for c in ENGINE_COLUMNS)
+ENGINE_KEYS = frozenset(k for c in ENGINE_COLUMNS for k in header_keys(c))  # English and Polish
 ENGINE_NOTES = {
     "Status": "Written by kpirules run: PASS, WARN, FAIL, NO_DATA (no rows or a missing number "
               "in the period), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
@@ -74,9 +75,9 @@ def locate(raw: RawTable | None, labels: Sequence[str]) -> Columns:
     at: dict[str, int] = {}
     added: list[str] = []
     for label in labels:
-        key = normalise(label)
-        if key in headers:
-            at[label] = headers.index(key)
+        found = [i for i, h in enumerate(headers) if h and h in header_keys(label)]  # either language
+        if found:
+            at[label] = found[0]
         else:
             added.append(label)
     free = used_width(raw)
@@ -90,7 +91,7 @@ def header_cells(tab: TabPlan, cols: Columns, notes: dict[str, str], widths: dic
     """Header cells (bold, with the explaining note) for the columns the engine adds."""
     for label in (cols.added if only_added else tuple(cols.at)):
         col = cols[label]
-        tab.set(tab.header_row, col, Out(label, HEADER, note=notes.get(label)))
+        tab.set(tab.header_row, col, Out(header(label), HEADER, note=notes.get(label)))
         if label in widths:
             tab.widths[col] = widths[label]
 

@@ -6,11 +6,14 @@ workbook and a Google Sheet get the same cells, and ``--dry-run`` can print exac
 real run would do.
 
 Text in a plan is always text: a writer must store a ``str`` as a string cell, never as a
-formula, whatever it starts with (segment names and messages come from data and users).
+formula, whatever it starts with (segment names and messages come from data and users). The
+only formulas are ``Formula`` values, which ``kpirules.writeback.dashboard`` builds from cell
+references and nothing else. Dates are ``datetime.date`` values: real date cells.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,17 +56,53 @@ def status_style(status: str) -> Style:
     return Style(fill=fill, color=color, bold=True, align="center")
 
 
+DATE_FORMAT = "yyyy-mm-dd"  # History's period dates: real dates that sort and chart
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A formula cell. Only ``kpirules.writeback.dashboard`` makes them, from references to
+    cells (a quoted tab name, a column letter, a row number) and fixed function names, so
+    nothing read from data or settings is ever parsed by the spreadsheet as formula text.
+    ``value`` is what it evaluates to when the plan is made (the xlsx writer stores it as the
+    cached result, so programs that do not recalculate on open still show it)."""
+
+    text: str
+    value: float | str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.text.startswith("="):
+            raise ValueError("a formula starts with =")
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A native line chart (xlsx): one series per row of cells, anchored at a cell."""
+
+    title: str
+    row: int  # 1-based first row holding values
+    first_col: int  # 0-based, inclusive
+    last_col: int
+    anchor: str  # top-left cell, e.g. "W2"
+    number_format: str | None = None
+    last_row: int | None = None  # inclusive; None: just ``row``
+    labels: tuple[str, ...] = ()  # series names, one per row
+
+
 @dataclass(frozen=True)
 class Out:
     """One cell to write: a value (text stays text), its style, and an optional note."""
 
-    value: str | int | float | bool | None
+    value: str | int | float | bool | dt.date | Formula | None
     style: Style = PLAIN
     note: str | None = None
 
     def __post_init__(self) -> None:
-        if self.value is not None and not isinstance(self.value, (str, int, float, bool)):
-            raise TypeError(f"a plan cell holds text, a number or a bool, not {type(self.value).__name__}")
+        if self.value is not None and not isinstance(self.value, (str, int, float, bool, dt.date, Formula)):
+            raise TypeError(f"a plan cell holds text, a number, a bool, a date or a Formula, "
+                            f"not {type(self.value).__name__}")
+        if isinstance(self.value, dt.datetime):
+            raise TypeError("a plan cell holds a date, not a datetime")
 
 
 @dataclass(frozen=True)
@@ -107,6 +146,9 @@ class TabPlan:
     deletes: list[int] = field(default_factory=list)
     widths: dict[int, float] = field(default_factory=dict)  # new columns: width in characters
     validations: list[Validation] = field(default_factory=list)
+    # xlsx only: native charts replacing the tab's charts (None: leave them); Sheets has
+    # SPARKLINE formulas instead.
+    charts: list[Chart] | None = None
     freeze_header: bool = False
     # Set-up of an existing tab (``init``): freeze its header rows, colour its Status
     # column, protect the engine's columns with a warning (0-based column -> description),
@@ -184,6 +226,11 @@ class WritePlan:
 def _shown(out: Out) -> str:
     if out.value is None:
         return "(empty)"
-    text = out.value if isinstance(out.value, str) else repr(out.value)
+    if isinstance(out.value, Formula):
+        text = out.value.text
+    elif isinstance(out.value, dt.date):
+        text = out.value.isoformat()
+    else:
+        text = out.value if isinstance(out.value, str) else repr(out.value)
     text = text.replace("\n", " \u21b5 ")
     return text if len(text) <= 120 else text[:117] + "..."

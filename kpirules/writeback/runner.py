@@ -29,6 +29,7 @@ from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, today
 from kpirules.source import now as _now
 from kpirules.source import settings_tab as _settings_tab
+from kpirules.writeback.dashboard import DASHBOARD_TAB, add_dashboard, attach_trends
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
@@ -66,6 +67,8 @@ class RunOutcome:
     source_url: str | None = None
     # Rebuilds the Alerts rows once deliveries are known (they fill the Notified column).
     replan_alerts: Callable[[], None] = lambda: None
+    # (rule, segment) -> recent (value, status), oldest first: the trend alerts show.
+    trends: dict[tuple[str, str], tuple] = field(default_factory=dict)
 
     @property
     def exit_status(self) -> int:
@@ -107,18 +110,22 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
         wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
         settings = load_settings(config, tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
             wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
+        from kpirules.i18n import resolve
+
+        resolve(None, settings, wb)  # messages and numbers in the sheet's language (setting, locale)
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=now or _now(settings, wb), history_tab=history_tab, alerts_tab=alerts_tab)
         outcome.source_url = settings.sheet_url or wb.url
+        add_dashboard(outcome, wb, history_tab, native_charts=kind == "xlsx")
         if dry_run:
             return outcome
         if notify and outcome.alerts and settings.notifications:
@@ -249,6 +256,7 @@ def _notify(outcome: RunOutcome, settings: Settings, now: dt.datetime,
     if dispatch is None:
         from kpirules.notify.dispatch import dispatch
     notes = [to_notification(a, link=outcome.source_url, checked_at=now) for a in outcome.alerts]
+    attach_trends(notes, outcome.alerts, outcome.trends)
     deliveries = dispatch(notes, settings)
     index = {id(n): a for n, a in zip(notes, outcome.alerts)}
     for d in deliveries:

@@ -16,19 +16,22 @@ left half-written. Inside the batch the requests run in order, which the builder
 
 Every text goes in as ``userEnteredValue.stringValue``: Sheets stores it as text, exactly,
 never parsing it as a formula, number or date (a campaign named ``=IMPORTXML(...)`` stays
-that text). Only numbers the engine computed are ``numberValue``.
+that text). Only numbers the engine computed are ``numberValue`` (dates too, as serial days
+with a DATE format); the only ``formulaValue``s are the Dashboard's, built from references.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from kpirules.writeback.plan import STATUS_STYLE_COLOURS, Out, StatusColours, Style, TabPlan, WritePlan
+from kpirules.writeback.plan import STATUS_STYLE_COLOURS, Formula, Out, StatusColours, Style, TabPlan, WritePlan
 
 # New tabs get sheetIds from here up (any unused non-negative int32 is allowed).
 FIRST_NEW_SHEET_ID = 1_700_000_001
 VALUE_FIELDS = "userEnteredValue,userEnteredFormat"
 PIXELS_PER_CHAR = 7
+SERIAL_EPOCH = dt.date(1899, 12, 30)  # Sheets' day 0: date cells are days since then
 
 
 def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str, Any]]:
@@ -170,7 +173,11 @@ def cell_data(cell: Out) -> dict[str, Any]:
     """The CellData for one plan cell: text as stringValue, always."""
     data: dict[str, Any] = {}
     value = cell.value
-    if isinstance(value, bool):
+    if isinstance(value, Formula):
+        data["userEnteredValue"] = {"formulaValue": value.text}  # built from references only
+    elif isinstance(value, dt.date):
+        data["userEnteredValue"] = {"numberValue": (value - SERIAL_EPOCH).days}
+    elif isinstance(value, bool):
         data["userEnteredValue"] = {"boolValue": value}
     elif isinstance(value, (int, float)):
         data["userEnteredValue"] = {"numberValue": value}
@@ -211,7 +218,8 @@ def cell_format(style: Style) -> dict[str, Any]:
     if style.valign:
         fmt["verticalAlignment"] = {"top": "TOP", "bottom": "BOTTOM", "middle": "MIDDLE"}[style.valign]
     if style.number_format:
-        kind = "PERCENT" if style.number_format.endswith("%") else "NUMBER"
+        pattern = style.number_format
+        kind = "PERCENT" if pattern.endswith("%") else "DATE" if "yy" in pattern else "NUMBER"
         fmt["numberFormat"] = {"type": kind, "pattern": style.number_format}
     return fmt
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kpirules.i18n import N_, _, language, ngettext
 from kpirules.results import RuleResult, Status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,9 +43,9 @@ def summarise(entry: RuleEntry, results: list[RuleResult]) -> RuleSummary:
     from kpirules.format import format_value, period_text
 
     if entry.meta.get("enabled", True) is False:
-        return RuleSummary(entry=entry, status="OFF", message="disabled in the Enabled column")
+        return RuleSummary(entry=entry, status="OFF", message=_("disabled in the Enabled column"))
     if not results:  # a rule the engine had nothing to say about: say so, do not guess
-        return RuleSummary(entry=entry, status=Status.ERROR.value, message="the rule gave no result")
+        return RuleSummary(entry=entry, status=Status.ERROR.value, message=_("the rule gave no result"))
     status = worst(results)
     first = results[0]
     summary = RuleSummary(entry=entry, results=results, status=status.value, unit=first.unit,
@@ -86,15 +87,16 @@ def target_text(entry: RuleEntry) -> str:
     if isinstance(cond, ast.Compare):
         text = f"{cond.op} {expr_text(cond.right)}"
     elif isinstance(cond, ast.Between):
-        text = f"{expr_text(cond.low)} to {expr_text(cond.high)}"
+        text = _("{low} to {high}").format(low=expr_text(cond.low), high=expr_text(cond.high))
     else:
         return ""
     if rule.warn is not None:
-        text += f", warn at {expr_text(rule.warn)}"
+        text += _(", warn at {warn}").format(warn=expr_text(rule.warn))
     return text
 
 
-_MISS = {">=": "below", ">": "not above", "<=": "above", "<": "not below", "=": "not at", "!=": "at"}
+_MISS = {">=": N_("below {target}"), ">": N_("not above {target}"), "<=": N_("above {target}"),
+         "<": N_("not below {target}"), "=": N_("not at {target}"), "!=": N_("at {target}")}
 
 
 def segments_message(entry: RuleEntry, results: list[RuleResult]) -> str:
@@ -105,16 +107,17 @@ def segments_message(entry: RuleEntry, results: list[RuleResult]) -> str:
 
     rule = entry.rule
     total = len(results)
-    noun = _plural(results)
+    noun = _plural(results) if language() == "en" else ngettext("segment", "segments", total)
     cond = rule.condition if rule is not None else None
-    if isinstance(cond, ast.Compare):
-        miss = f"{_MISS.get(cond.op, 'failing')} {expr_text(cond.right)}"
-        warn_miss = f"{_MISS.get(cond.op, 'failing')} the warn level {expr_text(rule.warn)}" if rule.warn else "at warn"
+    if isinstance(cond, ast.Compare) and cond.op in _MISS:
+        miss = _(_MISS[cond.op]).format(target=expr_text(cond.right))
+        warn_miss = (_(_MISS[cond.op]).format(target=_("the warn level {warn}").format(warn=expr_text(rule.warn)))
+                     if rule.warn else _("at warn"))
     elif isinstance(cond, ast.Between):
-        miss = f"outside {expr_text(cond.low)} to {expr_text(cond.high)}"
-        warn_miss = "at warn"
+        miss = _("outside {low} to {high}").format(low=expr_text(cond.low), high=expr_text(cond.high))
+        warn_miss = _("at warn")
     else:
-        miss, warn_miss = "failing", "at warn"
+        miss, warn_miss = _("failing"), _("at warn")
 
     def named(rs: list[RuleResult], with_value: bool = True) -> str:
         parts = []
@@ -124,27 +127,33 @@ def segments_message(entry: RuleEntry, results: list[RuleResult]) -> str:
                 label += " " + format_value(r.value, r.unit, against=r.threshold)
             parts.append(label)
         if len(rs) > MAX_NAMED:
-            parts.append(f"and {len(rs) - MAX_NAMED} more")
+            parts.append(_("and {n} more").format(n=len(rs) - MAX_NAMED))
         return ", ".join(parts)
 
     by = {s: [r for r in results if r.status is s] for s in Status}
     parts = []
+    of = _("{n} of {total} {noun}")
     if by[Status.FAIL]:
-        parts.append(f"{len(by[Status.FAIL])} of {total} {noun} {miss}: {named(by[Status.FAIL])}")
+        parts.append(f"{of.format(n=len(by[Status.FAIL]), total=total, noun=noun)} {miss}: {named(by[Status.FAIL])}")
     if by[Status.WARN]:
-        parts.append(f"{len(by[Status.WARN])} of {total} {noun} {warn_miss}: {named(by[Status.WARN])}")
+        parts.append(f"{of.format(n=len(by[Status.WARN]), total=total, noun=noun)} {warn_miss}: "
+                     f"{named(by[Status.WARN])}")
     if by[Status.NO_DATA]:
-        parts.append(f"no data for {len(by[Status.NO_DATA])} of {total} {noun}: "
-                     f"{named(by[Status.NO_DATA], with_value=False)}")
+        parts.append(_("no data for {segments}: {named}").format(
+            segments=of.format(n=len(by[Status.NO_DATA]), total=total, noun=noun),
+            named=named(by[Status.NO_DATA], with_value=False)))
     if by[Status.ERROR]:
         first = by[Status.ERROR][0]
         why = f" ({first.error.one_line()})" if first.error else ""
-        parts.append(f"{len(by[Status.ERROR])} of {total} {noun} could not be evaluated: "
-                     f"{named(by[Status.ERROR], with_value=False)}{why}")
+        parts.append(_("{segments} could not be evaluated: {named}").format(
+            segments=of.format(n=len(by[Status.ERROR]), total=total, noun=noun),
+            named=named(by[Status.ERROR], with_value=False)) + why)
     if not parts:
         if total == 1:
-            return f"the only segment ({named(results)}) passes"
-        return f"{'both' if total == 2 else f'all {total}'} {noun} pass"
+            return _("the only segment ({named}) passes").format(named=named(results))
+        if total == 2:
+            return _("both {noun} pass").format(noun=noun)
+        return _("all {total} {noun} pass").format(total=total, noun=noun)
     return "; ".join(parts)
 
 

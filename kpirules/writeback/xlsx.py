@@ -28,7 +28,7 @@ import zipfile
 from typing import Any
 
 from kpirules.errors import SourceError
-from kpirules.writeback.plan import Out, Style, WritePlan
+from kpirules.writeback.plan import Chart, Formula, Out, Style, WritePlan
 
 log = logging.getLogger("kpirules.run")
 
@@ -118,6 +118,8 @@ def apply(wb, plan: WritePlan) -> None:
                                 showDropDown=False)  # (sic) False shows the in-cell arrow
             dv.add(f"{get_column_letter(v.column + 1)}{v.first_row}:{get_column_letter(v.column + 1)}{v.last_row}")
             ws.add_data_validation(dv)
+        if tab.charts is not None:
+            draw_charts(ws, tab.charts)
         if (tab.freeze_header or tab.freeze_existing) and ws.freeze_panes is None:
             ws.freeze_panes = f"A{tab.header_row + 1}"
         if tab.status_colours is not None and not has_status_colours(ws, tab.status_colours):
@@ -160,6 +162,42 @@ def add_status_colours(ws, where) -> None:
         else:
             rule = CellIsRule(operator="equal", formula=[f'"{status}"'], **look)
         ws.conditional_formatting.add(cells, rule)
+
+
+def draw_charts(ws, charts: list[Chart]) -> None:
+    """Replace the tab's charts with ``charts`` (openpyxl keeps the ones it read: a tab
+    redrawn every run would pile them up otherwise)."""
+    from openpyxl.chart import LineChart, Reference
+    from openpyxl.chart.series import SeriesLabel
+
+    ws._charts = []
+    for spec in charts:
+        chart = LineChart()
+        chart.title = spec.title
+        chart.height, chart.width = 4.4, 12.0  # cm
+        if spec.number_format:
+            chart.y_axis.number_format = spec.number_format
+        chart.add_data(Reference(ws, min_col=spec.first_col + 1, max_col=spec.last_col + 1, min_row=spec.row,
+                                 max_row=spec.last_row or spec.row), from_rows=True, titles_from_data=False)
+        for series, label in zip(chart.series, spec.labels):
+            series.tx = SeriesLabel(v=label)
+        if len(chart.series) < 2:
+            chart.legend = None
+        ws.add_chart(chart, spec.anchor)
+
+
+def plan_formula_values(wb, plan: WritePlan) -> dict[str, dict[str, Any]]:
+    """Sheet title -> {coordinate: value} for the plan's formulas, to store as their cached
+    results (programs that do not recalculate on open show these)."""
+    from openpyxl.utils import get_column_letter
+
+    out: dict[str, dict[str, Any]] = {}
+    for tab in plan.tabs:
+        ws = find_sheet(wb, tab.title)
+        for (row, col), cell in tab.cells.items():
+            if ws is not None and isinstance(cell.value, Formula) and cell.value.value is not None:
+                out.setdefault(ws.title, {})[f"{get_column_letter(col + 1)}{row}"] = cell.value.value
+    return out
 
 
 def prune_existing(wb, plan: WritePlan) -> None:
@@ -225,7 +263,10 @@ def _put(cell, out: Out, styles: _Styles) -> None:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     value = out.value
-    if isinstance(value, str):
+    if isinstance(value, Formula):  # the Dashboard's, built from cell references only
+        cell.value = value.text
+        cell.data_type = "f"
+    elif isinstance(value, str):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
         cell.value = value
         cell.data_type = "s"  # text, even when it starts with "=": never a formula
@@ -392,4 +433,6 @@ def write(path: str, plan: WritePlan) -> None:
     wb = load(path)
     cached = formula_values(path, wb)
     apply(wb, plan)
+    for title, values in plan_formula_values(wb, plan).items():
+        cached.setdefault(title, {}).update(values)
     save_atomic(wb, path, cached)

@@ -1,0 +1,69 @@
+"""``kpirules report``: a self-contained HTML report to open, print or attach to an e-mail."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kpirules.cli.common import (
+    DATE,
+    connector_options,
+    lang_option,
+    source_errors,
+    source_options,
+)
+
+
+@click.command("report")
+@click.argument("source")
+@click.option("--as-of", type=DATE, default=None, metavar="YYYY-MM-DD",
+              help="Report as of this date (default: today in the sheet's time zone).")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), default="report.html",
+              show_default=True, metavar="FILE", help="Where to write the HTML file (- for standard output).")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A .kpi rules file (default: the source's Rules tab).")
+@click.option("--periods", type=click.IntRange(2, 104), default=12, show_default=True, metavar="N",
+              help="Periods each chart shows at most, the current one included.")
+@click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
+              help="Settings file (default: ./kpirules.toml, if there is one).")
+@lang_option
+@source_options
+@source_errors
+def command(source, as_of, out, rules_file, periods, config, lang, data_tab, rules_tab, connector, credentials):
+    """Write an HTML report of SOURCE's rules: a scorecard, a trend chart of every rule's
+    History periods (small multiples for segments) and the alerts timeline.
+
+    The file is self-contained (no server, no network: it opens offline and travels as an
+    e-mail attachment) and prints on A4. A source without History yet is evaluated at its
+    current and recent periods, and the report says so.
+
+    \b
+    Exit status: 0 the report was written, 3 the source could not be read.
+
+    \b
+    Examples:
+      kpirules report examples/marketing.xlsx --as-of 2026-11-26 --out report.html
+      kpirules report https://docs.google.com/spreadsheets/d/KEY/edit --out kpis.html
+    """
+    from kpirules.report import build
+
+    html = build(source, lang=lang, as_of=as_of, rules=rules_file, periods=periods, config=config, data_tab=data_tab,
+                 rules_tab=rules_tab, connector=connector, **connector_options(credentials))
+    if out == "-":
+        sys.stdout.write(html)
+        return
+    import os
+    import tempfile
+
+    # Written whole or not at all: a report half-written by an interrupted run would
+    # still open, and mislead.
+    folder = os.path.dirname(os.path.abspath(out))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kpirules-report-", suffix=".html")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(html)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would keep the report from whoever shares it
+    os.replace(tmp, out)
+    click.echo(f"wrote {out} ({len(html) // 1024 + 1} KB)", err=True)

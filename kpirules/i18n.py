@@ -1,0 +1,178 @@
+"""The language kpirules speaks to people: English, or Polish (``language = "pl"``).
+
+    from kpirules.i18n import _, ngettext
+    _("no data for {period}").format(period=...)
+    ngettext("{n} row", "{n} rows", n).format(n=n)
+
+One language per process, chosen by the command: ``--lang``, else the ``language`` setting,
+else the Google Sheet's locale (``pl_PL`` -> pl), else English. Catalogs are gettext ``.po``
+files under ``kpirules/locale``, compiled to ``.mo`` (``python -m kpirules.i18n``, with
+Babel; a test keeps the two in step), so reading one needs only the standard library. English
+needs no catalog at all, and nothing is loaded until Polish is asked for.
+
+Numbers and dates follow the language: ``2.24%`` and ``1,399`` and ``2026-11-26`` in
+English; ``2,24%``, ``1 399`` (a no-break space) and ``26.11.2026`` in Polish. JSON keys,
+status codes (PASS, FAIL...) and rule text stay as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from typing import Any
+
+LANGUAGES = ("en", "pl")
+DOMAIN = "kpirules"
+LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
+NBSP = "\u00a0"
+
+_language = "en"
+_catalog: Any = None  # gettext.GNUTranslations for the language, None for English
+
+
+def language() -> str:
+    return _language
+
+
+def set_language(lang: str | None) -> str:
+    """Speak ``lang`` from now on (None or unknown: English). Returns the language set."""
+    global _language, _catalog
+    lang = (lang or "en").strip().lower().replace("-", "_").split("_")[0]
+    if lang not in LANGUAGES:
+        lang = "en"
+    _language, _catalog = lang, None
+    if lang != "en":
+        import gettext
+
+        _catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+    return lang
+
+
+def resolve(option: str | None, settings: Any = None, workbook: Any = None) -> str:
+    """The language a command uses: ``--lang``, the setting, the sheet's locale, English."""
+    chosen = option or (getattr(settings, "language", None) if settings is not None else None)
+    if not chosen and workbook is not None and getattr(workbook, "locale", None):
+        chosen = str(workbook.locale)
+    return set_language(chosen)
+
+
+def _(message: str) -> str:
+    """``message`` in the current language (itself in English or when untranslated)."""
+    return message if _catalog is None else _catalog.gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form for ``n`` (Polish has three: 1 wiersz, 2 wiersze, 5 wierszy, 22 wiersze)."""
+    if _catalog is None:
+        return singular if n == 1 else plural
+    return _catalog.ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalog where it is defined; translated where it is shown."""
+    return message
+
+
+# Headers kpirules writes into a sheet, and their Polish. A fixed table rather than the
+# catalog: columns are found by header in EITHER language, whatever the current one (a sheet
+# written in English and run later in Polish must not grow a second set of columns).
+HEADERS_PL = {
+    "Status": "Stan", "Value": "Wartość", "Target": "Próg docelowy", "Period": "Okres", "Checked": "Sprawdzono",
+    "Message": "Komunikat", "Rule": "Reguła", "Segment": "Grupa", "Period start": "Początek okresu",
+    "Period end": "Koniec okresu", "Threshold": "Próg", "Numbers": "Liczby", "Checked at": "Sprawdzono o",
+    "Restated": "Przeliczono", "Time": "Czas", "From": "Z", "To": "Na", "Notified": "Powiadomiono",
+    "Trend": "Tendencja", "Last value": "Ostatnia wartość", "Change": "Zmiana",
+    "History values, oldest first \u2192": "Wartości z historii, od najstarszej \u2192",
+}
+
+
+def header(label: str) -> str:
+    """The header to write for the engine's column ``label`` in the current language."""
+    return HEADERS_PL.get(label, label) if _language == "pl" else label
+
+
+def header_keys(label: str) -> set[str]:
+    """The normalised headers under which column ``label`` is found: English or Polish."""
+    from kpirules.names import normalise
+
+    return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
+
+
+_ENGLISH_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\w.,])-?\d+\.\d+(?![\w])")
+
+
+def number_text(text: str) -> str:
+    """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it."""
+    if _language != "pl":
+        return text
+    return _ENGLISH_NUMBER.sub(lambda m: m.group(0).replace(",", NBSP).replace(".", ","), text)
+
+
+def date_text(day: dt.date) -> str:
+    return day.isoformat() if _language != "pl" else f"{day.day:02d}.{day.month:02d}.{day.year}"
+
+
+def period_text(start: dt.date, end: dt.date) -> str:
+    """Polish periods: ``16–22.11.2026``, ``29.10–25.11.2026``, ``28.12.2025–03.01.2026``."""
+    if start == end:
+        return date_text(start)
+    if start.year != end.year:
+        return f"{date_text(start)}\u2013{date_text(end)}"
+    if start.month != end.month:
+        return f"{start.day:02d}.{start.month:02d}\u2013{date_text(end)}"
+    return f"{start.day:02d}\u2013{date_text(end)}"
+
+
+KEYWORDS = {"_": 1, "N_": 1, "ngettext": 2}  # function -> how many message arguments
+
+
+def source_messages(root: str | None = None) -> dict[Any, str]:
+    """Every message the code marks (``_``, ``N_``, ``ngettext``, also ``i18n._``), as msgid
+    or (singular, plural), with where it is first used. Read with ``ast``, which also sees
+    calls inside f-strings (xgettext-style extractors do not)."""
+    import ast
+
+    root = root or os.path.dirname(__file__)
+    found: dict[Any, str] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in ("testing", "__pycache__"))
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(folder, name)
+            with open(path, encoding="utf-8") as fh:
+                tree = ast.parse(fh.read(), path)
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                func = node.func
+                called = (func.id if isinstance(func, ast.Name) else
+                          func.attr if isinstance(func, ast.Attribute) else None)
+                count = KEYWORDS.get(called or "")
+                args = node.args[:count] if count else []
+                if count and len(args) == count and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                        for a in args):
+                    key = args[0].value if count == 1 else (args[0].value, args[1].value)
+                    found.setdefault(key, f"{os.path.relpath(path, root)}:{node.lineno}")
+    return found
+
+
+def compile_catalogs() -> list[str]:
+    """``.po`` -> ``.mo`` for every language (needs Babel: a build step, not a runtime one)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    written = []
+    for lang in LANGUAGES[1:]:
+        folder = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES")
+        with open(os.path.join(folder, f"{DOMAIN}.po"), "rb") as fh:
+            catalog = read_po(fh, locale=lang)
+        target = os.path.join(folder, f"{DOMAIN}.mo")
+        with open(target, "wb") as fh:
+            write_mo(fh, catalog)
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":  # python -m kpirules.i18n
+    for path in compile_catalogs():
+        print(f"wrote {path}")
