@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
-from kpirules.format import expr_text, format_value, period_text
+from kpirules.format import BARS, expr_text, format_value, period_text, sparkline  # noqa: F401 (re-exported)
 from kpirules.i18n import N_, _, ngettext
 from kpirules.results import Detail, Period, RuleResult, Status
 
-BARS = "▁▂▃▄▅▆▇█"
 HISTORY = 8  # periods in the sparkline, the current one included
 
 
@@ -100,23 +99,6 @@ def _margin(result: RuleResult, rule: ast.Rule) -> float:
             return 0.0
         return min(v - lo, hi - v)
     return 0.0
-
-
-def sparkline(values: list[float | None]) -> str:
-    """▁▂▃▄▅▆▇█ from the lowest to the highest value; a space for a period without one."""
-    present = [v for v in values if v is not None]
-    if not present:
-        return " " * len(values)
-    lo, hi = min(present), max(present)
-    out = []
-    for v in values:
-        if v is None:
-            out.append(" ")
-        elif hi == lo:
-            out.append(BARS[3])
-        else:
-            out.append(BARS[round((v - lo) / (hi - lo) * (len(BARS) - 1))])
-    return "".join(out)
 
 
 # ----------------------------------------------------------------------- arithmetic

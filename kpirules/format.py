@@ -261,3 +261,23 @@ def _part_text(node: ast.Node, value: float | None, ok: bool | None) -> str:
         shown = signed(value, unit) if isinstance(node.left, ast.Change) else format_value(value, unit)
         return f"{expr_text(node.left)} = {shown} ({node.op} {expr_text(node.right)}: {_('yes') if ok else _('no')})"
     return f"{expr_text(node)}: {_('yes') if ok else _('no')}"
+
+
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """▁▂▃▄▅▆▇█ from the lowest to the highest value; a space for a period without one."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return " " * len(values)
+    lo, hi = min(present), max(present)
+    out = []
+    for v in values:
+        if v is None:
+            out.append(" ")
+        elif hi == lo:
+            out.append(BARS[3])
+        else:
+            out.append(BARS[round((v - lo) / (hi - lo) * (len(BARS) - 1))])
+    return "".join(out)

@@ -32,7 +32,7 @@ def _arrow(before: float, now: float) -> str:
 def trend_line(alert: Alert) -> str:
     """``Trend (6 periods): ▆▇▇▆▅▁ ↘ down from 2.84% to 2.24%``, or empty."""
     from kpirules import i18n
-    from kpirules.explain import sparkline
+    from kpirules.format import sparkline
 
     if len(alert.trend) < 2:
         return ""

@@ -260,7 +260,7 @@ def _lines(results: list[RuleResult], summaries: list[RuleSummary]) -> list[_Lin
 def _write_line(tab: TabPlan, row: int, line: _Line, keys: list[Key], rows: dict[Key, int],
                 values: dict[Key, float | None], value_col: int, sheet: str, native: bool) -> None:
     from kpirules.connectors.base import a1, column_letter
-    from kpirules.explain import sparkline
+    from kpirules.format import sparkline
     from kpirules.format import period_text
     from kpirules.writeback.layout import number_out
 
