@@ -112,7 +112,7 @@ KEY = "1KpiRulesDashboardSheet0123456789abcdefghij"
 
 @pytest.fixture
 def emulator(monkeypatch):
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     with SheetsEmulator() as emu:
         monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)

@@ -237,7 +237,7 @@ def test_the_report_after_the_run_says_nothing_changed_since(report):
 
 
 def test_a_report_from_a_google_sheet_is_one_read(workbook, tmp_path, monkeypatch):
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     with SheetsEmulator() as emu:
         monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)

@@ -115,8 +115,10 @@ def test_evaluate_writes_text_as_text_and_errors_with_a_caret(service):
     data = [["Date", "Signups", "Visits"], ["2026-11-20", 1, 10]]
     status, doc = call(service.url, "/v1/evaluate", {"rules": rules, "data": data, "as_of": AS_OF})
     assert status == 200 and doc["exit_status"] == 2
-    message = next(c for c in doc["cells"] if c["a1"] == "H2")["value"]
-    assert "visitz" in message and message.endswith("^^^^^^")
+    cell = next(c for c in doc["cells"] if c["a1"] == "H2")
+    # One line in the cell; the rule and the caret under the bad name in its note.
+    assert "visitz" in cell["value"] and "\n" not in cell["value"]
+    assert cell["note"].rstrip().endswith("^^^^^^")
 
 
 @pytest.mark.parametrize("body, field", [

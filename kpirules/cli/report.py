@@ -8,10 +8,13 @@ import click
 
 from kpirules.cli.common import (
     DATE,
+    config_option,
     connector_options,
     lang_option,
+    settings_used,
     source_errors,
     source_options,
+    verbosity_options,
 )
 
 
@@ -25,12 +28,13 @@ from kpirules.cli.common import (
               help="A .kpi rules file (default: the source's Rules tab).")
 @click.option("--periods", type=click.IntRange(2, 104), default=12, show_default=True, metavar="N",
               help="Periods each chart shows at most, the current one included.")
-@click.option("--config", type=click.Path(dir_okay=False, exists=True), metavar="FILE",
-              help="Settings file (default: ./kpirules.toml, if there is one).")
+@config_option
 @lang_option
+@verbosity_options
 @source_options
 @source_errors
-def command(source, as_of, out, rules_file, periods, config, lang, data_tab, rules_tab, connector, credentials):
+def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbose, data_tab, rules_tab, connector,
+            credentials):
     """Write an HTML report of SOURCE's rules: a scorecard, a trend chart of every rule's
     History periods (small multiples for segments) and the alerts timeline.
 
@@ -48,6 +52,7 @@ def command(source, as_of, out, rules_file, periods, config, lang, data_tab, rul
     """
     from kpirules.report import build
 
+    settings_used(config, verbose)
     html = build(source, lang=lang, as_of=as_of, rules=rules_file, periods=periods, config=config, data_tab=data_tab,
                  rules_tab=rules_tab, connector=connector, **connector_options(credentials))
     if out == "-":
@@ -66,4 +71,5 @@ def command(source, as_of, out, rules_file, periods, config, lang, data_tab, rul
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would keep the report from whoever shares it
     os.replace(tmp, out)
-    click.echo(f"wrote {out} ({len(html) // 1024 + 1} KB)", err=True)
+    if not quiet:
+        click.echo(f"wrote {out} ({len(html) // 1024 + 1} KB)", err=True)

@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from kpirules.cli.common import config_option, verbosity_options
 from kpirules.cli.main import EXIT_ERROR
 
 
@@ -31,7 +32,10 @@ from kpirules.cli.main import EXIT_ERROR
                    "Cloud Run's own account].")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True)
-def command(host, port, audience, allow, certs_url, max_body, timeout, credentials, log_level):
+@config_option
+@verbosity_options
+def command(host, port, audience, allow, certs_url, max_body, timeout, credentials, log_level, config, quiet,
+            verbose):
     """Serve the rules engine over HTTP for the Google Sheets add-on.
 
     \b
@@ -65,11 +69,15 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
         for problem in problems:
             click.echo(f"error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
-    config = ServeConfig(auth=auth, credentials=credentials)
+    if quiet:
+        log_level = "warning"
+    elif verbose:
+        log_level = "debug" if verbose > 1 else "info"
+    serve_config = ServeConfig(auth=auth, credentials=credentials, settings_file=config)
     if max_body:
-        config.max_body = max_body
+        serve_config.max_body = max_body
     if timeout:
-        config.timeout = timeout
+        serve_config.timeout = timeout
     try:
         import uvicorn
     except ImportError:
@@ -91,7 +99,7 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     bound = sock.getsockname()[1]
     ways = (["static token"] if auth.static_token else []) + (["Google ID tokens"] if auth.id_tokens else [])
     click.echo(f"kpirules serve listening on http://{host}:{bound} ({' and '.join(ways)})", err=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(config), log_config=None, access_log=False,
+    server = uvicorn.Server(uvicorn.Config(create_app(serve_config), log_config=None, access_log=False,
                                            server_header=False, log_level=log_level,
                                            timeout_graceful_shutdown=30))
     server.run(sockets=[sock])

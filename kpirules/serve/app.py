@@ -40,6 +40,7 @@ class ServeConfig:
     max_body: int = DEFAULT_MAX_BODY
     timeout: float = DEFAULT_TIMEOUT
     credentials: str | None = None  # service-account key file; None: the environment's
+    settings_file: str | None = None  # --config: settings for every sheet, under its Settings tab
     lease: Lease | None = None  # the sheet lease across processes (kpirules.serve.guard)
     guard: SheetGuard = field(init=False)
 
@@ -98,9 +99,11 @@ def create_app(config: ServeConfig):
         Route("/healthz", healthz, methods=["GET"]),
         Route("/v1/evaluate", endpoint(evaluate_tabs), methods=["POST"]),
         Route("/v1/validate", endpoint(validate_rules), methods=["POST"]),
-        Route("/v1/check", endpoint(lambda body: check_sheet(body, credentials=config.credentials)),
+        Route("/v1/check", endpoint(lambda body: check_sheet(body, credentials=config.credentials,
+                                                             settings_file=config.settings_file)),
               methods=["POST"]),
-        Route("/v1/run", endpoint(lambda body: run_sheet(body, guard=config.guard, credentials=config.credentials)),
+        Route("/v1/run", endpoint(lambda body: run_sheet(body, guard=config.guard, credentials=config.credentials,
+                                                         settings_file=config.settings_file)),
               methods=["POST"]),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})  # type: ignore[dict-item]

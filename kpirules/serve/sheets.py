@@ -38,7 +38,7 @@ def spreadsheet_key(body: dict[str, Any]) -> str:
     return key
 
 
-def check_sheet(body: Any, *, credentials: str | None = None) -> dict[str, Any]:
+def check_sheet(body: Any, *, credentials: str | None = None, settings_file: str | None = None) -> dict[str, Any]:
     """``kpirules check KEY --format json``: the same document, plus ``exit_status``."""
     from kpirules.config import ConfigError
     from kpirules.engine import check
@@ -47,7 +47,7 @@ def check_sheet(body: Any, *, credentials: str | None = None) -> dict[str, Any]:
     body = expect_object(body, FIELDS)
     key = spreadsheet_key(body)
     try:
-        report = check(key, as_of=as_of(body), connector="gsheets", **_options(credentials))
+        report = check(key, as_of=as_of(body), connector="gsheets", config=settings_file, **_options(credentials))
     except ConfigError as exc:
         raise config_error(exc) from None
     except SourceError as exc:
@@ -57,7 +57,8 @@ def check_sheet(body: Any, *, credentials: str | None = None) -> dict[str, Any]:
     return document
 
 
-def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None) -> dict[str, Any]:
+def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None,
+              settings_file: str | None = None) -> dict[str, Any]:
     """``kpirules run KEY``: evaluate, write back, keep History and Alerts, notify. A second
     run on the same sheet while one is under way is refused (409, exit status 7)."""
     from kpirules.config import ConfigError
@@ -69,7 +70,8 @@ def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None) -
     key = spreadsheet_key(body)
     try:
         with guard.hold(key):
-            outcome = run(key, as_of=as_of(body), connector="gsheets", **_options(credentials))
+            outcome = run(key, as_of=as_of(body), connector="gsheets", config=settings_file,
+                          **_options(credentials))
     except ConfigError as exc:
         raise config_error(exc) from None
     except SourceError as exc:
