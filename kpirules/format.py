@@ -37,7 +37,9 @@ def expr_text(node: ast.Node) -> str:
         inner = expr_text(node.operand)
         return f"-({inner})" if isinstance(node.operand, ast.BinOp) else f"-{inner}"
     if isinstance(node, ast.Change):
-        return f"change({expr_text(node.operand)})"
+        return f"{node.func}({expr_text(node.operand)})"
+    if isinstance(node, ast.Pace):
+        return f"pace({expr_text(node.operand)})"
     if isinstance(node, ast.Compare):
         return f"{expr_text(node.left)} {node.op} {expr_text(node.right)}"
     if isinstance(node, ast.Between):
@@ -78,13 +80,39 @@ def filter_text(flt: ast.Filter) -> str:
     return f"{col} {flt.op} {_string(flt.values[0])}"
 
 
-_SINGLE = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
-
-
 def window_text(window: ast.Window) -> str:
-    if window.count == 1:
-        return _SINGLE[window.unit]
+    from kpirules.periods import kind
+
+    if window.count == 1 or window.to_date:
+        return kind(window).word
     return f"over last {window.count} {window.unit}s"
+
+
+def baseline_text(baseline: ast.Baseline) -> str:
+    """``vs previous``, ``vs last year``, ``vs average of last 4``."""
+    if baseline.kind == "average":
+        return f"vs average of last {baseline.count}"
+    return "vs last year" if baseline.kind == "last_year" else "vs previous"
+
+
+def baseline_words(baseline: ast.Baseline, window: ast.Window) -> str:
+    """The baseline in a sentence: "the previous week", "the same month last year", "the
+    average of the last 4 weeks"."""
+    from kpirules.periods import describe
+
+    unit = describe(window)
+    if baseline.kind == "average":
+        many = unit if window.count > 1 or window.to_date else f"{unit}s"
+        return (f"the average of the last {baseline.count} {many}" if baseline.count > 1
+                else f"the previous {unit}")
+    if baseline.kind == "last_year":
+        return f"the same {unit} last year"
+    return f"the previous {unit}"
+
+
+def guards_text(guards: tuple[ast.Guard, ...]) -> str:
+    return "with at least " + " and ".join(
+        f"{expr_text(g.minimum)} {expr_text(g.value)}" for g in guards)
 
 
 def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str | None = None,
@@ -98,6 +126,12 @@ def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str 
         parts.append("by " + ", ".join(column_text(c) for c in rule.segments))
     if rule.filters:
         parts.append("where " + " and ".join(filter_text(f) for f in rule.filters))
+    if rule.baseline is not None:
+        parts.append(baseline_text(rule.baseline))
+    if rule.guards:
+        parts.append(guards_text(rule.guards))
+    if rule.confidence is not None:
+        parts.append(f"with {expr_text(rule.confidence)} confidence")
     level = rule.warn if warn is True else (warn or None)
     if level is not None:
         parts.append(f"warn at {expr_text(level)}")
@@ -126,14 +160,15 @@ def format_threshold(value: float | None, unit: str | None = None) -> str:
     -> ``75k``, 0.87 -> ``0.87`` (no padding zeros, for when the rule text is not at hand)."""
     if value is None:
         return "n/a"
-    scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "K": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
+    scale, suffix = {"%": (100, "%"), "pp": (100, "pp"), "k": (1e-3, "k"), "K": (1e-3, "k"),
+                     "M": (1e-6, "M")}.get(unit or "", (1, ""))
     text = f"{value * scale:,.6f}".rstrip("0").rstrip(".")
     return ("0" if text in ("-0", "") else text) + suffix
 
 
 def _format(value: float, unit: str | None, extra: int) -> str:
-    if unit == "%":
-        return f"{value * 100:,.{2 + extra}f}%"
+    if unit in ("%", "pp"):
+        return f"{value * 100:,.{2 + extra}f}{unit}"
     if float(value).is_integer() and extra == 0:
         return f"{value:,.0f}"
     if abs(value) >= 100:
