@@ -204,9 +204,12 @@ def numbers_text(detail: Detail, expr: ast.Node, unit: str | None) -> str:
         prev = detail.previous
         inner = expr.operand
         inner_unit = "%" if isinstance(inner, ast.BinOp) and inner.op == "/" and unit == "%" else None
-        now = _value_of(detail)
-        return (f"{expr_text(inner)} {format_value(now, inner_unit)} in {where} vs "
-                f"{format_value(prev.value, inner_unit)} in {period_text(prev.period)}")
+        text = (f"{expr_text(inner)} {format_value(detail.current, inner_unit)} in {where} vs "
+                f"{format_value(prev.value, inner_unit)} in "
+                f"{period_text(prev.period) or prev.baseline or 'the baseline'}")
+        if detail.baseline and "last year" in detail.baseline:
+            text += f", {detail.baseline}"
+        return text
     if (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
             and isinstance(expr.right, ast.Aggregate)):
         left, right = terms.get(_label(expr.left)), terms.get(_label(expr.right))
@@ -229,14 +232,7 @@ def _rows_text(detail: Detail) -> str:
     return f"{detail.rows} rows on {days}"
 
 
-def _value_of(detail: Detail) -> float | None:
-    # The current value of change()'s operand: the detail holds the change itself.
-    if detail.previous is None or detail.value is None or detail.previous.value is None:
-        return None
-    return detail.previous.value * (1 + detail.value)
-
-
-_VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses"}
+_VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses", "INCONCLUSIVE": "cannot judge"}
 
 
 def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = None,
@@ -253,6 +249,11 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
     if status == "NO_DATA":
         reason = result.detail.reason if result.detail and result.detail.reason else reason
         return f"no data for {where}: {reason}" if reason else f"no data for {where}"
+    from kpirules import sentences
+
+    unmet = next((g for g in result.guards if not g.met), None)
+    if status == "INCONCLUSIVE" and unmet is not None:
+        return f"{sentences.guard_text(unmet, result.period)} ({where})"
     if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand
         unit = result.unit
@@ -261,10 +262,18 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
             target = f"target {cond.op} {expr_text(cond.right)}"
         else:
             target = f"target between {expr_text(cond.low)} and {expr_text(cond.high)}"
-        text = f"{value} {_VERB[status]} {target}"
-        if status == "WARN" and rule.warn is not None:
-            text += f" but not the warn level {expr_text(rule.warn)}"
-        return f"{text} ({numbers_text(result.detail, expr, unit)})"
+        warn = (f" but not the warn level {expr_text(rule.warn)}"
+                if status == "WARN" and rule.warn is not None else "")
+        if isinstance(cond, ast.Compare) and result.interval is not None:
+            verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
+            return (f"{value} ({sentences.interval_text(result, unit)}) {verb} {cond.op} "
+                    f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
+        if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
+            return f"{sentences.pace_text(result.detail, cond, unit)}{warn} ({where})"
+        if isinstance(expr, ast.Change) and result.detail.baselines:  # vs average of last N
+            return (f"{sentences.baseline_text(result.detail, expr, unit)} {_VERB[status]} "
+                    f"{target}{warn} ({sentences.current_text(result.detail, expr, unit)})")
+        return f"{value} {_VERB[status]} {target}{warn} ({numbers_text(result.detail, expr, unit)})"
     shown = "; ".join(_part_text(node, value, ok) for node, value, ok in parts)
     return f"{'holds' if status == 'PASS' else 'does not hold'}: {shown or expr_text(cond)} ({where})"
 
