@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
-from kpirules.format import expr_text, format_value, period_text
+from kpirules.format import expr_text, format_threshold, format_value, period_text
 from kpirules.results import Detail, Period, RuleResult, Status
 
 BARS = "▁▂▃▄▅▆▇█"
@@ -71,10 +71,15 @@ def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> E
 
         simple = (n for n in rule.condition.walk() if isinstance(n, (ast.Compare, ast.Between)))
         for i, node in enumerate(simple):
-            sub = ast.Rule(node, rule.window, rule.segments, rule.filters)
+            sub = ast.Rule(node, rule.window, rule.segments, rule.filters,
+                           baseline=rule.baseline if _uses_baseline(node) else None)
             part = RuleEntry(name=f"{entry.name} part {i + 1}", text=expr_text(node), rule=sub)
             parts.append(explain(part, table, as_of, periods))
     return Explanation(entry.name, entry.text, rule, as_of, results, history, parts)
+
+
+def _uses_baseline(node: ast.Node) -> bool:
+    return any(isinstance(n, ast.Change) for n in node.walk())
 
 
 def worst_first(result: RuleResult, rule: ast.Rule) -> tuple:
@@ -221,21 +226,51 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     change = expr if isinstance(expr, ast.Change) else None
     if change is not None:
         inner = change.operand
-        now = evaluate_expr(inner, _values(d))
+        now = d.current if d.current is not None else evaluate_expr(inner, _values(d))
         u = inner_unit(inner, now, r.unit)
-        if not isinstance(inner, ast.Aggregate):  # a bare sum is already in the terms
+        if isinstance(inner, ast.Pace):
+            lines.append(label("now") + _pace_line(d, inner, now))
+        elif not isinstance(inner, ast.Aggregate):  # a bare sum is already in the terms
             lines.append(label("now") + arithmetic(inner, _values(d), now, u))
         prev = d.previous
-        if prev is not None:
-            lines.append(label("previous") + f"{period_text(prev.period)}: {_counted(prev)}")
+        if d.baselines:  # vs average of last N: each period, then the mean
+            lines.append(label("baseline") + f"{d.baseline}:")
+            for b in d.baselines:
+                shown = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
+                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {shown}")
+            used = [b.value for b in d.baselines if b.value is not None]
+            if prev is not None and prev.value is not None:
+                lines.append(" " * (len(indent) + 11) + f"mean of {len(used)} = "
+                             f"{format_value(prev.value, u)}")
+        elif prev is not None:
+            word = "last year" if rule.compared_with.kind == "last_year" else "previous"
+            lines.append(label(word) + f"{period_text(prev.period)}: {_counted(prev)}")
             lines += _term_lines(prev, indent + " " * 11)
-            if not isinstance(inner, ast.Aggregate):
+            if isinstance(inner, ast.Pace):
+                lines.append(" " * (len(indent) + 11) + _pace_line(prev, inner, prev.value))
+            elif not isinstance(inner, ast.Aggregate):
                 lines.append(" " * (len(indent) + 11) + arithmetic(inner, _values(prev), prev.value, u))
-            if d.value is not None and now is not None and prev.value is not None:
-                lines.append(label("change") + f"({format_value(now, u)} - {format_value(prev.value, u)}) / "
-                             f"{format_value(prev.value, u)} = {format_value(d.value, r.unit or '%')}")
+        if prev is not None and d.value is not None and now is not None and prev.value is not None:
+            from kpirules.functions import BASELINE_FUNCTIONS
+
+            how = BASELINE_FUNCTIONS[change.func].arithmetic.format(
+                now=format_value(now, u), base=format_value(prev.value, u))
+            shown = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
+            lines.append(label(change.func) + f"{how} = {shown}")
+    elif isinstance(expr, ast.Pace):
+        lines.append(label("pace") + _pace_line(d, expr, d.value))
     elif expr is not None:
         lines.append(label("value") + arithmetic(expr, _values(d), d.value, r.unit))
+    for check in r.guards:
+        where = "" if check.period == r.period else f" in {period_text(check.period)}"
+        verdict = "enough" if check.met else "too few"
+        lines.append(label("at least") + f"{format_value(check.minimum)} {check.label}{where}: "
+                     f"{format_value(check.value)} ({verdict})")
+    if r.interval is not None:
+        lo, hi = r.interval
+        lines.append(label("interval") + f"{format_threshold(r.confidence, '%')} Wilson interval "
+                     f"{format_value(lo, '%')} .. {format_value(hi, '%')} around "
+                     f"{format_value(r.value, '%')}")
     if d.reason:
         lines.append(label("no data") + d.reason)
     lines.append(label("target") + _target(rule, r))
@@ -254,6 +289,14 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     for problem in r.data_problems[:3]:
         lines.append(label("bad cell") + problem.one_line())
     return lines
+
+
+def _pace_line(d: Detail, pace: ast.Pace, value: float | None) -> str:
+    """``pace(revenue) = 143,500 x 30 / 15 days = 287,000``: the total so far, scaled."""
+    days, total = d.pace or (0, 0)
+    so_far = value * days / total if value is not None and total else None
+    return (f"{expr_text(pace)} = {format_value(so_far)} x {total} / {days} days = "
+            f"{format_value(value)}")
 
 
 def _target(rule: ast.Rule, r: RuleResult) -> str:
@@ -307,8 +350,17 @@ def to_json(ex: Explanation) -> dict:
                               "rows": t.rows, "cells": t.cells, "days": t.days} for t in d.terms]
             if d.previous is not None:
                 item["previous"] = {"period": d.previous.period.to_json() if d.previous.period else None,
-                                    "value": d.previous.value,
+                                    "value": d.previous.value, "baseline": d.baseline,
                                     "terms": [{"label": t.label, "value": t.value} for t in d.previous.terms]}
+            if d.baselines:
+                item["baselines"] = [{"period": b.period.to_json() if b.period else None,
+                                      "value": b.value} for b in d.baselines]
+            if d.pace is not None:
+                item["pace"] = {"days": d.pace[0], "unit_days": d.pace[1]}
+        if r.guards:
+            item["guards"] = [{"label": g.label, "minimum": g.minimum, "value": g.value,
+                               "period": g.period.to_json() if g.period else None, "met": g.met}
+                              for g in r.guards]
         item["history"] = [{"period": p.to_json() if p else None, "value": v}
                            for p, v in ex.history.get(segment_key(r), [])]
         out["results"].append(item)

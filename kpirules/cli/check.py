@@ -65,16 +65,18 @@ def print_table(report, *, color: bool) -> None:
     results = report.results
     names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
     width = min(max((len(n) for n in names), default=4), 48)
+    status_width = max((len(r.status.value) for r in results), default=7)
     for r, name in zip(results, names):
         # The message carries the value (formatted like its threshold), the target, the
         # numbers it came from and the period.
-        click.echo(f"{status_text(r.status.value, color)} {name:<{width}}  {r.message}")
+        click.echo(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  "
+                   f"{r.message}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
             click.echo(r.error.caret())
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR"]
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
     rules = len({r.name for r in results})
     click.echo(f"\n{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")

@@ -66,7 +66,7 @@ def use_color(stream=None) -> bool:
 
 
 STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
-                 "ERROR": "magenta"}
+                 "INCONCLUSIVE": "cyan", "ERROR": "magenta"}
 
 
 def status_text(status: str, color: bool, width: int = 7) -> str:

@@ -114,7 +114,7 @@ def summary_line(outcome) -> str:
     counts: dict[str, int] = {}
     for s in outcome.summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR", "OFF"]
     statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no rules"
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     verb = "would write" if not outcome.written else "wrote"

@@ -133,6 +133,9 @@ def segments_message(entry: RuleEntry, results: list[RuleResult]) -> str:
         parts.append(f"{len(by[Status.FAIL])} of {total} {noun} {miss}: {named(by[Status.FAIL])}")
     if by[Status.WARN]:
         parts.append(f"{len(by[Status.WARN])} of {total} {noun} {warn_miss}: {named(by[Status.WARN])}")
+    if by[Status.INCONCLUSIVE]:
+        parts.append(f"too few to judge for {len(by[Status.INCONCLUSIVE])} of {total} {noun}: "
+                     f"{named(by[Status.INCONCLUSIVE])}")
     if by[Status.NO_DATA]:
         parts.append(f"no data for {len(by[Status.NO_DATA])} of {total} {noun}: "
                      f"{named(by[Status.NO_DATA], with_value=False)}")
