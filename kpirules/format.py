@@ -126,16 +126,26 @@ def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str 
         parts.append("by " + ", ".join(column_text(c) for c in rule.segments))
     if rule.filters:
         parts.append("where " + " and ".join(filter_text(f) for f in rule.filters))
-    if rule.baseline is not None:
+    # A replaced condition keeps the clauses that still make sense for it (lint's
+    # rewrites): the baseline only with change/delta, the confidence only for a share.
+    cond = condition if condition is not None else rule.condition
+    if rule.baseline is not None and any(isinstance(n, ast.Change) for n in cond.walk()):
         parts.append(baseline_text(rule.baseline))
     if rule.guards:
         parts.append(guards_text(rule.guards))
-    if rule.confidence is not None:
+    if rule.confidence is not None and _is_share_test(cond):
         parts.append(f"with {expr_text(rule.confidence)} confidence")
     level = rule.warn if warn is True else (warn or None)
     if level is not None:
         parts.append(f"warn at {expr_text(level)}")
     return " ".join(parts)
+
+
+def _is_share_test(cond: ast.Node) -> bool:
+    return (isinstance(cond, ast.Compare) and cond.op in (">=", ">", "<=", "<")
+            and isinstance(cond.left, ast.BinOp) and cond.left.op == "/"
+            and all(isinstance(s, ast.Aggregate) and s.func == "sum"
+                    for s in (cond.left.left, cond.left.right)))
 
 
 def _plain(value: float) -> str:
