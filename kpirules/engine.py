@@ -104,8 +104,18 @@ def _constant(ctx: Context, node: ast.Node | None) -> float | None:
         return None
 
 
-def _unit(node: ast.Node | None) -> str | None:
-    return node.unit if isinstance(node, ast.Number) else None
+def _unit(rule: ast.Rule) -> str | None:
+    """How to show the value: like its threshold, else a change as a percent and a delta
+    of a rate in points (`change(revenue) >= 0` reads +23.14%, not 0.2314)."""
+    node, value = rule.threshold, rule.value_expr
+    if isinstance(node, ast.Number) and node.unit:
+        return node.unit
+    if isinstance(value, ast.Change):
+        if value.func == "change":
+            return "%"
+        if isinstance(value.operand, ast.BinOp) and value.operand.op == "/":
+            return "pp"
+    return None
 
 
 def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> list[RuleResult]:
@@ -131,7 +141,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
         ctx = Context(rule, [f.get(segment) for f in found], [s.period for s in scans])
         result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
                             segment=dict(zip(rp.current.dims, segment)) if rp.current.dims else None,
-                            threshold=_constant(ctx, rule.threshold), unit=_unit(rule.threshold),
+                            threshold=_constant(ctx, rule.threshold), unit=_unit(rule),
                             warn=_constant(ctx, rule.warn), **base)
         reason = None
         try:
