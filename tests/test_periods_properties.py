@@ -151,11 +151,11 @@ def test_previous_average_and_last_year(as_of, which, n):
 
 
 def random_table(draw, as_of: dt.date):
-    """Daily rows from well before any baseline (4 years and a half) to a few days after
+    """Daily rows from before any baseline (five years and more) to a few days after
     the as-of date; values from a drawn seed (drawing 1,600 numbers one by one is slow)."""
     import random
 
-    start = as_of - dt.timedelta(days=4 * 366 + 200)
+    start = as_of - dt.timedelta(days=5 * 366 + 40)
     n = (as_of - start).days + 5
     rng = random.Random(draw(st.integers(0, 2**32)))
     values = [rng.randint(0, 1000) for _ in range(n)]
