@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast, wilson
 from kpirules.aggregate import Group, Segment
+from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
-# NoData, BadCells and compare are imported from here by callers.
-from kpirules.evaluation import BadCells, Context, NoData, compare
+# NoData, Incomplete, BadCells and compare are imported from here by callers.
+from kpirules.evaluation import BadCells, Context, Incomplete, NoData, compare
 from kpirules.format import expr_text, format_value, result_message
 from kpirules.plan import RulePlan, Scan, build_plan
 from kpirules.results import GuardCheck, Report, RuleResult, Status
@@ -34,6 +35,8 @@ def _guard_checks(rule: ast.Rule, ctx: Context) -> tuple[GuardCheck, ...]:
         for guard in rule.guards:
             try:
                 value: float | None = ctx.value(guard.value, at)
+            except Incomplete:
+                raise  # late data: NO_DATA, like every value the rule needs
             except NoData:
                 value = None
             checks.append(GuardCheck(expr_text(guard.value), guard.minimum.value, value,
@@ -44,6 +47,7 @@ def _guard_checks(rule: ast.Rule, ctx: Context) -> tuple[GuardCheck, ...]:
 def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     """The status, in the spec's order: NO_DATA (raised by the values), INCONCLUSIVE for an
     unmet guard, ERROR for a share outside 0..n, then the condition (or its interval)."""
+    ctx.check_complete()
     holds = ctx.holds(rule.condition)
     cond = rule.condition
     result.guards = _guard_checks(rule, ctx)
@@ -118,7 +122,8 @@ def _unit(rule: ast.Rule) -> str | None:
     return None
 
 
-def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> list[RuleResult]:
+def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
+                   extents: Extents | None = None) -> list[RuleResult]:
     entry, rule = rp.entry, rp.rule
     base = dict(name=entry.name, rule=entry.text, meta=dict(entry.meta))
     if rp.problem is not None or rule is None:
@@ -131,16 +136,21 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
         return [result]
     scans = (rp.current, *rp.baselines)
     found = [groups.get(scan, {}) for scan in scans]
+    segments: list[Segment | None]
     if rp.current.dims:
-        segments = sorted(set().union(*found))
+        # No segment in the period(s): still one result, NO_DATA with segment null
+        # (spec/semantics.md, "Result of one rule"); a rule never leaves the output.
+        segments = sorted(set().union(*found)) or [None]
     else:
         segments = [()]
     lhs = rule.value_expr
     results = []
     for segment in segments:
-        ctx = Context(rule, [f.get(segment) for f in found], [s.period for s in scans])
+        ctx = Context(rule, [f.get(segment) if segment is not None else None for f in found],
+                      [s.period for s in scans], extents=extents)
         result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                            segment=dict(zip(rp.current.dims, segment)) if rp.current.dims else None,
+                            segment=dict(zip(rp.current.dims, segment))
+                            if rp.current.dims and segment else None,
                             threshold=_constant(ctx, rule.threshold), unit=_unit(rule),
                             warn=_constant(ctx, rule.warn), **base)
         reason = None
@@ -149,6 +159,9 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
         except NoData as exc:
             result.status, reason = Status.NO_DATA, str(exc)
             result.guards, result.interval = (), None
+            result.incomplete = isinstance(exc, Incomplete)
+            if segment is None and not result.incomplete:
+                reason = f"no rows in the period for any {', '.join(rp.current.dims)}"
         except BadShare as exc:
             result.status = Status.ERROR
             result.error = Problem(DATA, str(exc), cell=entry.cell, line=entry.line,
@@ -168,27 +181,48 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []
         result.message = result_message(result, rule, reason=reason, parts=parts)
         results.append(result)
-    if not results:  # `by` with no segment in the period: one NO_DATA, never nothing
-        results.append(RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                                  message="no data: no rows in the period", **base))
     return results
 
 
-def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> Report:
+def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
+             settings: "Settings | None" = None, complete_through: dt.date | str | None = None,
+             late_after: str | dt.timedelta | None = None) -> Report:
     """Evaluate every rule entry against ``table`` as of ``as_of``.
 
     ``table`` is a ``DataTable`` or any backend with the same face (``names()``,
-    ``ambiguous``, ``date_column``, ``problems`` and ``groups(plan)``), such as the DuckDB
-    backend for large files.
+    ``ambiguous``, ``date_column``, ``problems``, ``groups(plan)`` and
+    ``extents(columns, last_day)``), such as the DuckDB backend for large files.
+
+    ``complete_through`` and ``late_after`` (or the ``settings`` that hold them; explicit
+    arguments win) say how complete the data are: spec/semantics.md, "Complete periods",
+    and ``kpirules.completeness``. The report's ``extents`` and ``late`` come from them.
 
     Disabled entries (``meta["enabled"] is False``) are skipped; entries whose rule did not
     parse come back as one ERROR result each, in their place."""
+    if settings is not None:
+        complete_through = complete_through if complete_through is not None else settings.complete_through
+        late_after = late_after if late_after is not None else settings.late_after
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
     groups = table.groups(plan)
-    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups)]
-    return Report(as_of=as_of, results=results, data_problems=list(table.problems))
+    # After groups: a backend may compute the extents in the same pass (DuckDB does).
+    found = table.extents(sorted(plan.metrics), as_of - dt.timedelta(days=1)) if plan.metrics else {}
+    extents = Extents.build(found, as_of, parse_complete_through(complete_through)
+                            if complete_through is not None else None)
+    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups, extents)]
+    if not isinstance(late_after, dt.timedelta):
+        late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
+    late = extents.late(late_after)
+    warnings = [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
+                f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
+                "the sheet may have stopped" for column, end in late.items()]
+    return Report(as_of=as_of, results=results, data_problems=list(table.problems),
+                  extents=dict(extents.spans), late=late, warnings=warnings)
+
+
+def _days(delta: dt.timedelta) -> str:
+    return "1 day" if delta.days == 1 else f"{delta.days} days"
 
 
 @dataclass
@@ -226,4 +260,4 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     """``prepare`` ``source`` and evaluate its rules as of ``as_of`` (default: today where
     the sheet lives)."""
     ready = prepare(source, rules=rules, **options)
-    return evaluate(ready.entries, ready.table, as_of or ready.today)
+    return evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)

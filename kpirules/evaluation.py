@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kpirules import ast
 from kpirules.aggregate import Group
@@ -23,11 +24,19 @@ from kpirules.periods import pace_days
 from kpirules.plan import aggregates
 from kpirules.results import Detail, Period, Term
 
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.completeness import Extents
+
 _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 
 
 class NoData(Exception):
     """A number the condition needs is missing; ``reason`` says which, for the message."""
+
+
+class Incomplete(NoData):
+    """A period the value needs is not complete for one of its columns (late data:
+    spec/semantics.md, "Complete periods"); the result is NO_DATA with ``incomplete``."""
 
 
 class BadCells(Exception):
@@ -53,6 +62,30 @@ class Context:
     groups: list[Group | None]
     periods: list[Period | None]
     used: set[int] = field(default_factory=set)  # baseline periods that entered a value
+    extents: "Extents | None" = None  # data start and end per column (complete periods)
+
+    def complete(self, column: str, at: int) -> None:
+        """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
+        if self.extents is not None:
+            gap = self.extents.gap(column, self.periods[at])
+            if gap is not None:
+                where = f" (in {self.baseline_text()}, {period_text(self.periods[at])})" if at else ""
+                raise Incomplete(gap + where)
+
+    def check_complete(self) -> None:
+        """``complete`` for every aggregate of the rule in every period it surely reads,
+        before anything is computed, so that the reason for late data never depends on which
+        part of the condition was computed first: the evaluated period for the condition,
+        warn level and guards; the baseline period of `vs previous`/`vs last year` for what
+        change/delta read (and the guards, which must hold there too). The periods of an
+        average are checked as they are read: a late one is left out of the mean."""
+        from kpirules.plan import rule_aggregates
+
+        single = self.rule.compared_with.kind != "average" and len(self.periods) > 1
+        for agg, in_baseline in rule_aggregates(self.rule):
+            self.complete(agg.column.name, 0)
+            if in_baseline and single:
+                self.complete(agg.column.name, 1)
 
     def group(self, at: int) -> Group:
         group = self.groups[at]
@@ -66,6 +99,7 @@ class Context:
         if isinstance(node, ast.Number):
             return node.value
         if isinstance(node, ast.Aggregate):
+            self.complete(node.column.name, at)
             agg = self.group(at).values[(node.func, node.column.name)]
             if agg.bad:
                 raise BadCells(agg.bad)
@@ -110,14 +144,19 @@ class Context:
             value = self.value(operand, 1)
             self.used.add(1)
             return value
-        values = []
+        values, late = [], []
         for at in range(1, len(self.periods)):
             try:
                 values.append(self.value(operand, at))
+            except Incomplete as exc:  # late data: left out like any missing value
+                late.append(exc)
+                continue
             except NoData:
                 continue
             self.used.add(at)
         if not values:
+            if late and len(late) == len(self.periods) - 1:
+                raise late[0]
             raise NoData(f"{expr_text(operand)} has no value in any of {self.baseline_text()}")
         return math.fsum(values) / len(values)
 

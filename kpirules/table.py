@@ -243,6 +243,28 @@ class DataTable:
                                 for r in (rows[i] for i in row_ids)]
         return frame
 
+    def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+        """Each column's data start and end (spec/semantics.md, "Complete periods"): the
+        earliest and latest date up to ``last_day`` of a row with a non-blank cell in it,
+        whether or not the cell reads as a number. Columns with no such cell are absent.
+        Rows are in date order, so each end is found by walking in from that end."""
+        hi = bisect.bisect_right(self._sorted_dates, last_day.toordinal())
+        rows, ids, dates = self.raw.rows, self._sorted_rows, self._sorted_dates
+        out: dict[str, tuple[dt.date, dt.date]] = {}
+        for name in columns:
+            col = self.columns[name]
+
+            def filled(p: int) -> bool:
+                row = rows[ids[p]]
+                return col < len(row) and not _is_blank(row[col])
+
+            first = next((p for p in range(hi) if filled(p)), None)
+            if first is None:
+                continue
+            last = next(p for p in range(hi - 1, first - 1, -1) if filled(p))
+            out[name] = (dt.date.fromordinal(dates[first]), dt.date.fromordinal(dates[last]))
+        return out
+
     def groups(self, plan) -> dict:
         """Every scan of ``plan`` computed: one frame over the plan's date hull holding just
         the columns it names, then one pass per scan (``kpirules.aggregate``)."""

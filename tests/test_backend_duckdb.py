@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches
+from test_conformance import assert_matches, case_param
 
 pytest.importorskip("duckdb")
 
@@ -76,7 +76,7 @@ def conformance_cases():
     for path in CASE_FILES:
         doc = json.loads(path.read_text(encoding="utf-8"))
         for case in doc["cases"]:
-            yield pytest.param(path.stem, case, id=f"{path.stem}::{case['name']}")
+            yield case_param(path.stem, path.stem, case)
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +253,8 @@ def test_files_only_python_reads_right_fall_back(tmp_path, name, text):
 def test_doubled_quotes_are_read_alike_by_both(tmp_path):
     # Excel's dialect: a quote inside a quoted cell is doubled. Both paths read `a "b"`.
     path = tmp_path / "data.csv"
-    path.write_text('date,channel,visits\n2026-11-17,"a ""b""",3\n2026-11-18,email,5\n', encoding="utf-8")
+    path.write_text('date,channel,visits\n2026-11-16,"a ""b""",3\n2026-11-18,email,5\n'
+                    '2026-11-23,email,1\n', encoding="utf-8")
     python, duck, table = run_both(path, 'q: visits >= 1 weekly where channel = \'a "b"\'\n')
     assert_same(python, duck)
     assert table.backend == "duckdb"
@@ -336,10 +337,12 @@ def test_table_for_and_read_with_table(tmp_path, monkeypatch):
 def test_check_reads_the_settings_file_with_either_backend(tmp_path, monkeypatch):
     import kpirules
 
-    path = write_csv(tmp_path / "data.csv", ["Day", "visits"], [["2026-11-17", 1], ["2026-11-18", 2]])
+    path = write_csv(tmp_path / "data.csv", ["Day", "visits"], [["2026-11-16", 1], ["2026-11-18", 2]])
     rules = tmp_path / "rules.kpi"
     rules.write_text("v: visits >= 1 weekly\n", encoding="utf-8")
-    (tmp_path / "kpirules.toml").write_text('date_column = "Day"\n', encoding="utf-8")
+    # The data end on Wednesday: the week is complete only as the settings declare it.
+    (tmp_path / "kpirules.toml").write_text('date_column = "Day"\ncomplete_through = "yesterday"\n',
+                                            encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     used = []
     groups = DuckTable.groups
