@@ -19,7 +19,6 @@ from typing import Any
 
 from kpirules.ast import (
     AGGREGATE_FUNCTIONS,
-    FUNCTIONS,
     Aggregate,
     Baseline,
     Between,
@@ -40,9 +39,11 @@ from kpirules.ast import (
     Span,
     Window,
 )
-from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem, did_you_mean
+from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem
 from kpirules.functions import CALLS, ArgumentProblem
 from kpirules.names import normalise
+from kpirules.parse_hints import (_aggregate_hint, _bad_over_unit, _bad_suffix, _bad_vs,
+                                  _unknown_function)
 from kpirules.periods import OVER_LAST_UNITS, SINGLE_WORDS, TO_DATE_UNITS, WINDOW_HELP
 
 __all__ = ["ARITHMETIC_TOKENS", "Builder", "Invalid", "WINDOW_HELP", "assemble", "end_of_rule",
@@ -472,57 +473,3 @@ def _constant_value(expr: Any) -> float | None:
 
 def _text(expr: Any) -> str:
     return expr.text if isinstance(expr, Number) else "..."
-
-
-# ------------------------------------------------------- messages for the checks above
-
-_FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total": "sum",
-                      "minimum": "min", "maximum": "max", "cnt": "count", "latest": "last",
-                      "earliest": "first", "pct_change": "change", "growth": "change",
-                      "diff": "delta", "difference": "delta", "projected": "pace",
-                      "forecast": "pace", "run_rate": "pace"}
-
-
-def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:
-    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, FUNCTIONS)
-    message = f"unknown function `{name}`"
-    if guess:
-        message += f"; did you mean `{guess}`?"
-    return message, token, "the functions are " + ", ".join(FUNCTIONS[:-1]) + " and " + FUNCTIONS[-1]
-
-
-def _aggregate_hint(name: str, args: list) -> str:
-    if len(args) > 1 or (args and isinstance(args[0], BinOp)):
-        return f"aggregate each column, then combine: `{name}(a) / {name}(b)`"
-    return "a bare column name means its sum over the period"
-
-
-def _bad_vs(word: Any) -> tuple[str, Any, str]:
-    guess = {"prior": "previous", "prev": "previous", "last": "previous",
-             "avg": "average of last 4", "average": "average of last 4", "mean": "average of last 4",
-             "yoy": "last year", "ly": "last year"}.get(word.value.lower())
-    message = f"`vs {word.value}` is not a baseline"
-    if guess:
-        message += f"; did you mean `vs {guess}`?"
-    return message, word, "write `vs previous`, `vs last year` or `vs average of last N`"
-
-
-def _bad_suffix(digits: str, suffix: str, token: Any) -> tuple[str, Any, str]:
-    if suffix == "m":
-        return (f"`{token.value}` is ambiguous: write `{digits}M` for million",
-                token, "k means thousand and M million: 15k = 15,000, 1M = 1,000,000")
-    return (f"`{suffix}` after a number is not understood",
-            token, "a number may end with % (2% = 0.02), pp (percentage points, -0.5pp = "
-                   "-0.005), k (15k = 15,000) or M (1M = 1,000,000); put a space between a "
-                   "number and a word")
-
-
-def _bad_over_unit(count: str, unit: Any) -> tuple[str, Any, str]:
-    word = unit.value.lower().rstrip("s")
-    if word in ("quarter", "year"):
-        hint = f"use `{word}ly` for the {word} before the current one"
-    elif word == "fortnight" and count.isdecimal():
-        hint = f"for example `over last {2 * int(count)} weeks`"
-    else:
-        hint = "for example `over last 28 days` or `over last 4 weeks`"
-    return (f"`over last {count}` counts days, weeks or months, not `{unit.value}`", unit, hint)
