@@ -131,7 +131,9 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
         return [RuleResult(status=Status.ERROR, message=problem.one_line() if problem else "",
                            error=problem, **base)]
     if rp.current is None:  # a to-date window on the first day of its unit
-        result = RuleResult(status=Status.NO_DATA, period=None, **base)
+        threshold = rule.threshold.value if isinstance(rule.threshold, ast.Number) else None
+        result = RuleResult(status=Status.NO_DATA, period=None, threshold=threshold,
+                            unit=_unit(rule), **base)
         result.message = f"no data: the {rule.window.text or 'period'} holds no day yet"
         return [result]
     scans = (rp.current, *rp.baselines)

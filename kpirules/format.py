@@ -101,6 +101,12 @@ def baseline_words(baseline: ast.Baseline, window: ast.Window) -> str:
     from kpirules.periods import describe
 
     unit = describe(window)
+    if window.to_date:  # the same days of earlier weeks, months...
+        if baseline.kind == "last_year":
+            return "the same days last year"
+        if baseline.kind == "average" and baseline.count > 1:
+            return f"the average of the same days of the last {baseline.count} {window.unit}s"
+        return f"the same days of the previous {window.unit}"
     if baseline.kind == "average":
         many = unit if window.count > 1 or window.to_date else f"{unit}s"
         return (f"the average of the last {baseline.count} {many}" if baseline.count > 1

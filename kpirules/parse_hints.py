@@ -34,7 +34,8 @@ def _aggregate_hint(name: str, args: list) -> str:
 def _bad_vs(word: Any) -> tuple[str, Any, str]:
     guess = {"prior": "previous", "prev": "previous", "last": "previous",
              "avg": "average of last 4", "average": "average of last 4", "mean": "average of last 4",
-             "yoy": "last year", "ly": "last year"}.get(word.value.lower())
+             "yoy": "last year", "ly": "last year", "lastyear": "last year",
+             "last_year": "last year", "year": "last year"}.get(word.value.lower())
     message = f"`vs {word.value}` is not a baseline"
     if guess:
         message += f"; did you mean `vs {guess}`?"
