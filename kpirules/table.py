@@ -178,6 +178,8 @@ class DataTable:
         col = self.columns[self.date_column]
         cache: dict[Any, int | None] = {}
         dated: list[tuple[int, int]] = []
+        undated_data: list[tuple[str, Any]] = []  # unreadable dates in rows that hold numbers
+        filled = 0
         for i, row in enumerate(self.raw.rows):
             value = row[col] if col < len(row) else None
             try:
@@ -188,14 +190,25 @@ class DataTable:
                 ordinal = parse_date(value)
             if ordinal is not None:
                 dated.append((ordinal, i))
+                filled += 1
             elif not all(_is_blank(v) for v in row):
+                filled += 1
                 ref = self.raw.cell_ref(i, col)
                 if _is_blank(value):
                     msg = f"{ref} is empty, so the row has no date; the row is left out"
                 else:
+                    if holds_numbers(row, col):
+                        undated_data.append((ref, value))
                     msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
                 self.problems.append(Problem(DATA, msg, cell=ref,
                                              suggestion="write dates as 2026-11-16 or use a date cell"))
+        if undated_data:
+            raise undated_rows_error(undated_data)
+        if not filled:
+            where = "the data" if self.raw.sheet is None else f"the {self.raw.sheet} tab"
+            raise SourceError(f"{where} has no rows below its headers",
+                              hint="check that the export that fills it ran, and that --data-tab (or "
+                                   "data_tab in the settings) names the right tab")
         if any(dated[k][0] > dated[k + 1][0] for k in range(len(dated) - 1)):
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]
@@ -301,6 +314,25 @@ class DataTable:
             else:
                 out.append(v)  # type: ignore[arg-type]
         return out, bad
+
+
+def holds_numbers(row: list[Any], date_col: int) -> bool:
+    """True when a cell of ``row`` other than its date reads as a number: a data row."""
+    return any(k != date_col and type(parse_number(v)) is float for k, v in enumerate(row))
+
+
+def undated_rows_error(found: list[tuple[str, Any]]) -> SourceError:
+    """The source error for data rows (numbers in them) whose date cell holds something
+    that is not a date: left out silently, they would make every verdict on their period
+    wrong. ``found``: (cell, value) of each, in row order. (A blank date cell stays a
+    warning: totals and notes rows have none.)"""
+    cells = [c for c, _ in found]
+    more = f" (and {len(cells) - 1} more such row{'s' if len(cells) > 2 else ''}: {', '.join(cells[1:4])}{'...' if len(cells) > 4 else ''})" \
+        if len(cells) > 1 else ""
+    return SourceError(f"{cells[0]} holds {_describe(found[0][1])}, which is not a date, in a row of "
+                       f"numbers{more}: the data cannot be read",
+                       hint="write dates as 2026-11-16 (or use date cells), or clear the row if it "
+                            "is not data")
 
 
 def load_table(raw: RawTable, *, date_column: str = "date") -> DataTable:

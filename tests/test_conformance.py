@@ -124,6 +124,11 @@ def write_xlsx(doc: dict, path: Path) -> None:
     data.append(doc["data"]["columns"])
     for row in doc["data"]["rows"]:
         data.append([dt.date.fromisoformat(row[0]), *row[1:]])
+    # The Settings tab `kpirules init` and `run` create: a header and commented examples
+    # (on Google Sheets, `check` reads it in its one call).
+    settings = wb.create_sheet("Settings")
+    settings.append(["Key", "Value"])
+    settings.append(["# late_after", "2 days"])
     wb.save(path)
 
 

@@ -33,7 +33,8 @@ from kpirules.connectors.base import a1
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.table import BAD, DataTable, _describe, _is_blank, index_headers, load_table, parse_date, parse_number
+from kpirules.table import (BAD, DataTable, _describe, _is_blank, holds_numbers, index_headers, load_table,
+                            parse_date, parse_number, undated_rows_error)
 
 # Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
 _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -315,6 +316,7 @@ class DuckTable:
         n = len(self.headers)
         date_problems: list[Problem] = []
         bad_rows: list[tuple] = []
+        undated_data: list[tuple[str, str]] = []
         for record in con.execute(sql).fetchall():
             index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
             flagged = record[2 + n:2 + n + len(flags)]
@@ -329,6 +331,8 @@ class DuckTable:
                 if _is_blank(value):
                     msg = f"{ref} is empty, so the row has no date; the row is left out"
                 else:
+                    if holds_numbers(row, date_col):
+                        undated_data.append((ref, value))
                     msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
                 date_problems.append(Problem(DATA, msg, cell=ref,
                                              suggestion="write dates as 2026-11-16 or use a date cell"))
@@ -345,6 +349,8 @@ class DuckTable:
                                     cell=ref, suggestion=_METRIC_SUGGESTION)
             if bad:
                 bad_rows.append((day, index, texts_of, bad))
+        if undated_data:  # as DataTable: the data cannot be read
+            raise undated_rows_error(undated_data)
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
 
