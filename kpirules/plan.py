@@ -80,14 +80,15 @@ def _aggregates(node: Node, inside_change: bool) -> Iterable[tuple[Aggregate, bo
         yield from _aggregates(child, inside_change or isinstance(node, Change))
 
 
-def rule_aggregates(rule: Rule) -> list[tuple[Aggregate, bool]]:
+@node_cache
+def rule_aggregates(rule: Rule) -> tuple[tuple[Aggregate, bool], ...]:
     """Every aggregate a rule computes, with whether a baseline period needs it too: those
     inside change/delta, and the guards of a rule that has change/delta (the guard must
     hold in every baseline period it uses)."""
     needs = [a for node in (rule.condition, rule.warn) if node is not None for a in aggregates(node)]
     baseline = any(inside for _, inside in needs)
     needs += [(g.value, baseline) for g in rule.guards]
-    return needs
+    return tuple(needs)
 
 
 def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dict[str, list[str]],
