@@ -53,6 +53,12 @@ def compare(op: str, left: float, right: float) -> bool:
     return equal if op == "=" else not equal
 
 
+@ast.node_cache
+def first(node: ast.Node, kind: type) -> ast.Node | None:
+    """The first node of type ``kind`` in ``node`` (memoised: asked for every result)."""
+    return next((n for n in node.walk() if isinstance(n, kind)), None)
+
+
 @dataclass
 class Context:
     """What one rule x segment evaluation reads: its group in each period. Index 0 is the
@@ -202,7 +208,7 @@ class Context:
         except BadCells as exc:
             value, reason = None, exc.problems[0].message
         previous, baselines, words, current = None, (), None, None
-        inner = next((n for n in expr.walk() if isinstance(n, ast.Change)), None)
+        inner = first(expr, ast.Change)
         if at == 0 and inner is not None and len(self.periods) > 1:
             words = self.baseline_text()
             try:
@@ -219,7 +225,7 @@ class Context:
                 previous = Detail(expression=expr_text(inner.operand), value=mean, baseline=words)
             else:
                 previous = found[0]
-        paced = next((n for n in expr.walk() if isinstance(n, ast.Pace)), None)
+        paced = first(expr, ast.Pace)
         days = pace_days(self.rule.window, span) if paced is not None and span else None
         return Detail(expression=expr_text(expr), value=value, terms=tuple(terms), period=span,
                       rows=group.rows if group else 0, days=group.days if group else 0,

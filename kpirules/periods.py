@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from kpirules.ast import Baseline, Window
 from kpirules.results import Period
@@ -99,6 +100,7 @@ def unit_days(unit: str, day: dt.date) -> int:
     return (shift_units(unit, start, 1) - start).days
 
 
+@lru_cache(maxsize=4096)  # a thousand rules share a handful of windows
 def period(window: Window, as_of: dt.date, back: int = 0) -> Period | None:
     """The period ``window`` evaluates as of ``as_of``, stepped ``back`` periods back.
 
@@ -141,6 +143,7 @@ def last_year(window: Window, as_of: dt.date) -> Period | None:
     return Period(start, end)
 
 
+@lru_cache(maxsize=4096)
 def baseline_periods(window: Window, as_of: dt.date, baseline: Baseline) -> tuple[Period, ...]:
     """The periods a ``vs`` clause compares with, nearest first (empty when the evaluated
     period holds no day)."""
