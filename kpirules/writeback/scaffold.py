@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from kpirules.ast import RESERVED_WORDS
 from kpirules.errors import SourceError
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
@@ -30,8 +31,9 @@ USER_WIDTHS = {"Name": 24, "Rule": 52, "Enabled": 9, "Owner": 14, "Description":
 ENABLED_VALUES = ("yes", "no")
 DROPDOWN_ROWS = 500  # the Enabled dropdown reaches this far below the header
 EXAMPLE_DATA_HEADERS = ("Date", "Campaign", "Visits", "Signups")
-RESERVED = {"date", "by", "where", "and", "or", "not", "in", "at", "warn", "over", "last", "between",
-            "daily", "weekly", "monthly", "quarterly", "yearly"}
+# Words a scaffolded rule must not use as a bare column name: the reserved words (and the
+# date column).
+RESERVED = {"date", *RESERVED_WORDS}
 
 
 def column_kinds(data: RawTable | None, date_column: str = "date") -> tuple[list[str], list[str]]:
