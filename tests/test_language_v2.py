@@ -256,3 +256,61 @@ def test_lint_takes_every_new_construct_and_rewrites_stay_valid():
             m = re.search(r"(?:^|: )(\w+): (.+?)(?:   \(.*\))?$", finding.rewrite or "")
             if m and not finding.rewrite.startswith("delete"):
                 parse_rule(m.group(2))
+
+
+# --------------------------------------------------------------- edge cases
+
+
+def week_rows(start: dt.date, weeks: int, per_week, **kw):
+    """One row a day; ``per_week(i)`` gives (visits, signups) of week i (None: no rows)."""
+    rows = []
+    for i in range(weeks):
+        values = per_week(i)
+        if values is None:
+            continue
+        rows += days(start + dt.timedelta(weeks=i), 7, *values, 1000)
+    return table(rows)
+
+
+def test_average_leaves_out_periods_without_a_value():
+    # Weeks from 2026-10-12: the third has no rows at all; the evaluated week is the sixth.
+    data = week_rows(dt.date(2026, 10, 12), 6,
+                     lambda i: None if i == 2 else (100, 2 + i))
+    r = check("delta(signups) >= 0 weekly vs average of last 4", data)
+    # baseline: weeks 1, 3, 4 (week 2 has no rows) -> mean of 7*3, 7*5, 7*6
+    assert r.value == pytest.approx(7 * 7 - (7 * 3 + 7 * 5 + 7 * 6) / 3)
+    assert [b.value for b in r.detail.baselines] == [42.0, 35.0, None, 21.0]
+    empty = check("delta(signups) >= 0 weekly vs average of last 1",
+                  week_rows(dt.date(2026, 10, 12), 6, lambda i: None if i == 4 else (100, 2)))
+    assert empty.status.value == "NO_DATA"
+
+
+def test_late_baseline_period_is_left_out_of_an_average():
+    # signups begin on 2026-10-26: of the four weeks before 2026-11-16, two are complete.
+    rows = days(dt.date(2026, 10, 12), 42, 100, None, 1000)
+    rows = [(d, v, 3 if d >= "2026-10-26" else None, r) for d, v, _, r in rows]
+    r = check("delta(signups) >= 0 weekly vs average of last 4", table(rows))
+    assert r.status.value == "PASS" and r.value == 0
+    late = check("change(signups) >= 0 weekly vs last year", table(rows))
+    assert late.status.value == "NO_DATA" and late.incomplete
+    assert "signups begin only on 2026-10-26" in late.message
+
+
+def test_to_date_on_its_first_day_by_segment_is_one_no_data_without_period():
+    data = kpirules.load_table(RawTable(headers=["date", "channel", "visits"], rows=[
+        ["2026-10-31", "a", 5]], sheet="Data"))
+    entry = parse_rules_file("r: pace(visits) >= 1 month to date by channel")[0]
+    (r,) = kpirules.evaluate([entry], data, dt.date(2026, 11, 1)).results
+    assert (r.status.value, r.period, r.segment, r.value) == ("NO_DATA", None, None, None)
+    assert r.to_json()["period"] is None
+
+
+def test_history_numbers_carry_baseline_guard_and_interval():
+    from kpirules.writeback.history import numbers
+
+    r = check("signups / visits >= 2% weekly with at least 500 visits with 90% confidence")
+    text = numbers(r)
+    assert "at least 500 visits: 700" in text and "90% interval" in text
+    avg = check("delta(signups / visits) >= -0.5pp weekly vs average of last 2")
+    assert "the average of the last 2 weeks: 0.03 (2026-11-09..15 0.03, 2026-11-02..08 0.03)" \
+        in numbers(avg)

@@ -188,7 +188,7 @@ def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
 
 def numbers(result: RuleResult) -> str:
     """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
-    from kpirules.format import format_value, period_text
+    from kpirules.format import format_threshold, format_value, period_text
 
     detail = result.detail
     if detail is None:
@@ -213,7 +213,8 @@ def numbers(result: RuleResult) -> str:
                  f"{format_value(check.value)}")
     if result.interval is not None:
         lo, hi = result.interval
-        text += f"; {format_value(result.confidence, '%')} interval {format_value(lo, '%')}-{format_value(hi, '%')}"
+        text += (f"; {format_threshold(result.confidence, '%')} interval "
+                 f"{format_value(lo, '%')}-{format_value(hi, '%')}")
     return text
 
 
