@@ -8,6 +8,7 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
@@ -178,6 +179,8 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
                                    cell=first.cell, suggestion=first.suggestion)
         if lhs is not None:
             result.detail = ctx.detail(lhs)
+            if segment is None and reason is not None and not result.incomplete:
+                result.detail = dataclasses.replace(result.detail, reason=reason)
             if result.status not in (Status.NO_DATA, Status.ERROR):
                 result.value = result.detail.value
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []

@@ -142,10 +142,33 @@ def run_cli(*args: str, env: dict | None = None) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+def late(doc: dict) -> bool:
+    """spec/cli.md exit 6, computed from the case file: some numeric column a rule names has
+    its last filled date up to A-1 more than 2 days (the default late_after) before A-1."""
+    import re
+
+    from kpirules.names import normalise
+
+    last = dt.date.fromisoformat(doc["as_of"]) - dt.timedelta(days=1)
+    text = " ".join(c["rule"] for c in doc["cases"] if "error" not in c).lower()
+    named = set(re.findall(r"\w+", text, re.UNICODE)) | {normalise(q) for q in re.findall(r"`([^`]+)`", text)}
+    for k, column in enumerate(doc["data"]["columns"][1:], 1):
+        filled = [(dt.date.fromisoformat(row[0]), row[k]) for row in doc["data"]["rows"]
+                  if row[k] not in (None, "") and dt.date.fromisoformat(row[0]) <= last]
+        if normalise(column) not in named or not filled or \
+                not all(isinstance(v, (int, float)) for _, v in filled):
+            continue
+        if max(d for d, _ in filled) < last - dt.timedelta(days=2):
+            return True
+    return False
+
+
 def expected_exit(doc: dict) -> int:
     statuses = {r["status"] for c in doc["cases"] for r in c.get("results", [])}
     if any("error" in c for c in doc["cases"]) or "ERROR" in statuses:
         return 2  # a rule in error, or a result that is (confidence on k > n)
+    if late(doc):
+        return 6
     return 1 if "FAIL" in statuses else 0
 
 

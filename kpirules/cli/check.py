@@ -85,7 +85,10 @@ def print_table(report, *, color: bool) -> None:
     if late:
         summary += f" ({late} waiting for late data)"
     rules = len({r.name for r in results})
-    click.echo(f"\n{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")
+    click.echo("")
+    # How far the data reach (complete periods), then the counts: the last line stays the
+    # one-line summary scripts and people look for.
     through = through_text(report.extents)
     if through:
         click.echo(through + (f"; late: {', '.join(report.late)}" if report.late else ""))
+    click.echo(f"{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")
