@@ -75,7 +75,11 @@ class Context:
         if self.extents is not None:
             gap = self.extents.gap(column, self.periods[at])
             if gap is not None:
-                where = f" (in {self.baseline_text()}, {period_text(self.periods[at])})" if at else ""
+                where = ""
+                if at:  # a baseline period: say which
+                    which = ("the previous period" if self.rule.compared_with.kind == "previous"
+                             else f"in {self.baseline_text()}")
+                    where = f" ({which}, {period_text(self.periods[at])})"
                 raise Incomplete(gap + where)
 
     def check_complete(self) -> None:
