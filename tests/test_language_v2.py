@@ -312,5 +312,5 @@ def test_history_numbers_carry_baseline_guard_and_interval():
     text = numbers(r)
     assert "at least 500 visits: 700" in text and "90% interval" in text
     avg = check("delta(signups / visits) >= -0.5pp weekly vs average of last 2")
-    assert "the average of the last 2 weeks: 0.03 (2026-11-09..15 0.03, 2026-11-02..08 0.03)" \
+    assert "the average of the last 2 weeks: 3.00% (2026-11-09..15 3.00%, 2026-11-02..08 3.00%)" \
         in numbers(avg)

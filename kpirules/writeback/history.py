@@ -199,8 +199,12 @@ def numbers(result: RuleResult) -> str:
         text += f"; {detail.reason}"
     prev = detail.previous
     if detail.baselines:  # vs average of last N: the mean, then each period
-        each = ", ".join(f"{period_text(b.period)} {format_value(b.value)}" for b in detail.baselines)
-        text += f"; {detail.baseline}: {format_value(prev.value if prev else None)} ({each})"
+        # A rate (delta in points, change of a share) reads as a percent.
+        known = [b.value for b in detail.baselines if b.value is not None]
+        unit = "%" if result.unit in ("%", "pp") and known and max(map(abs, known)) < 1 else None
+        each = ", ".join(f"{period_text(b.period)} {format_value(b.value, unit)}"
+                         for b in detail.baselines)
+        text += f"; {detail.baseline}: {format_value(prev.value if prev else None, unit)} ({each})"
     elif prev is not None:
         terms = "; ".join(f"{t.label} {format_value(t.value)}" for t in prev.terms)
         word = "last year" if detail.baseline and "last year" in detail.baseline else "previous"
