@@ -204,7 +204,8 @@ class Window(Node):
     ``unit`` is one of day/week/month/quarter/year and ``count`` how many of them:
     ``daily`` = (day, 1), ``weekly`` = (week, 1), ``over last 28 days`` = (day, 28).
     Every window covers the ``count`` complete units just before the one holding the
-    as-of date (see ``kpirules.periods``). ``text`` is the window as written."""
+    as-of date, except a to-date window (``to_date``), which covers the days of the unit
+    holding it before it (see ``kpirules.periods``). ``text`` is the window as written."""
 
     unit: str
     count: int = 1
