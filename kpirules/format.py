@@ -284,7 +284,7 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
                 if status == "WARN" and rule.warn is not None else "")
         if isinstance(cond, ast.Compare) and result.interval is not None:
             verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
-            return (f"{value} ({sentences.interval_text(result, unit)}) {verb} {cond.op} "
+            return (f"{value} ({sentences.interval_text(result)}) {verb} {cond.op} "
                     f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
         if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
             return f"{sentences.pace_text(result.detail, cond, unit)}{warn} ({where})"

@@ -34,15 +34,14 @@ def guard_text(check: GuardCheck, evaluated: object) -> str:
     return text
 
 
-def interval_text(result: RuleResult, unit: str | None) -> str:
-    """``95% interval 2.1%-3.2%``."""
+def interval_text(result: RuleResult) -> str:
+    """``95% interval 2.1%-3.2%``: a share's interval, in percent with one decimal."""
     lo, hi = result.interval or (None, None)
-    unit = unit if unit in ("%", "pp") else "%"
     level = format_threshold(result.confidence, "%") if result.confidence else "?"
-    return f"{level} interval {_short(lo, unit)}-{_short(hi, unit)}"
+    return f"{level} interval {_percent(lo)}-{_percent(hi)}"
 
 
-def _short(value: float | None, unit: str) -> str:
+def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value * 100:.1f}%"
 
 
