@@ -314,3 +314,36 @@ def test_history_numbers_carry_baseline_guard_and_interval():
     avg = check("delta(signups / visits) >= -0.5pp weekly vs average of last 2")
     assert "the average of the last 2 weeks: 3.00% (2026-11-09..15 3.00%, 2026-11-02..08 3.00%)" \
         in numbers(avg)
+
+
+def test_run_colours_inconclusive_and_keeps_it_in_history(tmp_path):
+    """`run` on the example workbook: a rule whose worst segment is INCONCLUSIVE gets the
+    calm blue status cell, History keeps each segment's INCONCLUSIVE with its numbers, and
+    no alert is raised for it (too few to judge is not a verdict)."""
+    import shutil
+    from pathlib import Path
+
+    import openpyxl
+
+    from kpirules.writeback.plan import STATUS_STYLE_COLOURS
+
+    book = tmp_path / "marketing.xlsx"
+    shutil.copy(Path(__file__).parent.parent / "examples" / "marketing.xlsx", book)
+    res = CliRunner().invoke(cli, ["run", str(book), "--as-of", "2026-11-26"])
+    assert res.exit_code == 1, res.output  # some rules fail
+    assert "INCONCLUSIVE" in res.output.splitlines()[-1]
+    wb = openpyxl.load_workbook(book)
+    rules = wb["Rules"]
+    header = [c.value for c in rules[1]]
+    row = next(r for r in rules.iter_rows(min_row=2) if r[0].value == "email_signup_rate")
+    status = row[header.index("Status")]
+    assert status.value == "INCONCLUSIVE"
+    assert status.fill.fgColor.rgb.endswith(STATUS_STYLE_COLOURS["INCONCLUSIVE"][0].lstrip("#"))
+    history = wb["History"]
+    cols = [c.value for c in history[1]]
+    inconclusive = [dict(zip(cols, r)) for r in history.iter_rows(min_row=2, values_only=True)
+                    if r[cols.index("Status")] == "INCONCLUSIVE"]
+    assert any(h["Rule"] == "social_signups_for_sure" and "95% interval" in h["Numbers"]
+               for h in inconclusive)
+    alerts = list(wb["Alerts"].iter_rows(min_row=2, values_only=True)) if "Alerts" in wb.sheetnames else []
+    assert not any("INCONCLUSIVE" in (r or ()) for r in alerts)
