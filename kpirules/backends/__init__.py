@@ -39,9 +39,11 @@ AUTO_MIN_BYTES = 5 * 1024 * 1024
 
 
 def duckdb_available() -> bool:
+    """duckdb and sqlglot (which compiles the plan into DuckDB's SQL) are both installed:
+    the ``kpirules[fast]`` extra."""
     import importlib.util
 
-    return importlib.util.find_spec("duckdb") is not None
+    return importlib.util.find_spec("duckdb") is not None and importlib.util.find_spec("sqlglot") is not None
 
 
 def requested(backend: str | None = None) -> str:
@@ -64,7 +66,7 @@ def choose(path: str | os.PathLike, backend: str | None = None) -> str:
         return "python"
     if choice == "duckdb":
         if not duckdb_available():
-            raise SourceError(f"{ENV_VAR}=duckdb but duckdb is not installed",
+            raise SourceError(f"{ENV_VAR}=duckdb but duckdb (or sqlglot) is not installed",
                               hint="pip install 'kpirules[fast]', or unset the variable")
         return "duckdb"
     try:
