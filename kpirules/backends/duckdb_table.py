@@ -2,8 +2,10 @@
 
 ``DuckTable`` answers ``names()``, ``ambiguous``, ``date_column``, ``problems`` and
 ``groups(plan)`` exactly as ``kpirules.table.DataTable`` does for the same file, but reads
-the file once in DuckDB instead of in Python: one pass keeps the rows inside the plan's
-date hull (typed, in a temporary table), and one query computes every scan's aggregates.
+the file once in DuckDB instead of in Python: one pass keeps the rows up to the day before
+the as-of date (typed, in a temporary table), and one query, compiled from the plan by
+``kpirules.backends.sql_plan`` (sqlglot), computes every scan's aggregates and each metric's
+data start and end.
 
 How it stays identical to the Python path:
 
@@ -26,13 +28,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+from typing import TYPE_CHECKING
 from itertools import islice
 
-from kpirules.aggregate import AggValue, Group, Segment
+from kpirules.aggregate import Group, Segment
 from kpirules.connectors.base import a1
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.backends.sql_plan import Slots
 from kpirules.table import (BAD, DataTable, _describe, _is_blank, holds_numbers, index_headers, load_table,
                             parse_date, parse_number, undated_rows_error)
 
@@ -220,21 +226,11 @@ class DuckTable:
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
         con.execute(self._base_sql(plan.hull, plan.as_of - dt.timedelta(days=1), metrics, dims))
-        scans = [(scan, needed, _Slots(needed, metrics)) for scan, needed in plan.scans.items()]
-        branches = [_scan_sql(i, scan, slots, dims) for i, (scan, _, slots) in enumerate(scans)]
-        # One more row: how many rows Python must look at (no date, or a cell SQL left).
-        taken = "".join(f" - count({m})" for m in metrics.values())
-        branches.append(f"SELECT -1 AS scan, []::VARCHAR[] AS seg, (count(*) FILTER (WHERE d IS NULL) "
-                        f"+ coalesce(sum(nn), 0){taken})::BIGINT AS n, 0 AS days, []::DOUBLE[] AS vals FROM base")
-        # And one more: each metric's data start and end (days since 1970), over every row
-        # up to A-1 (complete periods; the rows outside the hull are kept for this alone).
-        if metrics:
-            ends = ", ".join(f"(min(d) FILTER (WHERE {m}_in) - DATE '1970-01-01')::DOUBLE, "
-                             f"(max(d) FILTER (WHERE {m}_in) - DATE '1970-01-01')::DOUBLE"
-                             for m in metrics.values())
-            branches.append(f"SELECT -2 AS scan, []::VARCHAR[] AS seg, 0::BIGINT AS n, 0 AS days, "
-                            f"[{ends}]::DOUBLE[] AS vals FROM base")
-        rows = con.execute("\nUNION ALL\n".join(branches)).fetchall()
+        from kpirules.backends.sql_plan import Slots, aggregate_query
+
+        scans = [(scan, needed, Slots(needed, metrics)) for scan, needed in plan.scans.items()]
+        # Every scan's aggregates, the cells left for Python and the extents: one query.
+        rows = con.execute(aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims)).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
         self._extents = {}
         for vals in (r[4] for r in rows if r[0] == -2):
@@ -385,80 +381,7 @@ def _has_blank_lines(path: str) -> bool:
 # ------------------------------------------------------------------ aggregates
 
 
-class _Slots:
-    """Where each aggregate of one scan sits in the ``vals`` list its query returns.
-
-    Every column gets its count of non-blank cells (``AggValue.cells``); sum and avg share
-    one fsum; last/first are the fsum of the rows on the latest/earliest date with a value,
-    found by a window over the scan's rows."""
-
-    def __init__(self, needed: set[AggKey], metrics: dict[str, str]):
-        self.needed = sorted(needed)
-        self.exprs: list[str] = []
-        self.windows: list[str] = []
-        self.at: dict[tuple[str, str], int] = {}
-        for func, column in self.needed:
-            m = metrics[column]
-            self._slot("count", column, f"count({m})::DOUBLE")
-            if func in ("sum", "avg"):
-                self._slot("sum", column, f"fsum({m})")
-            elif func in ("min", "max"):
-                self._slot(func, column, f"{func}({m})")
-            elif func in ("last", "first"):
-                edge = f"{m}_{func}"
-                pick = "max" if func == "last" else "min"
-                self.windows.append(f"{pick}(CASE WHEN {m} IS NOT NULL THEN d END) OVER (%s) AS {edge}")
-                self._slot(func, column, f"fsum({m}) FILTER (WHERE d = {edge})")
-
-    def _slot(self, what: str, column: str, expr: str) -> None:
-        if (what, column) not in self.at:
-            self.at[(what, column)] = len(self.exprs)
-            self.exprs.append(expr)
-
-    def group(self, n: int, days: int, vals: list, bad: dict[str, list[Problem]]) -> Group:
-        group = Group(rows=n, days=days)
-        for func, column in self.needed:
-            cells = int(vals[self.at[("count", column)]])
-            if func == "count":
-                value: float | None = float(cells)
-            elif not cells:
-                value = None
-            elif func == "avg":
-                value = vals[self.at[("sum", column)]] / cells  # as the Python path: fsum / n
-            else:
-                value = vals[self.at[("sum" if func == "sum" else func, column)]]
-            group.values[(func, column)] = AggValue(value, cells, tuple(bad.get(column, ())))
-        return group
-
-
-def _filter_sql(flt, alias: str) -> str:
-    # Filter.accepts: values compare as text, with the cell as dimension_text gives it.
-    values = [_sql_str(v) for v in flt.values]
-    if flt.op == "!=":
-        return f"{alias} <> {values[0]}"
-    return f"{alias} IN ({', '.join(values)})"
-
-
-def _scan_sql(index: int, scan: Scan, slots: _Slots, dims: dict[str, str]) -> str:
-    groups = [dims[d] for d in scan.dims]
-    where = " AND ".join([f"d BETWEEN DATE '{scan.period.start.isoformat()}' AND "
-                          f"DATE '{scan.period.end.isoformat()}'",
-                          *(_filter_sql(f, dims[f.column.name]) for f in scan.filters)])
-    rows = f"base WHERE {where}"
-    if slots.windows:
-        over = f"PARTITION BY {', '.join(groups)}" if groups else ""
-        rows = f"(SELECT *, {', '.join(w % over for w in slots.windows)} FROM base WHERE {where})"
-    seg = f"[{', '.join(groups)}]::VARCHAR[]" if groups else "[]::VARCHAR[]"
-    vals = f"[{', '.join(slots.exprs)}]::DOUBLE[]" if slots.exprs else "[]::DOUBLE[]"
-    group_by = f" GROUP BY {', '.join(groups)}" if groups else ""
-    # Distinct dates as the bits set over the period: cheaper than count(DISTINCT d).
-    days = (f"bit_count(bitstring_agg((d - DATE '{scan.period.start.isoformat()}')::INTEGER, 0, "
-            f"{(scan.period.end - scan.period.start).days}))")
-    return (f"SELECT {index} AS scan, {seg} AS seg, count(*) AS n, {days} AS days, "
-            f"{vals} AS vals FROM {rows}{group_by}")
-
-
-def _bad_cells(scans: list[tuple[Scan, set[AggKey], _Slots]], bad_rows: list[tuple]
+def _bad_cells(scans: list[tuple[Scan, set[AggKey], "Slots"]], bad_rows: list[tuple]
                ) -> dict[tuple[int, Segment], dict[str, list[Problem]]]:
     """The bad cells of each scan x segment x column, in the Python path's order (rows by
     date, then by row number: ``bad_rows`` comes sorted so)."""
