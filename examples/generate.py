@@ -223,6 +223,26 @@ RULES: list = [
     ("likes_without_sales", "change(revenue) >= 0 or change(likes) <= 0 weekly", "Growth",
      "Likes up while revenue falls: the applause is not paying the bills. Fails only when "
      "both happen in the same week.", True),
+    "Against the usual, on pace, enough to judge",
+    ("revenue_vs_last_year", "change(revenue) >= 0 monthly vs last year", "Finance",
+     "Last month's revenue must beat the same month a year ago: compares like with like, "
+     "seasons and Black Friday included.", True),
+    ("conversion_vs_usual",
+     "delta(signups / visits) >= -0.3pp weekly vs average of last 4 by campaign", "Growth",
+     "No campaign's conversion may fall more than 0.3 points below its own average of the "
+     "four weeks before: catches a broken landing page in the week it breaks.", True),
+    ("revenue_pace", "pace(revenue) >= 300k month to date", "Finance",
+     "Are we on track for 300k this month? Revenue so far, projected to the month's end.",
+     True),
+    ("email_signup_rate",
+     'signups / visits >= 5% weekly by campaign where channel = "email" with at least 2500 '
+     'visits', "CRM", "Email visitors sign up readily; below 2,500 visits a week a campaign's "
+     "rate is too noisy to judge, so it says so instead of passing or failing.", True),
+    ("social_signups_for_sure",
+     'signups / visits >= 1.2% weekly by campaign where channel = "social" with 95% confidence',
+     "Social", "Social visitors must sign up at 1.2% or more, judged only when the data are "
+     "sure of it at 95%: a rate near the target from a few thousand visits is inconclusive.",
+     True),
     ("likes_target", "likes >= 50k weekly", "Social",
      "The old vanity target, kept for reference: it passes every week, even the week "
      "orders dropped. Likes never paid an invoice, so it is switched off.", False),

@@ -135,13 +135,27 @@ class Neg(Node):
 
 @dataclass(frozen=True, slots=True)
 class Change(Node):
-    """``change(e)``: relative change of ``e`` against the previous period."""
+    """``e`` in the evaluated period against ``e`` in the rule's baseline (its ``vs``
+    clause, ``vs previous`` by default). ``func`` says how the two are compared:
+    ``change`` (relative: (e - b) / b) or ``delta`` (absolute: e - b); the arithmetic of
+    each lives in ``kpirules.functions.BASELINE_FUNCTIONS``."""
 
     children: ClassVar[tuple[str, ...]] = ("operand",)
     operand: "Expr"
+    func: str = "change"  # one of BASELINE_FUNCTIONS
 
 
-Expr = Union[Number, Aggregate, BinOp, Neg, Change]
+@dataclass(frozen=True, slots=True)
+class Pace(Node):
+    """``pace(e)`` in a to-date window: ``e`` x D / d, the value ``e`` reaches by the end
+    of the week/month/quarter/year if it keeps its pace (d days of the period so far, D
+    days of the whole unit). ``operand`` is a ``sum`` or ``count`` aggregate."""
+
+    children: ClassVar[tuple[str, ...]] = ("operand",)
+    operand: "Aggregate"
+
+
+Expr = Union[Number, Aggregate, BinOp, Neg, Change, Pace]
 
 # ----------------------------------------------------------------------- conditions
 
@@ -190,11 +204,14 @@ class Window(Node):
     ``unit`` is one of day/week/month/quarter/year and ``count`` how many of them:
     ``daily`` = (day, 1), ``weekly`` = (week, 1), ``over last 28 days`` = (day, 28).
     Every window covers the ``count`` complete units just before the one holding the
-    as-of date (see ``kpirules.periods``). ``text`` is the window as written."""
+    as-of date, except a to-date window (``to_date``), which covers the days of the unit
+    holding it before it (see ``kpirules.periods``). ``text`` is the window as written."""
 
     unit: str
     count: int = 1
     text: str = field(default="", compare=False)  # `weekly` = `over last 1 weeks`
+    # `month to date`: from the first day of A's unit through A-1 (count is 1).
+    to_date: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,16 +231,47 @@ class Filter(Node):
 
 
 @dataclass(frozen=True, slots=True)
-class Rule(Node):
-    """One parsed rule. ``warn`` is the ``warn at`` threshold, if any."""
+class Baseline(Node):
+    """The ``vs`` clause: what every ``change``/``delta`` of the rule compares against.
+    ``kind`` is ``previous``, ``last_year`` or ``average`` (of the ``count`` periods just
+    before the evaluated one); kpirules.periods turns it into dates."""
 
-    children: ClassVar[tuple[str, ...]] = ("condition", "window", "segments", "filters", "warn")
+    kind: str  # one of BASELINE_KINDS
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Guard(Node):
+    """One term of ``with at least N x``: the rule is INCONCLUSIVE unless ``value``
+    (an aggregate, computed like the rule's values) is at least ``minimum``."""
+
+    children: ClassVar[tuple[str, ...]] = ("minimum", "value")
+    minimum: Number
+    value: Aggregate
+
+
+@dataclass(frozen=True, slots=True)
+class Rule(Node):
+    """One parsed rule. ``warn`` is the ``warn at`` threshold, if any; ``baseline`` the
+    ``vs`` clause (None: ``vs previous`` for a rule with change/delta); ``guards`` the
+    ``with at least`` terms; ``confidence`` the level of ``with C% confidence`` (0.95)."""
+
+    children: ClassVar[tuple[str, ...]] = ("condition", "window", "segments", "filters", "warn",
+                                           "guards")
     condition: Condition
     window: Window
     segments: tuple[Column, ...] = ()
     filters: tuple[Filter, ...] = ()
     warn: Expr | None = None
     text: str = field(default="", compare=False)
+    baseline: Baseline | None = None
+    guards: tuple[Guard, ...] = ()
+    confidence: Number | None = None
+
+    @property
+    def compared_with(self) -> Baseline:
+        """The baseline every change/delta uses: the ``vs`` clause or ``vs previous``."""
+        return self.baseline or Baseline("previous")
 
     def columns(self) -> Iterator[Column]:
         """Every column the rule names, in the order written (for name checks)."""
@@ -256,9 +304,17 @@ class Rule(Node):
 
 
 AGGREGATE_FUNCTIONS = ("sum", "avg", "min", "max", "count", "last", "first")
-FUNCTIONS = AGGREGATE_FUNCTIONS + ("change",)
+BASELINE_FUNCTIONS = ("change", "delta")
+FUNCTIONS = AGGREGATE_FUNCTIONS + BASELINE_FUNCTIONS + ("pace",)
+BASELINE_KINDS = ("previous", "last_year", "average")
 COMPARISONS = (">=", ">", "<=", "<", "=", "!=")
 WINDOW_UNITS = ("day", "week", "month", "quarter", "year")
 RESERVED_WORDS = frozenset(
-    "daily weekly monthly quarterly yearly over last by where warn at between and or not in".split()
+    "daily weekly monthly quarterly yearly over last by where warn at between and or not in "
+    "vs with".split()
+)
+# Words that mean something only where a clause expects them (`vs previous`, `month to
+# date`, `with at least`); anywhere else they name columns (`by month`, a `year` column).
+CLAUSE_WORDS = frozenset(
+    "previous year average of week month quarter to date least confidence".split()
 )

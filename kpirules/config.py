@@ -221,6 +221,12 @@ class Settings(BaseModel):
     timezone: str | None = None  # IANA name; "today" for as-of dates
     # What people read: "en" or "pl" (None: the Google Sheet's locale, else English).
     language: Literal["en", "pl"] | None = None
+    # Complete periods (docs/spec/semantics.md): every metric complete through this date,
+    # or "yesterday", instead of its last filled date; for event tables.
+    complete_through: str | None = None
+    # The data are late (exit 6, data_late alerts) when a metric's data end is older than
+    # A-1 minus this: "2 days", "1 week", "0 days".
+    late_after: str = "2 days"
     notifications: list[Channel] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -235,6 +241,26 @@ class Settings(BaseModel):
             guess = did_you_mean(value, known)
             raise ValueError(f"unknown time zone {value!r}" + (f"; did you mean {guess!r}?" if guess else ""))
         return value
+
+    @field_validator("complete_through", mode="before")
+    @classmethod
+    def check_complete_through(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from kpirules.completeness import parse_complete_through
+
+        parsed = parse_complete_through(value)  # ValueError says what to write
+        return parsed if isinstance(parsed, str) else parsed.isoformat()
+
+    @field_validator("late_after", mode="before")
+    @classmethod
+    def check_late_after(cls, value: Any) -> Any:
+        from kpirules.completeness import parse_late_after
+
+        if isinstance(value, float) and value.is_integer():  # a Settings tab cell: 2.0
+            value = int(value)
+        parse_late_after(value)
+        return f"{value} days" if isinstance(value, int) else str(value).strip()
 
     @field_validator("notifications")
     @classmethod

@@ -8,18 +8,20 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import math
-import operator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from kpirules import ast
+from kpirules import ast, wilson
 from kpirules.aggregate import Group, Segment
+from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
-from kpirules.format import expr_text, period_text, plural, result_message
+# NoData, Incomplete, BadCells and compare are imported from here by callers.
+from kpirules.evaluation import BadCells, Context, Incomplete, NoData, compare
+from kpirules.format import expr_text, format_value, period_text, plural, result_message
 from kpirules.plan import RulePlan, Scan, aggregates, build_plan
-from kpirules.results import Detail, Period, Report, RuleResult, Status, Term
+from kpirules.results import Detail, GuardCheck, Period, Report, RuleResult, Status, Term
 from kpirules.rulesfile import RuleEntry
 from kpirules.table import DataTable
 
@@ -27,138 +29,67 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
     from kpirules.connectors.base import Workbook
 
-_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+def _guard_checks(rule: ast.Rule, ctx: Context) -> tuple[GuardCheck, ...]:
+    """Each guard in the evaluated period and in every baseline period a value used."""
+    checks = []
+    for at in (0, *sorted(ctx.used)):
+        for guard in rule.guards:
+            try:
+                value: float | None = ctx.value(guard.value, at)
+            except Incomplete:
+                raise  # late data: NO_DATA, like every value the rule needs
+            except NoData:
+                value = None
+            checks.append(GuardCheck(expr_text(guard.value), guard.minimum.value, value,
+                                     ctx.periods[at]))
+    return tuple(checks)
 
 
-class NoData(Exception):
-    """A number the condition needs is missing; ``reason`` says which, for the message."""
-
-
-class BadCells(Exception):
-    def __init__(self, problems: tuple[Problem, ...]):
-        super().__init__(problems[0].message)
-        self.problems = problems
-
-
-def compare(op: str, left: float, right: float) -> bool:
-    if op in _COMPARE:
-        return _COMPARE[op](left, right)
-    # = and != on computed values: 0.1 + 0.2 must equal 0.3.
-    equal = math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
-    return equal if op == "=" else not equal
-
-
-@dataclass
-class _Context:
-    """What one rule x segment evaluation reads: its groups in both periods."""
-
-    current: Group | None
-    previous: Group | None
-    period: Period
-    previous_period: Period | None
-
-    def group(self, previous: bool) -> Group:
-        group = self.previous if previous else self.current
-        if group is None:
-            if previous:
-                raise NoData(f"no rows in the previous period, {period_text(self.previous_period)}")
-            raise NoData("no rows in the period")
-        return group
-
-    def value(self, node: ast.Node, previous: bool = False) -> float:
-        if isinstance(node, ast.Number):
-            return node.value
-        if isinstance(node, ast.Aggregate):
-            agg = self.group(previous).values[(node.func, node.column.name)]
-            if agg.bad:
-                raise BadCells(agg.bad)
-            if agg.value is None:
-                when = f" in {period_text(self.previous_period)}" if previous else ""
-                raise NoData(f"{node.column.text or node.column.name} has no values{when}")
-            return agg.value
-        if isinstance(node, ast.Neg):
-            return -self.value(node.operand, previous)
-        if isinstance(node, ast.BinOp):
-            left = self.value(node.left, previous)
-            right = self.value(node.right, previous)
-            if node.op == "+":
-                return left + right
-            if node.op == "-":
-                return left - right
-            if node.op == "*":
-                return left * right
-            if right == 0:
-                raise NoData(f"{expr_text(node.right)} is 0, so {expr_text(node)} has no value")
-            return left / right
-        if isinstance(node, ast.Change):
-            now = self.value(node.operand, previous)
-            before = self.value(node.operand, True)
-            if before == 0:
-                raise NoData(f"{expr_text(node.operand)} was 0 in {period_text(self.previous_period)}, "
-                             "so its change has no value")
-            return (now - before) / before
-        raise TypeError(f"not an expression: {node!r}")
-
-    def holds(self, node: ast.Node) -> bool:
-        if isinstance(node, ast.Compare):
-            return compare(node.op, self.value(node.left), self.value(node.right))
-        if isinstance(node, ast.Between):
-            v = self.value(node.operand)
-            return self.value(node.low) <= v <= self.value(node.high)
-        if isinstance(node, ast.Not):
-            return not self.holds(node.operand)
-        if isinstance(node, ast.BoolOp):
-            # Both sides always run: a NO_DATA part makes the whole condition NO_DATA,
-            # even when the other side alone would decide it.
-            left, right = self.holds(node.left), self.holds(node.right)
-            return (left and right) if node.op == "and" else (left or right)
-        raise TypeError(f"not a condition: {node!r}")
-
-    def detail(self, expr: ast.Node, previous: bool = False) -> Detail:
-        group = self.previous if previous else self.current
-        period = self.previous_period if previous else self.period
-        terms = []
-        seen = set()
-        for agg, _ in aggregates(expr):
-            key = (agg.func, agg.column.name)
-            if key in seen:
-                continue
-            seen.add(key)
-            value = group.values[key] if group else None
-            terms.append(Term(
-                label=agg.column.text or agg.column.name if agg.implicit else
-                f"{agg.func}({agg.column.text or agg.column.name})",
-                func=agg.func, column=agg.column.name,
-                value=value.value if value else None, rows=group.rows if group else 0,
-                cells=value.cells if value else 0, days=group.days if group else 0,
-            ))
-        try:
-            value, reason = self.value(expr, previous), None
-        except NoData as exc:
-            value, reason = None, str(exc)
-        except BadCells as exc:
-            value, reason = None, exc.problems[0].message
-        prev = None
-        if not previous and self.previous_period is not None:
-            inner = next((n for n in expr.walk() if isinstance(n, ast.Change)), None)
-            if inner is not None:
-                prev = self.detail(inner.operand, previous=True)
-        return Detail(expression=expr_text(expr), value=value, terms=tuple(terms), period=period,
-                      rows=group.rows if group else 0, days=group.days if group else 0,
-                      previous=prev, reason=reason)
-
-
-def _status(rule: ast.Rule, ctx: _Context) -> Status:
-    if not ctx.holds(rule.condition):
-        return Status.FAIL
+def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
+    """The status, in the spec's order: NO_DATA (raised by the values), INCONCLUSIVE for an
+    unmet guard, ERROR for a share outside 0..n, then the condition (or its interval)."""
+    ctx.check_complete()
+    holds = ctx.holds(rule.condition)
     cond = rule.condition
+    result.guards = _guard_checks(rule, ctx)
+    bad_share = None
+    if rule.confidence is not None and isinstance(cond, ast.Compare):
+        share = cond.left
+        k, n = ctx.value(share.left), ctx.value(share.right)
+        result.confidence = rule.confidence.value
+        if 0 <= k <= n:
+            result.interval = wilson.interval(k, n, rule.confidence.value)
+        else:
+            bad_share = (f"confidence needs a share: 0 <= {expr_text(share.left)} <= "
+                         f"{expr_text(share.right)}, but they are {format_value(k)} and "
+                         f"{format_value(n)}")
+    if any(not g.met for g in result.guards):
+        return Status.INCONCLUSIVE
+    if bad_share is not None:
+        raise BadShare(bad_share)
+    if result.interval is not None:
+        lo, hi = result.interval
+        verdict = wilson.side(cond.op, lo, hi, ctx.value(cond.right))
+        if verdict is None:
+            return Status.INCONCLUSIVE
+        if not verdict:
+            return Status.FAIL
+        if rule.warn is not None and not wilson.side(cond.op, lo, hi, ctx.value(rule.warn)):
+            return Status.WARN
+        return Status.PASS
+    if not holds:
+        return Status.FAIL
     if rule.warn is not None and isinstance(cond, ast.Compare):
         if not compare(cond.op, ctx.value(cond.left), ctx.value(rule.warn)):
             return Status.WARN
     return Status.PASS
 
 
-def _parts(cond: ast.Node, ctx: _Context) -> list[tuple[ast.Node, float | None, bool | None]]:
+class BadShare(Exception):
+    """`with C% confidence` on a share that is not one (k < 0 or k > n): ERROR."""
+
+
+def _parts(cond: ast.Node, ctx: Context) -> list[tuple[ast.Node, float | None, bool | None]]:
     """The comparisons inside and/or/not with their values, for the message."""
     if isinstance(cond, (ast.BoolOp, ast.Not)):
         return [p for child in cond.iter_children() for p in _parts(child, ctx)]
@@ -169,7 +100,7 @@ def _parts(cond: ast.Node, ctx: _Context) -> list[tuple[ast.Node, float | None, 
         return [(cond, None, None)]
 
 
-def _constant(ctx: _Context, node: ast.Node | None) -> float | None:
+def _constant(ctx: Context, node: ast.Node | None) -> float | None:
     if node is None:
         return None
     try:
@@ -178,37 +109,67 @@ def _constant(ctx: _Context, node: ast.Node | None) -> float | None:
         return None
 
 
-def _unit(node: ast.Node | None) -> str | None:
-    return node.unit if isinstance(node, ast.Number) else None
+def _unit(rule: ast.Rule) -> str | None:
+    """How to show the value: like its threshold, else a change as a percent and a delta
+    of a rate in points (`change(revenue) >= 0` reads +23.14%, not 0.2314)."""
+    node, value = rule.threshold, rule.value_expr
+    if isinstance(node, ast.Number) and node.unit:
+        return node.unit
+    if isinstance(value, ast.Change):
+        if value.func == "change":
+            return "%"
+        if isinstance(value.operand, ast.BinOp) and value.operand.op == "/":
+            return "pp"
+    return None
 
 
-def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> list[RuleResult]:
+def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
+                   extents: Extents | None = None) -> list[RuleResult]:
     entry, rule = rp.entry, rp.rule
     base = dict(name=entry.name, rule=entry.text, meta=dict(entry.meta))
     if rp.problem is not None or rule is None:
         problem = rp.problem or entry.problem
         return [RuleResult(status=Status.ERROR, message=problem.one_line() if problem else "",
                            error=problem, **base)]
-    current = groups.get(rp.current, {})
-    previous = groups.get(rp.previous, {}) if rp.previous else {}
+    if rp.current is None:  # a to-date window on the first day of its unit
+        threshold = rule.threshold.value if isinstance(rule.threshold, ast.Number) else None
+        result = RuleResult(status=Status.NO_DATA, period=None, threshold=threshold,
+                            unit=_unit(rule), **base)
+        result.message = f"no data: the {rule.window.text or 'period'} holds no day yet"
+        return [result]
+    scans = (rp.current, *rp.baselines)
+    found = [groups.get(scan, {}) for scan in scans]
+    segments: list[Segment | None]
     if rp.current.dims:
-        segments = sorted(set(current) | set(previous))
+        # No segment in the period(s): still one result, NO_DATA with segment null
+        # (spec/semantics.md, "Result of one rule"); a rule never leaves the output.
+        segments = sorted(set().union(*found)) or [None]
     else:
         segments = [()]
     lhs = rule.value_expr
     results = []
     for segment in segments:
-        ctx = _Context(current.get(segment), previous.get(segment), rp.current.period,
-                       rp.previous.period if rp.previous else None)
+        ctx = Context(rule, [f.get(segment) if segment is not None else None for f in found],
+                      [s.period for s in scans], extents=extents)
         result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                            segment=dict(zip(rp.current.dims, segment)) if rp.current.dims else None,
-                            threshold=_constant(ctx, rule.threshold), unit=_unit(rule.threshold),
+                            segment=dict(zip(rp.current.dims, segment))
+                            if rp.current.dims and segment else None,
+                            threshold=_constant(ctx, rule.threshold), unit=_unit(rule),
                             warn=_constant(ctx, rule.warn), **base)
         reason = None
         try:
-            result.status = _status(rule, ctx)
+            result.status = _judge(rule, ctx, result)
         except NoData as exc:
             result.status, reason = Status.NO_DATA, str(exc)
+            result.guards, result.interval = (), None
+            result.incomplete = isinstance(exc, Incomplete)
+            if segment is None and not result.incomplete:
+                reason = f"no rows in the period for any {', '.join(rp.current.dims)}"
+        except BadShare as exc:
+            result.status = Status.ERROR
+            result.error = Problem(DATA, str(exc), cell=entry.cell, line=entry.line,
+                                   suggestion="a confidence interval is for a share of successes "
+                                              "in trials, such as signups / visits")
         except BadCells as exc:
             result.status = Status.ERROR
             result.data_problems = exc.problems
@@ -218,6 +179,8 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
                                    cell=first.cell, suggestion=first.suggestion)
         if lhs is not None:
             result.detail = ctx.detail(lhs)
+            if segment is None and reason is not None and not result.incomplete:
+                result.detail = dataclasses.replace(result.detail, reason=reason)
             if result.status not in (Status.NO_DATA, Status.ERROR):
                 result.value = result.detail.value
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []
@@ -226,21 +189,45 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
     return results
 
 
-def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> Report:
+def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
+             settings: "Settings | None" = None, complete_through: dt.date | str | None = None,
+             late_after: str | dt.timedelta | None = None) -> Report:
     """Evaluate every rule entry against ``table`` as of ``as_of``.
 
     ``table`` is a ``DataTable`` or any backend with the same face (``names()``,
-    ``ambiguous``, ``date_column``, ``problems`` and ``groups(plan)``), such as the DuckDB
-    backend for large files.
+    ``ambiguous``, ``date_column``, ``problems``, ``groups(plan)`` and
+    ``extents(columns, last_day)``), such as the DuckDB backend for large files.
+
+    ``complete_through`` and ``late_after`` (or the ``settings`` that hold them; explicit
+    arguments win) say how complete the data are: spec/semantics.md, "Complete periods",
+    and ``kpirules.completeness``. The report's ``extents`` and ``late`` come from them.
 
     Disabled entries (``meta["enabled"] is False``) are skipped; entries whose rule did not
     parse come back as one ERROR result each, in their place."""
+    if settings is not None:
+        complete_through = complete_through if complete_through is not None else settings.complete_through
+        late_after = late_after if late_after is not None else settings.late_after
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
     groups = table.groups(plan)
-    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups)]
-    return Report(as_of=as_of, results=results, data_problems=list(table.problems))
+    # After groups: a backend may compute the extents in the same pass (DuckDB does).
+    found = table.extents(sorted(plan.metrics), as_of - dt.timedelta(days=1)) if plan.metrics else {}
+    extents = Extents.build(found, as_of, parse_complete_through(complete_through)
+                            if complete_through is not None else None)
+    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups, extents)]
+    if not isinstance(late_after, dt.timedelta):
+        late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
+    late = extents.late(late_after)
+    warnings = [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
+                f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
+                "the sheet may have stopped" for column, end in late.items()]
+    return Report(as_of=as_of, results=results, data_problems=list(table.problems),
+                  extents=dict(extents.spans), late=late, warnings=warnings)
+
+
+def _days(delta: dt.timedelta) -> str:
+    return "1 day" if delta.days == 1 else f"{delta.days} days"
 
 
 @dataclass
@@ -285,4 +272,4 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     """``prepare`` ``source`` and evaluate its rules as of ``as_of`` (default: today where
     the sheet lives)."""
     ready = prepare(source, rules=rules, **options)
-    return evaluate(ready.entries, ready.table, as_of or ready.today)
+    return evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
-from kpirules.format import BARS, expr_text, format_value, period_text, sparkline  # noqa: F401 (re-exported)
+from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, sparkline  # noqa: F401
 from kpirules.i18n import N_, _, ngettext
 from kpirules.results import Detail, Period, RuleResult, Status
 
@@ -37,20 +37,29 @@ class Explanation:
     # For a condition joined with and/or/not, which has no single value: each comparison
     # explained on its own, in the order written.
     parts: list[Explanation] = field(default_factory=list)
+    late: dict[str, dt.date] = field(default_factory=dict)  # Report.late of the evaluation
+
+    @property
+    def exit_code(self) -> int:
+        """What ``explain`` exits with: the table of spec/cli.md over these results."""
+        from kpirules.results import Report
+
+        return Report(as_of=self.as_of, results=self.results, late=self.late).exit_code
 
 
 def segment_key(result: RuleResult) -> tuple:
     return tuple(sorted((result.segment or {}).items()))
 
 
-def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> Explanation:
+def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY, *,
+            settings: Any = None) -> Explanation:
     """Evaluate ``entry`` (a parsed RuleEntry) on ``table`` at ``as_of`` and at the as-of
-    dates of the ``periods - 1`` periods before."""
+    dates of the ``periods - 1`` periods before (``settings``: complete_through, late_after)."""
     from kpirules.engine import evaluate
     from kpirules.periods import as_of_for, period
 
     rule = entry.rule
-    report = evaluate([entry], table, as_of)
+    report = evaluate([entry], table, as_of, settings=settings)
     results = sorted(report.results, key=lambda r: worst_first(r, rule))
     # Oldest first; a segment without rows in some period gets a blank there, so every
     # segment's sparkline lines up with every other.
@@ -61,7 +70,7 @@ def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> E
         if back == 0:
             found = report.results
         else:
-            found = evaluate([entry], table, as_of_for(rule.window, as_of, back)).results
+            found = evaluate([entry], table, as_of_for(rule.window, as_of, back), settings=settings).results
         for r in found:
             values.setdefault(segment_key(r), {})[i] = r.value
     history = {key: [(spans[i], got.get(i)) for i in range(len(spans))] for key, got in values.items()}
@@ -71,10 +80,15 @@ def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> E
 
         simple = (n for n in rule.condition.walk() if isinstance(n, (ast.Compare, ast.Between)))
         for i, node in enumerate(simple):
-            sub = ast.Rule(node, rule.window, rule.segments, rule.filters)
+            sub = ast.Rule(node, rule.window, rule.segments, rule.filters,
+                           baseline=rule.baseline if _uses_baseline(node) else None)
             part = RuleEntry(name=f"{entry.name} part {i + 1}", text=expr_text(node), rule=sub)
-            parts.append(explain(part, table, as_of, periods))
-    return Explanation(entry.name, entry.text, rule, as_of, results, history, parts)
+            parts.append(explain(part, table, as_of, periods, settings=settings))
+    return Explanation(entry.name, entry.text, rule, as_of, results, history, parts, dict(report.late))
+
+
+def _uses_baseline(node: ast.Node) -> bool:
+    return any(isinstance(n, ast.Change) for n in node.walk())
 
 
 def worst_first(result: RuleResult, rule: ast.Rule) -> tuple:
@@ -210,21 +224,52 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     change = expr if isinstance(expr, ast.Change) else None
     if change is not None:
         inner = change.operand
-        now = evaluate_expr(inner, _values(d))
+        now = d.current if d.current is not None else evaluate_expr(inner, _values(d))
         u = inner_unit(inner, now, r.unit)
-        if not isinstance(inner, ast.Aggregate):  # a bare sum is already in the terms
+        if isinstance(inner, ast.Pace):
+            lines.append(label(N_("now")) + _pace_line(d, inner, now))
+        elif not isinstance(inner, ast.Aggregate):  # a bare sum is already in the terms
             lines.append(label(N_("now")) + arithmetic(inner, _values(d), now, u))
         prev = d.previous
-        if prev is not None:
-            lines.append(label(N_("previous")) + f"{period_text(prev.period)}: {_counted(prev)}")
+        if d.baselines:  # vs average of last N: each period, then the mean
+            lines.append(label("baseline") + f"{d.baseline}:")
+            for b in d.baselines:
+                shown = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
+                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {shown}")
+            used = [b.value for b in d.baselines if b.value is not None]
+            if prev is not None and prev.value is not None:
+                lines.append(" " * (len(indent) + 11) + f"mean of {len(used)} = "
+                             f"{format_value(prev.value, u)}")
+        elif prev is not None:
+            word = "last year" if rule.compared_with.kind == "last_year" else "previous"
+            shown_word = N_("previous") if word == "previous" else word
+            lines.append(label(shown_word) + f"{period_text(prev.period)}: {_counted(prev)}")
             lines += _term_lines(prev, indent + " " * 11)
-            if not isinstance(inner, ast.Aggregate):
+            if isinstance(inner, ast.Pace):
+                lines.append(" " * (len(indent) + 11) + _pace_line(prev, inner, prev.value))
+            elif not isinstance(inner, ast.Aggregate):
                 lines.append(" " * (len(indent) + 11) + arithmetic(inner, _values(prev), prev.value, u))
-            if d.value is not None and now is not None and prev.value is not None:
-                lines.append(label(N_("change")) + f"({format_value(now, u)} - {format_value(prev.value, u)}) / "
-                             f"{format_value(prev.value, u)} = {format_value(d.value, r.unit or '%')}")
+        if prev is not None and d.value is not None and now is not None and prev.value is not None:
+            from kpirules.functions import BASELINE_FUNCTIONS
+
+            how = BASELINE_FUNCTIONS[change.func].arithmetic.format(
+                now=format_value(now, u), base=format_value(prev.value, u))
+            shown = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
+            lines.append(label(change.func) + f"{how} = {shown}")
+    elif isinstance(expr, ast.Pace):
+        lines.append(label("pace") + _pace_line(d, expr, d.value))
     elif expr is not None:
         lines.append(label(N_("value")) + arithmetic(expr, _values(d), d.value, r.unit))
+    for check in r.guards:
+        where = "" if check.period == r.period else f" in {period_text(check.period)}"
+        verdict = "enough" if check.met else "too few"
+        lines.append(label("at least") + f"{format_value(check.minimum)} {check.label}{where}: "
+                     f"{format_value(check.value)} ({verdict})")
+    if r.interval is not None:
+        lo, hi = r.interval
+        lines.append(label("interval") + f"{format_threshold(r.confidence, '%')} Wilson interval "
+                     f"{format_value(lo, '%')} .. {format_value(hi, '%')} around "
+                     f"{format_value(r.value, '%')}")
     if d.reason:
         lines.append(label(N_("no data")) + d.reason)
     lines.append(label(N_("target")) + _target(rule, r))
@@ -244,6 +289,14 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     for problem in r.data_problems[:3]:
         lines.append(label(N_("bad cell")) + problem.one_line())
     return lines
+
+
+def _pace_line(d: Detail, pace: ast.Pace, value: float | None) -> str:
+    """``pace(revenue) = 143,500 x 30 / 15 days = 287,000``: the total so far, scaled."""
+    days, total = d.pace or (0, 0)
+    so_far = value * days / total if value is not None and total else None
+    return (f"{expr_text(pace)} = {format_value(so_far)} x {total} / {days} days = "
+            f"{format_value(value)}")
 
 
 def _target(rule: ast.Rule, r: RuleResult) -> str:
@@ -301,8 +354,17 @@ def to_json(ex: Explanation) -> dict:
                               "rows": t.rows, "cells": t.cells, "days": t.days} for t in d.terms]
             if d.previous is not None:
                 item["previous"] = {"period": d.previous.period.to_json() if d.previous.period else None,
-                                    "value": d.previous.value,
+                                    "value": d.previous.value, "baseline": d.baseline,
                                     "terms": [{"label": t.label, "value": t.value} for t in d.previous.terms]}
+            if d.baselines:
+                item["baselines"] = [{"period": b.period.to_json() if b.period else None,
+                                      "value": b.value} for b in d.baselines]
+            if d.pace is not None:
+                item["pace"] = {"days": d.pace[0], "unit_days": d.pace[1]}
+        if r.guards:
+            item["guards"] = [{"label": g.label, "minimum": g.minimum, "value": g.value,
+                               "period": g.period.to_json() if g.period else None, "met": g.met}
+                              for g in r.guards]
         item["history"] = [{"period": p.to_json() if p else None, "value": v}
                            for p, v in ex.history.get(segment_key(r), [])]
         out["results"].append(item)

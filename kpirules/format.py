@@ -45,7 +45,9 @@ def expr_text(node: ast.Node) -> str:
         inner = expr_text(node.operand)
         return f"-({inner})" if isinstance(node.operand, ast.BinOp) else f"-{inner}"
     if isinstance(node, ast.Change):
-        return f"change({expr_text(node.operand)})"
+        return f"{node.func}({expr_text(node.operand)})"
+    if isinstance(node, ast.Pace):
+        return f"pace({expr_text(node.operand)})"
     if isinstance(node, ast.Compare):
         return f"{expr_text(node.left)} {node.op} {expr_text(node.right)}"
     if isinstance(node, ast.Between):
@@ -86,13 +88,45 @@ def filter_text(flt: ast.Filter) -> str:
     return f"{col} {flt.op} {_string(flt.values[0])}"
 
 
-_SINGLE = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly", "year": "yearly"}
-
-
 def window_text(window: ast.Window) -> str:
-    if window.count == 1:
-        return _SINGLE[window.unit]
+    from kpirules.periods import kind
+
+    if window.count == 1 or window.to_date:
+        return kind(window).word
     return f"over last {window.count} {window.unit}s"
+
+
+def baseline_text(baseline: ast.Baseline) -> str:
+    """``vs previous``, ``vs last year``, ``vs average of last 4``."""
+    if baseline.kind == "average":
+        return f"vs average of last {baseline.count}"
+    return "vs last year" if baseline.kind == "last_year" else "vs previous"
+
+
+def baseline_words(baseline: ast.Baseline, window: ast.Window) -> str:
+    """The baseline in a sentence: "the previous week", "the same month last year", "the
+    average of the last 4 weeks"."""
+    from kpirules.periods import describe
+
+    unit = describe(window)
+    if window.to_date:  # the same days of earlier weeks, months...
+        if baseline.kind == "last_year":
+            return "the same days last year"
+        if baseline.kind == "average" and baseline.count > 1:
+            return f"the average of the same days of the last {baseline.count} {window.unit}s"
+        return f"the same days of the previous {window.unit}"
+    if baseline.kind == "average":
+        many = unit if window.count > 1 or window.to_date else f"{unit}s"
+        return (f"the average of the last {baseline.count} {many}" if baseline.count > 1
+                else f"the previous {unit}")
+    if baseline.kind == "last_year":
+        return f"the same {unit} last year"
+    return f"the previous {unit}"
+
+
+def guards_text(guards: tuple[ast.Guard, ...]) -> str:
+    return "with at least " + " and ".join(
+        f"{expr_text(g.minimum)} {expr_text(g.value)}" for g in guards)
 
 
 def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str | None = None,
@@ -106,10 +140,26 @@ def rule_text(rule: ast.Rule, *, condition: ast.Node | None = None, window: str 
         parts.append("by " + ", ".join(column_text(c) for c in rule.segments))
     if rule.filters:
         parts.append("where " + " and ".join(filter_text(f) for f in rule.filters))
+    # A replaced condition keeps the clauses that still make sense for it (lint's
+    # rewrites): the baseline only with change/delta, the confidence only for a share.
+    cond = condition if condition is not None else rule.condition
+    if rule.baseline is not None and any(isinstance(n, ast.Change) for n in cond.walk()):
+        parts.append(baseline_text(rule.baseline))
+    if rule.guards:
+        parts.append(guards_text(rule.guards))
+    if rule.confidence is not None and _is_share_test(cond):
+        parts.append(f"with {expr_text(rule.confidence)} confidence")
     level = rule.warn if warn is True else (warn or None)
     if level is not None:
         parts.append(f"warn at {expr_text(level)}")
     return " ".join(parts)
+
+
+def _is_share_test(cond: ast.Node) -> bool:
+    return (isinstance(cond, ast.Compare) and cond.op in (">=", ">", "<=", "<")
+            and isinstance(cond.left, ast.BinOp) and cond.left.op == "/"
+            and all(isinstance(s, ast.Aggregate) and s.func == "sum"
+                    for s in (cond.left.left, cond.left.right)))
 
 
 def _plain(value: float) -> str:
@@ -134,14 +184,15 @@ def format_threshold(value: float | None, unit: str | None = None) -> str:
     -> ``75k``, 0.87 -> ``0.87`` (no padding zeros, for when the rule text is not at hand)."""
     if value is None:
         return "n/a"
-    scale, suffix = {"%": (100, "%"), "k": (1e-3, "k"), "K": (1e-3, "k"), "M": (1e-6, "M")}.get(unit or "", (1, ""))
+    scale, suffix = {"%": (100, "%"), "pp": (100, "pp"), "k": (1e-3, "k"), "K": (1e-3, "k"),
+                     "M": (1e-6, "M")}.get(unit or "", (1, ""))
     text = f"{value * scale:,.6f}".rstrip("0").rstrip(".")
     return number_text(("0" if text in ("-0", "") else text) + suffix)
 
 
 def _format(value: float, unit: str | None, extra: int) -> str:
-    if unit == "%":
-        return f"{value * 100:,.{2 + extra}f}%"
+    if unit in ("%", "pp"):
+        return f"{value * 100:,.{2 + extra}f}{unit}"
     if float(value).is_integer() and extra == 0:
         return f"{value:,.0f}"
     if abs(value) >= 100:
@@ -181,10 +232,13 @@ def numbers_text(detail: Detail, expr: ast.Node, unit: str | None) -> str:
         prev = detail.previous
         inner = expr.operand
         inner_unit = "%" if isinstance(inner, ast.BinOp) and inner.op == "/" and unit == "%" else None
-        now = _value_of(detail)
-        return _("{expr} {now} in {period} vs {previous} in {previous_period}").format(
-            expr=expr_text(inner), now=format_value(now, inner_unit), period=where,
-            previous=format_value(prev.value, inner_unit), previous_period=period_text(prev.period))
+        text = _("{expr} {now} in {period} vs {previous} in {previous_period}").format(
+            expr=expr_text(inner), now=format_value(detail.current, inner_unit), period=where,
+            previous=format_value(prev.value, inner_unit),
+            previous_period=period_text(prev.period) or prev.baseline or _("the baseline"))
+        if detail.baseline and "last year" in detail.baseline:
+            text += f", {detail.baseline}"
+        return text
     if (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
             and isinstance(expr.right, ast.Aggregate)):
         left, right = terms.get(_label(expr.left)), terms.get(_label(expr.right))
@@ -207,14 +261,7 @@ def _rows_text(detail: Detail) -> str:
     return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(n=detail.rows, days=days)
 
 
-def _value_of(detail: Detail) -> float | None:
-    # The current value of change()'s operand: the detail holds the change itself.
-    if detail.previous is None or detail.value is None or detail.previous.value is None:
-        return None
-    return detail.previous.value * (1 + detail.value)
-
-
-_VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses"}
+_VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses", "INCONCLUSIVE": "cannot judge"}
 
 
 def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = None,
@@ -229,10 +276,17 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
     where = period_text(result.period)
     cond = rule.condition
     if status == "NO_DATA":
-        reason = result.detail.reason if result.detail and result.detail.reason else reason
+        # A late-data reason (``incomplete``) is the one to say, whatever the value's own.
+        if not result.incomplete and result.detail and result.detail.reason:
+            reason = result.detail.reason
         if reason:
             return _("no data for {period}: {reason}").format(period=where, reason=reason)
         return _("no data for {period}").format(period=where)
+    from kpirules import sentences
+
+    unmet = next((g for g in result.guards if not g.met), None)
+    if status == "INCONCLUSIVE" and unmet is not None:
+        return f"{sentences.guard_text(unmet, result.period)} ({where})"
     if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand
         unit = result.unit
@@ -241,9 +295,22 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
             target = f"{cond.op} {expr_text(cond.right)}"
         else:
             target = _("between {low} and {high}").format(low=expr_text(cond.low), high=expr_text(cond.high))
+        warn = (" " + _("but not the warn level {warn}").format(warn=expr_text(rule.warn))
+                if status == "WARN" and rule.warn is not None else "")
+        if isinstance(cond, ast.Compare) and result.interval is not None:
+            verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
+            return (f"{value} ({sentences.interval_text(result)}) {verb} {cond.op} "
+                    f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
+        if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
+            return f"{sentences.pace_text(result.detail, cond, unit)}{warn} ({where})"
+        if isinstance(expr, ast.Change) and result.detail.baselines:  # vs average of last N
+            return (f"{sentences.baseline_text(result.detail, expr, unit)} {_VERB[status]} "
+                    f"target {target}{warn} ({sentences.current_text(result.detail, expr, unit)})")
         if status == "WARN" and rule.warn is not None:
             text = _("{value} meets target {target} but not the warn level {warn}").format(
                 value=value, target=target, warn=expr_text(rule.warn))
+        elif status == "INCONCLUSIVE":
+            text = f"{value} {_VERB[status]} target {target}"
         else:
             text = (_("{value} misses target {target}") if status == "FAIL" else
                     _("{value} meets target {target}")).format(value=value, target=target)

@@ -19,8 +19,13 @@ from kpirules.transform import ARITHMETIC_TOKENS, WINDOW_HELP, Invalid, end_of_r
 __all__ = ["explain"]
 
 _WINDOW_TOKENS = frozenset({"DAILY", "WEEKLY", "MONTHLY", "QUARTERLY", "YEARLY", "OVER"})
-_CLAUSE_TOKENS = _WINDOW_TOKENS | {"BY", "WHERE", "WARN"}
+_CLAUSE_TOKENS = _WINDOW_TOKENS | {"BY", "WHERE", "WARN", "VS", "WITH"}
 _KEYWORDS = _CLAUSE_TOKENS | {"LAST", "AT", "BETWEEN", "AND", "OR", "NOT", "IN"}
+# Clause words (kpirules.ast.CLAUSE_WORDS): where a name is expected, they are names.
+_CLAUSE_WORD_TOKENS = frozenset({"PREVIOUS", "YEAR", "AVERAGE", "OF", "WEEK", "MONTH", "QUARTER",
+                                 "TO", "DATE", "LEAST", "CONFIDENCE"})
+_TO_DATE_UNITS = frozenset({"WEEK", "MONTH", "QUARTER", "YEAR"})
+_CLAUSES = "`by`, `where`, `warn at`, `vs` or `with`"
 _WINDOW_WORDS = ("daily", "weekly", "monthly", "quarterly", "yearly")
 _WINDOW_SYNONYMS = {
     "fortnightly": "over last 2 weeks", "biweekly": "over last 2 weeks",
@@ -35,7 +40,7 @@ _PHRASES = (
     ("COMP_OP", "a comparison (>=, >, <=, <, =, != or between)"),
     ("SLASH", "an operator (+ - * /)"),
     ("WEEKLY", f"a window ({WINDOW_HELP})"),
-    ("BY", "`by`, `where` or `warn at`"),
+    ("BY", _CLAUSES),
     ("AND", "`and`"),
     ("OR", "`or`"),
     ("RPAR", "`)`"),
@@ -133,6 +138,9 @@ class _Context:
 
 def _unexpected_token(ctx: _Context) -> tuple[str, Any, str | None]:
     expected = ctx.expected
+    clause = _clause_words(ctx)
+    if clause:
+        return clause
     if "RPAR" in expected:
         opening = _unclosed_paren(ctx)
         if opening is not None:
@@ -167,6 +175,39 @@ def _unexpected_token(ctx: _Context) -> tuple[str, Any, str | None]:
     if "WEEKLY" in expected:
         return _after_condition(ctx)
     return f"unexpected {ctx.found}; expected {_phrase(expected)}", ctx.where, None
+
+
+def _clause_words(ctx: _Context) -> tuple[str, Any, str | None] | None:
+    """Inside `vs ...`, `with ...` and `<unit> to date`: say how the clause is written."""
+    expected, prev = ctx.expected, ctx.prev_kind
+    before = ctx.tokens[ctx.index - 2].type if ctx.index >= 2 else None
+    if expected <= {"TO", "DATE"} and expected:
+        unit = ctx.seen(_TO_DATE_UNITS)
+        word = unit.value.lower() if unit is not None else "month"
+        single = "daily" if word == "day" else f"{word}ly"
+        return (f"unknown window `{word}`; did you mean `{single}` or `{word} to date`?",
+                unit if unit is not None else ctx.where, f"the windows: {WINDOW_HELP}")
+    if prev == "VS" or (prev == "LAST" and before == "VS") or prev == "AVERAGE" and before == "VS":
+        return (f"expected a baseline after `vs`, found {ctx.found}", ctx.where,
+                "write `vs previous`, `vs last year` or `vs average of last 4`")
+    if prev == "OF" and before == "AVERAGE" or expected == {"LAST"} and prev == "OF":
+        return ("write `vs average of last N`", ctx.where, "e.g. `vs average of last 4`")
+    if prev == "WITH":
+        return (f"expected `at least N ...` or `C% confidence` after `with`, found {ctx.found}",
+                ctx.where, "e.g. `with at least 1000 visits` or `with 95% confidence`")
+    if prev == "LEAST":
+        return ("expected a number after `with at least`, e.g. `with at least 1000 visits`",
+                ctx.where, None)
+    if expected == {"LEAST"}:
+        return "write `with at least`", ctx.where, "e.g. `with at least 1000 visits`"
+    if expected == {"CONFIDENCE"}:
+        return (f"write `with {ctx.prev.value} confidence`", ctx.where,
+                "a confidence level is a percent from 50% to 99.9%")
+    if prev == "NUMBER" and ctx.seen(frozenset({"LEAST"})) is not None and "NAME" in expected \
+            and "COMP_OP" not in expected:
+        return (f"expected what to count after `{ctx.prev.value}`, e.g. `{ctx.prev.value} visits` "
+                "or `30 count(orders)`", ctx.where, None)
+    return None
 
 
 def _unclosed_paren(ctx: _Context) -> Any:
@@ -306,7 +347,7 @@ def _after_condition(ctx: _Context) -> tuple[str, Any, str | None]:
                 "e.g. `spend / clicks between 0.5 and 2 weekly`")
     if has_window:
         hint = f"to get one result per `{value}`, write `by {value}`" if kind == "NAME" else None
-        return (f"unexpected {ctx.found} after the window; expected `by`, `where` or `warn at`",
+        return (f"unexpected {ctx.found} after the window; expected {_CLAUSES}",
                 ctx.where, hint)
     return (f"unexpected {ctx.found}; expected a window ({WINDOW_HELP}) or an operator",
             ctx.where, None)
@@ -314,7 +355,8 @@ def _after_condition(ctx: _Context) -> tuple[str, Any, str | None]:
 
 def _last_without_over(ctx: _Context) -> tuple[str, Any, str | None]:
     after = ctx.next()
-    unit = after.value.lower().rstrip("s") if after is not None and after.type == "NAME" else ""
+    named = after is not None and (after.type == "NAME" or after.type in _CLAUSE_WORD_TOKENS)
+    unit = after.value.lower().rstrip("s") if named else ""
     if unit in ("day", "week", "month", "quarter", "year"):
         word = "daily" if unit == "day" else f"{unit}ly"
         return (f"for the last whole {unit} write `{word}`", ctx.where,
@@ -328,7 +370,8 @@ def _phrase(expected: set) -> str:
     aliases = {"QUOTED_NAME": "NAME", "MINUS": "NUMBER", "PLUS": "SLASH", "STAR": "SLASH",
                "BETWEEN": "COMP_OP", "DAILY": "WEEKLY", "MONTHLY": "WEEKLY",
                "QUARTERLY": "WEEKLY", "YEARLY": "WEEKLY", "OVER": "WEEKLY", "WHERE": "BY",
-               "WARN": "BY"}
+               "WARN": "BY", "VS": "BY", "WITH": "BY",
+               **{t: "NAME" for t in _CLAUSE_WORD_TOKENS}}
     wanted = {aliases.get(t, t) for t in expected}
     if "NUMBER" in wanted:
         wanted.discard("NAME")  # "a value" already says "a column"

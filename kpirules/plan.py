@@ -15,6 +15,7 @@ from typing import Iterable
 
 from kpirules.ast import Aggregate, Change, Filter, Node, Rule, node_cache
 from kpirules.errors import DATA, INVALID_RULE, Problem
+from kpirules.periods import baseline_periods
 from kpirules.periods import period as window_period
 from kpirules.results import Period
 from kpirules.rulesfile import RuleEntry
@@ -35,9 +36,17 @@ class Scan:
 class RulePlan:
     entry: RuleEntry
     rule: Rule | None
+    # None also for a to-date window on the first day of its unit (a period of no day).
     current: Scan | None = None
-    previous: Scan | None = None  # only for rules using change()
+    # The baseline periods of change/delta (the `vs` clause), nearest first: one for
+    # `vs previous` and `vs last year`, N for `vs average of last N`; empty without change.
+    baselines: tuple[Scan, ...] = ()
     problem: Problem | None = None  # why the rule cannot run (bad name, ambiguous column)
+
+    @property
+    def previous(self) -> Scan | None:
+        """The nearest baseline period (the previous one for `vs previous`)."""
+        return self.baselines[0] if self.baselines else None
 
 
 @dataclass
@@ -71,9 +80,20 @@ def _aggregates(node: Node, inside_change: bool) -> Iterable[tuple[Aggregate, bo
         yield from _aggregates(child, inside_change or isinstance(node, Change))
 
 
+@node_cache
+def rule_aggregates(rule: Rule) -> tuple[tuple[Aggregate, bool], ...]:
+    """Every aggregate a rule computes, with whether a baseline period needs it too: those
+    inside change/delta, and the guards of a rule that has change/delta (the guard must
+    hold in every baseline period it uses)."""
+    needs = [a for node in (rule.condition, rule.warn) if node is not None for a in aggregates(node)]
+    baseline = any(inside for _, inside in needs)
+    needs += [(g.value, baseline) for g in rule.guards]
+    return tuple(needs)
+
+
 def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dict[str, list[str]],
                    date_column: str) -> Problem | None:
-    columns = [agg.column for agg, _ in aggregates(rule.condition)]
+    columns = [agg.column for agg, _ in rule_aggregates(rule)]
     columns += [c for c in rule.segments] + [f.column for f in rule.filters]
     if not all(c.name in names for c in columns):
         from kpirules.resolve import check_names
@@ -85,13 +105,13 @@ def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dic
         if column.name in ambiguous:
             return Problem(DATA, f"column `{column.name}` cannot be told apart: its header appears "
                                  f"in {', '.join(ambiguous[column.name])}",
-                           cell=entry.cell, line=entry.line,
+                           cell=entry.cell, line=entry.line, file=entry.file,
                            suggestion="rename one of the columns in the data tab")
-    for agg, _ in aggregates(rule.condition):
+    for agg, _ in rule_aggregates(rule):
         if agg.column.name == date_column:
             return Problem(INVALID_RULE, f"`{agg.column.text or date_column}` is the date column; "
                                          "it cannot be summed or compared",
-                           cell=entry.cell, line=entry.line)
+                           cell=entry.cell, line=entry.line, file=entry.file)
     return None
 
 
@@ -111,15 +131,19 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
         if rp.problem is not None:
             continue
         dims = tuple(c.name for c in rule.segments)
-        rp.current = Scan(window_period(rule.window, as_of), rule.filters, dims)
-        needs = [a for node in (rule.condition, rule.warn) if node is not None for a in aggregates(node)]
+        now = window_period(rule.window, as_of)
+        if now is None:  # a to-date window on the first day of its unit: nothing to scan
+            continue
+        rp.current = Scan(now, rule.filters, dims)
+        needs = rule_aggregates(rule)
         if any(inside for _, inside in needs):
-            rp.previous = Scan(window_period(rule.window, as_of, back=1), rule.filters, dims)
+            rp.baselines = tuple(Scan(p, rule.filters, dims) for p in
+                                 baseline_periods(rule.window, as_of, rule.compared_with))
         for agg, inside in needs:
             key = (agg.func, agg.column.name)
             plan.scans.setdefault(rp.current, set()).add(key)
-            if inside:
-                plan.scans.setdefault(rp.previous, set()).add(key)
+            for scan in rp.baselines if inside else ():
+                plan.scans.setdefault(scan, set()).add(key)
             plan.metrics.add(agg.column.name)
         # A scan with no aggregate (impossible for a valid rule) still must exist.
         plan.scans.setdefault(rp.current, set())

@@ -81,8 +81,28 @@ class Detail:
     period: Period | None = None
     rows: int = 0
     days: int = 0
-    previous: Detail | None = None
+    previous: Detail | None = None  # the baseline of change/delta (its mean for an average)
     reason: str | None = None  # why the value is missing (NO_DATA): "visits is 0", ...
+    # For a baseline that is an average (`vs average of last N`): each period's detail,
+    # nearest first; a period whose value is missing is left out of the mean.
+    baselines: tuple[Detail, ...] = ()
+    baseline: str | None = None  # the baseline in words: "the same week last year"
+    pace: tuple[int, int] | None = None  # (d, D) of pace(): days so far, days of the unit
+    current: float | None = None  # change/delta: its operand in this period
+
+
+@dataclass(frozen=True)
+class GuardCheck:
+    """One term of `with at least N x` in one period: what it was, what it needed."""
+
+    label: str  # "visits", "count(orders)"
+    minimum: float
+    value: float | None  # None: no value (counts as not enough)
+    period: Period | None = None
+
+    @property
+    def met(self) -> bool:
+        return self.value is not None and self.value >= self.minimum
 
 
 @dataclass
@@ -105,6 +125,9 @@ class RuleResult:
     # (late data, semantics.md "Complete periods"): not a change of verdict for alerts.
     incomplete: bool = False
     interval: tuple[float, float] | None = None  # `with C% confidence`: Wilson [lo, hi]
+    confidence: float | None = None  # the level of `with C% confidence` (0.95)
+    # `with at least`: each guard in each period it was checked in (evaluated first).
+    guards: tuple[GuardCheck, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The result as spec/cli.md fixes it (keys may be added, never changed)."""
@@ -157,5 +180,27 @@ class Report:
             return int(Exit.FAIL)
         return int(Exit.OK)
 
+    @property
+    def exit_code(self) -> int:
+        """``exit_status`` with late data (exit 6) combined as spec/cli.md orders them:
+        what ``check`` exits with."""
+        from kpirules.exitcodes import Exit, combine
+
+        return combine([self.exit_status, *([Exit.LATE] if self.late else [])])
+
+    def warning_lines(self) -> list[str]:
+        """Every warning of the run, as the table output prints them after "warning: ":
+        the data problems (cells, headers, rows without a date), then ``warnings``."""
+        lines = [f"{p.cell}: {p.one_line()}" if p.cell else p.one_line() for p in self.data_problems]
+        return lines + list(self.warnings)
+
     def to_json(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "results": [r.to_json() for r in self.results]}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "results": [r.to_json() for r in self.results],
+            "warnings": self.warning_lines(),
+            # How far the data reach (spec/semantics.md, "Complete periods").
+            "extents": {name: {"start": start.isoformat(), "end": end.isoformat()}
+                        for name, (start, end) in sorted(self.extents.items())},
+            "late": {name: end.isoformat() for name, end in sorted(self.late.items())},
+        }

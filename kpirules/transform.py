@@ -12,14 +12,15 @@ Nothing here imports Lark: callbacks only read the tokens' attributes.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from kpirules.ast import (
     AGGREGATE_FUNCTIONS,
-    FUNCTIONS,
     Aggregate,
+    Baseline,
     Between,
     BinOp,
     BoolOp,
@@ -28,21 +29,25 @@ from kpirules.ast import (
     Compare,
     Expr,
     Filter,
+    Guard,
     Neg,
     Node,
     Not,
     Number,
+    Pace,
     Rule,
     Span,
     Window,
 )
-from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem, did_you_mean
+from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem
+from kpirules.functions import CALLS, ArgumentProblem
 from kpirules.names import normalise
+from kpirules.parse_hints import (_aggregate_hint, _bad_over_unit, _bad_suffix, _bad_vs,
+                                  _unknown_function)
+from kpirules.periods import OVER_LAST_UNITS, SINGLE_WORDS, TO_DATE_UNITS, WINDOW_HELP
 
 __all__ = ["ARITHMETIC_TOKENS", "Builder", "Invalid", "WINDOW_HELP", "assemble", "end_of_rule",
            "source_line"]
-
-WINDOW_HELP = "daily, weekly, monthly, quarterly, yearly or over last N days|weeks|months"
 
 # ---------------------------------------------------------------- positions and failures
 
@@ -101,23 +106,20 @@ class _Clause:
     Keeping clauses as a list (not fixed slots in the grammar) lets them come in any
     order and lets new clauses be added without touching the others."""
 
-    kind: str  # "window" | "by" | "where" | "warn"
+    kind: str  # "window" | "by" | "where" | "warn" | "vs" | "guards" | "confidence"
     value: Any
     span: Span
 
 
-_WINDOWS = {"daily": "day", "weekly": "week", "monthly": "month", "quarterly": "quarter",
-            "yearly": "year"}
-_OVER_LAST_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week",
-                    "month": "month", "months": "month"}
 _OVER_LAST_EXAMPLES = {"day": "over last 28 days", "week": "over last 4 weeks",
                        "month": "over last 3 months"}
 ARITHMETIC_TOKENS = frozenset({"PLUS", "MINUS", "STAR", "SLASH"})
 
 # `15k`, `0.25M`, `2%`: the letters after the digits scale the number; value = digits
 # written in exponent form, so float() rounds once (1.7% is exactly float("1.7e-2")).
-_SUFFIXES = {"": (None, ""), "%": ("%", "e-2"), "k": ("k", "e3"), "K": ("k", "e3"),
-             "M": ("M", "e6")}
+# `pp` (percentage points) is a % by another name: it reads better for a delta of a rate.
+_SUFFIXES = {"": (None, ""), "%": ("%", "e-2"), "pp": ("pp", "e-2"), "k": ("k", "e3"),
+             "K": ("k", "e3"), "M": ("M", "e6")}
 _NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(.*)", re.S)
 
 
@@ -167,18 +169,13 @@ class Builder:
                               args[0] if len(args) == 1 else name_token,
                               _aggregate_hint(name, args))
             return Aggregate(name, args[0].column, span=span)
-        if name == "change":
-            if len(args) != 1:
-                raise Invalid(INVALID_RULE, "`change` takes one value, e.g. `change(signups)`",
-                              name_token)
-            (operand,) = args
-            if not _names_column(operand):
-                raise Invalid(INVALID_RULE, "`change` needs a value from the data, e.g. "
-                              "`change(signups)`", operand)
-            if any(isinstance(n, Change) for n in operand.walk()):
-                raise Invalid(INVALID_RULE, "`change` cannot be nested", operand,
-                              "compare the change itself: `change(signups) >= -10%`")
-            return Change(operand, span=span)
+        build = CALLS.get(name)
+        if build is not None:
+            try:
+                node = build(name, args, name_token)
+            except ArgumentProblem as exc:
+                raise Invalid(INVALID_RULE, exc.message, exc.where, exc.hint) from None
+            return dataclasses.replace(node, span=span)
         raise Invalid(UNKNOWN_FUNCTION, *_unknown_function(name, name_token))
 
     def binop(self, children: list) -> Any:
@@ -203,21 +200,76 @@ class Builder:
     def window(self, children: list) -> _Clause:
         (token,) = children
         span = _span(token, token)
-        return _Clause("window", Window(_WINDOWS[token.value.lower()], 1, token.value, span=span),
-                       span)
+        return _Clause("window", Window(SINGLE_WORDS[token.value.lower()], 1, token.value,
+                                        span=span), span)
 
     def window_over_last(self, children: list) -> _Clause:
         over, last, count, unit = children
         span = _span(over, unit)
         text = f"{over.value} {last.value} {count.value} {unit.value}"
-        if unit.value.lower() not in _OVER_LAST_UNITS:
+        if unit.value.lower() not in OVER_LAST_UNITS:
             raise Invalid(SYNTAX, *_bad_over_unit(count.value, unit))
         if not count.value.isdecimal() or int(count.value) < 1:
-            example = _OVER_LAST_EXAMPLES[_OVER_LAST_UNITS[unit.value.lower()]]
+            example = _OVER_LAST_EXAMPLES[OVER_LAST_UNITS[unit.value.lower()]]
             raise Invalid(INVALID_RULE, f"`over last` needs a whole number of at least 1, "
                           f"not `{count.value}`", count, f"for example `{example}`")
-        window = Window(_OVER_LAST_UNITS[unit.value.lower()], int(count.value), text, span=span)
+        window = Window(OVER_LAST_UNITS[unit.value.lower()], int(count.value), text, span=span)
         return _Clause("window", window, span)
+
+    def window_to_date(self, children: list) -> _Clause:
+        unit, to, date = children
+        span = _span(unit, date)
+        word = unit.value.lower()
+        if word not in TO_DATE_UNITS:  # pragma: no cover - the grammar allows only these
+            raise Invalid(SYNTAX, f"`{unit.value} to date` is not a window", unit, WINDOW_HELP)
+        text = f"{unit.value} {to.value} {date.value}"
+        return _Clause("window", Window(word, 1, text, to_date=True, span=span), span)
+
+    def vs_word(self, children: list) -> _Clause:
+        vs, word = children
+        if word.value.lower() != "previous":
+            raise Invalid(SYNTAX, *_bad_vs(word))
+        return _Clause("vs", Baseline("previous", span=_span(vs, word)), _span(vs, word))
+
+    def vs_last(self, children: list) -> _Clause:
+        vs, _, word = children
+        if word.value.lower() != "year":
+            raise Invalid(SYNTAX, f"`vs last {word.value}` is not a baseline", word,
+                          "write `vs last year`, `vs previous` or `vs average of last 4`")
+        return _Clause("vs", Baseline("last_year", span=_span(vs, word)), _span(vs, word))
+
+    def vs_average(self, children: list) -> _Clause:
+        vs, *_, count = children
+        span = _span(vs, count)
+        if not count.value.isdecimal() or not 1 <= int(count.value) <= MAX_AVERAGE:
+            raise Invalid(INVALID_RULE, f"`vs average of last` takes a whole number from 1 to "
+                          f"{MAX_AVERAGE}, not `{count.value}`", count,
+                          "for example `vs average of last 4` (the 4 periods before this one)")
+        return _Clause("vs", Baseline("average", int(count.value), span=span), span)
+
+    def guard(self, children: list) -> Guard:
+        minimum, value = children
+        number = self.number([minimum])
+        if isinstance(value, Column):
+            value = Aggregate("sum", value, implicit=True, span=value.span)
+        if not isinstance(value, Aggregate):
+            raise Invalid(INVALID_RULE, "`with at least` counts a column or an aggregate such as "
+                          "`count(orders)`, not `change`, `delta` or `pace`", value,
+                          "for example `with at least 1000 visits and 30 count(orders)`")
+        return Guard(number, value, span=_span(minimum, value))
+
+    def with_guards(self, children: list) -> _Clause:
+        guards = tuple(g for g in children if isinstance(g, Guard))
+        span = _span(children[0], children[-1])
+        return _Clause("guards", guards, span)
+
+    def with_confidence(self, children: list) -> _Clause:
+        with_, level, word = children
+        number = self.number([level])
+        if number.unit != "%" or not CONFIDENCE_MIN <= number.value <= CONFIDENCE_MAX:
+            raise Invalid(INVALID_RULE, f"a confidence level is a percent from 50% to 99.9%, not "
+                          f"`{level.value}`", level, "for example `with 95% confidence`")
+        return _Clause("confidence", number, _span(with_, word))
 
     def by_clause(self, children: list) -> _Clause:
         columns = tuple(c for c in children[1:] if isinstance(c, Column))
@@ -256,7 +308,14 @@ _DUPLICATE = {
     "where": ("`where` is given twice",
               'join the filters with `and`: `where channel = "email" and country = "PL"`'),
     "warn": ("`warn at` is given twice", "a rule has one warn level"),
+    "vs": ("`vs` is given twice: a rule has one baseline",
+           "every change and delta of a rule compares with the same baseline"),
+    "guards": ("`with at least` is given twice",
+               "list every minimum in one clause: `with at least 1000 visits and 30 count(orders)`"),
+    "confidence": ("`with ... confidence` is given twice", "a rule has one confidence level"),
 }
+MAX_AVERAGE = 104  # `vs average of last N`: up to two years of weeks
+CONFIDENCE_MIN, CONFIDENCE_MAX = 0.5, 0.999
 
 
 def assemble(source: str, text: str, condition: Any, clauses: list[_Clause]) -> Rule:
@@ -275,16 +334,80 @@ def assemble(source: str, text: str, condition: Any, clauses: list[_Clause]) -> 
     warn = found["warn"].value if "warn" in found else None
     if warn is not None:
         _check_warn(condition, warn)
+    window = found["window"].value
+    _check_baseline(condition, found.get("vs"))
+    _check_pace(condition, window, found["window"])
+    if "confidence" in found:
+        _check_confidence(condition, found["confidence"])
     last = max(clauses, key=lambda c: (c.span.end_line, c.span.end_column))
     return Rule(
         condition,
-        found["window"].value,
+        window,
         segments=found["by"].value if "by" in found else (),
         filters=found["where"].value if "where" in found else (),
         warn=warn,
         text=text,
         span=_span(condition, last.span),
+        baseline=found["vs"].value if "vs" in found else None,
+        guards=found["guards"].value if "guards" in found else (),
+        confidence=found["confidence"].value if "confidence" in found else None,
     )
+
+
+def _check_baseline(condition: Any, clause: _Clause | None) -> None:
+    """A `vs` clause picks the baseline of change/delta: without one it says nothing."""
+    if clause is None or any(isinstance(n, Change) for n in condition.walk()):
+        return
+    raise Invalid(INVALID_RULE, "`vs` sets the baseline of `change` or `delta`, and this rule "
+                  "has neither", clause,
+                  "compare with it, e.g. `change(signups) >= -10% weekly vs last year`, or "
+                  "remove the `vs` clause")
+
+
+def _check_pace(condition: Any, window: Window, clause: _Clause) -> None:
+    """`pace` projects a to-date period to the end of its unit: nothing else has one."""
+    if window.to_date:
+        return
+    found = next((n for n in condition.walk() if isinstance(n, Pace)), None)
+    if found is not None:
+        raise Invalid(INVALID_RULE, f"`pace` needs a to-date window (week, month, quarter or "
+                      f"year to date), not `{window.text}`", clause,
+                      f"for example `{expr_text_of(found)} >= 300k month to date`")
+
+
+def _check_confidence(condition: Any, clause: _Clause) -> None:
+    """`with C% confidence` judges one share a / b against a number (spec: "Volume and
+    confidence"); anything else has no interval to judge."""
+    hint = "for example `signups / visits >= 2% weekly with 95% confidence`"
+    if not isinstance(condition, Compare):
+        what = {Between: "`between`", BoolOp: "`and`/`or`", Not: "`not`"}.get(
+            type(condition), "this condition")
+        raise Invalid(INVALID_RULE, f"`with ... confidence` needs one comparison of a share, not "
+                      f"{what}", clause, "write each condition as its own rule")
+    if condition.op not in (">=", ">", "<=", "<"):
+        raise Invalid(INVALID_RULE, f"`with ... confidence` compares with >=, >, <= or <, not "
+                      f"`{condition.op}`", clause, hint)
+    left = condition.left
+    if any(isinstance(n, (Change, Pace)) for n in left.walk()):
+        raise Invalid(INVALID_RULE, "`with ... confidence` judges a share in one period, not a "
+                      "change, delta or pace", clause, hint)
+    if not (isinstance(left, BinOp) and left.op == "/" and _is_sum(left.left)
+            and _is_sum(left.right)):
+        raise Invalid(INVALID_RULE, "`with ... confidence` needs a share of two columns, like "
+                      "`signups / visits` (each a column or sum(...))", left, hint)
+    if _constant_value(condition.right) is None:
+        raise Invalid(INVALID_RULE, "`with ... confidence` compares the share with a number",
+                      condition.right, hint)
+
+
+def _is_sum(node: Any) -> bool:
+    return isinstance(node, Aggregate) and node.func == "sum"
+
+
+def expr_text_of(node: Any) -> str:
+    from kpirules.format import expr_text  # only on this error path
+
+    return expr_text(node)
 
 
 def _names_column(node: Any) -> bool:
@@ -350,45 +473,3 @@ def _constant_value(expr: Any) -> float | None:
 
 def _text(expr: Any) -> str:
     return expr.text if isinstance(expr, Number) else "..."
-
-
-# ------------------------------------------------------- messages for the checks above
-
-_FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total": "sum",
-                      "minimum": "min", "maximum": "max", "cnt": "count", "latest": "last",
-                      "earliest": "first", "delta": "change", "pct_change": "change",
-                      "growth": "change"}
-
-
-def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:
-    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, FUNCTIONS)
-    message = f"unknown function `{name}`"
-    if guess:
-        message += f"; did you mean `{guess}`?"
-    return message, token, "the functions are " + ", ".join(FUNCTIONS[:-1]) + " and change"
-
-
-def _aggregate_hint(name: str, args: list) -> str:
-    if len(args) > 1 or (args and isinstance(args[0], BinOp)):
-        return f"aggregate each column, then combine: `{name}(a) / {name}(b)`"
-    return "a bare column name means its sum over the period"
-
-
-def _bad_suffix(digits: str, suffix: str, token: Any) -> tuple[str, Any, str]:
-    if suffix == "m":
-        return (f"`{token.value}` is ambiguous: write `{digits}M` for million",
-                token, "k means thousand and M million: 15k = 15,000, 1M = 1,000,000")
-    return (f"`{suffix}` after a number is not understood",
-            token, "a number may end with % (2% = 0.02), k (15k = 15,000) or M "
-                   "(1M = 1,000,000); put a space between a number and a word")
-
-
-def _bad_over_unit(count: str, unit: Any) -> tuple[str, Any, str]:
-    word = unit.value.lower().rstrip("s")
-    if word in ("quarter", "year"):
-        hint = f"use `{word}ly` for the {word} before the current one"
-    elif word == "fortnight" and count.isdecimal():
-        hint = f"for example `over last {2 * int(count)} weeks`"
-    else:
-        hint = "for example `over last 28 days` or `over last 4 weeks`"
-    return (f"`over last {count}` counts days, weeks or months, not `{unit.value}`", unit, hint)

@@ -27,6 +27,24 @@ CASES_DIR = HERE / "conformance"
 SHARED = HERE.parent.parent / "shared" / "conformance"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 
+# Cases written in syntax not built yet, each a strict expected failure (it must fail; once
+# it passes, pytest says so and its name goes from this list), never a silent skip. The
+# language's second part (`vs`, `delta`, `pp`, `to date`, `pace`, `with at least`,
+# `with C% confidence`) is built: every case passes, so the list is empty.
+WAITING: dict[str, tuple[str, ...]] = {}
+
+
+def waiting(stem: str, name: str) -> bool:
+    return name in WAITING.get(stem, ())
+
+
+def case_param(stem: str, doc_or_case, case: dict | None = None):
+    """``pytest.param`` of one case, a strict xfail when it is in ``WAITING``."""
+    args = (doc_or_case,) if case is None else (doc_or_case, case)
+    name = (case or doc_or_case)["name"]
+    marks = [pytest.mark.xfail(strict=True, reason="part-two syntax, not built yet")] if waiting(stem, name) else []
+    return pytest.param(*args, id=f"{stem}::{name}", marks=marks)
+
 
 def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
@@ -36,7 +54,7 @@ def all_cases():
     for path in CASE_FILES:
         doc = load(path)
         for case in doc["cases"]:
-            yield pytest.param(doc, case, id=f"{path.stem}::{case['name']}")
+            yield case_param(path.stem, doc, case)
 
 
 def assert_matches(case: dict, got: list[dict]) -> None:
@@ -106,6 +124,11 @@ def write_xlsx(doc: dict, path: Path) -> None:
     data.append(doc["data"]["columns"])
     for row in doc["data"]["rows"]:
         data.append([dt.date.fromisoformat(row[0]), *row[1:]])
+    # The Settings tab `kpirules init` and `run` create: a header and commented examples
+    # (on Google Sheets, `check` reads it in its one call).
+    settings = wb.create_sheet("Settings")
+    settings.append(["Key", "Value"])
+    settings.append(["# late_after", "2 days"])
     wb.save(path)
 
 
@@ -119,10 +142,33 @@ def run_cli(*args: str, env: dict | None = None) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+def late(doc: dict) -> bool:
+    """spec/cli.md exit 6, computed from the case file: some numeric column a rule names has
+    its last filled date up to A-1 more than 2 days (the default late_after) before A-1."""
+    import re
+
+    from kpirules.names import normalise
+
+    last = dt.date.fromisoformat(doc["as_of"]) - dt.timedelta(days=1)
+    text = " ".join(c["rule"] for c in doc["cases"] if "error" not in c).lower()
+    named = set(re.findall(r"\w+", text, re.UNICODE)) | {normalise(q) for q in re.findall(r"`([^`]+)`", text)}
+    for k, column in enumerate(doc["data"]["columns"][1:], 1):
+        filled = [(dt.date.fromisoformat(row[0]), row[k]) for row in doc["data"]["rows"]
+                  if row[k] not in (None, "") and dt.date.fromisoformat(row[0]) <= last]
+        if normalise(column) not in named or not filled or \
+                not all(isinstance(v, (int, float)) for _, v in filled):
+            continue
+        if max(d for d, _ in filled) < last - dt.timedelta(days=2):
+            return True
+    return False
+
+
 def expected_exit(doc: dict) -> int:
     statuses = {r["status"] for c in doc["cases"] for r in c.get("results", [])}
-    if any("error" in c for c in doc["cases"]):
-        return 2
+    if any("error" in c for c in doc["cases"]) or "ERROR" in statuses:
+        return 2  # a rule in error, or a result that is (confidence on k > n)
+    if late(doc):
+        return 6
     return 1 if "FAIL" in statuses else 0
 
 
@@ -138,6 +184,11 @@ def by_name(doc: dict, output: dict) -> dict[str, list[dict]]:
 @pytest.mark.parametrize("kind", ["csv", "xlsx", "sheets"])
 def test_cli(path: Path, kind: str, tmp_path: Path, request):
     doc = load(path)
+    # The CLI runs every case that does not wait for the language's second part (those are
+    # strict expected failures in test_library).
+    doc["cases"] = [c for c in doc["cases"] if not waiting(path.stem, c["name"])]
+    if not doc["cases"]:
+        pytest.skip(f"every case of {path.name} is in WAITING (part-two syntax)")
     if kind == "csv":
         source = tmp_path / "data.csv"
         write_csv(doc, source)

@@ -146,9 +146,16 @@ def test_kpi002_needs_data_and_falls_back_to_a_guard(table):
     result = lint_text("r: orders / buyers >= 30% daily\n", table=table, min_volume=10_000)
     (f,) = result.findings
     assert "it needs about 10,000" in f.reason
-    # 3,334 days would be silly: the rewrite keeps the window and guards the volume
-    assert f.rewrite.startswith("r: orders / buyers >= 30% or buyers < 10000 daily")
+    # 3,334 days would be silly: the rewrite keeps the window and guards the volume (the
+    # language's `with at least` makes it INCONCLUSIVE, no longer a silent pass)
+    assert f.rewrite.startswith("r: orders / buyers >= 30% daily with at least 10000 buyers")
     parse_rule(rewrite_rule(f.rewrite))
+    guarded = lint_text("r: orders / buyers >= 30% daily with at least 10000 buyers\n", table=table,
+                        min_volume=10_000)
+    assert not guarded.findings
+    sure = lint_text("r: orders / buyers >= 30% daily with 95% confidence\n", table=table,
+                     min_volume=10_000)
+    assert not sure.findings
 
 
 # ------------------------------------------------------------------------- KPI003

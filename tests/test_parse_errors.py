@@ -32,7 +32,7 @@ def test_unknown_function_names_the_functions():
     problem = error("median(visits) >= 100 weekly")
     assert where(problem) == ("unknown-function", 1, 1, 6)
     assert problem.message == "unknown function `median`; did you mean `avg`?"
-    assert problem.suggestion == "the functions are sum, avg, min, max, count, last, first and change"
+    assert problem.suggestion == "the functions are sum, avg, min, max, count, last, first, change, delta and pace"
 
 
 def test_unknown_function_close_to_a_known_one():
@@ -84,8 +84,8 @@ def test_unknown_window_with_did_you_mean():
     problem = error("signups >= 10 fortnightly")
     assert where(problem) == ("syntax", 1, 15, 11)
     assert problem.message == (
-        "unknown window `fortnightly`; expected daily, weekly, monthly, quarterly, yearly or "
-        "over last N days|weeks|months")
+        "unknown window `fortnightly`; expected daily, weekly, monthly, quarterly, yearly, "
+        "over last N days|weeks|months or week/month/quarter/year to date")
     assert problem.suggestion == "did you mean `over last 2 weeks`?"
     assert error("signups >= 10 weekyl").suggestion == "did you mean `weekly`?"
     assert error("signups >= 10 annually").suggestion == "did you mean `yearly`?"
@@ -284,7 +284,7 @@ def test_a_reserved_word_as_a_column_says_how_to_quote_it():
     ("signups > 1 last week", "for the last whole week write `weekly`"),
     ("signups > 1 last 7 days", "a window over the last N days is written `over last N days`"),
     ("signups >= 1,000 weekly", "write numbers without thousands separators, and decimals with a dot"),
-    ("signups > 1 weekly channel", "unexpected `channel` after the window; expected `by`, `where` or `warn at`"),
+    ("signups > 1 weekly channel", "unexpected `channel` after the window; expected `by`, `where`, `warn at`, `vs` or `with`"),
 ])
 def test_window_mistakes(rule, message):
     problem = error(rule)

@@ -49,6 +49,10 @@ VALID = [
     "spend / clicks <= 0.87 monthly by channel warn at 0.86",
     "`Emails sent` / Wyświetlenia >= 1% over last 4 weeks by `Traffic source`",
     "last(engagement) >= 4000 weekly",
+    "delta(signups / visits) >= -0.5pp weekly vs average of last 4 with at least 1000 visits",
+    "change(pace(revenue)) >= 0 month to date vs last year by channel",
+    "signups / visits >= 2% weekly with 95% confidence warn at 2.5%",
+    "year + month >= 3 week to date",
 ]
 VOCABULARY = [
     "signups", "visits", "Wyświetlenia", "`Emails sent`", "`last`", "sum", "avg", "last",
@@ -57,6 +61,8 @@ VOCABULARY = [
     "daily", "weekly", "monthly", "quarterly", "yearly", "over", "last", "28", "days", "weeks",
     "by", "channel", "where", "in", '"email"', "'PL'", "„PL”", '"open', "warn", "at", "≥",
     "$", "#", "`", "\n", "\t", "\u00a0", "fortnightly",
+    "vs", "previous", "year", "average", "of", "with", "least", "confidence", "95%", "-0.5pp",
+    "week", "month", "to", "date", "delta", "pace",
 ]
 ERROR_CATEGORIES = {SYNTAX, UNKNOWN_FUNCTION, INVALID_RULE}
 

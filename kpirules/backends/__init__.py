@@ -4,6 +4,9 @@ The pure-Python ``kpirules.table.DataTable`` reads every source. A large CSV fil
 faster in DuckDB (the ``kpirules[fast]`` extra): ``kpirules check`` of 1,000,000 rows
 against 1,000 rules takes 4.4 s and 800 MB on the Python path, 0.65 s and 200 MB with
 ``kpirules.backends.duckdb_table.DuckTable``, which gives exactly the same results.
+(Complete periods need each metric's first and last filled date over the whole table, so
+DuckDB keeps every row up to the day before the as-of date, not only the rules' dates: on
+the bench's 1,000,000 rows x 100 rules that costs about 0.3 s and 100 MB more.)
 
 Which one runs (``choose``):
 
@@ -36,9 +39,11 @@ AUTO_MIN_BYTES = 5 * 1024 * 1024
 
 
 def duckdb_available() -> bool:
+    """duckdb and sqlglot (which compiles the plan into DuckDB's SQL) are both installed:
+    the ``kpirules[fast]`` extra."""
     import importlib.util
 
-    return importlib.util.find_spec("duckdb") is not None
+    return importlib.util.find_spec("duckdb") is not None and importlib.util.find_spec("sqlglot") is not None
 
 
 def requested(backend: str | None = None) -> str:
@@ -61,7 +66,7 @@ def choose(path: str | os.PathLike, backend: str | None = None) -> str:
         return "python"
     if choice == "duckdb":
         if not duckdb_available():
-            raise SourceError(f"{ENV_VAR}=duckdb but duckdb is not installed",
+            raise SourceError(f"{ENV_VAR}=duckdb but duckdb (or sqlglot) is not installed",
                               hint="pip install 'kpirules[fast]', or unset the variable")
         return "duckdb"
     try:

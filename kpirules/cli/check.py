@@ -10,6 +10,7 @@ from kpirules.cli.common import (DATE, config_option, connector_options, echo_js
                                  lang_option, settings_used, source_errors, source_options, status_text,
                                  use_color, verbosity_options)
 from kpirules.i18n import _, ngettext
+from kpirules.completeness import through_text
 
 
 @click.command("check")
@@ -32,8 +33,10 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
     --rules, else from the source's Rules tab.
 
     \b
-    Exit status: 0 all rules pass (or warn), 1 some rule fails,
-                 2 some rule has an error, 3 the source could not be read.
+    Exit status: 0 no rule fails (PASS, WARN, NO_DATA, INCONCLUSIVE),
+                 1 some rule fails, 2 some rule has an error or the settings are invalid,
+                 3 the source could not be read, 6 the data are late (late_after).
+                 When several apply: 3, 2, 6, 1.
 
     \b
     Examples:
@@ -54,9 +57,9 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
         echo_json(report.to_json())
     else:
         print_table(report, count_text(ready.entries), color=use_color(), quiet=quiet)
-        for problem in report.data_problems:
-            click.echo(f"{_('warning')}: {problem.cell}: {problem.one_line()}", err=True)
-    sys.exit(report.exit_status)
+        for line in report.warning_lines():
+            click.echo(f"{_('warning')}: {line}", err=True)
+    sys.exit(report.exit_code)
 
 
 def _segment_text(segment: dict | None) -> str:
@@ -73,10 +76,12 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
     results = [r for r in report.results if not quiet or r.status.value != "PASS"]
     names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
     width = min(max((len(n) for n in names), default=4), 48)
+    status_width = max((len(r.status.value) for r in results), default=7)
     for r, name in zip(results, names):
         # The message carries the value (formatted like its threshold), the target, the
         # numbers it came from and the period.
-        click.echo(f"{status_text(r.status.value, color)} {name:<{width}}  {r.message}")
+        click.echo(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  "
+                   f"{r.message}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
             click.echo(r.error.caret())
     counts: dict[str, int] = {}
@@ -84,10 +89,19 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
+    late = sum(1 for r in report.results if r.incomplete)
+    if late:
+        summary += " " + _("({n} waiting for late data)").format(n=late)
     from kpirules.i18n import date_text
 
+    click.echo("")
+    # How far the data reach (complete periods), then the counts: the last line stays the
+    # one-line summary scripts and people look for.
+    through = through_text(report.extents)
+    if through:
+        click.echo(through + ("; " + _("late: {columns}").format(columns=", ".join(report.late))
+                              if report.late else ""))
     total = len(report.results)
-    line = _("{rules}, {results} as of {date}: {summary}").format(
+    click.echo(_("{rules}, {results} as of {date}: {summary}").format(
         rules=rules, results=ngettext("{n} result", "{n} results", total).format(n=total),
-        date=date_text(report.as_of), summary=summary or _("nothing to check"))
-    click.echo("\n" + line)
+        date=date_text(report.as_of), summary=summary or _("nothing to check")))

@@ -142,7 +142,7 @@ def use_color(stream=None) -> bool:
 
 
 STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
-                 "ERROR": "magenta"}
+                 "INCONCLUSIVE": "cyan", "ERROR": "magenta"}
 
 
 def status_text(status: str, color: bool, width: int = 7) -> str:
@@ -151,7 +151,9 @@ def status_text(status: str, color: bool, width: int = 7) -> str:
 
 
 def source_errors(func: Callable) -> Callable:
-    """Turn a source that cannot be read into a clear message and exit status 3."""
+    """Turn a source that cannot be read into a clear message and exit status 3, and
+    settings that cannot be used (a bad kpirules.toml or Settings tab) into every problem
+    located (``kpirules.toml:3:9: ...``, ``Settings!B4: ...``) and exit status 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -165,15 +167,13 @@ def source_errors(func: Callable) -> Callable:
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
             sys.exit(EXIT_SOURCE)
-        except Exception as exc:
-            # Unusable settings: every problem at its file line or cell, exit 2. (Only
-            # kpirules.config raises ConfigError, so it is loaded when one is raised.)
+        except ValueError as exc:
+            # Only settings were loaded if kpirules.config was (pydantic stays unimported
+            # on the plain path).
             config = sys.modules.get("kpirules.config")
             if config is None or not isinstance(exc, config.ConfigError):
                 raise
-            for problem in exc.problems:
-                click.echo(f"error: {problem.render()}", err=True)
-            sys.exit(EXIT_ERROR)
+            config_error(exc)
 
     return wrapper
 
@@ -189,6 +189,14 @@ def _blamed(exc, options: dict):
     return blame_settings(exc, [k for k in NAMING_SETTINGS if not options.get(k)], config)
 
 
+def config_error(exc) -> None:
+    """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
+    for problem in exc.problems:
+        click.echo(f"error: {problem.render()}", err=True)
+    click.echo("hint: fix the settings (docs/configuration.md lists every key)", err=True)
+    sys.exit(EXIT_ERROR)
+
+
 def read_entries(path: str):
     """Rule entries of a ``.kpi`` file, or of a workbook's Rules tab."""
     from kpirules.rulesfile import read_rules_file
@@ -199,6 +207,31 @@ def read_entries(path: str):
     from kpirules.connectors import open_source
 
     return rule_entries(open_source(path).read(), path)
+
+
+def data_table(source: str, data_tab: str | None = None, *, config: str | None = None):
+    """The data table of ``source`` read as ``check`` reads it: with the settings of the
+    settings file and the source's Settings tab (data tab, date column). A bad settings
+    file raises ``ConfigError`` (exit 2), an unreadable source ``SourceError`` (exit 3)."""
+    from kpirules.source import read_source
+    from kpirules.table import load_table
+
+    _, workbook, settings = read_source(source, data_tab=data_tab, with_rules=False, config=config)
+    return load_table(workbook.data, date_column=settings.date_column if settings else "date")
+
+
+def settings_file(config: str | None = None):
+    """The settings of ``--config`` or the nearest kpirules.toml (or pyproject.toml's
+    [tool.kpirules]), None when there is none; a bad file raises ``ConfigError``, which
+    ``source_errors`` turns into exit status 2 in every command."""
+    from kpirules.source import find_settings_file
+
+    path = config or find_settings_file()
+    if path is None:
+        return None
+    from kpirules.config import load_settings
+
+    return load_settings(path)
 
 
 def usage_error(message: str) -> None:

@@ -37,6 +37,11 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
     were switched on, and says that it is off.
 
     \b
+    Exit status: as `check` for this rule's results: 0 no FAIL or ERROR, 1 some
+                 segment fails, 2 an error (or bad settings, or no such rule),
+                 3 the source could not be read, 6 the data are late.
+
+    \b
     Examples:
       kpirules explain examples/marketing.xlsx visit_to_signup --as-of 2026-11-26
       kpirules explain data.csv conversion --rules rules.kpi
@@ -74,14 +79,17 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
 
         # Evaluated as if switched on: what it would say is the useful answer.
         entry = dataclasses.replace(entry, meta={**entry.meta, "enabled": True})
-    ex = explain(entry, ready.table, as_of or ready.today, periods)
+    ex = explain(entry, ready.table, as_of or ready.today, periods, settings=ready.settings)
     if fmt == "json":
         echo_json(to_json(ex) | {"enabled": not off})
-        return
-    if off:
-        click.echo(f"{entry.name} is disabled (its Enabled cell says no): check and run skip it. "
-                   "Were it switched on:")
-    color = use_color()
-    text = render(ex, lambda s: status_text(s, color))
-    # -q: the rule and its verdict, without the working.
-    click.echo("\n".join(text.splitlines()[:2]) if quiet else text)
+    else:
+        if off:
+            click.echo(f"{entry.name} is disabled (its Enabled cell says no): check and run skip it. "
+                       "Were it switched on:")
+        color = use_color()
+        text = render(ex, lambda s: status_text(s, color))
+        # -q: the rule and its verdict, without the working.
+        click.echo("\n".join(text.splitlines()[:2]) if quiet else text)
+    # The exit statuses of `check` (spec/cli.md), for this rule's results; a disabled
+    # rule is not checked, so it fails nothing.
+    sys.exit(0 if off else ex.exit_code)

@@ -44,8 +44,10 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
     a row to the Alerts tab and is sent to the configured channels.
 
     \b
-    Exit status: 0 all rules pass (or warn), 1 some rule fails, 2 some rule has an
-                 error (or bad settings), 3 the source could not be read or written.
+    Exit status: 0 no rule fails (PASS, WARN, NO_DATA, INCONCLUSIVE), 1 some rule fails,
+                 2 some rule has an error (or bad settings), 3 the source could not be
+                 read or written, 5 a notification could not be delivered, 6 the data
+                 are late (late_after). When several apply: 3, 2, 5, 6, 1.
 
     \b
     Examples:
@@ -83,8 +85,8 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
     color = use_color()
     if not quiet:
         print_rules(outcome, color=color)
-    for problem in outcome.report.data_problems:
-        click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
+    for line in outcome.report.warning_lines():
+        click.echo(f"warning: {line}", err=True)
     if dry_run:
         click.echo("\ndry run: nothing was written or sent. It would write:")
         for line in outcome.plan.describe() or ["(nothing)"]:

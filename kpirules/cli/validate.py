@@ -25,7 +25,9 @@ def command(files, data_source, data_tab, fmt, config, quiet, verbose):
 
     Each problem is printed as FILE:LINE:COL: CATEGORY: message, with the line and a
     caret under the column (or FILE:Rules!B7 for a workbook's rule). Blank and repeated
-    rule names are problems too. Disabled rules are checked as well.
+    rule names are problems too. Disabled rules are checked as well. With --data, the source
+    is read as `check` reads it (its settings, its date column): every rule that `check`
+    would refuse (an unknown or ambiguous column, the date column summed) is a problem.
 
     \b
     Exit status: 0 every rule is valid, 1 some rule is invalid,
@@ -36,29 +38,23 @@ def command(files, data_source, data_tab, fmt, config, quiet, verbose):
       kpirules validate rules/*.kpi
       kpirules validate rules.kpi --data examples/marketing.xlsx
     """
-    from kpirules.cli.common import read_entries
+    from kpirules.cli.common import data_table, read_entries, settings_file
     from kpirules.format import plural
     from kpirules.rulesfile import count_text
 
     settings_used(config, verbose)
-    headers = None
-    if data_source:
-        from kpirules.names import normalise
-        from kpirules.source import read_source
-
-        _, workbook, _ = read_source(data_source, config=config, data_tab=data_tab, with_rules=False)
-        headers = {normalise(h) for h in workbook.data.headers if h not in (None, "")}
+    settings_file(config)  # a bad settings file is exit 2 here as in every command
+    table = data_table(data_source, data_tab, config=config) if data_source else None
     found_all: list[tuple[str, object]] = []
     entries_all = []
     for path in files:
         entries = read_entries(path)
         entries_all += entries
+        planned = _planned(entries, table) if table is not None else {}
         for entry in entries:
             found = [entry.problem] if entry.problem else []
-            if not found and headers is not None and entry.rule is not None:
-                from kpirules.resolve import check_names
-
-                found = [entry.locate(p) for p in check_names(entry.rule, headers)]
+            if not found and id(entry) in planned:
+                found = [planned[id(entry)]]
             found_all += [(path, p) for p in found]
     if fmt == "json":
         echo_json({"files": list(files), "rules": count_text(entries_all),
@@ -73,3 +69,16 @@ def command(files, data_source, data_tab, fmt, config, quiet, verbose):
             click.echo(f"{count_text(entries_all)} in {plural(len(files), 'file')}: "
                        f"{n or 'no'} problem{'s' if n != 1 else ''}", err=True)
     sys.exit(1 if found_all else 0)
+
+
+def _planned(entries: list, table) -> dict:
+    """The problem ``check`` would give each entry against ``table`` (the engine's own
+    plan: unknown and ambiguous names, the date column used as a metric), by entry id."""
+    import datetime as dt
+
+    from kpirules.plan import build_plan
+
+    plan = build_plan([e for e in entries if e.rule is not None and e.problem is None],
+                      names=[*table.names(), table.date_column], as_of=dt.date.today(),
+                      ambiguous=table.ambiguous, date_column=table.date_column)
+    return {id(rp.entry): rp.problem for rp in plan.rules if rp.problem is not None}

@@ -94,6 +94,16 @@ def lint(rulesets: Iterable[RuleSet], *, vocabulary: Vocabulary | None = None, t
         usable = [i for i in items if all(c.name in headers for c in i.rule.columns())]
         found += volume.small_denominators(usable, recent, min_volume)
         found += volume.window_mismatch(usable, recent)
+        from kpirules.lint import baselines
+
+        # KPI002 already asks for a guard where the volume is short on the median.
+        found += baselines.unguarded_ratios(
+            usable, recent, skip={id(f.item) for f in found if f.code == "KPI002"})
+        found += baselines.seasonal_changes(usable, recent)
+    from kpirules.lint import baselines
+
+    found += baselines.change_of_ratio(
+        items, volume.Recent(table) if table is not None else None)
     # A rule the data already showed at the wrong scale needs no second KPI003 from the
     # comparison with other rules.
     found += checks.window_scale(items, skip={id(f.item) for f in found if f.code == "KPI003"})

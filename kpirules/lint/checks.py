@@ -76,6 +76,10 @@ def canon(node: Any) -> Any:
     if isinstance(node, ast.Rule):
         # `a and b` filters in any order mean the same
         changes["filters"] = tuple(sorted(changes["filters"], key=repr))
+        # no `vs` clause means `vs previous`; guards in any order mean the same
+        uses = any(isinstance(n, ast.Change) for n in node.condition.walk())
+        changes["baseline"] = canon(node.compared_with) if uses else None
+        changes["guards"] = tuple(sorted(changes.get("guards", ()), key=repr))
     return dataclasses.replace(node, **changes)
 
 
@@ -294,7 +298,8 @@ def contradictions(items: list[Item]) -> Iterator[Finding]:
         if interval is None:
             continue
         r = item.rule
-        key = (canon(lhs(cond)), canon(r.window), canon(r.segments), canon(r.filters))
+        key = (canon(lhs(cond)), canon(r.window), canon(r.segments), canon(r.filters),
+               canon(r.compared_with))
         groups.setdefault(key, []).append((item, interval, cond))
     for members in groups.values():
         for i, (item, interval, cond) in enumerate(members):

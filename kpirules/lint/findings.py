@@ -21,6 +21,9 @@ CODES = {
     "KPI005": "contradictory rules",
     "KPI006": "rule without an owner or a description",
     "KPI007": "exact equality on a ratio or average",
+    "KPI008": "ratio often computed from too few events, without a volume guard",
+    "KPI009": "relative change of a rate where a change in points is meant",
+    "KPI010": "change against the previous period on data with a weekly or yearly pattern",
 }
 
 

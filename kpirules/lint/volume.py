@@ -9,6 +9,7 @@ the last few complete periods the data holds (as of the day after its last date)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import statistics
@@ -51,12 +52,14 @@ class Recent:
         window = window or rule.window
         if self.as_of is None:
             return {}
-        probe = ast.Rule(ast.Compare(">=", expr, ast.Number(0.0)), window, rule.segments, rule.filters)
+        baseline = rule.baseline if any(isinstance(n, ast.Change) for n in expr.walk()) else None
+        probe = ast.Rule(ast.Compare(">=", expr, ast.Number(0.0)), window, rule.segments, rule.filters,
+                         baseline=baseline)
         entry = RuleEntry(name="lint-probe", text=rule_text(probe, warn=None), rule=probe)
         out: dict[tuple, list[float]] = {}
         for back in range(periods):
             p = period(window, self.as_of, back)
-            if p.start < self.first:
+            if p is None or p.start < self.first:  # a to-date window on its first day
                 break  # a period the data only partly covers would understate it
             report = evaluate([entry], self.table, as_of_for(window, self.as_of, back))
             for r in report.results:
@@ -98,8 +101,11 @@ def _units(window: ast.Window, n: int) -> str:
 
 
 def _guarded(rule: ast.Rule, denominator: ast.Node) -> bool:
-    """True when the rule already compares the denominator with a number (a minimum)."""
+    """True when the rule already asks for a minimum of the denominator (`with at least`, or
+    a comparison of it with a number), or judges its rate `with C% confidence`."""
     want = canon(denominator)
+    if rule.confidence is not None or any(canon(g.value) == want for g in rule.guards):
+        return True
     return any(canon(lhs(c)) == want for c in comparisons(rule.condition))
 
 
@@ -166,7 +172,12 @@ def _volume_rewrite(item: Item, denominator: ast.Node, needed: int, median: floa
     if grow > 1 and wider <= MAX_COUNT.get(unit, 0):
         return f"{item.name}: {rule_text(rule, window=window_words(unit, int(wider)))}   " \
                f"(a window with enough {expr_text(denominator)})"
-    floor = ast.Compare("<", denominator, ast.Number(float(needed), None, f"{needed}"))
+    minimum = ast.Number(float(needed), None, f"{needed}")
+    if isinstance(denominator, ast.Aggregate):
+        guarded = dataclasses.replace(rule, guards=(*rule.guards, ast.Guard(minimum, denominator)))
+        return (f"{item.name}: {rule_text(guarded)}   "
+                f"(INCONCLUSIVE while the volume is too small to judge)")
+    floor = ast.Compare("<", denominator, minimum)
     guard = ast.BoolOp("or", rule.condition, floor)
     return (f"{item.name}: {rule_text(rule, condition=guard, warn=None)}   "
             f"(passes while the volume is too small to judge)")

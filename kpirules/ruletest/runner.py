@@ -362,9 +362,22 @@ def _expected_fields(exp: Expectation) -> list[tuple[str, str]]:
         out.append(("value", text))
     if exp.period is not None:
         out.append(("period", str(exp.period)))
+    if exp.expects_interval:
+        out.append(("interval", _interval_text(exp.interval)))
     if exp.message is not None:
         out.append(("message", f"…{exp.message}…"))
     return out
+
+
+def _interval_text(interval) -> str:
+    return "null" if interval is None else f"[{_num(interval[0])}, {_num(interval[1])}]"
+
+
+def _interval_ok(exp: Expectation, got: tuple[float, float] | None) -> bool:
+    if exp.interval is None or got is None:
+        return exp.interval is None and got is None
+    ends = [Expectation.model_construct(value=e, tolerance=exp.tolerance) for e in exp.interval]
+    return all(_value_ok(e, g) for e, g in zip(ends, got))
 
 
 def _value_ok(exp: Expectation, got: float | None) -> bool:
@@ -388,6 +401,10 @@ def _got_fields(exp: Expectation, r: RuleResult) -> tuple[list[tuple[str, str]],
         got.append(("period", str(r.period) if r.period else "null"))
         if r.period is None or (r.period.start, r.period.end) != (exp.period.start, exp.period.end):
             wrong.add("period")
+    if exp.expects_interval:
+        got.append(("interval", _interval_text(r.interval)))
+        if not _interval_ok(exp, r.interval):
+            wrong.add("interval")
     got.append(("message", f"“{r.message}”"))
     if exp.message is not None and exp.message not in r.message:
         wrong.add("message")

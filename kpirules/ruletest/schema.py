@@ -223,11 +223,24 @@ class Expectation(_Strict):
     period: PeriodSpec | None = None
     message: str | None = None  # a substring the message must contain
     as_of: IsoDate | None = None  # evaluate this expectation at another date than the test's
+    # `with C% confidence`: the Wilson interval [lo, hi] (`tolerance` applies to each end).
+    interval: Annotated[list[Num], Field(min_length=2, max_length=2)] | None = None
 
     @property
     def expects_value(self) -> bool:
         # `value: null` (expect no value) differs from leaving `value` out (do not check it)
         return "value" in self.model_fields_set
+
+    @property
+    def expects_interval(self) -> bool:
+        return "interval" in self.model_fields_set
+
+    @field_validator("interval")
+    @classmethod
+    def _ordered(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (value[0] is None or value[1] is None or value[0] > value[1]):
+            raise ValueError("write the interval as [low, high], e.g. [0.021, 0.032]")
+        return value
 
 
 class TableInput(_Strict):
@@ -350,7 +363,8 @@ def _problem(located: Located, file: str, err: Mapping[str, Any]) -> Problem:
         return located.problem(file, loc, f"`{loc[-1]}` is missing")
     message = err["msg"].removeprefix("Value error, ")
     if err["type"] == "enum" and "status" in loc:
-        message = f"unknown status {err.get('input')!r}; write PASS, WARN, FAIL, NO_DATA or ERROR"
+        message = (f"unknown status {err.get('input')!r}; write PASS, WARN, FAIL, INCONCLUSIVE, "
+                   "NO_DATA or ERROR")
     where = f"`{key}`: " if key and not isinstance(key, int) else ""
     return located.problem(file, loc, where + message)
 

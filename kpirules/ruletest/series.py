@@ -39,10 +39,13 @@ class SeriesError(ValueError):
 
 
 def parse_number(text: str) -> Decimal:
-    """``2%`` -> 0.02, ``15k`` -> 15000; raises ``ValueError`` for anything else."""
+    """``2%`` -> 0.02, ``-0.5pp`` -> -0.005, ``15k`` -> 15000; raises ``ValueError`` for
+    anything else."""
     text = text.strip()
+    if text.endswith("pp"):  # percentage points, as in rules: the same number as %
+        text = text[:-2] + "%"
     if not re.fullmatch(_NUMBER, text):
-        raise ValueError(f"`{text}` is not a number (write 1000, 2.5, 2%, 15k or 0.25M)")
+        raise ValueError(f"`{text}` is not a number (write 1000, 2.5, 2%, -0.5pp, 15k or 0.25M)")
     suffix = text[-1] if text[-1] in _SCALE and not text[-1].isdigit() and text[-1] != "." else ""
     try:
         return Decimal(text[: len(text) - len(suffix)]) * _SCALE[suffix]

@@ -72,7 +72,8 @@ class AlertRecord:
 
 def is_change(previous: str | None, now: Status) -> bool:
     """True when going from ``previous`` (a History status, or None) to ``now`` is news."""
-    if now is Status.ERROR:
+    if now is Status.ERROR or now is Status.INCONCLUSIVE:
+        # Too few to judge is not a verdict: it neither raises nor clears an alert.
         return False
     if previous in (None, ""):
         return now in BAD

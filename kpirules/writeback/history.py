@@ -34,7 +34,7 @@ HISTORY_NOTES = {
     "Segment": "For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise.",
     "Period start": "First day of the period evaluated.",
     "Period end": "Last day of the period evaluated (inclusive).",
-    "Status": "PASS, WARN, FAIL or NO_DATA for this period.",
+    "Status": "PASS, WARN, FAIL, INCONCLUSIVE (too few to judge) or NO_DATA for this period.",
     "Value": "The value the rule computed.",
     "Threshold": "The threshold it was compared with.",
     "Numbers": "The numbers the value came from: each aggregate, rows and days.",
@@ -218,7 +218,7 @@ def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
 
 def numbers(result: RuleResult) -> str:
     """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
-    from kpirules.format import format_value, period_text, plural
+    from kpirules.format import format_threshold, format_value, period_text, plural
 
     detail = result.detail
     if detail is None:
@@ -229,9 +229,27 @@ def numbers(result: RuleResult) -> str:
     if detail.reason:
         text += f"; {detail.reason}"
     prev = detail.previous
-    if prev is not None:
+    if detail.baselines:  # vs average of last N: the mean, then each period
+        # A rate (delta in points, change of a share) reads as a percent.
+        known = [b.value for b in detail.baselines if b.value is not None]
+        unit = "%" if result.unit in ("%", "pp") and known and max(map(abs, known)) < 1 else None
+        each = ", ".join(f"{period_text(b.period)} {format_value(b.value, unit)}"
+                         for b in detail.baselines)
+        text += f"; {detail.baseline}: {format_value(prev.value if prev else None, unit)} ({each})"
+    elif prev is not None:
         terms = "; ".join(f"{t.label} {format_value(t.value)}" for t in prev.terms)
-        text += f"; previous {period_text(prev.period)}: {terms or format_value(prev.value)}"
+        word = "last year" if detail.baseline and "last year" in detail.baseline else "previous"
+        text += f"; {word} {period_text(prev.period)}: {terms or format_value(prev.value)}"
+    if detail.pace is not None:
+        text += f"; pace: {detail.pace[0]} of {detail.pace[1]} days"
+    for check in result.guards:
+        text += (f"; at least {format_value(check.minimum)} {check.label}"
+                 f"{'' if check.period == result.period else ' in ' + period_text(check.period)}: "
+                 f"{format_value(check.value)}")
+    if result.interval is not None:
+        lo, hi = result.interval
+        text += (f"; {format_threshold(result.confidence, '%')} interval "
+                 f"{format_value(lo, '%')}-{format_value(hi, '%')}")
     return text
 
 

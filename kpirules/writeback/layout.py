@@ -24,7 +24,8 @@ ENGINE_COLUMNS = ("Status", "Value", "Target", "Period", "Checked", "Message")
 ENGINE_KEYS = frozenset(k for c in ENGINE_COLUMNS for k in header_keys(c))  # English and Polish
 ENGINE_NOTES = {
     "Status": "Written by kpirules run: PASS, WARN, FAIL, NO_DATA (no rows or a missing number "
-              "in the period), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
+              "in the period), INCONCLUSIVE (data, but too few to judge: `with at least` or "
+              "`with ... confidence`), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
               "with `by`, the worst status of its segments. Do not edit: it is overwritten.",
     "Value": "Written by kpirules run: the value the rule computed for its period (the left-hand "
              "side); for a rule with `by`, the lowest to the highest segment value.",

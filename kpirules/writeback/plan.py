@@ -25,6 +25,7 @@ STATUS_STYLE_COLOURS: dict[str, tuple[str, str]] = {
     "WARN": ("#FFE599", "#7F6000"),
     "FAIL": ("#F4CCCC", "#990000"),
     "NO_DATA": ("#E0E0E0", "#434343"),
+    "INCONCLUSIVE": ("#CFE2F3", "#1C4587"),  # data, but too few to judge: calm blue
     "ERROR": ("#CC0000", "#FFFFFF"),
     "OFF": ("#F3F3F3", "#999999"),
 }

@@ -72,7 +72,11 @@ class RunOutcome:
 
     @property
     def exit_status(self) -> int:
-        return self.report.exit_status
+        """spec/cli.md's table: the results (1, 2), late data (6), undelivered notifications
+        (5), combined in its order."""
+        from kpirules.exitcodes import Exit, combine
+
+        return combine([self.report.exit_code, *([Exit.UNDELIVERED] if self.failed_deliveries else [])])
 
     @property
     def failed_deliveries(self) -> list[Delivery]:
@@ -163,7 +167,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
     table = load_table(wb.data, date_column=settings.date_column)
     enabled = [e for e in entries if is_enabled(e)]
-    report = evaluate(enabled, table, as_of)
+    report = evaluate(enabled, table, as_of, settings=settings)
     by_name: dict[str, list[RuleResult]] = {}
     for r in report.results:
         by_name.setdefault(r.name, []).append(r)
@@ -177,9 +181,10 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
                 else [r for r in named if id(r.error) not in claimed])
         results += mine
         summaries.append(summarise(e, mine))
-    report = Report(as_of=as_of, results=results, data_problems=report.data_problems)
+    report = Report(as_of=as_of, results=results, data_problems=report.data_problems,
+                    extents=report.extents, late=report.late, warnings=report.warnings)
     periods = settings.restate_periods if restate is None else restate
-    restated = restatement(enabled, table, as_of, periods)
+    restated = restatement(enabled, table, as_of, periods, settings=settings)
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
@@ -212,7 +217,8 @@ def _threshold_texts(records: list[AlertRecord], entries: list[RuleEntry]) -> No
             record.threshold_text = expr_text(rule.threshold)
 
 
-def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: int) -> list[RuleResult]:
+def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: int,
+                settings: Settings | None = None) -> list[RuleResult]:
     """Results of the ``periods`` periods before each rule's current one, evaluated at the
     as-of dates that give those periods (one evaluation per distinct date)."""
     from kpirules.engine import evaluate
@@ -228,7 +234,8 @@ def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: i
             by_date.setdefault(as_of_for(e.rule.window, as_of, back), []).append(e)
     out: list[RuleResult] = []
     for day in sorted(by_date, reverse=True):  # the most recent periods first in History
-        out += [r for r in evaluate(by_date[day], table, day).results if r.status is not Status.ERROR]
+        out += [r for r in evaluate(by_date[day], table, day, settings=settings).results
+                if r.status is not Status.ERROR]
     return out
 
 

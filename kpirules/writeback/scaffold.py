@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from kpirules.ast import RESERVED_WORDS
 from kpirules.errors import SourceError
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
@@ -41,8 +42,9 @@ ENABLED_WORDS = {"yes": True, "y": True, "true": True, "on": True, "no": False, 
                  "off": False}
 DROPDOWN_ROWS = SET_UP_ROWS  # the Enabled dropdown reaches this far below the header
 EXAMPLE_DATA_HEADERS = ("Date", "Campaign", "Visits", "Signups")
-RESERVED = {"date", "by", "where", "and", "or", "not", "in", "at", "warn", "over", "last", "between",
-            "daily", "weekly", "monthly", "quarterly", "yearly"}
+# Words a scaffolded rule must not use as a bare column name: the reserved words (and the
+# date column).
+RESERVED = {"date", *RESERVED_WORDS}
 
 
 def column_kinds(data: RawTable | None, date_column: str = "date") -> tuple[list[str], list[str]]:

@@ -138,6 +138,10 @@ def segments_message(entry: RuleEntry, results: list[RuleResult]) -> str:
     if by[Status.WARN]:
         parts.append(f"{of.format(n=len(by[Status.WARN]), total=total, noun=noun)} {warn_miss}: "
                      f"{named(by[Status.WARN])}")
+    if by[Status.INCONCLUSIVE]:
+        parts.append(_("too few to judge for {segments}: {named}").format(
+            segments=of.format(n=len(by[Status.INCONCLUSIVE]), total=total, noun=noun),
+            named=named(by[Status.INCONCLUSIVE])))
     if by[Status.NO_DATA]:
         parts.append(_("no data for {segments}: {named}").format(
             segments=of.format(n=len(by[Status.NO_DATA]), total=total, noun=noun),

@@ -1,0 +1,237 @@
+"""The values of one rule for one segment: its expressions computed from the aggregates of
+the evaluated period and of its baseline periods (spec/semantics.md, "Values",
+"Baselines", "To-date windows and pace").
+
+A missing number anywhere (no rows, a blank metric, a division by zero, a zero baseline of
+``change``) raises ``NoData``; the engine makes the result NO_DATA, also inside and/or/not.
+``Context`` also records which baseline periods entered a value, because a volume guard
+must hold in each of them.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from kpirules import ast
+from kpirules.aggregate import Group
+from kpirules.errors import Problem
+from kpirules.format import baseline_words, expr_text, period_text
+from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
+from kpirules.periods import pace_days
+from kpirules.plan import aggregates
+from kpirules.results import Detail, Period, Term
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.completeness import Extents
+
+_COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+
+
+class NoData(Exception):
+    """A number the condition needs is missing; ``reason`` says which, for the message."""
+
+
+class Incomplete(NoData):
+    """A period the value needs is not complete for one of its columns (late data:
+    spec/semantics.md, "Complete periods"); the result is NO_DATA with ``incomplete``."""
+
+
+class BadCells(Exception):
+    def __init__(self, problems: tuple[Problem, ...]):
+        super().__init__(problems[0].message)
+        self.problems = problems
+
+
+def compare(op: str, left: float, right: float) -> bool:
+    if op in _COMPARE:
+        return _COMPARE[op](left, right)
+    # = and != on computed values: 0.1 + 0.2 must equal 0.3.
+    equal = math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
+    return equal if op == "=" else not equal
+
+
+@ast.node_cache
+def first(node: ast.Node, kind: type) -> ast.Node | None:
+    """The first node of type ``kind`` in ``node`` (memoised: asked for every result)."""
+    return next((n for n in node.walk() if isinstance(n, kind)), None)
+
+
+@dataclass
+class Context:
+    """What one rule x segment evaluation reads: its group in each period. Index 0 is the
+    evaluated period, 1.. the baseline periods nearest first (kpirules.plan.RulePlan)."""
+
+    rule: ast.Rule
+    groups: list[Group | None]
+    periods: list[Period | None]
+    used: set[int] = field(default_factory=set)  # baseline periods that entered a value
+    extents: Extents | None = None  # data start and end per column (complete periods)
+
+    def complete(self, column: str, at: int) -> None:
+        """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
+        if self.extents is not None:
+            gap = self.extents.gap(column, self.periods[at])
+            if gap is not None:
+                where = ""
+                if at:  # a baseline period: say which
+                    which = ("the previous period" if self.rule.compared_with.kind == "previous"
+                             else f"in {self.baseline_text()}")
+                    where = f" ({which}, {period_text(self.periods[at])})"
+                raise Incomplete(gap + where)
+
+    def check_complete(self) -> None:
+        """``complete`` for every aggregate of the rule in every period it surely reads,
+        before anything is computed, so that the reason for late data never depends on which
+        part of the condition was computed first: the evaluated period for the condition,
+        warn level and guards; the baseline period of `vs previous`/`vs last year` for what
+        change/delta read (and the guards, which must hold there too). The periods of an
+        average are checked as they are read: a late one is left out of the mean."""
+        from kpirules.plan import rule_aggregates
+
+        single = self.rule.compared_with.kind != "average" and len(self.periods) > 1
+        for agg, in_baseline in rule_aggregates(self.rule):
+            self.complete(agg.column.name, 0)
+            if in_baseline and single:
+                self.complete(agg.column.name, 1)
+
+    def group(self, at: int) -> Group:
+        group = self.groups[at]
+        if group is None:
+            if at:
+                raise NoData(f"no rows in {period_text(self.periods[at])}")
+            raise NoData("no rows in the period")
+        return group
+
+    def value(self, node: ast.Node, at: int = 0) -> float:
+        if isinstance(node, ast.Number):
+            return node.value
+        if isinstance(node, ast.Aggregate):
+            self.complete(node.column.name, at)
+            agg = self.group(at).values[(node.func, node.column.name)]
+            if agg.bad:
+                raise BadCells(agg.bad)
+            if agg.value is None:
+                when = f" in {period_text(self.periods[at])}" if at else ""
+                raise NoData(f"{node.column.text or node.column.name} has no values{when}")
+            return agg.value
+        if isinstance(node, ast.Neg):
+            return -self.value(node.operand, at)
+        if isinstance(node, ast.BinOp):
+            left = self.value(node.left, at)
+            right = self.value(node.right, at)
+            if node.op == "+":
+                return left + right
+            if node.op == "-":
+                return left - right
+            if node.op == "*":
+                return left * right
+            if right == 0:
+                raise NoData(f"{expr_text(node.right)} is 0, so {expr_text(node)} has no value")
+            return left / right
+        if isinstance(node, ast.Pace):
+            days, unit_days = pace_days(self.rule.window, self.periods[at])
+            return pace(self.value(node.operand, at), days, unit_days)
+        if isinstance(node, ast.Change):
+            now = self.value(node.operand, at)
+            base = self.baseline(node.operand)
+            try:
+                return BASELINE_FUNCTIONS[node.func].compute(now, base)
+            except ZeroBaseline:
+                raise NoData(f"{expr_text(node.operand)} was 0 in {self.baseline_text()}, "
+                             f"so its {node.func} has no value") from None
+        raise TypeError(f"not an expression: {node!r}")
+
+    def baseline(self, operand: ast.Node) -> float:
+        """``operand`` in the baseline: one period's value, or the mean of those of the
+        average's periods that have one."""
+        kind = self.rule.compared_with.kind
+        if len(self.periods) < 2:
+            raise NoData(f"no baseline period for {self.baseline_text()}")
+        if kind != "average":
+            value = self.value(operand, 1)
+            self.used.add(1)
+            return value
+        values, late = [], []
+        for at in range(1, len(self.periods)):
+            try:
+                values.append(self.value(operand, at))
+            except Incomplete as exc:  # late data: left out like any missing value
+                late.append(exc)
+                continue
+            except NoData:
+                continue
+            self.used.add(at)
+        if not values:
+            if late and len(late) == len(self.periods) - 1:
+                raise late[0]
+            raise NoData(f"{expr_text(operand)} has no value in any of {self.baseline_text()}")
+        return math.fsum(values) / len(values)
+
+    def baseline_text(self) -> str:
+        return baseline_words(self.rule.compared_with, self.rule.window)
+
+    def holds(self, node: ast.Node) -> bool:
+        if isinstance(node, ast.Compare):
+            return compare(node.op, self.value(node.left), self.value(node.right))
+        if isinstance(node, ast.Between):
+            v = self.value(node.operand)
+            return self.value(node.low) <= v <= self.value(node.high)
+        if isinstance(node, ast.Not):
+            return not self.holds(node.operand)
+        if isinstance(node, ast.BoolOp):
+            # Both sides always run: a NO_DATA part makes the whole condition NO_DATA,
+            # even when the other side alone would decide it.
+            left, right = self.holds(node.left), self.holds(node.right)
+            return (left and right) if node.op == "and" else (left or right)
+        raise TypeError(f"not a condition: {node!r}")
+
+    def detail(self, expr: ast.Node, at: int = 0) -> Detail:
+        group, span = self.groups[at], self.periods[at]
+        terms = []
+        seen = set()
+        for agg, _ in aggregates(expr):
+            key = (agg.func, agg.column.name)
+            if key in seen:
+                continue
+            seen.add(key)
+            value = group.values.get(key) if group else None
+            terms.append(Term(
+                label=agg.column.text or agg.column.name if agg.implicit else
+                f"{agg.func}({agg.column.text or agg.column.name})",
+                func=agg.func, column=agg.column.name,
+                value=value.value if value else None, rows=group.rows if group else 0,
+                cells=value.cells if value else 0, days=group.days if group else 0,
+            ))
+        try:
+            value, reason = self.value(expr, at), None
+        except NoData as exc:
+            value, reason = None, str(exc)
+        except BadCells as exc:
+            value, reason = None, exc.problems[0].message
+        previous, baselines, words, current = None, (), None, None
+        inner = first(expr, ast.Change)
+        if at == 0 and inner is not None and len(self.periods) > 1:
+            words = self.baseline_text()
+            try:
+                current = self.value(inner.operand)
+            except (NoData, BadCells):
+                current = None
+            found = tuple(self.detail(inner.operand, i) for i in range(1, len(self.periods)))
+            if self.rule.compared_with.kind == "average":
+                baselines = found
+                try:
+                    mean = self.baseline(inner.operand)
+                except (NoData, BadCells):
+                    mean = None
+                previous = Detail(expression=expr_text(inner.operand), value=mean, baseline=words)
+            else:
+                previous = found[0]
+        paced = first(expr, ast.Pace)
+        days = pace_days(self.rule.window, span) if paced is not None and span else None
+        return Detail(expression=expr_text(expr), value=value, terms=tuple(terms), period=span,
+                      rows=group.rows if group else 0, days=group.days if group else 0,
+                      previous=previous, reason=reason, baselines=baselines, baseline=words,
+                      pace=days, current=current)

@@ -1,0 +1,62 @@
+"""The words of the parser's own errors (kpirules.transform): what a misspelt function,
+baseline, number suffix or window unit was probably meant to be. Each helper returns
+(message, where, hint) for ``transform.Invalid``; nothing here raises."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kpirules.ast import FUNCTIONS, BinOp
+from kpirules.errors import did_you_mean
+
+_FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total": "sum",
+                      "minimum": "min", "maximum": "max", "cnt": "count", "latest": "last",
+                      "earliest": "first", "pct_change": "change", "growth": "change",
+                      "diff": "delta", "difference": "delta", "projected": "pace",
+                      "forecast": "pace", "run_rate": "pace"}
+
+
+def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:
+    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, FUNCTIONS)
+    message = f"unknown function `{name}`"
+    if guess:
+        message += f"; did you mean `{guess}`?"
+    return message, token, "the functions are " + ", ".join(FUNCTIONS[:-1]) + " and " + FUNCTIONS[-1]
+
+
+def _aggregate_hint(name: str, args: list) -> str:
+    if len(args) > 1 or (args and isinstance(args[0], BinOp)):
+        return f"aggregate each column, then combine: `{name}(a) / {name}(b)`"
+    return "a bare column name means its sum over the period"
+
+
+def _bad_vs(word: Any) -> tuple[str, Any, str]:
+    guess = {"prior": "previous", "prev": "previous", "last": "previous",
+             "avg": "average of last 4", "average": "average of last 4", "mean": "average of last 4",
+             "yoy": "last year", "ly": "last year", "lastyear": "last year",
+             "last_year": "last year", "year": "last year"}.get(word.value.lower())
+    message = f"`vs {word.value}` is not a baseline"
+    if guess:
+        message += f"; did you mean `vs {guess}`?"
+    return message, word, "write `vs previous`, `vs last year` or `vs average of last N`"
+
+
+def _bad_suffix(digits: str, suffix: str, token: Any) -> tuple[str, Any, str]:
+    if suffix == "m":
+        return (f"`{token.value}` is ambiguous: write `{digits}M` for million",
+                token, "k means thousand and M million: 15k = 15,000, 1M = 1,000,000")
+    return (f"`{suffix}` after a number is not understood",
+            token, "a number may end with % (2% = 0.02), pp (percentage points, -0.5pp = "
+                   "-0.005), k (15k = 15,000) or M (1M = 1,000,000); put a space between a "
+                   "number and a word")
+
+
+def _bad_over_unit(count: str, unit: Any) -> tuple[str, Any, str]:
+    word = unit.value.lower().rstrip("s")
+    if word in ("quarter", "year"):
+        hint = f"use `{word}ly` for the {word} before the current one"
+    elif word == "fortnight" and count.isdecimal():
+        hint = f"for example `over last {2 * int(count)} weeks`"
+    else:
+        hint = "for example `over last 28 days` or `over last 4 weeks`"
+    return (f"`over last {count}` counts days, weeks or months, not `{unit.value}`", unit, hint)

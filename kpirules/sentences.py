@@ -1,0 +1,76 @@
+"""The one-line arithmetic of the constructs of the language's second part, for messages
+and explain: "on pace for 287k of 300k: 143.5k in 15 of 30 days", "2.6% (95% interval
+2.1%-3.2%) meets >= 2%", "too few visits to judge: 312 of the 1,000 needed", "-0.40pp vs
+the average of the last 4 weeks (2.71%)"."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kpirules import ast
+from kpirules.format import expr_text, format_threshold, format_value, period_text, signed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.results import Detail, GuardCheck, RuleResult
+
+
+def compact(value: float | None, unit: str | None) -> str:
+    """A total the way its target is written: 287,340 against `300k` -> ``287.3k``."""
+    if value is None:
+        return "n/a"
+    if unit in ("k", "M"):
+        scale = 1e3 if unit == "k" else 1e6
+        return f"{value / scale:,.1f}".rstrip("0").rstrip(".") + unit
+    return f"{value:,.0f}" if abs(value) >= 100 else format_value(value)
+
+
+def guard_text(check: GuardCheck, evaluated: object) -> str:
+    """``too few visits to judge: 312 of the 1,000 needed`` (and where, when it was a
+    baseline period that had too few)."""
+    have = "none" if check.value is None else format_value(check.value)
+    text = f"too few {check.label} to judge: {have} of the {format_value(check.minimum)} needed"
+    if check.period is not None and check.period != evaluated:
+        text += f" in {period_text(check.period)}"
+    return text
+
+
+def interval_text(result: RuleResult) -> str:
+    """``95% interval 2.1%-3.2%``: a share's interval, in percent with one decimal."""
+    lo, hi = result.interval or (None, None)
+    level = format_threshold(result.confidence, "%") if result.confidence else "?"
+    return f"{level} interval {_percent(lo)}-{_percent(hi)}"
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+def pace_text(detail: Detail, cond: ast.Compare, unit: str | None) -> str:
+    """``on pace for 287k of 300k: 143.5k in 15 of 30 days``."""
+    d, total = detail.pace or (0, 0)
+    projected = detail.value
+    so_far = projected * d / total if projected is not None and total else None
+    return (f"on pace for {compact(projected, unit)} of {expr_text(cond.right)}: "
+            f"{compact(so_far, unit)} in {d} of {total} days")
+
+
+def baseline_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
+    """``-0.40pp vs the average of the last 4 weeks (2.71%)``."""
+    inner = change.operand
+    ratio = isinstance(inner, ast.BinOp) and inner.op == "/"
+    inner_unit = "%" if ratio and unit in ("%", "pp", None) else None
+    if change.func == "change":
+        shown = signed(detail.value, unit or "%")
+    else:
+        shown = signed(detail.value, unit or ("pp" if ratio else None))
+    base = detail.previous.value if detail.previous is not None else None
+    return f"{shown} vs {detail.baseline or 'the baseline'} ({format_value(base, inner_unit)})"
+
+
+def current_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
+    """``signups / visits 2.31% in 2026-11-16..22``: the operand now."""
+    inner = change.operand
+    ratio = isinstance(inner, ast.BinOp) and inner.op == "/"
+    inner_unit = "%" if ratio and unit in ("%", "pp", None) else None
+    return (f"{expr_text(inner)} {format_value(detail.current, inner_unit)} in "
+            f"{period_text(detail.period)}")
