@@ -147,6 +147,8 @@ class RuleResult:
             out["error"] = self.error.to_json()
         if self.interval is not None:
             out["interval"] = list(self.interval)
+        if self.incomplete:
+            out["incomplete"] = True  # NO_DATA because the data are late (semantics.md)
         if self.data_problems:
             out["data_problems"] = [p.to_json() | {"message": p.message} for p in self.data_problems]
         return out

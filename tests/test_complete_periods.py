@@ -234,6 +234,8 @@ def test_check_exits_6_when_the_data_are_late_and_json_says_why(project):
     assert doc["late"] == {"orders": "2026-11-22", "signups": "2026-11-20", "visits": "2026-11-22"}
     assert doc["extents"]["signups"] == {"start": "2026-10-01", "end": "2026-11-20"}
     assert any("signups data end on 2026-11-20" in w for w in doc["warnings"])
+    rate = next(r for r in doc["results"] if r["name"] == "rate")
+    assert rate["status"] == "NO_DATA" and rate["incomplete"] is True
     # a FAIL beside late data: 6 wins over 1 (spec/cli.md order 3, 2, 7, 5, 6, 1, 0)
     (project / "fail.kpi").write_text("v: visits >= 1M monthly\n", encoding="utf-8")
     assert invoke("check", "data.csv", "--rules", "fail.kpi", "--as-of", "2026-11-26").exit_code == 6
