@@ -41,12 +41,13 @@ __all__ = [
 ]
 
 CONFIG = "config"  # Problem category for settings mistakes
-TRIGGERS = ("fail", "warn", "no_data", "recovery", "error")
+TRIGGERS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
 CHANNEL_TYPES = ("slack", "webhook", "email")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
-Trigger = Literal["fail", "warn", "no_data", "recovery", "error"]
+Trigger = Literal["fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late",
+                  "data_recovered"]
 
 
 class MissingEnv(LookupError):
@@ -226,6 +227,17 @@ class Settings(BaseModel):
     sheet_url: str | None = None  # the link put in messages
     timezone: str | None = None  # IANA name; "today" for as-of dates
     notifications: list[Channel] = Field(default_factory=list)
+    # How long an undelivered alert stays owed (kpirules.writeback.outbox), and how long
+    # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",
+    # "12 weeks", "2 years"; "forever" keeps every row.
+    owed_for: str = "7 days"
+    history_keep: str = "400 days"
+
+    @field_validator("owed_for", "history_keep")
+    @classmethod
+    def check_duration(cls, value: str) -> str:
+        duration_days(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -261,6 +273,21 @@ class Settings(BaseModel):
         env = os.environ if env is None else env
         return [f"channel {ch.name!r}: {n} is not set"
                 for ch in self.notifications for n in dict.fromkeys(ch.env_names()) if n not in env]
+
+
+_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
+
+
+def duration_days(text: str) -> int | None:
+    """Days in ``"400 days"``, ``"12 weeks"``, ``"18 months"``, ``"2 years"``; None for
+    ``"forever"``. ValueError (for pydantic's message) otherwise."""
+    words = str(text).strip().lower().split()
+    if words == ["forever"]:
+        return None
+    if len(words) == 2 and words[0].isdigit() and words[1].rstrip("s") in _UNIT_DAYS and int(words[0]) > 0:
+        return int(words[0]) * _UNIT_DAYS[words[1].rstrip("s")]
+    raise ValueError(f"{text!r} is not a duration; write it as \"400 days\", \"12 weeks\", "
+                     "\"18 months\", \"2 years\" or \"forever\"")
 
 
 class ConfigError(ValueError):

@@ -239,8 +239,24 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> 
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
     groups = table.groups(plan)
-    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups)]
+    results: list[RuleResult] = []
+    for rp in plan.rules:
+        try:
+            results += _evaluate_rule(rp, groups)
+        except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
+            results.append(internal_error_result(rp.entry, exc))
     return Report(as_of=as_of, results=results, data_problems=list(table.problems))
+
+
+def internal_error_result(entry: RuleEntry, exc: BaseException) -> RuleResult:
+    """The ERROR result of a rule whose evaluation hit a bug: that rule only, one line."""
+    from kpirules.errors import INTERNAL
+
+    problem = Problem(INTERNAL, f"kpirules could not evaluate this rule (internal error: "
+                      f"{type(exc).__name__}); the other rules were evaluated",
+                      suggestion="please report it (README.md, 'Reporting a problem')")
+    return RuleResult(name=entry.name, rule=entry.text, status=Status.ERROR, error=problem,
+                      message=problem.one_line(), meta=dict(entry.meta))
 
 
 @dataclass

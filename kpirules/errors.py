@@ -19,6 +19,7 @@ UNKNOWN_FUNCTION = "unknown-function"
 INVALID_RULE = "invalid-rule"
 DATA = "data"
 SOURCE = "source"
+INTERNAL = "internal"  # a bug of ours, confined to the one rule it hit
 
 
 @dataclass(frozen=True)

@@ -40,16 +40,21 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
     a row to the Alerts tab and is sent to the configured channels.
 
     \b
-    Exit status: 0 all rules pass (or warn), 1 some rule fails, 2 some rule has an
-                 error (or bad settings), 3 the source could not be read or written.
+    Exit status (docs/running.md): 0 all good, 1 some rule fails, 2 some rule has an
+                 error (or bad settings), 3 the source could not be read or nothing
+                 was written, 5 some alert is still owed (the next run sends it),
+                 6 the data are late, 7 another run holds the sheet (nothing changed).
 
     \b
     Examples:
       kpirules run examples/marketing.xlsx --as-of 2026-11-26
       kpirules run https://docs.google.com/spreadsheets/d/KEY/edit --dry-run
     """
+    from kpirules.cli.main import internal_error
     from kpirules.config import ConfigError
     from kpirules.errors import SourceError
+    from kpirules.exitcodes import Exit
+    from kpirules.writeback.lease import LeaseHeld
     from kpirules.writeback.runner import run
 
     try:
@@ -60,16 +65,14 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
+    except LeaseHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(Exit.LOCKED))
     except SourceError:
         raise  # exit status 3, with its hint (source_errors)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         # A crash must not exit 1, which schedulers read as "some KPI fails" and ignore.
-        import traceback
-
-        traceback.print_exc()
-        click.echo("error: kpirules run stopped on an internal error (above); nothing was written "
-                   "after it. Please report it.", err=True)
-        sys.exit(EXIT_ERROR)
+        internal_error(exc, "kpirules run stopped; nothing was written after it")
     color = use_color()
     if not quiet:
         print_rules(outcome, color=color)
@@ -84,8 +87,18 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
     else:
         for record in outcome.alerts:
             click.echo(f"alert: {_alert_line(record)}")
+        delivered = [r for r in outcome.earlier if r.deliveries and not r.owed]
+        if delivered:
+            click.echo(f"delivered {len(delivered)} alert(s) owed by earlier runs (raised "
+                       f"{min(r.raised for r in delivered)} or later)")
         for d in outcome.failed_deliveries:
             click.echo(f"error: notification {d.describe()}", err=True)
+        if outcome.owed:
+            click.echo(f"warning: {outcome.owed} alert(s) still owed: the next run sends them", err=True)
+        if outcome.state_not_recorded:
+            click.echo(f"warning: {outcome.state_not_recorded}", err=True)
+    for metric, end in sorted(outcome.report.late.items()):
+        click.echo(f"warning: the data of {metric} end on {end.isoformat()}: late (late_after)", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
 
@@ -105,6 +118,8 @@ def print_rules(outcome, *, color: bool) -> None:
 def _alert_line(record) -> str:
     from kpirules.writeback.summary import segment_key
 
+    if record.event:
+        return f"{record.result.message} ({record.event})"
     seg = segment_key(record.result.segment)
     head = f"{record.result.name}" + (f" [{seg}]" if seg else "")
     return f"{head}: {record.previous or 'new'} -> {record.status}"
@@ -114,7 +129,7 @@ def summary_line(outcome) -> str:
     counts: dict[str, int] = {}
     for s in outcome.summaries:
         counts[s.status] = counts.get(s.status, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+    order = ["PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "ERROR", "OFF"]
     statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or "no rules"
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     verb = "would write" if not outcome.written else "wrote"

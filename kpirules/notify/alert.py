@@ -14,10 +14,11 @@ from kpirules.results import Period, Status
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.results import RuleResult
 
-KINDS = ("fail", "warn", "no_data", "recovery", "error")
-LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR"}
+KINDS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
+LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR",
+          "inconclusive": "INCONCLUSIVE", "data_late": "DATA LATE", "data_recovered": "DATA ARRIVED"}
 _KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
-            Status.PASS: "recovery", Status.ERROR: "error"}
+            Status.PASS: "recovery", Status.ERROR: "error", Status.INCONCLUSIVE: "inconclusive"}
 
 
 def _status(value: Status | str | None) -> Status | None:
@@ -49,6 +50,17 @@ class Alert:
     message: str = ""
     link: str | None = None  # the sheet or source people should open
     checked_at: dt.datetime | None = None
+    # The value of the last verdict before (alert texts compare with it, not the threshold).
+    previous_value: float | None = None
+    previous_value_text: str | None = None
+    # "data_late" / "data_recovered": about a metric's data, not a rule's verdict.
+    event: str | None = None
+    # The outbox (kpirules.writeback.outbox): the alert's stable key, the channels that
+    # still owe it (None: every channel that covers it), and when it was raised when an
+    # earlier run could not deliver it.
+    key: str | None = None
+    channels: tuple[str, ...] | None = None
+    raised_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         # Accept "FAIL" / "no data" from callers that read statuses back from a sheet.
@@ -61,8 +73,9 @@ class Alert:
 
     @property
     def kind(self) -> str:
-        """"fail" | "warn" | "no_data" | "recovery" | "error" (a PASS is a recovery)."""
-        return _KIND_OF[self.new_status]
+        """"fail" | "warn" | "no_data" | "recovery" | "error" | "inconclusive" (a PASS is a
+        recovery), or the data event ("data_late", "data_recovered")."""
+        return self.event or _KIND_OF[self.new_status]
 
     @property
     def period(self) -> Period | None:
@@ -114,25 +127,46 @@ def title(alert: Alert) -> str:
 
 
 def what_happened(alert: Alert) -> str:
-    """The verb phrase: "fell to 1.83% for 2026-11-16..22 (was PASS)"."""
+    """The verb phrase: "fell to 1.83% from 2.10% for 2026-11-16..22 (was PASS)". The
+    direction compares with the previous value, never with the threshold."""
     kind, value = alert.kind, alert.value_text
-    if kind == "no_data":
+    if kind == "data_late":
+        phrase = "has no new data"
+    elif kind == "data_recovered":
+        phrase = "has data again"
+    elif kind == "no_data":
         phrase = "has no data"
     elif kind == "error":
         phrase = "could not be checked"
-    elif kind == "recovery":
-        phrase = f"is back at {value}" if value else "passes again"
+    elif kind == "inconclusive":
+        phrase = f"is {value}, too few data to judge" if value else "has too few data to judge"
     elif value is None:
-        phrase = "failed" if kind == "fail" else "is in the warning zone"
-    elif alert.value is not None and alert.threshold is not None and alert.value != alert.threshold:
-        phrase = f"{'fell' if alert.value < alert.threshold else 'rose'} to {value}"
+        phrase = {"fail": "failed", "warn": "is in the warning zone"}.get(kind, "passes again")
+    elif alert.value is not None and alert.previous_value is not None:
+        before = alert.previous_value_text or format_value(alert.previous_value)
+        if alert.value < alert.previous_value:
+            phrase = f"fell to {value} from {before}"
+        elif alert.value > alert.previous_value:
+            phrase = f"rose to {value} from {before}"
+        else:
+            phrase = f"stayed at {value}"
+    elif kind == "recovery":
+        phrase = f"is back at {value}"
     else:
         phrase = f"is {value}"
+    if kind == "fail" and alert.value is not None and alert.threshold is not None \
+            and alert.value != alert.threshold:
+        side = "below" if alert.value < alert.threshold else "above"
+        phrase += f", {side} the threshold {alert.threshold_text or format_threshold(alert.threshold)}"
+    elif kind == "warn" and alert.value is not None:
+        phrase += ", in the warning zone"
     period = period_text(alert.period)
     if period:
         phrase += f" for {period}"
-    if alert.previous_status is not None:
+    if alert.previous_status is not None and not alert.event:
         phrase += f" (was {alert.previous_status.value.replace('_', ' ')})"
+    if alert.raised_at is not None:
+        phrase += f" [raised {alert.raised_at:%Y-%m-%d %H:%M}, delivered late]"
     return phrase
 
 
@@ -172,4 +206,9 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "text": render_text(alert),
         "link": alert.link,
         "checked_at": alert.checked_at.isoformat() if alert.checked_at else None,
+        # Added in place (schema version 1 keeps every key above): the outbox's key and
+        # when an alert delivered by a later run was raised; the previous verdict's value.
+        "key": alert.key,
+        "raised_at": alert.raised_at.isoformat() if alert.raised_at else None,
+        "previous_value": alert.previous_value,
     }

@@ -45,6 +45,7 @@ HISTORY_NOTES = {
 HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 12, "Status": 10,
                   "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}
 Key = tuple[str, str, str, str]  # rule, segment, period start, period end
+VERDICTS = frozenset(s.value for s in Status if s.is_verdict)
 
 
 def key_of(result: RuleResult) -> Key | None:
@@ -61,6 +62,7 @@ class HistoryRow:
     status: str
     checked: str
     user_cells: bool  # something of the user's (a column we do not own) is on the row
+    value: float | None = None
 
 
 @dataclass
@@ -83,6 +85,19 @@ class History:
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked)).status
+
+    def last_verdict(self, name: str, segment: str, start: str, end: str) -> HistoryRow | None:
+        """The row of the last *verdict* (PASS, WARN or FAIL) of a rule x segment: this
+        period's row if it holds one, else the latest earlier period's verdict. NO_DATA and
+        INCONCLUSIVE rows (late or thin data) are not verdicts and are passed over."""
+        same = self.rows.get((name, segment, start, end))
+        if same is not None and same.status in VERDICTS:
+            return same
+        earlier = [r for k, r in self.rows.items()
+                   if k[0] == name and k[1] == segment and k[3] < end and r.status in VERDICTS]
+        if not earlier:
+            return None
+        return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
 
 
 def read_history(raw: RawTable | None, title: str) -> History:
@@ -109,9 +124,13 @@ def read_history(raw: RawTable | None, title: str) -> History:
         if not get("Rule"):
             continue
         key = (get("Rule"), get("Segment"), get("Period start"), get("Period end"))
+        value_col = col["Value"]
+        value = cells[value_col] if value_col is not None and value_col < len(cells) else None
         row = HistoryRow(row=raw.header_row + 1 + index, key=key, status=get("Status").upper(),
                          checked=get("Checked at"),
-                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours))
+                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours),
+                         value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+                         else None)
         if key in history.rows:
             history.duplicates.append(row)
         else:
@@ -128,9 +147,12 @@ def _not_ours(title: str) -> SourceError:
 
 
 def history_plan(history: History, current: Iterable[RuleResult], restated: Iterable[RuleResult],
-                 checked: str) -> TabPlan:
+                 checked: str, *, keep: str | None = None, as_of: dt.date | None = None) -> TabPlan:
     """Upserts for this run's results (``current``) and the re-evaluated earlier periods
-    (``restated``). ERROR results have no period worth keeping and are left out."""
+    (``restated``). ERROR results have no period worth keeping and are left out. With
+    ``keep`` (the ``history_keep`` setting, "400 days") rows of periods that ended longer
+    ago than that before ``as_of`` are removed, except each rule x segment's latest row and
+    rows carrying something of the user's."""
     raw = history.raw
     tab = TabPlan(title=history.title, create=raw is None, freeze_header=raw is None,
                   header_row=raw.header_row if raw is not None else 1)
@@ -164,10 +186,31 @@ def history_plan(history: History, current: Iterable[RuleResult], restated: Iter
         if not dup.user_cells:
             tab.deletes.append(dup.row)
             counts["duplicates removed"] += 1
+    expired = _expired(history, keep, as_of, seen)
+    if expired:
+        tab.deletes += expired
+        counts["older than history_keep removed"] = len(expired)
     tab.counts = counts
     if cols.added and raw is not None:
         tab.columns = max(tab.columns, cols.width)
     return tab
+
+
+def _expired(history: History, keep: str | None, as_of: dt.date | None, written: set) -> list[int]:
+    """Rows older than ``keep`` days before ``as_of``; never a rule x segment's latest."""
+    from kpirules.config import duration_days
+
+    days = duration_days(keep) if keep else None
+    if days is None or as_of is None:
+        return []
+    cutoff = (as_of - dt.timedelta(days=days)).isoformat()
+    latest: dict[tuple[str, str], str] = {}
+    for key in history.rows:
+        pair = (key[0], key[1])
+        latest[pair] = max(latest.get(pair, ""), key[3])
+    return sorted(row.row for key, row in history.rows.items()
+                  if key[3] < cutoff and key[3] != latest[(key[0], key[1])]
+                  and not row.user_cells and key not in written)
 
 
 def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
