@@ -95,14 +95,14 @@ def carry_out(conn: Any, kind: str, outcome: RunOutcome, settings: Settings, now
         return
     from kpirules.writeback import sheets
 
-    held = sheets.write_with_lease(conn, outcome.plan, now)
+    held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease)
     outcome.written = True
     if after_lease is not None:
         after_lease()
     send(outcome, settings, now, dispatch)
     last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
     try:
-        sheets.release(conn, last, held)
+        sheets.release(conn, last, held, now)
     except SourceError as exc:
         outcome.state_not_recorded = exc.message
 

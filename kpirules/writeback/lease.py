@@ -2,20 +2,23 @@
 
 Sheets has no locks, so two runs that overlap (a cron overlap, a second scheduler, a button
 click while the morning run works) would both write History rows and both send alerts. The
-lease is a hidden tab, ``kpirules-lease``, added by the run's *first* write, in the same
-``batchUpdate`` as its results. Google refuses an ``addSheet`` whose title already exists,
-and refuses the whole batch with it (a batchUpdate is all or nothing): so the run that does
-not get the lease has changed nothing, sends nothing, and exits 7 ("another run holds this
-sheet since 07:00:12"). The run that holds it deletes the tab in its last write.
+lease is a hidden tab, ``kpirules-lease``, read with everything else in the run's one read.
+It says which run holds the sheet (or held it last) and since when; its *sheetId* changes
+with every run that takes it.
 
-A run that crashed leaves its lease behind; it expires after ``LEASE_SECONDS``. Taking over
-an expired lease deletes that tab *by its sheetId* and adds a new one (a new sheetId) in one
-batch: of two runs taking over at once, the second one's delete finds no such sheet, so its
-batch fails whole and it, too, exits 7.
+* Held by another run (and not expired): exit 7 at once, nothing written or sent.
+* Otherwise the run's first write, in the same ``batchUpdate`` as its results, deletes the
+  lease tab *by the sheetId it read* and adds a new one (a new sheetId) marked as held by
+  this run. A batchUpdate is all or nothing, and the delete fails when another run has
+  replaced the tab since this run read it (the add fails when the tab was created
+  meanwhile): so a run that raced another, or read before another wrote, has changed
+  nothing, sends nothing, and exits 7 ("another run holds this sheet since 07:00:12").
+* The run's last write (the delivery states) marks the lease free.
 
-The tab holds the run id, which is also how a run finds out whether an ambiguous write
-(a timeout, a 500, a dropped connection) was applied: the lease tab with its own run id is
-there exactly when the first write landed, and gone exactly when the last one did.
+A run that crashed leaves its lease held; it expires after ``LEASE_SECONDS`` and the next
+run takes it over the same way. The tab holds the run id, which is also how a run finds out
+whether an ambiguous write (a timeout, a 500, a dropped connection) was applied: the first
+write landed exactly when the lease names this run, the last one when it is also free.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kpirules.errors import SourceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
@@ -50,9 +52,11 @@ class Lease:
     sheet_id: int
     since: dt.datetime  # UTC
     since_text: str  # as the holder saw its clock ("07:00:12")
+    held: bool = True
 
-    def expired(self, now_utc: dt.datetime) -> bool:
-        return (now_utc - self.since).total_seconds() > LEASE_SECONDS
+    def blocks(self, now_utc: dt.datetime) -> bool:
+        """Held by a run that may still be working."""
+        return self.held and (now_utc - self.since).total_seconds() <= LEASE_SECONDS
 
 
 def new_run_id() -> str:
@@ -71,27 +75,33 @@ def since_text(now: dt.datetime) -> str:
     return now.strftime("%H:%M:%S")
 
 
-def take_requests(run_id: str, sheet_id: int, now: dt.datetime, *, stale: Lease | None = None) -> list[dict]:
-    """Requests that take the lease (first in a batch), replacing ``stale`` if given."""
+def _rows(run_id: str, state: str, now: dt.datetime) -> list[dict]:
+    rows = [("run", run_id), ("state", state), ("since", utc(now).isoformat(timespec="seconds")),
+            ("since_local", since_text(now)),
+            ("note", "kpirules run: which run holds this sheet (held) or held it last (free). "
+                     "Do not edit; hidden on purpose.")]
+    return [{"values": [{"userEnteredValue": {"stringValue": k}},
+                        {"userEnteredValue": {"stringValue": v}}]} for k, v in rows]
+
+
+def take_requests(run_id: str, sheet_id: int, now: dt.datetime, *, read: Lease | None) -> list[dict]:
+    """Requests that take the lease (first in a batch), replacing the tab as ``read``."""
     out: list[dict] = []
-    if stale is not None:
-        out.append({"deleteSheet": {"sheetId": stale.sheet_id}})
+    if read is not None:
+        out.append({"deleteSheet": {"sheetId": read.sheet_id}})
     out.append({"addSheet": {"properties": {
         "sheetId": sheet_id, "title": LEASE_TAB, "hidden": True,
-        "gridProperties": {"rowCount": 4, "columnCount": 2}}}})
-    rows = [("run", run_id), ("since", utc(now).isoformat(timespec="seconds")),
-            ("since_local", since_text(now)),
-            ("note", "kpirules run holds this sheet while it writes; removed when it ends")]
+        "gridProperties": {"rowCount": 6, "columnCount": 2}}}})
     out.append({"updateCells": {
         "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
-        "rows": [{"values": [{"userEnteredValue": {"stringValue": k}},
-                             {"userEnteredValue": {"stringValue": v}}]} for k, v in rows],
-        "fields": "userEnteredValue"}})
+        "rows": _rows(run_id, "held", now), "fields": "userEnteredValue"}})
     return out
 
 
-def release_requests(sheet_id: int) -> list[dict]:
-    return [{"deleteSheet": {"sheetId": sheet_id}}]
+def release_requests(run_id: str, sheet_id: int, now: dt.datetime) -> list[dict]:
+    return [{"updateCells": {
+        "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
+        "rows": _rows(run_id, "free", now), "fields": "userEnteredValue"}}]
 
 
 def read_lease(raw: RawTable | None, sheet_ids: dict[str, int]) -> Lease | None:
@@ -102,32 +112,27 @@ def read_lease(raw: RawTable | None, sheet_ids: dict[str, int]) -> Lease | None:
     for row in [raw.headers, *raw.rows]:
         if len(row) >= 2 and row[0] not in (None, ""):
             values[str(row[0])] = "" if row[1] is None else str(row[1])
-    sid = next((i for t, i in sheet_ids.items() if t.casefold() == LEASE_TAB.casefold()), None)
+    sid = next((i for t, i in sheet_ids.items() if t.casefold() == LEASE_TAB.casefold()), -1)
     try:
         since = dt.datetime.fromisoformat(values.get("since", ""))
     except ValueError:
         since = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)  # unreadable: treat as stale
     if since.tzinfo is None:
         since = since.replace(tzinfo=dt.timezone.utc)
-    return Lease(run_id=values.get("run", ""), sheet_id=-1 if sid is None else sid, since=since,
-                 since_text=values.get("since_local") or since.strftime("%H:%M:%S UTC"))
+    return Lease(run_id=values.get("run", ""), sheet_id=sid, since=since,
+                 since_text=values.get("since_local") or since.strftime("%H:%M:%S UTC"),
+                 held=values.get("state", "held") != "free")
 
 
 def lease_refused(exc: Exception) -> bool:
-    """Whether a refused batch was refused for the lease: its tab (or sheetId) exists
-    already, or the stale one to replace is gone (someone else took it over)."""
+    """Whether a refused batch was refused for the lease: the tab read is gone (replaced
+    by another run) or a lease tab appeared since the read."""
     message = getattr(exc, "api_message", "") or ""
-    if "already exists" in message and (LEASE_TAB in message or "Sheet with id" in message):
-        return True
-    return "deleteSheet" in message or "No sheet with id" in message
+    return ("No sheet with id" in message or
+            ("already exists" in message and (LEASE_TAB in message or "Sheet with id" in message)))
 
 
 def probe(conn: Any) -> Lease | None:
     """One small read: the lease tab as it is now."""
     raw = conn.read_tab(LEASE_TAB)
     return read_lease(raw, conn.sheet_ids)
-
-
-def source_error_when_unknown(exc: SourceError) -> SourceError:
-    return SourceError(f"{exc.message}; and reading the sheet back to find out whether it was "
-                       "applied failed too", hint="look at the sheet; the next run repairs History")

@@ -73,6 +73,7 @@ class RunOutcome:
     alerts_raw: Any = None  # the Alerts tab as read
     alerts_title: str = "Alerts"
     state_not_recorded: str | None = None  # why the last write failed (deliveries stay owed)
+    lease: Any = None  # the Sheets lease as read (kpirules.writeback.lease)
 
     @property
     def owed(self) -> int:
@@ -109,7 +110,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     make concurrent runs overlap)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
-    from kpirules.writeback.lease import since_text
+    from kpirules.writeback.lease import LEASE_TAB, read_lease, since_text
 
     file_settings = load_settings(config)
     data_tab = data_tab or file_settings.data_tab
@@ -128,22 +129,26 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         from kpirules.writeback.lock import file_lock
 
         locked = file_lock(conn.path, timeout=0, since=since_text(now or dt.datetime.now()))
+    # On a Google Sheet the lease tab is read with the rest (lease.py); a workbook has its lock.
+    lease_tab = (LEASE_TAB,) if kind == "gsheets" else ()
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
         wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, *lease_tab))
         settings = load_settings(config, tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
             wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB))
+                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, *lease_tab))
         clock = now or _now(settings, wb)
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify)
         outcome.source_url = settings.sheet_url or wb.url
+        if lease_tab:
+            outcome.lease = read_lease(wb.extra_tabs.get(LEASE_TAB), conn.sheet_ids)
         if dry_run:
             return outcome
         from kpirules.writeback.deliver import carry_out

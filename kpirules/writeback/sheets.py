@@ -215,58 +215,55 @@ class Held:
     sheet_ids: dict[str, int]
 
 
-def write_with_lease(connector: Any, plan: WritePlan, now: Any) -> Held:
-    """The run's first write: the lease (kpirules.writeback.lease) and ``plan`` in one
-    batchUpdate. Raises ``LeaseHeld`` (nothing written) when another run holds the sheet,
-    ``SourceError`` when nothing was written for another reason. An ambiguous answer is
-    resolved by reading the lease back: the write landed exactly when our run id is there."""
+def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any) -> Held:
+    """The run's first write: the lease (kpirules.writeback.lease) replacing the one
+    ``read`` saw, and ``plan``, in one batchUpdate. Raises ``LeaseHeld`` (nothing written)
+    when another run holds the sheet or wrote it since this run read it, ``SourceError``
+    when nothing was written for another reason. An ambiguous answer is resolved by reading
+    the lease back: the write landed exactly when it names this run."""
     from kpirules.connectors.gsheets import WriteRejected, WriteUnknown
     from kpirules.writeback import lease
 
+    if read is not None and read.blocks(lease.utc(now)):
+        raise lease.LeaseHeld(read.since_text)
     run_id = lease.new_run_id()
     created: dict[str, int] = {}
-    body = build_requests(plan, connector.sheet_ids, created)
-    ids = {**connector.sheet_ids, **created}
-    stale = None
-    for _ in range(2):
-        lease_id = lease.new_sheet_id()
-        requests = lease.take_requests(run_id, lease_id, now, stale=stale) + body
-        try:
-            connector.batch_update(requests, idempotent=False)
-        except WriteRejected as exc:
-            if not lease.lease_refused(exc):
-                raise
-            current = lease.probe(connector)
-            if current is not None and not current.expired(lease.utc(now)):
-                raise lease.LeaseHeld(current.since_text) from None
-            if stale is not None or current is None:
-                raise lease.LeaseHeld(None) from None  # taken over (or released) by another run
-            stale = current
-            continue
-        except WriteUnknown as exc:
-            found = _read_lease(connector, exc)
-            if found is None or found.run_id != run_id:
-                raise SourceError(f"{exc.message}; read back: the results were NOT written",
-                                  hint="nothing was written or sent; the next run writes them") from None
-            log.warning("%s; read back: the results were written", exc.message)
-        return Held(run_id, lease_id, {**ids, lease.LEASE_TAB: lease_id})
-    raise lease.LeaseHeld(None)
+    body = build_requests(plan, {t: i for t, i in connector.sheet_ids.items()
+                                 if t.casefold() != lease.LEASE_TAB.casefold()}, created)
+    lease_id = lease.new_sheet_id()
+    requests = lease.take_requests(run_id, lease_id, now, read=read) + body
+    try:
+        connector.batch_update(requests, idempotent=False)
+    except WriteRejected as exc:
+        if not lease.lease_refused(exc):
+            raise
+        current = lease.probe(connector)
+        raise lease.LeaseHeld(current.since_text if current is not None and current.held else None) from None
+    except WriteUnknown as exc:
+        found = _read_lease(connector, exc)
+        if found is None or found.run_id != run_id:
+            raise SourceError(f"{exc.message}; read back: the results were NOT written",
+                              hint="nothing was written or sent; the next run writes them") from None
+        log.warning("%s; read back: the results were written", exc.message)
+    ids = {**connector.sheet_ids, **created, lease.LEASE_TAB: lease_id}
+    return Held(run_id, lease_id, ids)
 
 
-def release(connector: Any, plan: WritePlan, held: Held) -> None:
-    """The run's last write: ``plan`` (the delivery states) and the lease released. An
-    ambiguous answer is read back; a write found not applied is sent once more (it sets
-    cells to fixed values and deletes the lease tab: nothing can land twice)."""
+def release(connector: Any, plan: WritePlan, held: Held, now: Any) -> None:
+    """The run's last write: ``plan`` (the delivery states) and the lease marked free. An
+    ambiguous answer is read back; a write found not applied is sent once more (it only
+    sets cells to fixed values: nothing can land twice)."""
     from kpirules.connectors.gsheets import WriteUnknown
+    from kpirules.writeback import lease
 
-    requests = build_requests(plan, held.sheet_ids) + [{"deleteSheet": {"sheetId": held.lease_id}}]
+    requests = build_requests(plan, held.sheet_ids) + lease.release_requests(held.run_id, held.lease_id, now)
     for attempt in range(2):
         try:
             connector.batch_update(requests, idempotent=False)
             return
         except WriteUnknown as exc:
             found = _read_lease(connector, exc)
-            if found is None or found.run_id != held.run_id:
+            if found is None or found.run_id != held.run_id or not found.held:
                 log.warning("%s; read back: the delivery states were written", exc.message)
                 return
             if attempt:
