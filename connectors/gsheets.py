@@ -39,6 +39,7 @@ with the service account, check the URL, enable the API...
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import re
@@ -46,6 +47,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from kpirules.connectors.base import RawTable, Workbook
+from kpirules.connectors.gsheets_writes import WriteRejected, WriteUnknown  # noqa: F401 (re-exported)
 from kpirules.errors import SourceError, did_you_mean
 from kpirules.source import SETTINGS_TAB
 
@@ -180,22 +182,6 @@ class _RangeNotFound(SourceError):
     """Google's 400 "Unable to parse range": a tab asked for by name is not there. A
     SourceError so that, outside ``read`` (which falls back on it), it still reads well."""
 
-
-class WriteRejected(SourceError):
-    """Google refused a write (a 4xx answer): nothing of the batch was applied
-    (batchUpdate is all or nothing). ``status`` and ``api_message`` say why."""
-
-    def __init__(self, message: str, hint: str | None = None, *, status: int = 0,
-                 api_message: str = ""):
-        super().__init__(message, hint)
-        self.status = status
-        self.api_message = api_message
-
-
-class WriteUnknown(SourceError):
-    """A write whose answer was lost or garbled (a timeout after sending, a 5xx, a dropped
-    connection, a truncated or non-JSON answer): it may or may not have been applied. Never
-    retried blindly; the caller finds out by reading (kpirules.writeback.sheets)."""
 
 
 class GoogleSheetsConnector:
@@ -385,24 +371,9 @@ class GoogleSheetsConnector:
         return result
 
     def _write_failure(self, exc: Exception) -> Exception:
-        """A failed write as ``WriteRejected`` (certainly not applied), ``WriteUnknown``
-        (perhaps applied) or, for what is neither, the usual translation."""
-        from gspread.exceptions import APIError
+        from kpirules.connectors.gsheets_writes import write_failure
 
-        translated = self._translate(exc)
-        if isinstance(exc, APIError):
-            status = exc.response.status_code
-            if 400 <= status < 500 and status not in (408, 429):
-                message = str(exc.error.get("message", "")) if isinstance(exc.error, dict) else ""
-                return WriteRejected(getattr(translated, "message", str(translated)),
-                                     getattr(translated, "hint", None), status=status,
-                                     api_message=message)
-            return WriteUnknown(f"Google Sheets answered {status} to the write",
-                                hint="it may have been applied; kpirules checks by reading")
-        if _ambiguous(exc):
-            return WriteUnknown(f"the answer to the write was lost ({_ambiguous(exc)})",
-                                hint="it may have been applied; kpirules checks by reading")
-        return translated
+        return write_failure(exc, self._translate(exc))
 
     def read_tab(self, title: str) -> RawTable | None:
         """One small read of the tab ``title`` (None when there is no such tab): how a
@@ -541,32 +512,9 @@ def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
         return Failure(CONNECTION, detail="answer cut off") if idempotent else None
-    if isinstance(exc, _NOT_JSON) and idempotent:
+    if isinstance(exc, json.JSONDecodeError) and idempotent:
         # A read whose 2xx body is cut off or an HTML page (a proxy): retried like a 5xx.
         return Failure(CONNECTION, detail="answer cut off or not JSON")
-    return None
-
-
-import json as _json
-
-_NOT_JSON = (_json.JSONDecodeError,)  # requests' own JSONDecodeError derives from it
-
-
-def _ambiguous(exc: BaseException) -> str | None:
-    """Why a write's outcome is unknown, or None when it certainly did not reach Google."""
-    import requests
-
-    if isinstance(exc, requests.ConnectTimeout):
-        return None
-    if isinstance(exc, requests.Timeout):
-        return "no answer in time"
-    if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
-                        requests.exceptions.ContentDecodingError)):
-        return "answer cut off"
-    if isinstance(exc, requests.ConnectionError):
-        return None if _never_sent(exc) else _connection_detail(exc)
-    if isinstance(exc, _NOT_JSON):  # a 2xx whose body is not JSON (cut off, an HTML page)
-        return "answer cut off or not JSON"
     return None
 
 
