@@ -188,3 +188,39 @@ def test_an_owed_alert_older_than_owed_for_is_given_up(tmp_path):
         assert all("owed for longer than owed_for (1 day)" in r["Notified"] for r in alert_rows(book))
     finally:
         endpoint.close()
+
+
+def test_on_a_google_sheet_owed_alerts_are_delivered_next_run_and_old_rows_are_not_owed(tmp_path, monkeypatch):
+    from kpirules.testing.sheets import SheetsEmulator
+    from test_run_sheets import KEY, make_sheet, rules_tab
+
+    legacy = [["Time", "Rule", "Segment", "From", "To", "Value", "Threshold", "Period", "Message", "Notified"],
+              ["2026-11-01 07:00", "conversion", None, None, "FAIL", None, None, None, "old",
+               "webhook bi: FAILED after 3 tries: down"],  # before the outbox: never owed
+              [], ["2026-11-02 07:00", "by_campaign", "campaign=x", None, "FAIL", None, None, None, "old", None]]
+    endpoint = Endpoint()
+    config = tmp_path / "kpirules.toml"
+    config.write_text(channel_toml("webhook", endpoint.url, None))
+    args = ["run", KEY, "--as-of", AS_OF.isoformat(), "--config", str(config)]
+    try:
+        with SheetsEmulator() as emu:
+            monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
+            make_sheet(emu, rules=rules_tab(rules=CLEAN), extra={"Alerts": legacy})
+            first = CliRunner().invoke(cli, args)
+            assert first.exit_code == 5, first.output
+            rows = emu.values(KEY, "Alerts")
+            head = rows[0]
+            new = [dict(zip(head, r)) for r in rows[4:]]
+            assert len(new) >= 3 and all(r["Notified"].endswith("(owed)") and r["Key"] for r in new)
+            endpoint.status = 200
+            second = CliRunner().invoke(cli, args)
+            assert second.exit_code == 1, second.output
+            keys = sorted(h["Idempotency-Key"] for h, _ in endpoint.taken())
+            assert keys == sorted(delivery_key(r["Key"], "bi") for r in new)
+            after = emu.values(KEY, "Alerts")
+            assert after[:4] == rows[:4]  # the old rows as they were (not owed, not touched)
+            assert [dict(zip(head, r))["Notified"] for r in after[4:]] == ["webhook bi: sent"] * len(new)
+            assert CliRunner().invoke(cli, args).exit_code == 1
+            assert len(endpoint.taken()) == len(new)
+    finally:
+        endpoint.close()
