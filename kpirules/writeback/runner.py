@@ -199,8 +199,15 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
             mine = []
         else:
             mine = by_name.get(e.name, [])
+        try:
+            summary = summarise(e, mine)
+        except Exception as exc:  # noqa: BLE001 - a bug with one rule must not stop the others
+            from kpirules.engine import internal_error_result
+
+            mine = [internal_error_result(e, exc)]
+            summary = summarise(e, mine)
         results += mine
-        summaries.append(summarise(e, mine))
+        summaries.append(summary)
     report = Report(as_of=as_of, results=results, data_problems=full.data_problems,
                     extents=dict(full.extents), late=dict(full.late), warnings=list(full.warnings))
     periods = settings.restate_periods if restate is None else restate
