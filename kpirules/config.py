@@ -86,6 +86,14 @@ class _Channel(BaseModel):
     # Globs over rule names, case-insensitive; a leading "!" excludes ("!test_*").
     rules: list[str] = Field(default_factory=lambda: ["*"])
 
+    @field_validator("name")
+    @classmethod
+    def check_name(cls, value: str) -> str:
+        # The Alerts tab records each channel's delivery as "type name: state; ..."
+        if ";" in value or ":" in value:
+            raise ValueError("a channel name cannot contain `;` or `:`")
+        return value
+
     @field_validator("on", "rules", mode="before")
     @classmethod
     def one_is_a_list(cls, value: Any) -> Any:

@@ -224,3 +224,28 @@ def test_on_a_google_sheet_owed_alerts_are_delivered_next_run_and_old_rows_are_n
             assert len(endpoint.taken()) == len(new)
     finally:
         endpoint.close()
+
+
+def test_delivery_states_read_back_as_written():
+    from kpirules.connectors.base import RawTable
+    from kpirules.notify import Alert
+    from kpirules.notify.dispatch import Delivery
+    from kpirules.writeback import outbox
+
+    a = Alert(rule="r", new_status="FAIL")
+    states = [outbox.after(Delivery("bi", "webhook", a, True, 1)),
+              outbox.after(Delivery("team", "slack", a, False, 3, "said 'no; never'"))]
+    text = outbox.render(states)
+    assert text == "webhook bi: sent; slack team: FAILED after 3 tries: said 'no, never' (owed)"
+    parsed = outbox.parse(text)
+    assert [(s.channel_type, s.owed) for s in parsed] == [("webhook", False), ("slack", True)]
+    assert outbox.parse("sent by hand") == [] and outbox.parse(None) == []
+    from kpirules.config import Settings
+
+    with pytest.raises(ValueError, match="cannot contain"):
+        Settings.model_validate({"notifications": [{"name": "a; b", "type": "webhook", "url": "https://x.example"}]})
+    assert outbox.delivery_key("k1", "bi") == outbox.delivery_key("k1", "bi") != outbox.delivery_key("k1", "team")
+    empty = RawTable(headers=[], rows=[], sheet="Alerts", header_row=1)
+    assert outbox.last_row(empty) == 0
+    table = RawTable(headers=["Time"], rows=[["x"], [None], ["y"], [None]], sheet="Alerts", header_row=2)
+    assert outbox.last_row(table) == 5

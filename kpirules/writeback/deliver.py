@@ -38,7 +38,9 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
     from kpirules.writeback.alerts import ALERT_COLUMNS, AlertRecord
 
     channels = {c.name: c for c in settings.notifications}
-    first_row = outbox.last_row(raw) + 1 if raw is not None else 2
+    # Where the new rows land: below the last row with anything, and below the header row
+    # (which this run writes when the tab is new or empty).
+    first_row = max(outbox.last_row(raw), raw.header_row) + 1 if raw is not None else 2
     for i, record in enumerate(records):
         record.raised = checked
         record.key = outbox.alert_key(outbox.identity(record), checked)
