@@ -99,14 +99,18 @@ def carry_out(conn: Any, kind: str, outcome: RunOutcome, settings: Settings, now
 
     held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease)
     outcome.written = True
-    if after_lease is not None:
-        after_lease()
-    send(outcome, settings, now, dispatch)
-    last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
     try:
-        sheets.release(conn, last, held, now)
-    except SourceError as exc:
-        outcome.state_not_recorded = exc.message
+        if after_lease is not None:
+            after_lease()
+        send(outcome, settings, now, dispatch)
+    finally:
+        # Even after a bug while sending, what was delivered is recorded and the lease
+        # released, rather than blocking the sheet until the lease expires.
+        last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
+        try:
+            sheets.release(conn, last, held, now)
+        except SourceError as exc:
+            outcome.state_not_recorded = exc.message
 
 
 def _sent(outcome: RunOutcome) -> list[AlertRecord]:
