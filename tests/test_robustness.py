@@ -224,3 +224,28 @@ def test_fuzz_rule_test_yaml_raises_only_our_errors(tmp_path_factory, text):
             load(str(path))
         except TestFileError:
             pass
+
+
+RULE_PARTS = st.sampled_from(["visits", "signups", "sum(visits)", "change(visits)", " + ", " - ", " * ", " / ",
+                              " >= ", " < ", " = ", "2%", "0", "1e308", "-", "(", ")", " and ", " or ", "not ",
+                              " between 1 and 2", " weekly", " daily", " monthly", " over last 3 days",
+                              " by campaign", " where campaign = 'a'", " warn at 3%"])
+
+
+@FUZZ
+@given(st.lists(st.lists(RULE_PARTS, min_size=1, max_size=30).map("".join), min_size=1, max_size=5))
+def test_fuzz_evaluating_rules_gives_results_never_an_internal_error(rules):
+    import datetime as dt
+
+    from kpirules.connectors.base import RawTable
+    from kpirules.engine import evaluate
+    from kpirules.rulesfile import parse_rules_file
+    from kpirules.table import load_table
+
+    rows = [[(dt.date(2026, 11, 1) + dt.timedelta(days=i)).isoformat(), c, 100 + i, i % 7]
+            for i in range(30) for c in ("a", "b")]
+    table = load_table(RawTable(headers=["date", "campaign", "visits", "signups"], rows=rows))
+    entries = parse_rules_file("\n".join(f"r{i}: {text}" for i, text in enumerate(rules)))
+    report = evaluate(entries, table, dt.date(2026, 11, 26))
+    assert {r.name for r in report.results} == {e.name for e in entries}
+    assert not [r for r in report.results if r.error is not None and r.error.category == "internal"]
