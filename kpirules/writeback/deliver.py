@@ -31,9 +31,9 @@ def _kind(record: AlertRecord) -> str:
 
 
 def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: Settings, *,
-                   checked: str, now: dt.datetime, notify: bool) -> tuple[list[AlertRecord], int]:
+                   checked: str, now: dt.datetime, notify: bool) -> list[AlertRecord]:
     """Give new ``records`` their key, Time and owed channels (and their future rows);
-    return the earlier alerts due now and how many owed ones wait for a later run."""
+    return the alerts earlier runs still owe (``hold`` on those left for a later run)."""
     from kpirules.config import duration_days
     from kpirules.writeback.alerts import ALERT_COLUMNS, AlertRecord
 
@@ -68,7 +68,7 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
         # Over the bound, or a --no-notify run: still owed, left for a later run.
         record.hold = not notify or sum(1 for r in earlier if not r.hold and r.owed) >= outbox.MAX_OWED_PER_RUN
         earlier.append(record)
-    return earlier, 0
+    return earlier
 
 
 def carry_out(conn: Any, kind: str, outcome: RunOutcome, settings: Settings, now: dt.datetime, *,

@@ -68,8 +68,8 @@ class RunOutcome:
     deliveries: list[Delivery] = field(default_factory=list)
     written: bool = False
     source_url: str | None = None
-    earlier: list[AlertRecord] = field(default_factory=list)  # owed by earlier runs, due now
-    left_owed: int = 0  # owed alerts this run did not try (over the bound, or --no-notify)
+    # Owed by earlier runs: due now, or held for a later run (over the bound, --no-notify).
+    earlier: list[AlertRecord] = field(default_factory=list)
     alerts_raw: Any = None  # the Alerts tab as read
     alerts_title: str = "Alerts"
     state_not_recorded: str | None = None  # why the last write failed (deliveries stay owed)
@@ -78,7 +78,7 @@ class RunOutcome:
     @property
     def owed(self) -> int:
         """Alerts that some channel still owes after this run."""
-        return self.left_owed + sum(1 for r in [*self.earlier, *self.alerts] if r.owed)
+        return sum(1 for r in [*self.earlier, *self.alerts] if r.owed)
 
     @property
     def exit_status(self) -> int:
@@ -218,7 +218,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     alerts_raw = wb.extra_tabs.get(alerts_tab)
     records = detect(history, report.results, restated) + data_records(report.late, report.extents, alerts_raw)
     _threshold_texts(records, entries)
-    earlier, left_owed = prepare_outbox(records, alerts_raw, settings, checked=checked, now=now, notify=notify)
+    earlier = prepare_outbox(records, alerts_raw, settings, checked=checked, now=now, notify=notify)
     plan = WritePlan(tabs=[
         rules_tab_plan(wb.rules, summaries, checked),
         history_plan(history, report.results, restated, checked, keep=settings.history_keep, as_of=as_of),
@@ -227,7 +227,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     if not _has_settings_tab(wb):
         plan.tabs.append(settings_tab_plan())
     return RunOutcome(report=report, summaries=summaries, plan=plan, alerts=records, restated=restated,
-                      earlier=earlier, left_owed=left_owed, alerts_raw=alerts_raw,
+                      earlier=earlier, alerts_raw=alerts_raw,
                       alerts_title=plan.tabs[2].title)
 
 
