@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 KINDS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
 LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR",
           "inconclusive": "INCONCLUSIVE", "data_late": "DATA LATE", "data_recovered": "DATA ARRIVED"}
-_KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
+KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
             Status.PASS: "recovery", Status.ERROR: "error", Status.INCONCLUSIVE: "inconclusive"}
 
 
@@ -75,7 +75,7 @@ class Alert:
     def kind(self) -> str:
         """"fail" | "warn" | "no_data" | "recovery" | "error" | "inconclusive" (a PASS is a
         recovery), or the data event ("data_late", "data_recovered")."""
-        return self.event or _KIND_OF[self.new_status]
+        return self.event or KIND_OF[self.new_status]
 
     @property
     def period(self) -> Period | None:

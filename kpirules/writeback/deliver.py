@@ -25,9 +25,9 @@ log = logging.getLogger("kpirules.run")
 
 
 def _kind(record: AlertRecord) -> str:
-    from kpirules.notify.alert import _KIND_OF
+    from kpirules.notify.alert import KIND_OF
 
-    return record.event or _KIND_OF[record.result.status]
+    return record.event or KIND_OF[record.result.status]
 
 
 def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: Settings, *,
