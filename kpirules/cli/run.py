@@ -84,6 +84,9 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
             click.echo("  " + line)
         for record in outcome.alerts:
             click.echo(f"  alert: {_alert_line(record)}")
+        due = [r for r in outcome.earlier if r.owed and not r.hold]
+        if due:
+            click.echo(f"  and deliver {len(due)} alert(s) owed by earlier runs (oldest raised {due[0].raised})")
     else:
         for record in outcome.alerts:
             click.echo(f"alert: {_alert_line(record)}")
