@@ -73,6 +73,8 @@ class History:
     title: str
     rows: dict[Key, HistoryRow] = field(default_factory=dict)
     duplicates: list[HistoryRow] = field(default_factory=list)
+    _pairs: dict | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def last_status(self, name: str, segment: str, start: str, end: str) -> str | None:
         """The status a rule x segment had when last seen: the row of this very period if
@@ -80,11 +82,20 @@ class History:
         same = self.rows.get((name, segment, start, end))
         if same is not None:
             return same.status
-        earlier = [r for k, r in self.rows.items()
-                   if k[0] == name and k[1] == segment and k[3] < end]
+        earlier = [r for r in self._of(name, segment) if r.key[3] < end]
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked)).status
+
+    def _of(self, name: str, segment: str) -> list[HistoryRow]:
+        """The rows of one rule x segment (indexed once: a History of a few hundred
+        thousand rows is looked up for every result)."""
+        if self._pairs is None or self._indexed != len(self.rows):
+            pairs: dict[tuple[str, str], list[HistoryRow]] = {}
+            for key, row in self.rows.items():
+                pairs.setdefault((key[0], key[1]), []).append(row)
+            self._pairs, self._indexed = pairs, len(self.rows)
+        return self._pairs.get((name, segment), [])
 
     def last_verdict(self, name: str, segment: str, start: str, end: str) -> HistoryRow | None:
         """The row of the last *verdict* (PASS, WARN or FAIL) of a rule x segment: this
@@ -93,8 +104,7 @@ class History:
         same = self.rows.get((name, segment, start, end))
         if same is not None and same.status in VERDICTS:
             return same
-        earlier = [r for k, r in self.rows.items()
-                   if k[0] == name and k[1] == segment and k[3] < end and r.status in VERDICTS]
+        earlier = [r for r in self._of(name, segment) if r.key[3] < end and r.status in VERDICTS]
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
