@@ -353,3 +353,15 @@ def test_an_internal_crash_exits_2_not_1(book, monkeypatch):
     result = run(book, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 2 and "internal error" in result.output
     assert book.read_bytes() == before
+
+
+def test_a_held_lock_exits_7_naming_since_when_and_changes_nothing(book):
+    from kpirules.writeback.lock import file_lock
+
+    before = book.read_bytes()
+    with file_lock(str(book), since="07:00:12"):
+        result = run(book, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 7, result.output
+    assert "another run holds this workbook since 07:00:12" in result.output
+    assert book.read_bytes() == before
+    assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2  # free again
