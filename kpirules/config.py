@@ -234,6 +234,12 @@ class Settings(BaseModel):
     restate_periods: int = Field(3, ge=0, le=366)  # previous periods re-evaluated for late data
     sheet_url: str | None = None  # the link put in messages
     timezone: str | None = None  # IANA name; "today" for as-of dates
+    # Complete periods (docs/spec/semantics.md): every metric complete through this date,
+    # or "yesterday" (A-1), instead of its last filled date; for event tables.
+    complete_through: str | None = None
+    # The data are late (exit 6, data_late alerts) when a metric's data end is older than
+    # A-1 minus this: "2 days", "1 week", "0 days".
+    late_after: str = "2 days"
     notifications: list[Channel] = Field(default_factory=list)
     # How long an undelivered alert stays owed (kpirules.writeback.outbox), and how long
     # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",
@@ -260,6 +266,26 @@ class Settings(BaseModel):
             raise ValueError(f"unknown time zone {value!r}" + (f"; did you mean {guess!r}?" if guess else ""))
         return value
 
+    @field_validator("complete_through", mode="before")
+    @classmethod
+    def check_complete_through(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        from kpirules.completeness import parse_complete_through
+
+        parsed = parse_complete_through(value)  # ValueError says what to write
+        return parsed if isinstance(parsed, str) else parsed.isoformat()
+
+    @field_validator("late_after", mode="before")
+    @classmethod
+    def check_late_after(cls, value: Any) -> Any:
+        from kpirules.completeness import parse_late_after
+
+        if isinstance(value, float) and value.is_integer():  # a Settings tab cell: 2.0
+            value = int(value)
+        parse_late_after(value)
+        return f"{value} days" if isinstance(value, int) else str(value).strip()
+
     @field_validator("notifications")
     @classmethod
     def check_unique(cls, value: list) -> list:
@@ -283,19 +309,19 @@ class Settings(BaseModel):
                 for ch in self.notifications for n in dict.fromkeys(ch.env_names()) if n not in env]
 
 
-_UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
-
-
 def duration_days(text: str) -> int | None:
-    """Days in ``"400 days"``, ``"12 weeks"``, ``"18 months"``, ``"2 years"``; None for
-    ``"forever"``. ValueError (for pydantic's message) otherwise."""
-    words = str(text).strip().lower().split()
-    if words == ["forever"]:
+    """Days in ``"400 days"``, ``"12 weeks"`` (as ``late_after`` reads them), ``"18 months"``,
+    ``"2 years"``; None for ``"forever"``. ValueError (for pydantic's message) otherwise."""
+    from kpirules.completeness import parse_late_after
+
+    words = str(text).strip().lower()
+    if words == "forever":
         return None
-    if len(words) == 2 and words[0].isdigit() and words[1].rstrip("s") in _UNIT_DAYS and int(words[0]) > 0:
-        return int(words[0]) * _UNIT_DAYS[words[1].rstrip("s")]
-    raise ValueError(f"{text!r} is not a duration; write it as \"400 days\", \"12 weeks\", "
-                     "\"18 months\", \"2 years\" or \"forever\"")
+    m = re.fullmatch(r"(\d+)\s*(month|year)s?", words)
+    days = int(m[1]) * (30 if m[2] == "month" else 365) if m else parse_late_after(text).days
+    if days <= 0:
+        raise ValueError(f"{text!r} must be at least one day (or \"forever\")")
+    return days
 
 
 class ConfigError(ValueError):

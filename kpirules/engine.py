@@ -8,6 +8,7 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import operator
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast
 from kpirules.aggregate import Group, Segment
+from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
 from kpirules.format import expr_text, period_text, result_message
 from kpirules.plan import RulePlan, Scan, aggregates, build_plan
@@ -32,6 +34,11 @@ _COMPARE = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operato
 
 class NoData(Exception):
     """A number the condition needs is missing; ``reason`` says which, for the message."""
+
+
+class Incomplete(NoData):
+    """A period the value needs is not complete for one of its columns (late data:
+    spec/semantics.md, "Complete periods"); the result is NO_DATA with ``incomplete``."""
 
 
 class BadCells(Exception):
@@ -56,6 +63,27 @@ class _Context:
     previous: Group | None
     period: Period
     previous_period: Period | None
+    extents: Extents | None = None
+
+    def complete(self, column: str, previous: bool) -> None:
+        """Raise ``Incomplete`` when the period read is not complete for ``column``."""
+        if self.extents is not None:
+            gap = self.extents.gap(column, self.previous_period if previous else self.period)
+            if gap is not None:
+                where = f" (the previous period, {period_text(self.previous_period)})" if previous else ""
+                raise Incomplete(gap + where)
+
+    def check_complete(self, nodes: Iterable[ast.Node | None]) -> None:
+        """``complete`` for every aggregate of ``nodes`` in every period it reads, before
+        anything is computed: the reason a result is NO_DATA for late data never depends
+        on which part of the condition happened to be computed first."""
+        for node in nodes:
+            if node is None:
+                continue
+            for agg, inside_change in aggregates(node):
+                self.complete(agg.column.name, False)
+                if inside_change:
+                    self.complete(agg.column.name, True)
 
     def group(self, previous: bool) -> Group:
         group = self.previous if previous else self.current
@@ -69,6 +97,7 @@ class _Context:
         if isinstance(node, ast.Number):
             return node.value
         if isinstance(node, ast.Aggregate):
+            self.complete(node.column.name, previous)
             agg = self.group(previous).values[(node.func, node.column.name)]
             if agg.bad:
                 raise BadCells(agg.bad)
@@ -134,7 +163,7 @@ class _Context:
             ))
         try:
             value, reason = self.value(expr, previous), None
-        except NoData as exc:
+        except NoData as exc:  # Incomplete included
             value, reason = None, str(exc)
         except BadCells as exc:
             value, reason = None, exc.problems[0].message
@@ -149,6 +178,7 @@ class _Context:
 
 
 def _status(rule: ast.Rule, ctx: _Context) -> Status:
+    ctx.check_complete((rule.condition, rule.warn))
     if not ctx.holds(rule.condition):
         return Status.FAIL
     cond = rule.condition
@@ -182,7 +212,8 @@ def _unit(node: ast.Node | None) -> str | None:
     return node.unit if isinstance(node, ast.Number) else None
 
 
-def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> list[RuleResult]:
+def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
+                   extents: Extents | None = None) -> list[RuleResult]:
     entry, rule = rp.entry, rp.rule
     base = dict(name=entry.name, rule=entry.text, meta=dict(entry.meta))
     if rp.problem is not None or rule is None:
@@ -191,17 +222,20 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
                            error=problem, **base)]
     current = groups.get(rp.current, {})
     previous = groups.get(rp.previous, {}) if rp.previous else {}
+    segments: list[Segment | None]
     if rp.current.dims:
-        segments = sorted(set(current) | set(previous))
+        # No segment in the period(s): still one result, NO_DATA with segment null
+        # (spec/semantics.md, "Result of one rule"); a rule never leaves the output.
+        segments = sorted(set(current) | set(previous)) or [None]
     else:
         segments = [()]
     lhs = rule.value_expr
     results = []
     for segment in segments:
         ctx = _Context(current.get(segment), previous.get(segment), rp.current.period,
-                       rp.previous.period if rp.previous else None)
+                       rp.previous.period if rp.previous else None, extents)
         result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                            segment=dict(zip(rp.current.dims, segment)) if rp.current.dims else None,
+                            segment=dict(zip(rp.current.dims, segment)) if rp.current.dims and segment else None,
                             threshold=_constant(ctx, rule.threshold), unit=_unit(rule.threshold),
                             warn=_constant(ctx, rule.warn), **base)
         reason = None
@@ -209,6 +243,9 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
             result.status = _status(rule, ctx)
         except NoData as exc:
             result.status, reason = Status.NO_DATA, str(exc)
+            result.incomplete = isinstance(exc, Incomplete)
+            if segment is None and not result.incomplete:
+                reason = f"no rows in the period for any {', '.join(rp.current.dims)}"
         except BadCells as exc:
             result.status = Status.ERROR
             result.data_problems = exc.problems
@@ -218,6 +255,8 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
                                    cell=first.cell, suggestion=first.suggestion)
         if lhs is not None:
             result.detail = ctx.detail(lhs)
+            if segment is None and reason is not None and not result.incomplete:
+                result.detail = dataclasses.replace(result.detail, reason=reason)
             if result.status not in (Status.NO_DATA, Status.ERROR):
                 result.value = result.detail.value
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []
@@ -226,26 +265,50 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]]) -> li
     return results
 
 
-def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> Report:
+def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
+             settings: "Settings | None" = None, complete_through: dt.date | str | None = None,
+             late_after: str | dt.timedelta | None = None) -> Report:
     """Evaluate every rule entry against ``table`` as of ``as_of``.
 
     ``table`` is a ``DataTable`` or any backend with the same face (``names()``,
-    ``ambiguous``, ``date_column``, ``problems`` and ``groups(plan)``), such as the DuckDB
-    backend for large files.
+    ``ambiguous``, ``date_column``, ``problems``, ``groups(plan)`` and
+    ``extents(columns, last_day)``), such as the DuckDB backend for large files.
+
+    ``complete_through`` and ``late_after`` (or the ``settings`` that hold them; explicit
+    arguments win) say how complete the data are: spec/semantics.md, "Complete periods",
+    and ``kpirules.completeness``. The report's ``extents`` and ``late`` come from them.
 
     Disabled entries (``meta["enabled"] is False``) are skipped; entries whose rule did not
     parse come back as one ERROR result each, in their place."""
+    if settings is not None:
+        complete_through = complete_through if complete_through is not None else settings.complete_through
+        late_after = late_after if late_after is not None else settings.late_after
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
     groups = table.groups(plan)
+    # After groups: a backend may compute the extents in the same pass (DuckDB does).
+    found = table.extents(sorted(plan.metrics), as_of - dt.timedelta(days=1)) if plan.metrics else {}
+    extents = Extents.build(found, as_of, parse_complete_through(complete_through)
+                            if complete_through is not None else None)
     results: list[RuleResult] = []
     for rp in plan.rules:
         try:
-            results += _evaluate_rule(rp, groups)
+            results += _evaluate_rule(rp, groups, extents)
         except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
             results.append(internal_error_result(rp.entry, exc))
-    return Report(as_of=as_of, results=results, data_problems=list(table.problems))
+    if not isinstance(late_after, dt.timedelta):
+        late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
+    late = extents.late(late_after)
+    warnings = [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
+                f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
+                "the sheet may have stopped" for column, end in late.items()]
+    return Report(as_of=as_of, results=results, data_problems=list(table.problems),
+                  extents=dict(extents.spans), late=late, warnings=warnings)
+
+
+def _days(delta: dt.timedelta) -> str:
+    return "1 day" if delta.days == 1 else f"{delta.days} days"
 
 
 def internal_error_result(entry: RuleEntry, exc: BaseException) -> RuleResult:
@@ -294,4 +357,4 @@ def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None
     """``prepare`` ``source`` and evaluate its rules as of ``as_of`` (default: today where
     the sheet lives)."""
     ready = prepare(source, rules=rules, **options)
-    return evaluate(ready.entries, ready.table, as_of or ready.today)
+    return evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)

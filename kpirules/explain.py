@@ -37,20 +37,29 @@ class Explanation:
     # For a condition joined with and/or/not, which has no single value: each comparison
     # explained on its own, in the order written.
     parts: list["Explanation"] = field(default_factory=list)
+    late: dict[str, dt.date] = field(default_factory=dict)  # Report.late of the evaluation
+
+    @property
+    def exit_code(self) -> int:
+        """What ``explain`` exits with: the table of spec/cli.md over these results."""
+        from kpirules.results import Report
+
+        return Report(as_of=self.as_of, results=self.results, late=self.late).exit_code
 
 
 def segment_key(result: RuleResult) -> tuple:
     return tuple(sorted((result.segment or {}).items()))
 
 
-def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> Explanation:
+def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY, *,
+            settings: Any = None) -> Explanation:
     """Evaluate ``entry`` (a parsed RuleEntry) on ``table`` at ``as_of`` and at the as-of
-    dates of the ``periods - 1`` periods before."""
+    dates of the ``periods - 1`` periods before (``settings``: complete_through, late_after)."""
     from kpirules.engine import evaluate
     from kpirules.periods import as_of_for, period
 
     rule = entry.rule
-    report = evaluate([entry], table, as_of)
+    report = evaluate([entry], table, as_of, settings=settings)
     results = sorted(report.results, key=lambda r: worst_first(r, rule))
     # Oldest first; a segment without rows in some period gets a blank there, so every
     # segment's sparkline lines up with every other.
@@ -61,7 +70,7 @@ def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> E
         if back == 0:
             found = report.results
         else:
-            found = evaluate([entry], table, as_of_for(rule.window, as_of, back)).results
+            found = evaluate([entry], table, as_of_for(rule.window, as_of, back), settings=settings).results
         for r in found:
             values.setdefault(segment_key(r), {})[i] = r.value
     history = {key: [(spans[i], got.get(i)) for i in range(len(spans))] for key, got in values.items()}
@@ -73,8 +82,8 @@ def explain(entry: Any, table: Any, as_of: dt.date, periods: int = HISTORY) -> E
         for i, node in enumerate(simple):
             sub = ast.Rule(node, rule.window, rule.segments, rule.filters)
             part = RuleEntry(name=f"{entry.name} part {i + 1}", text=expr_text(node), rule=sub)
-            parts.append(explain(part, table, as_of, periods))
-    return Explanation(entry.name, entry.text, rule, as_of, results, history, parts)
+            parts.append(explain(part, table, as_of, periods, settings=settings))
+    return Explanation(entry.name, entry.text, rule, as_of, results, history, parts, dict(report.late))
 
 
 def worst_first(result: RuleResult, rule: ast.Rule) -> tuple:

@@ -216,7 +216,9 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
     where = period_text(result.period)
     cond = rule.condition
     if status == "NO_DATA":
-        reason = result.detail.reason if result.detail and result.detail.reason else reason
+        # A late-data reason (``incomplete``) is the one to say, whatever the value's own.
+        if not result.incomplete and result.detail and result.detail.reason:
+            reason = result.detail.reason
         return f"no data for {where}: {reason}" if reason else f"no data for {where}"
     if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand

@@ -85,13 +85,13 @@ def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dic
         if column.name in ambiguous:
             return Problem(DATA, f"column `{column.name}` cannot be told apart: its header appears "
                                  f"in {', '.join(ambiguous[column.name])}",
-                           cell=entry.cell, line=entry.line,
+                           cell=entry.cell, line=entry.line, file=entry.file,
                            suggestion="rename one of the columns in the data tab")
     for agg, _ in aggregates(rule.condition):
         if agg.column.name == date_column:
             return Problem(INVALID_RULE, f"`{agg.column.text or date_column}` is the date column; "
                                          "it cannot be summed or compared",
-                           cell=entry.cell, line=entry.line)
+                           cell=entry.cell, line=entry.line, file=entry.file)
     return None
 
 

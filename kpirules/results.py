@@ -157,5 +157,27 @@ class Report:
             return int(Exit.FAIL)
         return int(Exit.OK)
 
+    @property
+    def exit_code(self) -> int:
+        """``exit_status`` with late data (exit 6) combined as spec/cli.md orders them:
+        what ``check`` exits with."""
+        from kpirules.exitcodes import Exit, combine
+
+        return combine([self.exit_status, *([Exit.LATE] if self.late else [])])
+
+    def warning_lines(self) -> list[str]:
+        """Every warning of the run, as the table output prints them after "warning: ":
+        the data problems (cells, headers, rows without a date), then ``warnings``."""
+        lines = [f"{p.cell}: {p.one_line()}" if p.cell else p.one_line() for p in self.data_problems]
+        return lines + list(self.warnings)
+
     def to_json(self) -> dict[str, Any]:
-        return {"as_of": self.as_of.isoformat(), "results": [r.to_json() for r in self.results]}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "results": [r.to_json() for r in self.results],
+            "warnings": self.warning_lines(),
+            # How far the data reach (spec/semantics.md, "Complete periods").
+            "extents": {name: {"start": start.isoformat(), "end": end.isoformat()}
+                        for name, (start, end) in sorted(self.extents.items())},
+            "late": {name: end.isoformat() for name, end in sorted(self.late.items())},
+        }

@@ -59,6 +59,9 @@ def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
 
     Columns in problems count from the start of the file's line (after the name), so an
     editor jumps to the right character."""
+    # A byte-order mark (Windows editors save UTF-8 with one) is not part of the first
+    # rule's name.
+    text = text.removeprefix("\ufeff")
     with gc_paused():
         return _parse_lines(text, file)
 

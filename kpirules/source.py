@@ -86,10 +86,10 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         file_settings = load_settings(config)
     wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
               (rules_tab or (file_settings.rules_tab if file_settings else "Rules")) if with_rules else None)
-    # The Settings tab is optional: read it along when that is free (files), not when a
-    # missing tab costs more calls (Google Sheets, where `kpirules init` creates it and
-    # `run` asks for it by name).
-    tabs = (*extra_tabs, SETTINGS_TAB) if getattr(conn, "optional_tabs_free", True) else extra_tabs
+    # The Settings tab is read in the same read as the data, on every source: on Google
+    # Sheets one more range of the one call (`kpirules init` and `run` create the tab; a
+    # sheet without it costs the connector's fallback, two more calls, and still works).
+    tabs = tuple(dict.fromkeys((*extra_tabs, SETTINGS_TAB)))
     workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
     tab = settings_tab(workbook)
     if tab is None:

@@ -178,6 +178,8 @@ class DataTable:
         col = self.columns[self.date_column]
         cache: dict[Any, int | None] = {}
         dated: list[tuple[int, int]] = []
+        undated_data: list[tuple[str, Any]] = []  # unreadable dates in rows that hold numbers
+        filled = 0
         for i, row in enumerate(self.raw.rows):
             value = row[col] if col < len(row) else None
             try:
@@ -188,14 +190,25 @@ class DataTable:
                 ordinal = parse_date(value)
             if ordinal is not None:
                 dated.append((ordinal, i))
+                filled += 1
             elif not all(_is_blank(v) for v in row):
+                filled += 1
                 ref = self.raw.cell_ref(i, col)
                 if _is_blank(value):
                     msg = f"{ref} is empty, so the row has no date; the row is left out"
                 else:
+                    if holds_numbers(row, col):
+                        undated_data.append((ref, value))
                     msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
                 self.problems.append(Problem(DATA, msg, cell=ref,
                                              suggestion="write dates as 2026-11-16 or use a date cell"))
+        if undated_data:
+            raise undated_rows_error(undated_data)
+        if not filled:
+            where = "the data" if self.raw.sheet is None else f"the {self.raw.sheet} tab"
+            raise SourceError(f"{where} has no rows below its headers",
+                              hint="check that the export that fills it ran, and that --data-tab (or "
+                                   "data_tab in the settings) names the right tab")
         if any(dated[k][0] > dated[k + 1][0] for k in range(len(dated) - 1)):
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]
@@ -243,6 +256,28 @@ class DataTable:
                                 for r in (rows[i] for i in row_ids)]
         return frame
 
+    def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+        """Each column's data start and end (spec/semantics.md, "Complete periods"): the
+        earliest and latest date up to ``last_day`` of a row with a non-blank cell in it,
+        whether or not the cell reads as a number. Columns with no such cell are absent.
+        Rows are in date order, so each end is found by walking in from that end."""
+        hi = bisect.bisect_right(self._sorted_dates, last_day.toordinal())
+        rows, ids, dates = self.raw.rows, self._sorted_rows, self._sorted_dates
+        out: dict[str, tuple[dt.date, dt.date]] = {}
+        for name in columns:
+            col = self.columns[name]
+
+            def filled(p: int) -> bool:
+                row = rows[ids[p]]
+                return col < len(row) and not _is_blank(row[col])
+
+            first = next((p for p in range(hi) if filled(p)), None)
+            if first is None:
+                continue
+            last = next(p for p in range(hi - 1, first - 1, -1) if filled(p))
+            out[name] = (dt.date.fromordinal(dates[first]), dt.date.fromordinal(dates[last]))
+        return out
+
     def groups(self, plan) -> dict:
         """Every scan of ``plan`` computed: one frame over the plan's date hull holding just
         the columns it names, then one pass per scan (``kpirules.aggregate``)."""
@@ -279,6 +314,25 @@ class DataTable:
             else:
                 out.append(v)  # type: ignore[arg-type]
         return out, bad
+
+
+def holds_numbers(row: list[Any], date_col: int) -> bool:
+    """True when a cell of ``row`` other than its date reads as a number: a data row."""
+    return any(k != date_col and type(parse_number(v)) is float for k, v in enumerate(row))
+
+
+def undated_rows_error(found: list[tuple[str, Any]]) -> SourceError:
+    """The source error for data rows (numbers in them) whose date cell holds something
+    that is not a date: left out silently, they would make every verdict on their period
+    wrong. ``found``: (cell, value) of each, in row order. (A blank date cell stays a
+    warning: totals and notes rows have none.)"""
+    cells = [c for c, _ in found]
+    more = f" (and {len(cells) - 1} more such row{'s' if len(cells) > 2 else ''}: {', '.join(cells[1:4])}{'...' if len(cells) > 4 else ''})" \
+        if len(cells) > 1 else ""
+    return SourceError(f"{cells[0]} holds {_describe(found[0][1])}, which is not a date, in a row of "
+                       f"numbers{more}: the data cannot be read",
+                       hint="write dates as 2026-11-16 (or use date cells), or clear the row if it "
+                            "is not data")
 
 
 def load_table(raw: RawTable, *, date_column: str = "date") -> DataTable:

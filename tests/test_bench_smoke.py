@@ -29,10 +29,16 @@ def _available(tool: str) -> bool:
 
 
 def _conformance_cases():
+    from test_conformance import waiting  # part-two cases: not in the generated rule sets
+
     for path in sorted(CONFORMANCE.glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         for case in doc["cases"]:
-            if "results" not in case:
+            if "results" not in case or waiting(path.stem, case["name"]):
+                continue
+            # The baselines compute complete tables (the bench data run through A-1): late
+            # data and a `by` rule left without segments are the engine's, not theirs.
+            if path.stem.startswith("v2_late_") or case["name"] in ("by_no_rows", "by_ended_segment"):
                 continue
             try:
                 spec = parse_rule(case["name"], case["rule"])

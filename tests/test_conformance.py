@@ -27,6 +27,107 @@ CASES_DIR = HERE / "conformance"
 SHARED = HERE.parent.parent / "shared" / "conformance"
 CASE_FILES = sorted(CASES_DIR.glob("*.json"))
 
+# Cases written in the language's second part (`vs`, `delta`, `pp`, `to date`, `pace`,
+# `with at least`, `with C% confidence`), not built yet. Each is a strict expected failure
+# (it must fail; once it passes, pytest says so and its name goes from this list), never a
+# silent skip. Every other case, v2 files included, must pass now. Empty this list.
+WAITING: dict[str, tuple[str, ...]] = {
+    "v2_baselines_2026-03-31": (
+        "daily_vs_prev", "daily_vs_ly", "daily_vs_avg", "weekly_vs_prev", "weekly_vs_ly",
+        "weekly_vs_avg", "monthly_vs_prev", "monthly_vs_ly", "monthly_vs_avg", "quarterly_vs_prev",
+        "quarterly_vs_ly", "quarterly_vs_avg", "yearly_vs_prev", "yearly_vs_ly", "yearly_vs_avg",
+        "last_n_days_vs_prev", "last_n_days_vs_ly", "last_n_days_vs_avg", "last_n_weeks_vs_prev",
+        "last_n_weeks_vs_ly", "last_n_weeks_vs_avg", "last_n_months_vs_prev", "last_n_months_vs_ly",
+        "last_n_months_vs_avg", "week_to_date_vs_prev", "week_to_date_vs_ly", "week_to_date_vs_avg",
+        "month_to_date_vs_prev", "month_to_date_vs_ly", "month_to_date_vs_avg",
+        "quarter_to_date_vs_prev", "quarter_to_date_vs_ly", "quarter_to_date_vs_avg",
+        "year_to_date_vs_prev", "year_to_date_vs_ly", "year_to_date_vs_avg",
+        "delta_pp_spec_example", "delta_pp_default_previous", "delta_pp_warn", "delta_pp_between",
+        "pp_plain_literal", "delta_sum", "change_spec_example", "vs_average_of_last_1",
+        "vs_average_long", "two_changes_one_vs", "change_and_plain", "pace_in_change_week",
+        "pace_in_delta_week",
+    ),
+    "v2_confidence_2026-11-26": (
+        "clear_pass", "clear_fail", "inconclusive_small_n", "inconclusive_near", "warn_pass_side",
+        "warn_spec_example", "le_pass", "le_fail", "le_warn", "lt_inconclusive", "gt_pass_sum_form",
+        "n_zero", "k_greater_than_n", "k_negative", "guard_then_confidence", "daily_confidence",
+    ),
+    "v2_errors": (
+        "valid_beside_errors", "vs_without_change", "vs_average_zero", "vs_average_too_long",
+        "pace_not_to_date", "pace_of_ratio", "pace_of_avg", "confidence_between", "confidence_and",
+        "confidence_change", "confidence_not_a_ratio", "confidence_avg_share", "confidence_equals",
+        "confidence_level_100", "confidence_level_40", "confidence_warn_not_stricter",
+        "delta_pp_warn_not_stricter", "unknown_guard_column",
+    ),
+    "v2_guards_2026-11-26": (
+        "guard_met", "guard_unmet", "guard_two_met", "guard_two_second_unmet",
+        "guard_function_call", "guard_value_no_data", "guard_warn", "guard_and_combined",
+        "guard_unmet_in_previous", "guard_met_last_year", "guard_unmet_in_avg", "guard_met_in_avg",
+        "guard_non_change_ignores_previous", "guard_previous_week_itself",
+        "no_data_before_inconclusive", "guard_to_date_pace",
+    ),
+    "v2_late_blank_last_day_2026-11-23": (
+        "monthly_change_complete",
+    ),
+    "v2_late_metric_2026-11-23": (
+        "change_lagging_vs_last_year", "month_td_lagging", "guard_complete_rule_lagging",
+        "confidence_lagging",
+    ),
+    "v2_late_table_2026-11-24": (
+        "week_td_lagging",
+    ),
+    "v2_segments_2026-11-26": (
+        "change_by_vs_last_year", "delta_by_country_avg", "guard_by_channel", "confidence_by_two",
+        "confidence_where", "month_td_by_vs_last_year", "pace_by_country", "by_no_rows_change",
+        "by_ended_segment_vs_last_year", "guard_baseline_by", "where_in_delta",
+    ),
+    "v2_to_date_2024-02-29": (
+        "week_td_pace", "week_td_vs_previous", "week_td_vs_last_year", "month_td_rate",
+        "month_td_pace", "month_td_vs_previous", "month_td_vs_last_year", "quarter_td_pace_count",
+        "quarter_td_pace_sum", "quarter_td_vs_previous", "quarter_td_vs_last_year", "year_td_pace",
+        "year_td_vs_previous", "year_td_vs_last_year",
+    ),
+    "v2_to_date_2024-03-01": (
+        "week_td_pace", "week_td_vs_previous", "week_td_vs_last_year", "month_td_rate",
+        "month_td_pace", "month_td_vs_previous", "month_td_vs_last_year", "quarter_td_pace_count",
+        "quarter_td_pace_sum", "quarter_td_vs_previous", "quarter_td_vs_last_year", "year_td_pace",
+        "year_td_vs_previous", "year_td_vs_last_year",
+    ),
+    "v2_to_date_2025-03-01": (
+        "week_td_pace", "week_td_vs_previous", "week_td_vs_last_year", "month_td_rate",
+        "month_td_pace", "month_td_vs_previous", "month_td_vs_last_year", "quarter_td_pace_count",
+        "quarter_td_pace_sum", "quarter_td_vs_previous", "quarter_td_vs_last_year", "year_td_pace",
+        "year_td_vs_previous", "year_td_vs_last_year",
+    ),
+    "v2_to_date_2026-03-01": (
+        "week_td_pace", "week_td_vs_previous", "week_td_vs_last_year", "month_td_rate",
+        "month_td_pace", "month_td_vs_previous", "month_td_vs_last_year", "quarter_td_pace_count",
+        "quarter_td_pace_sum", "quarter_td_vs_previous", "quarter_td_vs_last_year", "year_td_pace",
+        "year_td_vs_previous", "year_td_vs_last_year",
+    ),
+    "v2_to_date_2026-03-30": (
+        "week_td_pace", "week_td_vs_previous", "week_td_vs_last_year", "month_td_rate",
+        "month_td_pace", "month_td_vs_previous", "month_td_vs_last_year", "quarter_td_pace_count",
+        "quarter_td_pace_sum", "quarter_td_vs_previous", "quarter_td_vs_last_year", "year_td_pace",
+        "year_td_vs_previous", "year_td_vs_last_year",
+    ),
+    "v2_words_2026-11-26": (
+        "previous_column_vs_previous",
+    ),
+}
+
+
+def waiting(stem: str, name: str) -> bool:
+    return name in WAITING.get(stem, ())
+
+
+def case_param(stem: str, doc_or_case, case: dict | None = None):
+    """``pytest.param`` of one case, a strict xfail when it is in ``WAITING``."""
+    args = (doc_or_case,) if case is None else (doc_or_case, case)
+    name = (case or doc_or_case)["name"]
+    marks = [pytest.mark.xfail(strict=True, reason="part-two syntax, not built yet")] if waiting(stem, name) else []
+    return pytest.param(*args, id=f"{stem}::{name}", marks=marks)
+
 
 def load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
@@ -36,7 +137,7 @@ def all_cases():
     for path in CASE_FILES:
         doc = load(path)
         for case in doc["cases"]:
-            yield pytest.param(doc, case, id=f"{path.stem}::{case['name']}")
+            yield case_param(path.stem, doc, case)
 
 
 def assert_matches(case: dict, got: list[dict]) -> None:
@@ -106,6 +207,11 @@ def write_xlsx(doc: dict, path: Path) -> None:
     data.append(doc["data"]["columns"])
     for row in doc["data"]["rows"]:
         data.append([dt.date.fromisoformat(row[0]), *row[1:]])
+    # The Settings tab `kpirules init` and `run` create: a header and commented examples
+    # (on Google Sheets, `check` reads it in its one call).
+    settings = wb.create_sheet("Settings")
+    settings.append(["Key", "Value"])
+    settings.append(["# late_after", "2 days"])
     wb.save(path)
 
 
@@ -119,10 +225,33 @@ def run_cli(*args: str, env: dict | None = None) -> tuple[int, dict]:
     return proc.returncode, json.loads(proc.stdout)
 
 
+def late(doc: dict) -> bool:
+    """spec/cli.md exit 6, computed from the case file: some numeric column a rule names has
+    its last filled date up to A-1 more than 2 days (the default late_after) before A-1."""
+    import re
+
+    from kpirules.names import normalise
+
+    last = dt.date.fromisoformat(doc["as_of"]) - dt.timedelta(days=1)
+    text = " ".join(c["rule"] for c in doc["cases"] if "error" not in c).lower()
+    named = set(re.findall(r"\w+", text, re.UNICODE)) | {normalise(q) for q in re.findall(r"`([^`]+)`", text)}
+    for k, column in enumerate(doc["data"]["columns"][1:], 1):
+        filled = [(dt.date.fromisoformat(row[0]), row[k]) for row in doc["data"]["rows"]
+                  if row[k] not in (None, "") and dt.date.fromisoformat(row[0]) <= last]
+        if normalise(column) not in named or not filled or \
+                not all(isinstance(v, (int, float)) for _, v in filled):
+            continue
+        if max(d for d, _ in filled) < last - dt.timedelta(days=2):
+            return True
+    return False
+
+
 def expected_exit(doc: dict) -> int:
     statuses = {r["status"] for c in doc["cases"] for r in c.get("results", [])}
     if any("error" in c for c in doc["cases"]):
         return 2
+    if late(doc):
+        return 6
     return 1 if "FAIL" in statuses else 0
 
 
@@ -138,6 +267,11 @@ def by_name(doc: dict, output: dict) -> dict[str, list[dict]]:
 @pytest.mark.parametrize("kind", ["csv", "xlsx", "sheets"])
 def test_cli(path: Path, kind: str, tmp_path: Path, request):
     doc = load(path)
+    # The CLI runs every case that does not wait for the language's second part (those are
+    # strict expected failures in test_library).
+    doc["cases"] = [c for c in doc["cases"] if not waiting(path.stem, c["name"])]
+    if not doc["cases"]:
+        pytest.skip(f"every case of {path.name} is in WAITING (part-two syntax)")
     if kind == "csv":
         source = tmp_path / "data.csv"
         write_csv(doc, source)

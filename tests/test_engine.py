@@ -88,7 +88,8 @@ def test_no_data_inside_or_makes_the_whole_condition_no_data():
 
 
 def test_blank_cells_are_missing_not_zero():
-    data = table([("2026-11-16", "a", 100, None), ("2026-11-17", "a", None, None)])
+    # (visits reach past the week, so the week is complete for it; signups has no cell)
+    data = table([("2026-11-16", "a", 100, None), ("2026-11-17", "a", None, None), ("2026-11-23", "a", 5, None)])
     avg, count, total = run("avg: avg(visits) >= 1 weekly\ncnt: count(signups) = 0 weekly\n"
                             "sum: signups >= 0 weekly\n", data)
     assert avg.value == 100 and avg.detail.terms[0].cells == 1

@@ -36,10 +36,14 @@ def test_period_text():
 
 
 def conformance_rules():
+    from test_conformance import waiting  # part-two cases are strict expected failures
+
     for path in sorted(CONFORMANCE.glob("*.json")):
         for case in json.loads(path.read_text(encoding="utf-8"))["cases"]:
             if "error" not in case:
-                yield case["rule"]
+                marks = [pytest.mark.xfail(strict=True, reason="part-two syntax")] \
+                    if waiting(path.stem, case["name"]) else []
+                yield pytest.param(case["rule"], marks=marks, id=f"{path.stem}::{case['name']}")
 
 
 @pytest.mark.parametrize("text", [*conformance_rules(), "`Emails sent` / `by` >= 2% weekly",

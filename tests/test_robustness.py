@@ -134,10 +134,10 @@ def test_a_rule_whose_evaluation_hits_a_bug_is_its_own_error(monkeypatch):
 
     real = engine._evaluate_rule
 
-    def flaky(rp, groups):
+    def flaky(rp, groups, *rest):
         if rp.entry.name == "bad":
             raise RecursionError("deep")
-        return real(rp, groups)
+        return real(rp, groups, *rest)
 
     monkeypatch.setattr(engine, "_evaluate_rule", flaky)
     entries = parse_rules_file("good: visits >= 1 daily\nbad: visits >= 1 daily\nalso: visits >= 1 daily\n")

@@ -70,6 +70,7 @@ tests:
       columns: [date, visits, signups]
       rows:
         - [2026-11-16, 1000, 30]
+        - [2026-11-22, 1000, 30]  # the data reach the end of the week: it is complete
     expect:
       - {rule: conversion, status: PASS}
 """
@@ -332,7 +333,8 @@ def test_junit_xml_parses_back(project: Path):
 
 
 def test_inline_rules_csv_input_null_value_and_per_expectation_as_of(tmp_path: Path):
-    write(tmp_path, "data.csv", "date,visits,signups\n2026-11-16,1000,30\n2026-11-23,1000,10\n")
+    write(tmp_path, "data.csv", "date,visits,signups\n2026-11-16,1000,30\n2026-11-23,1000,10\n"
+          "2026-11-30,0,0\n")
     path = write(tmp_path, "inline.yaml", """\
         rules:
           conversion: signups / visits >= 2% weekly

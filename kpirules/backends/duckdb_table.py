@@ -24,6 +24,7 @@ last bit on real data and within far less than the 1e-9 the spec allows on contr
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 from itertools import islice
 
@@ -32,7 +33,8 @@ from kpirules.connectors.base import a1
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.table import BAD, DataTable, _describe, _is_blank, index_headers, load_table, parse_date, parse_number
+from kpirules.table import (BAD, DataTable, _describe, _is_blank, holds_numbers, index_headers, load_table,
+                            parse_date, parse_number, undated_rows_error)
 
 # Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
 _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -40,6 +42,7 @@ _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2
 # parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
 # Python's `$` also matches before a final newline.
 _ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
+_EPOCH = dt.date(1970, 1, 1)
 _METRIC_SUGGESTION = ("write a plain number such as 1234.5 (no thousands separators or units), "
                       "or clear the cell if it is missing")
 
@@ -123,6 +126,7 @@ class DuckTable:
                 hint="name the column that holds each row's date `date`",
             )
         self._date_problems: list[Problem] | None = None
+        self._extents: dict[str, tuple[dt.date, dt.date]] = {}
         self._python: DataTable | None = None
         self.fallback_reason: str | None = None
 
@@ -146,6 +150,13 @@ class DuckTable:
             if self._python is not None:
                 return self._python.problems
         return self._header_problems + (self._date_problems or [])
+
+    def extents(self, columns, last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+        """Each column's data start and end up to ``last_day`` (``DataTable.extents``):
+        computed by the query of ``groups``, which runs first (``evaluate`` asks after it)."""
+        if self._python is not None:
+            return self._python.extents(columns, last_day)
+        return {c: self._extents[c] for c in columns if c in self._extents}
 
     # ----------------------------------------------------------------- groups
 
@@ -208,15 +219,30 @@ class DuckTable:
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
-        con.execute(self._base_sql(plan.hull, metrics, dims))
+        con.execute(self._base_sql(plan.hull, plan.as_of - dt.timedelta(days=1), metrics, dims))
         scans = [(scan, needed, _Slots(needed, metrics)) for scan, needed in plan.scans.items()]
         branches = [_scan_sql(i, scan, slots, dims) for i, (scan, _, slots) in enumerate(scans)]
         # One more row: how many rows Python must look at (no date, or a cell SQL left).
         taken = "".join(f" - count({m})" for m in metrics.values())
         branches.append(f"SELECT -1 AS scan, []::VARCHAR[] AS seg, (count(*) FILTER (WHERE d IS NULL) "
                         f"+ coalesce(sum(nn), 0){taken})::BIGINT AS n, 0 AS days, []::DOUBLE[] AS vals FROM base")
+        # And one more: each metric's data start and end (days since 1970), over every row
+        # up to A-1 (complete periods; the rows outside the hull are kept for this alone).
+        if metrics:
+            ends = ", ".join(f"(min(d) FILTER (WHERE {m}_in) - DATE '1970-01-01')::DOUBLE, "
+                             f"(max(d) FILTER (WHERE {m}_in) - DATE '1970-01-01')::DOUBLE"
+                             for m in metrics.values())
+            branches.append(f"SELECT -2 AS scan, []::VARCHAR[] AS seg, 0::BIGINT AS n, 0 AS days, "
+                            f"[{ends}]::DOUBLE[] AS vals FROM base")
         rows = con.execute("\nUNION ALL\n".join(branches)).fetchall()
-        suspects = next(r[2] for r in rows if r[0] < 0)
+        suspects = next(r[2] for r in rows if r[0] == -1)
+        self._extents = {}
+        for vals in (r[4] for r in rows if r[0] == -2):
+            for k, name in enumerate(metrics):
+                first, last = vals[2 * k], vals[2 * k + 1]
+                if first is not None:
+                    self._extents[name] = (_EPOCH + dt.timedelta(days=int(first)),
+                                           _EPOCH + dt.timedelta(days=int(last)))
         bad_rows: list[tuple] = []
         self._date_problems = []
         if suspects:
@@ -231,29 +257,36 @@ class DuckTable:
             out[scan][segment] = slots.group(n, days, vals, bad.get((index, segment), {}))
         return out
 
-    def _base_sql(self, hull, metrics: dict[str, str], dims: dict[str, str]) -> str:
-        """The rows of the hull (and the rows without a date, for their problems), typed:
-        d DATE, m<i> DOUBLE (NULL when blank or not taken), g<i> the dimension text, and nn
-        the number of the row's metric cells that are not empty (so that nn minus the
-        m<i> that are not NULL counts the cells SQL left for Python to judge)."""
+    def _base_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str]) -> str:
+        """The rows up to ``last_day`` (A-1) and the rows without a date (for their
+        problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
+        hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
+        any row up to A-1 counts), g<i> the dimension text (in the hull), and nn the number
+        of the row's metric cells in the hull that are not empty (so that nn minus the m<i>
+        that are not NULL counts the cells SQL left for Python to judge)."""
         col = self.columns
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
         inner = f"SELECT kp_date(c{col[self.date_column]}) AS d, * FROM {self._source()}"
-        # DuckDB inlines d into the filter, so it must appear there once (BETWEEN would
-        # parse every date twice): |2(d - start) - span| <= span, NULL for no date.
+        # DuckDB inlines d into the filter, so it must appear there once; NULL for no date.
+        kept = (f"SELECT * FROM ({inner}) WHERE coalesce(d <= DATE '{last_day.isoformat()}', "
+                f"NOT ({blank_row}))")
+        # In the hull: |2(d - start) - span| <= span (d once); the rows without a date too.
         span = (hull[1] - hull[0]).days
-        kept = (f"SELECT * FROM ({inner}) WHERE coalesce(abs(2 * (d - DATE '{hull[0].isoformat()}') "
-                f"- {span}) <= {span}, NOT ({blank_row}))")
+        flagged = (f"SELECT coalesce(abs(2 * (d - DATE '{hull[0].isoformat()}') - {span}) <= {span}, true) "
+                   f"AS h, * FROM ({kept})")
         # DuckDB's cast takes surrounding whitespace as float() does (a cell it does not
         # take, blank or bad, is judged in Python).
-        casts = ", ".join(["d", *(f"kp_cast(c{col[n]}) AS x{a[1:]}" for n, a in metrics.items()),
-                           "(" + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) + ") AS nn"
-                           if metrics else "0 AS nn",
-                           *(f"kp_text(c{col[n]}) AS {a}" for n, a in dims.items())])
+        casts = ", ".join([
+            "d", *(f"CASE WHEN h THEN kp_cast(c{col[n]}) END AS x{a[1:]}" for n, a in metrics.items()),
+            "CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
+            " ELSE 0 END AS nn" if metrics else "0 AS nn",
+            *(f"{_filled(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
+            *(f"CASE WHEN h THEN kp_text(c{col[n]}) END AS {a}" for n, a in dims.items())])
         typed = ", ".join(["d", *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
-                                  for i in (a[1:] for a in metrics.values())), "nn", *dims.values()])
+                                  for i in (a[1:] for a in metrics.values())), "nn",
+                           *(f"{a}_in" for a in metrics.values()), *dims.values()])
         return (f"CREATE OR REPLACE TEMP TABLE base AS SELECT {typed} FROM "
-                f"(SELECT {casts} FROM ({kept}))")
+                f"(SELECT {casts} FROM ({flagged}))")
 
     # --------------------------------------------------------------- problems
 
@@ -283,6 +316,7 @@ class DuckTable:
         n = len(self.headers)
         date_problems: list[Problem] = []
         bad_rows: list[tuple] = []
+        undated_data: list[tuple[str, str]] = []
         for record in con.execute(sql).fetchall():
             index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
             flagged = record[2 + n:2 + n + len(flags)]
@@ -297,6 +331,8 @@ class DuckTable:
                 if _is_blank(value):
                     msg = f"{ref} is empty, so the row has no date; the row is left out"
                 else:
+                    if holds_numbers(row, date_col):
+                        undated_data.append((ref, value))
                     msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
                 date_problems.append(Problem(DATA, msg, cell=ref,
                                              suggestion="write dates as 2026-11-16 or use a date cell"))
@@ -313,8 +349,18 @@ class DuckTable:
                                     cell=ref, suggestion=_METRIC_SUGGESTION)
             if bad:
                 bad_rows.append((day, index, texts_of, bad))
+        if undated_data:  # as DataTable: the data cannot be read
+            raise undated_rows_error(undated_data)
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
+
+
+def _filled(cell: str) -> str:
+    """SQL: the cell is not blank (``_is_blank``: None or whitespace only). A cell whose first
+    character is printable ASCII ('!' <= c < U+0080, bytewise) is filled: the common case,
+    decided without stripping."""
+    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' THEN true WHEN {cell} IS NULL THEN false "
+            f"ELSE kp_text({cell}) <> '' END")
 
 
 def _has_blank_lines(path: str) -> bool:

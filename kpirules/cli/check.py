@@ -10,6 +10,7 @@ import click
 
 from kpirules.cli.common import (DATE, connector_options, source_errors, source_options,
                                  status_text, use_color)
+from kpirules.completeness import through_text
 
 
 @click.command("check")
@@ -29,8 +30,10 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
     --rules, else from the source's Rules tab.
 
     \b
-    Exit status: 0 all rules pass (or warn), 1 some rule fails,
-                 2 some rule has an error, 3 the source could not be read.
+    Exit status: 0 no rule fails (PASS, WARN, NO_DATA, INCONCLUSIVE),
+                 1 some rule fails, 2 some rule has an error or the settings are invalid,
+                 3 the source could not be read, 6 the data are late (late_after).
+                 When several apply: 3, 2, 6, 1.
 
     \b
     Examples:
@@ -49,9 +52,9 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=indent))
     else:
         print_table(report, color=use_color())
-        for problem in report.data_problems:
-            click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
-    sys.exit(report.exit_status)
+        for line in report.warning_lines():
+            click.echo(f"warning: {line}", err=True)
+    sys.exit(report.exit_code)
 
 
 def _segment_text(segment: dict | None) -> str:
@@ -74,7 +77,16 @@ def print_table(report, *, color: bool) -> None:
     counts: dict[str, int] = {}
     for r in results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "NO_DATA", "ERROR"]
+    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
+    late = sum(1 for r in results if r.incomplete)
+    if late:
+        summary += f" ({late} waiting for late data)"
     rules = len({r.name for r in results})
-    click.echo(f"\n{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")
+    click.echo("")
+    # How far the data reach (complete periods), then the counts: the last line stays the
+    # one-line summary scripts and people look for.
+    through = through_text(report.extents)
+    if through:
+        click.echo(through + (f"; late: {', '.join(report.late)}" if report.late else ""))
+    click.echo(f"{rules} rules, {len(results)} results as of {report.as_of.isoformat()}: {summary or 'nothing to check'}")

@@ -66,7 +66,7 @@ def use_color(stream=None) -> bool:
 
 
 STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
-                 "ERROR": "magenta"}
+                 "INCONCLUSIVE": "cyan", "ERROR": "magenta"}
 
 
 def status_text(status: str, color: bool, width: int = 7) -> str:
@@ -75,7 +75,9 @@ def status_text(status: str, color: bool, width: int = 7) -> str:
 
 
 def source_errors(func: Callable) -> Callable:
-    """Turn a source that cannot be read into a clear message and exit status 3."""
+    """Turn a source that cannot be read into a clear message and exit status 3, and
+    settings that cannot be used (a bad kpirules.toml or Settings tab) into every problem
+    located (``kpirules.toml:3:9: ...``, ``Settings!B4: ...``) and exit status 2."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -88,8 +90,23 @@ def source_errors(func: Callable) -> Callable:
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
             sys.exit(EXIT_SOURCE)
+        except ValueError as exc:
+            # Only settings were loaded if kpirules.config was (pydantic stays unimported
+            # on the plain path).
+            config = sys.modules.get("kpirules.config")
+            if config is None or not isinstance(exc, config.ConfigError):
+                raise
+            config_error(exc)
 
     return wrapper
+
+
+def config_error(exc) -> None:
+    """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
+    for problem in exc.problems:
+        click.echo(f"error: {problem.render()}", err=True)
+    click.echo("hint: fix the settings (docs/configuration.md lists every key)", err=True)
+    sys.exit(EXIT_ERROR)
 
 
 def read_entries(path: str):
@@ -102,6 +119,31 @@ def read_entries(path: str):
     from kpirules.connectors import open_source
 
     return rule_entries(open_source(path).read(), path)
+
+
+def data_table(source: str, data_tab: str | None = None):
+    """The data table of ``source`` read as ``check`` reads it: with the settings of the
+    settings file and the source's Settings tab (data tab, date column). A bad settings
+    file raises ``ConfigError`` (exit 2), an unreadable source ``SourceError`` (exit 3)."""
+    from kpirules.source import read_source
+    from kpirules.table import load_table
+
+    _, workbook, settings = read_source(source, data_tab=data_tab, with_rules=False)
+    return load_table(workbook.data, date_column=settings.date_column if settings else "date")
+
+
+def settings_file():
+    """The settings of ./kpirules.toml (or pyproject.toml's [tool.kpirules]), None when
+    there is none; a bad file raises ``ConfigError``, which ``source_errors`` turns into
+    exit status 2 in every command."""
+    from kpirules.source import find_settings_file
+
+    path = find_settings_file()
+    if path is None:
+        return None
+    from kpirules.config import load_settings
+
+    return load_settings(path)
 
 
 def usage_error(message: str) -> None:

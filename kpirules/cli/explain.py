@@ -34,6 +34,11 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     value over the last periods.
 
     \b
+    Exit status: as `check` for this rule's results: 0 no FAIL or ERROR, 1 some
+                 segment fails, 2 an error (or bad settings, or no such rule),
+                 3 the source could not be read, 6 the data are late.
+
+    \b
     Examples:
       kpirules explain examples/marketing.xlsx visit_to_signup --as-of 2026-11-26
       kpirules explain data.csv conversion --rules rules.kpi
@@ -59,9 +64,11 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, data_tab, rules_
     if entry.problem is not None:
         click.echo(entry.problem.render(), err=True)
         sys.exit(EXIT_ERROR)
-    ex = explain(entry, ready.table, as_of or ready.today, periods)
+    ex = explain(entry, ready.table, as_of or ready.today, periods, settings=ready.settings)
     if fmt == "json":
         click.echo(json.dumps(to_json(ex), ensure_ascii=False, indent=1))
     else:
         color = use_color()
         click.echo(render(ex, lambda s: status_text(s, color)))
+    # The exit statuses of `check` (spec/cli.md), for this rule's results.
+    sys.exit(ex.exit_code)

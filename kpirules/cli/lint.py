@@ -60,25 +60,25 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
         for problem in exc.problems:
             click.echo(problem.render(), err=True)
         sys.exit(EXIT_ERROR)
+    from kpirules.cli.common import data_table, settings_file
+
+    settings = settings_file()  # a bad settings file is exit 2 here as in every command
+    date_column = settings.date_column if settings else "date"
     rulesets, data = [], None
     for path in sources:
         ruleset, workbook_data = _read(path, data_tab)
         rulesets.append(ruleset)
         data = data if data is not None else workbook_data
-    if data_source:
-        from kpirules.connectors import open_source
-
-        data = open_source(data_source).read(data_tab=data_tab).data
     table = None
-    if data is not None:
+    if data_source:
+        table = data_table(data_source, None if data_tab == "Data" else data_tab)
+    elif data is not None:
         from kpirules.errors import SourceError
         from kpirules.table import load_table
 
         try:
-            table = load_table(data)
+            table = load_table(data, date_column=date_column)
         except SourceError as exc:
-            if data_source:
-                raise
             # The workbook's own data was only a bonus: lint its rules without it.
             click.echo(f"warning: {exc.message}; checks that need data are skipped", err=True)
     result = lint(rulesets, vocabulary=vocabulary, table=table, ignore=ignored, min_volume=min_volume)

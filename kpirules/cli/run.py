@@ -76,8 +76,8 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
     color = use_color()
     if not quiet:
         print_rules(outcome, color=color)
-    for problem in outcome.report.data_problems:
-        click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
+    for line in outcome.report.warning_lines():
+        click.echo(f"warning: {line}", err=True)
     if dry_run:
         click.echo("\ndry run: nothing was written or sent. It would write:")
         for line in outcome.plan.describe() or ["(nothing)"]:
@@ -100,8 +100,6 @@ def command(source, as_of, dry_run, config, restate, no_notify, quiet, data_tab,
             click.echo(f"warning: {outcome.owed} alert(s) still owed: the next run sends them", err=True)
         if outcome.state_not_recorded:
             click.echo(f"warning: {outcome.state_not_recorded}", err=True)
-    for metric, end in sorted(outcome.report.late.items()):
-        click.echo(f"warning: the data of {metric} end on {end.isoformat()}: late (late_after)", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
 

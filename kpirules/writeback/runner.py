@@ -86,11 +86,9 @@ class RunOutcome:
     def exit_status(self) -> int:
         from kpirules.exitcodes import Exit, combine
 
-        codes = [self.report.exit_status]
+        codes = [self.report.exit_code]  # the results (1, 2) and late data (6)
         if self.owed or self.state_not_recorded:
             codes.append(Exit.UNDELIVERED)
-        if self.report.late:
-            codes.append(Exit.LATE)
         return combine(codes)
 
     @property
@@ -186,7 +184,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     duplicates = _mark_duplicates(entries, wb.rules.header_row)
     table = load_table(wb.data, date_column=settings.date_column)
     enabled = [e for e in entries if e.meta.get("enabled", True) is not False and id(e) not in duplicates]
-    full = evaluate(enabled, table, as_of)
+    full = evaluate(enabled, table, as_of, settings=settings)
     report = full
     by_name: dict[str, list[RuleResult]] = {}
     for r in report.results:
@@ -213,7 +211,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     report = Report(as_of=as_of, results=results, data_problems=full.data_problems,
                     extents=dict(full.extents), late=dict(full.late), warnings=list(full.warnings))
     periods = settings.restate_periods if restate is None else restate
-    restated = restatement(enabled, table, as_of, periods)
+    restated = restatement(enabled, table, as_of, periods, settings=settings)
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
@@ -263,7 +261,8 @@ def _mark_duplicates(entries: list[RuleEntry], header_row: int) -> set[int]:
     return dups
 
 
-def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: int) -> list[RuleResult]:
+def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: int,
+                settings: Settings | None = None) -> list[RuleResult]:
     """Results of the ``periods`` periods before each rule's current one, evaluated at the
     as-of dates that give those periods (one evaluation per distinct date)."""
     from kpirules.engine import evaluate
@@ -279,7 +278,8 @@ def restatement(entries: list[RuleEntry], table: Any, as_of: dt.date, periods: i
             by_date.setdefault(as_of_for(e.rule.window, as_of, back), []).append(e)
     out: list[RuleResult] = []
     for day in sorted(by_date, reverse=True):  # the most recent periods first in History
-        out += [r for r in evaluate(by_date[day], table, day).results if r.status is not Status.ERROR]
+        out += [r for r in evaluate(by_date[day], table, day, settings=settings).results
+                if r.status is not Status.ERROR]
     return out
 
 
