@@ -172,3 +172,23 @@ def test_pass_late_pass_sends_nothing_and_a_late_fail_alerts_when_complete(tmp_p
         assert json.dumps(sent())  # every body was JSON with the documented keys
     finally:
         hook.close()
+
+
+def test_with_the_engines_own_late_data_a_late_week_alerts_nothing_but_data_late(tmp_path):
+    # No wrapping: the engine finds the data end itself (complete periods, late_after).
+    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)  # data through 2026-11-25
+    hook = Endpoint()
+    hook.status = 200
+    settings = config(tmp_path, hook.url)
+    try:
+        assert run(book, "--as-of", "2026-11-26", "--config", settings).exit_code == 1
+        before = [(b["rule"], b["kind"]) for _, b in hook.taken()]
+        late = run(book, "--as-of", "2026-11-30", "--config", settings)  # 11-26..29 missing
+        assert late.exit_code == 6, late.output
+        new = [(b["rule"], b["kind"]) for _, b in hook.taken()][len(before):]
+        assert sorted(new) == [("(data)", "data_late"), ("(data)", "data_late")]  # signups, visits
+        assert "daily_visits" not in {r for r, _ in new}  # NO_DATA for a late day: no verdict
+        assert run(book, "--as-of", "2026-11-30", "--config", settings).exit_code == 6
+        assert len(hook.taken()) == len(before) + 2  # said once
+    finally:
+        hook.close()
