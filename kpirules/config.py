@@ -245,7 +245,7 @@ class Settings(BaseModel):
     # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",
     # "12 weeks", "2 years"; "forever" keeps every row.
     owed_for: str = "7 days"
-    history_keep: str = "400 days"
+    history_keep: str = "180 days"
 
     @field_validator("owed_for", "history_keep")
     @classmethod

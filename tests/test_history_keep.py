@@ -28,7 +28,7 @@ def test_durations():
     assert duration_days("2 years") == 730 and duration_days("forever") is None
     with pytest.raises(ValueError):
         duration_days("400")
-    assert Settings().history_keep == "400 days" and Settings().owed_for == "7 days"
+    assert Settings().history_keep == "180 days" and Settings().owed_for == "7 days"
     with pytest.raises(ValueError):
         Settings(history_keep="a while")
 

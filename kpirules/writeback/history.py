@@ -160,7 +160,7 @@ def history_plan(history: History, current: Iterable[RuleResult], restated: Iter
                  checked: str, *, keep: str | None = None, as_of: dt.date | None = None) -> TabPlan:
     """Upserts for this run's results (``current``) and the re-evaluated earlier periods
     (``restated``). ERROR results have no period worth keeping and are left out. With
-    ``keep`` (the ``history_keep`` setting, "400 days") rows of periods that ended longer
+    ``keep`` (the ``history_keep`` setting, "180 days") rows of periods that ended longer
     ago than that before ``as_of`` are removed, except each rule x segment's latest row and
     rows carrying something of the user's."""
     raw = history.raw

@@ -50,7 +50,7 @@ SETTINGS_EXAMPLE = [
     ("# Settings for kpirules run. Rows whose key starts with # are ignored: remove the # to use one. "
      "A kpirules.toml next to the job wins over this tab.", None),
     ("# restate_periods", "3"),
-    ("# history_keep", "400 days"),
+    ("# history_keep", "180 days"),
     ("# owed_for", "7 days"),
     ("# timezone", "Europe/Warsaw"),
     ("# sheet_url", "https://docs.google.com/spreadsheets/d/KEY/edit"),
