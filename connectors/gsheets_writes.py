@@ -27,7 +27,12 @@ class WriteRejected(SourceError):
 class WriteUnknown(SourceError):
     """A write whose answer was lost or garbled (a timeout after sending, a 5xx, a dropped
     connection, a truncated or non-JSON answer): it may or may not have been applied. Never
-    retried blindly; the caller finds out by reading (kpirules.writeback.sheets)."""
+    retried blindly; the caller finds out by reading (kpirules.writeback.sheets).
+    ``timed_out``: no answer in time, so the write may still be under way."""
+
+    def __init__(self, message: str, hint: str | None = None, *, timed_out: bool = False):
+        super().__init__(message, hint)
+        self.timed_out = timed_out
 
 
 def write_failure(exc: Exception, translated: Exception) -> Exception:
@@ -46,7 +51,8 @@ def write_failure(exc: Exception, translated: Exception) -> Exception:
     why = ambiguous(exc)
     if why:
         return WriteUnknown(f"the answer to the write was lost ({why})",
-                            hint="it may have been applied; kpirules checks by reading")
+                            hint="it may have been applied; kpirules checks by reading",
+                            timed_out=why == "no answer in time")
     return translated
 
 

@@ -182,3 +182,21 @@ def test_reads_cut_off_or_answered_with_html_are_retried(emulator):
     outcome = run(KEY, as_of=AS_OF)
     assert outcome.written
     assert apis(emulator)[:3] == ["spreadsheets.get"] * 3
+
+
+@pytest.mark.parametrize("fault", ["500 after applying", "500, not applied", "dropped after applying",
+                                   "reply after the read timeout"])
+def test_an_ambiguous_answer_to_the_last_write_is_read_back_too(emulator, hook, tmp_path, fault):
+    from kpirules.writeback.runner import run
+
+    make_sheet(emulator, rules=rules_tab(rules=CLEAN))
+    config = settings_file(tmp_path, hook.url)
+    outcome = run(KEY, as_of=AS_OF, config=config, timeout=0.4,
+                  after_lease=lambda: emulator.inject("spreadsheets.batchUpdate", **AMBIGUOUS[fault]))
+    time.sleep(0.5)
+    assert outcome.state_not_recorded is None and outcome.owed == 0
+    rows = emulator.values(KEY, "Alerts")
+    assert all("webhook bi: sent" in str(r) for r in rows[1:])  # the delivery states landed
+    assert lease_state(emulator) == "free"
+    writes = apis(emulator).count("spreadsheets.batchUpdate")
+    assert writes == (3 if fault == "500, not applied" else 2)  # sent again only when read back as not applied

@@ -240,7 +240,7 @@ def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any) -> He
         current = lease.probe(connector)
         raise lease.LeaseHeld(current.since_text if current is not None and current.held else None) from None
     except WriteUnknown as exc:
-        found = _read_lease(connector, exc)
+        found = _read_lease(connector, exc, lambda lease_now: lease_now is not None and lease_now.run_id == run_id)
         if found is None or found.run_id != run_id:
             raise SourceError(f"{exc.message}; read back: the results were NOT written",
                               hint="nothing was written or sent; the next run writes them") from None
@@ -256,32 +256,37 @@ def release(connector: Any, plan: WritePlan, held: Held, now: Any) -> None:
     from kpirules.connectors.gsheets import WriteUnknown
     from kpirules.writeback import lease
 
+    def released(found: Any) -> bool:
+        return found is not None and found.run_id == held.run_id and not found.held
+
     requests = build_requests(plan, held.sheet_ids) + lease.release_requests(held.run_id, held.lease_id, now)
     for attempt in range(2):
         try:
             connector.batch_update(requests, idempotent=False)
             return
         except WriteUnknown as exc:
-            found = _read_lease(connector, exc)
-            if found is None or found.run_id != held.run_id or not found.held:
+            found = _read_lease(connector, exc, released)
+            if released(found):
                 log.warning("%s; read back: the delivery states were written", exc.message)
                 return
-            if attempt:
+            still_ours = found is not None and found.run_id == held.run_id
+            if attempt or not still_ours:
                 raise SourceError(f"{exc.message}; read back: the delivery states were NOT written",
                                   hint="the alerts stay owed and the next run sends them again "
                                        "(receivers can drop repeats by their key)") from None
 
 
-def _read_lease(connector: Any, exc: Exception):
+def _read_lease(connector: Any, exc: Any, landed: Any):
     """The lease as it is now. After a timeout the write may still be under way at
-    Google: if our lease is not there yet, look once more after one more read timeout."""
+    Google: when ``landed(lease)`` is not true yet, look once more after one more read
+    timeout before deciding."""
     import time
 
     from kpirules.writeback import lease
 
     try:
         found = lease.probe(connector)
-        if "in time" in str(getattr(exc, "message", "")):
+        if getattr(exc, "timed_out", False) and not landed(found):
             settle = float(getattr(getattr(connector, "_retry", None), "read_timeout", 0) or 0)
             time.sleep(min(settle, 30.0))
             found = lease.probe(connector)
