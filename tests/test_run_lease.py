@@ -200,3 +200,44 @@ def test_an_ambiguous_answer_to_the_last_write_is_read_back_too(emulator, hook, 
     assert lease_state(emulator) == "free"
     writes = apis(emulator).count("spreadsheets.batchUpdate")
     assert writes == (3 if fault == "500, not applied" else 2)  # sent again only when read back as not applied
+
+
+def test_concurrent_processes_one_writes_the_others_exit_7(emulator, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bodies = []
+
+    class Slow(BaseHTTPRequestHandler):  # holds each delivery: the lease is held meanwhile
+        def do_POST(self):
+            bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            time.sleep(1.5)
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        make_sheet(emulator, rules=rules_tab(rules=CLEAN))
+        config = settings_file(tmp_path, f"http://127.0.0.1:{server.server_address[1]}/hook")
+        cmd = [sys.executable, "-m", "kpirules", "run", KEY, "--as-of", AS_OF.isoformat(), "--config", config, "-q"]
+        env = dict(__import__("os").environ, KPIRULES_SHEETS_EMULATOR_HOST=emulator.host)
+        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(4)]
+        outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
+        codes = sorted(p.returncode for p in procs)
+        assert codes.count(1) >= 1 and set(codes) <= {1, 7}, outputs
+        for code, out in zip([p.returncode for p in procs], outputs):
+            if code == 7:
+                assert "another run holds this sheet" in out
+        sent = [(b["rule"], str(b["segment"])) for b in bodies]
+        assert len(sent) == len(set(sent)) > 0  # one set of alerts
+        assert len(alerts_rows(emulator)) - 1 == len(sent)
+    finally:
+        server.shutdown()
+        server.server_close()
