@@ -48,6 +48,7 @@ from typing import Any, ClassVar
 from kpirules.config_base import SETTINGS_TAB
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.connectors.gsheets_transport import build_client, classify
+from kpirules.connectors.gsheets_writes import WriteRejected, WriteUnknown  # noqa: F401 (re-exported)
 from kpirules.errors import SourceError, did_you_mean
 
 log = logging.getLogger("kpirules.gsheets")
@@ -180,6 +181,7 @@ def _zone(name: str | None) -> dt.tzinfo | None:
 class _RangeNotFound(SourceError):
     """Google's 400 "Unable to parse range": a tab asked for by name is not there. A
     SourceError so that, outside ``read`` (which falls back on it), it still reads well."""
+
 
 
 class GoogleSheetsConnector:
@@ -377,9 +379,31 @@ class GoogleSheetsConnector:
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - translated below, or re-raised
+            if not idempotent:
+                raise self._write_failure(exc) from None
             raise self._translate(exc) from None
         self._auth.persist()
         return result
+
+    def _write_failure(self, exc: Exception) -> Exception:
+        from kpirules.connectors.gsheets_writes import write_failure
+
+        return write_failure(exc, self._translate(exc))
+
+    def read_tab(self, title: str) -> RawTable | None:
+        """One small read of the tab ``title`` (None when there is no such tab): how a
+        write's outcome is found out, and who holds the lease (kpirules.writeback.lease)."""
+        try:
+            doc = self._get(ranges=[quote_tab(title)], fields=GRID_FIELDS)
+        except _RangeNotFound:
+            return None
+        self._remember_ids(doc)
+        for sheet in doc.get("sheets", ()):
+            if sheet["properties"]["title"].strip().casefold() == title.strip().casefold():
+                data = sheet.get("data") or [{}]
+                return to_table(sheet["properties"]["title"], data[0],
+                                _zone(doc.get("properties", {}).get("timeZone")))
+        return None
 
     def _translate(self, exc: Exception) -> Exception:
         """A non-retryable failure as a SourceError saying what to do."""

@@ -56,6 +56,11 @@ def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
         return Failure(CONNECTION, detail="answer cut off") if idempotent else None
+    import json
+
+    if isinstance(exc, json.JSONDecodeError) and idempotent:
+        # A read whose 2xx body is cut off or an HTML page (a proxy): retried like a 5xx.
+        return Failure(CONNECTION, detail="answer cut off or not JSON")
     return None
 
 

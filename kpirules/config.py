@@ -40,11 +40,12 @@ __all__ = [
     "env_refs", "TRIGGERS", "CHANNEL_TYPES",
 ]
 
-TRIGGERS = ("fail", "warn", "no_data", "recovery", "error")
+TRIGGERS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
 CHANNEL_TYPES = ("slack", "webhook", "email")
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
-Trigger = Literal["fail", "warn", "no_data", "recovery", "error"]
+Trigger = Literal["fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late",
+                  "data_recovered"]
 
 
 class MissingEnv(LookupError):
@@ -78,6 +79,14 @@ class _Channel(BaseModel):
     on: list[Trigger] = Field(default_factory=lambda: ["fail", "recovery"])
     # Globs over rule names, case-insensitive; a leading "!" excludes ("!test_*").
     rules: list[str] = Field(default_factory=lambda: ["*"])
+
+    @field_validator("name")
+    @classmethod
+    def check_name(cls, value: str) -> str:
+        # The Alerts tab records each channel's delivery as "type name: state; ..."
+        if ";" in value or ":" in value:
+            raise ValueError("a channel name cannot contain `;` or `:`")
+        return value
 
     @field_validator("on", "rules", mode="before")
     @classmethod
@@ -228,6 +237,17 @@ class Settings(BaseModel):
     # A-1 minus this: "2 days", "1 week", "0 days".
     late_after: str = "2 days"
     notifications: list[Channel] = Field(default_factory=list)
+    # How long an undelivered alert stays owed (kpirules.writeback.outbox), and how long
+    # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",
+    # "12 weeks", "2 years"; "forever" keeps every row.
+    owed_for: str = "7 days"
+    history_keep: str = "180 days"
+
+    @field_validator("owed_for", "history_keep")
+    @classmethod
+    def check_duration(cls, value: str) -> str:
+        duration_days(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -283,6 +303,21 @@ class Settings(BaseModel):
         env = os.environ if env is None else env
         return [f"channel {ch.name!r}: {n} is not set"
                 for ch in self.notifications for n in dict.fromkeys(ch.env_names()) if n not in env]
+
+
+def duration_days(text: str) -> int | None:
+    """Days in ``"400 days"``, ``"12 weeks"`` (as ``late_after`` reads them), ``"18 months"``,
+    ``"2 years"``; None for ``"forever"``. ValueError (for pydantic's message) otherwise."""
+    from kpirules.completeness import parse_late_after
+
+    words = str(text).strip().lower()
+    if words == "forever":
+        return None
+    m = re.fullmatch(r"(\d+)\s*(month|year)s?", words)
+    days = int(m[1]) * (30 if m[2] == "month" else 365) if m else parse_late_after(text).days
+    if days <= 0:
+        raise ValueError(f"{text!r} must be at least one day (or \"forever\")")
+    return days
 
 
 # ---------------------------------------------------------------------------- validation

@@ -111,6 +111,8 @@ def file_layer(path: str) -> Layer:
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
+    except RecursionError:  # arrays or tables nested thousands deep
+        raise ConfigError([Problem(CONFIG, "not valid TOML: it nests too deeply to read", file=path)]) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(m.group(1)) if m else None

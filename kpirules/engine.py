@@ -215,7 +215,12 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
     found = table.extents(sorted(plan.metrics), as_of - dt.timedelta(days=1)) if plan.metrics else {}
     extents = Extents.build(found, as_of, parse_complete_through(complete_through)
                             if complete_through is not None else None)
-    results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups, extents)]
+    results: list[RuleResult] = []
+    for rp in plan.rules:
+        try:
+            results += _evaluate_rule(rp, groups, extents)
+        except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
+            results.append(internal_error_result(rp.entry, exc))
     if not isinstance(late_after, dt.timedelta):
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
     late = extents.late(late_after)
@@ -228,6 +233,17 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
 
 def _days(delta: dt.timedelta) -> str:
     return "1 day" if delta.days == 1 else f"{delta.days} days"
+
+
+def internal_error_result(entry: RuleEntry, exc: BaseException) -> RuleResult:
+    """The ERROR result of a rule whose evaluation hit a bug: that rule only, one line."""
+    from kpirules.errors import INTERNAL
+
+    problem = Problem(INTERNAL, f"kpirules could not evaluate this rule (internal error: "
+                      f"{type(exc).__name__}); the other rules were evaluated",
+                      suggestion="please report it (README.md, 'Reporting a problem')")
+    return RuleResult(name=entry.name, rule=entry.text, status=Status.ERROR, error=problem,
+                      message=problem.one_line(), meta=dict(entry.meta))
 
 
 @dataclass

@@ -19,6 +19,10 @@ UNKNOWN_FUNCTION = "unknown-function"
 INVALID_RULE = "invalid-rule"
 DATA = "data"
 SOURCE = "source"
+INTERNAL = "internal"  # a bug of ours, confined to the one rule it hit
+
+
+_CARET_WINDOW = 160  # characters of a source line shown above a caret
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,15 @@ class Problem:
         """The source line with a caret under the column (empty when unknown)."""
         if self.source_line is None or self.column is None:
             return ""
-        pad = "".join(ch if ch == "\t" else " " for ch in self.source_line[: self.column - 1])
-        return f"    {self.source_line}\n    {pad}{'^' * max(1, self.width)}"
+        line, column = self.source_line, self.column
+        if len(line) > _CARET_WINDOW:
+            # A very long line (a 1 MB rule) is shown around the column only.
+            start = max(0, column - 1 - _CARET_WINDOW // 3)
+            cut = line[start:start + _CARET_WINDOW]
+            line = ("…" if start else "") + cut + ("…" if start + _CARET_WINDOW < len(self.source_line) else "")
+            column = column - start + (1 if start else 0)
+        pad = "".join(ch if ch == "\t" else " " for ch in line[: column - 1])
+        return f"    {line}\n    {pad}{'^' * max(1, min(self.width, _CARET_WINDOW))}"
 
     def location(self) -> str:
         where = self.cell or self.file or "<rule>"

@@ -20,13 +20,19 @@ from functools import cache, lru_cache
 from typing import Any
 
 from kpirules.ast import Rule
-from kpirules.errors import SYNTAX, KpiError, Problem
+from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
 from kpirules.parse_errors import explain
 # WINDOW_HELP and source_line are imported from here by callers (resolve, tests).
 from kpirules.transform import WINDOW_HELP, Builder, assemble, source_line
 from kpirules.transform import Invalid as _Invalid  # the name tests/test_parser_fuzz.py uses
 
-__all__ = ["parse_rule", "source_line", "WINDOW_HELP"]
+__all__ = ["parse_rule", "source_line", "WINDOW_HELP", "MAX_RULE_CHARS", "MAX_RULE_DEPTH"]
+
+# Stated limits (docs/language.md, "Limits"), checked while parsing so that every later walk
+# over a rule's tree (evaluation, messages, lint, explain) is safe from Python's recursion
+# limit: a Rules tab anyone can edit must not be able to take a run down.
+MAX_RULE_CHARS = 5_000
+MAX_RULE_DEPTH = 100  # levels of operators, `not` and calls, counted on the rule's tree
 
 # ------------------------------------------------------------------------ the parser
 
@@ -77,15 +83,53 @@ def parse_rule(text: str) -> Rule:
         raise KpiError(Problem(SYNTAX, "the rule is empty", line=1, column=1,
                                source_line=source_line(source, 1),
                                suggestion="write a rule such as `signups / visits >= 2% weekly`"))
+    if len(source) > MAX_RULE_CHARS:
+        raise KpiError(Problem(
+            INVALID_RULE, f"the rule is {len(source):,} characters long; a rule may have at most "
+            f"{MAX_RULE_CHARS:,}", line=1, column=1, source_line=source_line(source, 1)[:200],
+            suggestion="split it into several rules"))
     from lark.exceptions import UnexpectedInput
 
+    parser = _parser()
     try:
-        condition, clauses = _parser().parse(source)
+        condition, clauses = parser.parse(source)
+        if not isinstance(parser, _FastLALR):  # the fast driver checks the depth as it goes
+            _check_depth(condition, source)
         return assemble(source, text, condition, clauses)
     except _Invalid as exc:
         raise KpiError(exc.problem(source)) from None
     except UnexpectedInput as exc:
-        raise KpiError(explain(source, exc, _lark().lex)) from None
+        try:
+            raise KpiError(explain(source, exc, _lark().lex)) from None
+        except RecursionError:  # Lark's own pass built a deep tree before the error
+            raise KpiError(_too_deep(source, None)) from None
+    except RecursionError:  # last resort: the checks above should make this unreachable
+        raise KpiError(_too_deep(source, None)) from None
+
+
+def _too_deep(source: str, where: Any) -> Problem:
+    line, column = 1, 1
+    span = getattr(where, "span", None)
+    if span is not None:
+        line, column = span.line, span.column
+    elif getattr(where, "line", None) is not None:  # a token
+        line, column = where.line, where.column
+    return Problem(INVALID_RULE, f"the rule nests more than {MAX_RULE_DEPTH} levels deep "
+                   "(operators, `not`, parentheses and calls)", line=line, column=column,
+                   source_line=source_line(source, line)[:200],
+                   suggestion="split it into several rules, or add the columns up in the data")
+
+
+def _check_depth(root: Any, source: str) -> None:
+    """The tree's depth, without recursion (an explicit stack); ``KpiError`` past the limit."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_RULE_DEPTH:
+            raise KpiError(_too_deep(source, node))
+        children = getattr(node, "child_nodes", None)
+        if children is not None:
+            stack.extend((child, depth + 1) for child in children())
 
 
 class _Token:
@@ -153,7 +197,7 @@ class _FastLALR:
 
     def parse(self, text: str) -> Any:
         match, states, retype, ignore = self._match, self._states, self._retype, self._ignore
-        state_stack, value_stack = [self._start], []
+        state_stack, value_stack, depth_stack = [self._start], [], []
         pos, size, line, line_start = 0, len(text), 1, 0
         while True:
             if pos < size:
@@ -183,15 +227,23 @@ class _FastLALR:
                 if reduce is None:
                     state_stack.append(shift)
                     value_stack.append(token)
+                    depth_stack.append(0)
                     break
                 length, origin, callback = reduce
                 if callback is None:
                     state_stack[-1] = states[state_stack[-2]][origin][0]
                 else:
                     children = value_stack[-length:] if length else []
+                    # The tree's depth, kept beside the values: checked before the callback
+                    # so that no callback ever walks a tree past the limit. Lark's helper
+                    # rules for repetitions (`__by_clause_star_0`) make flat lists: no level.
+                    depth = (origin[:2] != "__") + (max(depth_stack[-length:]) if length else 0)
+                    if depth > MAX_RULE_DEPTH:
+                        raise KpiError(_too_deep(text, children[-1] if children else None))
                     if length:
-                        del state_stack[-length:], value_stack[-length:]
+                        del state_stack[-length:], value_stack[-length:], depth_stack[-length:]
                     value_stack.append(callback(children))
+                    depth_stack.append(depth)
                     state_stack.append(states[state_stack[-1]][origin][0])
                 if token is None and state_stack[-1] == self._end:
                     return value_stack[-1]

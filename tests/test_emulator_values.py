@@ -173,3 +173,24 @@ def test_sheet_titles_are_quoted_when_they_must_be(sheets_emulator, sheet_from_r
     assert [vr["range"] for vr in ranges] == ["'My data'!A1", "'D3'!A1:Z1000",
                                               "'It''s'!A1:B2"]
     assert [vr["values"] for vr in ranges] == [[["1"]], [["2"]], [["3"]]]
+
+
+def test_a_text_cell_starting_with_equals_stays_text_when_an_xlsx_is_loaded(tmp_path):
+    import openpyxl
+
+    from kpirules.testing.sheets import SheetsEmulator
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws["A1"] = "campaign"
+    ws["A2"] = '=IMPORTXML("http://evil.example/x","//a")'
+    ws["A2"].data_type = "s"  # typed as text, as kpirules writes campaign names
+    ws["A3"] = "=1+2"  # a real formula
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    with SheetsEmulator() as emu:
+        emu.add_spreadsheet_from_xlsx(path, key="book")
+        assert emu.cell("book", "Data", "A2")["userEnteredValue"] == {
+            "stringValue": '=IMPORTXML("http://evil.example/x","//a")'}
+        assert emu.cell("book", "Data", "A3")["userEnteredValue"] == {"formulaValue": "=1+2"}

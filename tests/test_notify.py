@@ -143,12 +143,26 @@ class Sleeps(list):
 
 def test_render_text_is_one_plain_sentence_with_the_numbers():
     assert render_text(alert()) == (
-        "FAIL: conversion (signups / visits >= 2% weekly) fell to 1.83% for 2026-11-16..22 (was PASS). "
-        "32 signups / 1,750 visits. Open the sheet: https://docs.google.com/spreadsheets/d/abc")
+        "FAIL: conversion (signups / visits >= 2% weekly) is 1.83%, below the threshold 2% for 2026-11-16..22 "
+        "(was PASS). 32 signups / 1,750 visits. Open the sheet: https://docs.google.com/spreadsheets/d/abc")
     back = alert(new="PASS", previous="FAIL", value=0.0211, value_text="2.11%", segment={"campaign": "spring"},
                  period_start=dt.date(2026, 11, 30), period_end=dt.date(2026, 12, 6), link=None)
     assert render_text(back) == ("RECOVERED: conversion [campaign=spring] (signups / visits >= 2% weekly) is back "
                                  "at 2.11% for 2026-11-30..12-06 (was FAIL). 32 signups / 1,750 visits.")
+
+
+def test_the_direction_compares_with_the_previous_value_not_the_threshold():
+    # Issue: Slack said "rose to 2.24%" after the rate fell from 2.84% (2.24% is above
+    # a 2% threshold, but below the week before).
+    warned = alert(new="WARN", previous="PASS", value=0.0224, value_text="2.24%", previous_value=0.0284,
+                   previous_value_text="2.84%", link=None, message="")
+    assert "fell to 2.24% from 2.84%, in the warning zone" in render_text(warned)
+    risen = alert(new="FAIL", previous="PASS", value=0.0183, value_text="1.83%", previous_value=0.0150,
+                  previous_value_text="1.50%", link=None, message="")
+    assert "rose to 1.83% from 1.50%, below the threshold 2%" in render_text(risen)
+    same = alert(new="FAIL", previous="WARN", value=0.0183, value_text="1.83%", previous_value=0.0183,
+                 link=None, message="")
+    assert "stayed at 1.83%" in render_text(same)
 
 
 @pytest.mark.parametrize("new, previous, kind", [
@@ -179,7 +193,7 @@ def test_slack_receives_text_and_blocks(hook):
     payload = hook.json()
     assert payload["text"] == render_text(alert())
     section = payload["blocks"][0]["text"]["text"]
-    assert "*FAIL conversion*" in section and "fell to 1.83%" in section
+    assert "*FAIL conversion*" in section and "is 1.83%, below the threshold 2%" in section
     assert "<https://docs.google.com/spreadsheets/d/abc|Open the sheet>" in section
     assert "`signups / visits &gt;= 2% weekly`" in payload["blocks"][1]["elements"][0]["text"]
 
@@ -194,13 +208,17 @@ def test_webhook_gets_the_documented_schema_signed(hook):
     (req,) = hook.requests
     assert req["path"] == "/kpi?k=1" and req["headers"]["Authorization"] == f"Bearer {BEARER}"
     body = hook.json()
-    assert body == {
+    expected = {
         "version": 1, "id": a.id, "kind": "fail", "rule": "conversion",
         "rule_text": "signups / visits >= 2% weekly", "segment": {"campaign": "spring"},
         "status": "FAIL", "previous_status": "PASS", "value": 0.0183, "threshold": 0.02,
         "value_text": "1.83%", "threshold_text": "2%", "period": {"start": "2026-11-16", "end": "2026-11-22"},
         "message": "32 signups / 1,750 visits", "text": render_text(a),
         "link": "https://docs.google.com/spreadsheets/d/abc", "checked_at": "2026-11-26T07:00:00+00:00"}
+    # Schema version 1: every documented key as it was; keys are only ever added.
+    assert {k: body[k] for k in expected} == expected
+    assert {k: body[k] for k in set(body) - set(expected)} == {"key": None, "raised_at": None,
+                                                               "previous_value": None}
     sig = req["headers"][SIGNATURE_HEADER]
     assert sig.startswith("sha256=") and verify(req["body"], HMAC_KEY, sig)
     assert not verify(req["body"] + b" ", HMAC_KEY, sig) and not verify(req["body"], "other", sig)
@@ -303,7 +321,7 @@ def test_one_email_per_channel_bundles_its_alerts(smtp):
     assert render_text(alerts[0]) in text and "32 signups / 1,750 visits" in text
     assert "RECOVERED: ctr (clicks / impressions >= 1.5% weekly) is back at 1.6%" in text
     html = msg.get_body(("html",)).get_content()
-    assert "fell to 1.83%" in html and 'href="https://docs.google.com/spreadsheets/d/abc"' in html
+    assert "is 1.83%, below the threshold 2%" in html and 'href="https://docs.google.com/spreadsheets/d/abc"' in html
 
 
 def test_single_alert_subject_and_text_only(smtp):

@@ -331,18 +331,31 @@ def test_bad_sources_exit_3_with_a_clear_message(tmp_path):
     assert not_ours.read_bytes() == before
 
 
-def test_two_processes_at_once_neither_lose_nor_duplicate_history(tmp_path):
+def test_two_processes_at_once_one_writes_the_others_exit_7_untouched(tmp_path):
+    # One run per workbook at a time (docs/running.md): a run that finds the lock held
+    # changes nothing, sends nothing and exits 7, naming since when it is held.
     book = make_workbook(tmp_path / "c.xlsx")
     cmd = [sys.executable, "-m", "kpirules", "run", str(book), "--restate", "0", "-q"]
+    days = ("2026-11-26", "2026-12-03", "2026-11-26")
     procs = [subprocess.Popen(cmd + ["--as-of", day], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-             for day in ("2026-11-26", "2026-12-03", "2026-11-26")]
+             for day in days]
     outputs = [p.communicate(timeout=120)[0].decode() for p in procs]
-    assert [p.returncode for p in procs] == [2, 2, 2], outputs
+    codes = [p.returncode for p in procs]
+    assert set(codes) <= {2, 7} and 2 in codes, outputs
+    for code, out in zip(codes, outputs):
+        if code == 7:
+            assert "another run holds this workbook since" in out and "changed nothing" in out
     keys = history_keys(tab_rows(book, "History"))
     assert len(keys) == len(set(keys))
-    for start, end in (("2026-11-16", "2026-11-22"), ("2026-11-23", "2026-11-29")):
-        for campaign in ("search_brand", "social_prospect", INJECT):
-            assert ("by_campaign", f"campaign={campaign}", start, end) in keys
+    weeks = {"2026-11-26": ("2026-11-16", "2026-11-22"), "2026-12-03": ("2026-11-23", "2026-11-29")}
+    for day, code in zip(days, codes):
+        if code == 2:
+            start, end = weeks[day]
+            for campaign in ("search_brand", "social_prospect", INJECT):
+                assert ("by_campaign", f"campaign={campaign}", start, end) in keys
+    # Once the lock is free, the next run goes through.
+    again = subprocess.run(cmd + ["--as-of", "2026-12-03"], capture_output=True, timeout=120)
+    assert again.returncode == 2, again.stdout
 
 
 def test_a_workbook_with_parts_openpyxl_would_drop_is_refused_untouched(book):
@@ -367,3 +380,15 @@ def test_an_internal_crash_exits_2_not_1(book, monkeypatch):
     result = run(book, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 2 and "internal error" in result.output
     assert book.read_bytes() == before
+
+
+def test_a_held_lock_exits_7_naming_since_when_and_changes_nothing(book):
+    from kpirules.writeback.lock import file_lock
+
+    before = book.read_bytes()
+    with file_lock(str(book), since="07:00:12"):
+        result = run(book, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 7, result.output
+    assert "another run holds this workbook since 07:00:12" in result.output
+    assert book.read_bytes() == before
+    assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2  # free again

@@ -195,16 +195,18 @@ class SheetsEmulator:
     def inject(self, api: str, *, status: int | None = None,
                retry_after: float | None = None, delay: float | None = None,
                drop: bool = False, times: int = 1, body: Any = None,
-               apply: bool = False) -> None:
+               apply: bool = False, raw: bytes | None = None, truncate: bool = False) -> None:
         """Fail the next ``times`` calls of ``api`` (``spreadsheets.get``,
         ``spreadsheets.values.batchGet``, ``oauth.token``, ``*`` for any): answer
         ``status`` (with Google's body for it, or ``body``, and ``Retry-After``), wait
         ``delay`` seconds first, or ``drop`` the connection without answering.
-        ``apply=True`` runs the call before failing it (the response is lost)."""
-        if status is None and not drop and delay is None:
-            raise ValueError("a fault needs a status, a delay or drop=True")
+        ``apply=True`` runs the call before failing it (the response is lost). ``raw``
+        answers those bytes as an HTML page (a proxy's 502); ``truncate`` answers a JSON
+        body cut off half-way."""
+        if status is None and not drop and delay is None and not truncate:
+            raise ValueError("a fault needs a status, a delay, drop=True or truncate=True")
         self.faults.add(Fault(normalize_api(api), status, retry_after, delay, drop, times,
-                              body, apply))
+                              body, apply, raw, truncate))
 
     def clear_faults(self) -> None:
         self.faults.clear()

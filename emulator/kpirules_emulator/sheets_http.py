@@ -80,6 +80,8 @@ class Fault:
     times: int = 1
     body: Any = None
     apply: bool = False  # run the call first, then fail it (lost response)
+    raw: bytes | None = None  # answer these bytes as text/html (a proxy's 502 page)
+    truncate: bool = False  # answer the real JSON cut in half (with apply: after running)
 
 
 class Faults:
@@ -104,7 +106,8 @@ class Faults:
 
     def pending(self) -> list[dict]:
         with self._lock:
-            return [vars(f).copy() for f in self._items]
+            return [{k: v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                     for k, v in vars(f).items()} for f in self._items]
 
     def clear(self) -> None:
         with self._lock:
@@ -254,11 +257,12 @@ class App:
         entry["fault"] = fault is not None
         if fault and fault.delay:
             time.sleep(fault.delay)
-        if fault and not fault.apply and (fault.drop or fault.status):
+        failing = fault is not None and (fault.drop or fault.status or fault.truncate)
+        if failing and not fault.apply:
             self._fail(h, entry, fault)
             return
         status, payload, headers = self._run(h, routed, query, body)
-        if fault and fault.apply and (fault.drop or fault.status):
+        if failing and fault.apply:
             entry["applied"] = status < 400
             self._fail(h, entry, fault)
             return
@@ -303,6 +307,22 @@ class App:
             entry["dropped"] = True
             self.log.add(entry)
             h.drop()
+            return
+        if fault.raw is not None or fault.truncate:
+            status = fault.status or 200
+            raw = fault.raw.encode() if isinstance(fault.raw, str) else fault.raw
+            data = raw if raw is not None else b'{"spreadsheetId":"'
+            entry["status"] = status
+            self.log.add(entry)
+            try:
+                h.send_response(status)
+                h.send_header("Content-Type", "text/html; charset=UTF-8" if raw is not None
+                              else "application/json; charset=UTF-8")
+                h.send_header("Content-Length", str(len(data)))
+                h.end_headers()
+                h.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             return
         err = error_for_status(fault.status)
         payload = fault.body if fault.body is not None else err.body()

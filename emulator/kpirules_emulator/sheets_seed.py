@@ -95,8 +95,9 @@ def _xlsx_cell(cell, cached, loc: Locale) -> Cell | None:
     if value is None or value == "":
         return None
     pattern = _excel_pattern(getattr(cell, "number_format", None))
-    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and
-                                                  value.startswith("=")):
+    # Only a cell stored as a formula is one: a text cell that starts with "=" (a campaign
+    # named "=IMPORTXML(...)", kept as text by kpirules) stays text, as in Sheets.
+    if getattr(cell, "data_type", None) == "f":
         text = getattr(value, "text", value)  # ArrayFormula keeps its text in .text
         if not str(text).startswith("="):
             text = "=" + str(text)

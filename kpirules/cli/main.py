@@ -31,7 +31,42 @@ EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_SOURCE, EXIT_LINT = (
     int(Exit.OK), int(Exit.FAIL), int(Exit.ERROR), int(Exit.SOURCE), int(Exit.LINT))
 
 
+# Where people report a crash (README.md, "Reporting a problem").
+REPORT_TO = "please report it: run again with --debug and send the output to the kpirules maintainers (README.md, 'Reporting a problem')"
+
+
+def debug_enabled() -> bool:
+    """``kpirules --debug ...`` (or KPIRULES_DEBUG=1): tracebacks instead of one line."""
+    import os
+
+    if os.environ.get("KPIRULES_DEBUG", "").strip() not in ("", "0"):
+        return True
+    ctx = click.get_current_context(silent=True)
+    return bool(ctx is not None and ctx.find_root().params.get("debug"))
+
+
+def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
+    """One line on stderr for a bug (the traceback only with --debug); exit status 2, never
+    1, which a scheduler reads as "some KPI fails"."""
+    import sys
+
+    if debug_enabled():
+        import traceback
+
+        traceback.print_exception(exc)
+    click.echo(f"error: internal error ({type(exc).__name__}): {what}; {REPORT_TO}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, never a traceback
+            internal_error(exc)
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
@@ -61,7 +96,8 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="kpirules")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
+def cli(debug: bool) -> None:
     """kpirules: declarative KPI rules for spreadsheets.
 
     Write what matters as rules (`signups / visits >= 2% weekly`) and check them against

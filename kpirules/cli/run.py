@@ -44,18 +44,21 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
     a row to the Alerts tab and is sent to the configured channels.
 
     \b
-    Exit status: 0 no rule fails (PASS, WARN, NO_DATA, INCONCLUSIVE), 1 some rule fails,
-                 2 some rule has an error (or bad settings), 3 the source could not be
-                 read or written, 5 a notification could not be delivered, 6 the data
-                 are late (late_after). When several apply: 3, 2, 5, 6, 1.
+    Exit status (docs/running.md): 0 all good, 1 some rule fails, 2 some rule has an
+                 error (or bad settings), 3 the source could not be read or nothing
+                 was written, 5 some alert is still owed (the next run sends it),
+                 6 the data are late, 7 another run holds the sheet (nothing changed).
 
     \b
     Examples:
       kpirules run examples/marketing.xlsx --as-of 2026-11-26
       kpirules run https://docs.google.com/spreadsheets/d/KEY/edit --dry-run
     """
+    from kpirules.cli.main import internal_error
     from kpirules.config import ConfigError
     from kpirules.errors import SourceError
+    from kpirules.exitcodes import Exit
+    from kpirules.writeback.lease import LeaseHeld
     from kpirules.writeback.runner import run
 
     settings_used(config, verbose)
@@ -69,16 +72,14 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
+    except LeaseHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(int(Exit.LOCKED))
     except SourceError:
         raise  # exit status 3, with its hint (source_errors)
-    except Exception:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001
         # A crash must not exit 1, which schedulers read as "some KPI fails" and ignore.
-        import traceback
-
-        traceback.print_exc()
-        click.echo("error: kpirules run stopped on an internal error (above); nothing was written "
-                   "after it. Please report it.", err=True)
-        sys.exit(EXIT_ERROR)
+        internal_error(exc, "kpirules run stopped; nothing was written after it")
     if fmt == "json":
         echo_json(outcome_json(outcome))
         sys.exit(outcome.exit_status)
@@ -93,11 +94,22 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
             click.echo("  " + line)
         for record in outcome.alerts:
             click.echo(f"  alert: {_alert_line(record)}")
+        due = [r for r in outcome.earlier if r.owed and not r.hold]
+        if due:
+            click.echo(f"  and deliver {len(due)} alert(s) owed by earlier runs (oldest raised {due[0].raised})")
     else:
         for record in outcome.alerts:
             click.echo(f"alert: {_alert_line(record)}")
+        delivered = [r for r in outcome.earlier if r.deliveries and not r.owed]
+        if delivered:
+            click.echo(f"delivered {len(delivered)} alert(s) owed by earlier runs (raised "
+                       f"{min(r.raised for r in delivered)} or later)")
         for d in outcome.failed_deliveries:
             click.echo(f"error: notification {d.describe()}", err=True)
+        if outcome.owed:
+            click.echo(f"warning: {outcome.owed} alert(s) still owed: the next run sends them", err=True)
+        if outcome.state_not_recorded:
+            click.echo(f"warning: {outcome.state_not_recorded}", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
 
@@ -161,6 +173,8 @@ def print_rules(outcome, *, color: bool) -> None:
 def _alert_line(record) -> str:
     from kpirules.writeback.summary import segment_key
 
+    if record.event:
+        return f"{record.result.message} ({record.event})"
     seg = segment_key(record.result.segment)
     head = f"{record.result.name}" + (f" [{seg}]" if seg else "")
     return f"{head}: {record.previous or 'new'} -> {record.status}"

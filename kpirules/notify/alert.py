@@ -14,10 +14,11 @@ from kpirules.results import Period, Status
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.results import RuleResult
 
-KINDS = ("fail", "warn", "no_data", "recovery", "error")
-LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR"}
-_KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
-            Status.PASS: "recovery", Status.ERROR: "error"}
+KINDS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
+LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR",
+          "inconclusive": "INCONCLUSIVE", "data_late": "DATA LATE", "data_recovered": "DATA ARRIVED"}
+KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
+            Status.PASS: "recovery", Status.ERROR: "error", Status.INCONCLUSIVE: "inconclusive"}
 
 
 def _status(value: Status | str | None) -> Status | None:
@@ -53,6 +54,17 @@ class Alert:
     # empty when not known. ``trend_unit`` formats them ("%" for a rule written in percent).
     trend: tuple[tuple[float | None, str], ...] = ()
     trend_unit: str | None = None
+    # The value of the last verdict before (alert texts compare with it, not the threshold).
+    previous_value: float | None = None
+    previous_value_text: str | None = None
+    # "data_late" / "data_recovered": about a metric's data, not a rule's verdict.
+    event: str | None = None
+    # The outbox (kpirules.writeback.outbox): the alert's stable key, the channels that
+    # still owe it (None: every channel that covers it), and when it was raised when an
+    # earlier run could not deliver it.
+    key: str | None = None
+    channels: tuple[str, ...] | None = None
+    raised_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
         # Accept "FAIL" / "no data" from callers that read statuses back from a sheet.
@@ -65,8 +77,9 @@ class Alert:
 
     @property
     def kind(self) -> str:
-        """"fail" | "warn" | "no_data" | "recovery" | "error" (a PASS is a recovery)."""
-        return _KIND_OF[self.new_status]
+        """"fail" | "warn" | "no_data" | "recovery" | "error" | "inconclusive" (a PASS is a
+        recovery), or the data event ("data_late", "data_recovered")."""
+        return self.event or KIND_OF[self.new_status]
 
     @property
     def period(self) -> Period | None:
@@ -127,27 +140,50 @@ def title(alert: Alert) -> str:
 
 
 def what_happened(alert: Alert) -> str:
-    """The verb phrase: "fell to 1.83% for 2026-11-16..22 (was PASS)"."""
+    """The verb phrase: "fell to 1.83% from 2.10% for 2026-11-16..22 (was PASS)". The
+    direction compares with the previous value, never with the threshold."""
     from kpirules.i18n import _
 
     kind, value = alert.kind, alert.value_text
-    if kind == "no_data":
+    if kind == "data_late":
+        phrase = _("has no new data")
+    elif kind == "data_recovered":
+        phrase = _("has data again")
+    elif kind == "no_data":
         phrase = _("has no data")
     elif kind == "error":
         phrase = _("could not be checked")
-    elif kind == "recovery":
-        phrase = _("is back at {value}").format(value=value) if value else _("passes again")
+    elif kind == "inconclusive":
+        phrase = (_("is {value}, too few data to judge").format(value=value) if value
+                  else _("has too few data to judge"))
     elif value is None:
-        phrase = _("failed") if kind == "fail" else _("is in the warning zone")
-    elif alert.value is not None and alert.threshold is not None and alert.value != alert.threshold:
-        phrase = (_("fell to {value}") if alert.value < alert.threshold else _("rose to {value}")).format(value=value)
+        phrase = {"fail": _("failed"), "warn": _("is in the warning zone")}.get(kind, _("passes again"))
+    elif alert.value is not None and alert.previous_value is not None:
+        before = alert.previous_value_text or format_value(alert.previous_value)
+        if alert.value < alert.previous_value:
+            phrase = _("fell to {value} from {before}").format(value=value, before=before)
+        elif alert.value > alert.previous_value:
+            phrase = _("rose to {value} from {before}").format(value=value, before=before)
+        else:
+            phrase = _("stayed at {value}").format(value=value)
+    elif kind == "recovery":
+        phrase = _("is back at {value}").format(value=value)
     else:
         phrase = _("is {value}").format(value=value)
+    if kind == "fail" and alert.value is not None and alert.threshold is not None \
+            and alert.value != alert.threshold:
+        threshold = alert.threshold_text or format_threshold(alert.threshold)
+        phrase += ", " + (_("below the threshold {threshold}") if alert.value < alert.threshold
+                          else _("above the threshold {threshold}")).format(threshold=threshold)
+    elif kind == "warn" and alert.value is not None:
+        phrase += ", " + _("in the warning zone")
     period = period_text(alert.period)
     if period:
         phrase += " " + _("for {period}").format(period=period)
-    if alert.previous_status is not None:
+    if alert.previous_status is not None and not alert.event:
         phrase += " " + _("(was {status})").format(status=alert.previous_status.value.replace("_", " "))
+    if alert.raised_at is not None:
+        phrase += " " + _("[raised {when}, delivered late]").format(when=f"{alert.raised_at:%Y-%m-%d %H:%M}")
     return phrase
 
 
@@ -189,6 +225,11 @@ def to_json(alert: Alert) -> dict[str, Any]:
         "text": render_text(alert),
         "link": alert.link,
         "checked_at": alert.checked_at.isoformat() if alert.checked_at else None,
+        # Added in place (schema version 1 keeps every key above): the outbox's key and
+        # when an alert delivered by a later run was raised; the previous verdict's value.
+        "key": alert.key,
+        "raised_at": alert.raised_at.isoformat() if alert.raised_at else None,
+        "previous_value": alert.previous_value,
     } | _trend_json(alert)
 
 

@@ -59,7 +59,10 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
         logging.getLogger(name).addFilter(guard)
     try:
         for channel in settings.notifications:
-            covered = [a for a in alerts if channel.covers(a.rule, a.kind)]
+            # An alert the outbox routes (``channels``) goes where it is still owed; a new
+            # one wherever a channel covers its rule and kind.
+            covered = [a for a in alerts if (channel.name in a.channels if a.channels is not None
+                                             else channel.covers(a.rule, a.kind))]
             if not covered:
                 continue
             if channel.type != "email" and session is None:
@@ -175,10 +178,17 @@ def _request(channel: Any, alert: Alert, headers: dict[str, str], key: str | Non
     from kpirules.notify import slack, webhook
 
     if channel.type == "slack":
-        body = json.dumps(slack.slack_payload(alert), ensure_ascii=False).encode()
+        from kpirules.writeback.outbox import delivery_key
+
+        key = delivery_key(alert.key, channel.name) if alert.key else None
+        body = json.dumps(slack.slack_payload(alert, key=key), ensure_ascii=False).encode()
         return body, {"Content-Type": "application/json; charset=utf-8"}, slack.slack_answer_problem
     body = webhook.webhook_body(alert)
     request_headers = {"Content-Type": "application/json; charset=utf-8", **headers}
+    if alert.key:
+        from kpirules.writeback.outbox import delivery_key
+
+        request_headers["Idempotency-Key"] = delivery_key(alert.key, channel.name)
     if key:
         request_headers[webhook.SIGNATURE_HEADER] = webhook.signature(body, key)
     return body, request_headers, None
@@ -197,7 +207,7 @@ def _email(channel: "EmailChannel", alerts: list[Alert], env: Mapping[str, str],
         out += [Delivery(channel.name, channel.type, a, False, 0, _missing(exc)) for a in alerts]
         return
     msg = email_message(alerts, sender=channel.from_, to=recipients, prefix=channel.subject_prefix,
-                        with_html=channel.html)
+                        with_html=channel.html, channel=channel.name)
     outcome = send_email(msg, channel, recipients=recipients, username=username, password=password, **opts)
     error = scrub(outcome.error, [password] if password else []) if outcome.error else None
     out += [Delivery(channel.name, channel.type, a, outcome.ok, outcome.attempts, error) for a in alerts]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import smtplib
@@ -37,9 +38,11 @@ def subject(alerts: list[Alert], prefix: str = "[kpirules]") -> str:
 
 
 def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: str = "[kpirules]",
-                  with_html: bool = True) -> EmailMessage:
+                  with_html: bool = True, channel: str | None = None) -> EmailMessage:
     """The message for ``alerts`` (at least one): a text body, one paragraph per alert, and
-    an HTML alternative with the same content."""
+    an HTML alternative with the same content. Alerts with outbox keys give a stable
+    Message-ID (one alert: its delivery key; several: a digest of theirs, listed in
+    ``X-Kpirules-Alert-Keys``), so that a repeated delivery is the same message."""
     if not alerts:
         raise ValueError("an alert e-mail needs at least one alert")
     msg = EmailMessage()
@@ -48,7 +51,13 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
     msg["To"] = ", ".join(_header(a) for a in to)
     msg["Date"] = formatdate(localtime=True)
     domain = parseaddr(sender)[1].rpartition("@")[2] or None
-    msg["Message-ID"] = make_msgid(domain=domain)
+    keys = _delivery_keys(alerts, channel)
+    if keys:
+        ident = keys[0] if len(keys) == 1 else hashlib.sha256(",".join(sorted(keys)).encode()).hexdigest()[:24]
+        msg["Message-ID"] = f"<{ident}@{domain or 'kpirules.invalid'}>"
+        msg["X-Kpirules-Alert-Keys"] = ", ".join(keys)
+    else:
+        msg["Message-ID"] = make_msgid(domain=domain)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies to us
     msg["X-Kpirules-Alerts"] = str(len(alerts))
     from kpirules.notify.trend import chart_png, trend_line
@@ -70,12 +79,21 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
     return msg
 
 
+def _delivery_keys(alerts: list[Alert], channel: str | None) -> list[str]:
+    if channel is None or not any(a.key for a in alerts):
+        return []
+    from kpirules.writeback.outbox import delivery_key
+
+    return [delivery_key(a.key, channel) for a in alerts if a.key]
+
+
 def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
     from kpirules.i18n import _
     from kpirules.notify.trend import alt_text, trend_line
 
     colour = {"fail": "#c62828", "warn": "#ef6c00", "no_data": "#616161", "recovery": "#2e7d32",
-              "error": "#6a1b9a"}
+              "error": "#6a1b9a", "inconclusive": "#616161", "data_late": "#ef6c00",
+              "data_recovered": "#2e7d32"}
     items = []
     for i, a in enumerate(alerts):
         opener = _("Open the sheet: {link}").format(link=a.link) if a.link else ""

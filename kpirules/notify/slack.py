@@ -9,7 +9,8 @@ from kpirules.format import period_text
 from kpirules.notify.alert import Alert, render_text, title, what_happened
 
 EMOJI = {"fail": ":red_circle:", "warn": ":large_orange_circle:", "no_data": ":white_circle:",
-         "recovery": ":large_green_circle:", "error": ":warning:"}
+         "recovery": ":large_green_circle:", "error": ":warning:", "inconclusive": ":grey_question:",
+         "data_late": ":hourglass:", "data_recovered": ":white_check_mark:"}
 _SECTION_MAX = 3000  # Slack rejects a section text longer than this
 
 
@@ -18,7 +19,9 @@ def _esc(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_payload(alert: Alert) -> dict[str, Any]:
+def slack_payload(alert: Alert, *, key: str | None = None) -> dict[str, Any]:
+    """The message; ``key`` (the outbox's delivery key) ends the text, so that a repeat
+    can be recognised (Slack's incoming webhooks take no idempotency header)."""
     lines = [f"{EMOJI[alert.kind]} *{_esc(title(alert))}*", _esc(f"{alert.rule} {what_happened(alert)}.")]
     if alert.message:
         lines.append(_esc(" ".join(alert.message.split())))
@@ -39,10 +42,13 @@ def slack_payload(alert: Alert) -> dict[str, Any]:
         context.append(period_text(alert.period))
     if alert.checked_at:
         context.append(f"checked {alert.checked_at.isoformat(timespec='minutes')}")
+    if key:
+        context.append(f"key {key}")
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    return {"text": render_text(alert), "blocks": blocks}
+    fallback = render_text(alert) + (f" (key {key})" if key else "")
+    return {"text": fallback, "blocks": blocks}
 
 
 def slack_answer_problem(response: Any) -> str | None:

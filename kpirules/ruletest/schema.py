@@ -71,10 +71,17 @@ def load_yaml(text: str, file: str) -> Located:
     import yaml
 
     lines = text.splitlines()
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # refuses NUL and other control characters at once
+    except yaml.YAMLError as exc:
+        raise TestFileError([Problem(TEST_FILE, f"not valid YAML: {getattr(exc, 'reason', exc)}",
+                                     line=1, column=1, file=file)]) from None
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:  # lists or maps nested thousands deep
+        raise TestFileError([Problem(TEST_FILE, "the YAML nests too deeply to read", line=1, column=1,
+                                     file=file)]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -123,7 +123,9 @@ def attach_trends(notes: list, records: list, found: dict) -> None:
     from kpirules.writeback.summary import segment_key
 
     for note, record in zip(notes, records):
-        r = record.result
+        r = getattr(record, "result", None)
+        if r is None:  # an alert owed by an earlier run, read back from the Alerts tab
+            continue
         series = found.get((r.name, segment_key(r.segment)), ())
         if r.period is not None and series:
             note.trend, note.trend_unit = series, r.unit

@@ -46,6 +46,7 @@ HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 1
                   "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}
 Key = tuple[str, str, str, str]  # rule, segment, period start, period end
 PERIOD_DATE = Style(number_format=DATE_FORMAT, align="left")
+VERDICTS = frozenset(s.value for s in Status if s.is_verdict)
 
 
 def key_of(result: RuleResult) -> Key | None:
@@ -62,6 +63,7 @@ class HistoryRow:
     status: str
     checked: str
     user_cells: bool  # something of the user's (a column we do not own) is on the row
+    value: float | None = None
 
 
 @dataclass
@@ -72,6 +74,8 @@ class History:
     title: str
     rows: dict[Key, HistoryRow] = field(default_factory=dict)
     duplicates: list[HistoryRow] = field(default_factory=list)
+    _pairs: dict | None = field(default=None, repr=False, compare=False)
+    _indexed: int = field(default=0, repr=False, compare=False)
 
     def last_status(self, name: str, segment: str, start: str, end: str) -> str | None:
         """The status a rule x segment had when last seen: the row of this very period if
@@ -79,11 +83,32 @@ class History:
         same = self.rows.get((name, segment, start, end))
         if same is not None:
             return same.status
-        earlier = [r for k, r in self.rows.items()
-                   if k[0] == name and k[1] == segment and k[3] < end]
+        earlier = [r for r in self._of(name, segment) if r.key[3] < end]
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked)).status
+
+    def _of(self, name: str, segment: str) -> list[HistoryRow]:
+        """The rows of one rule x segment (indexed once: a History of a few hundred
+        thousand rows is looked up for every result)."""
+        if self._pairs is None or self._indexed != len(self.rows):
+            pairs: dict[tuple[str, str], list[HistoryRow]] = {}
+            for key, row in self.rows.items():
+                pairs.setdefault((key[0], key[1]), []).append(row)
+            self._pairs, self._indexed = pairs, len(self.rows)
+        return self._pairs.get((name, segment), [])
+
+    def last_verdict(self, name: str, segment: str, start: str, end: str) -> HistoryRow | None:
+        """The row of the last *verdict* (PASS, WARN or FAIL) of a rule x segment: this
+        period's row if it holds one, else the latest earlier period's verdict. NO_DATA and
+        INCONCLUSIVE rows (late or thin data) are not verdicts and are passed over."""
+        same = self.rows.get((name, segment, start, end))
+        if same is not None and same.status in VERDICTS:
+            return same
+        earlier = [r for r in self._of(name, segment) if r.key[3] < end and r.status in VERDICTS]
+        if not earlier:
+            return None
+        return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
 
 
 def read_history(raw: RawTable | None, title: str) -> History:
@@ -114,9 +139,13 @@ def read_history(raw: RawTable | None, title: str) -> History:
         if not get("Rule"):
             continue
         key = (get("Rule"), get("Segment"), get("Period start"), get("Period end"))
+        value_col = col["Value"]
+        value = cells[value_col] if value_col is not None and value_col < len(cells) else None
         row = HistoryRow(row=raw.header_row + 1 + index, key=key, status=get("Status").upper(),
                          checked=get("Checked at"),
-                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours))
+                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours),
+                         value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+                         else None)
         if key in history.rows:
             history.duplicates.append(row)
         else:
@@ -133,9 +162,12 @@ def _not_ours(title: str) -> SourceError:
 
 
 def history_plan(history: History, current: Iterable[RuleResult], restated: Iterable[RuleResult],
-                 checked: str) -> TabPlan:
+                 checked: str, *, keep: str | None = None, as_of: dt.date | None = None) -> TabPlan:
     """Upserts for this run's results (``current``) and the re-evaluated earlier periods
-    (``restated``). ERROR results have no period worth keeping and are left out."""
+    (``restated``). ERROR results have no period worth keeping and are left out. With
+    ``keep`` (the ``history_keep`` setting, "180 days") rows of periods that ended longer
+    ago than that before ``as_of`` are removed, except each rule x segment's latest row and
+    rows carrying something of the user's."""
     raw = history.raw
     tab = TabPlan(title=history.title, create=raw is None, freeze_header=raw is None,
                   header_row=raw.header_row if raw is not None else 1)
@@ -170,6 +202,10 @@ def history_plan(history: History, current: Iterable[RuleResult], restated: Iter
         if not dup.user_cells:
             tab.deletes.append(dup.row)
             counts["duplicates removed"] += 1
+    expired = _expired(history, keep, as_of, seen)
+    if expired:
+        tab.deletes += expired
+        counts["older than history_keep removed"] = len(expired)
     tab.counts = counts
     if cols.added and raw is not None:
         tab.columns = max(tab.columns, cols.width)
@@ -196,6 +232,23 @@ def retype_text_dates(history: History, tab: TabPlan, cols, skip: set[Key]) -> i
                 except ValueError:
                     pass  # not a date we wrote: leave it
     return changed
+
+
+def _expired(history: History, keep: str | None, as_of: dt.date | None, written: set) -> list[int]:
+    """Rows older than ``keep`` days before ``as_of``; never a rule x segment's latest."""
+    from kpirules.config import duration_days
+
+    days = duration_days(keep) if keep else None
+    if days is None or as_of is None:
+        return []
+    cutoff = (as_of - dt.timedelta(days=days)).isoformat()
+    latest: dict[tuple[str, str], str] = {}
+    for key in history.rows:
+        pair = (key[0], key[1])
+        latest[pair] = max(latest.get(pair, ""), key[3])
+    return sorted(row.row for key, row in history.rows.items()
+                  if key[3] < cutoff and key[3] != latest[(key[0], key[1])]
+                  and not row.user_cells and key not in written)
 
 
 def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:

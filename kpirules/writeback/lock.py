@@ -1,8 +1,10 @@
-"""A lock file beside a workbook, so that two runs on one file take turns.
+"""A lock file beside a workbook, so that one run at a time works on a file.
 
 Without it, two runs that start together both read History before either writes, and the
-second write replaces the first: rows are lost, or the same rows written twice. With it, the
-second run waits, then reads the file the first one left. The lock is an OS advisory lock
+second write replaces the first: rows are lost, or the same rows written twice, and both
+send the same alerts. With it, ``run`` takes the lock without waiting (``wait=0``): a second
+run changes nothing, sends nothing and exits 7 ("another run holds this workbook since
+07:00:12", the holder writes its start time into the lock file); ``init`` waits its turn. The lock is an OS advisory lock
 (``fcntl.flock``; ``msvcrt.locking`` on Windows) held on ``.<file>.lock`` beside it: the OS drops it
 when the process dies, so a crashed run never leaves the file locked.
 
@@ -31,8 +33,11 @@ def lock_path(path: str) -> str:
 
 
 @contextlib.contextmanager
-def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05) -> Iterator[str]:
-    """Hold the lock for ``path`` (waiting up to ``timeout`` seconds) inside the block."""
+def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, *,
+              since: str | None = None) -> Iterator[str]:
+    """Hold the lock for ``path`` (waiting up to ``timeout`` seconds) inside the block.
+    With ``timeout=0`` a held lock raises ``LeaseHeld`` at once, naming since when it is
+    held; ``since`` is what this holder writes there ("07:00:12")."""
     target = lock_path(path)
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
@@ -43,6 +48,10 @@ def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05) -
     try:
         while True:
             while not _try_lock(fd):
+                if timeout <= 0:
+                    from kpirules.writeback.lease import LeaseHeld
+
+                    raise LeaseHeld(_holder_since(target), "workbook")
                 if time.monotonic() >= deadline:
                     raise SourceError(
                         f"another kpirules run has held {os.path.basename(target)} for over {timeout:.0f}s",
@@ -54,6 +63,8 @@ def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05) -
             _unlock(fd)
             os.close(fd)
             fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
+        if since is not None:
+            _write_since(fd, since)
         try:
             yield target
         finally:
@@ -71,6 +82,26 @@ def _still_there(fd: int, target: str) -> bool:
     except OSError:
         return False
     return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
+
+
+def _write_since(fd: int, since: str) -> None:
+    # After byte 0, which Windows locks: readers of a held lock read the rest.
+    try:
+        os.ftruncate(fd, 1)
+        os.lseek(fd, 1, os.SEEK_SET)
+        os.write(fd, f"since {since}\n".encode())
+    except OSError:
+        pass  # the time is a courtesy to the waiting run's message
+
+
+def _holder_since(target: str) -> str | None:
+    try:
+        with open(target, "rb") as fh:
+            fh.seek(1)
+            text = fh.read(200).decode("utf-8", "replace")
+    except OSError:
+        return None
+    return text.strip().removeprefix("since ").strip() or None
 
 
 def _try_lock(fd: int) -> bool:

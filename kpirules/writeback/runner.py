@@ -1,19 +1,23 @@
-"""``kpirules run`` as a function: read once, evaluate, decide the writes, notify, write once.
+"""``kpirules run`` as a function: read once, evaluate, write with a lease, deliver, record.
 
     outcome = run("examples/marketing.xlsx", as_of=date(2026, 11, 26))
 
 The order matters:
 
 1. One read of everything (Data, Rules, History, Alerts, Settings): on Google Sheets that is
-   one ``spreadsheets.get``; on a file it happens under the file's lock, so a second run
-   waits and then reads what the first one wrote.
+   one ``spreadsheets.get``; on a file it happens under the file's lock, taken without
+   waiting (another run holding it: exit 7, nothing changed).
 2. Evaluate the rules, and again at earlier as-of dates for the previous ``restate_periods``
    periods (late data).
-3. Decide every write (``WritePlan``): Rules-tab cells, History upserts, Alerts rows.
-4. Send the notifications *before* the write, so that each Alerts row can say where its
-   alert went and whether it arrived. If the write then fails, nothing records the alert
-   and the next run raises it again: people may hear twice, never zero times.
-5. One write: one ``batchUpdate`` on Sheets, one atomic file replace on xlsx.
+3. Decide every write (``WritePlan``): Rules-tab cells, History upserts, Alerts rows. Every
+   new alert is recorded as *owed* to its channels (``outbox.py``), and alerts earlier runs
+   could not deliver are picked up to be delivered first.
+4. The first write: the results, with the lease on a Google Sheet (``lease.py``: the run
+   that does not get it changes nothing and exits 7). An ambiguous answer is resolved by
+   reading the lease back (``sheets.py``): "written" or "not written", never a blind retry.
+5. Send what is owed (earlier alerts first, oldest first), then the last write: each
+   channel's delivery state, and the lease released. A run costs one read and two writes
+   (docs/running.md, "What a run costs").
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ SETTINGS_EXAMPLE = [
     ("# Settings for kpirules run. Rows whose key starts with # are ignored: remove the # to use one. "
      "A kpirules.toml next to the job wins over this tab.", None),
     ("# restate_periods", "3"),
+    ("# history_keep", "180 days"),
+    ("# owed_for", "7 days"),
     ("# timezone", "Europe/Warsaw"),
     ("# sheet_url", "https://docs.google.com/spreadsheets/d/KEY/edit"),
     ("# notify.team.type", "slack"),
@@ -60,23 +66,33 @@ class RunOutcome:
     report: Report  # this run's results (the current period), in rule order
     summaries: list[RuleSummary]
     plan: WritePlan
-    alerts: list[AlertRecord]
+    alerts: list[AlertRecord]  # raised by this run
     restated: list[RuleResult] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     written: bool = False
     source_url: str | None = None
-    # Rebuilds the Alerts rows once deliveries are known (they fill the Notified column).
-    replan_alerts: Callable[[], None] = lambda: None
     # (rule, segment) -> recent (value, status), oldest first: the trend alerts show.
     trends: dict[tuple[str, str], tuple] = field(default_factory=dict)
+    # Owed by earlier runs: due now, or held for a later run (over the bound, --no-notify).
+    earlier: list[AlertRecord] = field(default_factory=list)
+    alerts_raw: Any = None  # the Alerts tab as read
+    alerts_title: str = "Alerts"
+    state_not_recorded: str | None = None  # why the last write failed (deliveries stay owed)
+    lease: Any = None  # the Sheets lease as read (kpirules.writeback.lease)
+
+    @property
+    def owed(self) -> int:
+        """Alerts that some channel still owes after this run."""
+        return sum(1 for r in [*self.earlier, *self.alerts] if r.owed)
 
     @property
     def exit_status(self) -> int:
-        """spec/cli.md's table: the results (1, 2), late data (6), undelivered notifications
-        (5), combined in its order."""
         from kpirules.exitcodes import Exit, combine
 
-        return combine([self.report.exit_code, *([Exit.UNDELIVERED] if self.failed_deliveries else [])])
+        codes = [self.report.exit_code]  # the results (1, 2) and late data (6)
+        if self.owed or self.state_not_recorded:
+            codes.append(Exit.UNDELIVERED)
+        return combine(codes)
 
     @property
     def failed_deliveries(self) -> list[Delivery]:
@@ -86,13 +102,18 @@ class RunOutcome:
 def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, config: str | None = None,
         data_tab: str | None = None, rules_tab: str | None = None, restate: int | None = None,
         connector: str | None = None, notify: bool = True, now: dt.datetime | None = None,
-        dispatch: Callable[..., list[Delivery]] | None = None, **options: Any) -> RunOutcome:
+        dispatch: Callable[..., list[Delivery]] | None = None,
+        after_lease: Callable[[], None] | None = None, **options: Any) -> RunOutcome:
     """Evaluate ``source``'s rules and write results, History and Alerts back into it.
 
-    Raises ``SourceError`` when the source cannot be read or written (nothing was written
-    then), ``kpirules.config.ConfigError`` for unusable settings."""
+    Raises ``SourceError`` when the source cannot be read or the results could not be
+    written (nothing was written then), ``LeaseHeld`` when another run holds the sheet
+    (nothing was written or sent), ``kpirules.config.ConfigError`` for unusable settings.
+    ``after_lease`` is called between the first write and the sending (tests use it to
+    make concurrent runs overlap)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
+    from kpirules.writeback.lease import LEASE_TAB, read_lease, since_text
 
     file_settings = load_settings(config)
     data_tab = data_tab or file_settings.data_tab
@@ -110,32 +131,36 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     if kind == "xlsx" and not dry_run:
         from kpirules.writeback.lock import file_lock
 
-        locked = file_lock(conn.path)
+        locked = file_lock(conn.path, timeout=0, since=since_text(now or dt.datetime.now()))
+    # On a Google Sheet the lease tab is read with the rest (lease.py); a workbook has its lock.
+    lease_tab = (LEASE_TAB,) if kind == "gsheets" else ()
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
         wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
+                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
         settings = load_settings(config, tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
             wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB))
+                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
         from kpirules.i18n import resolve
 
         resolve(None, settings, wb)  # messages and numbers in the sheet's language (setting, locale)
+        clock = now or _now(settings, wb)
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
-            now=now or _now(settings, wb), history_tab=history_tab, alerts_tab=alerts_tab)
+            now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify)
         outcome.source_url = settings.sheet_url or wb.url
         add_dashboard(outcome, wb, history_tab, native_charts=kind == "xlsx")
+        if lease_tab:
+            outcome.lease = read_lease(wb.extra_tabs.get(LEASE_TAB), conn.sheet_ids)
         if dry_run:
             return outcome
-        if notify and outcome.alerts and settings.notifications:
-            _notify(outcome, settings, now or _now(settings, wb), dispatch)
-        _write(conn, kind, outcome.plan)
-        outcome.written = True
+        from kpirules.writeback.deliver import carry_out
+
+        carry_out(conn, kind, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
     return outcome
 
 
@@ -146,15 +171,16 @@ def _has_settings_tab(wb: Workbook) -> bool:
 
 def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: dt.datetime,
                       restate: int | None = None, history_tab: str = "History",
-                      alerts_tab: str = "Alerts") -> RunOutcome:
+                      alerts_tab: str = "Alerts", notify: bool = True) -> RunOutcome:
     """Everything between the read and the write, with no I/O: results, summaries, the
-    alerts and the write plan."""
+    alerts (new and owed) and the first write's plan."""
     from kpirules.engine import evaluate
     from kpirules.rulesfile import enabled as is_enabled
     from kpirules.rulesfile import rules_from_table
     from kpirules.table import load_table
-    from kpirules.writeback.alerts import alerts_plan, detect
+    from kpirules.writeback.alerts import alerts_plan, data_records, detect
     from kpirules.writeback.history import history_plan, now_text, read_history
+    from kpirules.writeback.deliver import prepare_outbox
     from kpirules.writeback.layout import ENGINE_KEYS, rules_tab_plan
     from kpirules.writeback.plan import WritePlan
     from kpirules.writeback.summary import summarise
@@ -167,7 +193,8 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
     table = load_table(wb.data, date_column=settings.date_column)
     enabled = [e for e in entries if is_enabled(e)]
-    report = evaluate(enabled, table, as_of, settings=settings)
+    full = evaluate(enabled, table, as_of, settings=settings)
+    report = full
     by_name: dict[str, list[RuleResult]] = {}
     for r in report.results:
         by_name.setdefault(r.name, []).append(r)
@@ -179,31 +206,36 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
         named = by_name.get(e.name, []) if is_enabled(e) else []
         mine = ([r for r in named if r.error is e.problem] if e.problem is not None
                 else [r for r in named if id(r.error) not in claimed])
+        try:
+            summary = summarise(e, mine)
+        except Exception as exc:  # noqa: BLE001 - a bug with one rule must not stop the others
+            from kpirules.engine import internal_error_result
+
+            mine = [internal_error_result(e, exc)]
+            summary = summarise(e, mine)
         results += mine
-        summaries.append(summarise(e, mine))
-    report = Report(as_of=as_of, results=results, data_problems=report.data_problems,
-                    extents=report.extents, late=report.late, warnings=report.warnings)
+        summaries.append(summary)
+    report = Report(as_of=as_of, results=results, data_problems=full.data_problems,
+                    extents=dict(full.extents), late=dict(full.late), warnings=list(full.warnings))
     periods = settings.restate_periods if restate is None else restate
     restated = restatement(enabled, table, as_of, periods, settings=settings)
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
-    records = detect(history, report.results)
-    _threshold_texts(records, entries)
     alerts_raw = wb.extra_tabs.get(alerts_tab)
+    records = detect(history, report.results, restated) + data_records(report.late, report.extents, alerts_raw)
+    _threshold_texts(records, entries)
+    earlier = prepare_outbox(records, alerts_raw, settings, checked=checked, now=now, notify=notify)
     plan = WritePlan(tabs=[
         rules_tab_plan(wb.rules, summaries, checked),
-        history_plan(history, report.results, restated, checked),
-        alerts_plan(alerts_raw, alerts_tab, records, checked),
+        history_plan(history, report.results, restated, checked, keep=settings.history_keep, as_of=as_of),
+        alerts_plan(alerts_raw, alerts_tab, earlier + records, checked),
     ], alerts=records)
     if not _has_settings_tab(wb):
         plan.tabs.append(settings_tab_plan())
-
-    def replan_alerts() -> None:
-        plan.tabs[2] = alerts_plan(alerts_raw, alerts_tab, records, checked)
-
     return RunOutcome(report=report, summaries=summaries, plan=plan, alerts=records, restated=restated,
-                      replan_alerts=replan_alerts)
+                      earlier=earlier, alerts_raw=alerts_raw,
+                      alerts_title=plan.tabs[2].title)
 
 
 def _threshold_texts(records: list[AlertRecord], entries: list[RuleEntry]) -> None:
@@ -255,33 +287,3 @@ def settings_tab_plan():
     return tab
 
 
-def _notify(outcome: RunOutcome, settings: Settings, now: dt.datetime,
-            dispatch: Callable[..., list[Delivery]] | None) -> None:
-    """Send the alerts; record each delivery on its alert and rebuild the Alerts rows."""
-    from kpirules.writeback.alerts import alerts_plan, to_notification
-
-    if dispatch is None:
-        from kpirules.notify.dispatch import dispatch
-    notes = [to_notification(a, link=outcome.source_url, checked_at=now) for a in outcome.alerts]
-    attach_trends(notes, outcome.alerts, outcome.trends)
-    deliveries = dispatch(notes, settings)
-    index = {id(n): a for n, a in zip(notes, outcome.alerts)}
-    for d in deliveries:
-        record = index.get(id(d.alert))
-        if record is not None:
-            record.deliveries.append(d)
-    outcome.deliveries = deliveries
-    outcome.replan_alerts()
-
-
-def _write(conn: Any, kind: str, plan: WritePlan) -> None:
-    if plan.empty:
-        return
-    if kind == "xlsx":
-        from kpirules.writeback import xlsx
-
-        xlsx.write(conn.path, plan)
-    else:
-        from kpirules.writeback import sheets
-
-        sheets.write(conn, plan)

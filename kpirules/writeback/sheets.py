@@ -23,9 +23,14 @@ with a DATE format); the only ``formulaValue``s are the Dashboard's, built from 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from dataclasses import dataclass
 from typing import Any
 
+from kpirules.errors import SourceError
 from kpirules.writeback.plan import STATUS_STYLE_COLOURS, Formula, Out, StatusColours, Style, TabPlan, WritePlan
+
+log = logging.getLogger("kpirules.run")
 
 # New tabs get sheetIds from here up (any unused non-negative int32 is allowed).
 FIRST_NEW_SHEET_ID = 1_700_000_001
@@ -34,8 +39,10 @@ PIXELS_PER_CHAR = 7
 SERIAL_EPOCH = dt.date(1899, 12, 30)  # Sheets' day 0: date cells are days since then
 
 
-def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str, Any]]:
-    """The batchUpdate requests that carry ``plan`` out, in the order described above."""
+def build_requests(plan: WritePlan, sheet_ids: dict[str, int],
+                   created: dict[str, int] | None = None) -> list[dict[str, Any]]:
+    """The batchUpdate requests that carry ``plan`` out, in the order described above.
+    ``created`` receives the title and sheetId of every tab the requests add."""
     ids = {t.casefold(): i for t, i in sheet_ids.items()}
     used = set(sheet_ids.values())
     next_id = FIRST_NEW_SHEET_ID
@@ -54,6 +61,8 @@ def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str,
             sid = next_id
             used.add(sid)
             ids[tab.title.casefold()] = sid
+            if created is not None:
+                created[tab.title] = sid
             adds.append(_add_sheet(tab, sid))
         elif tab.widths:
             # Columns the engine adds to an existing tab: make room first. The new columns
@@ -91,9 +100,9 @@ def build_requests(plan: WritePlan, sheet_ids: dict[str, int]) -> list[dict[str,
                 "rows": [{"values": [cell_data(r[c]) if c in r else {} for c in range(width)]}
                          for r in tab.appends],
                 "fields": VALUE_FIELDS}})
-        for row in sorted(set(tab.deletes), reverse=True):
+        for first, last in _runs(sorted(set(tab.deletes), reverse=True)):
             deletes.append({"deleteDimension": {"range": {
-                "sheetId": sid, "dimension": "ROWS", "startIndex": row - 1, "endIndex": row}}})
+                "sheetId": sid, "dimension": "ROWS", "startIndex": first - 1, "endIndex": last}}})
     return adds + dims + updates + appends + deletes
 
 
@@ -129,6 +138,17 @@ def status_colour_rules(where: StatusColours, sid: int) -> list[dict]:
             "ranges": [grid], "booleanRule": {"condition": condition, "format": {
                 "backgroundColor": rgb(fill), "textFormat": {"foregroundColor": rgb(ink), "bold": True}}}}}})
     return rules
+
+
+def _runs(rows_bottom_first: list[int]) -> list[tuple[int, int]]:
+    """Adjacent rows as (first, last) ranges, bottom range first: one deleteDimension each."""
+    out: list[tuple[int, int]] = []
+    for row in rows_bottom_first:
+        if out and out[-1][0] == row + 1:
+            out[-1] = (row, out[-1][1])
+        else:
+            out.append((row, row))
+    return out
 
 
 def _add_sheet(tab: TabPlan, sid: int) -> dict:
@@ -231,3 +251,96 @@ def write(connector: Any, plan: WritePlan) -> dict | None:
     if not requests:
         return None
     return connector.batch_update(requests, idempotent=False)
+
+
+# ------------------------------------------------------------- a run's two writes
+
+@dataclass
+class Held:
+    """What the first write left for the last one: the lease and every tab's sheetId."""
+
+    run_id: str
+    lease_id: int
+    sheet_ids: dict[str, int]
+
+
+def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any) -> Held:
+    """The run's first write: the lease (kpirules.writeback.lease) replacing the one
+    ``read`` saw, and ``plan``, in one batchUpdate. Raises ``LeaseHeld`` (nothing written)
+    when another run holds the sheet or wrote it since this run read it, ``SourceError``
+    when nothing was written for another reason. An ambiguous answer is resolved by reading
+    the lease back: the write landed exactly when it names this run."""
+    from kpirules.connectors.gsheets import WriteRejected, WriteUnknown
+    from kpirules.writeback import lease
+
+    if read is not None and read.blocks(lease.utc(now)):
+        raise lease.LeaseHeld(read.since_text)
+    run_id = lease.new_run_id()
+    created: dict[str, int] = {}
+    body = build_requests(plan, {t: i for t, i in connector.sheet_ids.items()
+                                 if t.casefold() != lease.LEASE_TAB.casefold()}, created)
+    lease_id = lease.new_sheet_id()
+    requests = lease.take_requests(run_id, lease_id, now, read=read) + body
+    try:
+        connector.batch_update(requests, idempotent=False)
+    except WriteRejected as exc:
+        if not lease.lease_refused(exc):
+            raise
+        current = lease.probe(connector)
+        raise lease.LeaseHeld(current.since_text if current is not None and current.held else None) from None
+    except WriteUnknown as exc:
+        found = _read_lease(connector, exc, lambda lease_now: lease_now is not None and lease_now.run_id == run_id)
+        if found is None or found.run_id != run_id:
+            raise SourceError(f"{exc.message}; read back: the results were NOT written",
+                              hint="nothing was written or sent; the next run writes them") from None
+        log.warning("%s; read back: the results were written", exc.message)
+    ids = {**connector.sheet_ids, **created, lease.LEASE_TAB: lease_id}
+    return Held(run_id, lease_id, ids)
+
+
+def release(connector: Any, plan: WritePlan, held: Held, now: Any) -> None:
+    """The run's last write: ``plan`` (the delivery states) and the lease marked free. An
+    ambiguous answer is read back; a write found not applied is sent once more (it only
+    sets cells to fixed values: nothing can land twice)."""
+    from kpirules.connectors.gsheets import WriteUnknown
+    from kpirules.writeback import lease
+
+    def released(found: Any) -> bool:
+        return found is not None and found.run_id == held.run_id and not found.held
+
+    requests = build_requests(plan, held.sheet_ids) + lease.release_requests(held.run_id, held.lease_id, now)
+    for attempt in range(2):
+        try:
+            connector.batch_update(requests, idempotent=False)
+            return
+        except WriteUnknown as exc:
+            found = _read_lease(connector, exc, released)
+            if released(found):
+                log.warning("%s; read back: the delivery states were written", exc.message)
+                return
+            still_ours = found is not None and found.run_id == held.run_id
+            if attempt or not still_ours:
+                raise SourceError(f"{exc.message}; read back: the delivery states were NOT written",
+                                  hint="the alerts stay owed and the next run sends them again "
+                                       "(receivers can drop repeats by their key)") from None
+
+
+def _read_lease(connector: Any, exc: Any, landed: Any):
+    """The lease as it is now. After a timeout the write may still be under way at
+    Google: when ``landed(lease)`` is not true yet, look once more after one more read
+    timeout before deciding."""
+    import time
+
+    from kpirules.writeback import lease
+
+    try:
+        found = lease.probe(connector)
+        if getattr(exc, "timed_out", False) and not landed(found):
+            settle = float(getattr(getattr(connector, "_retry", None), "read_timeout", 0) or 0)
+            time.sleep(min(settle, 30.0))
+            found = lease.probe(connector)
+        return found
+    except SourceError as again:
+        raise SourceError(f"{getattr(exc, 'message', exc)}; whether it was applied is not known: "
+                          f"reading the sheet back failed too ({again.message})",
+                          hint="look at the sheet's History tab; the next run repairs it") from None

@@ -106,8 +106,7 @@ def apply(wb, plan: WritePlan) -> None:
                 for col, out in values.items():
                     _put(ws.cell(row=row, column=col + 1), out, styles)
                 row += 1
-        for row in sorted(set(tab.deletes), reverse=True):
-            ws.delete_rows(row)
+        delete_rows(ws, set(tab.deletes))
         for col, chars in tab.widths.items():
             ws.column_dimensions[get_column_letter(col + 1)].width = chars
         for v in tab.validations:
@@ -198,6 +197,25 @@ def plan_formula_values(wb, plan: WritePlan) -> dict[str, dict[str, Any]]:
             if ws is not None and isinstance(cell.value, Formula) and cell.value.value is not None:
                 out.setdefault(ws.title, {})[f"{get_column_letter(col + 1)}{row}"] = cell.value.value
     return out
+
+
+def delete_rows(ws, rows: set[int]) -> None:
+    """Remove ``rows`` in one pass over the cells (openpyxl's ``delete_rows`` moves every
+    cell below once per call: thousands of duplicates took minutes)."""
+    import bisect
+
+    if not rows:
+        return
+    gone = sorted(rows)
+    moved = {}
+    for (row, col), cell in ws._cells.items():
+        if row in rows:
+            continue
+        shift = bisect.bisect_left(gone, row)
+        if shift:
+            cell.row = row - shift
+        moved[(row - shift, col)] = cell
+    ws._cells = moved
 
 
 def prune_existing(wb, plan: WritePlan) -> None:

@@ -1,0 +1,145 @@
+"""A run's writes and deliveries, in the order that loses nothing (runner.py, steps 3-5).
+
+``prepare_outbox`` decides, before anything is written, which channels each new alert is
+owed to and which alerts of earlier runs are due now; ``carry_out`` does the first write
+(with the lease on Sheets), sends, and records every channel's delivery in the last write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from kpirules.errors import SourceError
+from kpirules.writeback import outbox
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.config import Settings
+    from kpirules.connectors.base import RawTable
+    from kpirules.notify.dispatch import Delivery
+    from kpirules.writeback.alerts import AlertRecord
+    from kpirules.writeback.runner import RunOutcome
+
+log = logging.getLogger("kpirules.run")
+
+
+def _kind(record: AlertRecord) -> str:
+    from kpirules.notify.alert import KIND_OF
+
+    return record.event or KIND_OF[record.result.status]
+
+
+def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: Settings, *,
+                   checked: str, now: dt.datetime, notify: bool) -> list[AlertRecord]:
+    """Give new ``records`` their key, Time and owed channels (and their future rows);
+    return the alerts earlier runs still owe (``hold`` on those left for a later run)."""
+    from kpirules.config import duration_days
+    from kpirules.writeback.alerts import ALERT_COLUMNS, AlertRecord
+
+    channels = {c.name: c for c in settings.notifications}
+    # Where the new rows land: below the last row with anything, and below the header row
+    # (which this run writes when the tab is new or empty).
+    first_row = max(outbox.last_row(raw), raw.header_row) + 1 if raw is not None else 2
+    for i, record in enumerate(records):
+        record.raised = checked
+        record.key = outbox.alert_key(outbox.identity(record), checked)
+        record.row = first_row + i
+        if not notify:
+            record.note = outbox.NOT_NOTIFIED if settings.notifications else None
+            continue
+        kind = _kind(record)
+        record.states = [outbox.owed(c) for c in settings.notifications if c.covers(record.result.name, kind)]
+    earlier: list[AlertRecord] = []
+    days = duration_days(settings.owed_for)
+    limit = None if days is None else now.replace(tzinfo=None) - dt.timedelta(days=days)
+    for row in outbox.read_owed(raw, ALERT_COLUMNS):
+        states = [outbox.ChannelState(s.channel_type, s.channel, s.text) for s in row.states]
+        when = outbox.raised_at(row.raised)
+        for state in states:
+            if not state.owed:
+                continue
+            if limit is not None and (when is None or when < limit):
+                state.text = f"not sent: owed for longer than owed_for ({settings.owed_for})"
+            elif state.channel not in channels:
+                state.text = "not sent: the channel is no longer configured"
+        record = AlertRecord(result=None, previous=None, key=row.key, raised=row.raised,  # type: ignore[arg-type]
+                             states=states, row=row.row, earlier=row)
+        # Over the bound, or a --no-notify run: still owed, left for a later run.
+        record.hold = not notify or sum(1 for r in earlier if not r.hold and r.owed) >= outbox.MAX_OWED_PER_RUN
+        earlier.append(record)
+    return earlier
+
+
+def carry_out(conn: Any, kind: str, outcome: RunOutcome, settings: Settings, now: dt.datetime, *,
+              dispatch: Callable[..., list[Delivery]] | None = None,
+              after_lease: Callable[[], None] | None = None) -> None:
+    """The first write (the results, the alerts as owed; the lease on Sheets), the
+    deliveries, and the last write (what each channel did; the lease released)."""
+    from kpirules.writeback.alerts import delivery_plan
+    from kpirules.writeback.plan import WritePlan
+
+    if kind == "xlsx":
+        from kpirules.writeback import xlsx
+
+        if not outcome.plan.empty:
+            xlsx.write(conn.path, outcome.plan)
+        outcome.written = True
+        if after_lease is not None:
+            after_lease()
+        send(outcome, settings, now, dispatch)
+        last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
+        if not last.empty:
+            try:
+                xlsx.write(conn.path, last)
+            except SourceError as exc:
+                outcome.state_not_recorded = exc.message
+        return
+    from kpirules.writeback import sheets
+
+    held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease)
+    outcome.written = True
+    try:
+        if after_lease is not None:
+            after_lease()
+        send(outcome, settings, now, dispatch)
+    finally:
+        # Even after a bug while sending, what was delivered is recorded and the lease
+        # released, rather than blocking the sheet until the lease expires.
+        last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
+        try:
+            sheets.release(conn, last, held, now)
+        except SourceError as exc:
+            outcome.state_not_recorded = exc.message
+
+
+def _sent(outcome: RunOutcome) -> list[AlertRecord]:
+    return [r for r in [*outcome.earlier, *outcome.alerts] if r.deliveries]
+
+
+def send(outcome: RunOutcome, settings: Settings, now: dt.datetime,
+         dispatch: Callable[..., list[Delivery]] | None) -> None:
+    """Deliver what is owed, earlier alerts first (oldest first), then this run's; record
+    each delivery as its channel's new state."""
+    from kpirules.writeback.alerts import to_notification
+
+    due = [r for r in [*outcome.earlier, *outcome.alerts] if r.owed and not r.hold]
+    if not due or not settings.notifications:
+        return
+    if dispatch is None:
+        from kpirules.notify import dispatch
+    notes = [to_notification(r, link=outcome.source_url, checked_at=now) for r in due]
+    from kpirules.writeback.dashboard import attach_trends
+
+    attach_trends(notes, due, outcome.trends)  # this run's trend, for alerts of this run
+    deliveries = dispatch(notes, settings)
+    index = {id(n): r for n, r in zip(notes, due)}
+    for d in deliveries:
+        record = index.get(id(d.alert))
+        if record is None:
+            continue
+        record.deliveries.append(d)
+        for i, state in enumerate(record.states):
+            if state.channel == d.channel and state.owed:
+                record.states[i] = outbox.after(d)
+    outcome.deliveries = deliveries

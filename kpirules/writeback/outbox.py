@@ -1,0 +1,153 @@
+"""The alert outbox: an alert is owed until each of its channels has taken it.
+
+The delivery state lives with the alert, in its Alerts row: the ``Key`` column holds the
+alert's stable key and ``Notified`` one state per channel (``webhook bi: sent; slack team:
+FAILED after 3 tries: ... (owed)``). A run writes a new alert's row as *owed* to every
+channel that covers it before sending anything, sends, then records what each channel did.
+Every run first delivers what earlier runs still owe (oldest first, at most
+``MAX_OWED_PER_RUN``, saying when the alert was raised), as long as it is not older than the
+``owed_for`` setting. So a channel that is down for a night loses nothing: the next run
+delivers, once, with the same key.
+
+At least once, and exactly once whenever a run is not killed between sending and recording:
+each delivery carries a key that is stable per alert and channel (``delivery_key``: the
+``Idempotency-Key`` header of webhooks, the SMTP Message-ID, the key in Slack's text), so a
+receiver can drop the rare repeat. Rows without a key (alerts raised before the outbox, and
+by ``--no-notify`` runs) are never owed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.connectors.base import RawTable
+    from kpirules.notify.dispatch import Delivery
+
+MAX_OWED_PER_RUN = 50  # a run after a long outage delivers in batches, never floods
+NOT_NOTIFIED = "not sent (--no-notify)"
+_STATE = re.compile(r"^(?P<type>[a-z]+) (?P<name>.+?): (?P<text>.*)$", re.S)
+
+
+def alert_key(alert_id: str, raised: str) -> str:
+    """The alert's key: its rule, segment, period and status (``Alert.id``) and when it was
+    raised, so the same change raised again another day is another alert."""
+    return hashlib.sha256(f"{alert_id}|{raised}".encode()).hexdigest()[:16]
+
+
+def identity(record: Any) -> str:
+    """What an alert is about: rule, segment, period, new status (or data event)."""
+    from kpirules.writeback.summary import segment_key
+
+    r = record.result
+    period = f"{r.period.start}..{r.period.end}" if r.period else ""
+    return "|".join([r.name, segment_key(r.segment), period, record.status, record.event or ""])
+
+
+def delivery_key(key: str, channel: str) -> str:
+    """Stable per alert and channel: what receivers deduplicate on."""
+    return f"{key}-{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
+
+
+@dataclass
+class ChannelState:
+    channel_type: str
+    channel: str
+    text: str  # "owed", "sent", "FAILED after 3 tries: ... (owed)", "not sent: ..."
+
+    @property
+    def owed(self) -> bool:
+        return self.text == "owed" or self.text.endswith("(owed)")
+
+    def render(self) -> str:
+        return f"{self.channel_type} {self.channel}: {self.text}"
+
+
+def owed(channel: Any) -> ChannelState:
+    return ChannelState(channel.type, channel.name, "owed")
+
+
+def after(delivery: Delivery) -> ChannelState:
+    """The state a delivery leaves: sent, or failed and still owed (never raises)."""
+    error = " ".join(str(delivery.error or "").replace(";", ",").split())
+    if delivery.ok:
+        text = "sent" + (f" ({error})" if error else "")
+    else:
+        tries = f" after {delivery.attempts} tries" if delivery.attempts > 1 else ""
+        text = f"FAILED{tries}: {error or 'no reason given'} (owed)"
+    return ChannelState(delivery.channel_type, delivery.channel, text)
+
+
+def render(states: list[ChannelState]) -> str:
+    return "; ".join(s.render() for s in states)
+
+
+def parse(cell: Any) -> list[ChannelState]:
+    """The states of a Notified cell (``render``'s inverse); unknown text gives none."""
+    out = []
+    for part in str(cell or "").split("; "):
+        m = _STATE.match(part.strip())
+        if m and m.group("type") in ("slack", "webhook", "email"):
+            out.append(ChannelState(m.group("type"), m.group("name"), m.group("text")))
+    return out
+
+
+def raised_at(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
+
+
+@dataclass
+class OwedRow:
+    """An Alerts row of an earlier run that still owes a delivery."""
+
+    row: int  # 1-based sheet row
+    key: str
+    raised: str  # the Time cell
+    cells: dict[str, Any]  # by Alerts column label
+    states: list[ChannelState]
+
+
+def read_owed(raw: RawTable | None, columns: tuple[str, ...]) -> list[OwedRow]:
+    """Rows of the Alerts tab with a key and at least one channel still owed, oldest first."""
+    from kpirules.names import normalise
+    from kpirules.writeback.layout import cell_text
+
+    if raw is None or not raw.headers:
+        return []
+    headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
+    col = {label: headers.index(normalise(label)) for label in columns if normalise(label) in headers}
+    if "Key" not in col or "Notified" not in col:
+        return []
+    out = []
+    for index, cells in enumerate(raw.rows):
+        def get(label: str) -> Any:
+            c = col.get(label)
+            return cells[c] if c is not None and c < len(cells) else None
+
+        key = cell_text(get("Key"))
+        if not key:
+            continue
+        states = parse(get("Notified"))
+        if any(s.owed for s in states):
+            out.append(OwedRow(row=raw.header_row + 1 + index, key=key, raised=cell_text(get("Time")),
+                               cells={label: get(label) for label in col}, states=states))
+    out.sort(key=lambda o: (o.raised, o.row))
+    return out
+
+
+def last_row(raw: RawTable | None) -> int:
+    """The last sheet row holding anything (where appended rows go after)."""
+    if raw is None:
+        return 0
+    last = raw.header_row if any(h not in (None, "") for h in raw.headers) else raw.header_row - 1
+    for index, cells in enumerate(raw.rows):
+        if any(c not in (None, "") for c in cells):
+            last = raw.header_row + 1 + index
+    return last
