@@ -240,7 +240,8 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date) -> 
                       date_column=table.date_column)
     groups = table.groups(plan)
     results = [r for rp in plan.rules for r in _evaluate_rule(rp, groups)]
-    return Report(as_of=as_of, results=results, data_problems=list(table.problems))
+    return Report(as_of=as_of, results=results, data_problems=list(table.problems),
+                  warnings=list(getattr(table, "warnings", ())))
 
 
 @dataclass
@@ -270,7 +271,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
     entries = rule_entries(workbook, source, rules)
     if table is None:
-        table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+        table = load_table(workbook.data, settings=settings)
     return Prepared(workbook, settings, entries, table, today(settings, workbook))
 
 

@@ -27,12 +27,16 @@ import csv
 import os
 from itertools import islice
 
+import re
+
 from kpirules.aggregate import AggValue, Group, Segment
-from kpirules.connectors.base import a1
-from kpirules.errors import DATA, Problem, SourceError
+from kpirules.connectors.base import RawTable, a1
+from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.table import BAD, DataTable, _describe, _is_blank, index_headers, load_table, parse_date, parse_number
+from kpirules.read.numbers import COMMA, DOT
+from kpirules.table import (BAD, MARK_SAMPLE, DataTable, _is_blank, index_headers, load_table, metric_problem,
+                            parse_number, undated_problem)
 
 # Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
 _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
@@ -40,8 +44,11 @@ _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2
 # parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
 # Python's `$` also matches before a final newline.
 _ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
-_METRIC_SUGGESTION = ("write a plain number such as 1234.5 (no thousands separators or units), "
-                      "or clear the cell if it is missing")
+# The dates kp_date reads (any other spelling sends the file to the Python path).
+_SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$)")
+_BLANK_WORDS = "('--', '-', '—', '–', 'n/a', 'na', '#n/a')"  # kpirules.read.numbers.BLANK_WORDS
+_HEAD_RECORDS = 61 + 2 * MARK_SAMPLE + 200  # enough for the header, the mark sample and the checks
+_TAIL_BYTES = 1 << 20
 
 
 class Unsupported(Exception):
@@ -76,7 +83,26 @@ def _macros() -> list[str]:
         "  CASE WHEN NOT starts_with(c, '0000') THEN try_cast(c AS DATE) END "
         f"WHEN regexp_matches(c, {iso}) AND regexp_extract(c, {iso}, 1) <> '0000' THEN "
         f"  try_cast(regexp_extract(c, {iso}, 1) || '-' || regexp_extract(c, {iso}, 2) || '-' "
-        f"  || regexp_extract(c, {iso}, 3) AS DATE) END",
+        f"  || regexp_extract(c, {iso}, 3) AS DATE) "
+        # GA4's 20261001 (kpirules.read.dates: _COMPACT), spaces around allowed
+        "WHEN regexp_full_match(c, '[ \t\n\r\f\v]*[0-9]{8}[ \t\n\r\f\v]*') THEN "
+        "  try_cast(strptime(trim(c, ' \t\n\r\f\v'), '%Y%m%d') AS DATE) END",
+        # Numbers with a known decimal mark (kpirules.read.numbers.read_text), exactly the
+        # shapes written here: grouped thousands, a decimal comma, a percent; any other
+        # spelling is left NULL and judged by parse_number (the fallback takes over when
+        # Python reads it). The blank words are NULL too and judged blank there.
+        "CREATE OR REPLACE TEMP MACRO kp_pct(t) AS CASE WHEN ends_with(t, '%') "
+        "THEN rtrim(t, '%') || 'e-2' ELSE t END",
+        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS CASE "
+        "WHEN regexp_full_match(c, '-?[0-9]{1,3}(,[0-9]{3})+(\\.[0-9]*)?%?') "
+        "THEN try_cast(kp_pct(replace(c, ',', '')) AS DOUBLE) "
+        "WHEN regexp_full_match(c, '-?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)%') THEN try_cast(kp_pct(c) AS DOUBLE) "
+        "ELSE kp_cast(c) END",
+        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS CASE "
+        "WHEN regexp_full_match(c, '-?[0-9]+(,[0-9]*)?%?') THEN try_cast(kp_pct(replace(c, ',', '.')) AS DOUBLE) "
+        "WHEN regexp_full_match(c, '-?[0-9]{1,3}([. \u00a0\u202f][0-9]{3})+(,[0-9]*)?%?') "
+        "THEN try_cast(kp_pct(replace(regexp_replace(c, '[. \u00a0\u202f]', '', 'g'), ',', '.')) AS DOUBLE) "
+        "END",
     ]
 
 
@@ -88,49 +114,85 @@ class DuckTable:
 
     backend = "duckdb"
 
-    def __init__(self, path: str | os.PathLike, *, date_column: str = "date"):
-        from kpirules.connectors.csv_file import CsvConnector
+    def __init__(self, path: str | os.PathLike, *, date_column: str | None = None, settings=None):
+        from kpirules.read.recipe import ReadOptions, shape
 
         self.path = os.fspath(path)
         self.sheet = os.path.basename(self.path)
+        self._settings = settings
+        self._date_column_arg = date_column
         try:
-            with open(self.path, newline="", encoding="utf-8-sig") as fh:
-                dialect = CsvConnector._dialect(fh.read(8192))
-                fh.seek(0)
-                reader = csv.reader(fh, dialect=dialect)
-                headers = next(reader)
-                self.headers = [("" if h is None else str(h)) for h in headers]
-                # The header check looks at the first 1000 rows, but only for blank headers.
-                blank = any(not normalise(h) for h in self.headers)
-                head_rows = list(islice(reader, 1000)) if blank else []
-        except (OSError, UnicodeDecodeError, StopIteration, csv.Error) as exc:
+            sample = _Sample(self.path, getattr(settings, "encoding", None))
+        except (OSError, UnicodeDecodeError, csv.Error, SourceError) as exc:
             raise Unsupported(f"{self.path}: {exc!r}") from None
-        if dialect.skipinitialspace or dialect.escapechar or len(dialect.quotechar or "") != 1:
+        self._csv_path = sample.csv_path  # UTF-8: the file itself, or its transcoded copy
+        if sample.skipinitialspace:
             raise Unsupported("a CSV dialect DuckDB cannot be told")
-        self._delimiter = dialect.delimiter
-        self._quote = dialect.quotechar
+        self._delimiter = sample.delimiter
+        self._quote = '"'
         # Python's csv without doublequote reads "a""b" as a"b"; no DuckDB escape does that,
         # so without an escape DuckDB stops on such a field and the Python path reads it.
-        self._escape = dialect.quotechar if dialect.doublequote else ""
+        self._escape = '"'
         self._parallel = True
-        self._index_headers(head_rows)
-        self._date_column_arg = date_column
-        self.date_column = normalise(date_column)
+        raw = RawTable(headers=sample.rows[0], rows=sample.rows[1:], sheet=self.sheet,
+                       delimiter=sample.delimiter)
+        options = ReadOptions.of(settings, raw, date_column)
+        try:
+            shaped, self.recipe = shape(raw, options)
+        except SourceError:
+            if sample.whole:
+                raise  # the whole file was seen: the Python path says the same
+            raise Unsupported("the recipe needs every row (the Python path reads them)") from None
+        if not sample.whole and self.recipe.span_index is not None:
+            raise Unsupported("rows spanning several days are checked row by row in Python")
+        h = self.recipe.header_index
+        if sample.line_ends[h] != h + 1:
+            raise Unsupported("a line break inside a quoted cell above the header")
+        self._skip = h
+        self.header_row = shaped.header_row
+        self.headers = [("" if v is None else str(v)) for v in shaped.headers]
+        self.warnings = list(self.recipe.warnings)
+        self._sample_rows = shaped.rows
+        # Rows DuckDB reads that the recipe leaves out: totals right below the header (the
+        # first records) and totals and notes at the bottom (the last non-blank records).
+        self._top = self.recipe.top_totals
+        bottom = raw.rows[len(raw.rows) - self.recipe.bottom_rows:] if self.recipe.bottom_rows else []
+        self._bottom = sum(1 for r in bottom if any(v.strip() for v in r))
+        self._records: int | None = None
+        self._marks: dict[str, str | None] = {}
+        self._check_dates(shaped.rows)
+        self._index_headers(shaped.rows[:1000])
+        self.date_column = normalise(self.headers[self.recipe.date_index])
         if self.date_column not in self.columns:
-            raise SourceError(
-                f"the {self.sheet} tab has no `{date_column}` column (headers: "
-                f"{', '.join(h for h in self.headers if h) or 'none'})",
-                hint="name the column that holds each row's date `date`",
-            )
+            raise Unsupported("the date column's header appears twice")
         self._date_problems: list[Problem] | None = None
         self._python: DataTable | None = None
         self.fallback_reason: str | None = None
+
+    def _check_dates(self, rows: list[list[str]]) -> None:
+        """SQL reads ISO dates and GA4's 20261001; a file with others goes to Python."""
+        col = self.recipe.date_index
+        if self.recipe.dates.fmt is not None:
+            raise Unsupported("a date_format setting")
+        for row in rows:
+            value = row[col] if col < len(row) else ""
+            if value.strip() and not _SQL_DATE.match(value) and self.recipe.dates(value) is not None:
+                raise Unsupported(f"dates such as {value!r} are read by the Python path")
+
+    def _mark(self, name: str) -> str | None:
+        """The column's decimal mark, from the same rows ``DataTable.mark`` samples."""
+        if name not in self._marks:
+            col = self.columns[name]
+            rows = self._sample_rows
+            sample = rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+            self._marks[name] = self.recipe.decimal_for(r[col] for r in sample if col < len(r))
+        return self._marks[name]
 
     # ------------------------------------------------------------------ headers
 
     def _index_headers(self, head_rows: list[list[str]]) -> None:
         self.columns, self.ambiguous, self._header_problems = index_headers(
-            self.headers, sheet=self.sheet, header_row=1, rows=head_rows)
+            self.headers, sheet=self.sheet, header_row=self.header_row, rows=head_rows)
 
     def names(self) -> list[str]:
         """Every column a rule may name (normalised), the date column excluded."""
@@ -169,19 +231,20 @@ class DuckTable:
             from kpirules.connectors.csv_file import CsvConnector
 
             self.fallback_reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raw = CsvConnector(self.path).read().data
-            self._python = load_table(raw, date_column=self._date_column_arg)
+            conn = CsvConnector(self.path, encoding=getattr(self._settings, "encoding", None))
+            self._python = load_table(conn.read().data, date_column=self._date_column_arg,
+                                      settings=self._settings)
             self.backend = "python"
             return None
 
     def _source(self, *, ordinality: bool = False) -> str:
         cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
-        options = (f"header=true, auto_detect=false, columns={{{cols}}}, "
+        options = (f"header=true, auto_detect=false, columns={{{cols}}}, skip={self._skip}, "
                    f"delim={_sql_str(self._delimiter)}, quote={_sql_str(self._quote)}, "
                    f"escape={_sql_str(self._escape)}, null_padding=true")
         if not self._parallel:
             options += ", parallel=false"
-        return f"read_csv({_sql_str(self.path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
+        return f"read_csv({_sql_str(self._csv_path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
 
     def _run(self, plan) -> dict[Scan, dict[Segment, Group]] | None:
         import duckdb
@@ -204,23 +267,32 @@ class DuckTable:
     def _compute(self, con, plan) -> dict[Scan, dict[Segment, Group]] | None:
         if plan is None:
             # Only the rows without a date are wanted (problems asked for before groups).
-            self._date_problems = self._problem_rows(con, None, {}, {})[0]
+            self._date_problems = self._problem_rows(con, None, {}, {}, {})[0]
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
-        con.execute(self._base_sql(plan.hull, metrics, dims))
         scans = [(scan, needed, _Slots(needed, metrics)) for scan, needed in plan.scans.items()]
         branches = [_scan_sql(i, scan, slots, dims) for i, (scan, _, slots) in enumerate(scans)]
         # One more row: how many rows Python must look at (no date, or a cell SQL left).
         taken = "".join(f" - count({m})" for m in metrics.values())
         branches.append(f"SELECT -1 AS scan, []::VARCHAR[] AS seg, (count(*) FILTER (WHERE d IS NULL) "
                         f"+ coalesce(sum(nn), 0){taken})::BIGINT AS n, 0 AS days, []::DOUBLE[] AS vals FROM base")
+        # Plain numbers first (the common file: one pass); the columns' decimal marks only
+        # when a cell was not plain, or when decimal commas are possible ("1.500" is 1500).
+        marks = {n: self._mark(n) for n in metrics} if self.recipe.comma_possible else {}
+        con.execute(self._base_sql(plan.hull, metrics, dims, marks))
         rows = con.execute("\nUNION ALL\n".join(branches)).fetchall()
         suspects = next(r[2] for r in rows if r[0] < 0)
+        if suspects and not marks:
+            marks = {n: self._mark(n) for n in metrics}
+            if any(m is not None for m in marks.values()):
+                con.execute(self._base_sql(plan.hull, metrics, dims, marks))
+                rows = con.execute("\nUNION ALL\n".join(branches)).fetchall()
+                suspects = next(r[2] for r in rows if r[0] < 0)
         bad_rows: list[tuple] = []
         self._date_problems = []
         if suspects:
-            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims)
+            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims, marks)
         bad = _bad_cells(scans, bad_rows)
         out: dict[Scan, dict[Segment, Group]] = {scan: {} for scan, _, _ in scans}
         for index, seg, n, days, vals in rows:
@@ -231,7 +303,14 @@ class DuckTable:
             out[scan][segment] = slots.group(n, days, vals, bad.get((index, segment), {}))
         return out
 
-    def _base_sql(self, hull, metrics: dict[str, str], dims: dict[str, str]) -> str:
+    def _cast(self, name: str, marks: dict[str, str | None]) -> str:
+        """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
+        mark = marks.get(name)
+        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
+        return f"{macro}(c{self.columns[name]})"
+
+    def _base_sql(self, hull, metrics: dict[str, str], dims: dict[str, str],
+                  marks: dict[str, str | None]) -> str:
         """The rows of the hull (and the rows without a date, for their problems), typed:
         d DATE, m<i> DOUBLE (NULL when blank or not taken), g<i> the dimension text, and nn
         the number of the row's metric cells that are not empty (so that nn minus the
@@ -246,7 +325,7 @@ class DuckTable:
                 f"- {span}) <= {span}, NOT ({blank_row}))")
         # DuckDB's cast takes surrounding whitespace as float() does (a cell it does not
         # take, blank or bad, is judged in Python).
-        casts = ", ".join(["d", *(f"kp_cast(c{col[n]}) AS x{a[1:]}" for n, a in metrics.items()),
+        casts = ", ".join(["d", *(f"{self._cast(n, marks)} AS x{a[1:]}" for n, a in metrics.items()),
                            "(" + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) + ") AS nn"
                            if metrics else "0 AS nn",
                            *(f"kp_text(c{col[n]}) AS {a}" for n, a in dims.items())])
@@ -257,18 +336,19 @@ class DuckTable:
 
     # --------------------------------------------------------------- problems
 
-    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str]):
+    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str],
+                      marks: dict[str, str | None]):
         """Rows without a date, and rows in the hull with a metric cell SQL did not take,
         read again with their row numbers and judged by the Python path's own functions.
 
         Returns (date problems, bad rows as (date, row, {dim: text}, {metric: Problem}))."""
-        if _has_blank_lines(self.path):
+        if _has_blank_lines(self._csv_path, after_lines=self._skip + 1):
             # DuckDB skips empty lines, csv counts them: row numbers would not match.
             raise _UsePython("empty lines inside the file")
         date = f"c{self.columns[self.date_column]}"
         cells = ", ".join(f"c{i}" for i in range(len(self.headers)))
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
-        flags = [f"(NOT coalesce(isfinite(kp_cast(c{self.columns[m]})), false) AND "
+        flags = [f"(NOT coalesce(isfinite({self._cast(m, marks)}), false) AND "
                  f"kp_text(c{self.columns[m]}) <> '')" for m in metrics]
         texts = [f"kp_text(c{self.columns[d]})" for d in dims]
         where = f"(d IS NULL AND NOT ({blank_row}))"
@@ -283,45 +363,53 @@ class DuckTable:
         n = len(self.headers)
         date_problems: list[Problem] = []
         bad_rows: list[tuple] = []
-        for record in con.execute(sql).fetchall():
+        records = con.execute(sql).fetchall()
+        last = None  # records after this ordinality are the recipe's bottom rows
+        if self._bottom and records and records[-1][1] is None:
+            last = con.execute(f"SELECT count(*) FROM {self._source()}").fetchone()[0] - self._bottom
+        for record in records:
             index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
             flagged = record[2 + n:2 + n + len(flags)]
             texts_of = dict(zip(dims, record[2 + n + len(flags):]))
             if day is None:
+                if record[0] <= self._top or (last is not None and record[0] > last):
+                    continue  # totals (and notes) the recipe leaves out
                 value = row[date_col]
-                if parse_date(value) is not None:
+                if self.recipe.dates(value) is not None:
                     raise _UsePython(f"a date only Python reads: {value!r}")
                 if all(_is_blank(v) for v in row):
                     continue
-                ref = a1(self.sheet, index + 2, date_col)
-                if _is_blank(value):
-                    msg = f"{ref} is empty, so the row has no date; the row is left out"
-                else:
-                    msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
-                date_problems.append(Problem(DATA, msg, cell=ref,
-                                             suggestion="write dates as 2026-11-16 or use a date cell"))
+                ref = a1(self.sheet, self.header_row + 1 + index, date_col)
+                date_problems.append(undated_problem(ref, date_col, ["" if v is None else v for v in row],
+                                                     value if value is not None else ""))
                 continue
             bad: dict[str, Problem] = {}
             for name, flag in zip(metrics, flagged):
                 if not flag:
                     continue
                 col = self.columns[name]
-                if parse_number(row[col]) is not BAD:
+                read = parse_number(row[col], marks.get(name) if marks else self._mark(name))
+                if read is None:
+                    continue  # a blank word (`--`, `n/a`): blank, as in Python
+                if read is not BAD:
                     raise _UsePython(f"a number only Python reads: {row[col]!r}")
-                ref = a1(self.sheet, index + 2, col)
-                bad[name] = Problem(DATA, f"{ref} holds {_describe(row[col])}, not a number",
-                                    cell=ref, suggestion=_METRIC_SUGGESTION)
+                ref = a1(self.sheet, self.header_row + 1 + index, col)
+                bad[name] = metric_problem(ref, row[col], marks.get(name) if marks else self._mark(name),
+                                           self.headers[col])
             if bad:
                 bad_rows.append((day, index, texts_of, bad))
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
 
 
-def _has_blank_lines(path: str) -> bool:
-    """True when an empty line sits between two rows (empty lines at the end do not count)."""
+def _has_blank_lines(path: str, after_lines: int = 0) -> bool:
+    """True when an empty line sits between two rows below the first ``after_lines`` lines
+    (the preamble and the header; empty lines at the end do not count)."""
     pending = False  # an empty line seen, with only line breaks after it so far
     tail = b""
     with open(path, "rb") as fh:
+        for _ in range(after_lines):
+            fh.readline()
         while chunk := fh.read(1 << 20):
             if pending and chunk.strip(b"\r\n"):
                 return True
@@ -429,3 +517,58 @@ def _bad_cells(scans: list[tuple[Scan, set[AggKey], _Slots]], bad_rows: list[tup
                 if name in columns:
                     out.setdefault((index, segment), {}).setdefault(name, []).append(problem)
     return out
+
+
+class _Sample:
+    """The head (and, for a large file, the tail) of a CSV file as the csv module reads it:
+    what the read recipe is decided from, as the Python path decides it from every row."""
+
+    def __init__(self, path: str, encoding: str | None):
+        from kpirules.read.text import HEAD_BYTES, dialect, sniff_delimiter, sniff_encoding
+
+        with open(path, "rb") as fh:
+            head = fh.read(HEAD_BYTES)
+        codec = sniff_encoding(head, setting=encoding, path=path)
+        self.csv_path = path if codec in ("utf-8", "utf-8-sig") else _transcoded(path, codec)
+        with open(self.csv_path, newline="", encoding="utf-8-sig") as fh:
+            text = fh.read(HEAD_BYTES)
+            if "\x00" in text:
+                raise SourceError("a NUL character")
+            self.delimiter = sniff_delimiter(text)
+            fh.seek(0)
+            reader = csv.reader(fh, dialect=dialect(self.delimiter))
+            self.rows: list[list[str]] = []
+            self.line_ends: list[int] = []  # the line each record ends on
+            for row in islice(reader, _HEAD_RECORDS):
+                self.rows.append(row)
+                self.line_ends.append(reader.line_num)
+            self.whole = next(reader, None) is None
+        self.skipinitialspace = False
+        if not self.whole:
+            self.rows.extend(_tail_rows(self.csv_path, self.delimiter))
+
+
+def _tail_rows(path: str, delimiter: str) -> list[list[str]]:
+    """The complete records in the last ``_TAIL_BYTES`` of the file."""
+    import io
+
+    from kpirules.read.text import dialect
+
+    with open(path, "rb") as fh:
+        fh.seek(max(0, os.path.getsize(path) - _TAIL_BYTES))
+        data = fh.read()
+    text = data[data.find(b"\n") + 1:].decode("utf-8", errors="replace")
+    return list(csv.reader(io.StringIO(text, newline=""), dialect=dialect(delimiter)))
+
+
+def _transcoded(path: str, codec: str) -> str:
+    """A UTF-8 copy of the file (DuckDB reads UTF-8 only), removed when the process ends."""
+    import atexit
+    import shutil
+    import tempfile
+
+    fd, copy = tempfile.mkstemp(suffix=".csv", prefix="kpirules-")
+    atexit.register(lambda: os.path.exists(copy) and os.remove(copy))
+    with open(path, encoding=codec, newline="") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    return copy

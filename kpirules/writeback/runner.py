@@ -152,7 +152,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
                           hint="run `kpirules init SOURCE` to add one with example rules")
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
     duplicates = _mark_duplicates(entries, wb.rules.header_row)
-    table = load_table(wb.data, date_column=settings.date_column)
+    table = load_table(wb.data, settings=settings)
     enabled = [e for e in entries if e.meta.get("enabled", True) is not False and id(e) not in duplicates]
     report = evaluate(enabled, table, as_of)
     by_name: dict[str, list[RuleResult]] = {}

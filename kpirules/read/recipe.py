@@ -1,0 +1,287 @@
+"""The read recipe of a raw table: where its header is, what is above and below the data,
+which column holds the dates and how they are written, and the evidence for its numbers.
+
+``shape`` looks at the head and the tail of the table (never every row), so the same
+recipe serves the Python path (``kpirules.table``) and the DuckDB path
+(``kpirules.backends.duckdb_table``), which executes it in SQL.
+
+- Header: the first row, below any preamble (GA4's ``#`` comments, Google Ads' and
+  LinkedIn's title rows, report metadata, blanks), that is as wide as the data and holds
+  text only. A table with none such keeps its first row.
+- Totals: rows labelled ``Total``/``Totals``/``Total: Account``/``Grand total`` right below
+  the header or at the bottom, unlabelled total rows at the bottom (numbers under a blank
+  date, as Universal Analytics writes them), and notes without numbers at the bottom.
+- Date column: the one named by the ``date_column`` setting (``date`` by default); when no
+  header is ``date``, the one column holding text dates or date cells (never plain numbers).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from kpirules.connectors.base import RawTable, column_letter
+from kpirules.errors import SourceError
+from kpirules.names import normalise
+from kpirules.read import dates as dates_mod
+from kpirules.read import numbers
+from kpirules.read.exports import Export, recognise
+
+HEAD_ROWS = 60  # rows looked at for the header and for the date column
+TAIL_ROWS = 60  # rows looked at, from the bottom, for totals and notes
+DEFAULT_DATE_COLUMN = "date"
+_TOTAL = re.compile(r"^\s*(?:grand\s+)?totals?\b|^\s*(?:suma|razem|gesamt|summe)\b", re.IGNORECASE)
+# Start/end columns of rows that may span several days, for any export (exports.py adds
+# the known exports' own).
+_SPANS = (("reporting_starts", "reporting_ends"), ("start_date", "end_date"),
+          ("start_date_in_utc", "end_date_in_utc"))
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """What the reader is told: settings, and what the connector knows of the file."""
+
+    date_column: str = DEFAULT_DATE_COLUMN
+    date_format: str | None = None
+    locale: str | None = None  # the `locale` setting
+    sheet_locale: str | None = None  # a Google Sheet's own locale
+    delimiter: str | None = None  # a CSV file's delimiter (`;` goes with decimal commas)
+
+    @classmethod
+    def of(cls, settings=None, workbook=None, date_column: str | None = None) -> "ReadOptions":
+        return cls(
+            date_column=date_column or (settings.date_column if settings else DEFAULT_DATE_COLUMN),
+            date_format=getattr(settings, "date_format", None),
+            locale=getattr(settings, "locale", None),
+            sheet_locale=getattr(workbook, "locale", None),
+            delimiter=getattr(workbook, "delimiter", None))
+
+
+@dataclass
+class Recipe:
+    header_index: int  # index of the header row among [headers, *rows] of the raw table
+    date_index: int  # column of the dates
+    dates: dates_mod.DateReader
+    decimal_hint: str | None  # the file's evidence for columns that do not decide alone
+    decimal_setting: str | None  # the `locale` setting's decimal mark: it wins
+    export: Export | None = None
+    preamble: int = 0  # non-blank rows above the header
+    top_totals: int = 0  # rows right below the header left out (indexes into the shaped rows)
+    bottom_rows: int = 0  # rows at the bottom left out (totals, notes, blanks)
+    bottom_totals: int = 0  # of which total rows
+    span_index: int | None = None  # the end column when rows may span several days
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def comma_possible(self) -> bool:
+        """Whether a column may be read with decimal commas without proving it itself
+        (then its plain-looking cells are not plain: "1.500" is 1500)."""
+        return (self.decimal_setting or self.decimal_hint) == numbers.COMMA
+
+    def decimal_for(self, cells) -> str | None:
+        return numbers.decide(cells, self.decimal_hint, self.decimal_setting)
+
+
+def is_blank(value) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _width(row) -> int:
+    return sum(1 for v in row if not is_blank(v))
+
+
+def _is_comment(row) -> bool:
+    first = next((v for v in row if not is_blank(v)), None)
+    return isinstance(first, str) and first.lstrip().startswith("#")
+
+
+def _is_text_row(row) -> bool:
+    return all(is_blank(v) or (isinstance(v, str) and not numbers.looks_numeric(v)
+                               and not dates_mod.looks_like_date(v)) for v in row)
+
+
+def is_total(row, date_index: int | None = None) -> bool:
+    """A row labelled as a total in one of its first three cells (or its date cell)."""
+    cells = [v for v in row[:3] if isinstance(v, str)]
+    if date_index is not None and date_index < len(row) and isinstance(row[date_index], str):
+        cells.append(row[date_index])
+    return any(_TOTAL.match(v) for v in cells)
+
+
+def find_header(head: list[list]) -> tuple[int, int]:
+    """(index of the header row in ``head``, non-blank rows above it)."""
+    widths = [_width(r) for r in head]
+    wide = max((w for r, w in zip(head, widths) if not _is_comment(r)), default=0)
+    need = max(2, (wide + 1) // 2)
+    above = 0
+    for i, (row, width) in enumerate(zip(head, widths)):
+        if width == 0:
+            continue
+        if width >= need and not _is_comment(row) and _is_text_row(row):
+            return i, above
+        above += 1
+    first = next((i for i, (r, w) in enumerate(zip(head, widths)) if w and not _is_comment(r)), 0)
+    return first, sum(1 for w in widths[:first] if w)
+
+
+def _find_date_column(names: list[str], headers: list, sample: list[list], options: ReadOptions,
+                      sheet: str | None) -> int:
+    wanted = normalise(options.date_column)
+    if wanted in names:
+        return names.index(wanted)
+    where = "the data" if sheet is None else f"the {sheet} tab"
+    shown = ", ".join(str(h) for h in headers if not is_blank(h)) or "none"
+    if wanted != DEFAULT_DATE_COLUMN:
+        raise SourceError(f"{where} has no `{options.date_column}` column (headers: {shown})",
+                          hint="set `date_column` to the header of the column that holds each row's date")
+    candidates = []
+    for col, name in enumerate(names):
+        if not name:
+            continue
+        cells = [r[col] for r in sample if col < len(r) and not is_blank(r[col]) and not is_total(r)]
+        if cells and sum(1 for c in cells if dates_mod.looks_like_date(c)) >= 0.8 * len(cells):
+            candidates.append(col)
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise SourceError(f"{where} has no `date` column and no column of dates (headers: {shown})",
+                          hint="name the column that holds each row's date `date`, or set `date_column`")
+    listed = ", ".join(f"`{headers[c]}`" for c in candidates)
+    raise SourceError(f"{where} has no `date` column and several columns of dates: {listed}",
+                      hint=f"set `date_column` to the one that holds each row's date, e.g. "
+                           f"date_column = \"{headers[candidates[0]]}\"")
+
+
+def _hint_order(options: ReadOptions, export: Export | None) -> str | None:
+    if options.locale:
+        return dates_mod.order_of_locale(options.locale)
+    if export is not None and export.date_order:
+        return export.date_order
+    if options.sheet_locale:
+        return dates_mod.order_of_locale(options.sheet_locale)
+    return dates_mod.DAY_FIRST if options.delimiter == ";" else None
+
+
+def _hint_decimal(options: ReadOptions, export: Export | None) -> str | None:
+    if export is not None and export.decimal:
+        return export.decimal
+    if options.sheet_locale:
+        return numbers.mark_of_locale(options.sheet_locale)
+    return numbers.COMMA if options.delimiter == ";" else None
+
+
+def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable, Recipe]:
+    """The table below its header with totals left out (rows keep their sheet row numbers:
+    totals right below the header become empty rows), and its recipe."""
+    rows = raw.rows
+    head = [list(raw.headers), *rows[:HEAD_ROWS]]
+    h, preamble = find_header(head)
+    if h:
+        headers, rows = rows[h - 1], rows[h:]
+        header_row = raw.header_row + h
+    else:
+        headers, header_row = list(raw.headers), raw.header_row
+    headers = list(headers)
+    while headers and is_blank(headers[-1]):
+        headers.pop()
+    names = [normalise(h) if not is_blank(h) else "" for h in headers]
+    export = recognise(set(names))
+    date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet)
+    where = f"column {column_letter(date_index)} (`{headers[date_index]}`)" + \
+        (f" of {raw.sheet}" if raw.sheet else "")
+    reader = dates_mod.DateReader.for_column(
+        (r[date_index] for r in rows if date_index < len(r)), where=where,
+        fmt=options.date_format, hint=_hint_order(options, export))
+    recipe = Recipe(header_index=h, date_index=date_index, dates=reader,
+                    decimal_hint=_hint_decimal(options, export),
+                    decimal_setting=numbers.mark_of_locale(options.locale), export=export,
+                    preamble=preamble)
+    rows = _drop_totals(rows, recipe)
+    _check_spans(names, rows, recipe, options, raw.sheet, header_row)
+    recipe.warnings = _warnings(recipe, raw.sheet)
+    return RawTable(headers=headers, rows=rows, sheet=raw.sheet, header_row=header_row), recipe
+
+
+def _dated(row, recipe: Recipe) -> bool:
+    i = recipe.date_index
+    return i < len(row) and recipe.dates(row[i]) is not None
+
+
+def _has_number(row, skip: int) -> bool:
+    return any(numbers.looks_numeric(v) for j, v in enumerate(row) if j != skip)
+
+
+def _drop_totals(rows: list[list], recipe: Recipe) -> list[list]:
+    top = 0
+    blanked = []
+    for i, row in enumerate(rows[:TAIL_ROWS]):
+        if _width(row) == 0:
+            continue
+        if is_total(row, recipe.date_index) and not _dated(row, recipe):
+            blanked.append(i)
+            continue
+        break
+    if blanked:
+        rows = list(rows)
+        for i in blanked:
+            rows[i] = []  # an empty row keeps the row numbers of the rows below
+        top = len(blanked)
+    end = len(rows)
+    totals = 0
+    while end > 0 and len(rows) - end < TAIL_ROWS:
+        row = rows[end - 1]
+        if _width(row) == 0:
+            end -= 1
+            continue
+        if _dated(row, recipe):
+            break
+        date_cell = row[recipe.date_index] if recipe.date_index < len(row) else None
+        if is_total(row, recipe.date_index) or is_blank(date_cell) and _has_number(row, recipe.date_index):
+            totals += 1
+        elif _has_number(row, recipe.date_index):
+            break  # a data row whose date cannot be read: the table reports it
+        end -= 1
+    recipe.top_totals, recipe.bottom_rows, recipe.bottom_totals = top, len(rows) - end, totals
+    return rows[:end] if end < len(rows) else rows
+
+
+def _check_spans(names: list[str], rows: list[list], recipe: Recipe, options: ReadOptions,
+                 sheet: str | None, header_row: int) -> None:
+    pairs = list(_SPANS) + ([recipe.export.span] if recipe.export and recipe.export.span else [])
+    start = names[recipe.date_index]
+    end_name = next((e for s, e in pairs if s == start and e in names), None)
+    if end_name is None:
+        return
+    end = names.index(end_name)
+    recipe.span_index = end
+    from kpirules.connectors.base import a1
+
+    for i, row in enumerate(rows):
+        if end >= len(row) or recipe.date_index >= len(row):
+            continue
+        a, b = recipe.dates(row[recipe.date_index]), recipe.dates(row[end])
+        if a is not None and b is not None and a != b:
+            import datetime as dt
+
+            raise SourceError(
+                f"{a1(sheet, header_row + 1 + i, recipe.date_index)}: the row covers "
+                f"{dt.date.fromordinal(a)} to {dt.date.fromordinal(b)}, not one day; daily "
+                "rules need one day per row",
+                hint="export the report broken down by day (Meta Ads Manager: Breakdown > By time "
+                     "> Day; LinkedIn: Time breakdown > Daily)")
+
+
+def _warnings(recipe: Recipe, sheet: str | None) -> list[str]:
+    parts = []
+    if recipe.preamble:
+        parts.append(f"{recipe.preamble} title row{'s' if recipe.preamble != 1 else ''}")
+    totals = recipe.top_totals + recipe.bottom_totals
+    if totals:
+        parts.append(f"{totals} total row{'s' if totals != 1 else ''}")
+    # Blank rows and notes at the bottom go unsaid: they hold no numbers.
+    if not parts and recipe.export is None:
+        return []
+    what = f"read as a {recipe.export.name} report" if recipe.export else f"read {sheet or 'the data'}"
+    if not parts:
+        return [what]
+    return [f"{what}: {' and '.join(parts)} left out"]
