@@ -49,17 +49,32 @@ def parse_number(value: Any, mark: str | None = None) -> float | None | object:
     if isinstance(value, (int, float)):
         return float(value) if math.isfinite(value) else BAD
     if isinstance(value, str):
+        if isinstance(value, (CellError, UnsavedFormula)):
+            return BAD
         read = read_text(value, mark)
         return read if read is None or type(read) is float else BAD
     return BAD
 
 
 BAD = object()  # parse_number's answer for a cell that is not a number
+
+
+class CellError(str):
+    """A spreadsheet error cell (``#DIV/0!``), as its text: never a number or a date."""
+
+
+class UnsavedFormula(str):
+    """A formula saved without its value (``=B3*2``): the file was written by a program
+    that does not compute formulas, and never saved by one that does."""
 MARK_SAMPLE = 1000  # rows at each end of a column that decide its decimal mark
 
 
 def metric_problem(ref: str, value: Any, mark: str | None, header: str) -> Problem:
     """The problem of a metric cell that is not a number, saying why and how to fix it."""
+    if isinstance(value, UnsavedFormula):
+        return Problem(DATA, f"{ref} holds the formula {value} saved without its value", cell=ref,
+                       suggestion="open the file in Excel or LibreOffice and save it, so that the "
+                                  "formulas' values are stored with them")
     reason = read_text(value, mark) if isinstance(value, str) else numbers.NOT_A_NUMBER
     shown = _describe(value)
     if reason is numbers.AMBIGUOUS:

@@ -135,7 +135,7 @@ class DateReader:
             return cls(fmt=fmt)
         day_first = month_first = None
         example = None
-        for value in set(c for c in cells if type(c) is str):
+        for value in cells if isinstance(cells, set) else {c for c in cells if type(c) is str}:
             m = _SLASHED.match(value)
             if m is None:
                 continue

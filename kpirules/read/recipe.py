@@ -190,7 +190,7 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable
     where = f"column {column_letter(date_index)} (`{headers[date_index]}`)" + \
         (f" of {raw.sheet}" if raw.sheet else "")
     reader = dates_mod.DateReader.for_column(
-        (r[date_index] for r in rows if date_index < len(r)), where=where,
+        {v for r in rows if date_index < len(r) and type(v := r[date_index]) is str}, where=where,
         fmt=options.date_format, hint=_hint_order(options, export))
     recipe = Recipe(header_index=h, date_index=date_index, dates=reader,
                     decimal_hint=_hint_decimal(options, export),
