@@ -116,11 +116,18 @@ def test_empty_header_over_values_is_reported():
 
 def test_missing_date_column():
     with pytest.raises(SourceError) as err:
-        load_table(raw(["day", "visits"], []))
+        load_table(raw(["day", "visits"], [["soon", 1]]))
     assert "no `date` column" in err.value.message and "day, visits" in err.value.message
     with pytest.raises(SourceError) as err:
-        load_table(raw(["day", "visits"], []), date_column="Tag")
+        load_table(raw(["day", "visits"], [["2026-11-17", 1]]), date_column="Tag")
     assert "no `Tag` column" in err.value.message
+
+
+@pytest.mark.parametrize("headers,rows", [([], []), (["date", "visits"], []), (["date", "visits"], [[None, ""]])])
+def test_an_empty_data_tab_is_a_source_error(headers, rows):
+    # Issue 10 item 4: no data is not "every rule NO_DATA, exit 0".
+    with pytest.raises(SourceError, match="empty|holds no data"):
+        load_table(raw(headers, rows))
 
 
 def test_fast_and_slow_conversion_paths_agree():

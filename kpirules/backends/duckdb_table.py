@@ -45,7 +45,9 @@ _WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2
 # Python's `$` also matches before a final newline.
 _ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
 # The dates kp_date reads (any other spelling sends the file to the Python path).
-_SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$)")
+_SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$|\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\.?(?:$|[ T,]))")
+# kpirules.read.dates' D.M.YYYY (ASCII spaces; others are re-checked in Python)
+_DOTTED = r"^[ \t\n\r\f\v]*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})\.?(?:\n?$|[ T,])"
 _BLANK_WORDS = "('--', '-', '—', '–', 'n/a', 'na', '#n/a')"  # kpirules.read.numbers.BLANK_WORDS
 _HEAD_RECORDS = 61 + 2 * MARK_SAMPLE + 200  # enough for the header, the mark sample and the checks
 _TAIL_BYTES = 1 << 20
@@ -67,6 +69,7 @@ def _sql_str(text: str) -> str:
 def _macros() -> list[str]:
     ws = _sql_str(_WS)
     iso = _sql_str(_ISO)
+    dot = _sql_str(_DOTTED)
     return [
         # dimension_text: the cell stripped, '' when empty. The guard keeps the slow trim
         # with a character set off the common cell that starts and ends with a letter.
@@ -86,7 +89,10 @@ def _macros() -> list[str]:
         f"  || regexp_extract(c, {iso}, 3) AS DATE) "
         # GA4's 20261001 (kpirules.read.dates: _COMPACT), spaces around allowed
         "WHEN regexp_full_match(c, '[ \t\n\r\f\v]*[0-9]{8}[ \t\n\r\f\v]*') THEN "
-        "  try_cast(strptime(trim(c, ' \t\n\r\f\v'), '%Y%m%d') AS DATE) END",
+        "  try_cast(strptime(trim(c, ' \t\n\r\f\v'), '%Y%m%d') AS DATE) "
+        f"WHEN regexp_matches(c, {dot}) THEN try_cast(CASE WHEN length(regexp_extract(c, {dot}, 3)) = 2 "
+        f"  THEN '20' ELSE '' END || regexp_extract(c, {dot}, 3) || '-' || regexp_extract(c, {dot}, 2) "
+        f"  || '-' || regexp_extract(c, {dot}, 1) AS DATE) END",
         # Numbers with a known decimal mark (kpirules.read.numbers.read_text), exactly the
         # shapes written here: grouped thousands, a decimal comma, a percent; any other
         # spelling is left NULL and judged by parse_number (the fallback takes over when
@@ -529,6 +535,14 @@ class _Sample:
         with open(path, "rb") as fh:
             head = fh.read(HEAD_BYTES)
         codec = sniff_encoding(head, setting=encoding, path=path)
+        if codec == "utf-8" and not encoding:
+            import codecs
+
+            try:  # a head that is not UTF-8: the whole file decides (Windows-1250/1252)
+                codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
+            except UnicodeDecodeError:
+                with open(path, "rb") as fh:
+                    codec = sniff_encoding(head, whole=fh.read(), path=path)
         self.csv_path = path if codec in ("utf-8", "utf-8-sig") else _transcoded(path, codec)
         with open(self.csv_path, newline="", encoding="utf-8-sig") as fh:
             text = fh.read(HEAD_BYTES)

@@ -33,7 +33,7 @@ KNOWN = (
     Export("GA4", (_sig("date", "active_users"), _sig("date", "engaged_sessions"),
                    _sig("date", "event_count"), _sig("date", "total_users"))),
     Export("Universal Analytics", (_sig("day_index", "users"), _sig("day_index", "sessions"),
-                                   _sig("day_index", "pageviews"))),
+                                   _sig("day_index", "pageviews")), date_order=MONTH_FIRST),
     Export("Google Ads", (_sig("impr", "clicks", "cost"), _sig("impr", "clicks", "campaign"),
                           _sig("impressions", "clicks", "cost", "campaign_type"))),
     Export("Meta Ads Manager", (_sig("reporting_starts", "reporting_ends"),),

@@ -184,6 +184,12 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable
     headers = list(headers)
     while headers and is_blank(headers[-1]):
         headers.pop()
+    where = "the data" if raw.sheet is None else f"the {raw.sheet} tab"
+    if not headers:
+        raise SourceError(f"{where} is empty", hint="export or paste the data, with its header row, into it")
+    if not any(_width(r) for r in rows):
+        raise SourceError(f"{where} holds no data: nothing below its header row",
+                          hint="export or paste the data into it (or name another tab with --data-tab)")
     names = [normalise(h) if not is_blank(h) else "" for h in headers]
     export = recognise(set(names))
     date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet)
