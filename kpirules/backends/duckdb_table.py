@@ -99,17 +99,46 @@ def _macros() -> list[str]:
         # Python reads it). The blank words are NULL too and judged blank there.
         "CREATE OR REPLACE TEMP MACRO kp_pct(t) AS CASE WHEN ends_with(t, '%') "
         "THEN rtrim(t, '%') || 'e-2' ELSE t END",
-        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS CASE "
-        "WHEN regexp_full_match(c, '-?[0-9]{1,3}(,[0-9]{3})+(\\.[0-9]*)?%?') "
-        "THEN try_cast(kp_pct(replace(c, ',', '')) AS DOUBLE) "
-        "WHEN regexp_full_match(c, '-?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)%') THEN try_cast(kp_pct(c) AS DOUBLE) "
+        # sign, currency before or after, percent: `PLN -1 234,56` -> `-1 234,56`
+        f"CREATE OR REPLACE TEMP MACRO kp_norm(c) AS regexp_replace(c, {_sql_str(_NUMBER_PARTS)}, "
+        "'\\1\\2\\3\\4', 'i')",
+        "CREATE OR REPLACE TEMP MACRO kp_dot_n(n, c) AS CASE "
+        f"WHEN regexp_full_match(n, {_sql_str(_DOT_GROUPED)}) "
+        f"THEN try_cast(kp_pct(regexp_replace(n, {_sql_str(_DOT_SEPARATORS)}, '', 'g')) AS DOUBLE) "
+        f"WHEN regexp_full_match(n, {_sql_str(_DOT_PLAIN)}) THEN try_cast(kp_pct(n) AS DOUBLE) "
         "ELSE kp_cast(c) END",
-        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS CASE "
-        "WHEN regexp_full_match(c, '-?[0-9]+(,[0-9]*)?%?') THEN try_cast(kp_pct(replace(c, ',', '.')) AS DOUBLE) "
-        "WHEN regexp_full_match(c, '-?[0-9]{1,3}([. \u00a0\u202f][0-9]{3})+(,[0-9]*)?%?') "
-        "THEN try_cast(kp_pct(replace(regexp_replace(c, '[. \u00a0\u202f]', '', 'g'), ',', '.')) AS DOUBLE) "
-        "END",
+        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS kp_dot_n(kp_norm(c), c)",
+        "CREATE OR REPLACE TEMP MACRO kp_comma_n(n) AS CASE "
+        f"WHEN regexp_full_match(n, {_sql_str(_COMMA_PLAIN)}) "
+        "THEN try_cast(kp_pct(replace(n, ',', '.')) AS DOUBLE) "
+        f"WHEN regexp_full_match(n, {_sql_str(_COMMA_GROUPED)}) "
+        f"THEN try_cast(kp_pct(replace(regexp_replace(n, {_sql_str(_COMMA_SEPARATORS)}, '', 'g'), ',', '.')) "
+        "AS DOUBLE) END",
+        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS kp_comma_n(kp_norm(c))",
     ]
+
+
+# kpirules.read.numbers' cell: sign, currency, body, percent, currency (ASCII spaces and
+# the no-break ones; a cell spelt otherwise is judged in Python).
+_SP = "[ \\t\\n\\r\\f\\v\u00a0\u202f]*"
+_CUR = "(?:[$€£¥]|zł|PLN|USD|EUR|GBP|CHF|CZK|SEK|NOK|DKK|CAD|AUD|US\\$)"
+_NUMBER_PARTS = (f"^{_SP}([-+]?){_SP}(?:{_CUR}{_SP})?([-+]?){_SP}([0-9][0-9.,' \u00a0\u202f]*?|[.,][0-9]+)"
+                 f"{_SP}(%?){_SP}(?:{_CUR})?{_SP}$")
+
+
+def _grouped(decimal: str, separators: str) -> str:
+    """A number with thousands grouped by one of ``separators`` (the same one throughout,
+    as kpirules.read.numbers requires) and an optional ``decimal`` part."""
+    groups = "|".join(f"(?:{s}[0-9]{{3}})+" for s in separators)
+    return f"[-+]?[0-9]{{1,3}}(?:{groups})(?:{decimal}[0-9]*)?%?"
+
+
+_DOT_SEPARATORS = "[, '\u00a0\u202f]"
+_COMMA_SEPARATORS = "[. '\u00a0\u202f]"
+_DOT_GROUPED = _grouped("\\.", [",", " ", "'", "\u00a0", "\u202f"])
+_COMMA_GROUPED = _grouped(",", ["\\.", " ", "'", "\u00a0", "\u202f"])
+_DOT_PLAIN = "[-+]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)%?"
+_COMMA_PLAIN = "[-+]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)%?"
 
 
 class DuckTable:

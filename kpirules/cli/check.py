@@ -49,6 +49,8 @@ def command(source, rules_file, as_of, fmt, data_tab, rules_tab, connector, cred
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=indent))
     else:
         print_table(report, color=use_color())
+        for note in report.warnings:  # how the data were read (kpirules.read), said once
+            click.echo(f"warning: {note}", err=True)
         for problem in report.data_problems:
             click.echo(f"warning: {problem.cell}: {problem.one_line()}", err=True)
     sys.exit(report.exit_status)
