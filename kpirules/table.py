@@ -218,21 +218,29 @@ class DataTable:
 
     def _index_dates(self) -> None:
         col = self.columns[self.date_column]
+        cells = [row[col] if col < len(row) else None for row in self.raw.rows]
+        try:
+            distinct = set(cells)
+        except TypeError:  # unhashable cells from a plugin: no cache
+            distinct = {c for c in cells if isinstance(c, str)}
+            cache: dict[Any, int | None] = {}
+        else:
+            cache = {}
+        # Each distinct date read once, by the reader decided from all of them.
+        self.recipe.decide_dates(distinct)
         read = self.recipe.dates
-        cache: dict[Any, int | None] = {}
         dated: list[tuple[int, int]] = []
-        for i, row in enumerate(self.raw.rows):
-            value = row[col] if col < len(row) else None
+        for i, value in enumerate(cells):
             try:
                 ordinal = cache[value]
             except KeyError:
                 ordinal = cache[value] = read(value)
-            except TypeError:  # unhashable cell from a plugin: parse without the cache
+            except TypeError:
                 ordinal = read(value)
             if ordinal is not None:
                 dated.append((ordinal, i))
-            elif not all(_is_blank(v) for v in row):
-                self._undated(i, col, row, value)
+            elif not all(_is_blank(v) for v in self.raw.rows[i]):
+                self._undated(i, col, self.raw.rows[i], value)
         if any(dated[k][0] > dated[k + 1][0] for k in range(len(dated) - 1)):
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]

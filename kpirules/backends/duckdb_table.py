@@ -35,6 +35,7 @@ from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
 from kpirules.read.numbers import COMMA, DOT
+from kpirules.read.recipe import HEAD_ROWS, TAIL_ROWS
 from kpirules.table import (BAD, MARK_SAMPLE, DataTable, _is_blank, index_headers, load_table, metric_problem,
                             parse_number, undated_problem)
 
@@ -49,8 +50,7 @@ _SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$|
 # kpirules.read.dates' D.M.YYYY (ASCII spaces; others are re-checked in Python)
 _DOTTED = r"^[ \t\n\r\f\v]*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})\.?(?:\n?$|[ T,])"
 _BLANK_WORDS = "('--', '-', '—', '–', 'n/a', 'na', '#n/a')"  # kpirules.read.numbers.BLANK_WORDS
-_HEAD_RECORDS = 61 + 2 * MARK_SAMPLE + 200  # enough for the header, the mark sample and the checks
-_TAIL_BYTES = 1 << 20
+_TAIL_BYTES = 1 << 16  # first try at the tail; doubled until it holds the rows wanted
 
 
 class Unsupported(Exception):
@@ -169,11 +169,14 @@ class DuckTable:
         # so without an escape DuckDB stops on such a field and the Python path reads it.
         self._escape = '"'
         self._parallel = True
-        raw = RawTable(headers=sample.rows[0], rows=sample.rows[1:], sheet=self.sheet,
+        self._sample = sample
+        raw = RawTable(headers=sample.rows[0], rows=sample.rows[1:] + sample.tail, sheet=self.sheet,
                        delimiter=sample.delimiter)
         options = ReadOptions.of(settings, raw, date_column)
         try:
             shaped, self.recipe = shape(raw, options)
+            col = self.recipe.date_index
+            self.recipe.decide_dates({r[col] for r in shaped.rows if col < len(r)})
         except SourceError:
             if sample.whole:
                 raise  # the whole file was seen: the Python path says the same
@@ -187,7 +190,7 @@ class DuckTable:
         self.header_row = shaped.header_row
         self.headers = [("" if v is None else str(v)) for v in shaped.headers]
         self.warnings = list(self.recipe.warnings)
-        self._sample_rows = shaped.rows
+        self._sample_rows = shaped.rows if sample.whole else None  # else read when needed
         # Rows DuckDB reads that the recipe leaves out: totals right below the header (the
         # first records) and totals and notes at the bottom (the last non-blank records).
         self._top = self.recipe.top_totals
@@ -195,8 +198,11 @@ class DuckTable:
         self._bottom = sum(1 for r in bottom if any(v.strip() for v in r))
         self._records: int | None = None
         self._marks: dict[str, str | None] = {}
+        self._mark_rows: list[list[str]] | None = None
         self._check_dates(shaped.rows)
-        self._index_headers(shaped.rows[:1000])
+        # As DataTable: a blank header over values in the first 1000 rows is a problem.
+        blank = any(not normalise(x) for x in self.headers)
+        self._index_headers(self._rows(1000) if blank else [])
         self.date_column = normalise(self.headers[self.recipe.date_index])
         if self.date_column not in self.columns:
             raise Unsupported("the date column's header appears twice")
@@ -214,12 +220,41 @@ class DuckTable:
             if value.strip() and not _SQL_DATE.match(value) and self.recipe.dates(value) is not None:
                 raise Unsupported(f"dates such as {value!r} are read by the Python path")
 
+    def _rows(self, n: int) -> list[list[str]]:
+        """The first ``n`` rows below the header, totals right below it blanked, as
+        ``DataTable`` holds them."""
+        if self._sample_rows is not None:
+            return self._sample_rows[:n]
+        h = self.recipe.header_index
+        rows = self._sample.records(h + 1 + n)[h + 1:]
+        top = self.recipe.top_totals
+        for i, row in enumerate(rows):
+            if not top:
+                break
+            if any(v.strip() for v in row):
+                rows[i], top = [], top - 1
+        return rows
+
+    def _mark_sample(self) -> list[list[str]]:
+        """The rows ``DataTable.mark`` samples: the first and the last ``MARK_SAMPLE``."""
+        if self._sample_rows is not None:
+            rows = self._sample_rows
+            return rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+        bottom = self.recipe.bottom_rows
+        rows = self._rows(2 * MARK_SAMPLE + bottom + 1)
+        if len(rows) <= 2 * MARK_SAMPLE + bottom:  # the whole file: as DataTable
+            rows = rows[:len(rows) - bottom] if bottom else rows
+            return rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+        tail = self._sample.last(MARK_SAMPLE + bottom)
+        return rows[:MARK_SAMPLE] + (tail[:len(tail) - bottom] if bottom else tail)
+
     def _mark(self, name: str) -> str | None:
         """The column's decimal mark, from the same rows ``DataTable.mark`` samples."""
         if name not in self._marks:
             col = self.columns[name]
-            rows = self._sample_rows
-            sample = rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+            if self._mark_rows is None:
+                self._mark_rows = self._mark_sample()
+            sample = self._mark_rows
             self._marks[name] = self.recipe.decimal_for(r[col] for r in sample if col < len(r))
         return self._marks[name]
 
@@ -582,26 +617,39 @@ class _Sample:
             reader = csv.reader(fh, dialect=dialect(self.delimiter))
             self.rows: list[list[str]] = []
             self.line_ends: list[int] = []  # the line each record ends on
-            for row in islice(reader, _HEAD_RECORDS):
+            for row in islice(reader, HEAD_ROWS + 1):
                 self.rows.append(row)
                 self.line_ends.append(reader.line_num)
             self.whole = next(reader, None) is None
         self.skipinitialspace = False
-        if not self.whole:
-            self.rows.extend(_tail_rows(self.csv_path, self.delimiter))
+        self.tail = [] if self.whole else self.last(TAIL_ROWS)
 
+    def records(self, n: int) -> list[list[str]]:
+        """The first ``n`` records of the file."""
+        from kpirules.read.text import dialect
 
-def _tail_rows(path: str, delimiter: str) -> list[list[str]]:
-    """The complete records in the last ``_TAIL_BYTES`` of the file."""
-    import io
+        with open(self.csv_path, newline="", encoding="utf-8-sig") as fh:
+            return list(islice(csv.reader(fh, dialect=dialect(self.delimiter)), n))
 
-    from kpirules.read.text import dialect
+    def last(self, n: int) -> list[list[str]]:
+        """The last ``n`` complete records (fewer in a short file), from the last bytes."""
+        import io
 
-    with open(path, "rb") as fh:
-        fh.seek(max(0, os.path.getsize(path) - _TAIL_BYTES))
-        data = fh.read()
-    text = data[data.find(b"\n") + 1:].decode("utf-8", errors="replace")
-    return list(csv.reader(io.StringIO(text, newline=""), dialect=dialect(delimiter)))
+        from kpirules.read.text import dialect
+
+        size = os.path.getsize(self.csv_path)
+        span = _TAIL_BYTES
+        while True:
+            with open(self.csv_path, "rb") as fh:
+                fh.seek(max(0, size - span))
+                data = fh.read()
+            if span < size:
+                data = data[data.find(b"\n") + 1:]  # a line cut short
+            rows = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""),
+                                   dialect=dialect(self.delimiter)))
+            if len(rows) >= n or span >= size:
+                return rows[-n:] if n else []
+            span *= 4
 
 
 def _transcoded(path: str, codec: str) -> str:

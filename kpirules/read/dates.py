@@ -126,6 +126,14 @@ class DateReader:
         return typed(value)
 
     @classmethod
+    def guess(cls, cells, *, fmt: str | None = None, hint: str | None = None) -> "DateReader":
+        """A reader for a sample of a column, never an error (``for_column`` decides)."""
+        try:
+            return cls.for_column(cells, where="", fmt=fmt, hint=hint)
+        except SourceError:
+            return cls(order=hint or DAY_FIRST, fmt=fmt)
+
+    @classmethod
     def for_column(cls, cells, *, where: str, fmt: str | None = None, hint: str | None = None
                    ) -> "DateReader":
         """The reader for a column of ``cells``: the order of its slashed dates decided

@@ -71,6 +71,16 @@ class Recipe:
     bottom_totals: int = 0  # of which total rows
     span_index: int | None = None  # the end column when rows may span several days
     warnings: list[str] = field(default_factory=list)
+    date_where: str = ""  # the date column, as messages name it
+    date_hint: str | None = None  # the evidence for day/month order
+    date_format: str | None = None  # the `date_format` setting
+
+    def decide_dates(self, values: set) -> None:
+        """The final date reader, from every distinct text date of the column: raises
+        ``SourceError`` when 1/2/2026 could be either order and nothing says which."""
+        self.dates = dates_mod.DateReader.for_column(
+            {v for v in values if type(v) is str}, where=self.date_where, fmt=self.date_format,
+            hint=self.date_hint)
 
     @property
     def comma_possible(self) -> bool:
@@ -195,14 +205,21 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable
     date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet)
     where = f"column {column_letter(date_index)} (`{headers[date_index]}`)" + \
         (f" of {raw.sheet}" if raw.sheet else "")
-    reader = dates_mod.DateReader.for_column(
-        {v for r in rows if date_index < len(r) and type(v := r[date_index]) is str}, where=where,
-        fmt=options.date_format, hint=_hint_order(options, export))
+    # A first reader from the head and the tail, good enough to tell dated rows from
+    # totals; the table decides the final one from every distinct date (decide_dates).
+    sample = rows[:HEAD_ROWS] + rows[max(HEAD_ROWS, len(rows) - TAIL_ROWS):]
+    hint = _hint_order(options, export)
+    reader = dates_mod.DateReader.guess(
+        {v for r in sample if date_index < len(r) and type(v := r[date_index]) is str},
+        fmt=options.date_format, hint=hint)
     recipe = Recipe(header_index=h, date_index=date_index, dates=reader,
                     decimal_hint=_hint_decimal(options, export),
                     decimal_setting=numbers.mark_of_locale(options.locale), export=export,
-                    preamble=preamble)
+                    preamble=preamble, date_where=where, date_hint=hint, date_format=options.date_format)
     rows = _drop_totals(rows, recipe)
+    if not any(_width(r) for r in rows):
+        raise SourceError(f"{where} holds no data: only totals below its header row",
+                          hint="export the report with its rows, not only its totals")
     _check_spans(names, rows, recipe, options, raw.sheet, header_row)
     recipe.warnings = _warnings(recipe, raw.sheet)
     return RawTable(headers=headers, rows=rows, sheet=raw.sheet, header_row=header_row), recipe
