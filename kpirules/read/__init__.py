@@ -10,3 +10,21 @@
 Nothing here imports more than the standard library at start-up: charset-normalizer only
 for a file that is not UTF-8.
 """
+
+import re
+
+
+class LazyPattern:
+    """A regular expression compiled on its first use: most files never need most of the
+    spellings the reader knows, and compiling them all costs a quick `check` a millisecond."""
+
+    __slots__ = ("_args", "_rx")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self._args = (pattern, flags)
+        self._rx: re.Pattern | None = None
+
+    def __getattr__(self, name: str):  # match, search, ...
+        if self._rx is None:
+            self._rx = re.compile(*self._args)
+        return getattr(self._rx, name)

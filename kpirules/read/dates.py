@@ -16,22 +16,23 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from dataclasses import dataclass
 
 from kpirules.errors import SourceError
+from kpirules.read import LazyPattern
 
 _SERIAL_EPOCH = dt.date(1899, 12, 30).toordinal()  # Sheets/Excel day 0 (1900 leap bug included)
 _ISO = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:$|[ T])")
-_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
-_DOTTED = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\.?(?:$|[ T,])")
+_COMPACT = LazyPattern(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
+_DOTTED = LazyPattern(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\.?(?:$|[ T,])")
 _SLASHED = re.compile(r"^\s*(\d{1,2})([/-])(\d{1,2})\2(\d{4}|\d{2})(?:$|[ T,])")
-_MONTH_FIRST = re.compile(r"^\s*([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?:$|[ T,])")
-_DAY_FIRST = re.compile(r"^\s*(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -,]\s*(\d{4})(?:$|[ T,])")
+_MONTH_FIRST = LazyPattern(r"^\s*([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?:$|[ T,])")
+_DAY_FIRST = LazyPattern(r"^\s*(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -,]\s*(\d{4})(?:$|[ T,])")
 _MONTHS = {name: i + 1 for i, names in enumerate((
     "jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
     "aug august", "sep sept september", "oct october", "nov november", "dec december"))
     for name in names.split()}
 
+_SEPARATORS = ("/", "-")
 DAY_FIRST = "DM"
 MONTH_FIRST = "MD"
 
@@ -108,12 +109,14 @@ def order_of_locale(locale: str | None) -> str | None:
     return DAY_FIRST
 
 
-@dataclass(frozen=True)
 class DateReader:
     """How one column's text dates are read."""
 
-    order: str | None = None
-    fmt: str | None = None  # the ``date_format`` setting
+    __slots__ = ("order", "fmt")
+
+    def __init__(self, order: str | None = None, fmt: str | None = None):
+        self.order = order
+        self.fmt = fmt  # the ``date_format`` setting
 
     def __call__(self, value) -> int | None:
         if type(value) is str:
@@ -144,6 +147,9 @@ class DateReader:
         day_first = month_first = None
         example = None
         for value in cells if isinstance(cells, set) else {c for c in cells if type(c) is str}:
+            # Only 1/2/2026 and 1-2-26 have an order to decide (ISO dates are most columns).
+            if not (value[1:2] in _SEPARATORS or value[2:3] in _SEPARATORS or value[:1].isspace()):
+                continue
             m = _SLASHED.match(value)
             if m is None:
                 continue

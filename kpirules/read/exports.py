@@ -9,20 +9,21 @@ tests/fixtures/exports/README.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from kpirules.read.dates import MONTH_FIRST
 from kpirules.read.numbers import DOT
 
 
-@dataclass(frozen=True)
 class Export:
-    name: str
-    signatures: tuple[frozenset[str], ...]  # any one of these header sets, all present
-    decimal: str | None = DOT
-    date_order: str | None = None
-    # (start, end) columns of rows that may span several days: one day per row is required
-    span: tuple[str, str] | None = None
+    __slots__ = ("name", "signatures", "decimal", "date_order", "span")
+
+    def __init__(self, name: str, signatures: tuple[frozenset[str], ...], *, decimal: str | None = DOT,
+                 date_order: str | None = None, span: tuple[str, str] | None = None):
+        self.name = name
+        self.signatures = signatures  # any one of these header sets, all present
+        self.decimal = decimal
+        self.date_order = date_order
+        # (start, end) columns of rows that may span several days: one day per row is required
+        self.span = span
 
 
 def _sig(*names: str) -> frozenset[str]:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import re
 
+from kpirules.read import LazyPattern
+
 DOT = "."
 COMMA = ","
 # Cells that mean "no value" in exports (Google Ads' `--`, Meta's `-`, `N/A`).
@@ -27,19 +29,19 @@ BLANK_WORDS = frozenset({"--", "-", "—", "–", "n/a", "na", "#n/a"})
 MAX_NUMBER_CHARS = 100
 _CURRENCY = r"(?:[$€£¥]|zł|PLN|USD|EUR|GBP|CHF|CZK|SEK|NOK|DKK|CAD|AUD|US\$)"
 # Sign, currency before or after, percent; the body is digits with separators.
-_CELL = re.compile(
+_CELL = LazyPattern(
     rf"^(?P<s1>[-+−]?)\s*(?:{_CURRENCY}\s*)?(?P<s2>[-+−]?)\s*"
     r"(?P<body>[0-9][0-9.,' \u00a0\u202f]*|[.,][0-9]+)"
     rf"\s*(?P<pct>%)?\s*(?:{_CURRENCY})?$", re.IGNORECASE)
 _SPACES = " \u00a0\u202f"
 _GROUPED = {
     # decimal mark -> a body with thousands groups (one kind of separator) and a decimal part
-    DOT: re.compile(r"^[0-9]{1,3}(?:(?P<t>[, '\u00a0\u202f])[0-9]{3})?(?:(?P=t)[0-9]{3})*(?:\.[0-9]*)?$"),
-    COMMA: re.compile(r"^[0-9]{1,3}(?:(?P<t>[. '\u00a0\u202f])[0-9]{3})?(?:(?P=t)[0-9]{3})*(?:,[0-9]*)?$"),
+    DOT: LazyPattern(r"^[0-9]{1,3}(?:(?P<t>[, '\u00a0\u202f])[0-9]{3})?(?:(?P=t)[0-9]{3})*(?:\.[0-9]*)?$"),
+    COMMA: LazyPattern(r"^[0-9]{1,3}(?:(?P<t>[. '\u00a0\u202f])[0-9]{3})?(?:(?P=t)[0-9]{3})*(?:,[0-9]*)?$"),
 }
-_PLAIN = {DOT: re.compile(r"^[0-9]*(?:\.[0-9]*)?$"), COMMA: re.compile(r"^[0-9]*(?:,[0-9]*)?$")}
+_PLAIN = {DOT: LazyPattern(r"^[0-9]*(?:\.[0-9]*)?$"), COMMA: LazyPattern(r"^[0-9]*(?:,[0-9]*)?$")}
 
-_FLOAT = re.compile(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
+_FLOAT = LazyPattern(r"^[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$")
 AMBIGUOUS = "ambiguous"
 TOO_BIG = "too big"
 NOT_A_NUMBER = "not a number"

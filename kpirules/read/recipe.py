@@ -18,8 +18,6 @@ recipe serves the Python path (``kpirules.table``) and the DuckDB path
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 from kpirules.connectors.base import RawTable, column_letter
 from kpirules.errors import SourceError
 from kpirules.names import normalise
@@ -27,6 +25,7 @@ from kpirules.read import dates as dates_mod
 from kpirules.read import numbers
 from kpirules.read.exports import Export, recognise
 
+_DIGIT = re.compile(r"\d")
 HEAD_ROWS = 60  # rows looked at for the header and for the date column
 TAIL_ROWS = 60  # rows looked at, from the bottom, for totals and notes
 DEFAULT_DATE_COLUMN = "date"
@@ -37,15 +36,20 @@ _SPANS = (("reporting_starts", "reporting_ends"), ("start_date", "end_date"),
           ("start_date_in_utc", "end_date_in_utc"))
 
 
-@dataclass(frozen=True)
 class ReadOptions:
-    """What the reader is told: settings, and what the connector knows of the file."""
+    """What the reader is told: settings, and what the connector knows of the file.
+    (Plain classes here, not dataclasses: defining one costs a millisecond of a quick
+    `check`'s start-up.)"""
 
-    date_column: str = DEFAULT_DATE_COLUMN
-    date_format: str | None = None
-    locale: str | None = None  # the `locale` setting
-    sheet_locale: str | None = None  # a Google Sheet's own locale
-    delimiter: str | None = None  # a CSV file's delimiter (`;` goes with decimal commas)
+    __slots__ = ("date_column", "date_format", "locale", "sheet_locale", "delimiter")
+
+    def __init__(self, date_column: str = DEFAULT_DATE_COLUMN, date_format: str | None = None,
+                 locale: str | None = None, sheet_locale: str | None = None, delimiter: str | None = None):
+        self.date_column = date_column
+        self.date_format = date_format
+        self.locale = locale  # the `locale` setting
+        self.sheet_locale = sheet_locale  # a Google Sheet's own locale
+        self.delimiter = delimiter  # a CSV file's delimiter (`;` goes with decimal commas)
 
     @classmethod
     def of(cls, settings=None, workbook=None, date_column: str | None = None) -> "ReadOptions":
@@ -57,23 +61,27 @@ class ReadOptions:
             delimiter=getattr(workbook, "delimiter", None))
 
 
-@dataclass
 class Recipe:
-    header_index: int  # index of the header row among [headers, *rows] of the raw table
-    date_index: int  # column of the dates
-    dates: dates_mod.DateReader
-    decimal_hint: str | None  # the file's evidence for columns that do not decide alone
-    decimal_setting: str | None  # the `locale` setting's decimal mark: it wins
-    export: Export | None = None
-    preamble: int = 0  # non-blank rows above the header
-    top_totals: int = 0  # rows right below the header left out (indexes into the shaped rows)
-    bottom_rows: int = 0  # rows at the bottom left out (totals, notes, blanks)
-    bottom_totals: int = 0  # of which total rows
-    span_index: int | None = None  # the end column when rows may span several days
-    warnings: list[str] = field(default_factory=list)
-    date_where: str = ""  # the date column, as messages name it
-    date_hint: str | None = None  # the evidence for day/month order
-    date_format: str | None = None  # the `date_format` setting
+    """How a table is read, as ``shape`` decided it."""
+
+    def __init__(self, *, header_index: int, date_index: int, dates: dates_mod.DateReader,
+                 decimal_hint: str | None, decimal_setting: str | None, export: Export | None,
+                 preamble: int, date_where: str, date_hint: str | None, date_format: str | None):
+        self.header_index = header_index  # of the header row among [headers, *rows] of the raw table
+        self.date_index = date_index  # column of the dates
+        self.dates = dates
+        self.decimal_hint = decimal_hint  # the file's evidence for columns that do not decide alone
+        self.decimal_setting = decimal_setting  # the `locale` setting's decimal mark: it wins
+        self.export = export
+        self.preamble = preamble  # non-blank rows above the header
+        self.top_totals = 0  # rows right below the header left out (blanked in the shaped rows)
+        self.bottom_rows = 0  # rows at the bottom left out (totals, notes, blanks)
+        self.bottom_totals = 0  # of which total rows
+        self.span_index: int | None = None  # the end column when rows may span several days
+        self.warnings: list[str] = []
+        self.date_where = date_where  # the date column, as messages name it
+        self.date_hint = date_hint  # the evidence for day/month order
+        self.date_format = date_format  # the `date_format` setting
 
     def decide_dates(self, values: set) -> None:
         """The final date reader, from every distinct text date of the column: raises
@@ -106,8 +114,9 @@ def _is_comment(row) -> bool:
 
 
 def _is_text_row(row) -> bool:
-    return all(is_blank(v) or (isinstance(v, str) and not numbers.looks_numeric(v)
-                               and not dates_mod.looks_like_date(v)) for v in row)
+    # A cell without a digit is text (no number or date is written without one).
+    return all(is_blank(v) or (isinstance(v, str) and (not _DIGIT.search(v) or (
+        not numbers.looks_numeric(v) and not dates_mod.looks_like_date(v)))) for v in row)
 
 
 def is_total(row, date_index: int | None = None) -> bool:

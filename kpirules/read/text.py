@@ -18,13 +18,14 @@ import csv
 import re
 
 from kpirules.errors import SourceError
+from kpirules.read import LazyPattern
 
 MAX_CELL_CHARS = 1 << 20  # 1,048,576
 DELIMITERS = (",", ";", "\t", "|")
 HEAD_BYTES = 1 << 16
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _QUOTED = re.compile(r'"[^"]*"')
-_CONTROL = re.compile(rb"[\x00-\x08\x0e-\x1f]")  # never in text: a binary file
+_CONTROL = LazyPattern(rb"[\x00-\x08\x0e-\x1f]")  # never in text: a binary file
 
 
 def sniff_encoding(head: bytes, *, setting: str | None = None, whole: bytes | None = None,
