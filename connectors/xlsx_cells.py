@@ -2,10 +2,17 @@
 formulas saved without their value (a workbook written by a program that does not compute
 formulas, such as openpyxl, until Excel or LibreOffice saves it again).
 
-calamine gives both as ``""``, so a sum would silently skip them. One streaming pass over
-the sheet's XML finds them (decompression is most of its cost; it runs in a thread while
-calamine reads the same sheet), and the cells are put back as ``CellError`` /
-``UnsavedFormula`` text that the reader reports with their address (kpirules.table).
+calamine gives both as ``""``, so a sum would silently skip them. A streaming pass over
+the sheet's XML finds them, and the cells are put back as ``CellError`` / ``UnsavedFormula``
+text that the reader reports with their address (kpirules.table).
+
+The pass costs what decompressing the sheet costs: a fifth of calamine's own read, too much
+to pay on every large sheet of plain data. So it reads the whole sheet when formulas are
+possible: the workbook has a calculation chain (Excel writes one when it holds formulas), or
+the sheet is small (``FULL_SCAN_BYTES``), or its first ``SAMPLE_BYTES`` hold a formula or an
+error cell (a computed column fills its rows from the top). A large sheet of plain data whose
+first megabytes hold neither is taken to hold none: one formula typed in far down such a
+sheet, in a workbook never saved by Excel, is not seen.
 """
 
 from __future__ import annotations
@@ -26,6 +33,9 @@ _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _FORMULA = re.compile(rb'<f\b[^>]*?(?:/>|>(.*?)</f>)', re.S)
 _VALUE = re.compile(rb'<v>([^<]*)</v>')
 MAX_FOUND = 10_000  # enough to report; a sheet of errors does not need them all
+FULL_SCAN_BYTES = 8 << 20  # sheets up to this size (uncompressed XML) are always read whole
+SAMPLE_BYTES = 4 << 20  # otherwise, this much of the top decides whether to go on
+CHUNK_BYTES = 1 << 20
 
 
 def sheet_part(zf: zipfile.ZipFile, name: str) -> str | None:
@@ -59,20 +69,25 @@ def hidden_cells(path: str, sheet: str) -> dict[tuple[int, int], object]:
             part = sheet_part(zf, sheet)
             if part is None:
                 return found
+            names = set(zf.namelist())
+            whole = "xl/calcChain.xml" in names or zf.getinfo(part).file_size <= FULL_SCAN_BYTES
             with zf.open(part) as fh:
-                rest = b""
-                while chunk := fh.read(1 << 20):
+                rest, read, marked = b"", 0, False
+                while chunk := fh.read(CHUNK_BYTES):
+                    read += len(chunk)
                     data = rest + chunk
                     cut = data.rfind(b"</c>")
                     cut = len(data) if cut == -1 else cut + 4
                     # Only a chunk with an error type or a formula is worth the regex.
                     if b't="e"' in data[:cut] or b"<f" in data[:cut]:
+                        marked = True
                         _scan(data[:cut], found)
                     rest = data[cut:]
-                    if len(found) >= MAX_FOUND:
-                        break
-                if rest:
-                    _scan(rest, found)
+                    if len(found) >= MAX_FOUND or (not whole and not marked and read >= SAMPLE_BYTES):
+                        break  # enough found, or a large sheet of plain data (module docstring)
+                else:
+                    if rest:
+                        _scan(rest, found)
     except (OSError, KeyError, zipfile.BadZipFile):
         return found  # calamine has read the sheet; a second look that fails adds nothing
     return found

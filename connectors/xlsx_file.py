@@ -113,17 +113,13 @@ class XlsxConnector:
 
     def _data_tab(self, book: Any, name: str) -> RawTable:
         """The data tab, with the cells calamine reads as empty but are not put back:
-        error cells and formulas without a value (found in a thread meanwhile)."""
-        from concurrent.futures import ThreadPoolExecutor
-
+        error cells and formulas without a value (connectors.xlsx_cells)."""
         from kpirules.connectors.xlsx_cells import hidden_cells
 
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hidden = pool.submit(hidden_cells, self.path, name)
-            rows = _rows(book, name)
-            for (r, c), value in hidden.result().items():
-                if r < len(rows) and c < len(rows[r]) and rows[r][c] == "":
-                    rows[r][c] = value
+        rows = _rows(book, name)
+        for (r, c), value in hidden_cells(self.path, name).items():
+            if r < len(rows) and c < len(rows[r]) and rows[r][c] == "":
+                rows[r][c] = value
         return table_of(rows, name)
 
     def _with_openpyxl(self, data_tab: str, rules_tab: str | None, extra_tabs: tuple[str, ...], *,

@@ -228,3 +228,30 @@ def test_xlsx_error_cells_and_formulas_without_values_are_reported(tmp_path):
     (rate,) = frame.bad["rate"].values()
     assert rate.cell == "Data!C2" and "=B2*2 saved without its value" in rate.message
     assert "Excel or LibreOffice" in rate.suggestion
+
+
+def test_a_large_sheet_is_scanned_whole_only_when_its_top_shows_formulas(tmp_path, monkeypatch):
+    # (sizes shrunk: the real thresholds are megabytes; connectors/xlsx_cells.py says why)
+    from openpyxl import Workbook
+
+    import kpirules.connectors.xlsx_cells as cells
+
+    monkeypatch.setattr(cells, "FULL_SCAN_BYTES", 1000)
+    monkeypatch.setattr(cells, "SAMPLE_BYTES", 1000)
+    monkeypatch.setattr(cells, "CHUNK_BYTES", 600)
+
+    def book(formula_rows):
+        wb = Workbook()
+        ws = wb.active
+        ws.title = "Data"
+        ws.append(["date", "visits", "double"])
+        for i in range(3000):
+            ws.append([dt.date(2026, 1, 1) + dt.timedelta(days=i % 300), i,
+                       f"=B{i + 2}*2" if i in formula_rows else i * 2])
+        path = tmp_path / f"book{len(formula_rows)}.xlsx"
+        wb.save(path)
+        return str(path)
+
+    column = set(range(3000))  # a computed column from the top: every formula found
+    assert len(cells.hidden_cells(book(column), "Data")) == 3000
+    assert cells.hidden_cells(book({2990}), "Data") == {}  # one formula far down: not seen
