@@ -7,15 +7,20 @@ date hull (typed, in a temporary table), and one query computes every scan's agg
 
 How it stays identical to the Python path:
 
-- Nothing is guessed. Every column is read as text; the header row and the dialect come
-  from the csv module with the csv connector's own sniffing, and DuckDB is told both.
-- SQL accepts a cell only where the Python path accepts it with the same value: plain ASCII
-  numbers (DuckDB's cast, minus the spellings ``parse_number`` rejects) and ISO dates. Every
-  other non-blank cell goes to ``parse_number``/``parse_date`` themselves: a bad cell becomes
-  the very Problem the Python path makes, and a cell Python would accept that SQL did not
-  (Arabic-Indic digits, ``1e400``) hands the whole table to the Python path.
-- A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8)
-  goes to the Python path as well: slow, but right.
+- The same read recipe (``kpirules.read.recipe``), decided from the head and the tail of
+  the file (``duck_sample``): a file that is not UTF-8 is transcoded first; DuckDB skips the
+  rows above the header; the totals below the header and at the bottom are left out of the
+  problems; each metric column's decimal mark comes from the rows ``DataTable.mark``
+  samples. Every column is read as text, with the csv module's dialect.
+- SQL accepts a cell only where the Python path accepts it with the same value (``duck_sql``:
+  numbers with grouped thousands, decimal commas, percents and currencies under the column's
+  mark; ISO, YYYYMMDD and D.M.YYYY dates). Every other non-blank cell goes to the reader's
+  own functions: a bad cell becomes the very Problem the Python path makes, and a cell
+  Python would accept that SQL did not (Arabic-Indic digits, ``$`` with a tab) hands the
+  whole table to the Python path. A file with dates SQL does not read (``1/10/2026``), a
+  ``date_format`` setting or rows spanning days goes to the Python path at once.
+- A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8
+  past the part the recipe sampled) goes to the Python path as well: slow, but right.
 
 Sums use DuckDB's ``fsum`` (compensated summation): it agrees with ``math.fsum`` to the
 last bit on real data and within far less than the 1e-9 the spec allows on contrived data.
@@ -25,32 +30,17 @@ from __future__ import annotations
 
 import csv
 import os
-from itertools import islice
-
-import re
 
 from kpirules.aggregate import AggValue, Group, Segment
+from kpirules.backends.duck_sample import Sample, has_blank_lines
+from kpirules.backends.duck_sql import SQL_DATE, macros, sql_str
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
 from kpirules.read.numbers import COMMA, DOT
-from kpirules.read.recipe import HEAD_ROWS, TAIL_ROWS
 from kpirules.table import (BAD, MARK_SAMPLE, DataTable, _is_blank, index_headers, load_table, metric_problem,
                             parse_number, undated_problem)
-
-# Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
-_WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-       "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-# parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
-# Python's `$` also matches before a final newline.
-_ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
-# The dates kp_date reads (any other spelling sends the file to the Python path).
-_SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$|\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\.?(?:$|[ T,]))")
-# kpirules.read.dates' D.M.YYYY (ASCII spaces; others are re-checked in Python)
-_DOTTED = r"^[ \t\n\r\f\v]*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})\.?(?:\n?$|[ T,])"
-_BLANK_WORDS = "('--', '-', '—', '–', 'n/a', 'na', '#n/a')"  # kpirules.read.numbers.BLANK_WORDS
-_TAIL_BYTES = 1 << 16  # first try at the tail; doubled until it holds the rows wanted
 
 
 class Unsupported(Exception):
@@ -60,85 +50,6 @@ class Unsupported(Exception):
 
 class _UsePython(Exception):
     """Something in the file only the Python path reads right."""
-
-
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _macros() -> list[str]:
-    ws = _sql_str(_WS)
-    iso = _sql_str(_ISO)
-    dot = _sql_str(_DOTTED)
-    return [
-        # dimension_text: the cell stripped, '' when empty. The guard keeps the slow trim
-        # with a character set off the common cell that starts and ends with a letter.
-        "CREATE OR REPLACE TEMP MACRO kp_text(c) AS CASE WHEN c IS NULL THEN '' "
-        "WHEN ord(c[1]) <= 32 OR ord(c[-1]) <= 32 OR ord(c[1]) >= 133 OR ord(c[-1]) >= 133 "
-        f"THEN trim(c, {ws}) ELSE c END",
-        # DuckDB's cast also takes 1_000 and +-1, which parse_number does not.
-        "CREATE OR REPLACE TEMP MACRO kp_cast(t) AS CASE WHEN strpos(t, '_') = 0 AND "
-        "strpos(t, '+-') = 0 THEN try_cast(t AS DOUBLE) END",
-        # The plain YYYY-MM-DD text first (cheap); the cast alone would also take
-        # 'infinity', ' 2026-01-01' and year 0, so the pattern always gates it.
-        "CREATE OR REPLACE TEMP MACRO kp_date(c) AS CASE "
-        "WHEN c GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN "
-        "  CASE WHEN NOT starts_with(c, '0000') THEN try_cast(c AS DATE) END "
-        f"WHEN regexp_matches(c, {iso}) AND regexp_extract(c, {iso}, 1) <> '0000' THEN "
-        f"  try_cast(regexp_extract(c, {iso}, 1) || '-' || regexp_extract(c, {iso}, 2) || '-' "
-        f"  || regexp_extract(c, {iso}, 3) AS DATE) "
-        # GA4's 20261001 (kpirules.read.dates: _COMPACT), spaces around allowed
-        "WHEN regexp_full_match(c, '[ \t\n\r\f\v]*[0-9]{8}[ \t\n\r\f\v]*') THEN "
-        "  try_cast(strptime(trim(c, ' \t\n\r\f\v'), '%Y%m%d') AS DATE) "
-        f"WHEN regexp_matches(c, {dot}) THEN try_cast(CASE WHEN length(regexp_extract(c, {dot}, 3)) = 2 "
-        f"  THEN '20' ELSE '' END || regexp_extract(c, {dot}, 3) || '-' || regexp_extract(c, {dot}, 2) "
-        f"  || '-' || regexp_extract(c, {dot}, 1) AS DATE) END",
-        # Numbers with a known decimal mark (kpirules.read.numbers.read_text), exactly the
-        # shapes written here: grouped thousands, a decimal comma, a percent; any other
-        # spelling is left NULL and judged by parse_number (the fallback takes over when
-        # Python reads it). The blank words are NULL too and judged blank there.
-        "CREATE OR REPLACE TEMP MACRO kp_pct(t) AS CASE WHEN ends_with(t, '%') "
-        "THEN rtrim(t, '%') || 'e-2' ELSE t END",
-        # sign, currency before or after, percent: `PLN -1 234,56` -> `-1 234,56`
-        f"CREATE OR REPLACE TEMP MACRO kp_norm(c) AS regexp_replace(c, {_sql_str(_NUMBER_PARTS)}, "
-        "'\\1\\2\\3\\4', 'i')",
-        "CREATE OR REPLACE TEMP MACRO kp_dot_n(n, c) AS CASE "
-        f"WHEN regexp_full_match(n, {_sql_str(_DOT_GROUPED)}) "
-        f"THEN try_cast(kp_pct(regexp_replace(n, {_sql_str(_DOT_SEPARATORS)}, '', 'g')) AS DOUBLE) "
-        f"WHEN regexp_full_match(n, {_sql_str(_DOT_PLAIN)}) THEN try_cast(kp_pct(n) AS DOUBLE) "
-        "ELSE kp_cast(c) END",
-        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS kp_dot_n(kp_norm(c), c)",
-        "CREATE OR REPLACE TEMP MACRO kp_comma_n(n) AS CASE "
-        f"WHEN regexp_full_match(n, {_sql_str(_COMMA_PLAIN)}) "
-        "THEN try_cast(kp_pct(replace(n, ',', '.')) AS DOUBLE) "
-        f"WHEN regexp_full_match(n, {_sql_str(_COMMA_GROUPED)}) "
-        f"THEN try_cast(kp_pct(replace(regexp_replace(n, {_sql_str(_COMMA_SEPARATORS)}, '', 'g'), ',', '.')) "
-        "AS DOUBLE) END",
-        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS kp_comma_n(kp_norm(c))",
-    ]
-
-
-# kpirules.read.numbers' cell: sign, currency, body, percent, currency (ASCII spaces and
-# the no-break ones; a cell spelt otherwise is judged in Python).
-_SP = "[ \\t\\n\\r\\f\\v\u00a0\u202f]*"
-_CUR = "(?:[$€£¥]|zł|PLN|USD|EUR|GBP|CHF|CZK|SEK|NOK|DKK|CAD|AUD|US\\$)"
-_NUMBER_PARTS = (f"^{_SP}([-+]?){_SP}(?:{_CUR}{_SP})?([-+]?){_SP}([0-9][0-9.,' \u00a0\u202f]*?|[.,][0-9]+)"
-                 f"{_SP}(%?){_SP}(?:{_CUR})?{_SP}$")
-
-
-def _grouped(decimal: str, separators: str) -> str:
-    """A number with thousands grouped by one of ``separators`` (the same one throughout,
-    as kpirules.read.numbers requires) and an optional ``decimal`` part."""
-    groups = "|".join(f"(?:{s}[0-9]{{3}})+" for s in separators)
-    return f"[-+]?[0-9]{{1,3}}(?:{groups})(?:{decimal}[0-9]*)?%?"
-
-
-_DOT_SEPARATORS = "[, '\u00a0\u202f]"
-_COMMA_SEPARATORS = "[. '\u00a0\u202f]"
-_DOT_GROUPED = _grouped("\\.", [",", " ", "'", "\u00a0", "\u202f"])
-_COMMA_GROUPED = _grouped(",", ["\\.", " ", "'", "\u00a0", "\u202f"])
-_DOT_PLAIN = "[-+]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)%?"
-_COMMA_PLAIN = "[-+]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)%?"
 
 
 class DuckTable:
@@ -157,7 +68,7 @@ class DuckTable:
         self._settings = settings
         self._date_column_arg = date_column
         try:
-            sample = _Sample(self.path, getattr(settings, "encoding", None))
+            sample = Sample(self.path, getattr(settings, "encoding", None))
         except (OSError, UnicodeDecodeError, csv.Error, SourceError) as exc:
             raise Unsupported(f"{self.path}: {exc!r}") from None
         self._csv_path = sample.csv_path  # UTF-8: the file itself, or its transcoded copy
@@ -217,7 +128,7 @@ class DuckTable:
             raise Unsupported("a date_format setting")
         for row in rows:
             value = row[col] if col < len(row) else ""
-            if value.strip() and not _SQL_DATE.match(value) and self.recipe.dates(value) is not None:
+            if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
                 raise Unsupported(f"dates such as {value!r} are read by the Python path")
 
     def _rows(self, n: int) -> list[list[str]]:
@@ -310,18 +221,18 @@ class DuckTable:
     def _source(self, *, ordinality: bool = False) -> str:
         cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
         options = (f"header=true, auto_detect=false, columns={{{cols}}}, skip={self._skip}, "
-                   f"delim={_sql_str(self._delimiter)}, quote={_sql_str(self._quote)}, "
-                   f"escape={_sql_str(self._escape)}, null_padding=true")
+                   f"delim={sql_str(self._delimiter)}, quote={sql_str(self._quote)}, "
+                   f"escape={sql_str(self._escape)}, null_padding=true")
         if not self._parallel:
             options += ", parallel=false"
-        return f"read_csv({_sql_str(self._csv_path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
+        return f"read_csv({sql_str(self._csv_path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
 
     def _run(self, plan) -> dict[Scan, dict[Segment, Group]] | None:
         import duckdb
 
         con = duckdb.connect(":memory:")
         try:
-            for sql in _macros():
+            for sql in macros():
                 con.execute(sql)
             try:
                 return self._compute(con, plan)
@@ -412,7 +323,7 @@ class DuckTable:
         read again with their row numbers and judged by the Python path's own functions.
 
         Returns (date problems, bad rows as (date, row, {dim: text}, {metric: Problem}))."""
-        if _has_blank_lines(self._csv_path, after_lines=self._skip + 1):
+        if has_blank_lines(self._csv_path, after_lines=self._skip + 1):
             # DuckDB skips empty lines, csv counts them: row numbers would not match.
             raise _UsePython("empty lines inside the file")
         date = f"c{self.columns[self.date_column]}"
@@ -472,28 +383,6 @@ class DuckTable:
         return date_problems, bad_rows
 
 
-def _has_blank_lines(path: str, after_lines: int = 0) -> bool:
-    """True when an empty line sits between two rows below the first ``after_lines`` lines
-    (the preamble and the header; empty lines at the end do not count)."""
-    pending = False  # an empty line seen, with only line breaks after it so far
-    tail = b""
-    with open(path, "rb") as fh:
-        for _ in range(after_lines):
-            fh.readline()
-        while chunk := fh.read(1 << 20):
-            if pending and chunk.strip(b"\r\n"):
-                return True
-            data = tail + chunk  # a pattern may straddle two chunks
-            for pattern in (b"\n\n", b"\r\r", b"\n\r\n"):
-                at = data.find(pattern)
-                if at != -1:
-                    if data[at:].strip(b"\r\n"):
-                        return True
-                    pending = True
-            tail = data[-2:]
-    return False
-
-
 # ------------------------------------------------------------------ aggregates
 
 
@@ -545,7 +434,7 @@ class _Slots:
 
 def _filter_sql(flt, alias: str) -> str:
     # Filter.accepts: values compare as text, with the cell as dimension_text gives it.
-    values = [_sql_str(v) for v in flt.values]
+    values = [sql_str(v) for v in flt.values]
     if flt.op == "!=":
         return f"{alias} <> {values[0]}"
     return f"{alias} IN ({', '.join(values)})"
@@ -587,79 +476,3 @@ def _bad_cells(scans: list[tuple[Scan, set[AggKey], _Slots]], bad_rows: list[tup
                 if name in columns:
                     out.setdefault((index, segment), {}).setdefault(name, []).append(problem)
     return out
-
-
-class _Sample:
-    """The head (and, for a large file, the tail) of a CSV file as the csv module reads it:
-    what the read recipe is decided from, as the Python path decides it from every row."""
-
-    def __init__(self, path: str, encoding: str | None):
-        from kpirules.read.text import HEAD_BYTES, dialect, sniff_delimiter, sniff_encoding
-
-        with open(path, "rb") as fh:
-            head = fh.read(HEAD_BYTES)
-        codec = sniff_encoding(head, setting=encoding, path=path)
-        if codec == "utf-8" and not encoding:
-            import codecs
-
-            try:  # a head that is not UTF-8: the whole file decides (Windows-1250/1252)
-                codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < HEAD_BYTES)
-            except UnicodeDecodeError:
-                with open(path, "rb") as fh:
-                    codec = sniff_encoding(head, whole=fh.read(), path=path)
-        self.csv_path = path if codec in ("utf-8", "utf-8-sig") else _transcoded(path, codec)
-        with open(self.csv_path, newline="", encoding="utf-8-sig") as fh:
-            text = fh.read(HEAD_BYTES)
-            if "\x00" in text:
-                raise SourceError("a NUL character")
-            self.delimiter = sniff_delimiter(text)
-            fh.seek(0)
-            reader = csv.reader(fh, dialect=dialect(self.delimiter))
-            self.rows: list[list[str]] = []
-            self.line_ends: list[int] = []  # the line each record ends on
-            for row in islice(reader, HEAD_ROWS + 1):
-                self.rows.append(row)
-                self.line_ends.append(reader.line_num)
-            self.whole = next(reader, None) is None
-        self.skipinitialspace = False
-        self.tail = [] if self.whole else self.last(TAIL_ROWS)
-
-    def records(self, n: int) -> list[list[str]]:
-        """The first ``n`` records of the file."""
-        from kpirules.read.text import dialect
-
-        with open(self.csv_path, newline="", encoding="utf-8-sig") as fh:
-            return list(islice(csv.reader(fh, dialect=dialect(self.delimiter)), n))
-
-    def last(self, n: int) -> list[list[str]]:
-        """The last ``n`` complete records (fewer in a short file), from the last bytes."""
-        import io
-
-        from kpirules.read.text import dialect
-
-        size = os.path.getsize(self.csv_path)
-        span = _TAIL_BYTES
-        while True:
-            with open(self.csv_path, "rb") as fh:
-                fh.seek(max(0, size - span))
-                data = fh.read()
-            if span < size:
-                data = data[data.find(b"\n") + 1:]  # a line cut short
-            rows = list(csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""),
-                                   dialect=dialect(self.delimiter)))
-            if len(rows) >= n or span >= size:
-                return rows[-n:] if n else []
-            span *= 4
-
-
-def _transcoded(path: str, codec: str) -> str:
-    """A UTF-8 copy of the file (DuckDB reads UTF-8 only), removed when the process ends."""
-    import atexit
-    import shutil
-    import tempfile
-
-    fd, copy = tempfile.mkstemp(suffix=".csv", prefix="kpirules-")
-    atexit.register(lambda: os.path.exists(copy) and os.remove(copy))
-    with open(path, encoding=codec, newline="") as src, os.fdopen(fd, "w", encoding="utf-8", newline="") as dst:
-        shutil.copyfileobj(src, dst, 1 << 20)
-    return copy
