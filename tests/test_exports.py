@@ -101,7 +101,8 @@ def test_meta_rows_spanning_a_week_must_be_exported_by_day():
 
 def test_linkedin_campaign_manager():
     # Seven metadata rows ("Report Start:", "10/1/2026, 12:00 AM"...), M/D/YYYY dates that
-    # do not say their order themselves (LinkedIn writes month first), UTF-8 with a BOM.
+    # do not say their order themselves (LinkedIn writes month first), UTF-8 with a BOM, and
+    # `Campaign Start Date`/`End Date` columns of dates beside the row's own date.
     table = read("linkedin_campaign_performance.csv")
     assert table.date_column == "start_date_in_utc"
     assert close(daily(table, "total_spent"), {D(2026, 10, 1): 123.45, D(2026, 10, 2): 130.10,
@@ -123,7 +124,8 @@ def test_mailchimp():
 
 
 def test_hubspot():
-    # "Create Date" as "2026-10-01 09:15", one contact per row: count(record_id) per day.
+    # "Create Date" as "2026-10-01 09:15" (beside "Last Activity Date"), one contact per
+    # row: count(record_id) per day.
     table = read("hubspot_contacts.csv")
     assert table.date_column == "create_date"
     frame = table.frame(D(2026, 10, 1), D(2026, 10, 31), metrics=["record_id"])

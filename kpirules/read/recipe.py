@@ -144,10 +144,14 @@ def find_header(head: list[list]) -> tuple[int, int]:
 
 
 def _find_date_column(names: list[str], headers: list, sample: list[list], options: ReadOptions,
-                      sheet: str | None) -> int:
+                      sheet: str | None, export: Export | None) -> int:
     wanted = normalise(options.date_column)
     if wanted in names:
         return names.index(wanted)
+    if export is not None and wanted == DEFAULT_DATE_COLUMN:
+        known = next((c for c in export.date_columns if c in names), None)
+        if known is not None:
+            return names.index(known)
     where = "the data" if sheet is None else f"the {sheet} tab"
     shown = ", ".join(str(h) for h in headers if not is_blank(h)) or "none"
     if wanted != DEFAULT_DATE_COLUMN:
@@ -211,7 +215,7 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable
                           hint="export or paste the data into it (or name another tab with --data-tab)")
     names = [normalise(h) if not is_blank(h) else "" for h in headers]
     export = recognise(set(names))
-    date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet)
+    date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet, export)
     where = f"column {column_letter(date_index)} (`{headers[date_index]}`)" + \
         (f" of {raw.sheet}" if raw.sheet else "")
     # A first reader from the head and the tail, good enough to tell dated rows from
