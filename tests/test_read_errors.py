@@ -255,3 +255,30 @@ def test_a_large_sheet_is_scanned_whole_only_when_its_top_shows_formulas(tmp_pat
     column = set(range(3000))  # a computed column from the top: every formula found
     assert len(cells.hidden_cells(book(column), "Data")) == 3000
     assert cells.hidden_cells(book({2990}), "Data") == {}  # one formula far down: not seen
+
+
+def test_a_workbook_calamine_refuses_is_read_by_openpyxl(tmp_path, monkeypatch):
+    # calamine is strict about the package; openpyxl (kept for writing) reads what it can.
+    import python_calamine
+    from openpyxl import Workbook
+
+    from kpirules.connectors.xlsx_file import XlsxConnector
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["Report"])
+    ws.append(["date", "visits"])
+    ws.append([dt.date(2026, 11, 16), 3])
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    expected = load_table(XlsxConnector(str(path)).read().data)
+
+    def refuse(*args, **kwargs):
+        raise python_calamine.CalamineError("unexpected part")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    table = load_table(XlsxConnector(str(path)).read().data)
+    assert (table.date_range, table.raw.header_row, table.warnings) == \
+        (expected.date_range, expected.raw.header_row, expected.warnings) == \
+        ((dt.date(2026, 11, 16), dt.date(2026, 11, 16)), 2, ["read Data: 1 title row left out"])
