@@ -282,3 +282,14 @@ def test_a_workbook_calamine_refuses_is_read_by_openpyxl(tmp_path, monkeypatch):
     assert (table.date_range, table.raw.header_row, table.warnings) == \
         (expected.date_range, expected.raw.header_row, expected.warnings) == \
         ((dt.date(2026, 11, 16), dt.date(2026, 11, 16)), 2, ["read Data: 1 title row left out"])
+
+
+def test_numbers_under_a_blank_date_at_the_bottom_are_a_total_only_when_they_add_up(tmp_path):
+    # Universal Analytics writes its total so; a last row that lost its date is data.
+    data = tmp_path / "data.csv"
+    data.write_text("date,visits,rate\n2026-11-16,10,0.5\n2026-11-17,12,0.25\n,22,0.375\n", encoding="utf-8")
+    table = read_csv(data)
+    assert table.row_count == 2 and table.warnings == ["read data.csv: 1 total row left out"]
+    data.write_text("date,visits,rate\n2026-11-16,10,0.5\n2026-11-17,12,0.25\n,7,0.1\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="'data.csv'!A4 is empty, but its row holds numbers"):
+        read_csv(data)

@@ -61,7 +61,7 @@ class DuckTable:
     backend = "duckdb"
 
     def __init__(self, path: str | os.PathLike, *, date_column: str | None = None, settings=None):
-        from kpirules.read.recipe import ReadOptions, shape
+        from kpirules.read.recipe import NeedsAllRows, ReadOptions, shape
 
         self.path = os.fspath(path)
         self.sheet = os.path.basename(self.path)
@@ -85,9 +85,11 @@ class DuckTable:
                        delimiter=sample.delimiter)
         options = ReadOptions.of(settings, raw, date_column)
         try:
-            shaped, self.recipe = shape(raw, options)
+            shaped, self.recipe = shape(raw, options, partial=not sample.whole)
             col = self.recipe.date_index
             self.recipe.decide_dates({r[col] for r in shaped.rows if col < len(r)})
+        except NeedsAllRows as exc:
+            raise Unsupported(str(exc)) from None
         except SourceError:
             if sample.whole:
                 raise  # the whole file was seen: the Python path says the same

@@ -10,7 +10,8 @@ recipe serves the Python path (``kpirules.table``) and the DuckDB path
   text only. A table with none such keeps its first row.
 - Totals: rows labelled ``Total``/``Totals``/``Total: Account``/``Grand total`` right below
   the header or at the bottom, unlabelled total rows at the bottom (numbers under a blank
-  date, as Universal Analytics writes them), and notes without numbers at the bottom.
+  date, as Universal Analytics writes them, when one of them is its column's sum: else the
+  row is data without a date, an error), and notes without numbers at the bottom.
 - Date column: the one named by the ``date_column`` setting (``date`` by default); when no
   header is ``date``, the one column holding text dates or date cells (never plain numbers).
 """
@@ -193,9 +194,11 @@ def _hint_decimal(options: ReadOptions, export: Export | None) -> str | None:
     return numbers.COMMA if options.delimiter == ";" else None
 
 
-def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable, Recipe]:
+def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool = False
+          ) -> tuple[RawTable, Recipe]:
     """The table below its header with totals left out (rows keep their sheet row numbers:
-    totals right below the header become empty rows), and its recipe."""
+    totals right below the header become empty rows), and its recipe. ``partial``: the
+    rows are a sample (head and tail); ``NeedsAllRows`` when that cannot decide."""
     rows = raw.rows
     head = [list(raw.headers), *rows[:HEAD_ROWS]]
     h, preamble = find_header(head)
@@ -229,7 +232,7 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions()) -> tuple[RawTable
                     decimal_hint=_hint_decimal(options, export),
                     decimal_setting=numbers.mark_of_locale(options.locale), export=export,
                     preamble=preamble, date_where=where, date_hint=hint, date_format=options.date_format)
-    rows = _drop_totals(rows, recipe)
+    rows = _drop_totals(rows, recipe, partial)
     if not any(_width(r) for r in rows):
         raise SourceError(f"{where} holds no data: only totals below its header row",
                           hint="export the report with its rows, not only its totals")
@@ -247,7 +250,38 @@ def _has_number(row, skip: int) -> bool:
     return any(numbers.looks_numeric(v) for j, v in enumerate(row) if j != skip)
 
 
-def _drop_totals(rows: list[list], recipe: Recipe) -> list[list]:
+class NeedsAllRows(Exception):
+    """The recipe cannot be decided from a sample: every row is needed (the DuckDB backend
+    hands such a file to the Python path)."""
+
+
+def _is_sum_row(row: list, above: list[list], recipe: Recipe, partial: bool) -> bool:
+    """Whether a number of ``row`` is the sum of its column over the rows ``above``."""
+    if partial:
+        raise NeedsAllRows("a row without a date at the bottom: is it a total?")
+    import math
+
+    for j, value in enumerate(row):
+        if j == recipe.date_index or not numbers.looks_numeric(value):
+            continue
+        total = _number(value, recipe)
+        cells = [_number(r[j], recipe) for r in above if j < len(r)]
+        column = math.fsum(c for c in cells if c is not None)
+        if total is not None and abs(total - column) <= 0.005 * max(1.0, abs(column)):
+            return True
+    return False
+
+
+def _number(value, recipe: Recipe) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        read = numbers.read_text(value, recipe.decimal_setting or recipe.decimal_hint or numbers.DOT)
+        return read if type(read) is float else None
+    return None
+
+
+def _drop_totals(rows: list[list], recipe: Recipe, partial: bool = False) -> list[list]:
     top = 0
     blanked = []
     for i, row in enumerate(rows[:TAIL_ROWS]):
@@ -272,10 +306,15 @@ def _drop_totals(rows: list[list], recipe: Recipe) -> list[list]:
         if _dated(row, recipe):
             break
         date_cell = row[recipe.date_index] if recipe.date_index < len(row) else None
-        if is_total(row, recipe.date_index) or is_blank(date_cell) and _has_number(row, recipe.date_index):
+        if is_total(row, recipe.date_index):
             totals += 1
         elif _has_number(row, recipe.date_index):
-            break  # a data row whose date cannot be read: the table reports it
+            # Numbers under a blank date: a total without a label (Universal Analytics)
+            # when one of them is its column's sum, else a data row missing its date,
+            # which the table reports.
+            if not is_blank(date_cell) or not _is_sum_row(row, rows[:end - 1], recipe, partial):
+                break
+            totals += 1
         end -= 1
     recipe.top_totals, recipe.bottom_rows, recipe.bottom_totals = top, len(rows) - end, totals
     return rows[:end] if end < len(rows) else rows
