@@ -1,9 +1,10 @@
 """The connector interface: what every data source (CSV, xlsx, Google Sheets, plugins)
 gives the engine, and what it must do to take results back.
 
-A connector reads *raw* cells. Turning them into typed columns, and reporting cells that
-are not what their column needs, is the engine's job (``kpirules.table``), the same for
-every source, so a Google Sheet and an xlsx file with the same cells mean the same thing.
+A connector reads *raw* cells. Finding the header below a preamble, leaving totals out,
+turning cells into typed columns, and reporting cells that are not what their column needs,
+is the reader's job (``kpirules.read``, used by ``kpirules.table``), the same for every
+source, so a Google Sheet and an xlsx file with the same cells mean the same thing.
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ class RawTable:
     rows: list[list[Cell]]
     sheet: str | None = None
     header_row: int = 1
+    # What the source knows about how its text cells are written, for the reader
+    # (kpirules.read): a CSV file's delimiter (`;` goes with decimal commas), a Google
+    # Sheet's locale.
+    delimiter: str | None = None
+    locale: str | None = None
 
     def cell_ref(self, row_index: int, col: int) -> str:
         return a1(self.sheet, self.header_row + 1 + row_index, col)

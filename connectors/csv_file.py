@@ -1,12 +1,16 @@
-"""CSV files: a data table alone (spec/cli.md); the rules come from ``--rules``."""
+"""CSV files: a data table alone (spec/cli.md); the rules come from ``--rules``.
+
+The encoding (UTF-8 with or without a byte-order mark, UTF-16, Windows-1250/1252, or the
+``encoding`` setting) and the delimiter (``,`` ``;`` tab ``|``) are decided by
+``kpirules.read.text``; the header, totals, dates and numbers by the reader's recipe when
+the table is loaded (``kpirules.read.recipe``).
+"""
 
 from __future__ import annotations
 
-import csv
 import os
 from typing import ClassVar
 
-from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.errors import SourceError
 
@@ -14,8 +18,10 @@ from kpirules.errors import SourceError
 class CsvConnector:
     name: ClassVar[str] = "csv"
 
-    def __init__(self, source: str, **_options):
+    def __init__(self, source: str, *, encoding: str | None = None, **_options):
         self.path = source
+        self.encoding = encoding  # the `encoding` setting; None: detected
+        self.codec: str | None = None  # the codec the last read used
 
     @classmethod
     def matches(cls, source: str) -> bool:
@@ -23,36 +29,18 @@ class CsvConnector:
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
-        try:
-            # utf-8-sig: Excel writes a byte-order mark that would otherwise stick to the
-            # first header.
-            with open(self.path, newline="", encoding="utf-8-sig") as fh:
-                sample = fh.read(8192)
-                fh.seek(0)
-                with gc_paused():  # a million rows of small strings: see gc_paused
-                    rows = list(csv.reader(fh, dialect=self._dialect(sample)))
-        except FileNotFoundError:
-            raise SourceError(f"no such file: {self.path}") from None
-        except UnicodeDecodeError as exc:
-            raise SourceError(f"{self.path} is not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              hint="save the file as CSV UTF-8") from None
-        except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc.strerror}") from None
+        from kpirules.read.text import read_rows
+
+        rows, self.codec, delimiter = read_rows(self.path, encoding=self.encoding)
         if not rows:
             raise SourceError(f"{self.path} is empty", hint="the first row must hold the headers")
         name = os.path.basename(self.path)
-        table = RawTable(headers=rows[0], rows=rows[1:], sheet=name, header_row=1)
+        table = RawTable(headers=rows[0], rows=rows[1:], sheet=name, header_row=1, delimiter=delimiter)
         return Workbook(data=table, title=name, url=os.path.abspath(self.path), tabs=[name])
 
     @staticmethod
-    def _dialect(sample: str) -> type[csv.Dialect]:
-        """Excel's CSV dialect (quotes doubled inside quoted cells) with the delimiter the
-        header line uses: teams in comma-decimal locales export with ';'."""
-        header = sample.split("\n", 1)[0]
-        delimiter = max(",;\t", key=header.count) if any(d in header for d in ",;\t") else ","
+    def _dialect(sample: str):
+        """The csv dialect of a file starting with ``sample`` (kpirules.read.text)."""
+        from kpirules.read.text import dialect, sniff_delimiter
 
-        class Dialect(csv.excel):
-            pass
-
-        Dialect.delimiter = delimiter
-        return Dialect
+        return dialect(sniff_delimiter(sample))

@@ -288,6 +288,7 @@ class GoogleSheetsConnector:
         data = table(data_tab)
         if data is None:  # Google matched no sheet to a range it accepted: treat as missing
             raise self._missing_tab(doc, data_tab, titles or list(self._sheet_ids))
+        data.locale = props.get("locale")  # the reader's evidence for text numbers and dates
         extra = {name: t for name in extra_tabs if (t := table(name)) is not None}
         data_id = self._sheet_ids.get(data.sheet or "")
         return Workbook(

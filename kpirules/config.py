@@ -225,6 +225,10 @@ class Settings(BaseModel):
     history_tab: str = Field("History", min_length=1)
     alerts_tab: str = Field("Alerts", min_length=1)
     date_column: str = Field("date", min_length=1)
+    # How the data's text is written, when the reader cannot tell (kpirules.read):
+    encoding: str | None = None  # a CSV file's codec, e.g. "cp1250"; default: detected
+    date_format: str | None = None  # strptime codes, e.g. "%d/%m/%Y"; default: detected
+    locale: str | None = None  # e.g. "pl_PL": decimal comma, day-first dates
     restate_periods: int = Field(3, ge=0, le=366)  # previous periods re-evaluated for late data
     sheet_url: str | None = None  # the link put in messages
     timezone: str | None = None  # IANA name; "today" for as-of dates
@@ -247,6 +251,36 @@ class Settings(BaseModel):
     @classmethod
     def check_duration(cls, value: str) -> str:
         duration_days(value)
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def check_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            import codecs
+
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}; use e.g. \"utf-8\", \"cp1250\", "
+                                 "\"cp1252\" or \"utf-16\"") from None
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def check_date_format(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            raise ValueError(f"date_format {value!r} has no strptime codes; write e.g. \"%d/%m/%Y\"")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def check_locale(cls, value: str | None) -> str | None:
+        from kpirules.read.numbers import mark_of_locale
+
+        if value is not None and mark_of_locale(value) is None:
+            raise ValueError(f"unknown locale {value!r}; write a language and region such as "
+                             "\"pl_PL\", \"de_DE\" or \"en_US\"")
         return value
 
     @field_validator("timezone")

@@ -224,7 +224,8 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
     if not isinstance(late_after, dt.timedelta):
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
     late = extents.late(late_after)
-    warnings = [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
+    # How the data were read (kpirules.read: lines skipped, totals left out), then late data.
+    warnings = list(getattr(table, "warnings", ())) + [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
                 f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
                 "the sheet may have stopped" for column, end in late.items()]
     return Report(as_of=as_of, results=results, data_problems=list(table.problems),
@@ -277,7 +278,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
         from kpirules.source import blame_settings, find_settings_file, settings_tab
 
         try:
-            table = load_table(workbook.data, date_column=settings.date_column if settings else "date")
+            table = load_table(workbook.data, settings=settings)
         except SourceError as exc:
             raise blame_settings(exc, ["date_column"], config or find_settings_file(),
                                  settings_tab(workbook)) from None

@@ -94,6 +94,8 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         from kpirules.config import load_settings
 
         file_settings = load_settings(config)
+        if getattr(file_settings, "encoding", None) and hasattr(conn, "encoding"):
+            conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
     wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
               (rules_tab or (file_settings.rules_tab if file_settings else "Rules")) if with_rules else None)
     # The Settings tab is read in the same read as the data, on every source: on Google

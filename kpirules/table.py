@@ -15,49 +15,33 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
-
-_SERIAL_EPOCH = dt.date(1899, 12, 30).toordinal()  # Sheets/Excel day 0 (1900 leap bug included)
-_ISO_DATE = re.compile(r"^\s*(\d{4})[-/](\d{1,2})[-/](\d{1,2})(?:$|[ T])")
-_NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
-
+from kpirules.read import numbers
+from kpirules.read.dates import text_date, typed as typed_date
+from kpirules.read.numbers import read_text
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def parse_date(value: Any) -> int | None:
-    """A date cell as a proleptic ordinal, or None when it is not a date we can read."""
-    if isinstance(value, dt.datetime):
-        return value.date().toordinal()
-    if isinstance(value, dt.date):
-        return value.toordinal()
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        # A spreadsheet serial: its whole part is the day (the fraction is the time of day).
-        if 1 <= value < 2958466:
-            return _SERIAL_EPOCH + int(math.floor(value))
-        return None
+def parse_date(value: Any, order: str | None = None) -> int | None:
+    """A date cell as a proleptic ordinal, or None when it is not a date we can read.
+    ``order`` (``kpirules.read.dates.DAY_FIRST``/``MONTH_FIRST``) reads ``1/2/2026``; a
+    column's order is decided by ``DateReader.for_column``."""
     if isinstance(value, str):
-        m = _ISO_DATE.match(value)
-        if m:
-            try:
-                return dt.date(int(m[1]), int(m[2]), int(m[3])).toordinal()
-            except ValueError:
-                return None
-    return None
+        return text_date(value, order)
+    return typed_date(value)
 
 
-def parse_number(value: Any) -> float | None | object:
-    """A metric cell as a float; None when blank; ``BAD`` when the cell holds something
-    that is not a plain number (text, a bool, a date, NaN)."""
+def parse_number(value: Any, mark: str | None = None) -> float | None | object:
+    """A metric cell as a float; None when blank (or ``--``, ``-``, ``N/A``); ``BAD`` when
+    the cell holds something that is not a number (text, a bool, a date, NaN, infinity, a
+    number too large for a float, or ``1,234`` with no decimal ``mark`` to say which)."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -65,14 +49,63 @@ def parse_number(value: Any) -> float | None | object:
     if isinstance(value, (int, float)):
         return float(value) if math.isfinite(value) else BAD
     if isinstance(value, str):
-        if not value.strip():
-            return None
-        if _NUMBER.match(value):
-            return float(value)
+        if isinstance(value, (CellError, UnsavedFormula)):
+            return BAD
+        read = read_text(value, mark)
+        return read if read is None or type(read) is float else BAD
     return BAD
 
 
 BAD = object()  # parse_number's answer for a cell that is not a number
+
+
+class CellError(str):
+    """A spreadsheet error cell (``#DIV/0!``), as its text: never a number or a date."""
+
+
+class UnsavedFormula(str):
+    """A formula saved without its value (``=B3*2``): the file was written by a program
+    that does not compute formulas, and never saved by one that does."""
+MARK_SAMPLE = 1000  # rows at each end of a column that decide its decimal mark
+
+
+def metric_problem(ref: str, value: Any, mark: str | None, header: str) -> Problem:
+    """The problem of a metric cell that is not a number, saying why and how to fix it."""
+    if isinstance(value, UnsavedFormula):
+        return Problem(DATA, f"{ref} holds the formula {value} saved without its value", cell=ref,
+                       suggestion="open the file in Excel or LibreOffice and save it, so that the "
+                                  "formulas' values are stored with them")
+    reason = read_text(value, mark) if isinstance(value, str) else numbers.NOT_A_NUMBER
+    shown = _describe(value)
+    if reason is numbers.AMBIGUOUS:
+        return Problem(DATA, f"{ref} holds {shown}, which is a thousand-something or a decimal "
+                             f"depending on the convention, and nothing in column `{header}` says which",
+                       cell=ref, suggestion="set `locale` in the settings (\"en_US\" reads 1,234.56, "
+                                            "\"pl_PL\" reads 1 234,56)")
+    if reason is numbers.TOO_BIG or (isinstance(value, float) and math.isinf(value)):
+        return Problem(DATA, f"{ref} holds {shown}, too large to be a number", cell=ref,
+                       suggestion="fix the cell: it holds no real value")
+    if isinstance(value, float) and math.isnan(value):
+        return Problem(DATA, f"{ref} holds NaN, not a number", cell=ref,
+                       suggestion="fix the cell, or clear it if the value is missing")
+    return Problem(DATA, f"{ref} holds {shown}, not a number", cell=ref,
+                   suggestion="write a number such as 1234.5 or 1 234,5, or clear the cell if it is missing")
+
+
+def undated_problem(ref: str, col: int, row: list, value: Any) -> Problem:
+    """A row without a readable date (``value`` in column ``col``): a note left out (the
+    problem returned), or a ``SourceError`` when it holds numbers: a data row whose numbers
+    would silently be left out."""
+    if any(numbers.looks_numeric(v) for j, v in enumerate(row) if j != col):
+        what = "is empty" if _is_blank(value) else f"holds {_describe(value)}, which is not a date"
+        raise SourceError(f"{ref} {what}, but its row holds numbers",
+                          hint="write the date (as 2026-11-16, or as the column's other dates), "
+                               "or set `date_format` for dates written another way")
+    if _is_blank(value):
+        msg = f"{ref} is empty, so the row has no date; the row is left out"
+    else:
+        msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
+    return Problem(DATA, msg, cell=ref, suggestion="write dates as 2026-11-16 or use a date cell")
 
 
 def dimension_text(value: Any) -> str:
@@ -147,24 +180,33 @@ class Frame:
 
 
 class DataTable:
-    """A data tab: its columns by normalised name, and its rows indexed by date."""
+    """A data tab: its columns by normalised name, and its rows indexed by date.
 
-    def __init__(self, raw: RawTable, *, date_column: str = "date"):
-        self.raw = raw
+    The raw table is first shaped by its read recipe (``kpirules.read.recipe``): the header
+    found below any preamble, totals left out, the date column and its format decided."""
+
+    def __init__(self, raw: RawTable, *, date_column: str | None = None, settings: Any = None,
+                 options: Any = None):
+        from kpirules.read.recipe import ReadOptions, shape
+
+        if options is None:
+            options = ReadOptions.of(settings, raw, date_column)
+        self.raw, self.recipe = shape(raw, options)
+        raw = self.raw
         self.sheet = raw.sheet or "Data"
         self.headers = [("" if h is None else str(h)) for h in raw.headers]
         self.problems: list[Problem] = []
+        self.warnings: list[str] = list(self.recipe.warnings)  # said once (Report.warnings)
         self.columns: dict[str, int] = {}  # normalised name -> index in each row
         self.ambiguous: dict[str, list[str]] = {}  # name -> header cells, for duplicates
+        self._marks: dict[str, str | None] = {}  # column -> decimal mark, decided when first read
         self._index_headers()
-        self.date_column = normalise(date_column)
-        if self.date_column not in self.columns:
-            where = "the data" if raw.sheet is None else f"the {raw.sheet} tab"
+        self.date_column = normalise(self.headers[self.recipe.date_index])
+        if self.date_column not in self.columns:  # its header appears twice
             raise SourceError(
-                f"{where} has no `{date_column}` column (headers: "
-                f"{', '.join(h for h in self.headers if h) or 'none'})",
-                hint="name the column that holds each row's date `date`",
-            )
+                f"the date column `{self.headers[self.recipe.date_index]}` of {self.sheet} appears "
+                f"more than once ({', '.join(self.ambiguous.get(self.date_column, []))})",
+                hint="rename one of the columns, or set `date_column`")
         self._index_dates()
 
     # ------------------------------------------------------------------ headers
@@ -176,34 +218,32 @@ class DataTable:
 
     def _index_dates(self) -> None:
         col = self.columns[self.date_column]
-        cache: dict[Any, int | None] = {}
+        cells = [row[col] if col < len(row) else None for row in self.raw.rows]
+        try:
+            distinct = set(cells)
+        except TypeError:  # unhashable cells from a plugin: no cache
+            distinct = {c for c in cells if isinstance(c, str)}
+            cache: dict[Any, int | None] = {}
+        else:
+            cache = {}
+        # Each distinct date read once, by the reader decided from all of them.
+        self.recipe.decide_dates(distinct)
+        read = self.recipe.dates
         dated: list[tuple[int, int]] = []
-        undated_data: list[tuple[str, Any]] = []  # unreadable dates in rows that hold numbers
         filled = 0
-        for i, row in enumerate(self.raw.rows):
-            value = row[col] if col < len(row) else None
+        for i, value in enumerate(cells):
             try:
                 ordinal = cache[value]
             except KeyError:
-                ordinal = cache[value] = parse_date(value)
-            except TypeError:  # unhashable cell from a plugin: parse without the cache
-                ordinal = parse_date(value)
+                ordinal = cache[value] = read(value)
+            except TypeError:
+                ordinal = read(value)
             if ordinal is not None:
                 dated.append((ordinal, i))
                 filled += 1
-            elif not all(_is_blank(v) for v in row):
+            elif not all(_is_blank(v) for v in self.raw.rows[i]):
                 filled += 1
-                ref = self.raw.cell_ref(i, col)
-                if _is_blank(value):
-                    msg = f"{ref} is empty, so the row has no date; the row is left out"
-                else:
-                    if holds_numbers(row, col):
-                        undated_data.append((ref, value))
-                    msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
-                self.problems.append(Problem(DATA, msg, cell=ref,
-                                             suggestion="write dates as 2026-11-16 or use a date cell"))
-        if undated_data:
-            raise undated_rows_error(undated_data)
+                self._undated(i, col, self.raw.rows[i], value)
         if not filled:
             where = "the data" if self.raw.sheet is None else f"the {self.raw.sheet} tab"
             raise SourceError(f"{where} has no rows below its headers",
@@ -213,6 +253,9 @@ class DataTable:
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]
         self._sorted_rows = [i for _, i in dated]
+
+    def _undated(self, i: int, col: int, row: list, value: Any) -> None:
+        self.problems.append(undated_problem(self.raw.cell_ref(i, col), col, row, value))
 
     # --------------------------------------------------------------------- rows
 
@@ -241,13 +284,13 @@ class DataTable:
         for name in metrics:
             col = self.columns[name]
             cells = [r[col] if col < len(r) else None for r in (rows[i] for i in row_ids)]
-            frame.metrics[name], bad = self._convert_metric(cells)
+            # A column that may be written with decimal commas has its mark decided first:
+            # there "1.500" is 1500, not what float() makes of it.
+            mark = self.mark(name) if self.recipe.comma_possible else (lambda n=name: self.mark(n))
+            frame.metrics[name], bad = self._convert_metric(cells, mark)
             frame.bad[name] = {
-                pos: Problem(DATA, f"{self.raw.cell_ref(row_ids[pos], col)} holds "
-                                   f"{_describe(cells[pos])}, not a number",
-                             cell=self.raw.cell_ref(row_ids[pos], col),
-                             suggestion="write a plain number such as 1234.5 (no thousands "
-                                        "separators or units), or clear the cell if it is missing")
+                pos: metric_problem(self.raw.cell_ref(row_ids[pos], col), cells[pos], self.mark(name),
+                                    self.headers[col])
                 for pos in bad
             }
         for name in dims:
@@ -289,8 +332,23 @@ class DataTable:
         frame = self.frame(hull[0], hull[1], metrics=plan.metrics, dims=plan.dims)
         return {scan: compute(frame, scan, needed) for scan, needed in plan.scans.items()}
 
+    def mark(self, name: str) -> str | None:
+        """The decimal mark of metric column ``name``, decided once from the cells of its
+        first and last ``MARK_SAMPLE`` rows (the DuckDB path samples the same rows)."""
+        if name not in self._marks:
+            col = self.columns[name]
+            rows = self.raw.rows
+            sample = rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+            self._marks[name] = self.recipe.decimal_for(
+                r[col] for r in sample if col < len(r) and type(r[col]) is str)
+        return self._marks[name]
+
     @staticmethod
-    def _convert_metric(cells: list[Any]) -> tuple[list[float | None], list[int]]:
+    def _convert_metric(cells: list[Any], mark: Any = None) -> tuple[list[float | None], list[int]]:
+        """(values, positions of bad cells). ``mark``: the column's decimal mark, or a
+        function giving it (asked only when some cell is not a plain number)."""
+        if mark == numbers.COMMA:
+            return DataTable._convert_cells(cells, mark)
         # Fast path: a clean column (CSV text or sheet numbers, blanks as "" or None)
         # converts in one comprehension. float() also takes True, "nan" and "inf", none of
         # which is a number we accept, so the fast result is only trusted when none of
@@ -304,10 +362,14 @@ class DataTable:
                 return values, []
         except (TypeError, ValueError, OverflowError):
             pass
+        return DataTable._convert_cells(cells, mark() if callable(mark) else mark)
+
+    @staticmethod
+    def _convert_cells(cells: list[Any], mark: str | None) -> tuple[list[float | None], list[int]]:
         out: list[float | None] = []
         bad: list[int] = []
         for pos, cell in enumerate(cells):
-            v = parse_number(cell)
+            v = parse_number(cell, mark)
             if v is BAD:
                 bad.append(pos)
                 out.append(None)
@@ -316,28 +378,12 @@ class DataTable:
         return out, bad
 
 
-def holds_numbers(row: list[Any], date_col: int) -> bool:
-    """True when a cell of ``row`` other than its date reads as a number: a data row."""
-    return any(k != date_col and type(parse_number(v)) is float for k, v in enumerate(row))
-
-
-def undated_rows_error(found: list[tuple[str, Any]]) -> SourceError:
-    """The source error for data rows (numbers in them) whose date cell holds something
-    that is not a date: left out silently, they would make every verdict on their period
-    wrong. ``found``: (cell, value) of each, in row order. (A blank date cell stays a
-    warning: totals and notes rows have none.)"""
-    cells = [c for c, _ in found]
-    more = f" (and {len(cells) - 1} more such row{'s' if len(cells) > 2 else ''}: {', '.join(cells[1:4])}{'...' if len(cells) > 4 else ''})" \
-        if len(cells) > 1 else ""
-    return SourceError(f"{cells[0]} holds {_describe(found[0][1])}, which is not a date, in a row of "
-                       f"numbers{more}: the data cannot be read",
-                       hint="write dates as 2026-11-16 (or use date cells), or clear the row if it "
-                            "is not data")
-
-
-def load_table(raw: RawTable, *, date_column: str = "date") -> DataTable:
-    """Index a raw data tab. Raises ``SourceError`` when it has no date column."""
+def load_table(raw: RawTable, *, date_column: str | None = None, settings: Any = None,
+               options: Any = None) -> DataTable:
+    """Index a raw data tab, read with ``settings`` (``date_column``, ``date_format``,
+    ``locale``; ``date_column=`` wins). Raises ``SourceError`` when it has no date column,
+    or a data row has no readable date."""
     from kpirules.bulk import gc_paused
 
     with gc_paused():
-        return DataTable(raw, date_column=date_column)
+        return DataTable(raw, date_column=date_column, settings=settings, options=options)

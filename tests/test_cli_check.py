@@ -75,8 +75,9 @@ def test_broken_rule_is_an_error_result_and_the_others_still_run(files, tmp_path
 
 
 def test_bad_cell_is_reported_by_cell_and_affects_only_its_rules(tmp_path):
+    # `n/a` is a blank now (issue 10: exports write missing values so); text is still bad.
     data = tmp_path / "data.csv"
-    data.write_text("date,visits,signups\n2026-11-16,1000,20\n2026-11-17,n/a,20\n2026-11-18,1000,20\n"
+    data.write_text("date,visits,signups\n2026-11-16,1000,20\n2026-11-17,lots,20\n2026-11-18,1000,20\n"
                     "2026-11-22,1000,20\n",
                     encoding="utf-8")
     rules = tmp_path / "r.kpi"
@@ -84,7 +85,7 @@ def test_bad_cell_is_reported_by_cell_and_affects_only_its_rules(tmp_path):
     res = invoke("check", str(data), "--rules", str(rules), "--as-of", "2026-11-26", "--format", "json")
     rate, volume = json.loads(res.output)["results"]
     assert rate["status"] == "ERROR" and rate["error"]["cell"] == "'data.csv'!B3"
-    assert "'n/a', not a number" in rate["error"]["message"]
+    assert "'lots', not a number" in rate["error"]["message"]
     assert volume["status"] == "PASS"  # signups is clean
 
 

@@ -178,7 +178,7 @@ def test_sheet_titles_are_quoted_when_they_must_be(sheets_emulator, sheet_from_r
 def test_a_text_cell_starting_with_equals_stays_text_when_an_xlsx_is_loaded(tmp_path):
     import openpyxl
 
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     wb = openpyxl.Workbook()
     ws = wb.active

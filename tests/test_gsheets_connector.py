@@ -469,3 +469,25 @@ def test_an_emulator_host_without_a_port_fails_cleanly(monkeypatch):
     c = connector(retry={"attempts": 1})
     with pytest.raises(SourceError):
         c.read()
+
+
+def test_a_polish_sheet_with_title_rows_and_text_numbers_is_read_as_is(emulator):
+    # Issue 10: a tab pasted from an export, in a pl_PL spreadsheet. Title rows above the
+    # header, typed date cells under "Data", numbers typed and as text ("1.234" is 1234
+    # in a Polish sheet: its locale is the evidence), a "Suma" row at the bottom.
+    from kpirules.table import load_table
+
+    emulator.add_spreadsheet(KEY, {"Dane": [
+        ["Raport kampanii"],
+        ["Okres: październik 2026"],
+        [],
+        ["Data", "Kampania", "Wyświetlenia", "Koszt"],
+        [dt.date(2026, 10, 1), "Jesień", "1.234", 123.45],
+        [dt.date(2026, 10, 2), "Jesień", 987, "80,5 zł"],
+        ["Suma", None, 2221, 203.95],
+    ], "Reguły": RULES}, locale="pl_PL", time_zone="Europe/Warsaw")
+    table = load_table(connector().read(data_tab="Dane", rules_tab="Reguły").data)
+    assert table.date_column == "data" and table.raw.header_row == 4
+    frame = table.frame(dt.date(2026, 10, 1), dt.date(2026, 10, 31), metrics=["wyświetlenia", "koszt"])
+    assert frame.metrics == {"wyświetlenia": [1234.0, 987.0], "koszt": [123.45, 80.5]}
+    assert table.warnings == ["read Dane: 2 title rows and 1 total row left out"]

@@ -193,7 +193,7 @@ def test_an_owed_alert_older_than_owed_for_is_given_up(tmp_path):
 def test_on_a_google_sheet_owed_alerts_are_delivered_next_run_and_old_rows_are_not_owed(tmp_path, monkeypatch):
     from test_run_sheets import KEY, make_sheet, rules_tab
 
-    from kpirules.testing.sheets import SheetsEmulator
+    from kpirules_emulator.sheets import SheetsEmulator
 
     legacy = [["Time", "Rule", "Segment", "From", "To", "Value", "Threshold", "Period", "Message", "Notified"],
               ["2026-11-01 07:00", "conversion", None, None, "FAIL", None, None, None, "old",

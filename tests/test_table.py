@@ -28,15 +28,28 @@ def test_not_dates(cell):
 
 
 @pytest.mark.parametrize("cell,expected", [("12", 12.0), (" 12.5 ", 12.5), (3, 3.0), (2.5, 2.5),
-                                           ("-1e3", -1000.0), ("", None), (None, None), ("  ", None)])
+                                           ("-1e3", -1000.0), ("", None), (None, None), ("  ", None),
+                                           # Issue 10: numbers as exports write them, where the
+                                           # cell alone says which convention it follows.
+                                           ("1 234,56", 1234.56), ("$12", 12.0), ("n/a", None),
+                                           ("--", None), ("41.23%", 0.4123), ("PLN 1 234,56", 1234.56),
+                                           ("1.234,56", 1234.56), ("$1,234.56", 1234.56)])
 def test_numbers(cell, expected):
     assert parse_number(cell) == expected
 
 
-@pytest.mark.parametrize("cell", ["1,234", "1 234,56", "$12", "n/a", "nan", "inf", True,
-                                  dt.date(2026, 1, 1), float("nan")])
+# "1,234" stays bad without a convention (a thousand or one and a bit: never guessed);
+# "1e309" is too large to be a number (issue 11: no infinity made up from a cell).
+@pytest.mark.parametrize("cell", ["1,234", "1.234", "12 leads", "nan", "inf", "1e309", "9" * 400, True,
+                                  dt.date(2026, 1, 1), float("nan"), float("inf")])
 def test_not_numbers_are_bad_not_guessed(cell):
     assert parse_number(cell) is BAD
+
+
+def test_a_convention_settles_the_ambiguous_cells():
+    assert parse_number("1,234", ",") == 1.234
+    assert parse_number("1,234", ".") == 1234.0
+    assert parse_number("1.234,5", ".") is BAD
 
 
 def test_dimension_text():
@@ -60,21 +73,33 @@ def test_headers_are_normalised_and_rows_sorted_by_date():
 
 
 def test_bad_metric_cell_is_reported_with_its_cell():
-    table = load_table(raw(["date", "visits"], [["2026-11-16", "12"], ["2026-11-17", "n/a"]]))
+    table = load_table(raw(["date", "visits"], [["2026-11-16", "12"], ["2026-11-17", "lots"]]))
     frame = table.frame(dt.date(2026, 11, 1), dt.date(2026, 11, 30), metrics=["visits"])
     assert frame.metrics["visits"] == [12.0, None]
     (problem,) = frame.bad["visits"].values()
     assert problem.cell == "Data!B3"
-    assert "'n/a', not a number" in problem.message
+    assert "'lots', not a number" in problem.message
 
 
-def test_bad_and_missing_dates_are_reported_and_left_out():
-    # (an unreadable date in a row of numbers is a source error: test_undated_data_rows...)
-    table = load_table(raw(["date", "visits"], [["2026-11-16", 1], ["soon", "note"], [None, 3], [None, None]]))
-    assert table.row_count == 1
+def test_rows_without_numbers_and_a_bad_date_are_reported_and_left_out():
+    # 16.11.2026 is a date now (issue 10). A row with no date and no number (a note) is a
+    # problem; a row with numbers but no date is a source error (next test).
+    table = load_table(raw(["date", "visits", "notes"],
+                           [["2026-11-16", 1, ""], ["16.11.2026", 2, ""], ["later", None, "a note"],
+                            [None, None, "x"], [None, None, None], ["2026-11-17", 1, ""]]))
+    assert table.row_count == 3
     cells = [p.cell for p in table.problems]
-    assert cells == ["Data!A3", "Data!A4"]  # the wholly empty row is not a problem
+    assert cells == ["Data!A4", "Data!A5"]  # the wholly empty row is not a problem
     assert "not a date" in table.problems[0].message
+
+
+@pytest.mark.parametrize("cell", [None, "yesterday", "2026-02-30"])
+def test_a_data_row_without_a_readable_date_is_a_source_error(cell):
+    # Issue 10 item 4: the row's numbers would otherwise be left out in silence.
+    rows = [["2026-11-16", 1], [cell, 3], ["2026-11-18", 1]]
+    with pytest.raises(SourceError) as err:
+        load_table(raw(["date", "visits"], rows))
+    assert err.value.message.startswith("Data!A3 ")
 
 
 def test_duplicate_headers_are_ambiguous_not_guessed():
@@ -91,8 +116,18 @@ def test_empty_header_over_values_is_reported():
 
 def test_missing_date_column():
     with pytest.raises(SourceError) as err:
-        load_table(raw(["day", "visits"], []))
+        load_table(raw(["day", "visits"], [["soon", 1]]))
     assert "no `date` column" in err.value.message and "day, visits" in err.value.message
+    with pytest.raises(SourceError) as err:
+        load_table(raw(["day", "visits"], [["2026-11-17", 1]]), date_column="Tag")
+    assert "no `Tag` column" in err.value.message
+
+
+@pytest.mark.parametrize("headers,rows", [([], []), (["date", "visits"], []), (["date", "visits"], [[None, ""]])])
+def test_an_empty_data_tab_is_a_source_error(headers, rows):
+    # Issue 10 item 4: no data is not "every rule NO_DATA, exit 0".
+    with pytest.raises(SourceError, match="empty|holds no data"):
+        load_table(raw(headers, rows))
 
 
 def test_fast_and_slow_conversion_paths_agree():
@@ -100,6 +135,7 @@ def test_fast_and_slow_conversion_paths_agree():
 
     # "1_000" is not a plain number whether or not the rest of the column is clean.
     assert DataTable._convert_metric(["1_000", "2"]) == ([None, 2.0], [0])
-    assert DataTable._convert_metric(["1_000", "n/a"]) == ([None, None], [0, 1])
+    assert DataTable._convert_metric(["1_000", "n/a"]) == ([None, None], [0])  # n/a is blank
+    assert DataTable._convert_metric(["1_000", "oops"]) == ([None, None], [0, 1])
     assert DataTable._convert_metric(["1", "", None, " 2.5 "]) == ([1.0, None, None, 2.5], [])
     assert DataTable._convert_metric([1, True]) == ([1.0, None], [1])

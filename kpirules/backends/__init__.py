@@ -76,23 +76,26 @@ def choose(path: str | os.PathLike, backend: str | None = None) -> str:
     return "duckdb" if big and duckdb_available() else "python"
 
 
-def csv_table(path: str | os.PathLike, *, date_column: str = "date", backend: str | None = None):
+def csv_table(path: str | os.PathLike, *, date_column: str | None = None, backend: str | None = None,
+              settings: Settings | None = None):
     """The data table of the CSV file at ``path`` with the chosen backend: a ``DuckTable``
-    or a ``DataTable``, both fit for ``kpirules.evaluate``."""
+    or a ``DataTable``, both fit for ``kpirules.evaluate``, both following the same read
+    recipe (``kpirules.read.recipe``) with ``settings``."""
     if choose(path, backend) == "duckdb":
         from kpirules.backends.duckdb_table import DuckTable, Unsupported
 
         try:
-            return DuckTable(path, date_column=date_column)
+            return DuckTable(path, date_column=date_column, settings=settings)
         except Unsupported:
             pass  # the Python path reads it, or says why it cannot
     from kpirules.connectors.csv_file import CsvConnector
     from kpirules.table import load_table
 
-    return load_table(CsvConnector(os.fspath(path)).read().data, date_column=date_column)
+    conn = CsvConnector(os.fspath(path), encoding=getattr(settings, "encoding", None))
+    return load_table(conn.read().data, date_column=date_column, settings=settings)
 
 
-def table_for(source: str | os.PathLike | RawTable | Workbook, *, date_column: str = "date",
+def table_for(source: str | os.PathLike | RawTable | Workbook, *, date_column: str | None = None,
               backend: str | None = None):
     """A table for ``source``: a CSV path (backend chosen by ``choose``), or cells already
     read (a ``RawTable`` or a ``Workbook``), which the Python path indexes."""
@@ -165,10 +168,11 @@ def _duck_workbook(path: str, config: str | None):
 
         settings = load_settings(config)
     try:
-        table = DuckTable(path, date_column=settings.date_column if settings else "date")
+        table = DuckTable(path, settings=settings)
     except Unsupported:
         return None
     name = os.path.basename(path)
-    workbook = Workbook(data=RawTable(headers=list(table.headers), rows=[], sheet=name, header_row=1),
+    workbook = Workbook(data=RawTable(headers=list(table.headers), rows=[], sheet=name,
+                                      header_row=table.header_row),
                         title=name, url=os.path.abspath(path), tabs=[name])
     return workbook, settings, table

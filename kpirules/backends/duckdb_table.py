@@ -9,15 +9,20 @@ data start and end.
 
 How it stays identical to the Python path:
 
-- Nothing is guessed. Every column is read as text; the header row and the dialect come
-  from the csv module with the csv connector's own sniffing, and DuckDB is told both.
-- SQL accepts a cell only where the Python path accepts it with the same value: plain ASCII
-  numbers (DuckDB's cast, minus the spellings ``parse_number`` rejects) and ISO dates. Every
-  other non-blank cell goes to ``parse_number``/``parse_date`` themselves: a bad cell becomes
-  the very Problem the Python path makes, and a cell Python would accept that SQL did not
-  (Arabic-Indic digits, ``1e400``) hands the whole table to the Python path.
-- A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8)
-  goes to the Python path as well: slow, but right.
+- The same read recipe (``kpirules.read.recipe``), decided from the head and the tail of
+  the file (``duck_sample``): a file that is not UTF-8 is transcoded first; DuckDB skips the
+  rows above the header; the totals below the header and at the bottom are left out of the
+  problems; each metric column's decimal mark comes from the rows ``DataTable.mark``
+  samples. Every column is read as text, with the csv module's dialect.
+- SQL accepts a cell only where the Python path accepts it with the same value (``duck_sql``:
+  numbers with grouped thousands, decimal commas, percents and currencies under the column's
+  mark; ISO, YYYYMMDD and D.M.YYYY dates). Every other non-blank cell goes to the reader's
+  own functions: a bad cell becomes the very Problem the Python path makes, and a cell
+  Python would accept that SQL did not (Arabic-Indic digits, ``$`` with a tab) hands the
+  whole table to the Python path. A file with dates SQL does not read (``1/10/2026``), a
+  ``date_format`` setting or rows spanning days goes to the Python path at once.
+- A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8
+  past the part the recipe sampled) goes to the Python path as well: slow, but right.
 
 Sums use DuckDB's ``fsum`` (compensated summation): it agrees with ``math.fsum`` to the
 last bit on real data and within far less than the 1e-9 the spec allows on contrived data.
@@ -28,39 +33,32 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-from itertools import islice
 from typing import TYPE_CHECKING
 
 from kpirules.aggregate import Group, Segment
-from kpirules.connectors.base import a1
-from kpirules.errors import DATA, Problem, SourceError
+from kpirules.backends.duck_sample import Sample, has_blank_lines
+from kpirules.backends.duck_sql import SQL_DATE, macros, sql_str
+from kpirules.connectors.base import RawTable, a1
+from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
+from kpirules.read.numbers import COMMA, DOT
+from kpirules.table import (
+    BAD,
+    MARK_SAMPLE,
+    DataTable,
+    _is_blank,
+    index_headers,
+    load_table,
+    metric_problem,
+    parse_number,
+    undated_problem,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.backends.sql_plan import Slots
-from kpirules.table import (
-    BAD,
-    DataTable,
-    _describe,
-    _is_blank,
-    holds_numbers,
-    index_headers,
-    load_table,
-    parse_date,
-    parse_number,
-    undated_rows_error,
-)
 
-# Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
-_WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-       "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-# parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
-# Python's `$` also matches before a final newline.
-_ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
 _EPOCH = dt.date(1970, 1, 1)
-_METRIC_SUGGESTION = ("write a plain number such as 1234.5 (no thousands separators or units), "
-                      "or clear the cell if it is missing")
 
 
 class Unsupported(Exception):
@@ -72,33 +70,6 @@ class _UsePython(Exception):
     """Something in the file only the Python path reads right."""
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _macros() -> list[str]:
-    ws = _sql_str(_WS)
-    iso = _sql_str(_ISO)
-    return [
-        # dimension_text: the cell stripped, '' when empty. The guard keeps the slow trim
-        # with a character set off the common cell that starts and ends with a letter.
-        "CREATE OR REPLACE TEMP MACRO kp_text(c) AS CASE WHEN c IS NULL THEN '' "
-        "WHEN ord(c[1]) <= 32 OR ord(c[-1]) <= 32 OR ord(c[1]) >= 133 OR ord(c[-1]) >= 133 "
-        f"THEN trim(c, {ws}) ELSE c END",
-        # DuckDB's cast also takes 1_000 and +-1, which parse_number does not.
-        "CREATE OR REPLACE TEMP MACRO kp_cast(t) AS CASE WHEN strpos(t, '_') = 0 AND "
-        "strpos(t, '+-') = 0 THEN try_cast(t AS DOUBLE) END",
-        # The plain YYYY-MM-DD text first (cheap); the cast alone would also take
-        # 'infinity', ' 2026-01-01' and year 0, so the pattern always gates it.
-        "CREATE OR REPLACE TEMP MACRO kp_date(c) AS CASE "
-        "WHEN c GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN "
-        "  CASE WHEN NOT starts_with(c, '0000') THEN try_cast(c AS DATE) END "
-        f"WHEN regexp_matches(c, {iso}) AND regexp_extract(c, {iso}, 1) <> '0000' THEN "
-        f"  try_cast(regexp_extract(c, {iso}, 1) || '-' || regexp_extract(c, {iso}, 2) || '-' "
-        f"  || regexp_extract(c, {iso}, 3) AS DATE) END",
-    ]
-
-
 class DuckTable:
     """The data table of the CSV file at ``path``, computed by DuckDB.
 
@@ -107,50 +78,123 @@ class DuckTable:
 
     backend = "duckdb"
 
-    def __init__(self, path: str | os.PathLike, *, date_column: str = "date"):
-        from kpirules.connectors.csv_file import CsvConnector
+    def __init__(self, path: str | os.PathLike, *, date_column: str | None = None, settings=None):
+        from kpirules.read.recipe import NeedsAllRows, ReadOptions, shape
 
         self.path = os.fspath(path)
         self.sheet = os.path.basename(self.path)
+        self._settings = settings
+        self._date_column_arg = date_column
         try:
-            with open(self.path, newline="", encoding="utf-8-sig") as fh:
-                dialect = CsvConnector._dialect(fh.read(8192))
-                fh.seek(0)
-                reader = csv.reader(fh, dialect=dialect)
-                headers = next(reader)
-                self.headers = [("" if h is None else str(h)) for h in headers]
-                # The header check looks at the first 1000 rows, but only for blank headers.
-                blank = any(not normalise(h) for h in self.headers)
-                head_rows = list(islice(reader, 1000)) if blank else []
-        except (OSError, UnicodeDecodeError, StopIteration, csv.Error) as exc:
+            sample = Sample(self.path, getattr(settings, "encoding", None))
+        except (OSError, UnicodeDecodeError, csv.Error, SourceError) as exc:
             raise Unsupported(f"{self.path}: {exc!r}") from None
-        if dialect.skipinitialspace or dialect.escapechar or len(dialect.quotechar or "") != 1:
+        self._csv_path = sample.csv_path  # UTF-8: the file itself, or its transcoded copy
+        if sample.skipinitialspace:
             raise Unsupported("a CSV dialect DuckDB cannot be told")
-        self._delimiter = dialect.delimiter
-        self._quote = dialect.quotechar
+        self._delimiter = sample.delimiter
+        self._quote = '"'
         # Python's csv without doublequote reads "a""b" as a"b"; no DuckDB escape does that,
         # so without an escape DuckDB stops on such a field and the Python path reads it.
-        self._escape = dialect.quotechar if dialect.doublequote else ""
+        self._escape = '"'
         self._parallel = True
-        self._index_headers(head_rows)
-        self._date_column_arg = date_column
-        self.date_column = normalise(date_column)
+        self._sample = sample
+        raw = RawTable(headers=sample.rows[0], rows=sample.rows[1:] + sample.tail, sheet=self.sheet,
+                       delimiter=sample.delimiter)
+        options = ReadOptions.of(settings, raw, date_column)
+        try:
+            shaped, self.recipe = shape(raw, options, partial=not sample.whole)
+            col = self.recipe.date_index
+            self.recipe.decide_dates({r[col] for r in shaped.rows if col < len(r)})
+        except NeedsAllRows as exc:
+            raise Unsupported(str(exc)) from None
+        except SourceError:
+            if sample.whole:
+                raise  # the whole file was seen: the Python path says the same
+            raise Unsupported("the recipe needs every row (the Python path reads them)") from None
+        if not sample.whole and self.recipe.span_index is not None:
+            raise Unsupported("rows spanning several days are checked row by row in Python")
+        h = self.recipe.header_index
+        if sample.line_ends[h] != h + 1:
+            raise Unsupported("a line break inside a quoted cell above the header")
+        self._skip = h
+        self.header_row = shaped.header_row
+        self.headers = [("" if v is None else str(v)) for v in shaped.headers]
+        self.warnings = list(self.recipe.warnings)
+        self._sample_rows = shaped.rows if sample.whole else None  # else read when needed
+        # Rows DuckDB reads that the recipe leaves out: totals right below the header (the
+        # first records) and totals and notes at the bottom (the last non-blank records).
+        self._top = self.recipe.top_totals
+        bottom = raw.rows[len(raw.rows) - self.recipe.bottom_rows:] if self.recipe.bottom_rows else []
+        self._bottom = sum(1 for r in bottom if any(v.strip() for v in r))
+        self._records: int | None = None
+        self._marks: dict[str, str | None] = {}
+        self._mark_rows: list[list[str]] | None = None
+        self._check_dates(shaped.rows)
+        # As DataTable: a blank header over values in the first 1000 rows is a problem.
+        blank = any(not normalise(x) for x in self.headers)
+        self._index_headers(self._rows(1000) if blank else [])
+        self.date_column = normalise(self.headers[self.recipe.date_index])
         if self.date_column not in self.columns:
-            raise SourceError(
-                f"the {self.sheet} tab has no `{date_column}` column (headers: "
-                f"{', '.join(h for h in self.headers if h) or 'none'})",
-                hint="name the column that holds each row's date `date`",
-            )
+            raise Unsupported("the date column's header appears twice")
         self._date_problems: list[Problem] | None = None
         self._extents: dict[str, tuple[dt.date, dt.date]] = {}
         self._python: DataTable | None = None
         self.fallback_reason: str | None = None
 
+    def _check_dates(self, rows: list[list[str]]) -> None:
+        """SQL reads ISO dates and GA4's 20261001; a file with others goes to Python."""
+        col = self.recipe.date_index
+        if self.recipe.dates.fmt is not None:
+            raise Unsupported("a date_format setting")
+        for row in rows:
+            value = row[col] if col < len(row) else ""
+            if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
+                raise Unsupported(f"dates such as {value!r} are read by the Python path")
+
+    def _rows(self, n: int) -> list[list[str]]:
+        """The first ``n`` rows below the header, totals right below it blanked, as
+        ``DataTable`` holds them."""
+        if self._sample_rows is not None:
+            return self._sample_rows[:n]
+        h = self.recipe.header_index
+        rows = self._sample.records(h + 1 + n)[h + 1:]
+        top = self.recipe.top_totals
+        for i, row in enumerate(rows):
+            if not top:
+                break
+            if any(v.strip() for v in row):
+                rows[i], top = [], top - 1
+        return rows
+
+    def _mark_sample(self) -> list[list[str]]:
+        """The rows ``DataTable.mark`` samples: the first and the last ``MARK_SAMPLE``."""
+        if self._sample_rows is not None:
+            rows = self._sample_rows
+            return rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+        bottom = self.recipe.bottom_rows
+        rows = self._rows(2 * MARK_SAMPLE + bottom + 1)
+        if len(rows) <= 2 * MARK_SAMPLE + bottom:  # the whole file: as DataTable
+            rows = rows[:len(rows) - bottom] if bottom else rows
+            return rows[:MARK_SAMPLE] + rows[max(MARK_SAMPLE, len(rows) - MARK_SAMPLE):]
+        tail = self._sample.last(MARK_SAMPLE + bottom)
+        return rows[:MARK_SAMPLE] + (tail[:len(tail) - bottom] if bottom else tail)
+
+    def _mark(self, name: str) -> str | None:
+        """The column's decimal mark, from the same rows ``DataTable.mark`` samples."""
+        if name not in self._marks:
+            col = self.columns[name]
+            if self._mark_rows is None:
+                self._mark_rows = self._mark_sample()
+            sample = self._mark_rows
+            self._marks[name] = self.recipe.decimal_for(r[col] for r in sample if col < len(r))
+        return self._marks[name]
+
     # ------------------------------------------------------------------ headers
 
     def _index_headers(self, head_rows: list[list[str]]) -> None:
         self.columns, self.ambiguous, self._header_problems = index_headers(
-            self.headers, sheet=self.sheet, header_row=1, rows=head_rows)
+            self.headers, sheet=self.sheet, header_row=self.header_row, rows=head_rows)
 
     def names(self) -> list[str]:
         """Every column a rule may name (normalised), the date column excluded."""
@@ -196,26 +240,27 @@ class DuckTable:
             from kpirules.connectors.csv_file import CsvConnector
 
             self.fallback_reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raw = CsvConnector(self.path).read().data
-            self._python = load_table(raw, date_column=self._date_column_arg)
+            conn = CsvConnector(self.path, encoding=getattr(self._settings, "encoding", None))
+            self._python = load_table(conn.read().data, date_column=self._date_column_arg,
+                                      settings=self._settings)
             self.backend = "python"
             return None
 
     def _source(self, *, ordinality: bool = False) -> str:
         cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
-        options = (f"header=true, auto_detect=false, columns={{{cols}}}, "
-                   f"delim={_sql_str(self._delimiter)}, quote={_sql_str(self._quote)}, "
-                   f"escape={_sql_str(self._escape)}, null_padding=true")
+        options = (f"header=true, auto_detect=false, columns={{{cols}}}, skip={self._skip}, "
+                   f"delim={sql_str(self._delimiter)}, quote={sql_str(self._quote)}, "
+                   f"escape={sql_str(self._escape)}, null_padding=true")
         if not self._parallel:
             options += ", parallel=false"
-        return f"read_csv({_sql_str(self.path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
+        return f"read_csv({sql_str(self._csv_path)}, {options})" + (" WITH ORDINALITY" if ordinality else "")
 
     def _run(self, plan) -> dict[Scan, dict[Segment, Group]] | None:
         import duckdb
 
         con = duckdb.connect(":memory:")
         try:
-            for sql in _macros():
+            for sql in macros():
                 con.execute(sql)
             try:
                 return self._compute(con, plan)
@@ -231,17 +276,28 @@ class DuckTable:
     def _compute(self, con, plan) -> dict[Scan, dict[Segment, Group]] | None:
         if plan is None:
             # Only the rows without a date are wanted (problems asked for before groups).
-            self._date_problems = self._problem_rows(con, None, {}, {})[0]
+            self._date_problems = self._problem_rows(con, None, {}, {}, {})[0]
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
-        con.execute(self._base_sql(plan.hull, plan.as_of - dt.timedelta(days=1), metrics, dims))
         from kpirules.backends.sql_plan import Slots, aggregate_query
 
         scans = [(scan, needed, Slots(needed, metrics)) for scan, needed in plan.scans.items()]
         # Every scan's aggregates, the cells left for Python and the extents: one query.
-        rows = con.execute(aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims)).fetchall()
+        query = aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims)
+        last_day = plan.as_of - dt.timedelta(days=1)
+        # Plain numbers first (the common file: one pass); the columns' decimal marks only
+        # when a cell was not plain, or when decimal commas are possible ("1.500" is 1500).
+        marks = {n: self._mark(n) for n in metrics} if self.recipe.comma_possible else {}
+        con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+        rows = con.execute(query).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
+        if suspects and not marks:
+            marks = {n: self._mark(n) for n in metrics}
+            if any(m is not None for m in marks.values()):
+                con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+                rows = con.execute(query).fetchall()
+                suspects = next(r[2] for r in rows if r[0] == -1)
         self._extents = {}
         for vals in (r[4] for r in rows if r[0] == -2):
             for k, name in enumerate(metrics):
@@ -252,7 +308,7 @@ class DuckTable:
         bad_rows: list[tuple] = []
         self._date_problems = []
         if suspects:
-            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims)
+            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims, marks)
         bad = _bad_cells(scans, bad_rows)
         out: dict[Scan, dict[Segment, Group]] = {scan: {} for scan, _, _ in scans}
         for index, seg, n, days, vals in rows:
@@ -263,7 +319,14 @@ class DuckTable:
             out[scan][segment] = slots.group(n, days, vals, bad.get((index, segment), {}))
         return out
 
-    def _base_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str]) -> str:
+    def _cast(self, name: str, marks: dict[str, str | None]) -> str:
+        """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
+        mark = marks.get(name)
+        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
+        return f"{macro}(c{self.columns[name]})"
+
+    def _base_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
+                  marks: dict[str, str | None]) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
@@ -283,7 +346,7 @@ class DuckTable:
         # DuckDB's cast takes surrounding whitespace as float() does (a cell it does not
         # take, blank or bad, is judged in Python).
         casts = ", ".join([
-            "d", *(f"CASE WHEN h THEN kp_cast(c{col[n]}) END AS x{a[1:]}" for n, a in metrics.items()),
+            "d", *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
             "CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
             " ELSE 0 END AS nn" if metrics else "0 AS nn",
             *(f"{_filled(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
@@ -296,18 +359,19 @@ class DuckTable:
 
     # --------------------------------------------------------------- problems
 
-    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str]):
+    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str],
+                      marks: dict[str, str | None]):
         """Rows without a date, and rows in the hull with a metric cell SQL did not take,
         read again with their row numbers and judged by the Python path's own functions.
 
         Returns (date problems, bad rows as (date, row, {dim: text}, {metric: Problem}))."""
-        if _has_blank_lines(self.path):
+        if has_blank_lines(self._csv_path, after_lines=self._skip + 1):
             # DuckDB skips empty lines, csv counts them: row numbers would not match.
             raise _UsePython("empty lines inside the file")
         date = f"c{self.columns[self.date_column]}"
         cells = ", ".join(f"c{i}" for i in range(len(self.headers)))
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
-        flags = [f"(NOT coalesce(isfinite(kp_cast(c{self.columns[m]})), false) AND "
+        flags = [f"(NOT coalesce(isfinite({self._cast(m, marks)}), false) AND "
                  f"kp_text(c{self.columns[m]}) <> '')" for m in metrics]
         texts = [f"kp_text(c{self.columns[d]})" for d in dims]
         where = f"(d IS NULL AND NOT ({blank_row}))"
@@ -322,41 +386,41 @@ class DuckTable:
         n = len(self.headers)
         date_problems: list[Problem] = []
         bad_rows: list[tuple] = []
-        undated_data: list[tuple[str, str]] = []
-        for record in con.execute(sql).fetchall():
+        records = con.execute(sql).fetchall()
+        last = None  # records after this ordinality are the recipe's bottom rows
+        if self._bottom and records and records[-1][1] is None:
+            last = con.execute(f"SELECT count(*) FROM {self._source()}").fetchone()[0] - self._bottom
+        for record in records:
             index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
             flagged = record[2 + n:2 + n + len(flags)]
             texts_of = dict(zip(dims, record[2 + n + len(flags):]))
             if day is None:
+                if record[0] <= self._top or (last is not None and record[0] > last):
+                    continue  # totals (and notes) the recipe leaves out
                 value = row[date_col]
-                if parse_date(value) is not None:
+                if self.recipe.dates(value) is not None:
                     raise _UsePython(f"a date only Python reads: {value!r}")
                 if all(_is_blank(v) for v in row):
                     continue
-                ref = a1(self.sheet, index + 2, date_col)
-                if _is_blank(value):
-                    msg = f"{ref} is empty, so the row has no date; the row is left out"
-                else:
-                    if holds_numbers(row, date_col):
-                        undated_data.append((ref, value))
-                    msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
-                date_problems.append(Problem(DATA, msg, cell=ref,
-                                             suggestion="write dates as 2026-11-16 or use a date cell"))
+                ref = a1(self.sheet, self.header_row + 1 + index, date_col)
+                date_problems.append(undated_problem(ref, date_col, ["" if v is None else v for v in row],
+                                                     value if value is not None else ""))
                 continue
             bad: dict[str, Problem] = {}
             for name, flag in zip(metrics, flagged):
                 if not flag:
                     continue
                 col = self.columns[name]
-                if parse_number(row[col]) is not BAD:
+                read = parse_number(row[col], marks.get(name) if marks else self._mark(name))
+                if read is None:
+                    continue  # a blank word (`--`, `n/a`): blank, as in Python
+                if read is not BAD:
                     raise _UsePython(f"a number only Python reads: {row[col]!r}")
-                ref = a1(self.sheet, index + 2, col)
-                bad[name] = Problem(DATA, f"{ref} holds {_describe(row[col])}, not a number",
-                                    cell=ref, suggestion=_METRIC_SUGGESTION)
+                ref = a1(self.sheet, self.header_row + 1 + index, col)
+                bad[name] = metric_problem(ref, row[col], marks.get(name) if marks else self._mark(name),
+                                           self.headers[col])
             if bad:
                 bad_rows.append((day, index, texts_of, bad))
-        if undated_data:  # as DataTable: the data cannot be read
-            raise undated_rows_error(undated_data)
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
 
@@ -367,25 +431,6 @@ def _filled(cell: str) -> str:
     decided without stripping."""
     return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' THEN true WHEN {cell} IS NULL THEN false "
             f"ELSE kp_text({cell}) <> '' END")
-
-
-def _has_blank_lines(path: str) -> bool:
-    """True when an empty line sits between two rows (empty lines at the end do not count)."""
-    pending = False  # an empty line seen, with only line breaks after it so far
-    tail = b""
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            if pending and chunk.strip(b"\r\n"):
-                return True
-            data = tail + chunk  # a pattern may straddle two chunks
-            for pattern in (b"\n\n", b"\r\r", b"\n\r\n"):
-                at = data.find(pattern)
-                if at != -1:
-                    if data[at:].strip(b"\r\n"):
-                        return True
-                    pending = True
-            tail = data[-2:]
-    return False
 
 
 # ------------------------------------------------------------------ aggregates

@@ -191,7 +191,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     # Blank and repeated names are ERRORs in their own rows (rulesfile.check_names), as in
     # every other command.
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
-    table = load_table(wb.data, date_column=settings.date_column)
+    table = load_table(wb.data, settings=settings)
     enabled = [e for e in entries if is_enabled(e)]
     full = evaluate(enabled, table, as_of, settings=settings)
     report = full

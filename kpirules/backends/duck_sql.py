@@ -1,0 +1,99 @@
+"""The SQL the DuckDB backend runs for the reader's recipe (``kpirules.read``): macros that
+read dates and numbers exactly as ``kpirules.read.dates`` and ``kpirules.read.numbers`` do,
+for the spellings written here. Any other spelling is left NULL in SQL and judged by the
+Python functions themselves (``kpirules.backends.duckdb_table``), so the two paths cannot
+disagree: SQL takes a cell only where Python takes it with the same value."""
+
+from __future__ import annotations
+
+import re
+
+# Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
+_WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+       "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+# parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
+# Python's `$` also matches before a final newline.
+_ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
+# The dates kp_date reads (any other spelling sends the file to the Python path).
+SQL_DATE = re.compile(r"^\s*(?:\d{4}[-/]\d{1,2}[-/]\d{1,2}(?:$|[ T])|\d{8}\s*$|\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\.?(?:$|[ T,]))")
+# kpirules.read.dates' D.M.YYYY (ASCII spaces; others are re-checked in Python)
+_DOTTED = r"^[ \t\n\r\f\v]*([0-9]{1,2})\.([0-9]{1,2})\.([0-9]{4}|[0-9]{2})\.?(?:\n?$|[ T,])"
+
+
+def sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def macros() -> list[str]:
+    ws = sql_str(_WS)
+    iso = sql_str(_ISO)
+    dot = sql_str(_DOTTED)
+    return [
+        # dimension_text: the cell stripped, '' when empty. The guard keeps the slow trim
+        # with a character set off the common cell that starts and ends with a letter.
+        "CREATE OR REPLACE TEMP MACRO kp_text(c) AS CASE WHEN c IS NULL THEN '' "
+        "WHEN ord(c[1]) <= 32 OR ord(c[-1]) <= 32 OR ord(c[1]) >= 133 OR ord(c[-1]) >= 133 "
+        f"THEN trim(c, {ws}) ELSE c END",
+        # DuckDB's cast also takes 1_000 and +-1, which parse_number does not.
+        "CREATE OR REPLACE TEMP MACRO kp_cast(t) AS CASE WHEN strpos(t, '_') = 0 AND "
+        "strpos(t, '+-') = 0 THEN try_cast(t AS DOUBLE) END",
+        # The plain YYYY-MM-DD text first (cheap); the cast alone would also take
+        # 'infinity', ' 2026-01-01' and year 0, so the pattern always gates it.
+        "CREATE OR REPLACE TEMP MACRO kp_date(c) AS CASE "
+        "WHEN c GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]' THEN "
+        "  CASE WHEN NOT starts_with(c, '0000') THEN try_cast(c AS DATE) END "
+        f"WHEN regexp_matches(c, {iso}) AND regexp_extract(c, {iso}, 1) <> '0000' THEN "
+        f"  try_cast(regexp_extract(c, {iso}, 1) || '-' || regexp_extract(c, {iso}, 2) || '-' "
+        f"  || regexp_extract(c, {iso}, 3) AS DATE) "
+        # GA4's 20261001 (kpirules.read.dates: _COMPACT), spaces around allowed
+        "WHEN regexp_full_match(c, '[ \t\n\r\f\v]*[0-9]{8}[ \t\n\r\f\v]*') THEN "
+        "  try_cast(strptime(trim(c, ' \t\n\r\f\v'), '%Y%m%d') AS DATE) "
+        f"WHEN regexp_matches(c, {dot}) THEN try_cast(CASE WHEN length(regexp_extract(c, {dot}, 3)) = 2 "
+        f"  THEN '20' ELSE '' END || regexp_extract(c, {dot}, 3) || '-' || regexp_extract(c, {dot}, 2) "
+        f"  || '-' || regexp_extract(c, {dot}, 1) AS DATE) END",
+        # Numbers with a known decimal mark (kpirules.read.numbers.read_text), exactly the
+        # shapes written here: grouped thousands, a decimal comma, a percent; any other
+        # spelling is left NULL and judged by parse_number (the fallback takes over when
+        # Python reads it). The blank words are NULL too and judged blank there.
+        "CREATE OR REPLACE TEMP MACRO kp_pct(t) AS CASE WHEN ends_with(t, '%') "
+        "THEN rtrim(t, '%') || 'e-2' ELSE t END",
+        # sign, currency before or after, percent: `PLN -1 234,56` -> `-1 234,56`
+        f"CREATE OR REPLACE TEMP MACRO kp_norm(c) AS regexp_replace(c, {sql_str(_NUMBER_PARTS)}, "
+        "'\\1\\2\\3\\4', 'i')",
+        "CREATE OR REPLACE TEMP MACRO kp_dot_n(n, c) AS CASE "
+        f"WHEN regexp_full_match(n, {sql_str(_DOT_GROUPED)}) "
+        f"THEN try_cast(kp_pct(regexp_replace(n, {sql_str(_DOT_SEPARATORS)}, '', 'g')) AS DOUBLE) "
+        f"WHEN regexp_full_match(n, {sql_str(_DOT_PLAIN)}) THEN try_cast(kp_pct(n) AS DOUBLE) "
+        "ELSE kp_cast(c) END",
+        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS kp_dot_n(kp_norm(c), c)",
+        "CREATE OR REPLACE TEMP MACRO kp_comma_n(n) AS CASE "
+        f"WHEN regexp_full_match(n, {sql_str(_COMMA_PLAIN)}) "
+        "THEN try_cast(kp_pct(replace(n, ',', '.')) AS DOUBLE) "
+        f"WHEN regexp_full_match(n, {sql_str(_COMMA_GROUPED)}) "
+        f"THEN try_cast(kp_pct(replace(regexp_replace(n, {sql_str(_COMMA_SEPARATORS)}, '', 'g'), ',', '.')) "
+        "AS DOUBLE) END",
+        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS kp_comma_n(kp_norm(c))",
+    ]
+
+
+# kpirules.read.numbers' cell: sign, currency, body, percent, currency (ASCII spaces and
+# the no-break ones; a cell spelt otherwise is judged in Python).
+_SP = "[ \\t\\n\\r\\f\\v\u00a0\u202f]*"
+_CUR = "(?:[$€£¥]|zł|PLN|USD|EUR|GBP|CHF|CZK|SEK|NOK|DKK|CAD|AUD|US\\$)"
+_NUMBER_PARTS = (f"^{_SP}([-+]?){_SP}(?:{_CUR}{_SP})?([-+]?){_SP}([0-9][0-9.,' \u00a0\u202f]*?|[.,][0-9]+)"
+                 f"{_SP}(%?){_SP}(?:{_CUR})?{_SP}$")
+
+
+def _grouped(decimal: str, separators: str) -> str:
+    """A number with thousands grouped by one of ``separators`` (the same one throughout,
+    as kpirules.read.numbers requires) and an optional ``decimal`` part."""
+    groups = "|".join(f"(?:{s}[0-9]{{3}})+" for s in separators)
+    return f"[-+]?[0-9]{{1,3}}(?:{groups})(?:{decimal}[0-9]*)?%?"
+
+
+_DOT_SEPARATORS = "[, '\u00a0\u202f]"
+_COMMA_SEPARATORS = "[. '\u00a0\u202f]"
+_DOT_GROUPED = _grouped("\\.", [",", " ", "'", "\u00a0", "\u202f"])
+_COMMA_GROUPED = _grouped(",", ["\\.", " ", "'", "\u00a0", "\u202f"])
+_DOT_PLAIN = "[-+]?(?:[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+)%?"
+_COMMA_PLAIN = "[-+]?(?:[0-9]+(?:,[0-9]*)?|,[0-9]+)%?"
