@@ -207,13 +207,20 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
     if settings is not None:
         complete_through = complete_through if complete_through is not None else settings.complete_through
         late_after = late_after if late_after is not None else settings.late_after
+    # A source that keeps rewriting its last days (GA4's export) is complete only up to
+    # as_of - lag, unless complete_through says otherwise; its lateness is its real data end.
+    lag = getattr(table, "complete_lag_days", None) if complete_through is None else None
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
     groups = table.groups(plan)
     # After groups: a backend may compute the extents in the same pass (DuckDB does).
     found = table.extents(sorted(plan.metrics), as_of - dt.timedelta(days=1)) if plan.metrics else {}
-    extents = Extents.build(found, as_of, parse_complete_through(complete_through)
+    judged = found
+    if lag:
+        cap = as_of - dt.timedelta(days=lag)
+        judged = {column: (start, min(end, cap)) for column, (start, end) in found.items()}
+    extents = Extents.build(judged, as_of, parse_complete_through(complete_through)
                             if complete_through is not None else None)
     results: list[RuleResult] = []
     for rp in plan.rules:
@@ -223,9 +230,10 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
             results.append(internal_error_result(rp.entry, exc))
     if not isinstance(late_after, dt.timedelta):
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
-    late = extents.late(late_after)
+    late = (Extents.build(found, as_of) if lag else extents).late(late_after)
     # How the data were read (kpirules.read: lines skipped, totals left out), then late data.
-    warnings = list(getattr(table, "warnings", ())) + [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
+    warnings = list(getattr(table, "warnings", ()))
+    warnings += [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
                 f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
                 "the sheet may have stopped" for column, end in late.items()]
     return Report(as_of=as_of, results=results, data_problems=list(table.problems),

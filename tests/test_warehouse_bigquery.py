@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches
+from test_conformance import assert_matches, expected_exit
 from test_warehouse_postgres import column_types
 
 pytest.importorskip("duckdb")
@@ -63,7 +63,7 @@ def test_conformance_through_the_bigquery_api(fake, path, tmp_path):
     rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
     proc = kpirules(fake, "check", "bigquery://proj/ds", "--table", path.stem.replace("-", "_"),
                     "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json")
-    assert proc.returncode in (0, 1, 2), proc.stderr[-3000:]
+    assert proc.returncode == expected_exit(doc), proc.stderr[-3000:]
     results = json.loads(proc.stdout)["results"]
     for case in doc["cases"]:
         assert_matches(case, [r for r in results if r["name"] == case["name"]])
@@ -200,6 +200,19 @@ def test_ga4_daily_table_matches_an_independent_computation(ga4_fake, tmp_path):
     assert sorted(r["segment"]["source"] for r in by_source if r["name"] == "by_source") == \
         sorted(s for s, _, _ in SOURCES)
     assert not server.errors, server.errors
+
+
+def test_ga4_last_three_days_are_not_complete(ga4_fake, tmp_path):
+    """GA4 rewrites its last three days: a period reaching past as-of minus 4 is NO_DATA
+    (waiting for complete data), never a verdict on partial numbers."""
+    server, _ = ga4_fake
+    rules = tmp_path / "r.kpi"
+    rules.write_text("yesterday: sessions >= 1 daily\nweek: sessions >= 1 weekly\n", encoding="utf-8")
+    proc = kpirules(server, "check", "bigquery://shop-analytics/analytics_123456", "--table", "ga4:events_*",
+                    "--rules", str(rules), "--as-of", "2026-11-26", "--format", "json")
+    results = {r["name"]: r for r in json.loads(proc.stdout)["results"]}
+    assert results["yesterday"]["status"] == "NO_DATA" and results["yesterday"].get("incomplete") is True
+    assert results["week"]["status"] == "PASS"  # 2026-11-16..22 is complete through 11-22
 
 
 def test_ga4_pattern_is_checked(ga4_fake, tmp_path):

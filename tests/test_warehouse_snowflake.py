@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches
+from test_conformance import assert_matches, expected_exit
 from test_warehouse_postgres import column_types
 
 fakesnow = pytest.importorskip("fakesnow")
@@ -58,7 +58,7 @@ def test_conformance_on_snowflake_sql(snow, path, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kpirules", "check", url, "--table", path.stem.replace("-", "_").upper(),
                            "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json"],
                           capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode in (0, 1, 2), proc.stderr[-3000:]
+    assert proc.returncode == expected_exit(doc), proc.stderr[-3000:]
     results = json.loads(proc.stdout)["results"]
     for case in doc["cases"]:
         assert_matches(case, [r for r in results if r["name"] == case["name"]])

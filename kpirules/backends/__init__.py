@@ -133,7 +133,9 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
 
         engine = conn.engine()  # type: ignore[attr-defined]
         table = conn.table  # type: ignore[attr-defined]
-        return workbook, settings, SqlTable(engine, table, date_column=settings.date_column if settings else "date")
+        sql = SqlTable(engine, table, date_column=(settings.date_column if settings else None) or "date")
+        sql.complete_lag_days = getattr(conn, "complete_lag_days", None)  # GA4: as_of - 4
+        return workbook, settings, sql
     return workbook, settings, None
 
 

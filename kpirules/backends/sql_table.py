@@ -77,8 +77,10 @@ class SqlTable:
         if not kind.startswith(DATE_TYPES):
             raise SourceError(f"column `{self.columns[self.date_column]}` of {table} is {kind}, not a date",
                               hint="point date_column at a DATE column (or a view that casts it)")
-        self.extents: dict[str, tuple[dt.date, dt.date]] = {}
+        self._extents: dict[str, tuple[dt.date, dt.date]] = {}
         self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.complete_lag_days: int | None = None  # set for sources that rewrite their last days
         self.sql: str | None = None  # the last query, for explain and tests
 
     def names(self) -> list[str]:
@@ -106,8 +108,13 @@ class SqlTable:
                                 param_style=getattr(self.engine, "param_style", None))
         self.sql = compiled.sql
         rows = self.engine.execute(compiled.sql, compiled.params)
-        groups, self.extents = decode(compiled, rows)
+        groups, self._extents = decode(compiled, rows)
         return groups
+
+    def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
+        """Each column's data start and end up to ``last_day`` (as_of - 1), computed by the
+        same query as ``groups`` (call it first)."""
+        return {c: self._extents[c] for c in columns if c in self._extents}
 
 
 def decode(compiled, rows: Iterable[tuple]):
