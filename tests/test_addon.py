@@ -82,7 +82,7 @@ def test_check_now_writes_what_kpirules_run_writes(service, tmp_path):
     copy = tmp_path / "marketing.xlsx"
     shutil.copy(MARKETING, copy)
     result = CliRunner().invoke(cli, ["run", str(copy), "--as-of", today.isoformat(), "--no-notify"])
-    assert result.exit_code in (0, 1, 2), result.output
+    assert result.exit_code in (0, 1, 2, 6), result.output  # 6: the example data end before today
     ws = load_workbook(copy, data_only=True)["Rules"]
     by_run = [[("" if c is None else c) for c in row] for row in ws.iter_rows(values_only=True)]
     by_addon = out["rules"]
