@@ -21,7 +21,6 @@ from typing import Any
 
 from kpirules.ast import Rule
 from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
-from kpirules.parse_errors import explain
 # WINDOW_HELP and source_line are imported from here by callers (resolve, tests).
 from kpirules.transform import WINDOW_HELP, Builder, assemble, source_line
 from kpirules.transform import Invalid as _Invalid  # the name tests/test_parser_fuzz.py uses
@@ -194,6 +193,8 @@ def parse_rule(text: str) -> Rule:
     except _Invalid as exc:
         raise KpiError(exc.problem(source)) from None
     except _Rejected as rejected:
+        from kpirules.parse_errors import explain  # only when a rule does not parse
+
         try:
             raise KpiError(explain(source, rejected.error, _lark().lex)) from None
         except RecursionError:  # Lark's own pass built a deep tree before the error
