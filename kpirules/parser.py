@@ -184,43 +184,34 @@ def parse_rule(text: str) -> Rule:
             f"{MAX_RULE_CHARS:,}", line=1, column=1, source_line=source_line(source, 1)[:200],
             suggestion="split it into several rules"))
     parser = _parser()
-    fast = isinstance(parser, _FastLALR)
     try:
-        condition, clauses = parser.parse(source) if fast else _lark_parse(source)
-        if not fast:  # the fast driver checks the depth as it goes
+        condition, clauses = parser.parse(source)
+        if not isinstance(parser, _FastLALR):  # the fast driver checks the depth as it goes
             _check_depth(condition, source)
         return assemble(source, text, condition, clauses)
     except _Invalid as exc:
         raise KpiError(exc.problem(source)) from None
-    except _Rejected as rejected:
+    except RecursionError:  # last resort: the checks above should make this unreachable
+        raise KpiError(_too_deep(source, None)) from None
+    except Exception as exc:
+        if not _rejected_by_lark(exc):
+            raise
         from kpirules.parse_errors import explain  # only when a rule does not parse
 
         try:
-            raise KpiError(explain(source, rejected.error, _lark().lex)) from None
+            raise KpiError(explain(source, exc, _lark().lex)) from None
         except RecursionError:  # Lark's own pass built a deep tree before the error
             raise KpiError(_too_deep(source, None)) from None
-    except RecursionError:  # last resort: the checks above should make this unreachable
-        raise KpiError(_too_deep(source, None)) from None
 
 
-class _Rejected(Exception):
-    """Lark's ``UnexpectedInput`` for a text the grammar rejects, carried out of the parse
-    so that catching it needs no Lark import on the path where every rule parses."""
+def _rejected_by_lark(exc: Exception) -> bool:
+    """Whether ``exc`` is Lark's ``UnexpectedInput`` (the grammar rejects the text). Lark
+    is loaded only once a text needs it, so if it is not loaded, the error is not Lark's:
+    catching Lark's exceptions costs nothing on the path where every rule parses."""
+    import sys
 
-    def __init__(self, error: Any):
-        super().__init__(error)
-        self.error = error
-
-
-def _lark_parse(text: str) -> Any:
-    """Parse with Lark itself: what the fast driver does with a text it cannot take, so
-    that the error carries Lark's parser state for ``parse_errors.explain``."""
-    from lark.exceptions import UnexpectedInput
-
-    try:
-        return _lark().parse(text)
-    except UnexpectedInput as exc:
-        raise _Rejected(exc) from None
+    exceptions = sys.modules.get("lark.exceptions")
+    return exceptions is not None and isinstance(exc, exceptions.UnexpectedInput)
 
 
 def _too_deep(source: str, where: Any) -> Problem:
@@ -362,7 +353,7 @@ class _FastLALR:
             if pos < size:
                 m = match(text, pos)
                 if m is None:
-                    return _lark_parse(text)  # raises UnexpectedCharacters
+                    return _lark().parse(text)  # raises UnexpectedCharacters
                 kind = m.lastgroup
                 start, end = m.start(kind), m.end()
                 if "\n" in text[pos:start]:
@@ -381,7 +372,7 @@ class _FastLALR:
             while True:
                 action = states[state_stack[-1]].get(kind)
                 if action is None:
-                    return _lark_parse(text)  # raises UnexpectedToken
+                    return _lark().parse(text)  # raises UnexpectedToken
                 shift, reduce = action
                 if reduce is None:
                     state_stack.append(shift)
