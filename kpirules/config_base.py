@@ -65,13 +65,14 @@ def find_settings_file(directory: str = ".") -> str | None:
 
 def _settings_in(folder: str) -> str | None:
     import os
-    import tomllib
 
     candidate = os.path.join(folder, SETTINGS_FILE)
     if os.path.isfile(candidate):
         return candidate
     pyproject = os.path.join(folder, "pyproject.toml")
     if os.path.isfile(pyproject):
+        import tomllib  # only where there is a pyproject to read
+
         try:
             with open(pyproject, "rb") as fh:
                 if "kpirules" in tomllib.load(fh).get("tool", {}):

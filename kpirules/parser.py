@@ -21,7 +21,6 @@ from typing import Any
 
 from kpirules.ast import Rule
 from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
-from kpirules.parse_errors import explain
 # WINDOW_HELP and source_line are imported from here by callers (resolve, tests).
 from kpirules.transform import WINDOW_HELP, Builder, assemble, source_line
 from kpirules.transform import Invalid as _Invalid  # the name tests/test_parser_fuzz.py uses
@@ -44,28 +43,124 @@ def _lark() -> Any:
     tree exists at any point. ``cache=True`` keeps Lark's grammar analysis in a temporary
     file between runs (about 25 -> 3 ms; Lark rebuilds quietly when the file is missing,
     stale or unwritable)."""
-    import os
-
     from lark import Lark
 
-    import kpirules.grammar
-
-    # The grammar ships as a plain file inside the package (wheel or checkout); reading it
-    # by path spares every start-up importlib.resources (~7 ms).
-    path = os.path.join(os.path.dirname(kpirules.grammar.__file__), "kpi.lark")
-    with open(path, encoding="utf-8") as fh:
-        grammar = fh.read()
-    return Lark(grammar, parser="lalr", lexer="basic", start="rule",
+    return Lark(_grammar_text(), parser="lalr", lexer="basic", start="rule",
                 transformer=Builder(), cache=True)
 
 
 @cache
 def _parser() -> Any:
-    """The fast driver over Lark's tables, or Lark itself if its internals have moved."""
+    """The fast driver over the tables shipped in ``kpirules.parse_tables`` (no Lark import,
+    no grammar analysis at run time), or Lark itself if those tables cannot be read."""
     try:
-        return _FastLALR(_lark())
-    except (AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover
+        from kpirules import parse_tables
+
+        return _FastLALR(parse_tables)
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):  # pragma: no cover
         return _lark()
+
+
+def _table_data(lark: Any) -> dict[str, Any]:
+    """What the fast driver needs from Lark's analysis of the grammar, as plain literals:
+    the lexer's one regex, the keywords, and the LALR table with each reduction's callback
+    described by how Lark would build it (``parse_tree_builder``: the user method or a
+    default tree, ``?rule`` expansion, which children are kept or inlined)."""
+    from lark.parsers.lalr_analysis import Shift
+
+    lexer = lark.parser.lexer
+    (scanner,) = lexer.scanner._mres  # one regex: fewer than 100 terminals
+    ignore = [t for t in lark.terminals if t.name in lexer.ignore_types]
+    if [t.pattern.to_regexp() for t in ignore] != [r"\s+"]:
+        raise ValueError("the fast driver only knows how to skip whitespace")
+    # Keywords: Lark lexes `Weekly` as NAME, then retypes it (an UnlessCallback).
+    retype: dict[str, dict[str, str]] = {}
+    for name, callback in sorted(lexer.callback.items()):
+        words = {}
+        for term in callback.scanner.terminals:
+            if "i" not in term.pattern.flags:
+                raise ValueError("keywords are expected to be case-insensitive")
+            words[term.pattern.value.lower()] = term.name
+        retype[name] = dict(sorted(words.items()))
+    table = lark.parser.parser.parser.parse_table
+    rules: list[Any] = []
+    index: dict[Any, int] = {}
+    states: dict[int, dict[str, int]] = {}
+    for state, actions in sorted(table.states.items()):
+        row = {}
+        for symbol, (action, arg) in sorted(actions.items()):
+            if action is Shift:
+                row[symbol] = arg
+                continue
+            if arg not in index:
+                index[arg] = len(rules)
+                rules.append(_rule_data(arg, lark.options.maybe_placeholders))
+            row[symbol] = -1 - index[arg]  # reductions are negative: rule -1 - n
+        states[state] = row
+    return {"PATTERN": scanner.pattern, "FLAGS": int(scanner.flags),
+            "IGNORE": sorted(lexer.ignore_types), "RETYPE": retype,
+            "START": table.start_states["rule"], "END": table.end_states["rule"],
+            "RULES": rules, "STATES": states}
+
+
+def _rule_data(rule: Any, placeholders: bool) -> tuple[Any, ...]:
+    """(length, origin, callback name, expand1, passthrough, children filter) for one rule,
+    following ``lark.parse_tree_builder.ParseTreeBuilder._init_builders``."""
+    from lark.parse_tree_builder import maybe_create_child_filter
+
+    expansion, options = rule.expansion, rule.options
+    passthrough = (options.expand1 and rule.alias is None and len(expansion) == 1
+                   and not expansion[0].is_term)
+    made = maybe_create_child_filter(expansion, options.keep_all_tokens, False,
+                                     options.empty_indices if placeholders else None)
+    keep: Any = None
+    if made is not None:  # a partial(ChildFilter..., to_include[, nones at the end])
+        keep = [list(item) for item in made.args[0]]
+        if len(made.args) == 2:  # with placeholders: (index, inline, nones before), nones after
+            keep = {"with_none": keep, "after": made.args[1]}
+    name = rule.alias or options.template_source or rule.origin.name
+    return (len(expansion), rule.origin.name, name, bool(options.expand1 and not rule.alias),
+            bool(passthrough), keep)
+
+
+def render_tables() -> str:
+    """The text of ``kpirules/parse_tables.py`` for the grammar as it is now."""
+    import hashlib
+    import importlib.metadata
+    import pprint
+
+    data = _table_data(_lark())
+    grammar = _grammar_text()
+    lines = ['"""LALR tables of ``grammar/kpi.lark``, generated by ``python -m kpirules.parser``:',
+             "do not edit (tests/test_parse_tables.py checks they match the grammar).", "",
+             "Shipped so that parsing a rule never imports Lark nor analyses the grammar; Lark",
+             'is loaded only to explain a syntax error (kpirules.parse_errors)."""', "",
+             f"GRAMMAR_SHA256 = {hashlib.sha256(grammar.encode()).hexdigest()!r}",
+             f"LARK_VERSION = {importlib.metadata.version('lark')!r}"]
+    for key, value in data.items():
+        if key == "STATES":
+            lines.append("STATES = {")
+            lines += [f"    {state}: {row!r}," for state, row in value.items()]
+            lines.append("}")
+        elif key == "RULES":
+            lines.append("RULES = [")
+            lines += [f"    {rule!r}," for rule in value]
+            lines.append("]")
+        else:
+            lines.append(f"{key} = {pprint.pformat(value, width=100, sort_dicts=False)}")
+    return "\n".join(lines) + "\n"
+
+
+def _grammar_text() -> str:
+    import os
+
+    import kpirules.grammar
+
+    # The grammar ships as a plain file inside the package (wheel or checkout); reading it
+    # by path spares importlib.resources.
+    path = os.path.join(os.path.dirname(kpirules.grammar.__file__), "kpi.lark")
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
 
 
 @lru_cache(maxsize=8192)
@@ -88,8 +183,6 @@ def parse_rule(text: str) -> Rule:
             INVALID_RULE, f"the rule is {len(source):,} characters long; a rule may have at most "
             f"{MAX_RULE_CHARS:,}", line=1, column=1, source_line=source_line(source, 1)[:200],
             suggestion="split it into several rules"))
-    from lark.exceptions import UnexpectedInput
-
     parser = _parser()
     try:
         condition, clauses = parser.parse(source)
@@ -98,13 +191,27 @@ def parse_rule(text: str) -> Rule:
         return assemble(source, text, condition, clauses)
     except _Invalid as exc:
         raise KpiError(exc.problem(source)) from None
-    except UnexpectedInput as exc:
+    except RecursionError:  # last resort: the checks above should make this unreachable
+        raise KpiError(_too_deep(source, None)) from None
+    except Exception as exc:
+        if not _rejected_by_lark(exc):
+            raise
+        from kpirules.parse_errors import explain  # only when a rule does not parse
+
         try:
             raise KpiError(explain(source, exc, _lark().lex)) from None
         except RecursionError:  # Lark's own pass built a deep tree before the error
             raise KpiError(_too_deep(source, None)) from None
-    except RecursionError:  # last resort: the checks above should make this unreachable
-        raise KpiError(_too_deep(source, None)) from None
+
+
+def _rejected_by_lark(exc: Exception) -> bool:
+    """Whether ``exc`` is Lark's ``UnexpectedInput`` (the grammar rejects the text). Lark
+    is loaded only once a text needs it, so if it is not loaded, the error is not Lark's:
+    catching Lark's exceptions costs nothing on the path where every rule parses."""
+    import sys
+
+    exceptions = sys.modules.get("lark.exceptions")
+    return exceptions is not None and isinstance(exc, exceptions.UnexpectedInput)
 
 
 def _too_deep(source: str, where: Any) -> Problem:
@@ -146,54 +253,97 @@ class _Token:
             end_line, end_column, start_pos, end_pos)
 
 
+class _Tree:
+    """Lark's default node (``lark.Tree``) for a rule without a method: only the helper
+    rules of repetitions (``__rule_star_0``) make one, and their parents inline it."""
+
+    __slots__ = ("data", "children")
+
+    def __init__(self, data: str, children: list):
+        self.data, self.children = data, children
+
+
+def _reduction(builder: Any, length: int, origin: str, name: str, expand1: bool,
+               passthrough: bool, keep: Any) -> tuple[int, str, Any]:
+    """(length, origin, callback) for one rule: the callback Lark's ``ParseTreeBuilder``
+    would compose (children filter, then ``?rule`` expansion, then the method), or None
+    where the rule only passes its one child through."""
+    if passthrough:
+        return length, origin, None
+    method = getattr(builder, name, None)
+    call: Any = method if method is not None else (lambda children: _Tree(name, children))
+    if expand1:
+        inner = call
+
+        def call(children: list) -> Any:
+            return children[0] if len(children) == 1 else inner(children)
+    if keep is not None:
+        call = _children_filter(keep, call)
+    return length, origin, call
+
+
+def _children_filter(keep: Any, node_builder: Any) -> Any:
+    """``lark.parse_tree_builder.ChildFilterLALR`` (and its no-placeholder variant): drop
+    the filtered tokens, inline ``_rule`` children, insert None for empty ``[optional]``s."""
+    if isinstance(keep, dict):
+        with_none, after = [tuple(k) for k in keep["with_none"]], keep["after"]
+
+        def placeholders(children: list) -> Any:
+            filtered: list = []
+            for i, inline, nones in with_none:
+                if nones:
+                    filtered += [None] * nones
+                if inline:
+                    if filtered:
+                        filtered += children[i].children
+                    else:  # left recursion: reuse the list
+                        filtered = children[i].children
+                else:
+                    filtered.append(children[i])
+            if after:
+                filtered += [None] * after
+            return node_builder(filtered)
+        return placeholders
+    pairs = [tuple(k) for k in keep]
+
+    def no_placeholders(children: list) -> Any:
+        filtered: list = []
+        for i, inline in pairs:
+            if inline:
+                if filtered:
+                    filtered += children[i].children
+                else:  # left recursion: reuse the list
+                    filtered = children[i].children
+            else:
+                filtered.append(children[i])
+        return node_builder(filtered)
+    return no_placeholders
+
+
 class _FastLALR:
-    """Lark's own LALR tables, lexer regex and callbacks, driven by a tighter loop.
+    """Lark's LALR tables, lexer regex and callbacks, driven by a tighter loop.
 
     With the same callbacks, Lark's general-purpose loop takes ~75 us for a typical rule
-    and this one ~47 us (docs/language.md, "Performance"). It reads Lark's
-    internals (``parse_table``, the lexer's compiled scanner), so ``_parser`` falls back to
-    Lark if they move, and ``tests/test_parser_fuzz.py`` checks that both agree. On any
+    and this one ~47 us (docs/language.md, "Performance"). Its tables are Lark's, taken
+    once from Lark's internals by ``python -m kpirules.parser`` and shipped as literals in
+    ``kpirules.parse_tables`` (tests/test_parse_tables.py keeps them in sync with the
+    grammar; ``tests/test_parser_fuzz.py`` checks that this driver and Lark agree). On any
     input it cannot take, it hands the text to Lark, whose exception carries the parser
     state that ``parse_errors.explain`` turns into a message. Two shortcuts over Lark:
     whitespace is skipped inside the token regex, and reductions through a one-child
     ``?rule`` (the precedence ladder) move the state without calling anything, as Lark's
     callback would only return its child."""
 
-    def __init__(self, lark: Any):
-        from lark.parsers.lalr_analysis import Shift
-
-        self._lark = lark
-        lexer = lark.parser.lexer
-        (scanner,) = lexer.scanner._mres  # one regex: fewer than 100 terminals
-        ignore = [t for t in lark.terminals if t.name in lexer.ignore_types]
-        if [t.pattern.to_regexp() for t in ignore] != [r"\s+"]:
-            raise ValueError("the fast driver only knows how to skip whitespace")
-        self._match = re.compile(r"\s*(?:" + scanner.pattern + ")", scanner.flags).match
-        self._ignore = lexer.ignore_types
-        # Keywords: Lark lexes `Weekly` as NAME, then retypes it (an UnlessCallback).
-        self._retype = {}
-        for name, callback in lexer.callback.items():
-            words = {}
-            for term in callback.scanner.terminals:
-                if "i" not in term.pattern.flags:
-                    raise ValueError("keywords are expected to be case-insensitive")
-                words[term.pattern.value.lower()] = term.name
-            self._retype[name] = words
-        parser = lark.parser.parser.parser
-        callbacks, table = parser.callbacks, parser.parse_table
-        self._states: dict = {}
-        for state, actions in table.states.items():
-            row = {}
-            for symbol, (action, arg) in actions.items():
-                if action is Shift:
-                    row[symbol] = (arg, None)
-                    continue
-                passthrough = (arg.options.expand1 and arg.alias is None
-                               and len(arg.expansion) == 1 and not arg.expansion[0].is_term)
-                row[symbol] = (None, (len(arg.expansion), arg.origin.name,
-                                      None if passthrough else callbacks[arg]))
-            self._states[state] = row
-        self._start, self._end = table.start_states["rule"], table.end_states["rule"]
+    def __init__(self, tables: Any):
+        self._match = re.compile(r"\s*(?:" + tables.PATTERN + ")", tables.FLAGS).match
+        self._ignore = frozenset(tables.IGNORE)
+        self._retype = tables.RETYPE
+        builder = Builder()
+        reductions = [_reduction(builder, *rule) for rule in tables.RULES]
+        self._states = {state: {symbol: (arg, None) if arg >= 0 else (None, reductions[-1 - arg])
+                                for symbol, arg in actions.items()}
+                        for state, actions in tables.STATES.items()}
+        self._start, self._end = tables.START, tables.END
 
     def parse(self, text: str) -> Any:
         match, states, retype, ignore = self._match, self._states, self._retype, self._ignore
@@ -203,7 +353,7 @@ class _FastLALR:
             if pos < size:
                 m = match(text, pos)
                 if m is None:
-                    return self._lark.parse(text)  # raises UnexpectedCharacters
+                    return _lark().parse(text)  # raises UnexpectedCharacters
                 kind = m.lastgroup
                 start, end = m.start(kind), m.end()
                 if "\n" in text[pos:start]:
@@ -222,7 +372,7 @@ class _FastLALR:
             while True:
                 action = states[state_stack[-1]].get(kind)
                 if action is None:
-                    return self._lark.parse(text)  # raises UnexpectedToken
+                    return _lark().parse(text)  # raises UnexpectedToken
                 shift, reduce = action
                 if reduce is None:
                     state_stack.append(shift)
@@ -247,3 +397,12 @@ class _FastLALR:
                     state_stack.append(states[state_stack[-1]][origin][0])
                 if token is None and state_stack[-1] == self._end:
                     return value_stack[-1]
+
+
+if __name__ == "__main__":  # python -m kpirules.parser: regenerate kpirules/parse_tables.py
+    import os
+
+    target = os.path.join(os.path.dirname(os.path.abspath(__file__)), "parse_tables.py")
+    with open(target, "w", encoding="utf-8") as out:
+        out.write(render_tables())
+    print(f"wrote {target}")

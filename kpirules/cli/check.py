@@ -54,12 +54,35 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
     resolve(lang, ready.settings, ready.workbook)  # before evaluating: messages are made then
     report = evaluate(ready.entries, ready.table, as_of or ready.today)
     if fmt == "json":
-        echo_json(report.to_json())
+        if sys.stdout.isatty():
+            echo_json(report.to_json())
+        else:
+            stream_json(report, sys.stdout)
     else:
         print_table(report, count_text(ready.entries), color=use_color(), quiet=quiet)
         for line in report.warning_lines():
             click.echo(f"{_('warning')}: {line}", err=True)
     sys.exit(report.exit_code)
+
+
+def stream_json(report, out) -> None:
+    """The report's JSON document (``Report.to_json``, compact as ``echo_json`` writes it in a
+    pipe), written one result at a time: no document of every result is held in memory, and
+    the first bytes leave before the last result is encoded."""
+    import dataclasses
+    import json
+
+    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
+    # Everything but the results, from Report.to_json itself (keys and their order).
+    frame = encode(dataclasses.replace(report, results=[]).to_json())
+    head, tail = frame.split('"results": []', 1)
+    out.write(head + '"results": [')
+    for i, result in enumerate(report.results):
+        if i:
+            out.write(", ")
+        out.write(encode(result.to_json()))
+    out.write("]" + tail + "\n")
+    out.flush()
 
 
 def _segment_text(segment: dict | None) -> str:
