@@ -184,6 +184,8 @@ class GoogleSheetsConnector:
     # Asking for a tab that does not exist costs two more calls (module docstring), so
     # callers ask only for the tabs they need, not for ones that may be there.
     optional_tabs_free: ClassVar[bool] = False
+    # ``read(columns=...)`` reads only those columns below the data tab's head (source.py).
+    reads_columns: ClassVar[bool] = True
 
     def __init__(self, source: str, *, credentials: str | None = None, timeout: float = 30,
                  retry: Any = None, endpoint: str | None = None, **_options: Any):
