@@ -1,8 +1,12 @@
 """Google Sheets through the Sheets API v4, with gspread's HTTP client and google-auth.
 
-One read is one HTTP call: a single ``spreadsheets.get`` with a ``ranges`` entry per tab
-(whole tabs: ``'Data'``, ``'Rules'``...) and a ``fields`` mask that keeps the answer to what
-we use. The mask asks for each cell's ``effectiveValue`` (typed: numbers come as JSON
+One read is one HTTP call for most sheets: a single ``spreadsheets.get`` with a ``ranges``
+entry per tab (``'Rules'``, ``'Settings'``... whole; the data tab's first 1,000 rows,
+``'Data'!1:1000``) and a ``fields`` mask that keeps the answer to what we use. A bigger
+data tab is read on in pages of bounded size, only the columns the caller needs
+(``gsheets_read``: a fixed number of calls for its size, and bounded memory).
+
+The mask asks for each cell's ``effectiveValue`` (typed: numbers come as JSON
 numbers, whatever the sheet's locale shows, so a Polish ``1 234,56`` arrives as 1234.56
 and is never re-parsed) and for ``effectiveFormat.numberFormat.type``, the one format bit
 that tells a date (a serial number formatted DATE or DATE_TIME) from a plain number. The
@@ -17,7 +21,9 @@ fail with 400 "Unable to parse range". So the first call asks for the tabs under
 given; only when Google answers that 400 (a tab is missing, or spelled in another case and
 Google did not match it) do we fall back to one metadata call (every tab's title) and one
 data call with the titles matched case-insensitively (spec/cli.md). The usual run, with the
-tabs named as configured, costs one call; an unusual one three; never more.
+tabs named as configured, costs one call; an unusual one three. One case is common enough
+to cost less: a sheet without a Settings tab (it is optional), when Google's 400 names
+that range, is asked again without it: two calls.
 
 Dates: a DATE cell becomes ``datetime.date`` (serial days since 1899-12-30); a DATE_TIME
 cell a ``datetime.datetime`` in the spreadsheet's time zone (the serial is wall-clock time
@@ -48,7 +54,7 @@ from typing import Any, Callable, ClassVar, Iterable
 from kpirules.config_base import SETTINGS_TAB
 from kpirules.connectors.base import RawTable, Workbook
 from kpirules.connectors.gsheets_errors import _RangeNotFound
-from kpirules.connectors.gsheets_read import HEAD_ROWS, head_range, merge_page, pages, read_timeout
+from kpirules.connectors.gsheets_read import HEAD_ROWS, cell_hook, head_range, merge_page, pages, read_timeout
 from kpirules.connectors.gsheets_transport import build_client, classify, timeout_hint
 from kpirules.connectors.gsheets_writes import WriteRejected, WriteUnknown  # noqa: F401 (re-exported)
 from kpirules.errors import SourceError, did_you_mean
@@ -313,11 +319,11 @@ class GoogleSheetsConnector:
         tz = _zone(doc.get("properties", {}).get("timeZone"))
         rows = data.rows
         rows.extend([] for _ in range(HEAD_ROWS - data.header_row - len(rows)))
+        hook = cell_hook(lambda cell: cell_value(cell, tz))
         for ranges, cells in pages(quote_tab(data.sheet or ""), HEAD_ROWS + 1, last_row, wanted):
-            page = self._get(ranges=ranges, fields=PAGE_FIELDS, cells=cells)
-            for grid in (page.get("sheets") or [{}])[0].get("data") or ():
-                first, cells_rows = grid_rows(grid, tz)
-                merge_page(rows, first - data.header_row - 1, cells_rows)
+            page = self._get(ranges=ranges, fields=PAGE_FIELDS, cells=cells, hook=hook)
+            for grid in ((page.get("sheets") or [None])[0] or {}).get("data") or ():
+                merge_page(rows, data.header_row + 1, grid)
             del page  # one page parsed at a time: what bounds the memory of a read
         while rows and not any(v is not None for v in rows[-1]):
             rows.pop()
@@ -402,14 +408,25 @@ class GoogleSheetsConnector:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def _get(self, *, fields: str, ranges: list[str] | None = None, cells: int = 0) -> dict:
+    def _get(self, *, fields: str, ranges: list[str] | None = None, cells: int = 0,
+             hook: Any = None) -> dict:
         """One ``spreadsheets.get``; ``cells``: about how many cells it asks for (its
-        timeout grows with them)."""
+        timeout grows with them); ``hook``: a ``json.loads`` object hook for the answer."""
         params: dict[str, Any] = {"fields": fields}
         if ranges:
             params["ranges"] = ranges
-        return self._call(lambda http: http.fetch_sheet_metadata(self._key, params=params),
-                          idempotent=True, cells=cells)
+        if hook is None:
+            return self._call(lambda http: http.fetch_sheet_metadata(self._key, params=params),
+                              idempotent=True, cells=cells)
+
+        def parsed(http: Any) -> Any:  # as fetch_sheet_metadata, with the hook
+            import json
+
+            from gspread.urls import SPREADSHEET_URL
+
+            return json.loads(http.request("get", SPREADSHEET_URL % self._key, params=params).content,
+                              object_hook=hook)
+        return self._call(parsed, idempotent=True, cells=cells)
 
     def _client(self) -> Any:
         if self._http is None:

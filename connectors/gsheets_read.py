@@ -19,7 +19,7 @@ rules use 5 columns costs 1 + 3 calls (docs/running.md, "What a run costs").
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from kpirules.connectors.base import column_letter
 
@@ -73,18 +73,33 @@ def page_count(rows: int, columns: int, page_cells: int = PAGE_CELLS) -> int:
     return 0 if rows <= 0 or columns <= 0 else math.ceil(rows / max(1, page_cells // columns))
 
 
-def merge_page(rows: list[list[Any]], first: int, cells: list[list[Any]]) -> None:
-    """Put one range of a page into ``rows``, in place: ``cells[i]`` (padded from column A,
-    as ``gsheets.grid_rows`` gives them) goes into ``rows[first + i]``; a range's empty
-    cells never overwrite another range's values."""
-    for i, values in enumerate(cells):
+def cell_hook(convert: Callable[[dict], Any]) -> Callable[[dict], Any]:
+    """A ``json.loads`` object hook that turns each CellData of a page into its value as
+    the JSON is parsed (``convert``: ``gsheets.cell_value``), so that a page never holds
+    four dicts per cell at once: what keeps a big read's peak memory low."""
+    def hook(obj: dict) -> Any:
+        if "effectiveValue" in obj or "effectiveFormat" in obj:
+            return convert(obj)
+        return obj  # an empty cell ({}) stays a dict: merge_page reads it as blank
+    return hook
+
+
+def merge_page(rows: list[list[Any]], offset: int, grid: dict) -> None:
+    """Put one range of a page (a GridData whose cells ``cell_hook`` already converted)
+    into ``rows`` in place: sheet row ``r`` goes into ``rows[r - offset]``; a range's
+    empty cells never overwrite another range's values."""
+    first = int(grid.get("startRow", 0)) + 1 - offset
+    col0 = int(grid.get("startColumn", 0))
+    for i, row in enumerate(grid.get("rowData") or ()):
+        values = [None if type(v) is dict else v for v in row.get("values") or ()]
         if not any(v is not None for v in values):
             continue
         while len(rows) <= first + i:
             rows.append([])
-        row = rows[first + i]
-        if len(row) < len(values):
-            row.extend([None] * (len(values) - len(row)))
-        for c, v in enumerate(values):
+        target = rows[first + i]
+        end = col0 + len(values)
+        if len(target) < end:
+            target.extend([None] * (end - len(target)))
+        for c, v in enumerate(values, col0):
             if v is not None:
-                row[c] = v
+                target[c] = v

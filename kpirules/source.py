@@ -106,12 +106,12 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     from kpirules.errors import SourceError
 
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
-    read = conn.read
+    read: Any = conn.read
     if with_rules and getattr(conn, "reads_columns", False):
         # A big Google Sheet: below its first rows, only the columns the rules use.
         import functools
 
-        read = functools.partial(conn.read, columns=lambda wb: needed_columns(wb, conn, config, file_settings))
+        read = functools.partial(read, columns=lambda wb: needed_columns(wb, conn, config, file_settings))
     try:
         workbook = read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
     except SourceError as exc:
