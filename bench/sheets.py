@@ -2,9 +2,12 @@
 injected per call (about what the real API takes), counting API calls and quota.
 
     python bench/sheets.py [--rules 10,100] [--naive-max 100]     (run.py calls ``run``)
+    python bench/sheets.py --big 10000x20,100000x20                 (big sheets: ``big``)
 
-kpirules: `kpirules check KEY` (must be 1 call: one spreadsheets.get) and `kpirules run KEY`
-(must be 2: that read and one batchUpdate), whatever the rule count; `run` is measured twice,
+kpirules: `kpirules check KEY` (2 calls on the S data's 8,760 rows: the tabs with the data
+tab's first 1,000 rows, then the rules' columns below them; 1 on a sheet within 1,000 rows)
+and `kpirules run KEY` (a read of every column in pages, and its writes), whatever the rule
+count; `run` is measured twice,
 the first run on a sheet without History/Alerts tabs, then a second one. Naive: what a user
 writes with gspread: open the spreadsheet, `get_all_records()` on the Data and Rules tabs,
 compute (here with the plain-Python baseline), then `update_cell` per rule status cell.
@@ -193,6 +196,117 @@ def _extrapolate(rows: list[dict], counts: list[int]) -> None:
                          "runs_per_min": round(QUOTA_PER_MIN / (base["writes"] + extra), 2)})
 
 
+BIG_RULES = [
+    ("conversion", "sum(signups) / sum(visits) >= 2% weekly"),
+    ("conversion_by_campaign", "sum(signups) / sum(visits) >= 1.5% weekly by campaign"),
+    ("visits_trend", "change(sum(visits)) >= -10% weekly"),
+    ("daily_cost", "sum(cost) <= 100000 daily"),
+    ("paid_visits", "sum(visits) >= 10 weekly where channel = \"paid\""),
+]
+
+
+def _big_data(n: int, width: int) -> tuple[list[str], list[list]]:
+    """``n`` rows x ``width`` columns: date, campaign, channel, visits, signups, cost and
+    filler numbers no rule uses (the wide exports people keep in one tab)."""
+    start = generate.AS_OF - dt.timedelta(days=364)
+    headers = ["date", "campaign", "channel", "visits", "signups", "cost",
+               *[f"extra_{i}" for i in range(width - 6)]]
+    per_day = max(1, n // 365)
+    rows = [[start + dt.timedelta(days=min(364, i // per_day)), f"c{i % 12}",
+             "paid" if i % 3 else "organic", 200 + (i * 7919) % 500, 3 + (i * 104729) % 11,
+             round(10 + (i % 97) * 0.37, 2), *[(i * k) % 1000 for k in range(width - 6)]]
+            for i in range(n)]
+    return headers, rows
+
+
+# `kpirules` in a process that reports its own peak RSS (VmHWM, since its exec): the
+# rusage of a child forked from this process would count the emulator's cells held here
+# (Linux keeps the parent's high-water mark across fork and exec).
+_PEAK_WRAPPER = (
+    "import atexit, os, sys\n"
+    "def _peak():\n"
+    "    for line in open('/proc/self/status'):\n"
+    "        if line.startswith('VmHWM:'):\n"
+    "            open(os.environ['KPIRULES_BENCH_PEAK'], 'w').write(line.split()[1])\n"
+    "atexit.register(_peak)\n"
+    "sys.argv = ['kpirules', *sys.argv[1:]]\n"
+    "from kpirules.cli.main import main\n"
+    "main()\n")
+
+
+def _check_with_peak(args: list[str], env: dict, cwd: str):
+    """(Run, peak RSS in MB of the kpirules process alone)."""
+    peak_file = os.path.join(cwd, "peak.txt")
+    done = run_child([sys.executable, "-c", _PEAK_WRAPPER, *args],
+                     env={**env, "KPIRULES_BENCH_PEAK": peak_file}, cwd=cwd)
+    with open(peak_file) as fh:
+        return done, int(fh.read()) / 1024
+
+
+def big(sizes: list[tuple[int, int]]) -> dict:
+    """`kpirules check` on big Google Sheets (no injected latency): wall time, API calls,
+    bytes read and the child's peak RSS; the results checked against `check` on the same
+    data as a CSV file (read whole)."""
+    import tempfile
+
+    from kpirules_emulator.sheets import SheetsEmulator
+
+    kpirules_bin = kpirules_cli()
+    as_of = generate.AS_OF.isoformat()
+    rows_out, problems = [], []
+    for n, width in sizes:
+        key = f"kpirulesBig{n}x{width}"
+        headers, data = _big_data(n, width)
+        with SheetsEmulator() as emu, tempfile.TemporaryDirectory() as tmp:
+            emu.add_spreadsheet(key, {"Data": [headers, *data],
+                                      "Rules": [["Name", "Rule"], *map(list, BIG_RULES)],
+                                      "Settings": [["Key", "Value"], ["late_after", "30 days"]]})
+            csv_path = os.path.join(tmp, "data.csv")
+            with open(csv_path, "w", newline="") as fh:
+                out = csv.writer(fh)
+                out.writerow(headers)
+                out.writerows([[r[0].isoformat(), *r[1:]] for r in data])
+            del data
+            rules_path = os.path.join(tmp, "rules.kpi")
+            with open(rules_path, "w") as fh:
+                fh.writelines(f"{name}: {text}\n" for name, text in BIG_RULES)
+            with open(os.path.join(tmp, "kpirules.toml"), "w") as fh:
+                fh.write('late_after = "30 days"\n')
+            env = {**os.environ, "KPIRULES_SHEETS_EMULATOR_HOST": emu.host}
+            before = len(list(emu.requests()))
+            done, peak = _check_with_peak(["check", key, "--as-of", as_of, "--format", "json"], env, tmp)
+            served = [r for r in list(emu.requests())[before:] if r["api"].startswith("spreadsheets")]
+            if done.returncode not in (0, 1):
+                problems.append(f"check on the {n} x {width} sheet exited {done.returncode}: "
+                                f"{done.stderr[-800:]}")
+                continue
+            whole = run_child([kpirules_bin, "check", csv_path, "--rules", rules_path, "--as-of", as_of,
+                               "--format", "json"], env=env, cwd=tmp)
+            ours = [(r["name"], r.get("segment"), r["status"], r["value"])
+                    for r in json.loads(done.stdout)["results"]]
+            theirs = [(r["name"], r.get("segment"), r["status"], r["value"])
+                      for r in json.loads(whole.stdout)["results"]]
+            if ours != theirs:
+                problems.append(f"the {n} x {width} sheet and its CSV disagree: "
+                                f"{[a for a, b in zip(ours, theirs) if a != b][:3]}")
+            rows_out.append({"rows": n, "columns": width, "seconds": round(done.seconds, 2),
+                             "calls": len(served), "mb_read": round(sum(r.get("bytes") or 0 for r in served) / 1e6, 1),
+                             "peak_mb": round(peak, 1), "results": len(ours),
+                             "agree": ours == theirs})
+    return {"rows": rows_out, "problems": problems}
+
+
+def big_summary(result: dict) -> str:
+    lines = ["`kpirules check` on big Google Sheets (emulator, no latency), 5 rules on 6 of the columns:",
+             "| rows x columns | wall s | API calls | MB read | peak RSS MB | results = CSV's |",
+             "|---|--:|--:|--:|--:|---|"]
+    for r in result["rows"]:
+        lines.append(f"| {r['rows']:,} x {r['columns']} | {r['seconds']} | {r['calls']} | "
+                     f"{r['mb_read']} | {r['peak_mb']} | {'yes' if r['agree'] else 'NO'} |")
+    lines += [f"PROBLEM: {p}" for p in result["problems"]]
+    return "\n".join(lines)
+
+
 def summary(result: dict) -> str:
     if "skipped" in result:
         return f"sheets: skipped ({result['skipped']})"
@@ -214,7 +328,13 @@ if __name__ == "__main__":
     parser.add_argument("--rules", default="10,100")
     parser.add_argument("--naive-max", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--big", metavar="ROWSxCOLS,...",
+                        help="instead: `check` on big sheets, e.g. 10000x20,100000x20")
     a = parser.parse_args()
+    if a.big:
+        result = big([tuple(int(v) for v in size.split("x")) for size in a.big.split(",")])  # type: ignore[misc]
+        print(big_summary(result))
+        sys.exit(1 if result["problems"] else 0)
     result = run([int(n) for n in a.rules.split(",")], seed=a.seed, naive_max=a.naive_max)
     print(summary(result))
     sys.exit(1 if result.get("problems") else 0)

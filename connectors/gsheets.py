@@ -1,8 +1,12 @@
 """Google Sheets through the Sheets API v4, with gspread's HTTP client and google-auth.
 
-One read is one HTTP call: a single ``spreadsheets.get`` with a ``ranges`` entry per tab
-(whole tabs: ``'Data'``, ``'Rules'``...) and a ``fields`` mask that keeps the answer to what
-we use. The mask asks for each cell's ``effectiveValue`` (typed: numbers come as JSON
+One read is one HTTP call for most sheets: a single ``spreadsheets.get`` with a ``ranges``
+entry per tab (``'Rules'``, ``'Settings'``... whole; the data tab's first 1,000 rows,
+``'Data'!1:1000``) and a ``fields`` mask that keeps the answer to what we use. A bigger
+data tab is read on in pages of bounded size, only the columns the caller needs
+(``gsheets_read``: a fixed number of calls for its size, and bounded memory).
+
+The mask asks for each cell's ``effectiveValue`` (typed: numbers come as JSON
 numbers, whatever the sheet's locale shows, so a Polish ``1 234,56`` arrives as 1234.56
 and is never re-parsed) and for ``effectiveFormat.numberFormat.type``, the one format bit
 that tells a date (a serial number formatted DATE or DATE_TIME) from a plain number. The
@@ -17,7 +21,9 @@ fail with 400 "Unable to parse range". So the first call asks for the tabs under
 given; only when Google answers that 400 (a tab is missing, or spelled in another case and
 Google did not match it) do we fall back to one metadata call (every tab's title) and one
 data call with the titles matched case-insensitively (spec/cli.md). The usual run, with the
-tabs named as configured, costs one call; an unusual one three; never more.
+tabs named as configured, costs one call; an unusual one three. One case is common enough
+to cost less: a sheet without a Settings tab (it is optional), when Google's 400 names
+that range, is asked again without it: two calls.
 
 Dates: a DATE cell becomes ``datetime.date`` (serial days since 1899-12-30); a DATE_TIME
 cell a ``datetime.datetime`` in the spreadsheet's time zone (the serial is wall-clock time
@@ -43,11 +49,13 @@ import logging
 import os
 import re
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
 
 from kpirules.config_base import SETTINGS_TAB
 from kpirules.connectors.base import RawTable, Workbook
-from kpirules.connectors.gsheets_transport import build_client, classify
+from kpirules.connectors.gsheets_errors import _RangeNotFound
+from kpirules.connectors.gsheets_read import HEAD_ROWS, cell_hook, head_range, merge_page, pages, read_timeout
+from kpirules.connectors.gsheets_transport import build_client, classify, timeout_hint
 from kpirules.connectors.gsheets_writes import WriteRejected, WriteUnknown  # noqa: F401 (re-exported)
 from kpirules.errors import SourceError, did_you_mean
 
@@ -61,11 +69,10 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{20,}$")
 # any bare key-shaped name counts there.
 _EMULATOR_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
-GRID_FIELDS = (
-    "properties(title,locale,timeZone),"
-    "sheets(properties(sheetId,title,index),"
-    "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type)))"
-)
+CELL_FIELDS = "data(startRow,startColumn,rowData/values(effectiveValue,effectiveFormat/numberFormat/type))"
+GRID_FIELDS = ("properties(title,locale,timeZone),"
+               f"sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),{CELL_FIELDS})")
+PAGE_FIELDS = f"sheets({CELL_FIELDS})"  # a page of the data tab (gsheets_read): cells only
 META_FIELDS = "properties(title,locale,timeZone),sheets/properties(sheetId,title,index)"
 FORMATTING_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(frozenRowCount)),"
                      "conditionalFormats,protectedRanges)")
@@ -178,17 +185,13 @@ def _zone(name: str | None) -> dt.tzinfo | None:
 
 # --- the connector -----------------------------------------------------------------------
 
-class _RangeNotFound(SourceError):
-    """Google's 400 "Unable to parse range": a tab asked for by name is not there. A
-    SourceError so that, outside ``read`` (which falls back on it), it still reads well."""
-
-
-
 class GoogleSheetsConnector:
     name: ClassVar[str] = "gsheets"
     # Asking for a tab that does not exist costs two more calls (module docstring), so
     # callers ask only for the tabs they need, not for ones that may be there.
     optional_tabs_free: ClassVar[bool] = False
+    # ``read(columns=...)`` reads only those columns below the data tab's head (source.py).
+    reads_columns: ClassVar[bool] = True
 
     def __init__(self, source: str, *, credentials: str | None = None, timeout: float = 30,
                  retry: Any = None, endpoint: str | None = None, **_options: Any):
@@ -200,8 +203,11 @@ class GoogleSheetsConnector:
 
         self._key = key
         self._credentials = credentials
-        # ``timeout`` is the read timeout of each request; the policy keeps its other limits.
-        self._retry = replace(retry or RetryPolicy(), read_timeout=float(timeout))
+        # ``timeout`` (the `timeout` setting) is the read timeout of a small request; a
+        # request for many cells gets more (gsheets_read.read_timeout), the policy's
+        # deadline as much more.
+        self._retry = retry or RetryPolicy()
+        self.timeout = float(timeout)
         self._endpoint = endpoint.rstrip("/") if endpoint else None
         self._http: Any = None  # gspread HTTPClient, built on first use
         self._auth: Any = None  # kpirules.gauth.Resolved
@@ -238,18 +244,21 @@ class GoogleSheetsConnector:
     # -- reading ------------------------------------------------------------------------
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
-             extra_tabs: tuple[str, ...] = ()) -> Workbook:
-        """Read the data tab, the rules tab and ``extra_tabs`` in one call. ``rules_tab=None``
-        skips the rules tab (rules come from a file). A missing data tab is an error; a
-        missing rules tab or extra tab is left out. The Settings tab is in ``extra_tabs``
-        when asked for, and also whenever the fallback call was needed anyway."""
+             extra_tabs: tuple[str, ...] = (),
+             columns: Callable[[Workbook], Iterable[int] | None] | None = None) -> Workbook:
+        """Read the data tab, the rules tab and ``extra_tabs`` in one call (the data tab's
+        first rows only when it is big: then ``columns``, given what the first call read,
+        names the 0-based columns to read below them, None for all; gsheets_read).
+        ``rules_tab=None`` skips the rules tab (rules come from a file). A missing data tab
+        is an error; a missing rules tab or extra tab is left out. The Settings tab is in
+        ``extra_tabs`` when asked for, and also whenever the fallback call was needed."""
         self._sheet_ids = {}  # tabs may have been renamed since the last read
         wanted: list[str] = []
         for name in (data_tab, rules_tab, *extra_tabs):
             if name and _find(wanted, name) is None:
                 wanted.append(name)
         try:
-            doc = self._get(ranges=[quote_tab(n) for n in wanted], fields=GRID_FIELDS)
+            doc = self._first_call(wanted)
             titles = None
         except _RangeNotFound:
             # Fallback, see the module docstring: learn the titles, then ask for the ones
@@ -264,11 +273,60 @@ class GoogleSheetsConnector:
                 extra_tabs = (*extra_tabs, SETTINGS_TAB)
             present = [t for t in (_find(titles, n) for n in wanted) if t is not None]
             try:
-                doc = self._get(ranges=[quote_tab(t) for t in present], fields=GRID_FIELDS)
+                doc = self._get(ranges=self._ranges(present), fields=GRID_FIELDS)
             except _RangeNotFound:  # renamed between our two calls
                 raise SourceError("the tabs of the spreadsheet changed while it was being read",
                                   hint="try again") from None
-        return self._workbook(doc, data_tab, rules_tab, extra_tabs, titles)
+        book = self._workbook(doc, data_tab, rules_tab, extra_tabs, titles)
+        self._rest_of_data(doc, book, columns)
+        return book
+
+    @staticmethod
+    def _ranges(tabs: list[str]) -> list[str]:
+        """The first is the data tab: its head only (gsheets_read); the others whole."""
+        return [head_range(quote_tab(tabs[0])), *(quote_tab(t) for t in tabs[1:])]
+
+    def _first_call(self, wanted: list[str]) -> dict:
+        """The tabs ``wanted`` by their names. A sheet without a Settings tab is common (it
+        is optional): when Google's 400 names that range, ask once more without it rather
+        than learning every title (two calls, not three)."""
+        try:
+            return self._get(ranges=self._ranges(wanted), fields=GRID_FIELDS)
+        except _RangeNotFound as exc:
+            settings = _find(wanted[1:], SETTINGS_TAB)
+            if settings is None or exc.range_text not in (quote_tab(settings), settings):
+                raise
+            return self._get(ranges=self._ranges([t for t in wanted if t != settings]),
+                             fields=GRID_FIELDS)
+
+    def _rest_of_data(self, doc: dict, book: Workbook, columns: Any) -> None:
+        """The data tab's rows below the head, when there are any: only ``columns`` of
+        them, in pages (gsheets_read)."""
+        data = book.data
+        sheet = next((s for s in doc.get("sheets", ())
+                      if s["properties"]["title"] == data.sheet), None)
+        if sheet is None or not data.headers:
+            return
+        grid = (sheet.get("data") or [{}])[0]
+        read_to = int(grid.get("startRow", 0)) + len(grid.get("rowData") or ())
+        size = sheet["properties"].get("gridProperties") or {}
+        last_row = int(size.get("rowCount", 0))
+        if read_to < HEAD_ROWS or last_row <= HEAD_ROWS:
+            return  # the head held the whole tab
+        wanted = columns(book) if columns is not None else None
+        if wanted is None:  # every column with a header or a value in the head
+            wanted = range(max(len(data.headers), *(len(r) for r in data.rows)))
+        tz = _zone(doc.get("properties", {}).get("timeZone"))
+        rows = data.rows
+        rows.extend([] for _ in range(HEAD_ROWS - data.header_row - len(rows)))
+        hook = cell_hook(lambda cell: cell_value(cell, tz))
+        for ranges, cells in pages(quote_tab(data.sheet or ""), HEAD_ROWS + 1, last_row, wanted):
+            page = self._get(ranges=ranges, fields=PAGE_FIELDS, cells=cells, hook=hook)
+            for grid in ((page.get("sheets") or [None])[0] or {}).get("data") or ():
+                merge_page(rows, data.header_row + 1, grid)
+            del page  # one page parsed at a time: what bounds the memory of a read
+        while rows and not any(v is not None for v in rows[-1]):
+            rows.pop()
 
     def _workbook(self, doc: dict, data_tab: str, rules_tab: str | None,
                   extra_tabs: tuple[str, ...], titles: list[str] | None) -> Workbook:
@@ -350,12 +408,25 @@ class GoogleSheetsConnector:
 
     # -- HTTP ---------------------------------------------------------------------------
 
-    def _get(self, *, fields: str, ranges: list[str] | None = None) -> dict:
+    def _get(self, *, fields: str, ranges: list[str] | None = None, cells: int = 0,
+             hook: Any = None) -> dict:
+        """One ``spreadsheets.get``; ``cells``: about how many cells it asks for (its
+        timeout grows with them); ``hook``: a ``json.loads`` object hook for the answer."""
         params: dict[str, Any] = {"fields": fields}
         if ranges:
             params["ranges"] = ranges
-        return self._call(lambda http: http.fetch_sheet_metadata(self._key, params=params),
-                          idempotent=True)
+        if hook is None:
+            return self._call(lambda http: http.fetch_sheet_metadata(self._key, params=params),
+                              idempotent=True, cells=cells)
+
+        def parsed(http: Any) -> Any:  # as fetch_sheet_metadata, with the hook
+            import json
+
+            from gspread.urls import SPREADSHEET_URL
+
+            return json.loads(http.request("get", SPREADSHEET_URL % self._key, params=params).content,
+                              object_hook=hook)
+        return self._call(parsed, idempotent=True, cells=cells)
 
     def _client(self) -> Any:
         if self._http is None:
@@ -363,8 +434,11 @@ class GoogleSheetsConnector:
                                                   sleep=self._retry.sleep)
         return self._http
 
-    def _call(self, fn: Any, *, idempotent: bool) -> Any:
+    def _call(self, fn: Any, *, idempotent: bool, cells: int = 0) -> Any:
         http = self._client()
+        read = read_timeout(self.timeout, cells)
+        policy = replace(self._retry, read_timeout=read,
+                         deadline=self._retry.deadline + max(0.0, read - self._retry.read_timeout))
 
         def attempt(timeouts: tuple[float, float]) -> Any:
             http.set_timeout(timeouts)
@@ -374,9 +448,9 @@ class GoogleSheetsConnector:
         from kpirules.retry import RetryExhausted
 
         try:
-            result = self._retry.run(attempt, lambda exc: classify(exc, idempotent=idempotent))
-        except RetryExhausted:
-            raise
+            result = policy.run(attempt, lambda exc: classify(exc, idempotent=idempotent))
+        except RetryExhausted as exc:
+            raise timeout_hint(exc) from exc.__cause__
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - translated below, or re-raised
@@ -408,90 +482,11 @@ class GoogleSheetsConnector:
 
     def _translate(self, exc: Exception) -> Exception:
         """A non-retryable failure as a SourceError saying what to do."""
-        import google.auth.exceptions as gexc
-        from gspread.exceptions import APIError
+        from kpirules.connectors.gsheets_errors import translate
 
-        from kpirules.gauth import redact
-
-        secrets = self._auth.secrets() if self._auth else []
-        if isinstance(exc, APIError):
-            status = exc.response.status_code
-            message = redact(str(exc.error.get("message", "")), secrets)
-            reason = _error_reason(exc)
-            if status == 400 and "unable to parse range" in message.lower():
-                return _RangeNotFound(f"Google Sheets could not find a tab: {message}",
-                                      hint="check the tab names (`kpirules check` lists them)")
-            if status == 400 and "not supported for this document" in message.lower():
-                return SourceError(
-                    f"the file {self._key} is not a Google Sheet (an uploaded .xlsx or .csv?)",
-                    hint="open it in Google Sheets and use File > Save as Google Sheets, "
-                         "or download it and pass the .xlsx file")
-            if status == 401:
-                return SourceError("Google rejected the credentials (401)",
-                                   hint=f"{_relogin_hint(self._auth)} (credentials used: "
-                                        f"{self._auth.describe()})")
-            if status == 403 and (reason in {"SERVICE_DISABLED", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
-                                  or "has not been used" in message or "is disabled" in message):
-                if reason == "ACCESS_TOKEN_SCOPE_INSUFFICIENT":
-                    return SourceError("the credentials were not granted access to Google Sheets",
-                                       hint=_relogin_hint(self._auth))
-                return SourceError(f"the Google Sheets API is not enabled for the credentials' "
-                                   f"project: {message}",
-                                   hint="enable it: Google Cloud console > APIs & Services > "
-                                        "Library > Google Sheets API > Enable")
-            if status == 403:
-                return SourceError(
-                    f"no access to the spreadsheet {self._key} as {self._auth.who()}",
-                    hint=self._auth.share_hint())
-            if status == 404:
-                return SourceError(f"no spreadsheet with key {self._key}; check the URL",
-                                   hint=f"the key is the part after /d/ in the sheet's URL; "
-                                        f"if it is right, {self._auth.share_hint()}")
-            return SourceError(f"Google Sheets answered {status}: {message or 'no message'}")
-        if isinstance(exc, gexc.RefreshError) and getattr(exc, "retryable", False):
-            # google-auth already retried the token endpoint (3 attempts with backoff).
-            return SourceError(f"Google's sign-in service did not issue a token: "
-                               f"{redact(_refresh_message(exc), secrets)}",
-                               hint="try again later")
-        if isinstance(exc, gexc.RefreshError):
-            return SourceError(f"Google refused the credentials: "
-                               f"{redact(_refresh_message(exc), secrets)}",
-                               hint=f"{_relogin_hint(self._auth)} (credentials used: "
-                                    f"{self._auth.describe()})")
-        if isinstance(exc, gexc.GoogleAuthError):
-            return SourceError(f"cannot use the credentials: {redact(str(exc), secrets)}",
-                               hint=f"{_relogin_hint(self._auth)} (credentials used: "
-                                    f"{self._auth.describe()})")
-        if isinstance(exc, ValueError):  # a body that is not JSON
-            return SourceError(f"Google Sheets sent an answer that is not JSON ({type(exc).__name__})",
-                               hint="try again later")
-        import requests
-
-        if isinstance(exc, requests.RequestException):
-            return SourceError(f"could not talk to Google Sheets ({type(exc).__name__})",
-                               hint="check the network connection, then try again")
-        return exc
+        return translate(exc, self._key, self._auth)
 
 
 def _find(titles: list[str], wanted: str) -> str | None:
     key = wanted.strip().casefold()
     return next((t for t in titles if t.strip().casefold() == key), None)
-
-
-def _error_reason(exc: Any) -> str | None:
-    for detail in exc.error.get("details", ()) or ():
-        if isinstance(detail, dict) and detail.get("reason"):
-            return detail["reason"]
-    return None
-
-
-def _refresh_message(exc: Exception) -> str:
-    # RefreshError args are (message, response body); only the message is for people.
-    return str(exc.args[0]) if exc.args else type(exc).__name__
-
-
-def _relogin_hint(auth: Any) -> str:
-    if auth is not None and auth.cache_path is not None:
-        return "run `kpirules auth login` again"
-    return ("check the key file (it may have been deleted or disabled); "
-            "`kpirules auth status` shows which is used")

@@ -64,6 +64,19 @@ def classify(exc: BaseException, *, idempotent: bool = True) -> Any:
     return None
 
 
+def timeout_hint(exc: Any) -> Any:
+    """``RetryExhausted`` by read timeouts, with a hint naming the setting that gives more
+    time (the policy's own hint names none)."""
+    from kpirules.retry import TIMEOUT, RetryExhausted
+
+    if exc.failures and exc.failures[-1].kind == TIMEOUT:
+        return RetryExhausted(exc.message, "set a longer `timeout` (seconds for a small read; "
+                              "bigger reads get more in proportion) in kpirules.toml or the "
+                              "Settings tab, then try again", attempts=exc.attempts,
+                              elapsed=exc.elapsed, failures=exc.failures)
+    return exc
+
+
 def _never_sent(exc: BaseException) -> bool:
     text = repr(exc.args)
     return "NewConnectionError" in text or "Connection refused" in text or "NameResolution" in text

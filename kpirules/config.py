@@ -246,6 +246,7 @@ class Settings(BaseModel):
     # "12 weeks", "2 years"; "forever" keeps every row.
     owed_for: str = "7 days"
     history_keep: str = "180 days"
+    timeout: float | None = Field(None, gt=0, le=3600)  # s per small Sheets read (30); more per cell
 
     @field_validator("owed_for", "history_keep")
     @classmethod

@@ -96,6 +96,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         file_settings = load_settings(config)
         if getattr(file_settings, "encoding", None) and hasattr(conn, "encoding"):
             conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
+        apply_timeout(conn, file_settings)
     wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
               (rules_tab or (file_settings.rules_tab if file_settings else "Rules")) if with_rules else None)
     # The Settings tab is read in the same read as the data, on every source: on Google
@@ -105,8 +106,14 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     from kpirules.errors import SourceError
 
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
+    read: Any = conn.read
+    if with_rules and getattr(conn, "reads_columns", False):
+        # A big Google Sheet: below its first rows, only the columns the rules use.
+        import functools
+
+        read = functools.partial(read, columns=lambda wb: needed_columns(wb, conn, config, file_settings))
     try:
-        workbook = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
+        workbook = read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
     except SourceError as exc:
         raise blame_settings(exc, unset, config) from None
     tab = settings_tab(workbook)
@@ -118,10 +125,53 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     again = (data_tab or settings.data_tab, (rules_tab or settings.rules_tab) if with_rules else None)
     if again != wanted:
         try:
-            workbook = conn.read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
+            workbook = read(data_tab=again[0], rules_tab=again[1], extra_tabs=tabs)
         except SourceError as exc:
             raise blame_settings(exc, unset, config, tab) from None
     return conn, workbook, settings
+
+
+def apply_timeout(conn: Connector, settings: Settings | None) -> None:
+    """The `timeout` setting, on a connector that has one (Google Sheets)."""
+    if settings is not None and settings.timeout is not None and hasattr(conn, "timeout"):
+        conn.timeout = settings.timeout  # type: ignore[attr-defined]
+
+
+def needed_columns(workbook: Workbook, conn: Connector, config: str | None,
+                   file_settings: Settings | None) -> set[int] | None:
+    """The 0-based data-tab columns the rules of ``workbook`` (its first rows, its Rules
+    and Settings tabs) need: the date column, the first three (where total rows are
+    labelled: kpirules.read.recipe) and every column a rule names (metrics, segments,
+    filters). None (every column) when that cannot be told from the first rows."""
+    from kpirules.ast import Column
+    from kpirules.names import normalise
+    from kpirules.read.recipe import ReadOptions, shape
+    from kpirules.rulesfile import rules_from_table
+
+    settings = file_settings
+    tab = settings_tab(workbook)
+    try:
+        if tab is not None:
+            from kpirules.config import load_settings
+
+            settings = load_settings(config, tab=tab)
+            apply_timeout(conn, settings)  # for the pages still to read
+        if workbook.rules is None:
+            return None
+        raw, recipe = shape(workbook.data, ReadOptions.of(settings, workbook.data), partial=True)
+    except Exception:  # noqa: BLE001 - said by the full read, which then has every column
+        return None
+    by_name: dict[str, list[int]] = {}
+    for i, header in enumerate(raw.headers):
+        if header is not None:
+            by_name.setdefault(normalise(str(header)), []).append(i)
+    needed = {recipe.date_index, 0, 1, 2}
+    for entry in rules_from_table(workbook.rules):
+        if entry.rule is not None:
+            for node in entry.rule.walk():
+                if isinstance(node, Column):
+                    needed.update(by_name.get(node.name, ()))
+    return needed
 
 
 def now(settings: Settings | None, workbook: Workbook):

@@ -236,7 +236,7 @@ def test_the_report_after_the_run_says_nothing_changed_since(report):
     assert "Nothing: every status is the one History recorded at the last run" in report.read_text(encoding="utf-8")
 
 
-def test_a_report_from_a_google_sheet_is_one_read(workbook, tmp_path, monkeypatch):
+def test_a_report_from_a_google_sheet_is_one_read_and_a_page(workbook, tmp_path, monkeypatch):
     from kpirules_emulator.sheets import SheetsEmulator
 
     with SheetsEmulator() as emu:
@@ -245,7 +245,11 @@ def test_a_report_from_a_google_sheet_is_one_read(workbook, tmp_path, monkeypatc
         out = tmp_path / "r.html"
         result = CliRunner().invoke(cli, ["report", key, "--as-of", AS_OF.isoformat(), "--out", str(out)])
         assert result.exit_code == 0, result.output
-        assert [e["api"] for e in emu.requests()] == ["spreadsheets.get"]
+        calls = emu.requests()
+        # One read of the tabs (the Data tab's first 1,000 rows), then the 3,344 rows below
+        # them in one page of the rules' columns (docs/running.md, "What a run costs").
+        assert [e["api"] for e in calls] == ["spreadsheets.get"] * 2
+        assert calls[1]["query"]["ranges"] == ["'Data'!A1001:L4345", "'Data'!N1001:O4345"]
     assert_one_point_per_period(charts_of(out.read_text(encoding="utf-8")), workbook)
 
 

@@ -202,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # --- answering ---
     def send_json(self, status: int, payload: Any, headers: dict | None = None,
-                  pretty: bool = False) -> None:
+                  pretty: bool = False) -> int:
         data = json.dumps(payload, ensure_ascii=False, indent=2 if pretty else None,
                           separators=None if pretty else (",", ":")).encode("utf-8")
         self.send_response(status)
@@ -212,6 +212,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
+        return len(data)
 
     def drop(self) -> None:
         """Close the socket without a byte of answer."""
@@ -338,7 +339,8 @@ class App:
         # call in the log (tests count calls right after them).
         self.log.add(entry)
         try:
-            h.send_json(status, payload, headers, pretty)
+            # The answer's size, set once it is sent (benchmarks: bytes read).
+            entry["bytes"] = h.send_json(status, payload, headers, pretty)
         except (BrokenPipeError, ConnectionResetError):
             pass
         # Seconds from the request's arrival to the last byte written (benchmarks).

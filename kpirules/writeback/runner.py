@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from kpirules.errors import SourceError
 from kpirules.results import Report, RuleResult, Status
-from kpirules.source import SETTINGS_TAB, today
+from kpirules.source import SETTINGS_TAB, apply_timeout, today
 from kpirules.source import now as _now
 from kpirules.source import settings_tab as _settings_tab
 from kpirules.writeback.dashboard import DASHBOARD_TAB, add_dashboard, attach_trends
@@ -119,6 +119,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     data_tab = data_tab or file_settings.data_tab
     rules_tab = rules_tab or file_settings.rules_tab
     conn = open_source(source, connector=connector, **options)
+    apply_timeout(conn, file_settings)  # the `timeout` setting (Google Sheets reads)
     kind = getattr(conn, "name", "")
     if kind == "csv":
         raise SourceError("`kpirules run` writes results back into a workbook or sheet; a CSV file has no "
