@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from kpirules.connectors.base import RawTable, a1
+from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.read import numbers
@@ -59,13 +59,6 @@ def parse_number(value: Any, mark: str | None = None) -> float | None | object:
 BAD = object()  # parse_number's answer for a cell that is not a number
 
 
-class CellError(str):
-    """A spreadsheet error cell (``#DIV/0!``), as its text: never a number or a date."""
-
-
-class UnsavedFormula(str):
-    """A formula saved without its value (``=B3*2``): the file was written by a program
-    that does not compute formulas, and never saved by one that does."""
 MARK_SAMPLE = 1000  # rows at each end of a column that decide its decimal mark
 
 
