@@ -26,6 +26,8 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 Trigger = Literal["fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late",
                   "data_recovered"]
 
+_DEFAULT_TRIGGERS: list[Trigger] = ["fail", "recovery"]
+
 
 class MissingEnv(LookupError):
     """A ``${NAME}`` reference whose variable is not set."""
@@ -55,7 +57,7 @@ class _Channel(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: str = Field(min_length=1)
-    on: list[Trigger] = Field(default_factory=lambda: ["fail", "recovery"])
+    on: list[Trigger] = Field(default_factory=lambda: _DEFAULT_TRIGGERS.copy())
     # Globs over rule names, case-insensitive; a leading "!" excludes ("!test_*").
     rules: list[str] = Field(default_factory=lambda: ["*"])
 
@@ -185,7 +187,7 @@ class EmailChannel(_Channel):
         return resolve_env(self.password.get_secret_value(), env) if self.password else None
 
     def secret_texts(self) -> list[str]:
-        return [_secret(self.password)] if self.password else []
+        return [self.password.get_secret_value()] if self.password else []
 
     def env_names(self) -> list[str]:
         names = super().env_names() + env_refs(self.username)
