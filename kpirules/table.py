@@ -24,6 +24,7 @@ from kpirules.names import normalise
 from kpirules.read import numbers
 from kpirules.read.dates import text_date, typed as typed_date
 from kpirules.read.numbers import read_text
+from kpirules.read.recipe import no_data_error
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -239,9 +240,7 @@ class DataTable:
                 self._undated(i, col, self.raw.rows[i], value)
         if not filled:
             where = "the data" if self.raw.sheet is None else f"the {self.raw.sheet} tab"
-            raise SourceError(f"{where} has no rows below its headers",
-                              hint="check that the export that fills it ran, and that --data-tab (or "
-                                   "data_tab in the settings) names the right tab")
+            raise no_data_error(where)
         if any(dated[k][0] > dated[k + 1][0] for k in range(len(dated) - 1)):
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]
