@@ -101,7 +101,9 @@ def test_the_previous_period_of_change_must_be_complete_too():
 
 def test_a_non_blank_unreadable_cell_counts_as_data_and_is_an_error():
     rows = [list(r) for r in ROWS]
-    rows[-1][2] = "n/a"  # signups on Sunday: not a number, but there
+    # signups on Sunday: not a number, but there ("n/a" or "--" would read as no value,
+    # as exports write it: kpirules.read.numbers.BLANK_WORDS)
+    rows[-1][2] = "twelve"
     (rate,) = report_of(rows, "rate: signups / visits >= 2% weekly\n").results
     assert rate.status is Status.ERROR and rate.error.cell == f"Data!C{len(rows)}"
 
@@ -254,12 +256,14 @@ def test_complete_through_in_the_settings_file(project):
 
 
 def test_json_carries_the_data_warnings_the_table_prints(project):
-    (project / "data.csv").write_text(csv_text(ROWS + [["", 1, 1, 1]]), encoding="utf-8")
+    # a row without a date or numbers among the data (below them it would be a footnote)
+    (project / "data.csv").write_text(csv_text(ROWS[:10] + [["", "see note", None, None]] + ROWS[10:]),
+                                      encoding="utf-8")
     table = invoke("check", "data.csv", "--rules", "rules.kpi", "--as-of", "2026-11-23")
     res = invoke("check", "data.csv", "--rules", "rules.kpi", "--as-of", "2026-11-23", "--format", "json")
     warnings = json.loads(res.stdout)["warnings"]
     assert warnings and all(f"warning: {w}" in table.stderr for w in warnings)
-    assert any("'data.csv'!A55 is empty, so the row has no date" in w for w in warnings)
+    assert any("'data.csv'!A11 is empty, so the row has no date" in w for w in warnings)
 
 
 def test_by_rule_without_segments_is_in_every_output(project):

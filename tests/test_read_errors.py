@@ -109,7 +109,9 @@ def test_a_semicolon_file_reads_commas_as_decimals(tmp_path):
 @pytest.mark.parametrize("cell", ["1e309", "9" * 1_000_000, "-1e400"])
 def test_non_finite_numbers_are_bad_cells_with_their_address(tmp_path, cell):
     data = tmp_path / "data.csv"
-    data.write_text(f"date,visits\n2026-11-16,1\n2026-11-17,{cell}\n", encoding="utf-8")
+    # the whole week, so that it is complete (spec: "Complete periods")
+    week = "".join(f"2026-11-{day},1\n" for day in range(18, 23))
+    data.write_text(f"date,visits\n2026-11-16,1\n2026-11-17,{cell}\n{week}", encoding="utf-8")
     res = invoke("check", str(data), "--rules", rules(tmp_path, "v: visits >= 1 weekly\n"), "--as-of",
                  "2026-11-24", "--format", "json")
     (result,) = json.loads(res.output)["results"]
@@ -170,7 +172,10 @@ def test_settings_are_checked(tmp_path):
 def test_settings_file_reaches_the_reader(tmp_path, monkeypatch):
     data = tmp_path / "data.csv"
     data.write_bytes("Tag;Besuche\n1/2/2026;1,5\n2/2/2026;2\n".encode("cp1252"))
-    (tmp_path / "kpirules.toml").write_text('locale = "de_DE"\nencoding = "cp1252"\n', encoding="utf-8")
+    # complete_through: February is complete although its data end on the 2nd (the
+    # settings reach the engine as they reach the reader)
+    (tmp_path / "kpirules.toml").write_text('locale = "de_DE"\nencoding = "cp1252"\ncomplete_through = "yesterday"\n',
+                                            encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     res = invoke("check", str(data), "--rules", rules(tmp_path, "b: sum(besuche) >= 1 monthly\n"),
                  "--as-of", "2026-03-01", "--format", "json")
