@@ -38,6 +38,15 @@ def a1(sheet: str | None, row: int, col: int) -> str:
     return f"{sheet}!{ref}"
 
 
+class CellError(str):
+    """A spreadsheet error cell (``#DIV/0!``), as its text: never a number or a date."""
+
+
+class UnsavedFormula(str):
+    """A formula saved without its value (``=B3*2``): the file was written by a program
+    that does not compute formulas, and never saved by one that does."""
+
+
 @dataclass
 class RawTable:
     """A tab as read: the header row and the rows below it, cells untouched.

@@ -21,7 +21,7 @@ import html
 import re
 import zipfile
 
-from kpirules.table import CellError, UnsavedFormula
+from kpirules.connectors.base import CellError, UnsavedFormula
 
 _SHEET = re.compile(rb'<sheet\b[^>]*?\bname="([^"]*)"[^>]*?\br:id="([^"]*)"')
 _SHEET_ALT = re.compile(rb'<sheet\b[^>]*?\br:id="([^"]*)"[^>]*?\bname="([^"]*)"')

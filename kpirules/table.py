@@ -18,12 +18,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from kpirules.connectors.base import RawTable, a1
+from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
 from kpirules.read import numbers
 from kpirules.read.dates import text_date, typed as typed_date
 from kpirules.read.numbers import read_text
+from kpirules.read.recipe import no_data_error
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -59,13 +60,6 @@ def parse_number(value: Any, mark: str | None = None) -> float | None | object:
 BAD = object()  # parse_number's answer for a cell that is not a number
 
 
-class CellError(str):
-    """A spreadsheet error cell (``#DIV/0!``), as its text: never a number or a date."""
-
-
-class UnsavedFormula(str):
-    """A formula saved without its value (``=B3*2``): the file was written by a program
-    that does not compute formulas, and never saved by one that does."""
 MARK_SAMPLE = 1000  # rows at each end of a column that decide its decimal mark
 
 
@@ -246,9 +240,7 @@ class DataTable:
                 self._undated(i, col, self.raw.rows[i], value)
         if not filled:
             where = "the data" if self.raw.sheet is None else f"the {self.raw.sheet} tab"
-            raise SourceError(f"{where} has no rows below its headers",
-                              hint="check that the export that fills it ran, and that --data-tab (or "
-                                   "data_tab in the settings) names the right tab")
+            raise no_data_error(where)
         if any(dated[k][0] > dated[k + 1][0] for k in range(len(dated) - 1)):
             dated.sort()
         self._sorted_dates = [d for d, _ in dated]

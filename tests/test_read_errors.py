@@ -109,13 +109,41 @@ def test_a_semicolon_file_reads_commas_as_decimals(tmp_path):
 @pytest.mark.parametrize("cell", ["1e309", "9" * 1_000_000, "-1e400"])
 def test_non_finite_numbers_are_bad_cells_with_their_address(tmp_path, cell):
     data = tmp_path / "data.csv"
-    data.write_text(f"date,visits\n2026-11-16,1\n2026-11-17,{cell}\n", encoding="utf-8")
+    # the whole week, so that it is complete (spec: "Complete periods")
+    week = "".join(f"2026-11-{day},1\n" for day in range(18, 23))
+    data.write_text(f"date,visits\n2026-11-16,1\n2026-11-17,{cell}\n{week}", encoding="utf-8")
     res = invoke("check", str(data), "--rules", rules(tmp_path, "v: visits >= 1 weekly\n"), "--as-of",
                  "2026-11-24", "--format", "json")
     (result,) = json.loads(res.output)["results"]
     assert result["status"] == "ERROR" and result["error"]["cell"] == "'data.csv'!B3"
     assert "too large to be a number" in result["error"]["message"]
 
+
+@pytest.mark.parametrize("cell", ["1e309", "9" * 1_000_000, "-1e400", "-Infinity"])
+def test_non_finite_numbers_are_the_same_bad_cells_on_the_duckdb_path(tmp_path, cell):
+    # A large file goes to DuckDB (kpirules.backends): the same cell, the same words; an
+    # unreadable cell on the last day also counts as data there (spec: "Complete periods").
+    pytest.importorskip("duckdb")
+    from kpirules import backends
+    from kpirules.engine import evaluate
+    from kpirules.rulesfile import parse_rules_file
+
+    data = tmp_path / "data.csv"
+    # orders: blank on Saturday, unreadable on Sunday (row 8): the week is complete for them
+    orders = {21: "", 22: "twelve"}
+    days = [f"2026-11-{day},1,{orders.get(day, 1)}\n" for day in range(18, 23)]
+    data.write_text(f"date,visits,orders\n2026-11-16,1,1\n2026-11-17,{cell},1\n{''.join(days)}", encoding="utf-8")
+    entries = parse_rules_file("v: visits >= 1 weekly\no: orders >= 1 weekly\n")
+    found = []
+    for backend in ("python", "duckdb"):
+        table = backends.csv_table(data, backend=backend)
+        found.append([(r.status.value, r.error.cell, r.error.message) for r in
+                      evaluate(entries, table, dt.date(2026, 11, 24)).results])
+    assert getattr(table, "backend", None) == "duckdb", table.fallback_reason
+    assert found[0] == found[1]
+    (v, o) = found[1]
+    assert v[:2] == ("ERROR", "'data.csv'!B3") and ("too large" in v[2] or "not a number" in v[2])
+    assert o == ("ERROR", "'data.csv'!C8", "'data.csv'!C8 holds 'twelve', not a number")
 
 def test_nan_and_infinity_cells_from_a_spreadsheet_are_bad_cells():
     raw = RawTable(["date", "visits"], [[dt.date(2026, 11, 16), float("nan")], [dt.date(2026, 11, 17), float("inf")]],
@@ -170,7 +198,10 @@ def test_settings_are_checked(tmp_path):
 def test_settings_file_reaches_the_reader(tmp_path, monkeypatch):
     data = tmp_path / "data.csv"
     data.write_bytes("Tag;Besuche\n1/2/2026;1,5\n2/2/2026;2\n".encode("cp1252"))
-    (tmp_path / "kpirules.toml").write_text('locale = "de_DE"\nencoding = "cp1252"\n', encoding="utf-8")
+    # complete_through: February is complete although its data end on the 2nd (the
+    # settings reach the engine as they reach the reader)
+    (tmp_path / "kpirules.toml").write_text('locale = "de_DE"\nencoding = "cp1252"\ncomplete_through = "yesterday"\n',
+                                            encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     res = invoke("check", str(data), "--rules", rules(tmp_path, "b: sum(besuche) >= 1 monthly\n"),
                  "--as-of", "2026-03-01", "--format", "json")

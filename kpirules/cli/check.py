@@ -52,7 +52,7 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
                     config=config, **connector_options(credentials))
     resolve(lang, ready.settings, ready.workbook)  # before evaluating: messages are made then
-    report = evaluate(ready.entries, ready.table, as_of or ready.today)
+    report = evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)
     if fmt == "json":
         if sys.stdout.isatty():
             echo_json(report.to_json())

@@ -211,13 +211,14 @@ def read_entries(path: str):
 
 def data_table(source: str, data_tab: str | None = None, *, config: str | None = None):
     """The data table of ``source`` read as ``check`` reads it: with the settings of the
-    settings file and the source's Settings tab (data tab, date column). A bad settings
-    file raises ``ConfigError`` (exit 2), an unreadable source ``SourceError`` (exit 3)."""
+    settings file and the source's Settings tab (data tab, date column, encoding, locale,
+    date format). A bad settings file raises ``ConfigError`` (exit 2), an unreadable source
+    ``SourceError`` (exit 3)."""
     from kpirules.source import read_source
     from kpirules.table import load_table
 
     _, workbook, settings = read_source(source, data_tab=data_tab, with_rules=False, config=config)
-    return load_table(workbook.data, date_column=settings.date_column if settings else "date")
+    return load_table(workbook.data, settings=settings)
 
 
 def settings_file(config: str | None = None):

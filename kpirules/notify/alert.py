@@ -28,6 +28,12 @@ def _status(value: Status | str | None) -> Status | None:
     return Status("NO_DATA" if text == "NODATA" else text)
 
 
+
+def delivery_key(key: str, channel: str) -> str:
+    """Stable per alert and channel: what receivers deduplicate on (the alert outbox,
+    kpirules.writeback.outbox, records deliveries under it)."""
+    return f"{key}-{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
+
 @dataclass(kw_only=True)
 class Alert:
     """A status change of one rule (and segment) that people may need to hear about.

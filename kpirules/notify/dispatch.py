@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from kpirules.notify.alert import Alert, title
+from kpirules.notify.alert import Alert, delivery_key, title
 from kpirules.notify.transport import Outcome, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,16 +178,12 @@ def _request(channel: Any, alert: Alert, headers: dict[str, str], key: str | Non
     from kpirules.notify import slack, webhook
 
     if channel.type == "slack":
-        from kpirules.writeback.outbox import delivery_key
-
         key = delivery_key(alert.key, channel.name) if alert.key else None
         body = json.dumps(slack.slack_payload(alert, key=key), ensure_ascii=False).encode()
         return body, {"Content-Type": "application/json; charset=utf-8"}, slack.slack_answer_problem
     body = webhook.webhook_body(alert)
     request_headers = {"Content-Type": "application/json; charset=utf-8", **headers}
     if alert.key:
-        from kpirules.writeback.outbox import delivery_key
-
         request_headers["Idempotency-Key"] = delivery_key(alert.key, channel.name)
     if key:
         request_headers[webhook.SIGNATURE_HEADER] = webhook.signature(body, key)

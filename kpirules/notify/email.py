@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import TYPE_CHECKING, Callable
 
-from kpirules.notify.alert import LABELS, Alert, render_text, title
+from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
 from kpirules.format import plural
 from kpirules.notify.transport import Outcome, scrub
 
@@ -82,8 +82,6 @@ def email_message(alerts: list[Alert], *, sender: str, to: list[str], prefix: st
 def _delivery_keys(alerts: list[Alert], channel: str | None) -> list[str]:
     if channel is None or not any(a.key for a in alerts):
         return []
-    from kpirules.writeback.outbox import delivery_key
-
     return [delivery_key(a.key, channel) for a in alerts if a.key]
 
 

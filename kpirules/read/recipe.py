@@ -102,6 +102,14 @@ class Recipe:
         return numbers.decide(cells, self.decimal_hint, self.decimal_setting)
 
 
+def no_data_error(where: str) -> SourceError:
+    """The one error for a tab (or file) with headers and nothing below them: the reader
+    raises it, and so does the table when every row it was given is blank."""
+    return SourceError(f"{where} holds no data: nothing below its header row",
+                       hint="export or paste the data into it (or name another tab with --data-tab, "
+                            "or data_tab in the settings)")
+
+
 def is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -215,8 +223,7 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
     if not headers:
         raise SourceError(f"{where} is empty", hint="export or paste the data, with its header row, into it")
     if not any(_width(r) for r in rows):
-        raise SourceError(f"{where} holds no data: nothing below its header row",
-                          hint="export or paste the data into it (or name another tab with --data-tab)")
+        raise no_data_error(where)
     names = [normalise(h) if not is_blank(h) else "" for h in headers]
     export = recognise(set(names))
     date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet, export)

@@ -24,6 +24,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpirules.notify.alert import delivery_key  # noqa: F401  (kept importable from here)
+
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
     from kpirules.notify.dispatch import Delivery
@@ -46,11 +48,6 @@ def identity(record: Any) -> str:
     r = record.result
     period = f"{r.period.start}..{r.period.end}" if r.period else ""
     return "|".join([r.name, segment_key(r.segment), period, record.status, record.event or ""])
-
-
-def delivery_key(key: str, channel: str) -> str:
-    """Stable per alert and channel: what receivers deduplicate on."""
-    return f"{key}-{hashlib.sha256(channel.encode()).hexdigest()[:8]}"
 
 
 @dataclass
