@@ -222,7 +222,15 @@ def test_alert_emails_and_slack_speak_polish():
     i18n.set_language("pl")
     msg = email_message([alert()], sender="kpi@example.com", to=["anna@example.com"])
     text = msg.get_body(preferencelist=("plain",)).get_content()
-    assert "conversion (signups / visits >= 2% weekly) — spadek do 1.83% za 16\u201322.11.2026 (wcześniej PASS)" in text
+    # No previous value: no direction, the value and the threshold it misses (docs/running.md).
+    assert "conversion (signups / visits >= 2% weekly) — wartość 1.83%, poniżej progu 2% za 16\u201322.11.2026" \
+           " (wcześniej PASS)" in text
+    import dataclasses
+
+    fell = dataclasses.replace(alert(), previous_value=0.021, previous_value_text="2.10%")
+    text = email_message([fell], sender="kpi@example.com", to=["anna@example.com"]).get_body(
+        preferencelist=("plain",)).get_content()
+    assert "spadł do 1.83% z 2.10%, poniżej progu 2% za 16\u201322.11.2026 (wcześniej PASS)" in text
     assert "Trend (5 okresów, od najstarszego): ██▇ ▁ \u2198 spadek z 2,84% do 1,83%" in text
     assert "Wysłane przez kpirules." in text
     html = msg.get_body(preferencelist=("html",)).get_content()

@@ -118,7 +118,7 @@ def assert_set_up(emulator, status_col=5):
     assert emulator.sheet_properties(KEY, "Rules")["gridProperties"]["frozenRowCount"] == 1
     rules = emulator.conditional_formats(KEY, "Rules")
     assert [r["booleanRule"]["condition"]["values"][0]["userEnteredValue"] for r in rules] == [
-        "PASS", "WARN", "FAIL", "NO_DATA", "ERROR", "OFF"]
+        "PASS", "WARN", "FAIL", "NO_DATA", "INCONCLUSIVE", "ERROR", "OFF"]
     assert {r["ranges"][0]["startColumnIndex"] for r in rules} == {status_col}
     protected = emulator.protected_ranges(KEY, "Rules")
     assert sorted(p["range"]["startColumnIndex"] for p in protected) == list(range(status_col, status_col + 6))
@@ -158,7 +158,7 @@ def test_a_workbook_gets_status_colours_once_and_keeps_its_dropdown(tmp_path):
         return [(str(cf.sqref), rule.formula) for cf in ws.conditional_formatting for rule in cf.rules]
 
     found = colours()
-    assert len(found) == 6 and {where for where, _ in found} == {"F2:F501"}
+    assert len(found) == 7 and {where for where, _ in found} == {"F2:F501"}
     assert ['"PASS"'] in [formula for _, formula in found]
     assert ['LEFT(F2,5)="ERROR"'] in [formula for _, formula in found]
     rules = openpyxl.load_workbook(path)["Rules"]

@@ -78,7 +78,7 @@ def test_the_main_command_leaves_a_fresh_clone_clean(tmp_path):
                               env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 1, done.stdout + done.stderr  # some rules fail: the point of the example
         outputs.append(done.stdout.splitlines()[-1])
-    assert outputs[0] == outputs[1] and outputs[0].endswith("5 alerts"), outputs
+    assert outputs[0] == outputs[1] and outputs[0].endswith("10 alerts"), outputs
     status = subprocess.run(["git", "status", "--porcelain", "--ignored=no"], cwd=clone, capture_output=True,
                             text=True, check=True).stdout
     assert status == "", status

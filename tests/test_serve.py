@@ -91,7 +91,7 @@ def test_evaluate_on_tab_values_gives_the_same_results(marketing, service):
                                                                "Checked", "Message"]
     assert cells["F2"]["value"] == "WARN" and cells["G2"]["number_format"] == "0.00%"
     assert cells["H2"]["value"] == ">= 2%, warn at 2.5%" and cells["I2"]["value"] == "2026-11-16..22"
-    assert cells["F15"]["value"] == "OFF"  # likes_target is switched off in the Enabled column
+    assert cells["F20"]["value"] == "OFF"  # likes_target (row 20) is switched off in the Enabled column
     sidebar = {r["name"]: r for r in doc["rules"]}
     assert sidebar["orders_trend"] == {
         "name": "orders_trend", "row": 5, "status": "FAIL", "value": "-17.79%", "target": ">= -10%",

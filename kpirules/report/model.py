@@ -127,7 +127,7 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
     entries = rule_entries(wb, source, rules)
     table = load_table(wb.data, date_column=settings.date_column if settings else "date")
     as_of = as_of or today(settings, wb)
-    report = evaluate(entries, table, as_of)
+    report = evaluate(entries, table, as_of, settings=settings)  # late_after etc. as run reads them
     history_raw, alerts_raw = (_tab(wb, t) for t in tabs)
     recorded, last_run = read_series(history_raw, as_of)
     views = rule_views(entries, report.results, recorded, table, as_of, periods)
@@ -135,7 +135,7 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
     for r in report.results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     reach = _reach(report, table)
-    since = since_last_run(history_raw, tabs[0], report.results) if recorded else []
+    since = since_last_run(history_raw, tabs[0], report, alerts_raw) if recorded else []
     return ReportData(source=wb.title or source, as_of=as_of, rules=views, counts=counts,
                       data_reach=reach, last_run=last_run, changes=changes(views),
                       alerts=read_alerts(alerts_raw), history_found=bool(recorded), since_last_run=since,
@@ -326,10 +326,12 @@ def _condition(view: RuleView, entry: RuleEntry) -> None:
         view.high = cond.high.value if isinstance(cond.high, ast.Number) else None
 
 
-def since_last_run(raw: RawTable | None, title: str, results: list[RuleResult]) -> list[Change]:
-    """The status changes `run` would record now against History as the last run left it."""
+def since_last_run(raw: RawTable | None, title: str, report: Any,
+                   alerts_raw: RawTable | None = None) -> list[Change]:
+    """The alerts `run` would record now against History and the Alerts tab as the last run
+    left them: status changes, and data that fell late or arrived."""
     from kpirules.errors import SourceError
-    from kpirules.writeback.alerts import detect
+    from kpirules.writeback.alerts import data_records, detect
     from kpirules.writeback.history import read_history
     from kpirules.writeback.summary import segment_key
 
@@ -338,7 +340,8 @@ def since_last_run(raw: RawTable | None, title: str, results: list[RuleResult]) 
     except SourceError:  # a History tab that is not ours: nothing to compare with
         return []
     return [Change(a.result.name, _label(segment_key(a.result.segment)), a.previous or "", a.status,
-                   a.result.period) for a in detect(history, results)]
+                   a.result.period)
+            for a in detect(history, report.results) + data_records(report.late, report.extents, alerts_raw)]
 
 
 def changes(views: list[RuleView]) -> list[Change]:
