@@ -392,3 +392,47 @@ def test_a_held_lock_exits_7_naming_since_when_and_changes_nothing(book):
     assert "another run holds this workbook since 07:00:12" in result.output
     assert book.read_bytes() == before
     assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2  # free again
+
+
+def _content(path):
+    """What a run changes, as values: the Rules tab and History (None: no History yet)."""
+    wb = openpyxl.load_workbook(path)  # must open: a damaged file fails the test here
+    out = {title: [list(r) for r in wb[title].iter_rows(values_only=True)]
+           for title in ("Rules", "History", "Alerts") if title in wb.sheetnames}
+    wb.close()
+    return out
+
+
+def test_a_run_killed_at_any_point_leaves_the_old_or_the_new_workbook_never_a_damaged_one(tmp_path):
+    # kill -9 (no clean-up runs) at points spread over a whole run, most of them late, where
+    # the write happens: the workbook opens and holds either what it held before or what a
+    # complete run writes. Timings only choose where to kill; nothing about speed is asserted.
+    import random
+    import shutil
+    import signal
+    import time
+
+    old = make_workbook(tmp_path / "old.xlsx")
+    assert run(old, "--as-of", "2026-11-26", "--no-notify").exit_code in (1, 2)
+    new = tmp_path / "new.xlsx"
+    shutil.copy(old, new)
+    cmd = [sys.executable, "-m", "kpirules", "run", "--as-of", "2026-12-03", "--no-notify", "-q"]
+    started = time.perf_counter()
+    done = subprocess.run([*cmd, str(new)], capture_output=True, timeout=120)
+    whole = time.perf_counter() - started
+    assert done.returncode in (1, 2), done.stdout
+    before, after = _content(old), _content(new)
+    assert before != after
+    seen = set()
+    rng = random.Random(14)
+    for i, share in enumerate((0.3, 0.55, 0.7, 0.8, 0.87, 0.93, 0.97, 1.0)):
+        target = tmp_path / f"killed{i}.xlsx"
+        shutil.copy(old, target)
+        proc = subprocess.Popen([*cmd, str(target)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(whole * share * rng.uniform(0.9, 1.1))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        got = _content(target)
+        assert got in (before, after), f"kill {i} at {share:.0%} of a run left a third state"
+        seen.add("new" if got == after else "old")
+    assert "old" in seen  # the early kills at least

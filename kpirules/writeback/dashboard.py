@@ -168,7 +168,10 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
     if native_charts and deleted:
         # openpyxl does not move references when rows are deleted (Google Sheets does, the
         # deletes coming last in the batch): on xlsx, point where the rows will have moved.
-        rows = {k: r - sum(1 for d in deleted if d < r) for k, r in rows.items()}
+        import bisect
+
+        gone = sorted(deleted)  # one binary search a row: History has tens of thousands
+        rows = {k: r - bisect.bisect_left(gone, r) for k, r in rows.items()}
     values = _values(history, value_col, results, restated)
     from kpirules.i18n import header
 

@@ -111,9 +111,21 @@ class History:
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
 
 
+_LAST_READ: list = []  # [(raw, title, History)]: the runner and the Dashboard read the same tab
+
+
 def read_history(raw: RawTable | None, title: str) -> History:
     """Index the History tab by key. A tab of that name that is not ours (none of our key
-    headers) is refused rather than written into."""
+    headers) is refused rather than written into. The tab as read is indexed once per run
+    (one pass over its rows; the Dashboard asks again for the same table)."""
+    if _LAST_READ and _LAST_READ[0][0] is raw and raw is not None and _LAST_READ[0][1] == title:
+        return _LAST_READ[0][2]
+    history = _read_history(raw, title)
+    _LAST_READ[:] = [(raw, title, history)]
+    return history
+
+
+def _read_history(raw: RawTable | None, title: str) -> History:
     history = History(raw=raw, title=raw.sheet if raw is not None and raw.sheet else title)
     if raw is None or not any(h not in (None, "") for h in raw.headers):
         if raw is not None and any(any(c not in (None, "") for c in r) for r in raw.rows):
@@ -129,27 +141,28 @@ def read_history(raw: RawTable | None, title: str) -> History:
         raise _not_ours(history.title)
     col = {h: find(h) for h in HISTORY_COLUMNS}
     ours = {c for c in col.values() if c is not None}
+    width = max(len(headers), max(ours) + 1)
+    at = [col[label] for label in ("Rule", "Segment", "Period start", "Period end", "Status", "Checked at")]
+    value_col = col["Value"]
+    first = raw.header_row + 1
+    rows, duplicates = history.rows, history.duplicates
     for index, cells in enumerate(raw.rows):
-        cells = list(cells) + [None] * (len(headers) - len(cells))
-
-        def get(label: str) -> str:
-            c = col[label]
-            return cell_text(cells[c]) if c is not None and c < len(cells) else ""
-
-        if not get("Rule"):
+        if len(cells) < width:
+            cells = list(cells) + [None] * (width - len(cells))
+        rule, segment, start, end, status, checked = (
+            cell_text(cells[c]) if c is not None else "" for c in at)
+        if not rule:
             continue
-        key = (get("Rule"), get("Segment"), get("Period start"), get("Period end"))
-        value_col = col["Value"]
-        value = cells[value_col] if value_col is not None and value_col < len(cells) else None
-        row = HistoryRow(row=raw.header_row + 1 + index, key=key, status=get("Status").upper(),
-                         checked=get("Checked at"),
+        key = (rule, segment, start, end)
+        value = cells[value_col] if value_col is not None else None
+        row = HistoryRow(row=first + index, key=key, status=status.upper(), checked=checked,
                          user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours),
                          value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
                          else None)
-        if key in history.rows:
-            history.duplicates.append(row)
+        if key in rows:
+            duplicates.append(row)
         else:
-            history.rows[key] = row
+            rows[key] = row
     return history
 
 

@@ -309,7 +309,8 @@ def formula_values(path: str, wb) -> dict[str, dict[str, Any]]:
     """Sheet title -> {coordinate: the value Excel last computed} for every formula cell."""
     wanted: dict[str, set[str]] = {}
     for ws in wb.worksheets:
-        coords = {c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"}
+        # The cells the sheet holds (iter_rows would make every empty cell of its rectangle).
+        coords = {c.coordinate for c in ws._cells.values() if c.data_type == "f"}
         if coords:
             wanted[ws.title] = coords
     if not wanted:

@@ -1,0 +1,108 @@
+"""Runs that do not slow down with history (issue 14): one `kpirules run` of
+examples/marketing.xlsx at day 1 of daily runs against the same run at day 365, whole
+processes, in turn, medians, peak memory. Never asserted; prints the ratio.
+
+    python bench/xlsx_history.py [--repeat 3] [--days 365]
+
+Day 1: the example workbook after one run (the day before), so History, Alerts, Settings
+and the Dashboard exist. Day N: the same workbook with History grown as N daily runs leave
+it under the default ``history_keep`` (180 days): each row of day 1 repeated for every day
+still kept, its period moved back a day at a time (rolling windows add a row a day; for
+weekly and monthly rules this over-counts, so History is if anything larger than a real
+year's), plus one day past the limit for the run to remove, as every daily run does. The
+Data tab is the same in both: only History grows. Each timed run starts from a fresh copy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from measure import run_child  # noqa: E402
+
+AS_OF = dt.date(2026, 11, 26)
+KEEP_DAYS = 180
+
+
+def kpirules(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kpirules", *args]
+
+
+def day_one(folder: Path) -> Path:
+    path = folder / "day1.xlsx"
+    shutil.copy(ROOT / "examples" / "marketing.xlsx", path)
+    done = subprocess.run(kpirules("run", str(path), "--as-of", str(AS_OF - dt.timedelta(days=1)),
+                                   "--no-notify"), capture_output=True, text=True)
+    if done.returncode not in (0, 1, 5):
+        raise SystemExit(f"the day-1 run failed ({done.returncode}): {done.stderr}")
+    return path
+
+
+def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
+    """Day 1's workbook with History grown by ``days`` daily runs (see the module text)."""
+    import openpyxl
+
+    path = folder / f"day{days}.xlsx"
+    wb = openpyxl.load_workbook(day1)
+    ws = wb["History"]
+    template = [[(c.value, c.style, c.number_format) for c in row] for row in ws.iter_rows(min_row=2)]
+    kept = min(days, KEEP_DAYS + 1)
+    for back in range(1, kept):
+        for row in template:
+            ws.append([v for v, _, _ in row])
+            for cell, (value, _, fmt) in zip(ws[ws.max_row], row):
+                if isinstance(value, dt.datetime):
+                    cell.value = value - dt.timedelta(days=back)
+                cell.number_format = fmt
+    wb.save(path)
+    return path, ws.max_row - 1
+
+
+def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float]:
+    times, peak = [], 0.0
+    for i in range(repeat):
+        copy = folder / f"run{i}-{path.name}"
+        shutil.copy(path, copy)
+        done = run_child(kpirules("run", str(copy), "--as-of", str(AS_OF), "--no-notify"), cwd=str(ROOT))
+        if done.returncode not in (0, 1, 5):
+            raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
+        times.append(done.seconds)
+        peak = max(peak, done.max_rss_mb)
+    return times, peak
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--days", type=int, default=365)
+    args = ap.parse_args(argv)
+    from statistics import median
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        first = day_one(folder)
+        later, rows = day_n(first, args.days, folder)
+        t1, p1, tn, pn = [], 0.0, [], 0.0
+        for _ in range(args.repeat):  # in turn, so that machine load hits both alike
+            a, pa = timed(first, folder, 1)
+            b, pb = timed(later, folder, 1)
+            t1 += a
+            tn += b
+            p1, pn = max(p1, pa), max(pn, pb)
+    print(f"xlsx run, day 1:          median {median(t1):.3f} s, peak {p1:.0f} MiB")
+    print(f"xlsx run, day {args.days} ({rows} History rows): median {median(tn):.3f} s, peak {pn:.0f} MiB")
+    print(f"ratio day {args.days} / day 1: {median(tn) / median(t1):.2f} (goal <= 1.3)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
