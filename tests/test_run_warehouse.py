@@ -169,3 +169,17 @@ def test_an_unreachable_warehouse_gives_not_checked_on_sheets(emulator):
     assert all(s.startswith("not checked: ") for n, s in statuses.items() if n != "switched_off"), statuses
     assert history_keys(emulator.values(KEY, "History")) == history
     assert "alert:" not in result.output
+
+
+def test_the_settings_tab_can_name_the_warehouse(emulator, daily):
+    """No Data tab, no flags: the Settings tab's data and table rows (no password) suffice."""
+    emulator.add_spreadsheet(WAREHOUSE_KEY, {"Rules": rules_tab(),
+                                             "Settings": [["Key", "Value"], ["data", daily],
+                                                          ["table", "run_daily"]]})
+    checked = invoke("check", WAREHOUSE_KEY, "--format", "json")
+    assert checked.exit_code == 2, checked.output
+    assert {r["name"]: r["status"] for r in json.loads(checked.output)["results"]
+            if not r["segment"]}["conversion"] == "WARN"
+    result = invoke("run", WAREHOUSE_KEY)
+    assert result.exit_code == 2, result.output
+    assert {n: r["status"] for n, r in engine_cells(emulator, WAREHOUSE_KEY).items()} == EXPECTED

@@ -138,7 +138,7 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
     except SourceError as exc:
         # No data tab may be right: the Settings tab can say the data are in a warehouse.
         found = _rules_only(source, read_options) if _has_tabs(source, read_options) else None
-        if found is None or not getattr(found[1], "data", None):
+        if found is None or found[2] is None or not found[2].data:
             raise exc from None
         return _sheet_and_warehouse(source, None, read_options, found)
     if "table" in getattr(conn, "capabilities", ()):
