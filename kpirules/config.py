@@ -76,6 +76,10 @@ class Settings(BaseModel):
     # The data are late (exit 6, data_late alerts) when a metric's data end is older than
     # A-1 minus this: "2 days", "1 week", "0 days".
     late_after: str = "2 days"
+    # Rules in the sheet, data in a warehouse (docs/warehouses.md): a database URL (never
+    # with a password in a Settings tab) and its [schema.]table.
+    data: str | None = None
+    table: str | None = None
     notifications: list[Channel] = Field(default_factory=list)
     # How long an undelivered alert stays owed (kpirules.writeback.outbox), and how long
     # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",

@@ -256,6 +256,12 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
                     CONFIG, f"`{key}` refers to the environment variable {ref}; the Settings tab may "
                     f"only use variables named {TAB_ENV_PREFIX}*", **where(row, True),
                     suggestion=f"name the variable {TAB_ENV_PREFIX}{ref} or move this setting to {FILE_NAME}"))
+        if slot == "data" and _has_password(text):
+            problems.append(Problem(
+                CONFIG, f"`{key}` holds a password; a sheet is no place for a credential", **where(row, True),
+                suggestion="remove it from the URL and give it as the database expects it "
+                           "(PGPASSWORD, ~/.pgpass, SNOWFLAKE_PASSWORD), or set data in kpirules.toml"))
+            continue
         target[slot] = value
         written[path] = key
         cells[path] = (where(row, False).get("cell"), where(row, True).get("cell"))
@@ -307,3 +313,13 @@ def origin(key: str, config: str | None, tab: Any = None,
             place += f":{where['line']}"
         return value, f"`{layer.display((key,))} = {value}` from {place}"
     return None
+
+
+def _has_password(url: str) -> bool:
+    """Whether a URL carries a password (``scheme://user:secret@host``)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return bool(urlsplit(url.strip()).password)
+    except ValueError:
+        return False

@@ -25,6 +25,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from kpirules.errors import SourceError
+
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
     from kpirules.connectors.base import RawTable, Workbook
@@ -109,8 +111,8 @@ def table_for(source: str | os.PathLike | RawTable | Workbook, *, date_column: s
     return csv_table(source, date_column=date_column, backend=backend)
 
 
-def read_with_table(source: str, *, backend: str | None = None, **read_options: Any
-                    ) -> tuple[Workbook, Settings | None, Any]:
+def read_with_table(source: str, *, backend: str | None = None, data: str | None = None,
+                    **read_options: Any) -> tuple[Workbook, Settings | None, Any]:
     """``kpirules.source.read_source(source, **read_options)`` for ``check``, plus the
     DuckDB table when that backend takes the source: ``(workbook, settings, table)``.
 
@@ -118,25 +120,117 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
     ``workbook.data`` with ``load_table`` as before. A CSV file the DuckDB backend takes is
     never read by the csv connector: its workbook holds the header row only (``data.rows``
     is empty), and its settings are those of the settings file, as for any CSV (a CSV has
-    no Settings tab)."""
+    no Settings tab).
+
+    ``data`` (a warehouse URL, else the ``data`` setting) with ``table``: the rules and
+    settings come from ``source`` and the table is the warehouse's ``SqlTable``."""
     from kpirules.source import read_source
 
+    if data is not None:
+        return _sheet_and_warehouse(source, data, read_options)
     path = _csv_path(source, read_options)
     if path is not None and choose(path, backend) == "duckdb":
         found = _duck_workbook(path, read_options.get("config"))
         if found is not None:
             return found
-    conn, workbook, settings = read_source(source, **read_options)
+    try:
+        conn, workbook, settings = read_source(source, **read_options)
+    except SourceError as exc:
+        # No data tab may be right: the Settings tab can say the data are in a warehouse.
+        found = _rules_only(source, read_options) if _has_tabs(source, read_options) else None
+        if found is None or found[2] is None or not found[2].data:
+            raise exc from None
+        return _sheet_and_warehouse(source, None, read_options, found)
     if "table" in getattr(conn, "capabilities", ()):
         # A database: the whole plan runs there as one query (kpirules.sql.compile).
-        from kpirules.backends.sql_table import SqlTable
-
-        engine = conn.engine()  # type: ignore[attr-defined]
-        table = conn.table  # type: ignore[attr-defined]
-        sql = SqlTable(engine, table, date_column=(settings.date_column if settings else None) or "date")
-        sql.complete_lag_days = getattr(conn, "complete_lag_days", None)  # GA4: as_of - 4
-        return workbook, settings, sql
+        return workbook, settings, sql_table_of(conn, settings)
+    if settings is not None and settings.data:
+        return _sheet_and_warehouse(source, None, read_options, (conn, workbook, settings))
     return workbook, settings, None
+
+
+def sql_table_of(conn: Any, settings: Settings | None):
+    """The ``SqlTable`` of a warehouse connector (one with the ``table`` capability)."""
+    from kpirules.backends.sql_table import SqlTable
+
+    sql = SqlTable(conn.engine(), conn.table, date_column=(settings.date_column if settings else None) or "date")
+    sql.complete_lag_days = getattr(conn, "complete_lag_days", None)  # GA4: as_of - 4
+    return sql
+
+
+def warehouse_table(data: str, table: str | None, *, settings: Settings | None = None, **options: Any):
+    """The data of ``data`` (a warehouse URL: ``postgresql://...``, ``duckdb:///...``) and
+    ``table`` as a ``SqlTable``, for rules that live elsewhere (a sheet's Rules tab):
+    ``kpirules run SHEET --data URL --table T``. Raises ``SourceError`` when it cannot be
+    read (unreachable, no such table, no date column)."""
+    from kpirules.connectors import open_source
+
+    conn = open_source(data, table=table, **options)
+    if "table" not in getattr(conn, "capabilities", ()):
+        raise SourceError(f"--data takes a database URL; {getattr(conn, 'name', 'this')} sources hold their "
+                          "data in their own Data tab",
+                          hint="give postgresql://, bigquery://, snowflake://, spark: or duckdb:/// "
+                               "(docs/warehouses.md)")
+    return sql_table_of(conn, settings)
+
+
+def _connector_options(read_options: dict[str, Any]) -> dict[str, Any]:
+    """What a warehouse connector is opened with: the credentials (BigQuery shares the
+    Sheets ones)."""
+    return {k: v for k, v in read_options.items() if k == "credentials" and v}
+
+
+def _rules_only(source: str, read_options: dict[str, Any]):
+    """``read_source`` with the Rules tab standing in for the data tab (the data are
+    elsewhere): (connector, workbook, settings), or None when that cannot be read either."""
+    from kpirules.source import read_source
+
+    options = {k: v for k, v in read_options.items() if k != "table"}
+    options["data_tab"] = options.get("rules_tab") or _rules_tab(options.get("config"))
+    try:
+        return read_source(source, **options)
+    except SourceError:
+        return None
+
+
+def _has_tabs(source: str, read_options: dict[str, Any]) -> bool:
+    """Whether ``source`` is a workbook or sheet (one with tabs, not a CSV file or a database)."""
+    from kpirules.connectors import open_source
+
+    try:
+        conn = open_source(source, connector=read_options.get("connector"))
+    except Exception:  # noqa: BLE001 - the first error is the one to report
+        return False
+    return getattr(conn, "name", "") in ("xlsx", "gsheets")
+
+
+def _rules_tab(config: str | None) -> str:
+    from kpirules.source import find_settings_file
+
+    config = config or find_settings_file()
+    if not config:
+        return "Rules"
+    from kpirules.config import load_settings
+
+    return load_settings(config).rules_tab
+
+
+def _sheet_and_warehouse(source: str, data: str | None, read_options: dict[str, Any], found: Any = None):
+    """Rules (and settings) from ``source``, data from the warehouse ``data`` (or the
+    ``data`` setting) and ``--table`` (or the ``table`` setting)."""
+    from kpirules.source import read_source
+
+    if found is None:
+        options = {k: v for k, v in read_options.items() if k != "table"}
+        options["data_tab"] = options.get("rules_tab") or _rules_tab(options.get("config"))
+        found = read_source(source, **options)
+    _, workbook, settings = found
+    url = data or (settings.data if settings else None)
+    if not url:
+        raise SourceError("--table names a table of a database given with --data (or the data setting)",
+                          hint="add --data postgresql://USER@HOST/DB (docs/warehouses.md), or drop --table")
+    table = read_options.get("table") or (settings.table if settings else None)
+    return workbook, settings, warehouse_table(url, table, settings=settings, **_connector_options(read_options))
 
 
 def _csv_path(source: str, read_options: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
                                  lang_option, settings_used, source_errors, source_options, status_text,
                                  use_color, verbosity_options)
 from kpirules.i18n import _, ngettext
@@ -24,6 +24,7 @@ from kpirules.completeness import through_text
 @config_option
 @verbosity_options
 @source_options
+@data_option
 @source_errors
 def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_tab, rules_tab, connector,
             credentials):

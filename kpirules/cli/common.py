@@ -58,6 +58,21 @@ def source_options(func: Callable) -> Callable:
     return func
 
 
+def data_option(func: Callable) -> Callable:
+    """``--data URL``: rules (and results) in SOURCE, data in a warehouse's ``--table``
+    (docs/warehouses.md). Read by ``connector_options`` through the context, as ``--table``."""
+    return click.option(
+        "--data", metavar="URL", expose_value=False, envvar="KPIRULES_DATA", callback=_remember_data,
+        help="Read the data from this database (postgresql://, bigquery://, snowflake://, spark:, "
+             "duckdb:///) and --table, not from SOURCE's data tab [default: the data setting].")(func)
+
+
+def _remember_data(ctx: click.Context, param, value: str | None) -> str | None:
+    if value:
+        ctx.meta["kpirules.data"] = value
+    return value
+
+
 def config_option(func: Callable) -> Callable:
     """``--config FILE``: every command takes it, and without it every command finds the same
     settings file (``kpirules.source.find_settings_file``: from here up to the repository's
@@ -130,6 +145,8 @@ def connector_options(credentials: str | None) -> dict[str, Any]:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and ctx.meta.get("kpirules.table"):
         options["table"] = ctx.meta["kpirules.table"]
+    if ctx is not None and ctx.meta.get("kpirules.data"):
+        options["data"] = ctx.meta["kpirules.data"]
     return options
 
 

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
                                  lang_option, settings_used, source_errors, source_options, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
@@ -25,6 +25,7 @@ from kpirules.cli.main import EXIT_ERROR
 @config_option
 @verbosity_options
 @source_options
+@data_option
 @source_errors
 def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, quiet, verbose, data_tab, rules_tab,
             connector, credentials):

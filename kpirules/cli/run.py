@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import (DATE, config_option, connector_options, echo_json, format_option,
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
                                  settings_used, source_errors, source_options, status_text, use_color,
                                  verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
@@ -33,6 +33,7 @@ from kpirules.cli.main import EXIT_ERROR
 @config_option
 @verbosity_options
 @source_options
+@data_option
 @source_errors
 def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet, verbose, data_tab, rules_tab,
             connector, credentials):
@@ -88,6 +89,10 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
         print_rules(outcome, color=color)
     for line in outcome.report.warning_lines():
         click.echo(f"warning: {line}", err=True)
+    if outcome.not_checked is not None:
+        click.echo(f"error: {outcome.not_checked.message}", err=True)
+        if outcome.not_checked.hint:
+            click.echo(f"hint: {outcome.not_checked.hint}", err=True)
     if dry_run:
         click.echo("\ndry run: nothing was written or sent. It would write:")
         for line in outcome.plan.describe() or ["(nothing)"]:
@@ -155,7 +160,7 @@ def outcome_json(outcome) -> dict:
         "notifications": [{"channel": getattr(d, "channel", None), "ok": d.ok, "detail": d.describe()}
                           for d in outcome.deliveries],
         "exit_status": outcome.exit_status,
-    }
+    } | ({"not_checked": outcome.not_checked.message} if outcome.not_checked is not None else {})
 
 
 def print_rules(outcome, *, color: bool) -> None:
@@ -186,10 +191,13 @@ def summary_line(outcome) -> str:
 
     counts: dict[str, int] = {}
     for s in outcome.summaries:
-        counts[s.status] = counts.get(s.status, 0) + 1
+        status = "not checked" if outcome.not_checked is not None and s.status != "OFF" else s.status
+        counts[status] = counts.get(status, 0) + 1
     # Disabled rules are counted as every command counts them: "13 rules (1 disabled)".
     order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     statuses = ", ".join(f"{counts[k]} {k}" for k in order if k in counts) or _("no rules")
+    if counts.get("not checked"):
+        statuses = _("{n} not checked (the data could not be read)").format(n=counts["not checked"])
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     sent = sum(1 for d in outcome.deliveries if d.ok)
     text = (_("{rules} as of {date}: {statuses}; would write history {new} new / {updated} updated "

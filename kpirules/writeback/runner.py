@@ -79,6 +79,7 @@ class RunOutcome:
     alerts_title: str = "Alerts"
     state_not_recorded: str | None = None  # why the last write failed (deliveries stay owed)
     lease: Any = None  # the Sheets lease as read (kpirules.writeback.lease)
+    not_checked: SourceError | None = None  # why the data could not be read (exit 3)
 
     @property
     def owed(self) -> int:
@@ -90,6 +91,8 @@ class RunOutcome:
         from kpirules.exitcodes import Exit, combine
 
         codes = [self.report.exit_code]  # the results (1, 2) and late data (6)
+        if self.not_checked is not None:
+            codes.append(Exit.SOURCE)
         if self.owed or self.state_not_recorded:
             codes.append(Exit.UNDELIVERED)
         return combine(codes)
@@ -103,14 +106,20 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         data_tab: str | None = None, rules_tab: str | None = None, restate: int | None = None,
         connector: str | None = None, notify: bool = True, now: dt.datetime | None = None,
         dispatch: Callable[..., list[Delivery]] | None = None,
-        after_lease: Callable[[], None] | None = None, **options: Any) -> RunOutcome:
+        after_lease: Callable[[], None] | None = None, data: str | None = None, table: str | None = None,
+        **options: Any) -> RunOutcome:
     """Evaluate ``source``'s rules and write results, History and Alerts back into it.
 
     Raises ``SourceError`` when the source cannot be read or the results could not be
     written (nothing was written then), ``LeaseHeld`` when another run holds the sheet
     (nothing was written or sent), ``kpirules.config.ConfigError`` for unusable settings.
     ``after_lease`` is called between the first write and the sending (tests use it to
-    make concurrent runs overlap)."""
+    make concurrent runs overlap).
+
+    ``data`` (else the ``data`` setting) is a warehouse URL and ``table`` (else the
+    ``table`` setting) its table: the rules stay in ``source``, the data are evaluated
+    where they are (``kpirules.backends.warehouse_table``). Data that cannot be read while
+    the Rules tab can be written give every rule "not checked: <reason>" (exit 3)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
     from kpirules.writeback.lease import LEASE_TAB, read_lease, since_text
@@ -137,22 +146,31 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     lease_tab = (LEASE_TAB,) if kind == "gsheets" else ()
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
-        wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                       extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
+
+        def read(history_tab: str, alerts_tab: str, elsewhere: bool) -> tuple[Workbook, SourceError | None]:
+            # With the data elsewhere (a warehouse), the Rules tab stands in for the data tab.
+            return _read(conn, rules_tab if elsewhere else data_tab, rules_tab,
+                         (history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
+
+        elsewhere = bool(data or file_settings.data)
+        wb, data_error = read(history_tab, alerts_tab, elsewhere)
         settings = load_settings(config, tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
             history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
-            wb = conn.read(data_tab=data_tab, rules_tab=rules_tab,
-                           extra_tabs=(history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
+            wb, data_error = read(history_tab, alerts_tab, elsewhere)
         from kpirules.i18n import resolve
 
         resolve(None, settings, wb)  # messages and numbers in the sheet's language (setting, locale)
         clock = now or _now(settings, wb)
+        table_read = None
+        if data or settings.data:
+            data_error, table_read = _warehouse(data or settings.data, table or settings.table, settings, options)
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
-            now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify)
+            now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify,
+            table=table_read, data_error=data_error)
         outcome.source_url = settings.sheet_url or wb.url
         add_dashboard(outcome, wb, history_tab, native_charts=kind == "xlsx")
         if lease_tab:
@@ -165,6 +183,37 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     return outcome
 
 
+def _read(conn: Any, data_tab: str | None, rules_tab: str | None, extra_tabs: tuple[str, ...]
+          ) -> tuple[Workbook, SourceError | None]:
+    """The one read, and the data side's error when only the data could not be read: the
+    Rules tab then stands in for the data tab, so that every rule can say "not checked"."""
+    try:
+        return conn.read(data_tab=data_tab, rules_tab=rules_tab, extra_tabs=extra_tabs), None
+    except SourceError as exc:
+        if not rules_tab or data_tab == rules_tab:
+            raise
+        try:
+            wb = conn.read(data_tab=rules_tab, rules_tab=rules_tab, extra_tabs=extra_tabs)
+        except SourceError:
+            raise exc from None
+        if wb.rules is None:
+            raise exc from None
+        wb.data.rows = []  # the Rules tab is no data table
+        return wb, exc
+
+
+def _warehouse(url: str, table: str | None, settings: Settings, options: dict[str, Any]
+               ) -> tuple[SourceError | None, Any]:
+    """``(None, SqlTable)`` for the warehouse's table, or ``(the error, None)``."""
+    from kpirules.backends import warehouse_table
+
+    credentials = {k: v for k, v in options.items() if k == "credentials" and v}
+    try:
+        return None, warehouse_table(url, table, settings=settings, **credentials)
+    except SourceError as exc:
+        return exc, None
+
+
 def _has_settings_tab(wb: Workbook) -> bool:
     return _settings_tab(wb) is not None or any(
         t.strip().casefold() == SETTINGS_TAB.casefold() for t in wb.tabs)
@@ -172,9 +221,12 @@ def _has_settings_tab(wb: Workbook) -> bool:
 
 def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: dt.datetime,
                       restate: int | None = None, history_tab: str = "History",
-                      alerts_tab: str = "Alerts", notify: bool = True) -> RunOutcome:
+                      alerts_tab: str = "Alerts", notify: bool = True, table: Any = None,
+                      data_error: SourceError | None = None) -> RunOutcome:
     """Everything between the read and the write, with no I/O: results, summaries, the
-    alerts (new and owed) and the first write's plan."""
+    alerts (new and owed) and the first write's plan. ``table``: the data table when it
+    is not ``wb.data`` (a warehouse's ``SqlTable``); ``data_error``: why the data could
+    not be read (every rule is then "not checked")."""
     from kpirules.engine import evaluate
     from kpirules.rulesfile import enabled as is_enabled
     from kpirules.rulesfile import rules_from_table
@@ -192,9 +244,20 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     # Blank and repeated names are ERRORs in their own rows (rulesfile.check_names), as in
     # every other command.
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
-    table = load_table(wb.data, settings=settings)
     enabled = [e for e in entries if is_enabled(e)]
-    full = evaluate(enabled, table, as_of, settings=settings)
+    try:
+        if data_error is not None:
+            raise data_error
+        if table is None:
+            table = load_table(wb.data, settings=settings)
+        full = evaluate(enabled, table, as_of, settings=settings)
+        periods = settings.restate_periods if restate is None else restate
+        restated = restatement(enabled, table, as_of, periods, settings=settings)
+    except SourceError as exc:
+        # The data cannot be read but the Rules tab can be written: every rule says so
+        # instead of keeping yesterday's verdict; no verdict is recorded or alerted.
+        return not_checked(wb, settings, entries, exc, as_of=as_of, now=now, history_tab=history_tab,
+                           alerts_tab=alerts_tab, notify=notify)
     report = full
     by_name: dict[str, list[RuleResult]] = {}
     for r in report.results:
@@ -218,8 +281,6 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
         summaries.append(summary)
     report = Report(as_of=as_of, results=results, data_problems=full.data_problems,
                     extents=dict(full.extents), late=dict(full.late), warnings=list(full.warnings))
-    periods = settings.restate_periods if restate is None else restate
-    restated = restatement(enabled, table, as_of, periods, settings=settings)
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
@@ -237,6 +298,46 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     return RunOutcome(report=report, summaries=summaries, plan=plan, alerts=records, restated=restated,
                       earlier=earlier, alerts_raw=alerts_raw,
                       alerts_title=plan.tabs[2].title)
+
+
+NOT_CHECKED = "not checked"
+
+
+def not_checked(wb: Workbook, settings: Settings, entries: list[RuleEntry], error: SourceError, *,
+                as_of: dt.date, now: dt.datetime, history_tab: str, alerts_tab: str,
+                notify: bool) -> RunOutcome:
+    """The plan of a run whose data could not be read: "not checked: <reason>" in every
+    enabled rule's Status (yesterday's verdict must not stand), no History row, no verdict
+    alert; alerts owed by earlier runs are still delivered."""
+    from kpirules.i18n import _
+    from kpirules.rulesfile import enabled as is_enabled
+    from kpirules.writeback.alerts import alerts_plan
+    from kpirules.writeback.deliver import prepare_outbox
+    from kpirules.writeback.history import history_plan, now_text, read_history
+    from kpirules.writeback.layout import rules_tab_plan
+    from kpirules.writeback.plan import WritePlan
+    from kpirules.writeback.summary import RuleSummary, summarise
+
+    reason = error.message.splitlines()[0] if error.message else _("the data could not be read")
+    message = _("the data could not be read: {reason}").format(reason=error.message)
+    if error.hint:
+        message += "\n" + _("hint: {hint}").format(hint=error.hint)
+    summaries = [RuleSummary(entry=e, status=f"{_(NOT_CHECKED)}: {reason}", message=message)
+                 if is_enabled(e) else summarise(e, []) for e in entries]
+    checked = now_text(now)
+    history = read_history(wb.extra_tabs.get(history_tab), history_tab)
+    alerts_raw = wb.extra_tabs.get(alerts_tab)
+    earlier = prepare_outbox([], alerts_raw, settings, checked=checked, now=now, notify=notify)
+    plan = WritePlan(tabs=[
+        rules_tab_plan(wb.rules, summaries, checked),
+        history_plan(history, [], [], checked, keep=settings.history_keep, as_of=as_of),
+        alerts_plan(alerts_raw, alerts_tab, earlier, checked),
+    ], alerts=[])
+    if not _has_settings_tab(wb):
+        plan.tabs.append(settings_tab_plan())
+    return RunOutcome(report=Report(as_of=as_of, results=[]), summaries=summaries, plan=plan, alerts=[],
+                      earlier=earlier, alerts_raw=alerts_raw, alerts_title=plan.tabs[2].title,
+                      not_checked=error)
 
 
 def _threshold_texts(records: list[AlertRecord], entries: list[RuleEntry]) -> None:
