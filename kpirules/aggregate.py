@@ -1,18 +1,18 @@
 """One pass per scan: group the scan's rows, then compute every aggregate it needs.
 
-Semantics (spec/semantics.md, "Values"): blank cells are left out of everything; ``sum``,
-``avg``, ``min``, ``max`` over the non-blank cells, ``count`` of them (0 when none);
-``last``/``first`` are the summed values of the latest/earliest date on which the column is
-non-blank. A group exists only when the scan has rows for it, so "no rows" is simply an
+Semantics (spec/semantics.md, "Values"): blank cells are left out of everything; each
+function (kpirules.aggregate_functions) is computed over the non-blank cells, ``count`` of
+them (0 when none); ``last``/``first`` are the summed values of the latest/earliest date on
+which the column is non-blank. A group exists only when the scan has rows for it, so "no rows" is simply an
 absent group, which the engine reads as NO_DATA.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kpirules.aggregate_functions import AGGREGATES
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
 
@@ -101,20 +101,11 @@ def compute(frame: Frame, scan: Scan, needed: set[AggKey]) -> dict[Segment, Grou
                 columns[column] = (present, bad)
             present, bad = columns[column]
             n = len(present)
-            if func == "count":
-                value: float | None = float(n)
-            elif not n:
-                value = None
-            elif func == "sum":
-                value = math.fsum(present)
-            elif func == "avg":
-                value = math.fsum(present) / n
-            elif func == "min":
-                value = min(present)
-            elif func == "max":
-                value = max(present)
-            else:  # last / first
-                value = _edge_value(frame.dates, frame.metrics[column], positions, func == "last")
+            fn = AGGREGATES[func]
+            if fn.edge and n >= fn.min_cells:
+                value = _edge_value(frame.dates, frame.metrics[column], positions, fn.edge == "last")
+            else:
+                value = fn.of_values(present)
             group.values[(func, column)] = AggValue(value, n, bad)
         out[segment] = group
     return out

@@ -13,6 +13,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union
 
+from kpirules.aggregate_functions import AGGREGATES
+
 _T = TypeVar("_T")
 
 
@@ -112,7 +114,7 @@ class Aggregate(Node):
     ``Aggregate("sum", column, implicit=True)``."""
 
     children: ClassVar[tuple[str, ...]] = ("column",)
-    func: str  # one of AGGREGATE_FUNCTIONS
+    func: str  # a name in kpirules.aggregate_functions.AGGREGATES
     column: Column
     implicit: bool = field(default=False, compare=False)  # `x` means `sum(x)`
 
@@ -303,9 +305,10 @@ class Rule(Node):
         return None
 
 
-AGGREGATE_FUNCTIONS = ("sum", "avg", "min", "max", "count", "last", "first")
+# The built-in aggregates' names (the registry, kpirules.aggregate_functions, is the live
+# list, which a plugin's registration extends).
+AGGREGATE_FUNCTIONS = tuple(AGGREGATES)
 BASELINE_FUNCTIONS = ("change", "delta")
-FUNCTIONS = AGGREGATE_FUNCTIONS + BASELINE_FUNCTIONS + ("pace",)
 BASELINE_KINDS = ("previous", "last_year", "average")
 COMPARISONS = (">=", ">", "<=", "<", "=", "!=")
 WINDOW_UNITS = ("day", "week", "month", "quarter", "year")

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kpirules.aggregate_functions import AGGREGATES
 from kpirules.ast import (
-    AGGREGATE_FUNCTIONS,
     Aggregate,
     Baseline,
     Between,
@@ -163,7 +163,7 @@ class Builder:
         args = [a for a in args if a is not None]  # `f()` gives one None placeholder
         name = name_token.value.lower()
         span = _span(name_token, rpar)
-        if name in AGGREGATE_FUNCTIONS:
+        if name in AGGREGATES:
             if len(args) != 1 or not (isinstance(args[0], Aggregate) and args[0].implicit):
                 raise Invalid(INVALID_RULE, f"`{name}` takes one column, e.g. `{name}(visits)`",
                               args[0] if len(args) == 1 else name_token,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from kpirules import ast
+from kpirules.evaluation import constant
 from kpirules.i18n import N_, _, ngettext
 from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_text
 from kpirules.lint.vocabulary import Metric, Vocabulary
@@ -92,21 +93,6 @@ def comparisons(condition: ast.Node) -> Iterator[ast.Node]:
 
 def lhs(node: ast.Node) -> ast.Node:
     return node.left if isinstance(node, ast.Compare) else node.operand
-
-
-def constant(node: ast.Node | None) -> float | None:
-    """The value of an expression made only of numbers (``-10%``, ``2 * 1k``), else None."""
-    if isinstance(node, ast.Number):
-        return node.value
-    if isinstance(node, ast.Neg):
-        inner = constant(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ast.BinOp):
-        a, b = constant(node.left), constant(node.right)
-        if a is None or b is None or (node.op == "/" and b == 0):
-            return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0}[node.op]
-    return None
 
 
 def unit_of(node: ast.Node | None) -> str | None:
