@@ -1,4 +1,4 @@
-"""The aggregate functions, declared once: ``sum avg min max count last first``.
+"""The aggregate functions, declared once: ``sum avg min max count last first stddev``.
 
 Each ``AggregateFunction`` says everything about one function, and every place that
 computes or words an aggregate reads it from ``AGGREGATES``:
@@ -24,6 +24,7 @@ compiler and the AST); sqlglot is imported only when a part builds its SQL.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -92,3 +93,15 @@ register(AggregateFunction("count", N_("count of"), lambda v: float(len(v)), {},
 # last/first: the sum of the cells of one date; aggregate.py and the SQL windows find it.
 register(AggregateFunction("last", N_("latest date's value among"), math.fsum, _SUM, edge="last"))
 register(AggregateFunction("first", N_("earliest date's value among"), math.fsum, _SUM, edge="first"))
+
+
+def _sample_deviation(parts: Mapping[str, float], cells: int) -> float:
+    # From the sum and the sum of squares, which add up over the days of a daily cube; a
+    # rounding below 0 for equal values is 0.
+    squares = parts["sumsq"] - parts["sum"] * parts["sum"] / cells
+    return math.sqrt(max(squares, 0.0) / (cells - 1))
+
+
+register(AggregateFunction("stddev", N_("sample standard deviation of"), statistics.stdev,
+                           {**_SUM, "sumsq": Part("sum", lambda cell: cell * cell.copy())},
+                           _sample_deviation, min_cells=2))
