@@ -119,6 +119,7 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
     never read by the csv connector: its workbook holds the header row only (``data.rows``
     is empty), and its settings are those of the settings file, as for any CSV (a CSV has
     no Settings tab)."""
+    from kpirules.connectors.base import SQL_TABLE, SqlTableSource, capabilities
     from kpirules.source import read_source
 
     path = _csv_path(source, read_options)
@@ -127,13 +128,11 @@ def read_with_table(source: str, *, backend: str | None = None, **read_options: 
         if found is not None:
             return found
     conn, workbook, settings = read_source(source, **read_options)
-    if "table" in getattr(conn, "capabilities", ()):
+    if SQL_TABLE in capabilities(conn) and isinstance(conn, SqlTableSource):
         # A database: the whole plan runs there as one query (kpirules.sql.compile).
         from kpirules.backends.sql_table import SqlTable
 
-        engine = conn.engine()  # type: ignore[attr-defined]
-        table = conn.table  # type: ignore[attr-defined]
-        sql = SqlTable(engine, table, date_column=(settings.date_column if settings else None) or "date")
+        sql = SqlTable(conn.engine(), conn.table, date_column=(settings.date_column if settings else None) or "date")
         sql.complete_lag_days = getattr(conn, "complete_lag_days", None)  # GA4: as_of - 4
         return workbook, settings, sql
     return workbook, settings, None

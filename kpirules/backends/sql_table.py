@@ -11,7 +11,7 @@ An engine is reached through a ``SqlEngine``: its sqlglot dialect, the table's c
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, ClassVar, Iterable, Protocol, Sequence
 
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
@@ -41,6 +41,7 @@ class SqlTable:
     """The table ``table`` of ``engine`` as a kpirules data table."""
 
     backend = "sql"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"in-database"})  # kpirules.aggregate.IN_DATABASE
 
     def __init__(self, engine: SqlEngine, table: str, *, date_column: str = "date"):
         from sqlglot import exp
