@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator
 from kpirules import ast
 from kpirules.evaluation import constant
 from kpirules.i18n import N_, _, ngettext
-from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_text
+from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_check, rule_text
 from kpirules.lint.vocabulary import Metric, Vocabulary
 
 
@@ -229,6 +229,7 @@ def _per_day(value: float) -> str:
 # -------------------------------------------------------------------------- KPI004
 
 
+@rule_check("KPI004")
 def duplicates(items: list[Item]) -> Iterator[Finding]:
     """KPI004: two rules that say the same thing (however written)."""
     seen: dict[Any, Item] = {}
@@ -273,6 +274,7 @@ def _disjoint(a: tuple, b: tuple) -> bool:
     return lo > hi or (lo == hi and not (lo_in and hi_in))
 
 
+@rule_check("KPI005")
 def contradictions(items: list[Item]) -> Iterator[Finding]:
     """KPI005: same value, window, segments and filters; thresholds no value can meet both."""
     groups: dict[Any, list[tuple[Item, tuple, ast.Node]]] = {}
@@ -328,6 +330,7 @@ _FILL = {"owner": N_("the person who acts when it fails"),
          "description": N_("what it means and what you do when it fails")}
 
 
+@rule_check("KPI006")
 def ownership(items: list[Item]) -> Iterator[Finding]:
     """KPI006: the Rules tab has Owner/Description columns but this rule leaves them empty."""
     from kpirules.connectors.base import a1
@@ -357,6 +360,7 @@ def ownership(items: list[Item]) -> Iterator[Finding]:
 # -------------------------------------------------------------------------- KPI007
 
 
+@rule_check("KPI007")
 def exact_ratio(items: list[Item]) -> Iterator[Finding]:
     """KPI007: ``=`` on a ratio or an average, which almost never holds exactly."""
     for item in items:
