@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from kpirules import ast
 from kpirules.aggregate import Group
+from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
 from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
@@ -51,39 +52,6 @@ def compare(op: str, left: float, right: float) -> bool:
     # = and != on computed values: 0.1 + 0.2 must equal 0.3.
     equal = math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
     return equal if op == "=" else not equal
-
-
-def apply(op: str, left: float, right: float) -> float | None:
-    """``left op right``; None for a division by zero, which has no value (NO_DATA): the one
-    rule for it, for the engine, explain and lint."""
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return None if right == 0 else left / right
-
-
-def evaluate(node: ast.Node, leaf: Callable[[ast.Node], float | None]) -> float | None:
-    """The value of an arithmetic expression whose other nodes (aggregates, calls) ``leaf``
-    values; None when one has no value or a division is by zero. Explain computes from the
-    numbers a result kept, lint from constants only (``leaf`` answers None)."""
-    if isinstance(node, ast.Number):
-        return node.value
-    if isinstance(node, ast.Neg):
-        inner = evaluate(node.operand, leaf)
-        return None if inner is None else -inner
-    if isinstance(node, ast.BinOp):
-        a = evaluate(node.left, leaf)
-        b = evaluate(node.right, leaf)
-        return None if a is None or b is None else apply(node.op, a, b)
-    return leaf(node)
-
-
-def constant(node: ast.Node | None) -> float | None:
-    """The value of an expression made only of numbers (``-10%``, ``2 * 1k``), else None."""
-    return None if node is None else evaluate(node, lambda _: None)
 
 
 @ast.node_cache
