@@ -18,13 +18,12 @@ computes or words an aggregate reads it from ``AGGREGATES``:
 A group with fewer than ``min_cells`` non-blank cells has no value (NO_DATA); ``count``
 (``min_cells=0``) is 0 there. Built-ins are registered with ``register`` as a plugin's
 function would be. This module imports nothing of kpirules' (it sits below the SQL
-compiler and the AST); sqlglot is imported only when a part builds its SQL.
+compiler and the AST), nor sqlglot: a part builds its SQL from the expression it is given.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -102,6 +101,12 @@ def _sample_deviation(parts: Mapping[str, float], cells: int) -> float:
     return math.sqrt(max(squares, 0.0) / (cells - 1))
 
 
-register(AggregateFunction("stddev", N_("sample standard deviation of"), statistics.stdev,
+def _stdev(values: list[float]) -> float:
+    import statistics  # not on every start-up: only a rule with stddev needs it
+
+    return statistics.stdev(values)
+
+
+register(AggregateFunction("stddev", N_("sample standard deviation of"), _stdev,
                            {**_SUM, "sumsq": Part("sum", lambda cell: cell * cell.copy())},
                            _sample_deviation, min_cells=2))
