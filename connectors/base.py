@@ -118,3 +118,46 @@ def as_date(value: Cell) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     return None
+
+
+# What a connector can do beyond reading, declared in its ``capabilities`` class attribute;
+# commands choose by these, never by a connector's name or by probing for methods.
+SQL_TABLE = "table"  # computes the plan's aggregates where the data lives (``SqlTableSource``)
+WRITE_WORKBOOK = "write-workbook"  # results written into the workbook file at ``path``
+WRITE_SHEET = "write-sheet"  # results written by batchUpdates, under a lease (``SheetTarget``)
+SHEET_FORMATTING = "sheet-formatting"  # ``sheet_formatting()``: tab colours, frozen rows...
+
+
+def capabilities(conn: Any) -> frozenset[str]:
+    """What ``conn`` declares it can do (nothing for a connector that declares nothing)."""
+    return frozenset(getattr(conn, "capabilities", ()))
+
+
+@runtime_checkable
+class SqlTableSource(Protocol):
+    """A connector with ``SQL_TABLE``: its ``engine()`` runs the compiled plan on ``table``."""
+
+    capabilities: ClassVar[frozenset[str]]
+    table: str
+
+    def engine(self) -> Any: ...
+
+
+@runtime_checkable
+class WorkbookTarget(Protocol):
+    """A connector with ``WRITE_WORKBOOK``: a workbook file written back in place."""
+
+    capabilities: ClassVar[frozenset[str]]
+    path: str
+
+
+@runtime_checkable
+class SheetTarget(Protocol):
+    """A connector with ``WRITE_SHEET``: batchUpdates whose outcome it reads back."""
+
+    capabilities: ClassVar[frozenset[str]]
+
+    @property
+    def sheet_ids(self) -> dict[str, int]: ...
+
+    def batch_update(self, requests: list[dict], *, idempotent: bool = False) -> dict: ...

@@ -187,6 +187,7 @@ def _zone(name: str | None) -> dt.tzinfo | None:
 
 class GoogleSheetsConnector:
     name: ClassVar[str] = "gsheets"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"write-sheet", "sheet-formatting"})  # base.WRITE_SHEET...
     # Asking for a tab that does not exist costs two more calls (module docstring), so
     # callers ask only for the tabs they need, not for ones that may be there.
     optional_tabs_free: ClassVar[bool] = False

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from kpirules.connectors.base import RawTable, Workbook
+from kpirules.connectors.base import SQL_TABLE, RawTable, Workbook
 from kpirules.errors import SourceError
 
 
@@ -24,7 +24,7 @@ class WarehouseConnector:
     name: ClassVar[str] = ""
     schemes: ClassVar[tuple[str, ...]] = ()
     optional_tabs_free: ClassVar[bool] = True
-    capabilities: ClassVar[frozenset[str]] = frozenset({"table"})
+    capabilities: ClassVar[frozenset[str]] = frozenset({SQL_TABLE})
     example: ClassVar[str] = ""
 
     def __init__(self, source: str, *, table: str | None = None, **_: Any):

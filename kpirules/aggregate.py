@@ -1,18 +1,19 @@
 """One pass per scan: group the scan's rows, then compute every aggregate it needs.
 
-Semantics (spec/semantics.md, "Values"): blank cells are left out of everything; ``sum``,
-``avg``, ``min``, ``max`` over the non-blank cells, ``count`` of them (0 when none);
-``last``/``first`` are the summed values of the latest/earliest date on which the column is
-non-blank. A group exists only when the scan has rows for it, so "no rows" is simply an
+Semantics (spec/semantics.md, "Values"): blank cells are left out of everything; each
+function (kpirules.aggregate_functions) is computed over the non-blank cells, ``count`` of
+them (0 when none); ``last``/``first`` are the summed values of the latest/earliest date on
+which the column is non-blank. A group exists only when the scan has rows for it, so "no rows" is simply an
 absent group, which the engine reads as NO_DATA.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+import datetime as dt
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol, runtime_checkable
 
+from kpirules.aggregate_functions import AGGREGATES
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
 
@@ -20,6 +21,35 @@ if TYPE_CHECKING:  # a type only: table imports this module to compute its group
     from kpirules.table import Frame
 
 Segment = tuple[str, ...]
+
+# What a table backend declares it can do beyond the ``TableBackend`` protocol
+# (``capabilities``): ``ROWS``, it holds every row in Python (``frame``, ``date_range``:
+# explain's cells, the report's date reach); ``IN_DATABASE``, its aggregates are computed
+# by a database (DuckDB, a warehouse) and only they cross into Python.
+ROWS = "rows"
+IN_DATABASE = "in-database"
+
+
+@runtime_checkable
+class TableBackend(Protocol):
+    """A data table as the engine reads it: ``kpirules.table.DataTable`` (Python),
+    ``kpirules.backends.duckdb_table.DuckTable``, ``kpirules.backends.sql_table.SqlTable``."""
+
+    backend: str  # "python", "duckdb", "sql": which path computed the groups
+    capabilities: ClassVar[frozenset[str]]
+    date_column: str
+    ambiguous: dict[str, list[str]]  # normalised name -> header cells of its duplicates
+    warnings: list[str]  # said once in the report
+    complete_lag_days: int | None  # a source that rewrites its last days (GA4: 4)
+
+    @property
+    def problems(self) -> list[Problem]: ...
+
+    def names(self) -> list[str]: ...
+
+    def groups(self, plan: Any) -> dict[Scan, dict[Segment, Group]]: ...
+
+    def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +131,11 @@ def compute(frame: Frame, scan: Scan, needed: set[AggKey]) -> dict[Segment, Grou
                 columns[column] = (present, bad)
             present, bad = columns[column]
             n = len(present)
-            if func == "count":
-                value: float | None = float(n)
-            elif not n:
-                value = None
-            elif func == "sum":
-                value = math.fsum(present)
-            elif func == "avg":
-                value = math.fsum(present) / n
-            elif func == "min":
-                value = min(present)
-            elif func == "max":
-                value = max(present)
-            else:  # last / first
-                value = _edge_value(frame.dates, frame.metrics[column], positions, func == "last")
+            fn = AGGREGATES[func]
+            if fn.edge and n >= fn.min_cells:
+                value = _edge_value(frame.dates, frame.metrics[column], positions, fn.edge == "last")
+            else:
+                value = fn.of_values(present)
             group.values[(func, column)] = AggValue(value, n, bad)
         out[segment] = group
     return out

@@ -13,6 +13,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union
 
+from kpirules.aggregate_functions import AGGREGATES
+
 _T = TypeVar("_T")
 
 
@@ -112,7 +114,7 @@ class Aggregate(Node):
     ``Aggregate("sum", column, implicit=True)``."""
 
     children: ClassVar[tuple[str, ...]] = ("column",)
-    func: str  # one of AGGREGATE_FUNCTIONS
+    func: str  # a name in kpirules.aggregate_functions.AGGREGATES
     column: Column
     implicit: bool = field(default=False, compare=False)  # `x` means `sum(x)`
 
@@ -303,9 +305,10 @@ class Rule(Node):
         return None
 
 
-AGGREGATE_FUNCTIONS = ("sum", "avg", "min", "max", "count", "last", "first")
+# The built-in aggregates' names (the registry, kpirules.aggregate_functions, is the live
+# list, which a plugin's registration extends).
+AGGREGATE_FUNCTIONS = tuple(AGGREGATES)
 BASELINE_FUNCTIONS = ("change", "delta")
-FUNCTIONS = AGGREGATE_FUNCTIONS + BASELINE_FUNCTIONS + ("pace",)
 BASELINE_KINDS = ("previous", "last_year", "average")
 COMPARISONS = (">=", ">", "<=", "<", "=", "!=")
 WINDOW_UNITS = ("day", "week", "month", "quarter", "year")
@@ -318,3 +321,39 @@ RESERVED_WORDS = frozenset(
 CLAUSE_WORDS = frozenset(
     "previous year average of week month quarter to date least confidence".split()
 )
+
+
+# --- arithmetic: the one evaluator of expressions (the engine's Context, explain, lint and
+# the parser's constant checks all use it), with one rule for a division by zero.
+
+def apply(op: str, left: float, right: float) -> float | None:
+    """``left op right``; None for a division by zero, which has no value (NO_DATA): the one
+    rule for it, for the engine, explain and lint."""
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return None if right == 0 else left / right
+
+
+def evaluate(node: Node, leaf: Callable[[Node], float | None]) -> float | None:
+    """The value of an arithmetic expression whose other nodes (aggregates, calls) ``leaf``
+    values; None when one has no value or a division is by zero. Explain computes from the
+    numbers a result kept, lint from constants only (``leaf`` answers None)."""
+    if isinstance(node, Number):
+        return node.value
+    if isinstance(node, Neg):
+        inner = evaluate(node.operand, leaf)
+        return None if inner is None else -inner
+    if isinstance(node, BinOp):
+        a = evaluate(node.left, leaf)
+        b = evaluate(node.right, leaf)
+        return None if a is None or b is None else apply(node.op, a, b)
+    return leaf(node)
+
+
+def constant(node: Node | None) -> float | None:
+    """The value of an expression made only of numbers (``-10%``, ``2 * 1k``), else None."""
+    return None if node is None else evaluate(node, lambda _: None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast, wilson
-from kpirules.aggregate import Group, Segment
+from kpirules.aggregate import Group, Segment, TableBackend
 from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
 # NoData, Incomplete, BadCells and compare are imported from here by callers.
@@ -189,14 +189,13 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
     return results
 
 
-def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
+def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, *,
              settings: "Settings | None" = None, complete_through: dt.date | str | None = None,
              late_after: str | dt.timedelta | None = None) -> Report:
     """Evaluate every rule entry against ``table`` as of ``as_of``.
 
-    ``table`` is a ``DataTable`` or any backend with the same face (``names()``,
-    ``ambiguous``, ``date_column``, ``problems``, ``groups(plan)`` and
-    ``extents(columns, last_day)``), such as the DuckDB backend for large files.
+    ``table`` is any ``kpirules.aggregate.TableBackend``: the Python ``DataTable``, the
+    DuckDB backend for large files, a warehouse's ``SqlTable``.
 
     ``complete_through`` and ``late_after`` (or the ``settings`` that hold them; explicit
     arguments win) say how complete the data are: spec/semantics.md, "Complete periods",
@@ -209,7 +208,7 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
         late_after = late_after if late_after is not None else settings.late_after
     # A source that keeps rewriting its last days (GA4's export) is complete only up to
     # as_of - lag, unless complete_through says otherwise; its lateness is its real data end.
-    lag = getattr(table, "complete_lag_days", None) if complete_through is None else None
+    lag = table.complete_lag_days if complete_through is None else None
     entries = [e for e in entries if e.meta.get("enabled", True) is not False]
     plan = build_plan(entries, names=[*table.names(), table.date_column], as_of=as_of, ambiguous=table.ambiguous,
                       date_column=table.date_column)
@@ -232,7 +231,7 @@ def evaluate(entries: Iterable[RuleEntry], table: DataTable, as_of: dt.date, *,
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
     late = (Extents.build(found, as_of) if lag else extents).late(late_after)
     # How the data were read (kpirules.read: lines skipped, totals left out), then late data.
-    warnings = list(getattr(table, "warnings", ()))
+    warnings = list(table.warnings)
     warnings += [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
                 f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
                 "the sheet may have stopped" for column, end in late.items()]

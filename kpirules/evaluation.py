@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from kpirules import ast
 from kpirules.aggregate import Group
+from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
 from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
@@ -122,15 +123,10 @@ class Context:
         if isinstance(node, ast.BinOp):
             left = self.value(node.left, at)
             right = self.value(node.right, at)
-            if node.op == "+":
-                return left + right
-            if node.op == "-":
-                return left - right
-            if node.op == "*":
-                return left * right
-            if right == 0:
+            value = apply(node.op, left, right)
+            if value is None:
                 raise NoData(f"{expr_text(node.right)} is 0, so {expr_text(node)} has no value")
-            return left / right
+            return value
         if isinstance(node, ast.Pace):
             days, unit_days = pace_days(self.rule.window, self.periods[at])
             return pace(self.value(node.operand, at), days, unit_days)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules import ast
+from kpirules.aggregate_functions import AGGREGATES
+from kpirules.evaluation import evaluate
 from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, sparkline  # noqa: F401
 from kpirules.i18n import N_, _, ngettext
 from kpirules.results import Detail, Period, RuleResult, Status
@@ -137,19 +139,7 @@ def _substitute(node: ast.Node, values: dict) -> ast.Node:
 def evaluate_expr(node: ast.Node, values: dict) -> float | None:
     """The value of an expression without ``change`` from aggregate values (None when a
     value is missing or a division is by zero: the engine's NO_DATA)."""
-    if isinstance(node, ast.Number):
-        return node.value
-    if isinstance(node, ast.Aggregate):
-        return values.get((node.func, node.column.name))
-    if isinstance(node, ast.Neg):
-        v = evaluate_expr(node.operand, values)
-        return None if v is None else -v
-    if isinstance(node, ast.BinOp):
-        a, b = evaluate_expr(node.left, values), evaluate_expr(node.right, values)
-        if a is None or b is None or (node.op == "/" and b == 0):
-            return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else math.nan}[node.op]
-    return None
+    return evaluate(node, lambda n: values.get((n.func, n.column.name)) if isinstance(n, ast.Aggregate) else None)
 
 
 def arithmetic(expr: ast.Node, values: dict, value: float | None, unit: str | None) -> str:
@@ -179,9 +169,6 @@ def _counted(detail: Detail) -> str:
         n=number_text(f"{detail.rows:,}"), days=days)
 
 
-_FUNC_WORDS = {"sum": N_("sum of"), "avg": N_("average of"), "min": N_("smallest of"), "max": N_("largest of"),
-               "count": N_("count of"), "last": N_("latest date's value among"),
-               "first": N_("earliest date's value among")}
 _HOLDS = {"PASS": N_("holds"), "WARN": N_("holds"), "FAIL": N_("does not hold")}
 
 
@@ -190,7 +177,8 @@ def _term_lines(detail: Detail, indent: str) -> list[str]:
     lines = []
     for t in detail.terms:
         cells = ngettext("{n} non-blank cell", "{n} non-blank cells", t.cells).format(n=t.cells)
-        how = f"{_(_FUNC_WORDS[t.func]) if t.func in _FUNC_WORDS else t.func} {cells}"
+        fn = AGGREGATES.get(t.func)
+        how = f"{_(fn.words) if fn else t.func} {cells}"
         lines.append(f"{indent}{t.label:<{width}} = {format_value(t.value):>10}   {how}")
     return lines
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpirules.ast import FUNCTIONS, BinOp
+from kpirules.aggregate_functions import AGGREGATES
+from kpirules.ast import BinOp
 from kpirules.errors import did_you_mean
+from kpirules.functions import CALLS
 
 _FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total": "sum",
                       "minimum": "min", "maximum": "max", "cnt": "count", "latest": "last",
@@ -16,12 +18,18 @@ _FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total":
                       "forecast": "pace", "run_rate": "pace"}
 
 
+def function_names() -> list[str]:
+    """Every function a rule may call: the registered aggregates, then the others."""
+    return [*AGGREGATES, *CALLS]
+
+
 def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:
-    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, FUNCTIONS)
+    names = function_names()
+    guess = _FUNCTION_SYNONYMS.get(name) or did_you_mean(name, names)
     message = f"unknown function `{name}`"
     if guess:
         message += f"; did you mean `{guess}`?"
-    return message, token, "the functions are " + ", ".join(FUNCTIONS[:-1]) + " and " + FUNCTIONS[-1]
+    return message, token, "the functions are " + ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _aggregate_hint(name: str, args: list) -> str:

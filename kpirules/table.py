@@ -16,8 +16,9 @@ import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, ClassVar, Iterable
 
+from kpirules.aggregate import ROWS
 from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
@@ -178,6 +179,10 @@ class DataTable:
 
     The raw table is first shaped by its read recipe (``kpirules.read.recipe``): the header
     found below any preamble, totals left out, the date column and its format decided."""
+
+    backend = "python"
+    capabilities: ClassVar[frozenset[str]] = frozenset({ROWS})
+    complete_lag_days: int | None = None
 
     def __init__(self, raw: RawTable, *, date_column: str | None = None, settings: Any = None,
                  options: Any = None):

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from kpirules.aggregate_functions import AGGREGATES
 from kpirules.ast import (
-    AGGREGATE_FUNCTIONS,
     Aggregate,
     Baseline,
     Between,
@@ -38,6 +38,7 @@ from kpirules.ast import (
     Rule,
     Span,
     Window,
+    constant,
 )
 from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem
 from kpirules.functions import CALLS, ArgumentProblem
@@ -163,7 +164,7 @@ class Builder:
         args = [a for a in args if a is not None]  # `f()` gives one None placeholder
         name = name_token.value.lower()
         span = _span(name_token, rpar)
-        if name in AGGREGATE_FUNCTIONS:
+        if name in AGGREGATES:
             if len(args) != 1 or not (isinstance(args[0], Aggregate) and args[0].implicit):
                 raise Invalid(INVALID_RULE, f"`{name}` takes one column, e.g. `{name}(visits)`",
                               args[0] if len(args) == 1 else name_token,
@@ -395,7 +396,7 @@ def _check_confidence(condition: Any, clause: _Clause) -> None:
             and _is_sum(left.right)):
         raise Invalid(INVALID_RULE, "`with ... confidence` needs a share of two columns, like "
                       "`signups / visits` (each a column or sum(...))", left, hint)
-    if _constant_value(condition.right) is None:
+    if constant(condition.right) is None:
         raise Invalid(INVALID_RULE, "`with ... confidence` compares the share with a number",
                       condition.right, hint)
 
@@ -428,10 +429,10 @@ def _check_warn(condition: Any, warn: Expr) -> None:
             type(condition), f"`{getattr(condition, 'op', '')}`")
         raise Invalid(INVALID_RULE, f"`warn at` works with >=, >, <= and <, not with {what}",
                       warn, "write the warning as a separate rule")
-    limit = _constant_value(warn)
+    limit = constant(warn)
     if limit is None:
         raise Invalid(INVALID_RULE, "`warn at` takes a number, e.g. `warn at 2.5%`", warn)
-    threshold = _constant_value(condition.right)
+    threshold = constant(condition.right)
     if threshold is None:
         raise Invalid(INVALID_RULE, "`warn at` needs a number as the threshold it is stricter "
                       "than, e.g. `signups / visits >= 2% weekly warn at 2.5%`", condition.right)
@@ -448,27 +449,6 @@ def _check_warn(condition: Any, warn: Expr) -> None:
         f"{'below' if higher else 'above'} the warn level, so the warn level must be "
         f"{'above' if higher else 'below'} {shown}",
     )
-
-
-def _constant_value(expr: Any) -> float | None:
-    """The value of an expression made only of numbers, else None (also for x / 0)."""
-    if isinstance(expr, Number):
-        return expr.value
-    if isinstance(expr, Neg):
-        inner = _constant_value(expr.operand)
-        return None if inner is None else -inner
-    if isinstance(expr, BinOp):
-        left, right = _constant_value(expr.left), _constant_value(expr.right)
-        if left is None or right is None:
-            return None
-        if expr.op == "+":
-            return left + right
-        if expr.op == "-":
-            return left - right
-        if expr.op == "*":
-            return left * right
-        return None if right == 0 else left / right
-    return None
 
 
 def _text(expr: Any) -> str:

@@ -32,7 +32,7 @@ def test_unknown_function_names_the_functions():
     problem = error("median(visits) >= 100 weekly")
     assert where(problem) == ("unknown-function", 1, 1, 6)
     assert problem.message == "unknown function `median`; did you mean `avg`?"
-    assert problem.suggestion == "the functions are sum, avg, min, max, count, last, first, change, delta and pace"
+    assert problem.suggestion == "the functions are sum, avg, min, max, count, last, first, stddev, change, delta and pace"
 
 
 def test_unknown_function_close_to_a_known_one():

@@ -124,6 +124,7 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
 
     ``data`` (a warehouse URL, else the ``data`` setting) with ``table``: the rules and
     settings come from ``source`` and the table is the warehouse's ``SqlTable``."""
+    from kpirules.connectors.base import SQL_TABLE, SqlTableSource, capabilities
     from kpirules.source import read_source
 
     if data is not None:
@@ -141,7 +142,7 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
         if found is None or found[2] is None or not found[2].data:
             raise exc from None
         return _sheet_and_warehouse(source, None, read_options, found)
-    if "table" in getattr(conn, "capabilities", ()):
+    if SQL_TABLE in capabilities(conn) and isinstance(conn, SqlTableSource):
         # A database: the whole plan runs there as one query (kpirules.sql.compile).
         return workbook, settings, sql_table_of(conn, settings)
     if settings is not None and settings.data:

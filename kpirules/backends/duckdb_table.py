@@ -33,9 +33,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from kpirules.aggregate import Group, Segment
+from kpirules.aggregate import IN_DATABASE, Group, Segment
 from kpirules.backends.duck_sample import Sample, has_blank_lines
 from kpirules.backends.duck_sql import SQL_DATE, macros, sql_str
 from kpirules.connectors.base import RawTable, a1
@@ -77,6 +77,8 @@ class DuckTable:
     ``Unsupported`` when the Python path must read the file."""
 
     backend = "duckdb"
+    capabilities: ClassVar[frozenset[str]] = frozenset({IN_DATABASE})
+    complete_lag_days: int | None = None
 
     def __init__(self, path: str | os.PathLike, *, date_column: str | None = None, settings=None):
         from kpirules.read.recipe import NeedsAllRows, ReadOptions, shape

@@ -9,10 +9,10 @@ dates and the aggregates ``Slots`` placed in ``vals``. Two more rows: ``scan = -
 the cells SQL left for Python to judge, ``scan = -2`` holds each metric's data start and
 end (days since 1970; spec/semantics.md "Complete periods").
 
-How each function is computed in SQL is ``AGGREGATES`` (and the window of ``last``/``first``
-in ``Slots``): the Python forms are in ``kpirules.aggregate``, and both must give the same
-numbers on every conformance case (tests/test_backend_duckdb.py). DuckDB is the first
-dialect; the tree is dialect-free except for the functions named in ``AGGREGATES``.
+What each function computes in SQL is its ``parts`` (kpirules.aggregate_functions), each
+part kind's SQL is ``KINDS`` (and the window of ``last``/``first`` in ``Slots``); both paths
+must give the same numbers on every conformance case (tests/test_backend_duckdb.py). DuckDB
+is the first dialect; the tree is dialect-free except for the functions named in ``KINDS``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import Callable
 from sqlglot import exp
 
 from kpirules.aggregate import AggValue, Group
+from kpirules.aggregate_functions import AGGREGATES
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
 
@@ -68,61 +69,62 @@ def _number(value: int) -> exp.Expression:
     return exp.Neg(this=literal) if value < 0 else literal
 
 
-# The SQL form of each aggregate a slot holds. sum (and avg, which is sum / count in Python
-# as here) use DuckDB's fsum: compensated summation, like math.fsum.
-AGGREGATES: dict[str, Callable[[exp.Expression], exp.Expression]] = {
-    "count": lambda m: _cast(exp.Count(this=m), "DOUBLE"),
-    "sum": lambda m: _call("fsum", m),
-    "min": lambda m: exp.Min(this=m),
-    "max": lambda m: exp.Max(this=m),
+# How each kind of part (kpirules.aggregate_functions.Part) is computed over a scan's rows.
+# Sums use DuckDB's fsum: compensated summation, like math.fsum.
+KINDS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
+    "sum": lambda v: _call("fsum", v),
+    "min": lambda v: exp.Min(this=v),
+    "max": lambda v: exp.Max(this=v),
 }
 
 
-class Slots:
-    """Where each aggregate of one scan sits in the ``vals`` list its query returns.
+def _cells(m: exp.Expression) -> exp.Expression:
+    return _cast(exp.Count(this=m), "DOUBLE")
 
-    Every column gets its count of non-blank cells (``AggValue.cells``); sum and avg share
-    one fsum; last/first are the fsum of the rows on the latest/earliest date with a value,
-    found by a window over the scan's rows."""
+
+class Slots:
+    """Where each part of each aggregate of one scan sits in the ``vals`` list its query
+    returns.
+
+    Every column gets its count of non-blank cells (``AggValue.cells``); each function's
+    parts (kpirules.aggregate_functions) are shared by the functions that name them (sum
+    and avg share one fsum); an ``edge`` function's parts are taken over the rows of the
+    latest/earliest date with a value, found by a window over the scan's rows."""
 
     def __init__(self, needed: set[AggKey], metrics: dict[str, str]):
         self.needed = sorted(needed)
         self.exprs: list[exp.Expression] = []
         self.windows: list[tuple[str, exp.Expression]] = []  # (alias, aggregate to window)
-        self.at: dict[tuple[str, str], int] = {}
+        self.at: dict[tuple[str, str, str | None], int] = {}
         for func, column in self.needed:
+            fn = AGGREGATES[func]
             m = _col(metrics[column])
-            self._slot("count", column, AGGREGATES["count"](m))
-            if func in ("sum", "avg"):
-                self._slot("sum", column, AGGREGATES["sum"](m.copy()))
-            elif func in ("min", "max"):
-                self._slot(func, column, AGGREGATES[func](m.copy()))
-            elif func in ("last", "first"):
-                edge = f"{metrics[column]}_{func}"
+            self._slot(("cells", column, None), _cells(m))
+            on_day = None
+            if fn.edge:
+                edge = f"{metrics[column]}_{fn.edge}"
                 dated = exp.case().when(exp.Not(this=exp.Is(this=m.copy(), expression=exp.Null())), _col("d"))
-                pick = exp.Max(this=dated) if func == "last" else exp.Min(this=dated)
-                self.windows.append((edge, pick))
-                self._slot(func, column, _filtered(AGGREGATES["sum"](m.copy()),
-                                                   exp.EQ(this=_col("d"), expression=_col(edge))))
+                pick = exp.Max(this=dated) if fn.edge == "last" else exp.Min(this=dated)
+                if all(alias != edge for alias, _ in self.windows):
+                    self.windows.append((edge, pick))
+                on_day = exp.EQ(this=_col("d"), expression=_col(edge))
+            for name, part in fn.parts.items():
+                expr = KINDS[part.kind](part.value(m.copy()))
+                self._slot((name, column, fn.edge), expr if on_day is None else _filtered(expr, on_day.copy()))
 
-    def _slot(self, what: str, column: str, expr: exp.Expression) -> None:
-        if (what, column) not in self.at:
-            self.at[(what, column)] = len(self.exprs)
+    def _slot(self, key: tuple[str, str, str | None], expr: exp.Expression) -> None:
+        if key not in self.at:
+            self.at[key] = len(self.exprs)
             self.exprs.append(expr)
 
     def group(self, n: int, days: int, vals: list, bad: dict[str, list[Problem]]) -> Group:
         group = Group(rows=n, days=days)
         for func, column in self.needed:
-            cells = int(vals[self.at[("count", column)]])
-            if func == "count":
-                value: float | None = float(cells)
-            elif not cells:
-                value = None
-            elif func == "avg":
-                value = vals[self.at[("sum", column)]] / cells  # as the Python path: fsum / n
-            else:
-                value = vals[self.at[("sum" if func == "sum" else func, column)]]
-            group.values[(func, column)] = AggValue(value, cells, tuple(bad.get(column, ())))
+            fn = AGGREGATES[func]
+            cells = int(vals[self.at[("cells", column, None)]])
+            parts = {name: vals[self.at[(name, column, fn.edge)]] for name in fn.parts}
+            group.values[(func, column)] = AggValue(fn.of_parts(parts, cells), cells,
+                                                    tuple(bad.get(column, ())))
         return group
 
 

@@ -11,7 +11,7 @@ An engine is reached through a ``SqlEngine``: its sqlglot dialect, the table's c
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, ClassVar, Iterable, Protocol, Sequence
 
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.names import normalise
@@ -41,6 +41,7 @@ class SqlTable:
     """The table ``table`` of ``engine`` as a kpirules data table."""
 
     backend = "sql"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"in-database"})  # kpirules.aggregate.IN_DATABASE
 
     def __init__(self, engine: SqlEngine, table: str, *, date_column: str = "date"):
         from sqlglot import exp
@@ -121,6 +122,7 @@ def decode(compiled, rows: Iterable[tuple]):
     """The query's rows as ``(groups, extents)``: ``groups`` shaped like
     ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date)."""
     from kpirules.aggregate import AggValue, Group
+    from kpirules.aggregate_functions import AGGREGATES
     from kpirules.sql.compile import EPOCH
 
     groups: dict[Any, dict[tuple[str, ...], Group]] = {scan: {} for scan in compiled.scans}
@@ -146,15 +148,7 @@ def decode(compiled, rows: Iterable[tuple]):
         for (func, column, part), value in zip(compiled.slots[index], values):
             parts.setdefault((func, column), {})[part] = None if value is None else float(value)
         for (func, column), got in parts.items():
-            cells = int(got.get("cells") or 0)
-            if func == "count":
-                value = float(cells)
-            elif not cells:
-                value = None
-            elif func == "avg":
-                value = (got.get("sum") or 0.0) / cells
-            else:
-                value = got["value"]
-            group.values[(func, column)] = AggValue(value, cells)
+            cells = int(got.pop("cells") or 0)
+            group.values[(func, column)] = AggValue(AGGREGATES[func].of_parts(got, cells), cells)
         groups[scan][segment] = group
     return groups, extents

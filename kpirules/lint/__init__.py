@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from kpirules.lint.checks import Item
-from kpirules.lint.findings import CODES, Finding
+from kpirules.lint.findings import CODES, RULE_CHECKS, Finding
 from kpirules.lint.vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
 __all__ = ["CODES", "Finding", "Item", "RuleSet", "Vocabulary", "VocabularyError", "lint",
@@ -107,10 +107,8 @@ def lint(rulesets: Iterable[RuleSet], *, vocabulary: Vocabulary | None = None, t
     # A rule the data already showed at the wrong scale needs no second KPI003 from the
     # comparison with other rules.
     found += checks.window_scale(items, skip={id(f.item) for f in found if f.code == "KPI003"})
-    found += checks.duplicates(items)
-    found += checks.contradictions(items)
-    found += checks.ownership(items)
-    found += checks.exact_ratio(items)
+    for rule_check in RULE_CHECKS:  # KPI004..KPI007 and any check registered like them
+        found += rule_check(items)
     order = {id(i): n for n, i in enumerate(items)}
     kept = [f for f in found if f.code not in ignore and not _suppressed(f.item, f.code)]
     # Findings in rule order, a rule's findings by code: the order people read a file in.

@@ -17,8 +17,9 @@ import statistics
 from typing import Any, Iterator
 
 from kpirules import ast
+from kpirules.evaluation import constant
 from kpirules.format import expr_text, format_threshold
-from kpirules.lint.checks import Item, comparisons, constant, lhs, unit_of
+from kpirules.lint.checks import Item, comparisons, lhs, unit_of
 from kpirules.lint.findings import Finding, rule_text
 
 GUARD_VOLUME = 1000  # KPI008: a denominator below this is too few to judge a rate

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from kpirules import ast
+from kpirules.evaluation import constant
 from kpirules.i18n import N_, _, ngettext
-from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_text
+from kpirules.lint.findings import Finding, literal, nice_ceiling, rule_check, rule_text
 from kpirules.lint.vocabulary import Metric, Vocabulary
 
 
@@ -92,21 +93,6 @@ def comparisons(condition: ast.Node) -> Iterator[ast.Node]:
 
 def lhs(node: ast.Node) -> ast.Node:
     return node.left if isinstance(node, ast.Compare) else node.operand
-
-
-def constant(node: ast.Node | None) -> float | None:
-    """The value of an expression made only of numbers (``-10%``, ``2 * 1k``), else None."""
-    if isinstance(node, ast.Number):
-        return node.value
-    if isinstance(node, ast.Neg):
-        inner = constant(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, ast.BinOp):
-        a, b = constant(node.left), constant(node.right)
-        if a is None or b is None or (node.op == "/" and b == 0):
-            return None
-        return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else 0}[node.op]
-    return None
 
 
 def unit_of(node: ast.Node | None) -> str | None:
@@ -243,6 +229,7 @@ def _per_day(value: float) -> str:
 # -------------------------------------------------------------------------- KPI004
 
 
+@rule_check("KPI004")
 def duplicates(items: list[Item]) -> Iterator[Finding]:
     """KPI004: two rules that say the same thing (however written)."""
     seen: dict[Any, Item] = {}
@@ -287,6 +274,7 @@ def _disjoint(a: tuple, b: tuple) -> bool:
     return lo > hi or (lo == hi and not (lo_in and hi_in))
 
 
+@rule_check("KPI005")
 def contradictions(items: list[Item]) -> Iterator[Finding]:
     """KPI005: same value, window, segments and filters; thresholds no value can meet both."""
     groups: dict[Any, list[tuple[Item, tuple, ast.Node]]] = {}
@@ -342,6 +330,7 @@ _FILL = {"owner": N_("the person who acts when it fails"),
          "description": N_("what it means and what you do when it fails")}
 
 
+@rule_check("KPI006")
 def ownership(items: list[Item]) -> Iterator[Finding]:
     """KPI006: the Rules tab has Owner/Description columns but this rule leaves them empty."""
     from kpirules.connectors.base import a1
@@ -371,6 +360,7 @@ def ownership(items: list[Item]) -> Iterator[Finding]:
 # -------------------------------------------------------------------------- KPI007
 
 
+@rule_check("KPI007")
 def exact_ratio(items: list[Item]) -> Iterator[Finding]:
     """KPI007: ``=`` on a ratio or an average, which almost never holds exactly."""
     for item in items:

@@ -8,7 +8,7 @@ that parses, or one plain action ("delete `b`").
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from kpirules import ast
 from kpirules.format import rule_text, window_text  # noqa: F401  (the checks import rule_text from here)
@@ -25,6 +25,22 @@ CODES = {
     "KPI009": "relative change of a rate where a change in points is meant",
     "KPI010": "change against the previous period on data with a weekly or yearly pattern",
 }
+
+# The checks that read the rules only, not the data: each a function ``(items) -> findings``
+# registered with ``@rule_check(code)`` (a new code with its one-line title), which ``lint``
+# runs in any order (findings are sorted by rule, then code).
+RULE_CHECKS: list[Callable[[list[Any]], Iterable[Finding]]] = []
+
+
+def rule_check(code: str, title: str | None = None) -> Callable[[Callable[[list[Any]], Iterable[Finding]]],
+                                                                Callable[[list[Any]], Iterable[Finding]]]:
+    def register(check: Callable[[list[Any]], Iterable[Finding]]) -> Callable[[list[Any]], Iterable[Finding]]:
+        if title is not None:
+            CODES[code] = title
+        assert code in CODES, f"{code} needs a title"
+        RULE_CHECKS.append(check)
+        return check
+    return register
 
 
 @dataclass

@@ -16,8 +16,9 @@ import statistics
 from typing import Any, Iterator
 
 from kpirules import ast
+from kpirules.evaluation import constant
 from kpirules.format import expr_text, format_value, plural
-from kpirules.lint.checks import Item, _count_threshold, canon, comparisons, constant, lhs, unit_of
+from kpirules.lint.checks import Item, _count_threshold, canon, comparisons, lhs, unit_of
 from kpirules.lint.findings import Finding, nice_ceiling, rule_text, window_words
 
 PERIODS = 8  # how many recent periods the typical value is the median of

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kpirules.aggregate import ROWS
 from kpirules.names import normalise
 from kpirules.results import Period, RuleResult, Status
 
@@ -153,7 +154,9 @@ def _reach(report: Any, table: Any) -> tuple[dt.date, dt.date] | None:
     extents = getattr(report, "extents", None) or {}
     if extents:
         return min(s for s, _ in extents.values()), max(e for _, e in extents.values())
-    reach = getattr(table, "date_range", None)  # a property on DataTable
+    if ROWS not in getattr(table, "capabilities", ()):
+        return None
+    reach = table.date_range  # a property of the tables that hold their rows
     return reach() if callable(reach) else reach
 
 

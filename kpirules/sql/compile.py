@@ -44,9 +44,9 @@ from typing import Any, Iterable
 
 from sqlglot import exp
 
+from kpirules.aggregate_functions import AGGREGATES, Part
+
 EPOCH = dt.date(1970, 1, 1)
-# Aggregates computed per day and then over the days of the scan: (daily, outer).
-_DAILY = {"sum": ("SUM", "SUM"), "count": ("COUNT", "SUM"), "min": ("MIN", "MIN"), "max": ("MAX", "MAX")}
 
 
 @dataclass
@@ -83,6 +83,18 @@ def _col(name: str, table: str | None = None) -> exp.Column:
 # (exp.func, exp.cast with a type name): a plan of a thousand rules builds thousands of
 # nodes, and parsing each name again costs more than the query takes to run.
 _AGG = {"SUM": exp.Sum, "COUNT": exp.Count, "MIN": exp.Min, "MAX": exp.Max}
+# A part of a function (kpirules.aggregate_functions.Part) by its kind: per day in the
+# cube, then the same kind again over the days of a scan. The count of non-blank cells
+# ("cells", every function's) is a COUNT per day, then a SUM.
+_KIND = {"sum": "SUM", "min": "MIN", "max": "MAX"}
+
+
+def _parts(needed: Iterable[tuple[str, str]]) -> dict[str, dict[str, Part]]:
+    """column -> the parts its functions need, by name."""
+    out: dict[str, dict[str, Part]] = {}
+    for func, column in needed:
+        out.setdefault(column, {}).update(AGGREGATES[func].parts)
+    return out
 
 
 def _agg(name: str, expr: exp.Expression) -> Any:  # an exp.AggFunc
@@ -125,18 +137,21 @@ def _filter(flt, cube_dims: dict[str, str], params: _Params) -> exp.Expression:
 def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], params: _Params
           ) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
     """The one pass over the table: per date and every dimension the plan uses (segments and
-    filters, as text, blank as ''), the row count and each metric's sum, count, min and max,
-    over the plan's date hull. Every scan then reads this cube, which holds at most
+    filters, as text, blank as ''), the row count and each metric's non-blank cells and the
+    parts its functions need, over the plan's date hull. Every scan then reads this cube, which holds at most
     days x dimension combinations rows, instead of the table."""
     dims = sorted(plan.dims)
     metrics = sorted(plan.metrics)
+    parts = _parts(key for needed in plan.scans.values() for key in needed)
     cube_dims = {d: f"k{i}" for i, d in enumerate(dims)}
     cube_metrics = {m: i for i, m in enumerate(metrics)}
     dim_exprs = [_text(_col(columns[d])) for d in dims]
     cols: list[exp.Expression] = [_as(e, cube_dims[d]) for e, d in zip(dim_exprs, dims)]
     cols += [_as(_col(date), "d"), _as(exp.Count(this=exp.Star()), "r")]
     for m, i in cube_metrics.items():
-        cols += [_as(_agg(f, _col(columns[m])), f"{f.lower()}{i}") for f in ("SUM", "COUNT", "MIN", "MAX")]
+        cols.append(_as(exp.Count(this=_col(columns[m])), f"cells{i}"))
+        cols += [_as(_agg(_KIND[part.kind], part.value(_col(columns[m]))), f"{name}{i}")
+                 for name, part in sorted(parts.get(m, {}).items())]
     start, end = plan.hull
     cube = (exp.select(*cols, copy=False).from_(table.copy(), copy=False)
             .where(exp.Between(this=_col(date), low=params.add(start), high=params.add(end)), copy=False)
@@ -160,22 +175,24 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_di
     daily_name = f"s{index}_day"
     daily_cols: list[exp.Expression] = [_as(e, g) for e, g in zip(seg, dims)]
     daily_cols += [exp.column("d"), _as(_agg("SUM", exp.column("r")), "r")]
+    parts = _parts(needed)
     for i, column in enumerate(metrics):
         c = cube_metrics[column]
-        daily_cols += [_as(_agg(_DAILY[f][1], exp.column(f"{f}{c}")), f"{f}{i}")
-                       for f in ("sum", "count", "min", "max")]
+        daily_cols.append(_as(_agg("SUM", exp.column(f"cells{c}")), f"cells{i}"))
+        daily_cols += [_as(_agg(_KIND[part.kind], exp.column(f"{name}{c}")), f"{name}{i}")
+                       for name, part in sorted(parts[column].items())]
     daily = (exp.select(*daily_cols, copy=False).from_("kp_cube", copy=False)
              .where(exp.and_(*where, copy=False), copy=False)
              .group_by(*[e.copy() for e in seg], exp.column("d"), copy=False))
     ctes = [(daily_name, daily)]
     source = daily_name
-    edges = [(name, column) for name, column in needed if name in ("first", "last")]
+    edges = sorted({(AGGREGATES[func].edge, column) for func, column in needed if AGGREGATES[func].edge})
     if edges:
         edge_cols: list[exp.Expression] = [exp.Star()]
         partition = [exp.column(g) for g in dims]
         for name, column in edges:
             i = metrics.index(column)
-            has = exp.If(this=exp.GT(this=exp.column(f"count{i}"), expression=exp.Literal.number(0)),
+            has = exp.If(this=exp.GT(this=exp.column(f"cells{i}"), expression=exp.Literal.number(0)),
                          true=exp.column("d"))
             edge_cols.append(_as(exp.Window(this=_agg("MAX" if name == "last" else "MIN", exp.Case(ifs=[has])),
                                         partition_by=[p.copy() for p in partition] or None), f"{name}_d{i}"))
@@ -192,17 +209,15 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_di
     values: list[exp.Expression] = []
     for func, column in needed:
         i = metrics.index(column)
-        if func in _DAILY:
-            values.append(_agg(_DAILY[func][1], exp.column(f"{func}{i}")))
-            slots.append((func, column, "value"))
-        elif func == "avg":
-            values.append(_agg("SUM", exp.column(f"sum{i}")))
-            slots.append((func, column, "sum"))
-        else:  # last / first: the day's sum on the segment's latest/earliest non-blank day
-            on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{func}_d{i}"))
-            values.append(_agg("SUM", exp.Case(ifs=[exp.If(this=on_day, true=exp.column(f"sum{i}"))])))
-            slots.append((func, column, "value"))
-        values.append(_agg("SUM", exp.column(f"count{i}")))
+        fn = AGGREGATES[func]
+        for name, part in fn.parts.items():
+            part_sql: exp.Expression = exp.column(f"{name}{i}")
+            if fn.edge:  # the part on the segment's latest/earliest non-blank day
+                on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{fn.edge}_d{i}"))
+                part_sql = exp.Case(ifs=[exp.If(this=on_day, true=part_sql)])
+            values.append(_agg(_KIND[part.kind], part_sql))
+            slots.append((func, column, name))
+        values.append(_agg("SUM", exp.column(f"cells{i}")))
         slots.append((func, column, "cells"))
     out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
     out += [_as(_double(exp.Null()) if index == 0 else exp.Null(), f"v{k}") for k in range(len(values), n_slots)]
@@ -221,7 +236,8 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     scans = list(plan.scans.items())
     width = max((len(scan.dims) for scan, _ in scans), default=0)
     extents = sorted(extents)
-    n_slots = max([2 * len(needed) for _, needed in scans] + [2 * len(extents), 1])
+    n_slots = max([sum(len(AGGREGATES[func].parts) + 1 for func, _ in needed) for _, needed in scans]
+                  + [2 * len(extents), 1])
     ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
     all_slots = []

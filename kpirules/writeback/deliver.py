@@ -71,31 +71,37 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
     return earlier
 
 
-def carry_out(conn: Any, kind: str, outcome: RunOutcome, settings: Settings, now: dt.datetime, *,
-              dispatch: Callable[..., list[Delivery]] | None = None,
-              after_lease: Callable[[], None] | None = None) -> None:
-    """The first write (the results, the alerts as owed; the lease on Sheets), the
-    deliveries, and the last write (what each channel did; the lease released)."""
+def carry_out_workbook(conn: Any, outcome: RunOutcome, settings: Settings, now: dt.datetime, *,
+                       dispatch: Callable[..., list[Delivery]] | None = None,
+                       after_lease: Callable[[], None] | None = None) -> None:
+    """Into a workbook file: the first write (the results, the alerts as owed), the
+    deliveries, and the last write (what each channel did)."""
+    from kpirules.writeback import xlsx
     from kpirules.writeback.alerts import delivery_plan
     from kpirules.writeback.plan import WritePlan
 
-    if kind == "xlsx":
-        from kpirules.writeback import xlsx
+    if not outcome.plan.empty:
+        xlsx.write(conn.path, outcome.plan)
+    outcome.written = True
+    if after_lease is not None:
+        after_lease()
+    send(outcome, settings, now, dispatch)
+    last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
+    if not last.empty:
+        try:
+            xlsx.write(conn.path, last)
+        except SourceError as exc:
+            outcome.state_not_recorded = exc.message
 
-        if not outcome.plan.empty:
-            xlsx.write(conn.path, outcome.plan)
-        outcome.written = True
-        if after_lease is not None:
-            after_lease()
-        send(outcome, settings, now, dispatch)
-        last = WritePlan(tabs=[delivery_plan(outcome.alerts_raw, outcome.alerts_title, _sent(outcome))])
-        if not last.empty:
-            try:
-                xlsx.write(conn.path, last)
-            except SourceError as exc:
-                outcome.state_not_recorded = exc.message
-        return
+
+def carry_out_sheet(conn: Any, outcome: RunOutcome, settings: Settings, now: dt.datetime, *,
+                    dispatch: Callable[..., list[Delivery]] | None = None,
+                    after_lease: Callable[[], None] | None = None) -> None:
+    """Into a Google Sheet: the first write (the results, the alerts as owed, the lease),
+    the deliveries, and the last write (what each channel did; the lease released)."""
     from kpirules.writeback import sheets
+    from kpirules.writeback.alerts import delivery_plan
+    from kpirules.writeback.plan import WritePlan
 
     held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease)
     outcome.written = True

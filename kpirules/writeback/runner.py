@@ -122,28 +122,25 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     the Rules tab can be written give every rule "not checked: <reason>" (exit 3)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
-    from kpirules.writeback.lease import LEASE_TAB, read_lease, since_text
+    from kpirules.writeback.lease import LEASE_TAB, read_lease
+    from kpirules.writeback.writers import writer_for
 
     file_settings = load_settings(config)
     data_tab = data_tab or file_settings.data_tab
     rules_tab = rules_tab or file_settings.rules_tab
     conn = open_source(source, connector=connector, **options)
     apply_timeout(conn, file_settings)  # the `timeout` setting (Google Sheets reads)
-    kind = getattr(conn, "name", "")
-    if kind == "csv":
-        raise SourceError("`kpirules run` writes results back into a workbook or sheet; a CSV file has no "
-                          "Rules, History or Alerts tab", hint="use `kpirules check FILE.csv --rules FILE.kpi`, "
-                          "or keep the data in an .xlsx workbook or a Google Sheet")
-    if kind not in ("xlsx", "gsheets") and not hasattr(conn, "batch_update"):
-        raise SourceError(f"the {kind or 'given'} connector cannot write results back",
+    writer = writer_for(conn)
+    if writer is None:
+        if getattr(conn, "name", "") == "csv":  # only to word the message
+            raise SourceError("`kpirules run` writes results back into a workbook or sheet; a CSV file has no "
+                              "Rules, History or Alerts tab", hint="use `kpirules check FILE.csv --rules FILE.kpi`, "
+                              "or keep the data in an .xlsx workbook or a Google Sheet")
+        raise SourceError(f"the {getattr(conn, 'name', '') or 'given'} connector cannot write results back",
                           hint="use `kpirules check`, which only reads")
-    locked = contextlib.nullcontext()
-    if kind == "xlsx" and not dry_run:
-        from kpirules.writeback.lock import file_lock
-
-        locked = file_lock(conn.path, timeout=0, since=since_text(now or dt.datetime.now()))
+    locked = contextlib.nullcontext() if dry_run else writer.lock(conn, now or dt.datetime.now())
     # On a Google Sheet the lease tab is read with the rest (lease.py); a workbook has its lock.
-    lease_tab = (LEASE_TAB,) if kind == "gsheets" else ()
+    lease_tab = writer.lease_tabs
     with locked:
         history_tab, alerts_tab = file_settings.history_tab, file_settings.alerts_tab
 
@@ -172,14 +169,12 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
             now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify,
             table=table_read, data_error=data_error)
         outcome.source_url = settings.sheet_url or wb.url
-        add_dashboard(outcome, wb, history_tab, native_charts=kind == "xlsx")
+        add_dashboard(outcome, wb, history_tab, native_charts=writer.native_charts)
         if lease_tab:
             outcome.lease = read_lease(wb.extra_tabs.get(LEASE_TAB), conn.sheet_ids)
         if dry_run:
             return outcome
-        from kpirules.writeback.deliver import carry_out
-
-        carry_out(conn, kind, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
+        writer.carry_out(conn, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
     return outcome
 
 

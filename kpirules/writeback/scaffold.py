@@ -237,6 +237,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
 
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
+    from kpirules.connectors.base import SHEET_FORMATTING, WRITE_SHEET, capabilities
     from kpirules.writeback.runner import SETTINGS_TAB
 
     settings = load_settings(config)
@@ -248,7 +249,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
     if is_xlsx:
         return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run)
     conn = open_source(source, connector=connector, **options)
-    if getattr(conn, "name", "") != "gsheets" and not hasattr(conn, "batch_update"):
+    if WRITE_SHEET not in capabilities(conn):
         raise SourceError(f"`kpirules init` sets up an .xlsx workbook or a Google Sheet, not {source}",
                           hint="for a CSV file, write the rules in a .kpi file and use `kpirules check`")
     has_data = True
@@ -263,7 +264,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         wb = conn.read(data_tab=titles[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
     tabs = {wanted[1]: wb.rules, **{n: wb.extra_tabs.get(n) for n in wanted[2:]}}
     tabs[wanted[0]] = wb.data if has_data else None
-    formatting = conn.sheet_formatting() if hasattr(conn, "sheet_formatting") else None
+    formatting = conn.sheet_formatting() if SHEET_FORMATTING in capabilities(conn) else None
     plan = init_plan(tabs, **names, date_column=settings.date_column, has_data_tab=has_data, sheets=True,
                      formatting=formatting)
     if not dry_run and not plan.empty:
