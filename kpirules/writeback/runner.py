@@ -126,6 +126,8 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     from kpirules.writeback.writers import writer_for
 
     file_settings = load_settings(config)
+    unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab), ("history_tab", None),
+                            ("alerts_tab", None), ("date_column", None)) if not v]  # not given here
     data_tab = data_tab or file_settings.data_tab
     rules_tab = rules_tab or file_settings.rules_tab
     conn = open_source(source, connector=connector, **options)
@@ -164,6 +166,12 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         table_read = None
         if data or settings.data:
             data_error, table_read = _warehouse(data or settings.data, table or settings.table, settings, options)
+        if isinstance(data_error, SourceError):
+            # A tab a setting named and the sheet lacks: say which setting, and where it was set.
+            from kpirules.source import blame_settings, find_settings_file
+
+            blamed = blame_settings(data_error, unset, config or find_settings_file(), _settings_tab(wb))
+            data_error = blamed if isinstance(blamed, SourceError) else data_error
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify,
