@@ -47,7 +47,10 @@ def installed():
                               capture_output=True, text=True, check=True).stdout.strip()
         deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
         Path(site, "test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+        # --ignore-installed: the .pth above may already hold an installed kpirules (CI installs
+        # the checkout), which must not stand in for the wheel under test.
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--ignore-installed",
+                        str(wheel)],
                        check=True, timeout=300, env=clean_env())
         for path in [base, *base.rglob("*")]:
             path.chmod(path.stat().st_mode | 0o755 if path.is_dir() else path.stat().st_mode | 0o644)
