@@ -153,24 +153,21 @@ class BigQueryConnector(WarehouseConnector):
             # GA4 rewrites its last three days: complete only through as_of - 4.
             self.complete_lag_days = ga4.COMPLETE_LAG_DAYS
         self.credentials = credentials
-        self._engine: BigQueryEngine | None = None
 
-    def engine(self) -> BigQueryEngine:
-        if self._engine is None:
-            from google.auth.transport.requests import AuthorizedSession
+    def connect(self) -> BigQueryEngine:
+        from google.auth.transport.requests import AuthorizedSession
 
-            from kpirules import gauth
+        from kpirules import gauth
 
-            emulator = os.environ.get(EMULATOR_ENV, "").strip()
-            if emulator:
-                from google.auth.credentials import AnonymousCredentials
+        emulator = os.environ.get(EMULATOR_ENV, "").strip()
+        if emulator:
+            from google.auth.credentials import AnonymousCredentials
 
-                creds, root = AnonymousCredentials(), f"http://{emulator}/bigquery/v2"
-            else:
-                creds, root = gauth.find_credentials(self.credentials).credentials, API_ROOT
-                if hasattr(creds, "with_scopes"):
-                    creds = creds.with_scopes(SCOPES)
-            session = AuthorizedSession(creds)
-            session.trust_env = not emulator
-            self._engine = BigQueryEngine(session, root, self.project, self.dataset)
-        return self._engine
+            creds, root = AnonymousCredentials(), f"http://{emulator}/bigquery/v2"
+        else:
+            creds, root = gauth.find_credentials(self.credentials).credentials, API_ROOT
+            if hasattr(creds, "with_scopes"):
+                creds = creds.with_scopes(SCOPES)
+        session = AuthorizedSession(creds)
+        session.trust_env = not emulator
+        return BigQueryEngine(session, root, self.project, self.dataset)

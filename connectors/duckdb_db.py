@@ -41,19 +41,13 @@ class DuckDbConnector(WarehouseConnector):
     schemes: ClassVar[tuple[str, ...]] = ("duckdb",)
     example: ClassVar[str] = "--table daily"
 
-    def __init__(self, source: str, **options: Any):
-        super().__init__(source, **options)
-        self._engine: DuckEngine | None = None
+    def connect(self) -> DuckEngine:
+        import duckdb
 
-    def engine(self) -> DuckEngine:
-        if self._engine is None:
-            import duckdb
-
-            path = self.source.split("://", 1)[1] or ":memory:"
-            if path.startswith("/") and path[1:2] == "/":
-                path = path[1:]
-            try:
-                self._engine = DuckEngine(duckdb.connect(path, read_only=True))
-            except duckdb.Error as exc:
-                raise SourceError(f"cannot open {path}: {exc}", hint="give duckdb:///path/to/file.duckdb") from None
-        return self._engine
+        path = self.source.split("://", 1)[1] or ":memory:"
+        if path.startswith("/") and path[1:2] == "/":
+            path = path[1:]
+        try:
+            return DuckEngine(duckdb.connect(path, read_only=True))
+        except duckdb.Error as exc:
+            raise SourceError(f"cannot open {path}: {exc}", hint="give duckdb:///path/to/file.duckdb") from None

@@ -43,24 +43,18 @@ class PostgresConnector(WarehouseConnector):
     schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
     example: ClassVar[str] = "--table marketing.daily"
 
-    def __init__(self, source: str, **options: Any):
-        super().__init__(source, **options)
-        self._engine: _PostgresEngine | None = None
-
-    def engine(self) -> _PostgresEngine:
-        if self._engine is None:
-            try:
-                import psycopg
-            except ImportError:
-                raise SourceError("reading PostgreSQL needs psycopg",
-                                  hint="pip install 'kpirules[postgres]'") from None
-            try:
-                conn = psycopg.connect(self.source, connect_timeout=15, autocommit=False)
-                conn.read_only = True
-            except psycopg.Error as exc:
-                # libpq's message names host and user, never the password.
-                raise SourceError(f"cannot connect to {self.redacted()}: {str(exc).strip().splitlines()[0]}",
-                                  hint="check the URL, that the server runs, and the password "
-                                       "(PGPASSWORD or ~/.pgpass)") from None
-            self._engine = _PostgresEngine(conn)
-        return self._engine
+    def connect(self) -> _PostgresEngine:
+        try:
+            import psycopg
+        except ImportError:
+            raise SourceError("reading PostgreSQL needs psycopg",
+                              hint="pip install 'kpirules[postgres]'") from None
+        try:
+            conn = psycopg.connect(self.source, connect_timeout=15, autocommit=False)
+            conn.read_only = True
+        except psycopg.Error as exc:
+            # libpq's message names host and user, never the password.
+            raise SourceError(f"cannot connect to {self.redacted()}: {str(exc).strip().splitlines()[0]}",
+                              hint="check the URL, that the server runs, and the password "
+                                   "(PGPASSWORD or ~/.pgpass)") from None
+        return _PostgresEngine(conn)

@@ -76,24 +76,21 @@ class SnowflakeConnector(WarehouseConnector):
         for key, values in parse_qs(parts.query).items():
             if key in _PASSED_ON:
                 self.kwargs[key] = int(values[-1]) if key == "port" else values[-1]
-        self._engine: SnowflakeEngine | None = None
 
-    def engine(self) -> SnowflakeEngine:
-        if self._engine is None:
-            try:
-                import snowflake.connector
-            except ImportError:
-                raise SourceError("reading Snowflake needs snowflake-connector-python",
-                                  hint="pip install 'kpirules[snowflake]'") from None
-            kwargs = dict(self.kwargs)
-            if os.environ.get(PASSWORD_VAR):
-                kwargs["password"] = os.environ[PASSWORD_VAR]
-            try:
-                conn = snowflake.connector.connect(**kwargs, login_timeout=30, network_timeout=120,
-                                                   session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
-            except snowflake.connector.Error as exc:
-                raise SourceError(f"cannot connect to Snowflake account {self.kwargs['account']}: "
-                                  f"{str(exc).splitlines()[0]}",
-                                  hint=f"check the URL, {PASSWORD_VAR} and the role's grants") from None
-            self._engine = SnowflakeEngine(conn)
-        return self._engine
+    def connect(self) -> SnowflakeEngine:
+        try:
+            import snowflake.connector
+        except ImportError:
+            raise SourceError("reading Snowflake needs snowflake-connector-python",
+                              hint="pip install 'kpirules[snowflake]'") from None
+        kwargs = dict(self.kwargs)
+        if os.environ.get(PASSWORD_VAR):
+            kwargs["password"] = os.environ[PASSWORD_VAR]
+        try:
+            conn = snowflake.connector.connect(**kwargs, login_timeout=30, network_timeout=120,
+                                               session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
+        except snowflake.connector.Error as exc:
+            raise SourceError(f"cannot connect to Snowflake account {self.kwargs['account']}: "
+                              f"{str(exc).splitlines()[0]}",
+                              hint=f"check the URL, {PASSWORD_VAR} and the role's grants") from None
+        return SnowflakeEngine(conn)

@@ -74,17 +74,14 @@ class SparkConnector(WarehouseConnector):
         if self.path.startswith("//"):
             self.path = self.path[2:]
         super().__init__(source, table=table or (PATH_VIEW if self.path else None), **options)
-        self._engine: SparkEngine | None = None
 
-    def engine(self) -> SparkEngine:
-        if self._engine is None:
-            session = spark_session()
-            if self.path:
-                reader = session.read
-                if self.path.lower().endswith(".csv"):
-                    frame = reader.option("header", True).option("inferSchema", True).csv(self.path)
-                else:
-                    frame = reader.parquet(self.path)
-                frame.createOrReplaceTempView(PATH_VIEW)
-            self._engine = SparkEngine(session)
-        return self._engine
+    def connect(self) -> SparkEngine:
+        session = spark_session()
+        if self.path:
+            reader = session.read
+            if self.path.lower().endswith(".csv"):
+                frame = reader.option("header", True).option("inferSchema", True).csv(self.path)
+            else:
+                frame = reader.parquet(self.path)
+            frame.createOrReplaceTempView(PATH_VIEW)
+        return SparkEngine(session)

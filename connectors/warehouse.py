@@ -33,6 +33,7 @@ class WarehouseConnector:
             raise SourceError(f"{self.redacted()} needs a table to read",
                               hint=f"add --table [schema.]table, e.g. {self.example}")
         self.table = table
+        self._engine: Any = None
 
     @classmethod
     def matches(cls, source: str) -> bool:
@@ -46,7 +47,13 @@ class WarehouseConnector:
             return parts._replace(netloc=netloc).geturl()
         return self.source
 
-    def engine(self):  # pragma: no cover - each connector gives its own
+    def engine(self) -> Any:
+        """The connection (a ``kpirules.backends.sql_table.SqlEngine``), made once."""
+        if self._engine is None:
+            self._engine = self.connect()
+        return self._engine
+
+    def connect(self) -> Any:  # pragma: no cover - each connector gives its own
         raise NotImplementedError
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
