@@ -30,16 +30,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs, find_settings_file
 from kpirules.config_base import ENV_REF as _REF
 from kpirules.config_channels import (  # noqa: F401  (re-exported: `from kpirules.config import ...`)
-    CHANNEL_MODELS,
-    CHANNEL_TYPES,
     TRIGGERS,
-    Channel,
-    EmailChannel,
+    ChannelPluginError,
+    ChannelSettings,
     MissingEnv,
-    SlackChannel,
     Trigger,
-    WebhookChannel,
     _secret,
+    channel_kind,
+    channel_types,
     resolve_env,
 )
 from kpirules.errors import Problem, did_you_mean
@@ -48,10 +46,59 @@ if TYPE_CHECKING:
     from kpirules.config_sources import Layer
 
 __all__ = [
-    "Settings", "SlackChannel", "WebhookChannel", "EmailChannel", "ConfigError", "MissingEnv",
+    "Settings", "ConfigError", "MissingEnv",
     "load_settings", "settings_from_tab", "merge_settings", "find_settings_file", "resolve_env",
-    "env_refs", "TRIGGERS", "CHANNEL_TYPES",
+    "env_refs", "TRIGGERS", "ChannelSettings",
 ]
+
+# The built-in channels' models, still importable from here; each lives with its kind
+# (kpirules.notify.<type>) and loads through the registry when first named.
+_MODEL_OF_TYPE = {"SlackChannel": "slack", "WebhookChannel": "webhook", "EmailChannel": "email"}
+
+
+def __getattr__(name: str) -> Any:
+    kind = channel_kind(_MODEL_OF_TYPE[name]) if name in _MODEL_OF_TYPE else None
+    if kind is None:
+        raise AttributeError(f"module 'kpirules.config' has no attribute {name!r}")
+    return kind.settings
+
+
+def _channel_models(value: Any) -> Any:
+    """Each channel's table validated by its kind's model, the kind found by its ``type``
+    in the registry; errors carry the channel's position."""
+    from pydantic_core import InitErrorDetails
+
+    if not isinstance(value, list):
+        return value
+    out: list[Any] = []
+    errors: list[InitErrorDetails] = []
+    for i, raw in enumerate(value):
+        if not isinstance(raw, dict):
+            out.append(raw)
+            continue
+        try:
+            kind = channel_kind(str(raw.get("type")))
+        except ChannelPluginError as exc:
+            errors.append({"type": "value_error", "loc": (i, "type"), "input": raw.get("type"),
+                           "ctx": {"error": ValueError(str(exc))}})
+            continue
+        if kind is None:
+            known = ", ".join(channel_types())
+            errors.append({"type": "value_error", "loc": (i, "type"), "input": raw.get("type"),
+                           "ctx": {"error": ValueError(f"unknown channel type {raw.get('type')!r}; "
+                                                       f"type is one of: {known}")}})
+            continue
+        try:
+            out.append(kind.settings.model_validate(raw))
+        except ValidationError as exc:
+            for e in exc.errors():
+                detail: InitErrorDetails = {"type": e["type"], "loc": (i, *e["loc"]), "input": e["input"]}
+                if "ctx" in e:
+                    detail["ctx"] = e["ctx"]
+                errors.append(detail)
+    if errors:
+        raise ValidationError.from_exception_data("notifications", errors)
+    return out
 
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -80,7 +127,8 @@ class Settings(BaseModel):
     # with a password in a Settings tab) and its [schema.]table.
     data: str | None = None
     table: str | None = None
-    notifications: list[Channel] = Field(default_factory=list)
+    # Each a ChannelSettings subclass: the model of its kind (``type``), from the registry.
+    notifications: list[ChannelSettings] = Field(default_factory=list)
     # How long an undelivered alert stays owed (kpirules.writeback.outbox), and how long
     # History keeps rows (a rule's latest row is always kept): "7 days", "400 days",
     # "12 weeks", "2 years"; "forever" keeps every row.
@@ -157,6 +205,11 @@ class Settings(BaseModel):
         parse_late_after(value)
         return f"{value} days" if isinstance(value, int) else str(value).strip()
 
+    @field_validator("notifications", mode="before")
+    @classmethod
+    def channel_models(cls, value: Any) -> Any:
+        return _channel_models(value)
+
     @field_validator("notifications")
     @classmethod
     def check_unique(cls, value: list) -> list:
@@ -166,7 +219,7 @@ class Settings(BaseModel):
             raise ValueError(f"channel names must be unique: {', '.join(dup)} is used twice")
         return value
 
-    def channel(self, name: str) -> "SlackChannel | WebhookChannel | EmailChannel":
+    def channel(self, name: str) -> ChannelSettings:
         for ch in self.notifications:
             if ch.name == name:
                 return ch
@@ -202,7 +255,15 @@ SETTING_NAMES = [name for name in Settings.model_fields if name != "notification
 
 
 def _channel_fields(kind: str) -> list[str]:
-    return [f.alias or n for n, f in CHANNEL_MODELS[kind].model_fields.items()]
+    model = channel_kind(kind)
+    return [f.alias or n for n, f in model.settings.model_fields.items()] if model else []
+
+
+def _fields_or_none(kind: str) -> list[str]:
+    try:
+        return _channel_fields(kind)
+    except ChannelPluginError:  # another kind that does not load: not this channel's problem
+        return []
 
 
 def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
@@ -236,12 +297,18 @@ def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
             problem(path, "a notification channel must be a table of settings",
                     f"write channels as {layer.channel_hint}")
             continue
-        kind = raw.get("type") or (raw.get("name") if raw.get("name") in CHANNEL_TYPES else None)
-        if kind not in CHANNEL_TYPES:
-            guess = did_you_mean(str(kind), CHANNEL_TYPES) if kind else None
+        types = channel_types()
+        kind = raw.get("type") or (raw.get("name") if raw.get("name") in types else None)
+        try:
+            known = kind in types and channel_kind(str(kind)) is not None
+        except ChannelPluginError as exc:
+            problem(path + ("type",), str(exc), "reinstall or remove the package that declares it", value=True)
+            continue
+        if not known:
+            guess = did_you_mean(str(kind), types) if kind else None
             problem(path + ("type",), f"channel {raw.get('name', i)!r} has "
                     + (f"unknown type {kind!r}" if kind else "no `type`"),
-                    f"did you mean `{guess}`?" if guess else f"type is one of: {', '.join(CHANNEL_TYPES)}",
+                    f"did you mean `{guess}`?" if guess else f"type is one of: {', '.join(types)}",
                     value=bool(kind))
             continue
         fields = _channel_fields(kind)
@@ -250,7 +317,7 @@ def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
             if key in fields:
                 ch[key] = value
                 continue
-            others = [t for t in CHANNEL_TYPES if t != kind and key in _channel_fields(t)]
+            others = [t for t in types if t != kind and key in _fields_or_none(t)]
             guess = did_you_mean(key, fields)
             if guess:  # then "`guess` is required" would only repeat this problem
                 suggested.add(path + (guess,))
@@ -277,8 +344,7 @@ def _validate(layer: Layer) -> Settings:
         for err in exc.errors(include_input=False, include_url=False):
             loc = tuple(err["loc"])
             if loc[:1] == ("notifications",) and len(loc) >= 2 and isinstance(loc[1], int):
-                # drop pydantic's union tag ("slack") after the list position
-                loc = ("notifications", index[loc[1]]) + tuple(p for p in loc[3:])
+                loc = ("notifications", index[loc[1]]) + tuple(loc[2:])
             message = err["msg"].removeprefix("Value error, ")
             hint = None
             if err["type"] == "literal_error" and "on" in loc:

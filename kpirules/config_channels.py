@@ -1,9 +1,15 @@
-"""Notification channels of the settings (Slack, webhook, email) and their secrets.
+"""Notification channels: what every channel's settings share, and the registry of kinds.
+
+A kind of channel (Slack, webhook, e-mail, or a plugin's) declares itself once, in its own
+module, as a ``ChannelKind``: its settings model, its ``send`` and its capabilities. That
+module is named in the ``kpirules.channels`` entry-point group (kpirules' own pyproject.toml
+names the built-ins there too), and loaded only when settings name its type or a run
+sends to it: ``channel_kind("slack")``. Settings validation (kpirules.config), dispatch
+(kpirules.notify.dispatch) and the outbox read the registry; none of them names a kind.
 
 Secrets are written as ``${ENV_VAR}`` references and resolved when a notification is sent,
 not when settings load (``resolve_env``), so ``kpirules check`` works on a machine without
-the secrets. ``kpirules.config`` holds the Settings that list these channels, and re-exports
-every name here.
+the secrets.
 """
 
 from __future__ import annotations
@@ -11,17 +17,17 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Annotated, Any, Literal
+from typing import Any, Callable, Iterable, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from kpirules.config_base import ENV_REF as _REF
 from kpirules.config_base import env_refs
 
 TRIGGERS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
-CHANNEL_TYPES = ("slack", "webhook", "email")
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+ENTRY_POINT_GROUP = "kpirules.channels"
 
 Trigger = Literal["fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late",
                   "data_recovered"]
@@ -53,9 +59,13 @@ def _secret(value: SecretStr | str | None) -> str | None:
     return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
-class _Channel(BaseModel):
+class ChannelSettings(BaseModel):
+    """What every channel's settings have. A kind's model subclasses it and adds
+    ``type: Literal["<kind>"]`` (the settings key) and its own settings."""
+
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
+    type: str
     name: str = Field(min_length=1)
     on: list[Trigger] = Field(default_factory=lambda: _DEFAULT_TRIGGERS.copy())
     # Globs over rule names, case-insensitive; a leading "!" excludes ("!test_*").
@@ -90,109 +100,107 @@ class _Channel(BaseModel):
     def env_names(self) -> list[str]:
         return [n for text in self.secret_texts() for n in env_refs(text)]
 
+    def resolved_secrets(self, env: Mapping[str, str]) -> list[str]:
+        """The secrets' values where their variables are set (for scrubbing logs)."""
+        out = []
+        for text in self.secret_texts():
+            try:
+                out.append(resolve_env(text, env))
+            except MissingEnv:
+                continue
+        return out
 
-def _check_url(value: SecretStr) -> SecretStr:
+
+def http_url(value: SecretStr) -> SecretStr:
+    """A validator for a URL setting: http(s), or a ``${ENV_VAR}`` reference."""
     text = value.get_secret_value().strip()
     if not env_refs(text) and not re.match(r"https?://[^/\s]+", text):
         raise ValueError("must be an http:// or https:// URL, or a ${ENV_VAR} reference")
     return SecretStr(text)
 
 
-class SlackChannel(_Channel):
-    """A Slack incoming webhook (Slack app > Incoming Webhooks > the URL it gives)."""
+# ---------------------------------------------------------------------------- registry
 
-    type: Literal["slack"]
-    webhook_url: SecretStr
-
-    check_url = field_validator("webhook_url")(_check_url)
-
-    def secret_texts(self) -> list[str]:
-        return [self.webhook_url.get_secret_value()]
+# What a kind may declare it can do.
+CAPABILITIES = frozenset({
+    "idempotency-key",  # each message carries the outbox's delivery key: a receiver can drop a repeat
+    "bundles",  # one message carries all of a run's alerts for the channel (e-mail)
+})
+_TYPE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 
-class WebhookChannel(_Channel):
-    """Any HTTP endpoint taking the JSON documented in docs/configuration.md."""
+@dataclass(frozen=True)
+class ChannelKind:
+    """A kind of notification channel, declared once in its own module.
 
-    type: Literal["webhook"]
-    url: SecretStr
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    secret: SecretStr | None = None  # HMAC-SHA256 key for the X-Kpirules-Signature header
+    ``settings``: its model, a ``ChannelSettings`` with ``extra="forbid"`` whose
+    ``type: Literal["<kind>"]`` is the settings key (``type = "slack"``). ``send(channel,
+    alerts, sending)`` yields ``(alert, Outcome)`` for each alert as it is delivered or
+    given up on, in order, and may raise ``MissingEnv`` for a secret whose variable is not
+    set (the alerts not yet yielded are reported as not sent); ``sending`` is a
+    ``kpirules.notify.transport.Sending`` (secrets resolved, the retry policy, one HTTP
+    POST per alert). ``capabilities``: words of ``CAPABILITIES``."""
 
-    check_url = field_validator("url")(_check_url)
-
-    def secret_texts(self) -> list[str]:
-        out = [self.url.get_secret_value(), *(v.get_secret_value() for v in self.headers.values())]
-        return out + ([self.secret.get_secret_value()] if self.secret else [])
-
-
-class EmailChannel(_Channel):
-    type: Literal["email"]
-    host: str = Field(min_length=1)
-    port: int | None = Field(None, ge=1, le=65535)  # default 465 with ssl, else 587
-    ssl: bool = False  # implicit TLS (SMTPS, port 465)
-    starttls: bool | None = None  # default: on unless ssl
-    username: str | None = None
-    password: SecretStr | None = None
-    password_env: str | None = None  # the name of a variable holding the password
-    from_: str = Field(alias="from", min_length=3)
-    to: list[str] = Field(min_length=1)
-    subject_prefix: str = "[kpirules]"
-    html: bool = True  # add an HTML alternative to the text body
-
-    @field_validator("to", mode="before")
-    @classmethod
-    def one_address(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @field_validator("to")
-    @classmethod
-    def check_addresses(cls, value: list[str]) -> list[str]:
-        bad = [a for a in value if "@" not in a and not env_refs(a)]
-        if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
-        return value
-
-    @model_validator(mode="after")
-    def check_tls(self) -> EmailChannel:
-        if self.password is not None and self.password_env:
-            raise ValueError("give either password or password_env, not both")
-        if self.ssl and self.starttls:
-            raise ValueError("ssl and starttls exclude each other: ssl for port 465, starttls for 587")
-        has_password = self.password is not None or bool(self.password_env)
-        # A password over a plain connection can be read by anyone on the path; allowed only
-        # to a relay on this machine.
-        if has_password and not self.use_ssl and not self.use_starttls and self.host not in _LOOPBACK:
-            raise ValueError("would send the SMTP password unencrypted: set starttls = true or ssl = true")
-        return self
+    settings: type[ChannelSettings]
+    send: Callable[[Any, list[Any], Any], Iterable[tuple[Any, Any]]]
+    capabilities: frozenset[str] = frozenset()
 
     @property
-    def use_ssl(self) -> bool:
-        return self.ssl
-
-    @property
-    def use_starttls(self) -> bool:
-        return (not self.ssl) if self.starttls is None else self.starttls
-
-    @property
-    def smtp_port(self) -> int:
-        return self.port or (465 if self.ssl else 587)
-
-    def password_text(self, env: Mapping[str, str] | None = None) -> str | None:
-        """The password, resolved; raises MissingEnv when its variable is not set."""
-        env = os.environ if env is None else env
-        if self.password_env:
-            if self.password_env not in env:
-                raise MissingEnv(self.password_env)
-            return env[self.password_env]
-        return resolve_env(self.password.get_secret_value(), env) if self.password else None
-
-    def secret_texts(self) -> list[str]:
-        return [self.password.get_secret_value()] if self.password else []
-
-    def env_names(self) -> list[str]:
-        names = super().env_names() + env_refs(self.username)
-        return names + ([self.password_env] if self.password_env else [])
+    def type(self) -> str:
+        return _declared_type(self.settings)
 
 
-Channel = Annotated[SlackChannel | WebhookChannel | EmailChannel, Field(discriminator="type")]
-CHANNEL_MODELS: dict[str, type[_Channel]] = {"slack": SlackChannel, "webhook": WebhookChannel, "email": EmailChannel}
+def _declared_type(model: type[ChannelSettings]) -> str:
+    field = model.model_fields.get("type")
+    values = get_args(field.annotation) if field is not None else ()
+    if len(values) != 1 or not isinstance(values[0], str):
+        raise TypeError(f"{model.__name__} must declare its settings key as type: Literal[\"<kind>\"]")
+    return values[0]
+
+
+_KINDS: dict[str, ChannelKind] = {}
+
+
+def register_channel(kind: ChannelKind) -> ChannelKind:
+    """Make ``kind`` known by its type; what loading its entry point does (a test or an
+    embedding program may call it directly). Checks the declaration."""
+    name = kind.type
+    if not _TYPE_NAME.fullmatch(name):
+        raise ValueError(f"channel type {name!r}: lowercase letters, digits and _ only")
+    if kind.settings.model_config.get("extra") != "forbid":
+        raise TypeError(f"{kind.settings.__name__} must forbid unknown settings (extra=\"forbid\")")
+    unknown = kind.capabilities - CAPABILITIES
+    if unknown:
+        raise ValueError(f"channel type {name!r}: unknown capabilities {sorted(unknown)}")
+    _KINDS[name] = kind
+    return kind
+
+
+def channel_types() -> list[str]:
+    """Every kind's type, registered or declared (no module is imported for this)."""
+    from kpirules.plugins import declared
+
+    return list(dict.fromkeys([*declared(ENTRY_POINT_GROUP), *_KINDS]))
+
+
+def channel_kind(name: str) -> ChannelKind | None:
+    """The kind registered as ``name``, its module imported on first use; None when no
+    package declares it. A declaration that does not load is an error naming it."""
+    if name in _KINDS:
+        return _KINDS[name]
+    from kpirules.plugins import declared, load
+
+    target = declared(ENTRY_POINT_GROUP).get(name)
+    if target is None:
+        return None
+    try:
+        kind = load(target)
+    except Exception as exc:  # a broken plugin: say which, whatever it raised
+        raise ChannelPluginError(f"channel type {name!r} ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(kind, ChannelKind) or kind.type != name:
+        raise ChannelPluginError(f"channel type {name!r}: {target} is not a ChannelKind of type {name!r}")
+    return register_channel(kind)
+
+
+class ChannelPluginError(RuntimeError):
+    """An entry point of ``kpirules.channels`` that does not give a working kind."""

@@ -3,19 +3,19 @@ for a failed one, so that a run still writes its Alerts rows when Slack is down.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Callable
 
-from kpirules.notify.alert import Alert, delivery_key, title
-from kpirules.notify.transport import Outcome, scrub
+from kpirules.notify.alert import Alert, title
+from kpirules.notify.transport import Sending, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpirules.config import EmailChannel, Settings, SlackChannel, WebhookChannel
+    from kpirules.config import Settings
+    from kpirules.config_channels import ChannelSettings
 
 log = logging.getLogger("kpirules.notify")
 
@@ -45,14 +45,15 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
              backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep,
              env: Mapping[str, str] | None = None) -> list[Delivery]:
     """Send every alert to every channel of ``settings.notifications`` that covers it
-    (its ``on`` kinds and ``rules`` globs): one POST per alert for Slack and webhooks, one
+    (its ``on`` kinds and ``rules`` globs), each through its kind's ``send``
+    (kpirules.config_channels.ChannelKind): one POST per alert for Slack and webhooks, one
     e-mail per channel bundling its alerts. Returns one Delivery per (channel, alert),
     channels in settings order, alerts in the given order. ``env`` resolves ``${VAR}``
     secrets (default: os.environ)."""
     env = os.environ if env is None else env
-    max_attempts = max(1, int(max_attempts))
+    sending = Sending(env, timeout=timeout, max_attempts=max(1, int(max_attempts)), backoff=backoff,
+                      sleep=sleep, user_agent=_user_agent())
     deliveries: list[Delivery] = []
-    session = None
     # urllib3 logs every request line at DEBUG, and a Slack webhook's path is its token.
     guard = _Redact(_resolved_secrets(settings, env))
     for name in _NOISY:
@@ -63,31 +64,10 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
             # one wherever a channel covers its rule and kind.
             covered = [a for a in alerts if (channel.name in a.channels if a.channels is not None
                                              else channel.covers(a.rule, a.kind))]
-            if not covered:
-                continue
-            if channel.type != "email" and session is None:
-                import requests
-
-                session = requests.Session()
-                session.headers["User-Agent"] = _user_agent()
-            opts = dict(timeout=timeout, max_attempts=max_attempts, backoff=backoff, sleep=sleep)
-            done: list[Delivery] = []
-            try:
-                if channel.type == "email":
-                    _email(channel, covered, env, opts, done)
-                else:
-                    _http(channel, covered, env, session, opts, done)
-            except Exception as exc:  # a bug here must not lose the run: report and go on
-                # The type only: an exception's text may quote a resolved secret.
-                text = f"internal error: {type(exc).__name__}"
-                log.error("notification channel %r failed: %s", channel.name, text)
-                log.debug("notification channel %r failed", channel.name, exc_info=True)
-                sent = {id(d.alert) for d in done}
-                done += [Delivery(channel.name, channel.type, a, False, 0, text) for a in covered if id(a) not in sent]
-            deliveries += done
+            if covered:
+                deliveries += _deliver(channel, covered, sending)
     finally:
-        if session is not None:
-            session.close()
+        sending.close()
         for name in _NOISY:
             logging.getLogger(name).removeFilter(guard)
     for d in deliveries:
@@ -96,6 +76,30 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
             # once); a WARNING would reach stderr a second time through logging's last resort.
             log.info("%s", d.describe())
     return deliveries
+
+
+def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) -> list[Delivery]:
+    """The channel's kind sends; whatever it did not report on is reported as not sent."""
+    from kpirules.config_channels import MissingEnv, channel_kind
+
+    done: list[Delivery] = []
+    try:
+        kind = channel_kind(channel.type)
+        if kind is None:  # settings validated against a registry that has changed since
+            raise LookupError(f"no channel type {channel.type!r} is installed")
+        for alert, outcome in kind.send(channel, alerts, sending):
+            done.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, outcome.error))
+    except MissingEnv as exc:
+        text: str = _missing(exc)
+    except Exception as exc:  # a bug here must not lose the run: report and go on
+        # The type only: an exception's text may quote a resolved secret.
+        text = f"internal error: {type(exc).__name__}"
+        log.error("notification channel %r failed: %s", channel.name, text)
+        log.debug("notification channel %r failed", channel.name, exc_info=True)
+    else:
+        text = "not sent: the channel's sender stopped before it"
+    sent = {id(d.alert) for d in done}
+    return done + [Delivery(channel.name, channel.type, a, False, 0, text) for a in alerts if id(a) not in sent]
 
 
 _NOISY = ("urllib3.connectionpool", "urllib3.connection", "urllib3", "requests")
@@ -118,22 +122,11 @@ class _Redact(logging.Filter):
 
 
 def _resolved_secrets(settings: "Settings", env: Mapping[str, str]) -> list[str]:
-    from kpirules.config import MissingEnv, resolve_env
     from kpirules.notify.transport import url_secrets
 
     out: list[str] = []
     for ch in settings.notifications:
-        texts = ch.secret_texts()
-        if ch.type == "email":
-            try:
-                texts = [t for t in [ch.password_text(env)] if t]
-            except MissingEnv:
-                texts = []
-        for text in texts:
-            try:
-                value = resolve_env(text, env)
-            except MissingEnv:
-                continue
+        for value in ch.resolved_secrets(env):
             out += url_secrets(value) if value.startswith(("http://", "https://")) else [value]
     return out
 
@@ -142,71 +135,6 @@ def _user_agent() -> str:
     from kpirules._version import __version__
 
     return f"kpirules/{__version__}"
-
-
-def _http(channel: "SlackChannel | WebhookChannel", alerts: list[Alert], env: Mapping[str, str],
-          session: Any, opts: dict, out: list[Delivery]) -> None:
-    from kpirules.config import MissingEnv, resolve_env
-    from kpirules.notify.transport import post, url_secrets
-
-    try:
-        if channel.type == "slack":
-            url, headers, key = resolve_env(channel.webhook_url.get_secret_value(), env), {}, None
-        else:
-            url = resolve_env(channel.url.get_secret_value(), env)
-            headers = {k: resolve_env(v.get_secret_value(), env) for k, v in channel.headers.items()}
-            key = resolve_env(channel.secret.get_secret_value(), env) if channel.secret else None
-    except MissingEnv as exc:
-        out += [Delivery(channel.name, channel.type, a, False, 0, _missing(exc)) for a in alerts]
-        return
-    secrets = url_secrets(url) + list(headers.values()) + ([key] if key else [])
-    down: Outcome | None = None
-    for alert in alerts:
-        if down is not None:
-            out.append(Delivery(channel.name, channel.type, alert, False, 0,
-                                f"not tried: the channel failed earlier in this run ({down.error})"))
-            continue
-        body, request_headers, check = _request(channel, alert, headers, key)
-        outcome = post(session, url, body, request_headers, check=check, **opts)
-        error = scrub(outcome.error, secrets) if outcome.error else None
-        out.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, error))
-        if not outcome.ok and outcome.channel_down:
-            down = Outcome(False, outcome.attempts, error)
-
-
-def _request(channel: Any, alert: Alert, headers: dict[str, str], key: str | None) -> tuple:
-    from kpirules.notify import slack, webhook
-
-    if channel.type == "slack":
-        key = delivery_key(alert.key, channel.name) if alert.key else None
-        body = json.dumps(slack.slack_payload(alert, key=key), ensure_ascii=False).encode()
-        return body, {"Content-Type": "application/json; charset=utf-8"}, slack.slack_answer_problem
-    body = webhook.webhook_body(alert)
-    request_headers = {"Content-Type": "application/json; charset=utf-8", **headers}
-    if alert.key:
-        request_headers["Idempotency-Key"] = delivery_key(alert.key, channel.name)
-    if key:
-        request_headers[webhook.SIGNATURE_HEADER] = webhook.signature(body, key)
-    return body, request_headers, None
-
-
-def _email(channel: "EmailChannel", alerts: list[Alert], env: Mapping[str, str], opts: dict,
-           out: list[Delivery]) -> None:
-    from kpirules.config import MissingEnv, resolve_env
-    from kpirules.notify.email import email_message, send_email
-
-    try:
-        password = channel.password_text(env)
-        username = resolve_env(channel.username, env) if channel.username else None
-        recipients = [resolve_env(a, env) for a in channel.to]
-    except MissingEnv as exc:
-        out += [Delivery(channel.name, channel.type, a, False, 0, _missing(exc)) for a in alerts]
-        return
-    msg = email_message(alerts, sender=channel.from_, to=recipients, prefix=channel.subject_prefix,
-                        with_html=channel.html, channel=channel.name)
-    outcome = send_email(msg, channel, recipients=recipients, username=username, password=password, **opts)
-    error = scrub(outcome.error, [password] if password else []) if outcome.error else None
-    out += [Delivery(channel.name, channel.type, a, outcome.ok, outcome.attempts, error) for a in alerts]
 
 
 def _missing(exc: Exception) -> str:

@@ -1,25 +1,121 @@
-"""E-mail: one message per channel and run, bundling its alerts, sent with smtplib."""
+"""The e-mail channel: one message per channel and run, bundling its alerts, sent with
+smtplib (imported when a message is sent, not when settings name the channel)."""
 
 from __future__ import annotations
 
 import hashlib
 import html
 import logging
-import smtplib
-import ssl
+import os
+from collections.abc import Iterator, Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
-from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from kpirules.config_base import env_refs
+from kpirules.config_channels import ChannelKind, ChannelSettings, MissingEnv, resolve_env
 from kpirules.format import plural
+from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
 from kpirules.notify.transport import Outcome, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
-    from kpirules.config import EmailChannel
+    from kpirules.notify.transport import Sending
 
 log = logging.getLogger("kpirules.notify")
 _SUBJECT_MAX = 140
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+class EmailChannel(ChannelSettings):
+    type: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int | None = Field(None, ge=1, le=65535)  # default 465 with ssl, else 587
+    ssl: bool = False  # implicit TLS (SMTPS, port 465)
+    starttls: bool | None = None  # default: on unless ssl
+    username: str | None = None
+    password: SecretStr | None = None
+    password_env: str | None = None  # the name of a variable holding the password
+    from_: str = Field(alias="from", min_length=3)
+    to: list[str] = Field(min_length=1)
+    subject_prefix: str = "[kpirules]"
+    html: bool = True  # add an HTML alternative to the text body
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def one_address(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("to")
+    @classmethod
+    def check_addresses(cls, value: list[str]) -> list[str]:
+        bad = [a for a in value if "@" not in a and not env_refs(a)]
+        if bad:
+            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def check_tls(self) -> EmailChannel:
+        if self.password is not None and self.password_env:
+            raise ValueError("give either password or password_env, not both")
+        if self.ssl and self.starttls:
+            raise ValueError("ssl and starttls exclude each other: ssl for port 465, starttls for 587")
+        has_password = self.password is not None or bool(self.password_env)
+        # A password over a plain connection can be read by anyone on the path; allowed only
+        # to a relay on this machine.
+        if has_password and not self.use_ssl and not self.use_starttls and self.host not in _LOOPBACK:
+            raise ValueError("would send the SMTP password unencrypted: set starttls = true or ssl = true")
+        return self
+
+    @property
+    def use_ssl(self) -> bool:
+        return self.ssl
+
+    @property
+    def use_starttls(self) -> bool:
+        return (not self.ssl) if self.starttls is None else self.starttls
+
+    @property
+    def smtp_port(self) -> int:
+        return self.port or (465 if self.ssl else 587)
+
+    def password_text(self, env: Mapping[str, str] | None = None) -> str | None:
+        """The password, resolved; raises MissingEnv when its variable is not set."""
+        env = os.environ if env is None else env
+        if self.password_env:
+            if self.password_env not in env:
+                raise MissingEnv(self.password_env)
+            return env[self.password_env]
+        return resolve_env(self.password.get_secret_value(), env) if self.password else None
+
+    def secret_texts(self) -> list[str]:
+        return [self.password.get_secret_value()] if self.password else []
+
+    def env_names(self) -> list[str]:
+        names = super().env_names() + env_refs(self.username)
+        return names + ([self.password_env] if self.password_env else [])
+
+    def resolved_secrets(self, env: Mapping[str, str]) -> list[str]:
+        try:
+            return [t for t in [self.password_text(env)] if t]
+        except MissingEnv:
+            return []
+
+
+def send(channel: EmailChannel, alerts: list[Alert], sending: Sending) -> Iterator[tuple[Alert, Outcome]]:
+    """One message bundling the channel's alerts: its outcome is each alert's."""
+    password = channel.password_text(sending.env)
+    username = sending.resolve(channel.username) if channel.username else None
+    recipients = [sending.resolve(a) for a in channel.to]
+    msg = email_message(alerts, sender=channel.from_, to=recipients, prefix=channel.subject_prefix,
+                        with_html=channel.html, channel=channel.name)
+    outcome = send_email(msg, channel, recipients=recipients, username=username, password=password,
+                         **sending.retry)
+    if outcome.error:
+        outcome.error = scrub(outcome.error, [password] if password else [])
+    for alert in alerts:
+        yield alert, outcome
 
 
 def _header(text: str) -> str:
@@ -110,11 +206,14 @@ def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
             f'<p style="color:#777">{html.escape(_("Sent by kpirules."))}</p></body></html>\n')
 
 
-def send_email(msg: EmailMessage, channel: "EmailChannel", *, recipients: list[str], username: str | None,
+def send_email(msg: EmailMessage, channel: EmailChannel, *, recipients: list[str], username: str | None,
                password: str | None, timeout: float, max_attempts: int, backoff: float,
                sleep: Callable[[float], None]) -> Outcome:
     """Send ``msg`` through the channel's server, retrying connection errors and 4xx
     (temporary) SMTP answers. Authentication failures and refused recipients are final."""
+    import smtplib
+    import ssl
+
     target = f"{channel.host}:{channel.smtp_port}"
     secrets = [s for s in (password,) if s]
     sender = parseaddr(channel.from_)[1] or channel.from_
@@ -157,8 +256,11 @@ def send_email(msg: EmailMessage, channel: "EmailChannel", *, recipients: list[s
     return Outcome(False, attempt, f"{error}{suffix}", channel_down=True)
 
 
-def _send_once(msg: EmailMessage, channel: "EmailChannel", sender: str, recipients: list[str],
+def _send_once(msg: EmailMessage, channel: EmailChannel, sender: str, recipients: list[str],
                username: str | None, password: str | None, timeout: float) -> dict:
+    import smtplib
+    import ssl
+
     context = ssl.create_default_context()
     if channel.use_ssl:
         server: smtplib.SMTP = smtplib.SMTP_SSL(channel.host, channel.smtp_port, timeout=timeout, context=context)
@@ -172,3 +274,7 @@ def _send_once(msg: EmailMessage, channel: "EmailChannel", sender: str, recipien
         if username:
             server.login(username, password or "")
         return server.send_message(msg, from_addr=sender, to_addrs=[parseaddr(a)[1] or a for a in recipients])
+
+
+# The Message-ID is the delivery key (a digest of the keys when several alerts bundle).
+CHANNEL = ChannelKind(EmailChannel, send, frozenset({"idempotency-key", "bundles"}))

@@ -1,12 +1,26 @@
-"""Slack incoming webhooks: a ``text`` fallback (what notifications and screen readers
-show) and Block Kit ``blocks`` for the channel."""
+"""The Slack channel: incoming webhooks, one message per alert with a ``text`` fallback
+(what notifications and screen readers show) and Block Kit ``blocks``.
+
+    [[notifications]]
+    type = "slack"
+    name = "team"
+    webhook_url = "${SLACK_WEBHOOK_URL}"
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
 
+from pydantic import SecretStr, field_validator
+
+from kpirules.config_channels import ChannelKind, ChannelSettings, http_url
 from kpirules.format import period_text
-from kpirules.notify.alert import Alert, render_text, title, what_happened
+from kpirules.notify.alert import Alert, delivery_key, render_text, title, what_happened
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.notify.transport import Outcome, Request, Sending
 
 EMOJI = {"fail": ":red_circle:", "warn": ":large_orange_circle:", "no_data": ":white_circle:",
          "recovery": ":large_green_circle:", "error": ":warning:", "inconclusive": ":grey_question:",
@@ -55,3 +69,30 @@ def slack_answer_problem(response: Any) -> str | None:
     """Slack answers 200 "ok"; anything else in a 2xx body is worth reporting."""
     body = (response.text or "").strip()
     return None if body in ("", "ok") else f"said {body[:80]!r}"
+
+
+class SlackChannel(ChannelSettings):
+    """A Slack incoming webhook (Slack app > Incoming Webhooks > the URL it gives)."""
+
+    type: Literal["slack"]
+    webhook_url: SecretStr
+
+    check_url = field_validator("webhook_url")(http_url)
+
+    def secret_texts(self) -> list[str]:
+        return [self.webhook_url.get_secret_value()]
+
+
+def send(channel: SlackChannel, alerts: list[Alert], sending: Sending) -> Iterator[tuple[Alert, Outcome]]:
+    url = sending.resolve(channel.webhook_url)
+
+    def request(alert: Alert) -> Request:
+        key = delivery_key(alert.key, channel.name) if alert.key else None
+        body = json.dumps(slack_payload(alert, key=key), ensure_ascii=False).encode()
+        return body, {"Content-Type": "application/json; charset=utf-8"}, slack_answer_problem
+
+    yield from sending.post_each(url, alerts, request)
+
+
+# Slack's incoming webhooks take no idempotency header: the key ends the message's text.
+CHANNEL = ChannelKind(SlackChannel, send, frozenset({"idempotency-key"}))

@@ -6,9 +6,15 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pydantic import SecretStr
+
+    from kpirules.notify.alert import Alert
 
 log = logging.getLogger("kpirules.notify")
 
@@ -137,3 +143,66 @@ def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeou
             sleep(wait if wait is not None else backoff * 2 ** (attempt - 1))
     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
     return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down)
+
+
+# A request for one alert: the body, the headers, and a check of a 2xx answer (or None).
+Request = tuple[bytes, dict[str, str], "Callable[[Any], str | None] | None"]
+
+
+@dataclass
+class Sending:
+    """What a channel's ``send`` (kpirules.config_channels.ChannelKind) is given: the
+    environment its ``${VAR}`` secrets resolve in, the retry policy, and one HTTP session
+    shared by every channel of a dispatch (opened on first use, closed by the dispatch)."""
+
+    env: Mapping[str, str]
+    timeout: float = 10
+    max_attempts: int = 3
+    backoff: float = 0.5
+    sleep: Callable[[float], None] = time.sleep
+    user_agent: str = "kpirules"
+    _session: Any = field(default=None, repr=False)
+
+    def resolve(self, value: SecretStr | str) -> str:
+        """A setting with its ``${VAR}`` references replaced; raises MissingEnv."""
+        from kpirules.config_channels import resolve_env
+
+        text = value if isinstance(value, str) else value.get_secret_value()
+        return resolve_env(text, self.env)
+
+    @property
+    def retry(self) -> dict[str, Any]:
+        return {"timeout": self.timeout, "max_attempts": self.max_attempts, "backoff": self.backoff,
+                "sleep": self.sleep}
+
+    @property
+    def session(self) -> Any:
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.headers["User-Agent"] = self.user_agent
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def post_each(self, url: str, alerts: list[Alert], request: Callable[[Alert], Request],
+                  secrets: Sequence[str] = ()) -> Iterator[tuple[Alert, Outcome]]:
+        """One POST per alert to ``url``; once the endpoint looks down, the alerts left are
+        not tried. ``secrets`` (with the URL's own) never appear in an error text."""
+        hidden = url_secrets(url) + list(secrets)
+        down: Outcome | None = None
+        for alert in alerts:
+            if down is not None:
+                yield alert, Outcome(False, 0, f"not tried: the channel failed earlier in this run ({down.error})")
+                continue
+            body, headers, check = request(alert)
+            outcome = post(self.session, url, body, headers, check=check, **self.retry)
+            if outcome.error:
+                outcome.error = scrub(outcome.error, hidden)
+            yield alert, outcome
+            if not outcome.ok and outcome.channel_down:
+                down = outcome

@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_OWED_PER_RUN = 50  # a run after a long outage delivers in batches, never floods
 NOT_NOTIFIED = "not sent (--no-notify)"
-_STATE = re.compile(r"^(?P<type>[a-z]+) (?P<name>.+?): (?P<text>.*)$", re.S)
+_STATE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*) (?P<name>.+?): (?P<text>.*)$", re.S)
 
 
 def alert_key(alert_id: str, raised: str) -> str:
@@ -85,10 +85,13 @@ def render(states: list[ChannelState]) -> str:
 
 def parse(cell: Any) -> list[ChannelState]:
     """The states of a Notified cell (``render``'s inverse); unknown text gives none."""
+    from kpirules.config_channels import channel_types
+
     out = []
+    types = channel_types() if cell else []
     for part in str(cell or "").split("; "):
         m = _STATE.match(part.strip())
-        if m and m.group("type") in ("slack", "webhook", "email"):
+        if m and m.group("type") in types:
             out.append(ChannelState(m.group("type"), m.group("name"), m.group("text")))
     return out
 
