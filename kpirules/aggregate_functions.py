@@ -16,8 +16,14 @@ computes or words an aggregate reads it from ``AGGREGATES``:
 - explain and messages word it with ``words`` ("sum of 12 non-blank cells").
 
 A group with fewer than ``min_cells`` non-blank cells has no value (NO_DATA); ``count``
-(``min_cells=0``) is 0 there. Built-ins are registered with ``register`` as a plugin's
-function would be. This module imports nothing of kpirules' (it sits below the SQL
+(``min_cells=0``) is 0 there.
+
+A plugin adds a function with one module holding an ``AggregateFunction`` and one line in
+its package's ``kpirules.functions`` entry-point group (``median = "pkg.mod:MEDIAN"``, the
+name being the function's). ``find`` loads it the first time a rule calls that name: the
+entry points are read only for a name that is not a built-in, so a rule file of built-ins
+starts no slower. Loading it is ``register``, the call that declares each built-in below.
+This module imports nothing of kpirules' but the entry-point reader (it sits below the SQL
 compiler and the AST), nor sqlglot: a part builds its SQL from the expression it is given.
 """
 
@@ -72,12 +78,44 @@ class AggregateFunction:
 
 
 AGGREGATES: dict[str, AggregateFunction] = {}
+ENTRY_POINT_GROUP = "kpirules.functions"
+
+
+class FunctionPluginError(ValueError):
+    """A function declared in the entry-point group whose module does not give it."""
 
 
 def register(function: AggregateFunction) -> AggregateFunction:
     """Make ``function`` known to the parser, both computing paths and explain."""
     AGGREGATES[function.name] = function
     return function
+
+
+def find(name: str) -> AggregateFunction | None:
+    """The aggregate called ``name``: a registered one, else a plugin's declared under
+    that name (imported and registered now); None when nothing declares it."""
+    function = AGGREGATES.get(name)
+    if function is not None:
+        return function
+    from kpirules.plugins import declared, load
+
+    target = declared(ENTRY_POINT_GROUP).get(name)
+    if target is None:
+        return None
+    try:
+        value = load(target)
+    except Exception as exc:  # a broken plugin: say which, whatever it raised
+        raise FunctionPluginError(f"function `{name}` ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(value, AggregateFunction) or value.name != name:
+        raise FunctionPluginError(f"function `{name}`: {target} is not an AggregateFunction named {name!r}")
+    return register(value)
+
+
+def declared_names() -> list[str]:
+    """Every aggregate's name, the plugins' included (none imported), for did-you-mean."""
+    from kpirules.plugins import declared
+
+    return list(dict.fromkeys([*AGGREGATES, *declared(ENTRY_POINT_GROUP)]))
 
 
 _SUM = {"sum": Part("sum")}

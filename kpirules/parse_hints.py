@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kpirules.aggregate_functions import AGGREGATES
+from kpirules.aggregate_functions import declared_names
 from kpirules.ast import BinOp
 from kpirules.errors import did_you_mean
 from kpirules.functions import CALLS
@@ -19,8 +19,8 @@ _FUNCTION_SYNONYMS = {"mean": "avg", "average": "avg", "median": "avg", "total":
 
 
 def function_names() -> list[str]:
-    """Every function a rule may call: the registered aggregates, then the others."""
-    return [*AGGREGATES, *CALLS]
+    """Every function a rule may call: the aggregates (the plugins' too), then the others."""
+    return list(dict.fromkeys([*declared_names(), *CALLS]))
 
 
 def _unknown_function(name: str, token: Any) -> tuple[str, Any, str]:

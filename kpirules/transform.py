@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kpirules.aggregate_functions import AGGREGATES
+from kpirules.aggregate_functions import AggregateFunction, FunctionPluginError, find
 from kpirules.ast import (
     Aggregate,
     Baseline,
@@ -89,6 +89,15 @@ def _position(where: Any) -> tuple[int, int, int]:
         return 1, 1, 1
     width = span.end_column - span.column if span.end_line == span.line else 1
     return span.line, span.column, max(1, width)
+
+
+def _aggregate(name: str, token: Any) -> AggregateFunction | None:
+    """The aggregate ``name`` (a plugin's is loaded now); a plugin that does not load is
+    this call's problem, located at its name."""
+    try:
+        return find(name)
+    except FunctionPluginError as exc:
+        raise Invalid(INVALID_RULE, str(exc), token, "reinstall or remove the package that declares it") from None
 
 
 def _span(first: Any, last: Any) -> Span:
@@ -164,13 +173,13 @@ class Builder:
         args = [a for a in args if a is not None]  # `f()` gives one None placeholder
         name = name_token.value.lower()
         span = _span(name_token, rpar)
-        if name in AGGREGATES:
+        build = CALLS.get(name)
+        if build is None and _aggregate(name, name_token) is not None:
             if len(args) != 1 or not (isinstance(args[0], Aggregate) and args[0].implicit):
                 raise Invalid(INVALID_RULE, f"`{name}` takes one column, e.g. `{name}(visits)`",
                               args[0] if len(args) == 1 else name_token,
                               _aggregate_hint(name, args))
             return Aggregate(name, args[0].column, span=span)
-        build = CALLS.get(name)
         if build is not None:
             try:
                 node = build(name, args, name_token)

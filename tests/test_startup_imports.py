@@ -31,6 +31,8 @@ NOT_LOADED_MODULES = {
     "kpirules.parse_errors",  # only when a rule does not parse
     "kpirules.explain",
     "kpirules.lint",
+    "kpirules.plugins",  # entry points are read only for a name that is not a built-in
+    "importlib.metadata",
 }
 
 PROBE = """
