@@ -126,11 +126,43 @@ SQL_TABLE = "table"  # computes the plan's aggregates where the data lives (``Sq
 WRITE_WORKBOOK = "write-workbook"  # results written into the workbook file at ``path``
 WRITE_SHEET = "write-sheet"  # results written by batchUpdates, under a lease (``SheetTarget``)
 SHEET_FORMATTING = "sheet-formatting"  # ``sheet_formatting()``: tab colours, frozen rows...
+TABS = "tabs"  # holds named tabs (Data, Rules, Settings...): a workbook or a sheet, not one table
+TEXT_ENCODING = "text-encoding"  # decodes text with the codec set on ``encoding`` (``TextSource``)
+READ_TIMEOUT = "read-timeout"  # a read gives up after ``timeout`` seconds (``TimedSource``)
+COLUMN_SUBSET = "column-subset"  # ``read(columns=...)`` reads only those columns (``ColumnSubsetSource``)
 
 
 def capabilities(conn: Any) -> frozenset[str]:
     """What ``conn`` declares it can do (nothing for a connector that declares nothing)."""
     return frozenset(getattr(conn, "capabilities", ()))
+
+
+@runtime_checkable
+class TextSource(Protocol):
+    """A connector with ``TEXT_ENCODING``: the `encoding` setting goes to ``encoding``."""
+
+    capabilities: ClassVar[frozenset[str]]
+    encoding: str | None
+
+
+@runtime_checkable
+class TimedSource(Protocol):
+    """A connector with ``READ_TIMEOUT``: the `timeout` setting goes to ``timeout``."""
+
+    capabilities: ClassVar[frozenset[str]]
+    timeout: float
+
+
+@runtime_checkable
+class ColumnSubsetSource(Protocol):
+    """A connector with ``COLUMN_SUBSET``: below the data tab's first rows, ``read`` reads
+    only the 0-based columns ``columns(head)`` gives for a workbook of those first rows
+    (None: every column)."""
+
+    capabilities: ClassVar[frozenset[str]]
+
+    def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
+             extra_tabs: tuple[str, ...] = (), columns: Any = None) -> Workbook: ...
 
 
 @runtime_checkable

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from kpirules.connectors.base import RawTable, Workbook
+from kpirules.connectors.base import TEXT_ENCODING, RawTable, Workbook
 from kpirules.errors import SourceError
 
 
 class CsvConnector:
     name: ClassVar[str] = "csv"
+    capabilities: ClassVar[frozenset[str]] = frozenset({TEXT_ENCODING})
 
     def __init__(self, source: str, *, encoding: str | None = None, **_options):
         self.path = source

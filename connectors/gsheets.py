@@ -187,12 +187,13 @@ def _zone(name: str | None) -> dt.tzinfo | None:
 
 class GoogleSheetsConnector:
     name: ClassVar[str] = "gsheets"
-    capabilities: ClassVar[frozenset[str]] = frozenset({"write-sheet", "sheet-formatting"})  # base.WRITE_SHEET...
+    # base.WRITE_SHEET, SHEET_FORMATTING, TABS, READ_TIMEOUT (the `timeout` setting) and
+    # COLUMN_SUBSET: ``read(columns=...)`` reads only those columns below the data tab's head.
+    capabilities: ClassVar[frozenset[str]] = frozenset({"write-sheet", "sheet-formatting", "tabs", "read-timeout",
+                                                        "column-subset"})
     # Asking for a tab that does not exist costs two more calls (module docstring), so
     # callers ask only for the tabs they need, not for ones that may be there.
     optional_tabs_free: ClassVar[bool] = False
-    # ``read(columns=...)`` reads only those columns below the data tab's head (source.py).
-    reads_columns: ClassVar[bool] = True
 
     def __init__(self, source: str, *, credentials: str | None = None, timeout: float = 30,
                  retry: Any = None, endpoint: str | None = None, **_options: Any):

@@ -26,6 +26,9 @@ class WarehouseConnector:
     optional_tabs_free: ClassVar[bool] = True
     capabilities: ClassVar[frozenset[str]] = frozenset({SQL_TABLE})
     example: ClassVar[str] = ""
+    # Days before as-of through which the table is complete, when the connector knows
+    # (GA4's export: 4); None: from the data (kpirules.completeness).
+    complete_lag_days: int | None = None
 
     def __init__(self, source: str, *, table: str | None = None, **_: Any):
         self.source = source

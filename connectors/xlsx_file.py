@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-from kpirules.connectors.base import WRITE_WORKBOOK, RawTable, Workbook
+from kpirules.connectors.base import TABS, WRITE_WORKBOOK, RawTable, Workbook
 from kpirules.errors import SourceError
 
 
@@ -67,7 +67,7 @@ def table_of(rows: list[list], name: str, *, blanks_as_none: bool = False) -> Ra
 
 class XlsxConnector:
     name: ClassVar[str] = "xlsx"
-    capabilities: ClassVar[frozenset[str]] = frozenset({WRITE_WORKBOOK})
+    capabilities: ClassVar[frozenset[str]] = frozenset({WRITE_WORKBOOK, TABS})
 
     def __init__(self, source: str, **_options):
         self.path = source

@@ -86,6 +86,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     Tabs named on the command line win over settings; a Settings tab that names other data
     or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
     from kpirules.connectors import open_source
+    from kpirules.connectors.base import COLUMN_SUBSET, TEXT_ENCODING, ColumnSubsetSource, TextSource, capabilities
 
     conn = open_source(source, connector=connector, **options)
     config = config or find_settings_file()
@@ -94,7 +95,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         from kpirules.config import load_settings
 
         file_settings = load_settings(config)
-        if getattr(file_settings, "encoding", None) and hasattr(conn, "encoding"):
+        if file_settings.encoding and TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
             conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
         apply_timeout(conn, file_settings)
     wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
@@ -107,7 +108,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
     read: Any = conn.read
-    if with_rules and getattr(conn, "reads_columns", False):
+    if with_rules and COLUMN_SUBSET in capabilities(conn) and isinstance(conn, ColumnSubsetSource):
         # A big Google Sheet: below its first rows, only the columns the rules use.
         import functools
 
@@ -132,9 +133,12 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
 
 def apply_timeout(conn: Connector, settings: Settings | None) -> None:
-    """The `timeout` setting, on a connector that has one (Google Sheets)."""
-    if settings is not None and settings.timeout is not None and hasattr(conn, "timeout"):
-        conn.timeout = settings.timeout  # type: ignore[attr-defined]
+    """The `timeout` setting, on a connector that declares reads with a timeout (Google Sheets)."""
+    from kpirules.connectors.base import READ_TIMEOUT, TimedSource, capabilities
+
+    if settings is not None and settings.timeout is not None and READ_TIMEOUT in capabilities(conn) \
+            and isinstance(conn, TimedSource):
+        conn.timeout = settings.timeout
 
 
 def needed_columns(workbook: Workbook, conn: Connector, config: str | None,

@@ -165,9 +165,10 @@ def warehouse_table(data: str, table: str | None, *, settings: Settings | None =
     ``kpirules run SHEET --data URL --table T``. Raises ``SourceError`` when it cannot be
     read (unreachable, no such table, no date column)."""
     from kpirules.connectors import open_source
+    from kpirules.connectors.base import SQL_TABLE, capabilities
 
     conn = open_source(data, table=table, **options)
-    if "table" not in getattr(conn, "capabilities", ()):
+    if SQL_TABLE not in capabilities(conn):
         raise SourceError(f"--data takes a database URL; {getattr(conn, 'name', 'this')} sources hold their "
                           "data in their own Data tab",
                           hint="give postgresql://, bigquery://, snowflake://, spark: or duckdb:/// "
@@ -197,12 +198,13 @@ def _rules_only(source: str, read_options: dict[str, Any]):
 def _has_tabs(source: str, read_options: dict[str, Any]) -> bool:
     """Whether ``source`` is a workbook or sheet (one with tabs, not a CSV file or a database)."""
     from kpirules.connectors import open_source
+    from kpirules.connectors.base import TABS, capabilities
 
     try:
         conn = open_source(source, connector=read_options.get("connector"))
     except Exception:  # noqa: BLE001 - the first error is the one to report
         return False
-    return getattr(conn, "name", "") in ("xlsx", "gsheets")
+    return TABS in capabilities(conn)
 
 
 def _rules_tab(config: str | None) -> str:

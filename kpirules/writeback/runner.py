@@ -122,6 +122,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     the Rules tab can be written give every rule "not checked: <reason>" (exit 3)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
+    from kpirules.connectors.base import TABS, capabilities
     from kpirules.writeback.lease import LEASE_TAB, read_lease
     from kpirules.writeback.writers import writer_for
 
@@ -134,11 +135,13 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     apply_timeout(conn, file_settings)  # the `timeout` setting (Google Sheets reads)
     writer = writer_for(conn)
     if writer is None:
-        if getattr(conn, "name", "") == "csv":  # only to word the message
-            raise SourceError("`kpirules run` writes results back into a workbook or sheet; a CSV file has no "
-                              "Rules, History or Alerts tab", hint="use `kpirules check FILE.csv --rules FILE.kpi`, "
+        name = getattr(conn, "name", "") or "given"
+        if TABS not in capabilities(conn):  # one table (a CSV file, a database table): nowhere to write
+            what = "a CSV file" if name == "csv" else f"a {name} source"  # the name only words it
+            raise SourceError(f"`kpirules run` writes results back into a workbook or sheet; {what} has "
+                              "no Rules, History or Alerts tab", hint="use `kpirules check SOURCE --rules FILE.kpi`, "
                               "or keep the data in an .xlsx workbook or a Google Sheet")
-        raise SourceError(f"the {getattr(conn, 'name', '') or 'given'} connector cannot write results back",
+        raise SourceError(f"the {name} connector cannot write results back",
                           hint="use `kpirules check`, which only reads")
     locked = contextlib.nullcontext() if dry_run else writer.lock(conn, now or dt.datetime.now())
     # On a Google Sheet the lease tab is read with the rest (lease.py); a workbook has its lock.
