@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from kpirules.lint.checks import Item
-from kpirules.lint.findings import CODES, RULE_CHECKS, Finding
+from kpirules.lint.findings import CODES, DATA_CHECKS, RULE_CHECKS, Finding
 from kpirules.lint.vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
 __all__ = ["CODES", "Finding", "Item", "RuleSet", "Vocabulary", "VocabularyError", "lint",
@@ -100,6 +100,8 @@ def lint(rulesets: Iterable[RuleSet], *, vocabulary: Vocabulary | None = None, t
         found += baselines.unguarded_ratios(
             usable, recent, skip={id(f.item) for f in found if f.code == "KPI002"})
         found += baselines.seasonal_changes(usable, recent)
+        for data_check in DATA_CHECKS:  # any check registered with @data_check
+            found += data_check(usable, recent)
     from kpirules.lint import baselines
 
     found += baselines.change_of_ratio(

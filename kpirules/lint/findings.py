@@ -26,21 +26,33 @@ CODES = {
     "KPI010": "change against the previous period on data with a weekly or yearly pattern",
 }
 
-# The checks that read the rules only, not the data: each a function ``(items) -> findings``
-# registered with ``@rule_check(code)`` (a new code with its one-line title), which ``lint``
-# runs in any order (findings are sorted by rule, then code).
-RULE_CHECKS: list[Callable[[list[Any]], Iterable[Finding]]] = []
+# The checks lint runs in any order (findings are sorted by rule, then code), each
+# registered by its decorator with its code (a new code with its one-line title):
+# ``@rule_check(code)``: ``(items) -> findings``, reading the rules only;
+# ``@data_check(code)``: ``(items, recent) -> findings``, run when lint has the data (items
+# whose columns the data has; ``recent``: kpirules.lint.volume.Recent over the table). A
+# data check lives in volume.py or baselines.py, which lint imports when it reads data.
+Check = Callable[..., Iterable["Finding"]]
+RULE_CHECKS: list[Check] = []
+DATA_CHECKS: list[Check] = []
 
 
-def rule_check(code: str, title: str | None = None) -> Callable[[Callable[[list[Any]], Iterable[Finding]]],
-                                                                Callable[[list[Any]], Iterable[Finding]]]:
-    def register(check: Callable[[list[Any]], Iterable[Finding]]) -> Callable[[list[Any]], Iterable[Finding]]:
+def _registrar(checks: list[Check], code: str, title: str | None) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
         if title is not None:
             CODES[code] = title
         assert code in CODES, f"{code} needs a title"
-        RULE_CHECKS.append(check)
+        checks.append(check)
         return check
     return register
+
+
+def rule_check(code: str, title: str | None = None) -> Callable[[Check], Check]:
+    return _registrar(RULE_CHECKS, code, title)
+
+
+def data_check(code: str, title: str | None = None) -> Callable[[Check], Check]:
+    return _registrar(DATA_CHECKS, code, title)
 
 
 @dataclass
