@@ -1,9 +1,10 @@
 """Data-source connectors, found through the ``kpirules.connectors`` entry-point group.
 
-The built-ins (csv, xlsx, gsheets) are registered in that group by our own pyproject.toml,
-exactly as a third-party plugin would be, and ``--connector NAME`` finds any of them there.
-When the package runs without its metadata (from a source checkout that was never
-installed) the built-ins are still found.
+Every built-in (csv, xlsx, gsheets, the warehouses) is registered in that group by our own
+pyproject.toml, exactly as a third-party plugin is, and ``--connector NAME`` finds any of
+them there (kpirules.plugins: the checkout's pyproject.toml when kpirules runs
+uninstalled). The file and sheet connectors are also asked first, by module, so that
+opening a .csv, .xlsx or Sheets URL reads no package metadata (start-up time).
 """
 
 from __future__ import annotations
@@ -15,15 +16,12 @@ from kpirules.connectors.base import Connector, RawTable, Workbook, a1, column_l
 __all__ = ["Connector", "RawTable", "Workbook", "a1", "column_letter", "available", "get", "open_source"]
 
 ENTRY_POINT_GROUP = "kpirules.connectors"
-_BUILTINS = {
+# Asked first, without reading the entry points: the shapes a quick `check` opens. Each is
+# in the entry-point group too; a new connector needs no line here.
+_FIRST = {
     "csv": "kpirules.connectors.csv_file:CsvConnector",
     "xlsx": "kpirules.connectors.xlsx_file:XlsxConnector",
     "gsheets": "kpirules.connectors.gsheets:GoogleSheetsConnector",
-    "postgresql": "kpirules.connectors.postgres:PostgresConnector",
-    "duckdb": "kpirules.connectors.duckdb_db:DuckDbConnector",
-    "spark": "kpirules.connectors.spark:SparkConnector",
-    "snowflake": "kpirules.connectors.snowflake:SnowflakeConnector",
-    "bigquery": "kpirules.connectors.bigquery:BigQueryConnector",
 }
 
 
@@ -35,13 +33,11 @@ def _load(target: str) -> Any:
 
 
 def available() -> dict[str, str]:
-    """Connector name -> ``module:attr``; plugins first, built-ins as the fallback."""
-    from importlib.metadata import entry_points
+    """Connector name -> ``module:attr``: the entry-point group (a plugin may replace a
+    built-in by its name)."""
+    from kpirules.plugins import declared
 
-    found = dict(_BUILTINS)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        found[ep.name] = ep.value
-    return found
+    return {**_FIRST, **declared(ENTRY_POINT_GROUP)}
 
 
 def get(name: str) -> Any:
@@ -61,20 +57,21 @@ def get(name: str) -> Any:
 def open_source(source: str, connector: str | None = None, **options: Any) -> Connector:
     """The connector for ``source``: the one named, else the first that matches it.
 
-    The built-ins are asked first for the shapes they know (.csv, .xlsx, Sheets URLs and
-    keys): that costs no scan of the installed packages' entry points, which is most of a
-    quick ``check``'s start-up. Any other source is offered to the plugins. A plugin that
-    should handle a built-in shape is chosen by name: ``--connector NAME``."""
+    The file and sheet connectors are asked first for the shapes they know (.csv, .xlsx,
+    Sheets URLs and keys): that costs no scan of the installed packages' entry points,
+    which is most of a quick ``check``'s start-up. Any other source is offered to every
+    other connector of the group (the warehouses, plugins). A plugin that should handle a
+    built-in shape is chosen by name: ``--connector NAME``."""
     from kpirules.errors import SourceError
 
     if connector:
         return get(connector)(source, **options)
-    for target in _BUILTINS.values():
+    for target in _FIRST.values():
         cls = _load(target)
         if cls.matches(source):
             return cls(source, **options)
     for name, target in available().items():
-        if name in _BUILTINS:
+        if name in _FIRST and target == _FIRST[name]:
             continue
         cls = _load(target)
         if cls.matches(source):
