@@ -26,10 +26,10 @@ def node_cache(fn: Callable[..., _T]) -> Callable[..., _T]:
     lookup costs nothing, where hashing a frozen tree would walk it. The node is kept in
     the entry, so its id cannot be reused while cached; a long-lived process starts over
     rather than grow without bound."""
-    cache: dict[tuple, tuple[Any, _T]] = {}
+    cache: dict[tuple[Any, ...], tuple[Any, _T]] = {}
 
     @functools.wraps(fn)
-    def cached(node, *args):
+    def cached(node: Any, *args: Any) -> _T:
         key = (id(node), *args)
         hit = cache.get(key)
         if hit is not None and hit[0] is node:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from kpirules import ast, wilson
 from kpirules.aggregate import Group, Segment, TableBackend
@@ -54,7 +54,7 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     result.guards = _guard_checks(rule, ctx)
     bad_share = None
     if rule.confidence is not None and isinstance(cond, ast.Compare):
-        share = cond.left
+        share = cast(ast.BinOp, cond.left)  # the parser allows a confidence only on k / n
         k, n = ctx.value(share.left), ctx.value(share.right)
         result.confidence = rule.confidence.value
         if 0 <= k <= n:
@@ -68,6 +68,7 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     if bad_share is not None:
         raise BadShare(bad_share)
     if result.interval is not None:
+        cond = cast(ast.Compare, cond)  # an interval comes only from a comparison (above)
         lo, hi = result.interval
         verdict = wilson.side(cond.op, lo, hi, ctx.value(cond.right))
         if verdict is None:
@@ -93,7 +94,7 @@ def _parts(cond: ast.Node, ctx: Context) -> list[tuple[ast.Node, float | None, b
     """The comparisons inside and/or/not with their values, for the message."""
     if isinstance(cond, (ast.BoolOp, ast.Not)):
         return [p for child in cond.iter_children() for p in _parts(child, ctx)]
-    left = cond.left if isinstance(cond, ast.Compare) else cond.operand
+    left = cond.left if isinstance(cond, ast.Compare) else cast(ast.Between, cond).operand
     try:
         return [(cond, ctx.value(left), ctx.holds(cond))]
     except (NoData, BadCells):
@@ -126,7 +127,7 @@ def _unit(rule: ast.Rule) -> str | None:
 def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
                    extents: Extents | None = None) -> list[RuleResult]:
     entry, rule = rp.entry, rp.rule
-    base = dict(name=entry.name, rule=entry.text, meta=dict(entry.meta))
+    base: dict[str, Any] = dict(name=entry.name, rule=entry.text, meta=dict(entry.meta))
     if rp.problem is not None or rule is None:
         problem = rp.problem or entry.problem
         return [RuleResult(status=Status.ERROR, message=problem.one_line() if problem else "",
@@ -143,7 +144,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
     if rp.current.dims:
         # No segment in the period(s): still one result, NO_DATA with segment null
         # (spec/semantics.md, "Result of one rule"); a rule never leaves the output.
-        segments = sorted(set().union(*found)) or [None]
+        segments = cast("list[Segment | None]", sorted(set().union(*found)) or [None])
     else:
         segments = [()]
     lhs = rule.value_expr
@@ -267,7 +268,7 @@ class Prepared:
 
 def prepare(source: str, *, rules: str | None = None, data_tab: str | None = None,
             rules_tab: str | None = None, connector: str | None = None, config: str | None = None,
-            **options) -> Prepared:
+            **options: Any) -> Prepared:
     """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) with its settings, its
     rules (or those of the ``rules`` file) and its data table. Settings (``kpirules.toml``,
     the source's Settings tab) name the tabs and the date column; explicit arguments win."""
@@ -292,7 +293,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
     return Prepared(workbook, settings, entries, table, today(settings, workbook))
 
 
-def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None, **options) -> Report:
+def check(source: str, *, rules: str | None = None, as_of: dt.date | None = None, **options: Any) -> Report:
     """``prepare`` ``source`` and evaluate its rules as of ``as_of`` (default: today where
     the sheet lives)."""
     ready = prepare(source, rules=rules, **options)

@@ -16,7 +16,7 @@ import bisect
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
 from kpirules.aggregate import ROWS
 from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
@@ -26,6 +26,11 @@ from kpirules.read import numbers
 from kpirules.read.dates import text_date, typed as typed_date
 from kpirules.read.numbers import read_text
 from kpirules.read.recipe import no_data_error
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.aggregate import Group, Segment
+    from kpirules.plan import Plan, Scan
+
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
@@ -87,7 +92,7 @@ def metric_problem(ref: str, value: Any, mark: str | None, header: str) -> Probl
                    suggestion="write a number such as 1234.5 or 1 234,5, or clear the cell if it is missing")
 
 
-def undated_problem(ref: str, col: int, row: list, value: Any) -> Problem:
+def undated_problem(ref: str, col: int, row: list[Any], value: Any) -> Problem:
     """A row without a readable date (``value`` in column ``col``): a note left out (the
     problem returned), or a ``SourceError`` when it holds numbers: a data row whose numbers
     would silently be left out."""
@@ -251,7 +256,7 @@ class DataTable:
         self._sorted_dates = [d for d, _ in dated]
         self._sorted_rows = [i for _, i in dated]
 
-    def _undated(self, i: int, col: int, row: list, value: Any) -> None:
+    def _undated(self, i: int, col: int, row: list[Any], value: Any) -> None:
         self.problems.append(undated_problem(self.raw.cell_ref(i, col), col, row, value))
 
     # --------------------------------------------------------------------- rows
@@ -318,7 +323,7 @@ class DataTable:
             out[name] = (dt.date.fromordinal(dates[first]), dt.date.fromordinal(dates[last]))
         return out
 
-    def groups(self, plan) -> dict:
+    def groups(self, plan: Plan) -> dict[Scan, dict[Segment, Group]]:
         """Every scan of ``plan`` computed: one frame over the plan's date hull holding just
         the columns it names, then one pass per scan (``kpirules.aggregate``)."""
         from kpirules.aggregate import compute
