@@ -4,7 +4,9 @@
     deliveries = dispatch(alerts, settings)   # never raises for a failed delivery
 
 Channels and their secrets are configured in ``kpirules.config.Settings.notifications``
-(docs/configuration.md). Submodules load on first use so ``import kpirules.notify`` does not
+(docs/configuration.md). Each kind of channel is one module declaring its
+``kpirules.config_channels.ChannelKind`` (``slack``, ``webhook``, ``email`` here; a plugin's
+elsewhere), found through the ``kpirules.channels`` entry-point group. Submodules load on first use so ``import kpirules.notify`` does not
 pull in ``requests``.
 """
 
