@@ -19,6 +19,7 @@ from kpirules.config import ConfigError, Settings, load_settings
 from kpirules.config_channels import ChannelKind, channel_kind, channel_types, register_channel
 from kpirules.notify import dispatch
 from kpirules.notify.alert import Alert
+from kpirules.notify.transport import Outcome
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,6 +38,9 @@ class LogFileChannel(ChannelSettings):
     type: Literal["logfile"]
     path: str = Field(min_length=1)
     prefix: str = ""
+
+    def secret_texts(self):  # the path may carry a token: kept out of every message
+        return [self.path]
 
 
 def send(channel, alerts, sending):
@@ -132,6 +136,16 @@ def test_a_registered_channel_is_validated_and_dispatched_by_its_type(tmp_path, 
     deliveries = dispatch([_alert()], settings, env={"TOY_PATH": str(out)})
     assert [(d.channel, d.channel_type, d.ok) for d in deliveries] == [("ops", "logfile", True)]
     assert json.loads(out.read_text())["rule"] == "conversion"
+
+    # A plugin whose error quotes its secret: the secret never reaches the delivery report.
+    import kpirules_logfile
+
+    leaky = ChannelKind(kpirules_logfile.LogFileChannel,
+                        lambda ch, alerts, s: ((a, Outcome(False, 1, f"cannot open {s.resolve(ch.path)}")) for a in alerts))
+    register_channel(leaky)
+    failed = dispatch([_alert()], settings, env={"TOY_PATH": "/srv/token-7f3a9c/alerts.jsonl"})
+    assert not failed[0].ok and "token-7f3a9c" not in failed[0].error and "***" in failed[0].error
+    register_channel(logfile_kind)
 
     # Its secret missing: not sent, said why, nothing raised.
     missing = dispatch([_alert()], settings, env={})

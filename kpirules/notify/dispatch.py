@@ -83,12 +83,15 @@ def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) ->
     from kpirules.config_channels import MissingEnv, channel_kind
 
     done: list[Delivery] = []
+    # Every kind scrubs its own errors; this is defence in depth against a plugin's that does not.
+    secrets = _channel_secrets(channel, sending.env)
     try:
         kind = channel_kind(channel.type)
         if kind is None:  # settings validated against a registry that has changed since
             raise LookupError(f"no channel type {channel.type!r} is installed")
         for alert, outcome in kind.send(channel, alerts, sending):
-            done.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, outcome.error))
+            error = scrub(outcome.error, secrets) if outcome.error else None
+            done.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, error))
     except MissingEnv as exc:
         text: str = _missing(exc)
     except Exception as exc:  # a bug here must not lose the run: report and go on
@@ -122,12 +125,16 @@ class _Redact(logging.Filter):
 
 
 def _resolved_secrets(settings: "Settings", env: Mapping[str, str]) -> list[str]:
+    return [s for ch in settings.notifications for s in _channel_secrets(ch, env)]
+
+
+def _channel_secrets(channel: ChannelSettings, env: Mapping[str, str]) -> list[str]:
+    """The channel's secrets as sent (a URL's token-bearing parts too)."""
     from kpirules.notify.transport import url_secrets
 
     out: list[str] = []
-    for ch in settings.notifications:
-        for value in ch.resolved_secrets(env):
-            out += url_secrets(value) if value.startswith(("http://", "https://")) else [value]
+    for value in channel.resolved_secrets(env):
+        out += url_secrets(value) if value.startswith(("http://", "https://")) else [value]
     return out
 
 
