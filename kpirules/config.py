@@ -259,6 +259,15 @@ def _channel_fields(kind: str) -> list[str]:
     return [f.alias or n for n, f in model.settings.model_fields.items()] if model else []
 
 
+def _list_fields(kind: str) -> set[str]:
+    """The kind's settings that hold a list (a tab writes them as comma text)."""
+    from typing import get_origin
+
+    model = channel_kind(kind)
+    fields = model.settings.model_fields.items() if model else ()
+    return {f.alias or n for n, f in fields if get_origin(f.annotation) is list}
+
+
 def _fields_or_none(kind: str) -> list[str]:
     try:
         return _channel_fields(kind)
@@ -269,6 +278,8 @@ def _fields_or_none(kind: str) -> list[str]:
 def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
     """Unknown keys, channel types and shapes, checked before pydantic so that every
     message can name the key and suggest the right one; returns the data without them."""
+    from kpirules.config_sources import split_list
+
     problems: list[Problem] = []
     suggested: set[tuple] = set()
 
@@ -313,8 +324,11 @@ def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
             continue
         fields = _channel_fields(kind)
         ch = {"type": kind}
+        lists = _list_fields(kind) if layer.texts else set()
         for key, value in raw.items():
             if key in fields:
+                if key in lists and isinstance(value, str):
+                    value = split_list(value)
                 ch[key] = value
                 continue
             others = [t for t in types if t != kind and key in _fields_or_none(t)]

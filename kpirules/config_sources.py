@@ -39,6 +39,8 @@ class Layer:
     display: Callable[[tuple], str]  # path -> the key as the user wrote it
     channel_hint: str  # how channels are written in this place
     problems: list[Problem] = field(default_factory=list)  # found while reading the place
+    # Values are cell texts (the Settings tab): a list is written "a, b; c".
+    texts: bool = False
 
     def value_at(self, path: tuple) -> Any:
         """The raw value at a key path such as ("notifications", 0, "on"), or None."""
@@ -147,7 +149,15 @@ def file_layer(path: str) -> Layer:
 
 # ---------------------------------------------------------------------------- the tab
 
-_LIST_FIELDS = {"to", "on", "rules"}
+# Lists every channel has; a kind's own list settings are split by kpirules.config, which
+# knows the kind's model.
+_LIST_FIELDS = {"on", "rules"}
+
+
+def split_list(text: str) -> list[str]:
+    """A list setting written in one cell: ``"a@x.com, b@y.com"`` -> two items."""
+    return [v.strip() for v in re.split(r"[,;\n]", text) if v.strip()]
+
 _HEADER_KEYS = {"key", "keys", "setting", "settings", "name"}
 
 
@@ -233,7 +243,7 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
                 continue
             else:
                 path = ("notifications", i, setting)
-                value = [v.strip() for v in re.split(r"[,;\n]", text) if v.strip()] if setting in _LIST_FIELDS else text
+                value = split_list(text) if setting in _LIST_FIELDS else text
                 if setting == "on":
                     value = [_norm(v) for v in value]
                 target, slot = channels[i], setting
@@ -284,7 +294,7 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
             return _dotted(f"notify.{name}", path[2:])
         return _dotted("", path)
 
-    return Layer(data, locate, display, "rows notify.<channel>.<setting>", problems)
+    return Layer(data, locate, display, "rows notify.<channel>.<setting>", problems, texts=True)
 
 
 # ---------------------------------------------------------------------------- origins

@@ -38,6 +38,7 @@ class LogFileChannel(ChannelSettings):
     type: Literal["logfile"]
     path: str = Field(min_length=1)
     prefix: str = ""
+    tags: list[str] = []
 
     def secret_texts(self):  # the path may carry a token: kept out of every message
         return [self.path]
@@ -158,6 +159,16 @@ def test_a_registered_channel_is_validated_and_dispatched_by_its_type(tmp_path, 
     text = str(err.value)
     assert "kpirules.toml:5" in text and "did you mean `prefix`?" in text
     assert "kpirules.toml:4" in text and "path" in text
+
+
+def test_a_plugins_list_setting_is_written_as_comma_text_in_the_settings_tab(logfile_kind):
+    from kpirules.config import settings_from_tab
+
+    settings = settings_from_tab([["notify.ops.type", "logfile"], ["notify.ops.path", "${KPIRULES_LOG}"],
+                                  ["notify.ops.tags", "kpi, growth; weekly"],
+                                  ["notify.ops.on", "fail, warn"]])
+    channel = settings.channel("ops")
+    assert channel.tags == ["kpi", "growth", "weekly"] and channel.on == ["fail", "warn"]
 
 
 def test_a_declaration_is_checked_when_registered():
