@@ -30,8 +30,10 @@ class _PostgresEngine:
                "ORDER BY ordinal_position")
         rows = self.conn.execute(sql, {"t": name, "s": schema}).fetchall()
         if not rows:
-            raise SourceError(f"table {table} not found (or not readable by this role)",
-                              hint="check --table ([schema.]table) and GRANT SELECT on it")
+            from kpirules.i18n import _
+
+            raise SourceError(_("table {table} not found (or not readable by this role)").format(table=table),
+                              hint=_("check --table ([schema.]table) and GRANT SELECT on it"))
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from kpirules.config_base import ENV_REF as _REF
 from kpirules.config_base import env_refs
+from kpirules.i18n import _
 
 TRIGGERS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
 CHANNEL_TYPES = ("slack", "webhook", "email")
@@ -66,7 +67,7 @@ class _Channel(BaseModel):
     def check_name(cls, value: str) -> str:
         # The Alerts tab records each channel's delivery as "type name: state; ..."
         if ";" in value or ":" in value:
-            raise ValueError("a channel name cannot contain `;` or `:`")
+            raise ValueError(_("a channel name cannot contain `;` or `:`"))
         return value
 
     @field_validator("on", "rules", mode="before")
@@ -94,7 +95,7 @@ class _Channel(BaseModel):
 def _check_url(value: SecretStr) -> SecretStr:
     text = value.get_secret_value().strip()
     if not env_refs(text) and not re.match(r"https?://[^/\s]+", text):
-        raise ValueError("must be an http:// or https:// URL, or a ${ENV_VAR} reference")
+        raise ValueError(_("must be an http:// or https:// URL, or a ${ENV_VAR} reference"))
     return SecretStr(text)
 
 
@@ -149,20 +150,20 @@ class EmailChannel(_Channel):
     def check_addresses(cls, value: list[str]) -> list[str]:
         bad = [a for a in value if "@" not in a and not env_refs(a)]
         if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+            raise ValueError(_("not an e-mail address: {addresses}").format(addresses=", ".join(bad)))
         return value
 
     @model_validator(mode="after")
     def check_tls(self) -> EmailChannel:
         if self.password is not None and self.password_env:
-            raise ValueError("give either password or password_env, not both")
+            raise ValueError(_("give either password or password_env, not both"))
         if self.ssl and self.starttls:
-            raise ValueError("ssl and starttls exclude each other: ssl for port 465, starttls for 587")
+            raise ValueError(_("ssl and starttls exclude each other: ssl for port 465, starttls for 587"))
         has_password = self.password is not None or bool(self.password_env)
         # A password over a plain connection can be read by anyone on the path; allowed only
         # to a relay on this machine.
         if has_password and not self.use_ssl and not self.use_starttls and self.host not in _LOOPBACK:
-            raise ValueError("would send the SMTP password unencrypted: set starttls = true or ssl = true")
+            raise ValueError(_("would send the SMTP password unencrypted: set starttls = true or ssl = true"))
         return self
 
     @property

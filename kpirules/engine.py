@@ -267,11 +267,14 @@ class Prepared:
 
 def prepare(source: str, *, rules: str | None = None, data_tab: str | None = None,
             rules_tab: str | None = None, connector: str | None = None, config: str | None = None,
-            **options) -> Prepared:
+            lang: str | None = None, **options) -> Prepared:
     """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) with its settings, its
     rules (or those of the ``rules`` file) and its data table. Settings (``kpirules.toml``,
-    the source's Settings tab) name the tabs and the date column; explicit arguments win."""
+    the source's Settings tab) name the tabs and the date column; explicit arguments win.
+    The language (``lang``, else the settings', else the sheet's locale) is chosen before the
+    rules are parsed: their errors are said in it (``kpirules.i18n``)."""
     from kpirules.backends import read_with_table
+    from kpirules.i18n import resolve
     from kpirules.source import rule_entries, today
     from kpirules.table import load_table
 
@@ -279,6 +282,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
     # back as ``table`` (kpirules.backends); for any other source ``table`` is None.
     workbook, settings, table = read_with_table(source, connector=connector, config=config, data_tab=data_tab,
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
+    resolve(lang, settings, workbook)
     entries = rule_entries(workbook, source, rules)
     if table is None:
         from kpirules.errors import SourceError

@@ -80,7 +80,9 @@ class Problem:
         if caret:
             text += "\n" + caret
         if self.suggestion:
-            text += f"\n    hint: {self.suggestion}"
+            from kpirules.i18n import _
+
+            text += "\n    " + _("hint: {hint}").format(hint=self.suggestion)
         return text
 
     def one_line(self) -> str:

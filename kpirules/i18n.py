@@ -133,9 +133,12 @@ def source_messages(root: str | None = None) -> dict[Any, str]:
     calls inside f-strings (xgettext-style extractors do not)."""
     import ast
 
-    root = root or os.path.dirname(__file__)
+    roots = [root] if root else [os.path.dirname(__file__)]
+    beside = os.path.join(os.path.dirname(os.path.dirname(__file__)), "connectors")
+    if root is None and not os.path.isdir(os.path.join(roots[0], "connectors")) and os.path.isdir(beside):
+        roots.append(beside)  # a checkout: the connectors live beside the package (kpirules/__init__.py)
     found: dict[Any, str] = {}
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in (walked for top in roots for walked in os.walk(top)):
         dirs[:] = sorted(d for d in dirs if d not in ("testing", "__pycache__"))
         for name in sorted(f for f in files if f.endswith(".py")):
             path = os.path.join(folder, name)
@@ -152,7 +155,7 @@ def source_messages(root: str | None = None) -> dict[Any, str]:
                 if count and len(args) == count and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
                                                         for a in args):
                     key = args[0].value if count == 1 else (args[0].value, args[1].value)
-                    found.setdefault(key, f"{os.path.relpath(path, root)}:{node.lineno}")
+                    found.setdefault(key, f"{os.path.relpath(path, roots[0])}:{node.lineno}")
     return found
 
 
