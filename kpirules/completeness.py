@@ -3,8 +3,11 @@
 For a metric column ``x`` the table gives its data start F(x) and data end L(x): the
 earliest and the latest date up to A-1 on which some row of the whole table (before
 ``where`` and segments) has a non-blank ``x`` (a cell that does not read as a number counts:
-it is there, only wrong). The tables compute them (``DataTable.extents``, the DuckDB
-backend's query); this module decides what they mean:
+it is there, only wrong; a placeholder such as ``--`` or ``n/a`` does not: the spec's blank
+cell is missing, and the reader reads placeholders as blank for every aggregate, so they
+cover no day either: ``kpirules.read.numbers.holds_no_value``). The tables compute them
+(``DataTable.extents``, the DuckDB backend's query; a warehouse's metric columns are numeric,
+so only NULL is blank there); this module decides what they mean:
 
 - ``Extents.gap(column, period)``: why ``period`` is not complete for ``column`` (the
   NO_DATA reason, "visits are in only up to 2026-11-21"), or None when it is. A column

@@ -299,7 +299,8 @@ class DataTable:
     def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
         """Each column's data start and end (spec/semantics.md, "Complete periods"): the
         earliest and latest date up to ``last_day`` of a row with a non-blank cell in it,
-        whether or not the cell reads as a number. Columns with no such cell are absent.
+        whether or not the cell reads as a number (blank: empty, or a placeholder such as
+        `--` or `n/a`, ``numbers.holds_no_value``). Columns with no such cell are absent.
         Rows are in date order, so each end is found by walking in from that end."""
         hi = bisect.bisect_right(self._sorted_dates, last_day.toordinal())
         rows, ids, dates = self.raw.rows, self._sorted_rows, self._sorted_dates
@@ -308,8 +309,9 @@ class DataTable:
             col = self.columns[name]
 
             def filled(p: int) -> bool:
+                # `--` or `n/a` is no value to the aggregates, so it covers no day either.
                 row = rows[ids[p]]
-                return col < len(row) and not _is_blank(row[col])
+                return col < len(row) and not numbers.holds_no_value(row[col])
 
             first = next((p for p in range(hi) if filled(p)), None)
             if first is None:
