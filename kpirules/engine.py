@@ -232,15 +232,20 @@ def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, 
     late = (Extents.build(found, as_of) if lag else extents).late(late_after)
     # How the data were read (kpirules.read: lines skipped, totals left out), then late data.
     warnings = list(table.warnings)
-    warnings += [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
-                f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
-                "the sheet may have stopped" for column, end in late.items()]
+    from kpirules.i18n import _, date_text
+
+    warnings += [_("{column} data end on {end}, more than {days} before {day} (late_after): the export that "
+                   "fills the sheet may have stopped").format(column=column, end=date_text(end), days=_days(late_after),
+                                                              day=date_text(as_of - dt.timedelta(days=1)))
+                 for column, end in late.items()]
     return Report(as_of=as_of, results=results, data_problems=list(table.problems),
                   extents=dict(extents.spans), late=late, warnings=warnings)
 
 
 def _days(delta: dt.timedelta) -> str:
-    return "1 day" if delta.days == 1 else f"{delta.days} days"
+    from kpirules.i18n import ngettext
+
+    return ngettext("{n} day", "{n} days", delta.days).format(n=delta.days)
 
 
 def internal_error_result(entry: RuleEntry, exc: BaseException) -> RuleResult:

@@ -315,3 +315,18 @@ def test_source_errors_speak_polish(tmp_path):
     assert "wskazówka: wyeksportuj albo wklej do niej dane" in said.output
     english = CliRunner().invoke(cli, ["check", str(missing)])
     assert f"error: no such file: {missing}" in english.output
+
+
+def test_data_problems_and_late_data_speak_polish(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("date,visits\n" + "".join(f"2026-11-{d:02d},{'dużo' if d == 11 else 100}\n"
+                                              for d in range(9, 21)), encoding="utf-8")
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("week: visits >= 10 weekly\nlast_week: visits >= 10 weekly\n")
+    result = check(str(data), "--rules", str(rules), "--as-of", "2026-11-17", "--lang", "pl")
+    out = result.output
+    assert "zawiera 'dużo', a nie liczbę" in out, out  # the cell's own text, quoted as it is
+    assert "dane do 16.11.2026" in out
+    late = check(str(data), "--rules", str(rules), "--as-of", "2026-11-24", "--lang", "pl")
+    assert "brak danych za 16\u201322.11.2026: visits: dane są tylko do 20.11.2026" in late.output, late.output
+    assert "ostrzeżenie: visits: dane kończą się 20.11.2026" in late.output
