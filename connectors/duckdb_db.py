@@ -52,4 +52,7 @@ class DuckDbConnector(WarehouseConnector):
         try:
             return DuckEngine(duckdb.connect(path, read_only=True))
         except duckdb.Error as exc:
-            raise SourceError(f"cannot open {path}: {exc}", hint="give duckdb:///path/to/file.duckdb") from None
+            from kpirules.i18n import _
+
+            raise SourceError(_("cannot open {path}: {reason}").format(path=path, reason=exc),
+                              hint=_("give duckdb:///path/to/file.duckdb")) from None

@@ -49,14 +49,19 @@ class PostgresConnector(WarehouseConnector):
         try:
             import psycopg
         except ImportError:
-            raise SourceError("reading PostgreSQL needs psycopg",
+            from kpirules.i18n import _
+
+            raise SourceError(_("reading {what} needs {package}").format(what="PostgreSQL", package="psycopg"),
                               hint="pip install 'kpirules[postgres]'") from None
         try:
             conn = psycopg.connect(self.source, connect_timeout=15, autocommit=False)
             conn.read_only = True
         except psycopg.Error as exc:
             # libpq's message names host and user, never the password.
-            raise SourceError(f"cannot connect to {self.redacted()}: {str(exc).strip().splitlines()[0]}",
-                              hint="check the URL, that the server runs, and the password "
-                                   "(PGPASSWORD or ~/.pgpass)") from None
+            from kpirules.i18n import _
+
+            raise SourceError(_("cannot connect to {source}: {reason}").format(
+                                  source=self.redacted(), reason=str(exc).strip().splitlines()[0]),
+                              hint=_("check the URL, that the server runs, and the password "
+                                     "(PGPASSWORD or ~/.pgpass)")) from None
         return _PostgresEngine(conn)
