@@ -207,7 +207,7 @@ function validateRows_(sheet, rows) {
   if (!asked.length) {
     return null;
   }
-  var body = { rules: asked };
+  var body = { rules: asked, locale: sheet.getParent().getSpreadsheetLocale() };
   var data = findSheet_(sheet.getParent(), DATA_TAB);
   if (data && data.getLastColumn() > 0) {
     body.headers = data.getRange(1, 1, 1, data.getLastColumn()).getValues()[0].map(String);

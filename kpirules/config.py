@@ -327,13 +327,22 @@ def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "
     mistake, and ``SourceError`` when ``path`` cannot be read."""
     from kpirules.config_sources import file_layer, tab_layer
 
+    from kpirules.i18n import follow
+
     path = path if path is not None else find_settings_file()
     from_file = file_layer(path) if path else None
-    layers: list[Settings] = []
+    from_tab = None
     if tab is not None:
         in_file = {c.get("name") for c in (from_file.data.get("notifications") if from_file else None) or []
                    if isinstance(c, dict)}
-        layers.append(_validate(tab_layer(tab, tab_name, skip_channels=in_file, known=SETTING_NAMES)))
+        from_tab = tab_layer(tab, tab_name, skip_channels=in_file, known=SETTING_NAMES)
+    # The language they ask for (the file's wins), before they are checked: their own
+    # problems are said in it too.
+    asked = [layer.data.get("language") for layer in (from_file, from_tab) if layer is not None]
+    follow(next((a for a in asked if a), None))
+    layers: list[Settings] = []
+    if from_tab is not None:
+        layers.append(_validate(from_tab))
     if from_file is not None:
         layers.append(_validate(from_file))
     return merge_settings(*layers) if layers else Settings()

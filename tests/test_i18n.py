@@ -282,6 +282,27 @@ def test_a_rule_that_does_not_parse_in_a_polish_sheet_is_said_in_polish(tmp_path
     assert "nieznane okno `fortnightly`" in result.output and "czy chodziło o `over last 2 weeks`?" in result.output
 
 
+def test_the_language_setting_applies_to_its_own_file_and_lang_wins(tmp_path):
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\nrestate_periods = "many"\n')
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config)])
+    assert result.exit_code == 2 and "wskazówka: popraw ustawienia" in result.output  # said in the file's language
+    config.write_text('language = "pl"\ndata_tab = "Dane"\n')
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config)])
+    assert result.exit_code == 3
+    assert "nie ma karty o nazwie 'Dane'" in result.output and "`data_tab = Dane` z " in result.output
+    assert "popraw tam `data_tab` albo nadpisz je opcją --data-tab" in result.output
+    english = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config),
+                                       "--lang", "en"])
+    assert "has no tab named 'Dane'" in english.output and "`data_tab = Dane` from " in english.output
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("conv: zapisy_newsletter / kliknięcia >= weekly\n")
+    config.write_text('language = "pl"\n')
+    english = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--rules", str(rules),
+                                       "--config", str(config), "--as-of", "2026-11-26", "--lang", "en"])
+    assert "expected a threshold after `>=`" in english.output and "as of 2026-11-26" in english.output
+
+
 def test_config_errors_speak_polish(tmp_path):
     config = tmp_path / "kpirules.toml"
     config.write_text('languag = "pl"\ntimeout = -1\n')

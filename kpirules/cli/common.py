@@ -146,7 +146,7 @@ def _speak_now(ctx: click.Context, param, value: str | None) -> str | None:
     they are read: ``kpirules.engine.prepare``)."""
     from kpirules.i18n import set_language
 
-    set_language(value)  # none given: English until the settings or the sheet say otherwise
+    set_language(value, pinned=value is not None)  # none: English until the settings or the sheet say otherwise
     return value
 
 
