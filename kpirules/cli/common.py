@@ -29,7 +29,10 @@ class DateType(click.ParamType):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26", param, ctx)
+            from kpirules.i18n import _  # --lang is read first (it is eager)
+
+            self.fail(_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26").format(value=repr(value)),
+                      param, ctx)
 
 
 DATE = DateType()
