@@ -47,22 +47,48 @@ function onInstall(e) {
   onOpen(e);
 }
 
-/** Menu: evaluate every rule now, write the results next to them, show the sidebar. */
-function checkNow() {
-  var answer = evaluateSheet_();
+/**
+ * Menu: evaluate every rule now, write the results next to them, show the sidebar.
+ * ``asOf`` (optional, YYYY-MM-DD): evaluate as of that day, as `kpirules check --as-of`
+ * does (a fixed "now": the same answer whenever it is asked); without it, as of today in
+ * the sheet's time zone, which the service works out from the time zone sent.
+ */
+function checkNow(asOf) {
+  var answer = evaluateSheet_(asOf);
   if (answer) {
     showSidebar_(answer.rules, answer.as_of);
   }
   return answer;
 }
 
-/** Sidebar: "Check now" from its own button; answers what the sidebar lists. */
-function checkNowForSidebar() {
-  var answer = evaluateSheet_();
+/** Sidebar: "Check now" from its own button (and its "as of" date); answers what the sidebar lists. */
+function checkNowForSidebar(asOf) {
+  var answer = evaluateSheet_(asOf);
   return answer ? { rules: answer.rules, as_of: answer.as_of } : null;
 }
 
-function evaluateSheet_() {
+/**
+ * ``value`` as the as_of the service takes: '' for none (a menu passes no text), the date
+ * when it is a real YYYY-MM-DD day; anything else is an error that says how to write it,
+ * raised before any call (the service checks it again).
+ */
+function asOfText_(value) {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return '';
+  }
+  var text = value.trim();
+  var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  var day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!day || day.getUTCFullYear() !== Number(m[1]) || day.getUTCMonth() !== Number(m[2]) - 1 ||
+      day.getUTCDate() !== Number(m[3])) {
+    throw new Error('KPI rules: "as of" is not a date: ' + JSON.stringify(text) +
+      ' (write it as YYYY-MM-DD, e.g. 2026-11-26, or leave it empty for today)');
+  }
+  return text;
+}
+
+function evaluateSheet_(asOf) {
+  var day = asOfText_(asOf);
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var rules = findSheet_(ss, RULES_TAB);
   var data = findSheet_(ss, DATA_TAB);
@@ -83,6 +109,9 @@ function evaluateSheet_() {
   var settings = findSheet_(ss, SETTINGS_TAB);
   if (settings) {
     body.settings = tabValues_(settings, tz);
+  }
+  if (day) {
+    body.as_of = day;
   }
   var answer = callService_('/v1/evaluate', body);
   writeCells_(rules, answer.cells);
@@ -178,7 +207,7 @@ function validateRows_(sheet, rows) {
   if (!asked.length) {
     return null;
   }
-  var body = { rules: asked };
+  var body = { rules: asked, locale: sheet.getParent().getSpreadsheetLocale() };
   var data = findSheet_(sheet.getParent(), DATA_TAB);
   if (data && data.getLastColumn() > 0) {
     body.headers = data.getRange(1, 1, 1, data.getLastColumn()).getValues()[0].map(String);

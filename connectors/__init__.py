@@ -47,9 +47,12 @@ def get(name: str) -> Any:
     registry = available()
     if name not in registry:
         guess = did_you_mean(name, registry)
+        from kpirules.i18n import _
+
         raise SourceError(
-            f"no connector named {name!r}",
-            hint=f"did you mean {guess!r}?" if guess else f"available: {', '.join(sorted(registry))}",
+            _("no connector named {name}").format(name=repr(name)),
+            hint=_("did you mean {guess}?").format(guess=repr(guess)) if guess else
+            _("available: {names}").format(names=", ".join(sorted(registry))),
         )
     return _load(registry[name])
 
@@ -76,7 +79,9 @@ def open_source(source: str, connector: str | None = None, **options: Any) -> Co
         cls = _load(target)
         if cls.matches(source):
             return cls(source, **options)
+    from kpirules.i18n import _
+
     raise SourceError(
-        f"cannot tell what kind of source {source!r} is",
-        hint="give a .csv or .xlsx file, or a Google Sheets URL or key (or --connector NAME)",
+        _("cannot tell what kind of source {source} is").format(source=repr(source)),
+        hint=_("give a .csv or .xlsx file, or a Google Sheets URL or key (or --connector NAME)"),
     )

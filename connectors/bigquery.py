@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from kpirules.connectors.warehouse import WarehouseConnector
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 API_ROOT = "https://bigquery.googleapis.com/bigquery/v2"
 EMULATOR_ENV = "KPIRULES_BIGQUERY_EMULATOR_HOST"
@@ -62,17 +63,18 @@ class BigQueryEngine:
         try:
             reply = self.session.request(method, self.root + path, timeout=(15, 120), **kwargs)
         except requests.RequestException as exc:
-            raise SourceError(f"BigQuery did not answer: {type(exc).__name__}",
-                              hint="check the network, or retry later") from None
+            raise SourceError(_("BigQuery did not answer: {reason}").format(reason=type(exc).__name__),
+                              hint=_("check the network, or retry later")) from None
         try:
             body = reply.json()
         except ValueError:
             body = {}
         if reply.status_code >= 400:
             message = (body.get("error") or {}).get("message") or reply.reason
-            hint = ("grant the credentials BigQuery Data Viewer on the dataset and BigQuery Job User "
-                    "on the project" if reply.status_code == 403 else "check --table and the dataset")
-            raise SourceError(f"BigQuery refused ({reply.status_code}): {message}", hint=hint)
+            hint = (_("grant the credentials BigQuery Data Viewer on the dataset and BigQuery Job User "
+                      "on the project") if reply.status_code == 403 else _("check --table and the dataset"))
+            raise SourceError(_("BigQuery refused ({status}): {message}").format(status=reply.status_code,
+                                                                                  message=message), hint=hint)
         return body
 
     def columns(self, table: str) -> list[tuple[str, str]]:
@@ -120,8 +122,8 @@ class BigQueryEngine:
                 query = {"pageToken": token}
             else:
                 if time.monotonic() > deadline:
-                    raise SourceError("the BigQuery query did not finish in time",
-                                      hint="retry later; a view with fewer rows helps")
+                    raise SourceError(_("the BigQuery query did not finish in time"),
+                                      hint=_("retry later; a view with fewer rows helps"))
                 query = {}
             if job.get("location"):
                 query["location"] = job["location"]
@@ -139,8 +141,8 @@ class BigQueryConnector(WarehouseConnector):
         parts = urlsplit(source)
         path = [p for p in parts.path.split("/") if p]
         if not parts.hostname or len(path) != 1:
-            raise SourceError(f"{source} is not a BigQuery dataset",
-                              hint="write bigquery://PROJECT/DATASET")
+            raise SourceError(_("{source} is not a BigQuery dataset").format(source=source),
+                              hint=_("write bigquery://PROJECT/DATASET"))
         self.project, self.dataset = parts.netloc, path[0]
         from kpirules.sql import ga4
         from kpirules.sql.identifiers import split_table_name
@@ -149,7 +151,8 @@ class BigQueryConnector(WarehouseConnector):
         if ga4.is_ga4(self.table):
             pattern = ga4.shard_pattern(self.table)
             if not all(ch.isalnum() or ch in "_*" for ch in pattern):
-                raise SourceError(f"`{pattern}` is not a GA4 table pattern", hint="write --table ga4:events_*")
+                raise SourceError(_("`{pattern}` is not a GA4 table pattern").format(pattern=pattern),
+                                  hint=_("write --table ga4:events_*"))
             # GA4 rewrites its last three days: complete only through as_of - 4.
             self.complete_lag_days = ga4.COMPLETE_LAG_DAYS
         self.credentials = credentials

@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from kpirules.connectors.base import TEXT_ENCODING, RawTable, Workbook
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 
 class CsvConnector:
@@ -34,7 +35,8 @@ class CsvConnector:
 
         rows, self.codec, delimiter = read_rows(self.path, encoding=self.encoding)
         if not rows:
-            raise SourceError(f"{self.path} is empty", hint="the first row must hold the headers")
+            raise SourceError(_("{path} is empty").format(path=self.path),
+                              hint=_("the first row must hold the headers"))
         name = os.path.basename(self.path)
         table = RawTable(headers=rows[0], rows=rows[1:], sheet=name, header_row=1, delimiter=delimiter)
         return Workbook(data=table, title=name, url=os.path.abspath(self.path), tabs=[name])

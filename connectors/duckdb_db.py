@@ -29,7 +29,9 @@ class DuckEngine:
             "AND ($s IS NULL OR table_schema = $s) ORDER BY ordinal_position",
             {"t": parts[-1], "s": parts[-2] if len(parts) > 1 else None}).fetchall()
         if not rows:
-            raise SourceError(f"table {table} not found", hint="check --table")
+            from kpirules.i18n import _
+
+            raise SourceError(_("table {table} not found").format(table=table), hint=_("check --table"))
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
@@ -50,4 +52,7 @@ class DuckDbConnector(WarehouseConnector):
         try:
             return DuckEngine(duckdb.connect(path, read_only=True))
         except duckdb.Error as exc:
-            raise SourceError(f"cannot open {path}: {exc}", hint="give duckdb:///path/to/file.duckdb") from None
+            from kpirules.i18n import _
+
+            raise SourceError(_("cannot open {path}: {reason}").format(path=path, reason=exc),
+                              hint=_("give duckdb:///path/to/file.duckdb")) from None

@@ -58,6 +58,7 @@ from kpirules.connectors.gsheets_read import HEAD_ROWS, cell_hook, head_range, m
 from kpirules.connectors.gsheets_transport import build_client, classify, timeout_hint
 from kpirules.connectors.gsheets_writes import WriteRejected, WriteUnknown  # noqa: F401 (re-exported)
 from kpirules.errors import SourceError, did_you_mean
+from kpirules.i18n import _
 
 log = logging.getLogger("kpirules.gsheets")
 
@@ -199,8 +200,8 @@ class GoogleSheetsConnector:
                  retry: Any = None, endpoint: str | None = None, **_options: Any):
         key = parse_key(source)
         if key is None:
-            raise SourceError(f"{source!r} is not a Google Sheets URL or key",
-                              hint="give https://docs.google.com/spreadsheets/d/KEY/edit or the KEY")
+            raise SourceError(_("{source} is not a Google Sheets URL or key").format(source=repr(source)),
+                              hint=_("give https://docs.google.com/spreadsheets/d/KEY/edit or the KEY"))
         from kpirules.retry import RetryPolicy
 
         self._key = key
@@ -277,8 +278,8 @@ class GoogleSheetsConnector:
             try:
                 doc = self._get(ranges=self._ranges(present), fields=GRID_FIELDS)
             except _RangeNotFound:  # renamed between our two calls
-                raise SourceError("the tabs of the spreadsheet changed while it was being read",
-                                  hint="try again") from None
+                raise SourceError(_("the tabs of the spreadsheet changed while it was being read"),
+                                  hint=_("try again")) from None
         book = self._workbook(doc, data_tab, rules_tab, extra_tabs, titles)
         self._rest_of_data(doc, book, columns)
         return book
@@ -372,11 +373,12 @@ class GoogleSheetsConnector:
     def _missing_tab(self, doc: dict, wanted: str, titles: list[str]) -> SourceError:
         title = doc.get("properties", {}).get("title") or self._key
         guess = did_you_mean(wanted, titles)
+        from kpirules.connectors.xlsx_file import tab_hint
+
         return SourceError(
-            f"the spreadsheet {title!r} has no tab named {wanted!r} "
-            f"(tabs: {', '.join(titles) or 'none'})",
-            hint=f"did you mean {guess!r}? Pass --data-tab {guess!r}" if guess else
-            f"add a {wanted!r} tab, or name the tab to use with --data-tab",
+            _("the spreadsheet {title} has no tab named {tab} (tabs: {tabs})").format(
+                title=repr(title), tab=repr(wanted), tabs=", ".join(titles) or _("none")),
+            hint=tab_hint(wanted, guess),
         )
 
     def sheet_formatting(self) -> dict[str, dict]:

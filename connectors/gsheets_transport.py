@@ -18,6 +18,7 @@ import time
 from typing import Any, Callable
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 log = logging.getLogger("kpirules.gsheets")
 
@@ -122,12 +123,12 @@ def _check_endpoint(endpoint: str, *, anonymous: bool) -> None:
 
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SourceError(f"{endpoint!r} is not an http(s) URL for the Sheets API")
+        raise SourceError(_("{endpoint} is not an http(s) URL for the Sheets API").format(endpoint=repr(endpoint)))
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     if parts.scheme == "http" and not anonymous and not loopback:
         # Real tokens over plain http to another machine would be readable on the wire.
-        raise SourceError(f"refusing to send credentials over plain http to {parts.netloc}",
-                          hint="use https, or KPIRULES_SHEETS_EMULATOR_HOST for an emulator")
+        raise SourceError(_("refusing to send credentials over plain http to {host}").format(host=parts.netloc),
+                          hint=_("use https, or KPIRULES_SHEETS_EMULATOR_HOST for an emulator"))
 
 
 def _redirect_adapter(endpoint: str) -> Any:

@@ -30,8 +30,10 @@ class _PostgresEngine:
                "ORDER BY ordinal_position")
         rows = self.conn.execute(sql, {"t": name, "s": schema}).fetchall()
         if not rows:
-            raise SourceError(f"table {table} not found (or not readable by this role)",
-                              hint="check --table ([schema.]table) and GRANT SELECT on it")
+            from kpirules.i18n import _
+
+            raise SourceError(_("table {table} not found (or not readable by this role)").format(table=table),
+                              hint=_("check --table ([schema.]table) and GRANT SELECT on it"))
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
@@ -47,14 +49,19 @@ class PostgresConnector(WarehouseConnector):
         try:
             import psycopg
         except ImportError:
-            raise SourceError("reading PostgreSQL needs psycopg",
+            from kpirules.i18n import _
+
+            raise SourceError(_("reading {what} needs {package}").format(what="PostgreSQL", package="psycopg"),
                               hint="pip install 'kpirules[postgres]'") from None
         try:
             conn = psycopg.connect(self.source, connect_timeout=15, autocommit=False)
             conn.read_only = True
         except psycopg.Error as exc:
             # libpq's message names host and user, never the password.
-            raise SourceError(f"cannot connect to {self.redacted()}: {str(exc).strip().splitlines()[0]}",
-                              hint="check the URL, that the server runs, and the password "
-                                   "(PGPASSWORD or ~/.pgpass)") from None
+            from kpirules.i18n import _
+
+            raise SourceError(_("cannot connect to {source}: {reason}").format(
+                                  source=self.redacted(), reason=str(exc).strip().splitlines()[0]),
+                              hint=_("check the URL, that the server runs, and the password "
+                                     "(PGPASSWORD or ~/.pgpass)")) from None
         return _PostgresEngine(conn)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from kpirules.connectors.warehouse import WarehouseConnector
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 PASSWORD_VAR = "SNOWFLAKE_PASSWORD"
 _PASSED_ON = ("warehouse", "role", "authenticator", "host", "port", "protocol")
@@ -43,8 +44,8 @@ class SnowflakeEngine:
         finally:
             cur.close()
         if not rows:
-            raise SourceError(f"table {table} not found (or not readable by this role)",
-                              hint="check --table and GRANT SELECT on it")
+            raise SourceError(_("table {table} not found (or not readable by this role)").format(table=table),
+                              hint=_("check --table and GRANT SELECT on it"))
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
@@ -65,8 +66,8 @@ class SnowflakeConnector(WarehouseConnector):
         super().__init__(source, **options)
         parts = urlsplit(source)
         if parts.password:
-            raise SourceError("a password in a snowflake:// URL would be printed and logged",
-                              hint=f"remove it and set {PASSWORD_VAR}")
+            raise SourceError(_("a password in a snowflake:// URL would be printed and logged"),
+                              hint=_("remove it and set {variable}").format(variable=PASSWORD_VAR))
         path = [unquote(p) for p in parts.path.split("/") if p]
         self.kwargs: dict[str, Any] = {"user": unquote(parts.username or ""), "account": parts.hostname or ""}
         if path:
@@ -81,7 +82,8 @@ class SnowflakeConnector(WarehouseConnector):
         try:
             import snowflake.connector
         except ImportError:
-            raise SourceError("reading Snowflake needs snowflake-connector-python",
+            raise SourceError(_("reading {what} needs {package}").format(what="Snowflake",
+                                                                          package="snowflake-connector-python"),
                               hint="pip install 'kpirules[snowflake]'") from None
         kwargs = dict(self.kwargs)
         if os.environ.get(PASSWORD_VAR):
@@ -90,7 +92,8 @@ class SnowflakeConnector(WarehouseConnector):
             conn = snowflake.connector.connect(**kwargs, login_timeout=30, network_timeout=120,
                                                session_parameters={"CLIENT_OUT_OF_BAND_TELEMETRY_ENABLED": False})
         except snowflake.connector.Error as exc:
-            raise SourceError(f"cannot connect to Snowflake account {self.kwargs['account']}: "
-                              f"{str(exc).splitlines()[0]}",
-                              hint=f"check the URL, {PASSWORD_VAR} and the role's grants") from None
+            raise SourceError(_("cannot connect to Snowflake account {account}: {reason}").format(
+                                  account=self.kwargs["account"], reason=str(exc).splitlines()[0]),
+                              hint=_("check the URL, {variable} and the role's grants").format(variable=PASSWORD_VAR)) \
+                from None
         return SnowflakeEngine(conn)

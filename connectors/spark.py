@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Sequence
 
 from kpirules.connectors.warehouse import WarehouseConnector
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 MASTER_VAR = "KPIRULES_SPARK_MASTER"
 PATH_VIEW = "kpirules_data"
@@ -33,7 +34,8 @@ def spark_session(master: str | None = None):
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise SourceError("reading Spark needs pyspark", hint="pip install 'kpirules[spark]'") from None
+        raise SourceError(_("reading {what} needs {package}").format(what="Spark", package="pyspark"),
+                          hint="pip install 'kpirules[spark]'") from None
     builder = (SparkSession.builder.master(master or os.environ.get(MASTER_VAR) or "local[*]")
                .appName("kpirules").config("spark.ui.enabled", "false")
                .config("spark.sql.session.timeZone", "UTC")
@@ -56,8 +58,9 @@ class SparkEngine:
         try:
             fields = self.session.table(table).schema.fields
         except Exception as exc:  # noqa: BLE001 - AnalysisException and friends
-            raise SourceError(f"table {table} not found: {str(exc).splitlines()[0]}",
-                              hint="check --table (a table or view of the Spark catalog)") from None
+            raise SourceError(_("table {table} not found: {reason}").format(table=table,
+                                                                             reason=str(exc).splitlines()[0]),
+                              hint=_("check --table (a table or view of the Spark catalog)")) from None
         return [(f.name, f.dataType.simpleString()) for f in fields]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:

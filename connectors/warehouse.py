@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from kpirules.connectors.base import SQL_TABLE, RawTable, Workbook
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 
 class WarehouseConnector:
@@ -30,11 +31,11 @@ class WarehouseConnector:
     # (GA4's export: 4); None: from the data (kpirules.completeness).
     complete_lag_days: int | None = None
 
-    def __init__(self, source: str, *, table: str | None = None, **_: Any):
+    def __init__(self, source: str, *, table: str | None = None, **_options: Any):
         self.source = source
         if not table:
-            raise SourceError(f"{self.redacted()} needs a table to read",
-                              hint=f"add --table [schema.]table, e.g. {self.example}")
+            raise SourceError(_("{source} needs a table to read").format(source=self.redacted()),
+                              hint=_("add --table [schema.]table, e.g. {example}").format(example=self.example))
         self.table = table
         self._engine: Any = None
 

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from kpirules.connectors.base import TABS, WRITE_WORKBOOK, RawTable, Workbook
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 
 def find_tab(names: list[str], wanted: str) -> str | None:
@@ -32,10 +33,17 @@ def missing_tab(path: str, wanted: str, names: list[str]) -> SourceError:
 
     guess = did_you_mean(wanted, names)
     return SourceError(
-        f"{os.path.basename(path)} has no tab named {wanted!r} (tabs: {', '.join(names) or 'none'})",
-        hint=f"did you mean {guess!r}? Pass --data-tab {guess!r}" if guess else
-        f"add a {wanted!r} tab, or name the tab to use with --data-tab",
+        _("{book} has no tab named {tab} (tabs: {tabs})").format(
+            book=os.path.basename(path), tab=repr(wanted), tabs=", ".join(names) or _("none")),
+        hint=tab_hint(wanted, guess),
     )
+
+
+def tab_hint(wanted: str, guess: str | None) -> str:
+    """What to do about a missing tab ``wanted`` (``guess``: the tab probably meant)."""
+    if guess:
+        return _("did you mean {guess}? Pass --data-tab {guess}").format(guess=repr(guess))
+    return _("add a {tab} tab, or name the tab to use with --data-tab").format(tab=repr(wanted))
 
 
 def _trimmed(rows: list) -> list[list]:
@@ -79,7 +87,7 @@ class XlsxConnector:
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:
         if not os.path.exists(self.path):
-            raise SourceError(f"no such file: {self.path}")
+            raise SourceError(_("no such file: {path}").format(path=self.path))
         import python_calamine
 
         try:
@@ -87,7 +95,7 @@ class XlsxConnector:
         except python_calamine.CalamineError as exc:
             return self._with_openpyxl(data_tab, rules_tab, extra_tabs, reason=str(exc))
         except OSError as exc:
-            raise SourceError(f"cannot read {self.path}: {exc}") from None
+            raise SourceError(_("cannot read {path}: {reason}").format(path=self.path, reason=exc)) from None
         try:
             names = list(book.sheet_names)
             data_name = find_tab(names, data_tab)
@@ -132,8 +140,9 @@ class XlsxConnector:
         try:
             wb = load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise SourceError(f"{self.path} is not a readable .xlsx workbook ({reason or exc})",
-                              hint="save it from Excel or Google Sheets as .xlsx") from None
+            raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(
+                path=self.path, reason=reason or exc),
+                hint=_("save it from Excel or Google Sheets as .xlsx")) from None
         try:
             names = list(wb.sheetnames)
             data_name = find_tab(names, data_tab)

@@ -3,8 +3,11 @@
 For a metric column ``x`` the table gives its data start F(x) and data end L(x): the
 earliest and the latest date up to A-1 on which some row of the whole table (before
 ``where`` and segments) has a non-blank ``x`` (a cell that does not read as a number counts:
-it is there, only wrong). The tables compute them (``DataTable.extents``, the DuckDB
-backend's query); this module decides what they mean:
+it is there, only wrong; a placeholder such as ``--`` or ``n/a`` does not: the spec's blank
+cell is missing, and the reader reads placeholders as blank for every aggregate, so they
+cover no day either: ``kpirules.read.numbers.holds_no_value``). The tables compute them
+(``DataTable.extents``, the DuckDB backend's query; a warehouse's metric columns are numeric,
+so only NULL is blank there); this module decides what they mean:
 
 - ``Extents.gap(column, period)``: why ``period`` is not complete for ``column`` (the
   NO_DATA reason, "visits are in only up to 2026-11-21"), or None when it is. A column
@@ -21,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
+from kpirules.i18n import _
 from kpirules.results import Period
 
 Span = tuple[dt.date, dt.date]  # (data start F, data end L)
@@ -37,10 +41,10 @@ def parse_late_after(text: str | int) -> dt.timedelta:
     else:
         m = _DURATION.match(str(text))
         if not m:
-            raise ValueError(f"{text!r} is not a duration; write it as \"2 days\" or \"1 week\"")
+            raise ValueError(_('{value} is not a duration; write it as "2 days" or "1 week"').format(value=repr(text)))
         days = int(m[1]) * (7 if m[2].lower().startswith("w") else 1)
     if days < 0:
-        raise ValueError("late_after cannot be negative")
+        raise ValueError(_("late_after cannot be negative"))
     return dt.timedelta(days=days)
 
 
@@ -56,11 +60,13 @@ def parse_complete_through(text: str | dt.date) -> dt.date | str:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{text!r} is neither a date (2026-11-30) nor \"yesterday\"") from None
+        raise ValueError(_('{value} is neither a date (2026-11-30) nor "yesterday"').format(value=repr(text))) from None
 
 
 def _day(date: dt.date) -> str:
-    return date.isoformat()
+    from kpirules.i18n import date_text
+
+    return date_text(date)  # ISO in English, 26.11.2026 in Polish
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,13 @@ class Extents:
             return None
         start, end = span
         label = self.labels.get(column, column)
+        plural = label.endswith("s")  # "visits are", "revenue is"
         if period.end > end:
-            return f"{label} {'are' if label.endswith('s') else 'is'} in only up to {_day(end)}"
+            text = _("{column} are in only up to {day}") if plural else _("{column} is in only up to {day}")
+            return text.format(column=label, day=_day(end))
         if period.start < start:
-            return f"{label} {'begin' if label.endswith('s') else 'begins'} only on {_day(start)}"
+            text = _("{column} begin only on {day}") if plural else _("{column} begins only on {day}")
+            return text.format(column=label, day=_day(start))
         return None
 
     def late(self, late_after: dt.timedelta) -> dict[str, dt.date]:
@@ -108,13 +117,13 @@ def through_text(spans: Mapping[str, Span], *, limit: int = 3) -> str | None:
     if not spans:
         return None
     by_end: dict[dt.date, list[str]] = {}
-    for column, (_, end) in spans.items():
+    for column, (_start, end) in spans.items():
         by_end.setdefault(end, []).append(column)
     if len(by_end) == 1:
-        return f"data through {_day(next(iter(by_end)))}"
+        return _("data through {ends}").format(ends=_day(next(iter(by_end))))
     parts = []
     for end in sorted(by_end, reverse=True):
         names = sorted(by_end[end])
         shown = ", ".join(names[:limit]) + (f" +{len(names) - limit}" if len(names) > limit else "")
         parts.append(f"{_day(end)} ({shown})")
-    return "data through " + ", ".join(parts)
+    return _("data through {ends}").format(ends=", ".join(parts))

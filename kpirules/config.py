@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs, find_settings_file
+from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs, find_settings_file, pydantic_message
 from kpirules.config_base import ENV_REF as _REF
 from kpirules.config_channels import (  # noqa: F401  (re-exported: `from kpirules.config import ...`)
     TRIGGERS,
@@ -41,6 +41,7 @@ from kpirules.config_channels import (  # noqa: F401  (re-exported: `from kpirul
     resolve_env,
 )
 from kpirules.errors import Problem, did_you_mean
+from kpirules.i18n import _
 
 if TYPE_CHECKING:
     from kpirules.config_sources import Layer
@@ -151,15 +152,15 @@ class Settings(BaseModel):
             try:
                 codecs.lookup(value)
             except LookupError:
-                raise ValueError(f"unknown encoding {value!r}; use e.g. \"utf-8\", \"cp1250\", "
-                                 "\"cp1252\" or \"utf-16\"") from None
+                raise ValueError(_('unknown encoding {value}; use e.g. "utf-8", "cp1250", "cp1252" or "utf-16"')
+                                 .format(value=repr(value))) from None
         return value
 
     @field_validator("date_format")
     @classmethod
     def check_date_format(cls, value: str | None) -> str | None:
         if value is not None and "%" not in value:
-            raise ValueError(f"date_format {value!r} has no strptime codes; write e.g. \"%d/%m/%Y\"")
+            raise ValueError(_('date_format {value} has no strptime codes; write e.g. "%d/%m/%Y"').format(value=repr(value)))
         return value
 
     @field_validator("locale")
@@ -168,8 +169,8 @@ class Settings(BaseModel):
         from kpirules.read.numbers import mark_of_locale
 
         if value is not None and mark_of_locale(value) is None:
-            raise ValueError(f"unknown locale {value!r}; write a language and region such as "
-                             "\"pl_PL\", \"de_DE\" or \"en_US\"")
+            raise ValueError(_('unknown locale {value}; write a language and region such as "pl_PL", "de_DE" or "en_US"')
+                             .format(value=repr(value)))
         return value
 
     @field_validator("timezone")
@@ -182,7 +183,8 @@ class Settings(BaseModel):
         known = zoneinfo.available_timezones()
         if known and value not in known:  # no tz database installed: cannot judge, accept
             guess = did_you_mean(value, known)
-            raise ValueError(f"unknown time zone {value!r}" + (f"; did you mean {guess!r}?" if guess else ""))
+            raise ValueError(_("unknown time zone {value}").format(value=repr(value))
+                             + ("; " + _("did you mean {guess}?").format(guess=repr(guess)) if guess else ""))
         return value
 
     @field_validator("complete_through", mode="before")
@@ -216,7 +218,7 @@ class Settings(BaseModel):
         names = [c.name for c in value]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
-            raise ValueError(f"channel names must be unique: {', '.join(dup)} is used twice")
+            raise ValueError(_("channel names must be unique: {names} is used twice").format(names=", ".join(dup)))
         return value
 
     def channel(self, name: str) -> ChannelSettings:
@@ -229,7 +231,7 @@ class Settings(BaseModel):
         """One line per ``${VAR}``/password_env whose variable is not set, e.g.
         ``channel 'team': SLACK_WEBHOOK_URL is not set`` (for a warning before a run)."""
         env = os.environ if env is None else env
-        return [f"channel {ch.name!r}: {n} is not set"
+        return [_("channel {name}: {variable} is not set").format(name=repr(ch.name), variable=n)
                 for ch in self.notifications for n in dict.fromkeys(ch.env_names()) if n not in env]
 
 
@@ -244,7 +246,7 @@ def duration_days(text: str) -> int | None:
     m = re.fullmatch(r"(\d+)\s*(month|year)s?", words)
     days = int(m[1]) * (30 if m[2] == "month" else 365) if m else parse_late_after(text).days
     if days <= 0:
-        raise ValueError(f"{text!r} must be at least one day (or \"forever\")")
+        raise ValueError(_('{value} must be at least one day (or "forever")').format(value=repr(text)))
     return days
 
 
@@ -292,34 +294,37 @@ def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
             clean[key] = value
         elif key != "notifications":
             guess = did_you_mean(key, SETTING_NAMES + ["notifications"])
-            hint = f"did you mean `{guess}`?" if guess else f"known keys: {', '.join(SETTING_NAMES)}"
+            hint = (_("did you mean `{guess}`?").format(guess=guess) if guess else
+                    _("known keys: {keys}").format(keys=", ".join(SETTING_NAMES)))
             if key in ("notify", "notification", "channels"):
-                hint = f"write channels as {layer.channel_hint}"
-            problem((key,), f"unknown setting `{layer.display((key,))}`", hint)
+                hint = _("write channels as {how}").format(how=layer.channel_hint)
+            problem((key,), _("unknown setting `{key}`").format(key=layer.display((key,))), hint)
     channels = layer.data.get("notifications", [])
     if not isinstance(channels, list):
-        problem(("notifications",), "`notifications` must be a list of channels",
-                f"write channels as {layer.channel_hint}")
+        problem(("notifications",), _("`notifications` must be a list of channels"),
+                _("write channels as {how}").format(how=layer.channel_hint))
         channels = []
     clean_channels = []
     for i, raw in enumerate(channels):
         path = ("notifications", i)
         if not isinstance(raw, dict):
-            problem(path, "a notification channel must be a table of settings",
-                    f"write channels as {layer.channel_hint}")
+            problem(path, _("a notification channel must be a table of settings"),
+                    _("write channels as {how}").format(how=layer.channel_hint))
             continue
         types = channel_types()
         kind = raw.get("type") or (raw.get("name") if raw.get("name") in types else None)
         try:
             known = kind in types and channel_kind(str(kind)) is not None
         except ChannelPluginError as exc:
-            problem(path + ("type",), str(exc), "reinstall or remove the package that declares it", value=True)
+            problem(path + ("type",), str(exc), _("reinstall or remove the package that declares it"), value=True)
             continue
         if not known:
             guess = did_you_mean(str(kind), types) if kind else None
-            problem(path + ("type",), f"channel {raw.get('name', i)!r} has "
-                    + (f"unknown type {kind!r}" if kind else "no `type`"),
-                    f"did you mean `{guess}`?" if guess else f"type is one of: {', '.join(types)}",
+            name = repr(raw.get("name", i))
+            problem(path + ("type",), _("channel {name} has unknown type {kind}").format(name=name, kind=repr(kind))
+                    if kind else _("channel {name} has no `type`").format(name=name),
+                    _("did you mean `{guess}`?").format(guess=guess) if guess else
+                    _("type is one of: {types}").format(types=", ".join(types)),
                     value=bool(kind))
             continue
         fields = _channel_fields(kind)
@@ -335,11 +340,13 @@ def _structure(layer: Layer) -> tuple[dict, list[Problem]]:
             guess = did_you_mean(key, fields)
             if guess:  # then "`guess` is required" would only repeat this problem
                 suggested.add(path + (guess,))
-            hint = (f"did you mean `{guess}`?" if guess else
-                    f"`{key}` belongs to {others[0]} channels; {kind} channels take: "
-                    f"{', '.join(f for f in fields if f != 'type')}" if others else
-                    f"{kind} channels take: {', '.join(f for f in fields if f != 'type')}")
-            problem(path + (key,), f"unknown setting `{layer.display(path + (key,))}` for a {kind} channel", hint)
+            taken = ", ".join(f for f in fields if f != "type")
+            hint = (_("did you mean `{guess}`?").format(guess=guess) if guess else
+                    _("`{key}` belongs to {other} channels; {kind} channels take: {fields}").format(
+                        key=key, other=others[0], kind=kind, fields=taken) if others else
+                    _("{kind} channels take: {fields}").format(kind=kind, fields=taken))
+            problem(path + (key,), _("unknown setting `{key}` for a {kind} channel").format(
+                key=layer.display(path + (key,)), kind=kind), hint)
         clean_channels.append((i, ch))
     clean["notifications"] = [ch for _, ch in clean_channels]
     # pydantic reports positions in the cleaned list; map them back to the layer's indexes
@@ -359,16 +366,17 @@ def _validate(layer: Layer) -> Settings:
             loc = tuple(err["loc"])
             if loc[:1] == ("notifications",) and len(loc) >= 2 and isinstance(loc[1], int):
                 loc = ("notifications", index[loc[1]]) + tuple(loc[2:])
-            message = err["msg"].removeprefix("Value error, ")
+            message = pydantic_message(err)
             hint = None
             if err["type"] == "literal_error" and "on" in loc:
                 raw = layer.value_at(loc)
                 guess = did_you_mean(str(raw), TRIGGERS) if raw is not None else None
-                hint = f"did you mean `{guess}`?" if guess else f"one of: {', '.join(TRIGGERS)}"
+                hint = (_("did you mean `{guess}`?").format(guess=guess) if guess else
+                        _("one of: {values}").format(values=", ".join(TRIGGERS)))
             if err["type"] == "missing":
                 if loc in suggested:
                     continue
-                message = "this setting is required"
+                message = _("this setting is required")
             key = layer.display(loc)
             problems.append(Problem(CONFIG, f"`{key}`: {message}" if key else message,
                                     suggestion=hint, **layer.locate(loc, True)))
@@ -399,13 +407,22 @@ def load_settings(path: str | None = None, *, tab: Any = None, tab_name: str = "
     mistake, and ``SourceError`` when ``path`` cannot be read."""
     from kpirules.config_sources import file_layer, tab_layer
 
+    from kpirules.i18n import follow
+
     path = path if path is not None else find_settings_file()
     from_file = file_layer(path) if path else None
-    layers: list[Settings] = []
+    from_tab = None
     if tab is not None:
         in_file = {c.get("name") for c in (from_file.data.get("notifications") if from_file else None) or []
                    if isinstance(c, dict)}
-        layers.append(_validate(tab_layer(tab, tab_name, skip_channels=in_file, known=SETTING_NAMES)))
+        from_tab = tab_layer(tab, tab_name, skip_channels=in_file, known=SETTING_NAMES)
+    # The language they ask for (the file's wins), before they are checked: their own
+    # problems are said in it too.
+    asked = [layer.data.get("language") for layer in (from_file, from_tab) if layer is not None]
+    follow(next((a for a in asked if a), None))
+    layers: list[Settings] = []
+    if from_tab is not None:
+        layers.append(_validate(from_tab))
     if from_file is not None:
         layers.append(_validate(from_file))
     return merge_settings(*layers) if layers else Settings()

@@ -10,8 +10,10 @@ when there is none.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kpirules.errors import Problem
+from kpirules.i18n import N_, _
 
 SETTINGS_TAB = "Settings"
 SETTINGS_FILE = "kpirules.toml"
@@ -80,3 +82,37 @@ def _settings_in(folder: str) -> str | None:
         except (OSError, tomllib.TOMLDecodeError):
             return None  # someone else's broken pyproject is not our settings file
     return None
+
+
+# pydantic's own messages (English only) for the mistakes settings see, by error type, in the
+# words of the current language; "{...}" are pydantic's error context. Other types keep
+# pydantic's text.
+_PYDANTIC_MESSAGES = {
+    "literal_error": N_("Input should be {expected}"),
+    "string_type": N_("Input should be a valid string"),
+    "int_parsing": N_("Input should be a valid integer"), "int_type": N_("Input should be a valid integer"),
+    "int_from_float": N_("Input should be a valid integer"),
+    "float_parsing": N_("Input should be a valid number"), "float_type": N_("Input should be a valid number"),
+    "bool_parsing": N_("Input should be a valid boolean"), "bool_type": N_("Input should be a valid boolean"),
+    "list_type": N_("Input should be a valid list"),
+    "dict_type": N_("Input should be a table of settings"), "model_type": N_("Input should be a table of settings"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+}
+
+
+def pydantic_message(err: Any) -> str:
+    """One pydantic error (``ValidationError.errors()``) as a message: our validators' own
+    text (already in the current language), else pydantic's, translated where we know it."""
+    from kpirules.i18n import language
+
+    text = _PYDANTIC_MESSAGES.get(err.get("type", ""))
+    if text is not None and language() != "en":  # English: pydantic's own words, as ever
+        try:
+            return _(text).format(**{k: f"{v:g}" if isinstance(v, float) else v
+                                     for k, v in (err.get("ctx") or {}).items()})
+        except (KeyError, IndexError):
+            pass
+    return str(err.get("msg", "")).removeprefix("Value error, ")

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from kpirules.config_base import ENV_REF as _REF
 from kpirules.config_base import env_refs
+from kpirules.i18n import _
 
 TRIGGERS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
 ENTRY_POINT_GROUP = "kpirules.channels"
@@ -76,7 +77,7 @@ class ChannelSettings(BaseModel):
     def check_name(cls, value: str) -> str:
         # The Alerts tab records each channel's delivery as "type name: state; ..."
         if ";" in value or ":" in value:
-            raise ValueError("a channel name cannot contain `;` or `:`")
+            raise ValueError(_("a channel name cannot contain `;` or `:`"))
         return value
 
     @field_validator("on", "rules", mode="before")
@@ -115,7 +116,7 @@ def http_url(value: SecretStr) -> SecretStr:
     """A validator for a URL setting: http(s), or a ``${ENV_VAR}`` reference."""
     text = value.get_secret_value().strip()
     if not env_refs(text) and not re.match(r"https?://[^/\s]+", text):
-        raise ValueError("must be an http:// or https:// URL, or a ${ENV_VAR} reference")
+        raise ValueError(_("must be an http:// or https:// URL, or a ${ENV_VAR} reference"))
     return SecretStr(text)
 
 

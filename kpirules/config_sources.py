@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from kpirules.config_base import CONFIG, FILE_NAME, ConfigError, env_refs
 from kpirules.errors import Problem, SourceError, did_you_mean
+from kpirules.i18n import _
 
 # The logger's name from before these readers moved out of kpirules.config, so that
 # filters and log configurations keyed on it keep working.
@@ -106,22 +107,24 @@ def file_layer(path: str) -> Layer:
         with open(path, "rb") as fh:
             raw = fh.read()
     except FileNotFoundError:
-        raise SourceError(f"settings file {path} does not exist",
-                          hint=f"create {FILE_NAME} (docs/configuration.md) or leave out the path") from None
+        raise SourceError(_("settings file {path} does not exist").format(path=path),
+                          hint=_("create {file} (docs/configuration.md) or leave out the path").format(
+                              file=FILE_NAME)) from None
     except OSError as exc:
-        raise SourceError(f"cannot read settings file {path}: {exc.strerror}") from None
+        raise SourceError(_("cannot read settings file {path}: {reason}").format(path=path, reason=exc.strerror)) \
+            from None
     text = raw.decode("utf-8", errors="replace")
     try:
         data = tomllib.loads(text)
     except RecursionError:  # arrays or tables nested thousands deep
-        raise ConfigError([Problem(CONFIG, "not valid TOML: it nests too deeply to read", file=path)]) from None
+        raise ConfigError([Problem(CONFIG, _("not valid TOML: it nests too deeply to read"), file=path)]) from None
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         line = int(m.group(1)) if m else None
-        message = re.sub(r"\s*\(at line.*\)$", "", str(exc)) or "not valid TOML"
+        message = re.sub(r"\s*\(at line.*\)$", "", str(exc)) or _("not valid TOML")
         # No source line in the message: the broken line may hold a secret, and this text
         # ends up in CI logs.
-        raise ConfigError([Problem(CONFIG, f"not valid TOML: {message}", file=path, line=line,
+        raise ConfigError([Problem(CONFIG, _("not valid TOML: {reason}").format(reason=message), file=path, line=line,
                                    column=int(m.group(2)) if m else None)]) from None
     prefix: tuple = ()
     if os.path.basename(path) == "pyproject.toml":
@@ -238,8 +241,9 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
                 path: tuple = ("notifications", i, "headers", header)
                 target, slot, value = channels[i].setdefault("headers", {}), header, text
             elif len(parts) > 3 or setting == "name":
-                problems.append(Problem(CONFIG, f"unknown setting `{key}`", **where(row, False),
-                                        suggestion=f"write notify.{name}.<setting>, e.g. notify.{name}.type"))
+                problems.append(Problem(CONFIG, _("unknown setting `{key}`").format(key=key), **where(row, False),
+                                        suggestion=_("write notify.{name}.<setting>, e.g. notify.{name}.type")
+                                        .format(name=name)))
                 continue
             else:
                 path = ("notifications", i, setting)
@@ -251,26 +255,30 @@ def tab_layer(tab: Any, tab_name: str = "Settings", skip_channels: Set[str] = fr
             path, target, slot, value = (_norm(key),), data, _norm(key), text
         else:
             guess = did_you_mean(_norm(key), known)
-            problems.append(Problem(CONFIG, f"unknown setting `{key}`", **where(row, False),
-                                    suggestion=f"did you mean `{guess}`?" if guess else
-                                    "channel settings are written notify.<channel>.<setting>"))
+            problems.append(Problem(CONFIG, _("unknown setting `{key}`").format(key=key), **where(row, False),
+                                    suggestion=_("did you mean `{guess}`?").format(guess=guess) if guess else
+                                    _("channel settings are written notify.<channel>.<setting>")))
             continue
         if path in written:
-            first_at = cells[path][0] or "above"
-            problems.append(Problem(CONFIG, f"`{key}` is set twice (first at {first_at})", **where(row, False),
-                                    suggestion="keep one of the two rows"))
+            first_at = cells[path][0] or _("above")
+            problems.append(Problem(CONFIG, _("`{key}` is set twice (first at {first})").format(
+                key=key, first=first_at),
+                                    **where(row, False), suggestion=_("keep one of the two rows")))
             continue
         for ref in env_refs(text) + ([text] if slot == "password_env" else []):
             if not ref.startswith(TAB_ENV_PREFIX):
                 problems.append(Problem(
-                    CONFIG, f"`{key}` refers to the environment variable {ref}; the Settings tab may "
-                    f"only use variables named {TAB_ENV_PREFIX}*", **where(row, True),
-                    suggestion=f"name the variable {TAB_ENV_PREFIX}{ref} or move this setting to {FILE_NAME}"))
+                    CONFIG, _("`{key}` refers to the environment variable {ref}; the Settings tab may "
+                              "only use variables named {prefix}*").format(key=key, ref=ref, prefix=TAB_ENV_PREFIX),
+                    **where(row, True),
+                    suggestion=_("name the variable {name} or move this setting to {file}").format(
+                        name=f"{TAB_ENV_PREFIX}{ref}", file=FILE_NAME)))
         if slot == "data" and _has_password(text):
             problems.append(Problem(
-                CONFIG, f"`{key}` holds a password; a sheet is no place for a credential", **where(row, True),
-                suggestion="remove it from the URL and give it as the database expects it "
-                           "(PGPASSWORD, ~/.pgpass, SNOWFLAKE_PASSWORD), or set data in kpirules.toml"))
+                CONFIG, _("`{key}` holds a password; a sheet is no place for a credential").format(key=key),
+                **where(row, True),
+                suggestion=_("remove it from the URL and give it as the database expects it "
+                             "(PGPASSWORD, ~/.pgpass, SNOWFLAKE_PASSWORD), or set data in kpirules.toml")))
             continue
         target[slot] = value
         written[path] = key
@@ -321,7 +329,7 @@ def origin(key: str, config: str | None, tab: Any = None,
         place = where.get("cell") or where.get("file", "")
         if where.get("line"):
             place += f":{where['line']}"
-        return value, f"`{layer.display((key,))} = {value}` from {place}"
+        return value, _("{setting} from {place}").format(setting=f"`{layer.display((key,))} = {value}`", place=place)
     return None
 
 

@@ -233,15 +233,20 @@ def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, 
     late = (Extents.build(found, as_of) if lag else extents).late(late_after)
     # How the data were read (kpirules.read: lines skipped, totals left out), then late data.
     warnings = list(table.warnings)
-    warnings += [f"{column} data end on {end.isoformat()}, more than {_days(late_after)} before "
-                f"{(as_of - dt.timedelta(days=1)).isoformat()} (late_after): the export that fills "
-                "the sheet may have stopped" for column, end in late.items()]
+    from kpirules.i18n import _, date_text
+
+    warnings += [_("{column} data end on {end}, more than {days} before {day} (late_after): the export that "
+                   "fills the sheet may have stopped").format(column=column, end=date_text(end), days=_days(late_after),
+                                                              day=date_text(as_of - dt.timedelta(days=1)))
+                 for column, end in late.items()]
     return Report(as_of=as_of, results=results, data_problems=list(table.problems),
                   extents=dict(extents.spans), late=late, warnings=warnings)
 
 
 def _days(delta: dt.timedelta) -> str:
-    return "1 day" if delta.days == 1 else f"{delta.days} days"
+    from kpirules.i18n import ngettext
+
+    return ngettext("{n} day", "{n} days", delta.days).format(n=delta.days)
 
 
 def internal_error_result(entry: RuleEntry, exc: BaseException) -> RuleResult:
@@ -268,11 +273,14 @@ class Prepared:
 
 def prepare(source: str, *, rules: str | None = None, data_tab: str | None = None,
             rules_tab: str | None = None, connector: str | None = None, config: str | None = None,
-            **options: Any) -> Prepared:
+            lang: str | None = None, **options: Any) -> Prepared:
     """Read ``source`` (a .csv/.xlsx path or a Google Sheets URL/key) with its settings, its
     rules (or those of the ``rules`` file) and its data table. Settings (``kpirules.toml``,
-    the source's Settings tab) name the tabs and the date column; explicit arguments win."""
+    the source's Settings tab) name the tabs and the date column; explicit arguments win.
+    The language (``lang``, else the settings', else the sheet's locale) is chosen before the
+    rules are parsed: their errors are said in it (``kpirules.i18n``)."""
     from kpirules.backends import read_with_table
+    from kpirules.i18n import resolve
     from kpirules.source import rule_entries, today
     from kpirules.table import load_table
 
@@ -280,6 +288,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
     # back as ``table`` (kpirules.backends); for any other source ``table`` is None.
     workbook, settings, table = read_with_table(source, connector=connector, config=config, data_tab=data_tab,
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
+    resolve(lang, settings, workbook)
     entries = rule_entries(workbook, source, rules)
     if table is None:
         from kpirules.errors import SourceError

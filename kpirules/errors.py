@@ -80,7 +80,7 @@ class Problem:
         if caret:
             text += "\n" + caret
         if self.suggestion:
-            text += f"\n    hint: {self.suggestion}"
+            text += "\n    " + _hint_label().format(hint=self.suggestion)
         return text
 
     def one_line(self) -> str:
@@ -98,6 +98,16 @@ class Problem:
         if self.cell:
             out["cell"] = self.cell
         return out
+
+
+def _hint_label() -> str:
+    """"hint: {hint}" in the current language. This module sits below everything (even
+    kpirules.names, which kpirules.i18n uses), so it does not import i18n: a language other
+    than English is only ever set through it, so when it is not loaded the answer is English."""
+    import sys
+
+    i18n = sys.modules.get("kpirules.i18n")
+    return i18n._("hint: {hint}") if i18n is not None else "hint: {hint}"
 
 
 class KpiError(Exception):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from kpirules.ast import Aggregate, Change, Node, Pace
+from kpirules.i18n import _
 
 
 class ArgumentProblem(Exception):
@@ -70,28 +71,28 @@ def _reads_data(node: Node) -> bool:
 def build_baseline(name: str, args: list, name_token: Any) -> Change:
     """``change(e)`` / ``delta(e)`` from its parsed arguments."""
     if len(args) != 1:
-        raise ArgumentProblem(f"`{name}` takes one value, e.g. `{name}(signups)`", name_token)
+        raise ArgumentProblem(_("`{name}` takes one value, e.g. `{name}(signups)`").format(name=name), name_token)
     (operand,) = args
     if not _reads_data(operand):
-        raise ArgumentProblem(f"`{name}` needs a value from the data, e.g. `{name}(signups)`",
+        raise ArgumentProblem(_("`{name}` needs a value from the data, e.g. `{name}(signups)`").format(name=name),
                               operand)
     if any(isinstance(n, Change) for n in operand.walk()):
-        raise ArgumentProblem(f"`{name}` cannot be nested", operand,
-                              f"compare the {name} itself: `{name}(signups) >= -10%`")
+        raise ArgumentProblem(_("`{name}` cannot be nested").format(name=name), operand,
+                              _("compare the {name} itself: `{name}(signups) >= -10%`").format(name=name))
     return Change(operand, func=name)
 
 
 def build_pace(name: str, args: list, name_token: Any) -> Pace:
     """``pace(x)``, ``pace(sum(x))`` or ``pace(count(x))``."""
     if len(args) != 1:
-        raise ArgumentProblem("`pace` takes one column, e.g. `pace(revenue)`", name_token)
+        raise ArgumentProblem(_("`pace` takes one column, e.g. `pace(revenue)`"), name_token)
     (operand,) = args
     if not isinstance(operand, Aggregate) or operand.func not in PACE_AGGREGATES:
-        what = (f"`{operand.func}`" if isinstance(operand, Aggregate) else "a computed value")
+        what = (f"`{operand.func}`" if isinstance(operand, Aggregate) else _("a computed value"))
         raise ArgumentProblem(
-            f"`pace` takes a column, `sum(x)` or `count(x)`, not {what}", operand,
-            "pace projects a total to the end of the period: `pace(revenue) >= 300k month to "
-            "date`; for a rate, check the rate itself: `signups / visits >= 2% month to date`")
+            _("`pace` takes a column, `sum(x)` or `count(x)`, not {what}").format(what=what), operand,
+            _("pace projects a total to the end of the period: `pace(revenue) >= 300k month to "
+              "date`; for a rate, check the rate itself: `signups / visits >= 2% month to date`"))
     return Pace(operand)
 
 

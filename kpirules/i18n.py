@@ -4,8 +4,10 @@
     _("no data for {period}").format(period=...)
     ngettext("{n} row", "{n} rows", n).format(n=n)
 
-One language per process, chosen by the command: ``--lang``, else the ``language`` setting,
-else the Google Sheet's locale (``pl_PL`` -> pl), else English. Catalogs are gettext ``.po``
+One language at a time, chosen by the command: ``--lang``, else the ``language`` setting,
+else the Google Sheet's locale (``pl_PL`` -> pl), else English. It is kept per thread: the
+service (``kpirules serve``) answers requests for several sheets at once, each in its own
+worker thread, and sets each request's language from English up. Catalogs are gettext ``.po``
 files under ``kpirules/locale``, compiled to ``.mo`` (``python -m kpirules.i18n``, with
 Babel; a test keeps the two in step), so reading one needs only the standard library. English
 needs no catalog at all, and nothing is loaded until Polish is asked for.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+import threading
 from typing import Any
 
 LANGUAGES = ("en", "pl")
@@ -27,46 +30,69 @@ DOMAIN = "kpirules"
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 NBSP = "\u00a0"
 
-_language = "en"
-_catalog: Any = None  # gettext.GNUTranslations for the language, None for English
+class _Speaking(threading.local):
+    language = "en"
+    catalog: Any = None  # gettext.GNUTranslations for the language, None for English
+    pinned = False  # chosen on the command line (--lang): settings and locales do not change it
+
+
+_now = _Speaking()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_catalog":  # what tests/test_startup_imports.py looks at
+        return _now.catalog
+    raise AttributeError(name)
 
 
 def language() -> str:
-    return _language
+    return _now.language
 
 
-def set_language(lang: str | None) -> str:
-    """Speak ``lang`` from now on (None or unknown: English). Returns the language set."""
-    global _language, _catalog
+def set_language(lang: str | None, *, pinned: bool = False) -> str:
+    """Speak ``lang`` from now on (None or unknown: English). Returns the language set.
+    ``pinned``: the user chose it (``--lang``), so ``resolve`` keeps it whatever the
+    settings or the sheet's locale say."""
     lang = (lang or "en").strip().lower().replace("-", "_").split("_")[0]
     if lang not in LANGUAGES:
         lang = "en"
-    _language, _catalog = lang, None
+    _now.language, _now.catalog, _now.pinned = lang, None, pinned
     if lang != "en":
         import gettext
 
-        _catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
+        _now.catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
     return lang
 
 
 def resolve(option: str | None, settings: Any = None, workbook: Any = None) -> str:
     """The language a command uses: ``--lang``, the setting, the sheet's locale, English."""
+    if option is None and _now.pinned:
+        return _now.language  # --lang, given when the command started
     chosen = option or (getattr(settings, "language", None) if settings is not None else None)
     if not chosen and workbook is not None and getattr(workbook, "locale", None):
         chosen = str(workbook.locale)
-    return set_language(chosen)
+    return set_language(chosen, pinned=_now.pinned)
+
+
+def follow(requested: Any) -> None:
+    """The language settings ask for as soon as they are read (before they are checked, so
+    that their own problems are said in it), unless ``--lang`` chose one."""
+    if not _now.pinned and isinstance(requested, str) and requested.strip().lower() in LANGUAGES:
+        set_language(requested)
 
 
 def _(message: str) -> str:
     """``message`` in the current language (itself in English or when untranslated)."""
-    return message if _catalog is None else _catalog.gettext(message)
+    catalog = _now.catalog
+    return message if catalog is None else catalog.gettext(message)
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form for ``n`` (Polish has three: 1 wiersz, 2 wiersze, 5 wierszy, 22 wiersze)."""
-    if _catalog is None:
+    catalog = _now.catalog
+    if catalog is None:
         return singular if n == 1 else plural
-    return _catalog.ngettext(singular, plural, n)
+    return catalog.ngettext(singular, plural, n)
 
 
 def N_(message: str) -> str:
@@ -89,7 +115,7 @@ HEADERS_PL = {
 
 def header(label: str) -> str:
     """The header to write for the engine's column ``label`` in the current language."""
-    return HEADERS_PL.get(label, label) if _language == "pl" else label
+    return HEADERS_PL.get(label, label) if _now.language == "pl" else label
 
 
 def header_keys(label: str) -> set[str]:
@@ -104,13 +130,13 @@ _ENGLISH_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])|
 
 def number_text(text: str) -> str:
     """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it."""
-    if _language != "pl":
+    if _now.language != "pl":
         return text
     return _ENGLISH_NUMBER.sub(lambda m: m.group(0).replace(",", NBSP).replace(".", ","), text)
 
 
 def date_text(day: dt.date) -> str:
-    return day.isoformat() if _language != "pl" else f"{day.day:02d}.{day.month:02d}.{day.year}"
+    return day.isoformat() if _now.language != "pl" else f"{day.day:02d}.{day.month:02d}.{day.year}"
 
 
 def period_text(start: dt.date, end: dt.date) -> str:
@@ -133,9 +159,12 @@ def source_messages(root: str | None = None) -> dict[Any, str]:
     calls inside f-strings (xgettext-style extractors do not)."""
     import ast
 
-    root = root or os.path.dirname(__file__)
+    roots = [root] if root else [os.path.dirname(__file__)]
+    beside = os.path.join(os.path.dirname(os.path.dirname(__file__)), "connectors")
+    if root is None and not os.path.isdir(os.path.join(roots[0], "connectors")) and os.path.isdir(beside):
+        roots.append(beside)  # a checkout: the connectors live beside the package (kpirules/__init__.py)
     found: dict[Any, str] = {}
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in (walked for top in roots for walked in os.walk(top)):
         dirs[:] = sorted(d for d in dirs if d not in ("testing", "__pycache__"))
         for name in sorted(f for f in files if f.endswith(".py")):
             path = os.path.join(folder, name)
@@ -152,7 +181,7 @@ def source_messages(root: str | None = None) -> dict[Any, str]:
                 if count and len(args) == count and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
                                                         for a in args):
                     key = args[0].value if count == 1 else (args[0].value, args[1].value)
-                    found.setdefault(key, f"{os.path.relpath(path, root)}:{node.lineno}")
+                    found.setdefault(key, f"{os.path.relpath(path, roots[0])}:{node.lineno}")
     return found
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from kpirules.errors import SYNTAX, Problem, did_you_mean
+from kpirules.i18n import N_, _
 from kpirules.names import normalise
 from kpirules.transform import ARITHMETIC_TOKENS, WINDOW_HELP, Invalid, end_of_rule
 
@@ -25,7 +26,7 @@ _KEYWORDS = _CLAUSE_TOKENS | {"LAST", "AT", "BETWEEN", "AND", "OR", "NOT", "IN"}
 _CLAUSE_WORD_TOKENS = frozenset({"PREVIOUS", "YEAR", "AVERAGE", "OF", "WEEK", "MONTH", "QUARTER",
                                  "TO", "DATE", "LEAST", "CONFIDENCE"})
 _TO_DATE_UNITS = frozenset({"WEEK", "MONTH", "QUARTER", "YEAR"})
-_CLAUSES = "`by`, `where`, `warn at`, `vs` or `with`"
+_CLAUSES = N_("`by`, `where`, `warn at`, `vs` or `with`")
 _WINDOW_WORDS = ("daily", "weekly", "monthly", "quarterly", "yearly")
 _WINDOW_SYNONYMS = {
     "fortnightly": "over last 2 weeks", "biweekly": "over last 2 weeks",
@@ -34,12 +35,12 @@ _WINDOW_SYNONYMS = {
 }
 # What each terminal is, for "expected ..." in the words of the docs. Order = message order.
 _PHRASES = (
-    ("NUMBER", "a value (a column, or a number like 2% or 15k)"),
-    ("NAME", "a column name"),
-    ("STRING", 'a quoted value like "email"'),
-    ("COMP_OP", "a comparison (>=, >, <=, <, =, != or between)"),
-    ("SLASH", "an operator (+ - * /)"),
-    ("WEEKLY", f"a window ({WINDOW_HELP})"),
+    ("NUMBER", N_("a value (a column, or a number like 2% or 15k)")),
+    ("NAME", N_("a column name")),
+    ("STRING", N_('a quoted value like "email"')),
+    ("COMP_OP", N_("a comparison (>=, >, <=, <, =, != or between)")),
+    ("SLASH", N_("an operator (+ - * /)")),
+    ("WEEKLY", N_("a window ({windows})")),
     ("BY", _CLAUSES),
     ("AND", "`and`"),
     ("OR", "`or`"),
@@ -49,16 +50,16 @@ _PHRASES = (
     ("IN", "`in`"),
     ("AT", "`at`"),
     ("LAST", "`last`"),
-    ("$END", "the end of the rule"),
+    ("$END", N_("the end of the rule")),
 )
 _BAD_CHARACTERS = {
-    "≥": "write `>=` instead of `≥`", "≤": "write `<=` instead of `≤`",
-    "≠": "write `!=` instead of `≠`", "&": "write `and` instead of `&`",
-    "|": "write `or` instead of `|`",
-    "!": "`!` alone is not an operator: write `!=` for not equal, or `not (...)`",
-    "%": "a % sign goes right after its number, without a space: `2%`",
-    "$": "leave out currency signs: `spend <= 5k`", "€": "leave out currency signs: `spend <= 5k`",
-    "£": "leave out currency signs: `spend <= 5k`",
+    "≥": N_("write `>=` instead of `≥`"), "≤": N_("write `<=` instead of `≤`"),
+    "≠": N_("write `!=` instead of `≠`"), "&": N_("write `and` instead of `&`"),
+    "|": N_("write `or` instead of `|`"),
+    "!": N_("`!` alone is not an operator: write `!=` for not equal, or `not (...)`"),
+    "%": N_("a % sign goes right after its number, without a space: `2%`"),
+    "$": N_("leave out currency signs: `spend <= 5k`"), "€": N_("leave out currency signs: `spend <= 5k`"),
+    "£": N_("leave out currency signs: `spend <= 5k`"),
 }
 
 
@@ -78,14 +79,14 @@ def _unexpected_character(exc: Any) -> tuple[str, Any, str | None]:
     char = exc.char
     where = (exc.line, exc.column, 1)
     if char in "\"'“„":
-        return "this quote is never closed", where, 'close it on the same line: "email"'
+        return _("this quote is never closed"), where, _('close it on the same line: "email"')
     if char == "`":
-        return ("this backtick is never closed", where,
-                "put a column name between two backticks: `Emails sent`")
+        return (_("this backtick is never closed"), where,
+                _("put a column name between two backticks: `Emails sent`"))
     shown = char if char.isprintable() else f"U+{ord(char):04X}"
-    return (f"`{shown}` cannot appear in a rule", where,
-            _BAD_CHARACTERS.get(char, "a rule is made of column names, numbers, + - * / ( ), "
-                                      "comparisons and quoted text"))
+    return (_("`{char}` cannot appear in a rule").format(char=shown), where,
+            _(_BAD_CHARACTERS.get(char, N_("a rule is made of column names, numbers, + - * / ( ), "
+                                           "comparisons and quoted text"))))
 
 
 @dataclass
@@ -116,7 +117,7 @@ class _Context:
         parser = exc.interactive_parser
         expected = set(parser.accepts() if parser is not None else exc.expected)
         return cls(tokens, index, token, tokens[index - 1] if index else None, expected,
-                   "the end of the rule" if at_end else f"`{token.value}`",
+                   _("the end of the rule") if at_end else f"`{token.value}`",
                    end_of_rule(source) if at_end else token)
 
     @property
@@ -144,12 +145,12 @@ def _unexpected_token(ctx: _Context) -> tuple[str, Any, str | None]:
     if "RPAR" in expected:
         opening = _unclosed_paren(ctx)
         if opening is not None:
-            return "this parenthesis is never closed", opening, "add `)` where the group ends"
+            return _("this parenthesis is never closed"), opening, _("add `)` where the group ends")
     typo = _operator_typo(ctx)
     if typo:
         return typo
     if ctx.kind == "RPAR" and "RPAR" not in expected:
-        return "`)` has no matching `(`", ctx.where, "remove it, or add `(` where the group starts"
+        return _("`)` has no matching `(`"), ctx.where, _("remove it, or add `(` where the group starts")
     if "NUMBER" in expected:
         return _missing_value(ctx), ctx.where, _keyword_hint(ctx) or _string_hint(ctx)
     if "STRING" in expected:
@@ -157,24 +158,25 @@ def _unexpected_token(ctx: _Context) -> tuple[str, Any, str | None]:
     if "NAME" in expected and "COMP_OP" not in expected:
         return _missing_name(ctx), ctx.where, _keyword_hint(ctx)
     if expected == {"COMP_OP", "IN"}:
-        return (f"expected =, != or in after `{ctx.prev.value}`", ctx.where,
-                'e.g. `where channel = "email"`')
+        return (_("expected =, != or in after `{word}`").format(word=ctx.prev.value), ctx.where,
+                _('e.g. `where channel = "email"`'))
     if ctx.prev_kind == "LAST" and expected == {"LPAR"}:
-        return ("`last` alone is not a column: `last(x)` is the latest value of x", ctx.prev,
-                "`last` is a reserved word; a column with that name is written in backticks: "
-                "`last`")
+        return (_("`last` alone is not a column: `last(x)` is the latest value of x"), ctx.prev,
+                _("`{word}` is a reserved word; a column with that name is written in backticks: "
+                  "`{word}`").format(word="last"))
     if ctx.prev_kind == "IN":
-        return ("put the values after `in` in parentheses", ctx.where,
-                'e.g. `where channel in ("search", "social")`')
+        return (_("put the values after `in` in parentheses"), ctx.where,
+                _('e.g. `where channel in ("search", "social")`'))
     if expected == {"AT"}:
-        return "write `warn at`", ctx.where, "e.g. `warn at 2.5%`"
+        return _("write `warn at`"), ctx.where, _("e.g. `warn at 2.5%`")
     if expected == {"LAST"}:
-        return "write `over last N days|weeks|months`", ctx.where, "e.g. `over last 28 days`"
+        return _("write `over last N days|weeks|months`"), ctx.where, _("e.g. `over last 28 days`")
     if "COMP_OP" in expected and "WEEKLY" not in expected:
         return _missing_comparison(ctx)
     if "WEEKLY" in expected:
         return _after_condition(ctx)
-    return f"unexpected {ctx.found}; expected {_phrase(expected)}", ctx.where, None
+    return _("unexpected {found}; expected {expected}").format(found=ctx.found, expected=_phrase(expected)), \
+        ctx.where, None
 
 
 def _clause_words(ctx: _Context) -> tuple[str, Any, str | None] | None:
@@ -185,28 +187,30 @@ def _clause_words(ctx: _Context) -> tuple[str, Any, str | None] | None:
         unit = ctx.seen(_TO_DATE_UNITS)
         word = unit.value.lower() if unit is not None else "month"
         single = "daily" if word == "day" else f"{word}ly"
-        return (f"unknown window `{word}`; did you mean `{single}` or `{word} to date`?",
-                unit if unit is not None else ctx.where, f"the windows: {WINDOW_HELP}")
+        return (_("unknown window `{word}`; did you mean `{single}` or `{word} to date`?").format(
+                    word=word, single=single),
+                unit if unit is not None else ctx.where, _("the windows: {windows}").format(windows=WINDOW_HELP))
     if prev == "VS" or (prev == "LAST" and before == "VS") or prev == "AVERAGE" and before == "VS":
-        return (f"expected a baseline after `vs`, found {ctx.found}", ctx.where,
-                "write `vs previous`, `vs last year` or `vs average of last 4`")
+        return (_("expected a baseline after `vs`, found {found}").format(found=ctx.found), ctx.where,
+                _("write `vs previous`, `vs last year` or `vs average of last 4`"))
     if prev == "OF" and before == "AVERAGE" or expected == {"LAST"} and prev == "OF":
-        return ("write `vs average of last N`", ctx.where, "e.g. `vs average of last 4`")
+        return (_("write `vs average of last N`"), ctx.where, _("e.g. `vs average of last 4`"))
     if prev == "WITH":
-        return (f"expected `at least N ...` or `C% confidence` after `with`, found {ctx.found}",
-                ctx.where, "e.g. `with at least 1000 visits` or `with 95% confidence`")
+        return (_("expected `at least N ...` or `C% confidence` after `with`, found {found}").format(
+                    found=ctx.found),
+                ctx.where, _("e.g. `with at least 1000 visits` or `with 95% confidence`"))
     if prev == "LEAST":
-        return ("expected a number after `with at least`, e.g. `with at least 1000 visits`",
+        return (_("expected a number after `with at least`, e.g. `with at least 1000 visits`"),
                 ctx.where, None)
     if expected == {"LEAST"}:
-        return "write `with at least`", ctx.where, "e.g. `with at least 1000 visits`"
+        return _("write `with at least`"), ctx.where, _("e.g. `with at least 1000 visits`")
     if expected == {"CONFIDENCE"}:
-        return (f"write `with {ctx.prev.value} confidence`", ctx.where,
-                "a confidence level is a percent from 50% to 99.9%")
+        return (_("write `with {level} confidence`").format(level=ctx.prev.value), ctx.where,
+                _("a confidence level is a percent from 50% to 99.9%"))
     if prev == "NUMBER" and ctx.seen(frozenset({"LEAST"})) is not None and "NAME" in expected \
             and "COMP_OP" not in expected:
-        return (f"expected what to count after `{ctx.prev.value}`, e.g. `{ctx.prev.value} visits` "
-                "or `30 count(orders)`", ctx.where, None)
+        return (_("expected what to count after `{n}`, e.g. `{n} visits` or `30 count(orders)`").format(
+                    n=ctx.prev.value), ctx.where, None)
     return None
 
 
@@ -230,9 +234,9 @@ def _operator_typo(ctx: _Context) -> tuple[str, Any, str | None] | None:
     pair = prev.value + token.value
     meant = {"==": "=", "=>": ">=", "=<": "<=", "<>": "!="}.get(pair)
     if meant and prev.end_pos == token.start_pos:
-        return f"`{pair}` is written `{meant}`", (prev.line, prev.column, 2), None
+        return _("`{pair}` is written `{meant}`").format(pair=pair, meant=meant), (prev.line, prev.column, 2), None
     if pair in (">=", "<=", "!="):
-        return f"write `{pair}` without a space", prev, None
+        return _("write `{pair}` without a space").format(pair=pair), prev, None
     return None
 
 
@@ -240,51 +244,53 @@ def _missing_value(ctx: _Context) -> str:
     """A value was due: say what it was for."""
     prev, kind = ctx.prev, ctx.prev_kind
     if kind is None:
-        return (f"a rule starts with the value to check, not {ctx.found}; "
-                "e.g. `signups / visits >= 2% weekly`")
+        return _("a rule starts with the value to check, not {found}; "
+                 "e.g. `signups / visits >= 2% weekly`").format(found=ctx.found)
     if kind == "COMP_OP":
-        return f"expected a threshold after `{prev.value}`, e.g. `{prev.value} 2%`"
+        return _("expected a threshold after `{op}`, e.g. `{op} 2%`").format(op=prev.value)
     if kind in ARITHMETIC_TOKENS:
-        return f"`{prev.value}` needs a value on its right, found {ctx.found}; e.g. `signups / visits`"
+        return _("`{op}` needs a value on its right, found {found}; e.g. `signups / visits`").format(
+            op=prev.value, found=ctx.found)
     if kind == "BETWEEN":
-        return "expected the low end after `between`, e.g. `between 25% and 40%`"
+        return _("expected the low end after `between`, e.g. `between 25% and 40%`")
     if kind == "AND" and "NOT" not in ctx.expected:
-        return "expected the high end after `and`, e.g. `between 25% and 40%`"
+        return _("expected the high end after `and`, e.g. `between 25% and 40%`")
     if kind == "NOT":
-        return "expected a condition after `not`, e.g. `not (signups < 10)`"
+        return _("expected a condition after `not`, e.g. `not (signups < 10)`")
     if kind in ("AND", "OR"):
         word = prev.value.lower()
-        return f"expected a condition after `{word}`, e.g. `{word} change(visits) > 0`"
+        return _("expected a condition after `{word}`, e.g. `{word} change(visits) > 0`").format(word=word)
     if kind == "AT":
-        return "expected a threshold after `warn at`, e.g. `warn at 2.5%`"
+        return _("expected a threshold after `warn at`, e.g. `warn at 2.5%`")
     if kind == "LAST":
-        return "expected how many after `over last`, e.g. `over last 28 days`"
-    return f"expected a value after `{prev.value}`, found {ctx.found}"
+        return _("expected how many after `over last`, e.g. `over last 28 days`")
+    return _("expected a value after `{word}`, found {found}").format(word=prev.value, found=ctx.found)
 
 
 def _missing_text(ctx: _Context) -> tuple[str, Any, str | None]:
     """A quoted value was due (in `where`)."""
     hint = None
     if ctx.kind in ("NAME", "NUMBER"):
-        hint = f'put the value in quotes: "{ctx.token.value}"'
+        hint = _('put the value in quotes: "{value}"').format(value=ctx.token.value)
     if ctx.prev_kind == "COMP_OP":
         column = ctx.tokens[ctx.index - 2].value
         op = ctx.prev.value
-        return f'expected a quoted value after `{op}`, e.g. `{column} {op} "email"`', ctx.where, hint
-    return 'expected a quoted value, e.g. `in ("search", "social")`', ctx.where, hint
+        return (_('expected a quoted value after `{op}`, e.g. `{column} {op} "email"`').format(op=op, column=column),
+                ctx.where, hint)
+    return _('expected a quoted value, e.g. `in ("search", "social")`'), ctx.where, hint
 
 
 def _missing_name(ctx: _Context) -> str:
     prev, kind = ctx.prev, ctx.prev_kind
     if kind == "BY":
-        return "expected a column after `by`, e.g. `by channel`"
+        return _("expected a column after `by`, e.g. `by channel`")
     if kind in ("WHERE", "AND"):
-        return f'expected a filter after `{prev.value.lower()}`, e.g. `where channel = "email"`'
+        return _('expected a filter after `{word}`, e.g. `where channel = "email"`').format(word=prev.value.lower())
     if kind == "NUMBER" and ctx.index >= 3 and ctx.tokens[ctx.index - 2].type == "LAST":
-        return f"expected days, weeks or months after `over last {prev.value}`"
+        return _("expected days, weeks or months after `over last {n}`").format(n=prev.value)
     if kind == "COMMA":
-        return "expected another column after `,`"
-    return "expected a column name"
+        return _("expected another column after `,`")
+    return _("expected a column name")
 
 
 def _keyword_hint(ctx: _Context) -> str | None:
@@ -292,13 +298,13 @@ def _keyword_hint(ctx: _Context) -> str | None:
     word = ctx.token
     if word.type not in _KEYWORDS or (ctx.prev is not None and word.type in _CLAUSE_TOKENS):
         return None
-    return (f"`{word.value}` is a reserved word; a column with that name is written in "
-            f"backticks: `{word.value}`")
+    return _("`{word}` is a reserved word; a column with that name is written in backticks: "
+             "`{word}`").format(word=word.value)
 
 
 def _string_hint(ctx: _Context) -> str | None:
     if ctx.kind == "STRING" and ctx.prev_kind == "COMP_OP":
-        return "quotes are for text in `where`; write numbers without them: `>= 10`"
+        return _("quotes are for text in `where`; write numbers without them: `>= 10`")
     return None
 
 
@@ -308,12 +314,12 @@ def _missing_comparison(ctx: _Context) -> tuple[str, Any, str | None]:
         hint = None
         if token.type == "NAME" and prev.type == "NAME":
             words = f"{prev.value} {token.value}"
-            hint = (f"if `{words}` is one column, write `{normalise(words)}` "
-                    f"or put it in backticks: `{words}`")
-        return (f"expected an operator (+ - * /) or a comparison between `{prev.value}` and "
-                f"`{token.value}`", ctx.where, hint)
-    return (f"expected a comparison (>=, >, <=, <, =, != or between) before {ctx.found}",
-            ctx.where, "e.g. `signups / visits >= 2% weekly`")
+            hint = _("if `{words}` is one column, write `{name}` or put it in backticks: `{words}`").format(
+                words=words, name=normalise(words))
+        return (_("expected an operator (+ - * /) or a comparison between `{left}` and `{right}`").format(
+                    left=prev.value, right=token.value), ctx.where, hint)
+    return (_("expected a comparison (>=, >, <=, <, =, != or between) before {found}").format(found=ctx.found),
+            ctx.where, _("e.g. `signups / visits >= 2% weekly`"))
 
 
 def _after_condition(ctx: _Context) -> tuple[str, Any, str | None]:
@@ -323,34 +329,35 @@ def _after_condition(ctx: _Context) -> tuple[str, Any, str | None]:
     clause = ctx.seen(_CLAUSE_TOKENS)
     later_window = any(t.type in _WINDOW_TOKENS for t in ctx.tokens[ctx.index + 1:])
     if kind == "$END":
-        return f"every rule needs one window: {WINDOW_HELP}", ctx.where, None
+        return _("every rule needs one window: {windows}").format(windows=WINDOW_HELP), ctx.where, None
     if kind == "NAME" and not has_window and not later_window:
         guess = _WINDOW_SYNONYMS.get(value.lower()) or did_you_mean(value.lower(), _WINDOW_WORDS)
-        return (f"unknown window `{value}`; expected {WINDOW_HELP}", ctx.where,
-                f"did you mean `{guess}`?" if guess else None)
+        return (_("unknown window `{word}`; expected {windows}").format(word=value, windows=WINDOW_HELP), ctx.where,
+                _("did you mean `{guess}`?").format(guess=guess) if guess else None)
     if kind == "LAST":
         return _last_without_over(ctx)
     if clause is not None and clause.type == "BY" and kind in ("AND", "NAME"):
-        return ("separate the columns of `by` with commas", ctx.where,
-                "e.g. `by channel, campaign`")
+        return (_("separate the columns of `by` with commas"), ctx.where,
+                _("e.g. `by channel, campaign`"))
     if clause is not None and clause.type == "WHERE" and kind in ("OR", "COMMA"):
-        return ("join the filters of `where` with `and`", ctx.where,
-                'for one of several values write `channel in ("search", "social")`')
+        return (_("join the filters of `where` with `and`"), ctx.where,
+                _('for one of several values write `channel in ("search", "social")`'))
     if kind in ("AND", "OR") and has_window:
-        return (f"`{value}` cannot follow the window: write the window once, after the whole "
-                f"condition", ctx.where, "e.g. `signups > 10 and visits > 100 weekly`")
+        return (_("`{word}` cannot follow the window: write the window once, after the whole "
+                  "condition").format(word=value), ctx.where, _("e.g. `signups > 10 and visits > 100 weekly`"))
     if kind == "COMMA" and ctx.prev_kind == "NUMBER":
-        return ("write numbers without thousands separators, and decimals with a dot",
-                ctx.where, "e.g. 1000 or 1k, 2.5%")
+        return (_("write numbers without thousands separators, and decimals with a dot"),
+                ctx.where, _("e.g. 1000 or 1k, 2.5%"))
     if kind == "COMP_OP":
-        return ("comparisons do not chain; for a range write `between`", ctx.where,
-                "e.g. `spend / clicks between 0.5 and 2 weekly`")
+        return (_("comparisons do not chain; for a range write `between`"), ctx.where,
+                _("e.g. `spend / clicks between 0.5 and 2 weekly`"))
     if has_window:
-        hint = f"to get one result per `{value}`, write `by {value}`" if kind == "NAME" else None
-        return (f"unexpected {ctx.found} after the window; expected {_CLAUSES}",
+        hint = _("to get one result per `{word}`, write `by {word}`").format(word=value) if kind == "NAME" else None
+        return (_("unexpected {found} after the window; expected {clauses}").format(found=ctx.found,
+                                                                                    clauses=_(_CLAUSES)),
                 ctx.where, hint)
-    return (f"unexpected {ctx.found}; expected a window ({WINDOW_HELP}) or an operator",
-            ctx.where, None)
+    return (_("unexpected {found}; expected a window ({windows}) or an operator").format(
+                found=ctx.found, windows=WINDOW_HELP), ctx.where, None)
 
 
 def _last_without_over(ctx: _Context) -> tuple[str, Any, str | None]:
@@ -359,10 +366,11 @@ def _last_without_over(ctx: _Context) -> tuple[str, Any, str | None]:
     unit = after.value.lower().rstrip("s") if named else ""
     if unit in ("day", "week", "month", "quarter", "year"):
         word = "daily" if unit == "day" else f"{unit}ly"
-        return (f"for the last whole {unit} write `{word}`", ctx.where,
-                "for several, write `over last N days|weeks|months`")
+        return (_("for the last whole {unit} write `{word}`").format(unit=unit, word=word), ctx.where,
+                _("for several, write `over last N days|weeks|months`"))
     example = f"over last {after.value} days" if after is not None and after.type == "NUMBER" else "over last 28 days"
-    return "a window over the last N days is written `over last N days`", ctx.where, f"e.g. `{example}`"
+    return (_("a window over the last N days is written `over last N days`"), ctx.where,
+            _("e.g. `{example}`").format(example=example))
 
 
 def _phrase(expected: set) -> str:
@@ -375,7 +383,8 @@ def _phrase(expected: set) -> str:
     wanted = {aliases.get(t, t) for t in expected}
     if "NUMBER" in wanted:
         wanted.discard("NAME")  # "a value" already says "a column"
-    parts = [phrase for name, phrase in _PHRASES if name in wanted]
+    parts = [_(phrase).format(windows=WINDOW_HELP) if name == "WEEKLY" else _(phrase)
+             for name, phrase in _PHRASES if name in wanted]
     if not parts:
-        return "something else"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " or " + parts[-1]
+        return _("something else")
+    return parts[0] if len(parts) == 1 else _("{some} or {last}").format(some=", ".join(parts[:-1]), last=parts[-1])

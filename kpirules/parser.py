@@ -21,6 +21,7 @@ from typing import Any
 
 from kpirules.ast import Rule
 from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
+from kpirules.i18n import _
 # WINDOW_HELP and source_line are imported from here by callers (resolve, tests).
 from kpirules.transform import WINDOW_HELP, Builder, assemble, source_line
 from kpirules.transform import Invalid as _Invalid  # the name tests/test_parser_fuzz.py uses
@@ -175,14 +176,14 @@ def parse_rule(text: str) -> Rule:
     if not text.isascii() and not unicodedata.is_normalized("NFC", text):
         source = unicodedata.normalize("NFC", text)
     if not source.strip():
-        raise KpiError(Problem(SYNTAX, "the rule is empty", line=1, column=1,
+        raise KpiError(Problem(SYNTAX, _("the rule is empty"), line=1, column=1,
                                source_line=source_line(source, 1),
-                               suggestion="write a rule such as `signups / visits >= 2% weekly`"))
+                               suggestion=_("write a rule such as `signups / visits >= 2% weekly`")))
     if len(source) > MAX_RULE_CHARS:
         raise KpiError(Problem(
-            INVALID_RULE, f"the rule is {len(source):,} characters long; a rule may have at most "
-            f"{MAX_RULE_CHARS:,}", line=1, column=1, source_line=source_line(source, 1)[:200],
-            suggestion="split it into several rules"))
+            INVALID_RULE, _("the rule is {n} characters long; a rule may have at most {max}").format(
+                n=f"{len(source):,}", max=f"{MAX_RULE_CHARS:,}"), line=1, column=1,
+            source_line=source_line(source, 1)[:200], suggestion=_("split it into several rules")))
     parser = _parser()
     try:
         condition, clauses = parser.parse(source)
@@ -221,10 +222,10 @@ def _too_deep(source: str, where: Any) -> Problem:
         line, column = span.line, span.column
     elif getattr(where, "line", None) is not None:  # a token
         line, column = where.line, where.column
-    return Problem(INVALID_RULE, f"the rule nests more than {MAX_RULE_DEPTH} levels deep "
-                   "(operators, `not`, parentheses and calls)", line=line, column=column,
-                   source_line=source_line(source, line)[:200],
-                   suggestion="split it into several rules, or add the columns up in the data")
+    return Problem(INVALID_RULE, _("the rule nests more than {max} levels deep "
+                                   "(operators, `not`, parentheses and calls)").format(max=MAX_RULE_DEPTH),
+                   line=line, column=column, source_line=source_line(source, line)[:200],
+                   suggestion=_("split it into several rules, or add the columns up in the data"))
 
 
 def _check_depth(root: Any, source: str) -> None:

@@ -12,6 +12,7 @@ from typing import Iterable
 
 from kpirules.ast import Column, Rule
 from kpirules.errors import UNKNOWN_NAME, Problem, did_you_mean
+from kpirules.i18n import _
 from kpirules.names import normalise
 from kpirules.parser import source_line as _source_line
 
@@ -45,14 +46,14 @@ def _unknown(rule: Rule, column: Column, known: set[str]) -> Problem:
     source_line = _source_line(rule.text, line) if line and rule.text else None
     width = len(column.text) if column.text else 1
     shown = column.text or column.name
-    message = f"unknown column `{shown}`"
+    message = _("unknown column `{name}`").format(name=shown)
     hyphenated = _hyphenated_header(source_line, col, known)
     guess = did_you_mean(column.name, known)
     if hyphenated:
-        message += (f"; `{hyphenated}` reads as a subtraction: write `{normalise(hyphenated)}` "
-                    f"or put it in backticks")
+        message += "; " + _("`{words}` reads as a subtraction: write `{name}` or put it in backticks").format(
+            words=hyphenated, name=normalise(hyphenated))
     elif guess:
-        message += f"; did you mean `{guess}`?"
+        message += "; " + _("did you mean `{guess}`?").format(guess=guess)
     return Problem(UNKNOWN_NAME, message, line=line, column=col, source_line=source_line,
                    width=width, suggestion=_columns_hint(known))
 
@@ -73,5 +74,5 @@ def _columns_hint(known: set[str]) -> str:
     names = sorted(known)
     listed = ", ".join(names[:_SHOWN_HEADERS])
     if len(names) > _SHOWN_HEADERS:
-        listed += f" and {len(names) - _SHOWN_HEADERS} more"
-    return f"the data's columns: {listed}" if names else "the data has no columns"
+        listed += " " + _("and {n} more").format(n=len(names) - _SHOWN_HEADERS)
+    return _("the data's columns: {names}").format(names=listed) if names else _("the data has no columns")

@@ -14,6 +14,7 @@ from kpirules.ast import Rule
 from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import INVALID_RULE, KpiError, Problem
+from kpirules.i18n import _
 from kpirules.names import normalise
 
 
@@ -60,7 +61,7 @@ def count_text(entries: list[RuleEntry]) -> str:
 
 def count_text_of(on: int, off: int) -> str:
     """``count_text`` from the two counts, in the language of the run."""
-    from kpirules.i18n import _, ngettext
+    from kpirules.i18n import ngettext
 
     text = ngettext("{n} rule", "{n} rules", on).format(n=on)
     return text + (" " + _("({n} disabled)").format(n=off) if off else "")
@@ -76,16 +77,18 @@ def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:
         if e.unnamed or not e.name.strip():
             if e.problem is None:  # one problem per rule: a syntax error is told first
                 no_column = e.cell is not None and e.name_cell is None
-                _name_problem(e, "this rule has no name" + (" (the tab has no Name column)" if no_column else ""),
-                              "add a Name column and give each rule a short name" if no_column else
-                              "write a short name (e.g. `signup_rate`); History and alerts are kept under it")
+                _name_problem(e, _("this rule has no name (the tab has no Name column)") if no_column else
+                              _("this rule has no name"),
+                              _("add a Name column and give each rule a short name") if no_column else
+                              _("write a short name (e.g. `signup_rate`); History and alerts are kept under it"))
             continue
         key = e.name.strip().casefold()
         other = first.setdefault(key, e)
         if other is not e and e.problem is None:
-            where = f"in row {_row(other)}" if other.cell else f"on line {other.line}"
-            _name_problem(e, f"the name `{e.name}` is already used by the rule {where}",
-                          "give every rule its own name")
+            message = (_("the name `{name}` is already used by the rule in row {row}") if other.cell else
+                       _("the name `{name}` is already used by the rule on line {line}"))
+            _name_problem(e, message.format(name=e.name, row=_row(other), line=other.line),
+                          _("give every rule its own name"))
     return entries
 
 
@@ -140,10 +143,10 @@ def _parse_lines(text: str, file: str | None) -> list[RuleEntry]:
         if not sep:
             entries.append(RuleEntry(
                 name=stripped, text="", line=number,
-                problem=Problem("syntax", "a rule line needs a name, a colon and the rule",
+                problem=Problem("syntax", _("a rule line needs a name, a colon and the rule"),
                                 line=number, column=1, source_line=raw, file=file,
                                 width=len(raw.rstrip()) or 1,
-                                suggestion=f"write it as `my_rule: {stripped}`"),
+                                suggestion=_("write it as `{example}`").format(example=f"my_rule: {stripped}")),
             ))
             continue
         name = name.strip()
@@ -167,11 +170,12 @@ def read_rules_file(path: str) -> list[RuleEntry]:
     try:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except FileNotFoundError:
-        raise SourceError(f"no such rules file: {path}") from None
+        raise SourceError(_("no such rules file: {path}").format(path=path)) from None
     except UnicodeDecodeError:
-        raise SourceError(f"{path} is not UTF-8 text", hint="save the rules file as UTF-8") from None
+        raise SourceError(_("{path} is not UTF-8 text").format(path=path),
+                          hint=_("save the rules file as UTF-8")) from None
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+        raise SourceError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
     return parse_rules_file(text, file=path)
 
 
@@ -209,9 +213,9 @@ def rules_from_table(raw: RawTable, *, engine_columns: frozenset[str] = ENGINE_C
         from kpirules.errors import SourceError
 
         raise SourceError(
-            f"the {raw.sheet or 'Rules'} tab has no `Rule` column (headers: "
-            f"{', '.join(str(h) for h in raw.headers if h) or 'none'})",
-            hint="put the headers `Name` and `Rule` in its first row",
+            _("the {tab} tab has no `Rule` column (headers: {headers})").format(
+                tab=raw.sheet or "Rules", headers=", ".join(str(h) for h in raw.headers if h) or _("none")),
+            hint=_("put the headers `Name` and `Rule` in its first row"),
         )
     with gc_paused():
         return _parse_rows(raw, headers, name_col, rule_col, engine_columns)

@@ -32,13 +32,14 @@ def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None)
     """The rules to evaluate: those of ``rules_file`` when given, else the workbook's
     Rules tab; a source with neither is a ``SourceError`` saying what to do."""
     from kpirules.errors import SourceError
+    from kpirules.i18n import _
     from kpirules.rulesfile import read_rules_file, rules_from_table
 
     if rules_file is not None:
         return read_rules_file(rules_file)
     if workbook.rules is None:
-        raise SourceError(f"{source} has no Rules tab",
-                          hint="add a Rules tab with Name and Rule columns, or give the rules with --rules FILE")
+        raise SourceError(_("{source} has no Rules tab").format(source=source),
+                          hint=_("add a Rules tab with Name and Rule columns, or give the rules with --rules FILE"))
     return rules_from_table(workbook.rules)
 
 
@@ -52,9 +53,11 @@ def blame_settings(exc: Exception, keys, config: str | None, tab: RawTable | Non
     ops/kpirules.toml:2)". ``keys``: the settings the command line did not override."""
     from kpirules.errors import SourceError
 
-    if not isinstance(exc, SourceError) or not (config or tab is not None) or "` from " in exc.message:
+    if not isinstance(exc, SourceError) or not (config or tab is not None) or getattr(exc, "blamed", False) \
+            or "` from " in exc.message:
         return exc
     from kpirules.config_sources import origin
+    from kpirules.i18n import _
 
     for key in keys:
         found = origin(key, config, tab)
@@ -63,9 +66,12 @@ def blame_settings(exc: Exception, keys, config: str | None, tab: RawTable | Non
         value, where = found
         if repr(str(value)) in exc.message or f"`{value}`" in exc.message:
             option = f"--{key.replace('_', '-')}"
-            return SourceError(f"{exc.message} ({where})",
-                               hint=f"correct `{key}` there" + (f", or override it with {option}"
-                                                                 if key in ("data_tab", "rules_tab") else ""))
+            blamed = SourceError(f"{exc.message} ({where})",
+                                 hint=_("correct `{key}` there, or override it with {option}").format(
+                                     key=key, option=option) if key in ("data_tab", "rules_tab") else
+                                 _("correct `{key}` there").format(key=key))
+            blamed.blamed = True  # type: ignore[attr-defined]  # said once, however many callers blame
+            return blamed
     return exc
 
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 from kpirules.aggregate import ROWS
 from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError
+from kpirules.i18n import _
 from kpirules.names import normalise
 from kpirules.read import numbers
 from kpirules.read.dates import text_date, typed as typed_date
@@ -72,24 +73,26 @@ MARK_SAMPLE = 1000  # rows at each end of a column that decide its decimal mark
 def metric_problem(ref: str, value: Any, mark: str | None, header: str) -> Problem:
     """The problem of a metric cell that is not a number, saying why and how to fix it."""
     if isinstance(value, UnsavedFormula):
-        return Problem(DATA, f"{ref} holds the formula {value} saved without its value", cell=ref,
-                       suggestion="open the file in Excel or LibreOffice and save it, so that the "
-                                  "formulas' values are stored with them")
+        return Problem(DATA, _("{cell} holds the formula {formula} saved without its value").format(
+                           cell=ref, formula=value), cell=ref,
+                       suggestion=_("open the file in Excel or LibreOffice and save it, so that the "
+                                    "formulas' values are stored with them"))
     reason = read_text(value, mark) if isinstance(value, str) else numbers.NOT_A_NUMBER
     shown = _describe(value)
     if reason is numbers.AMBIGUOUS:
-        return Problem(DATA, f"{ref} holds {shown}, which is a thousand-something or a decimal "
-                             f"depending on the convention, and nothing in column `{header}` says which",
-                       cell=ref, suggestion="set `locale` in the settings (\"en_US\" reads 1,234.56, "
-                                            "\"pl_PL\" reads 1 234,56)")
+        return Problem(DATA, _("{cell} holds {value}, which is a thousand-something or a decimal depending on "
+                               "the convention, and nothing in column `{header}` says which").format(
+                           cell=ref, value=shown, header=header),
+                       cell=ref, suggestion=_('set `locale` in the settings ("en_US" reads 1,234.56, '
+                                              '"pl_PL" reads 1 234,56)'))
     if reason is numbers.TOO_BIG or (isinstance(value, float) and math.isinf(value)):
-        return Problem(DATA, f"{ref} holds {shown}, too large to be a number", cell=ref,
-                       suggestion="fix the cell: it holds no real value")
+        return Problem(DATA, _("{cell} holds {value}, too large to be a number").format(cell=ref, value=shown),
+                       cell=ref, suggestion=_("fix the cell: it holds no real value"))
     if isinstance(value, float) and math.isnan(value):
-        return Problem(DATA, f"{ref} holds NaN, not a number", cell=ref,
-                       suggestion="fix the cell, or clear it if the value is missing")
-    return Problem(DATA, f"{ref} holds {shown}, not a number", cell=ref,
-                   suggestion="write a number such as 1234.5 or 1 234,5, or clear the cell if it is missing")
+        return Problem(DATA, _("{cell} holds NaN, not a number").format(cell=ref), cell=ref,
+                       suggestion=_("fix the cell, or clear it if the value is missing"))
+    return Problem(DATA, _("{cell} holds {value}, not a number").format(cell=ref, value=shown), cell=ref,
+                   suggestion=_("write a number such as 1234.5 or 1 234,5, or clear the cell if it is missing"))
 
 
 def undated_problem(ref: str, col: int, row: list[Any], value: Any) -> Problem:
@@ -97,15 +100,17 @@ def undated_problem(ref: str, col: int, row: list[Any], value: Any) -> Problem:
     problem returned), or a ``SourceError`` when it holds numbers: a data row whose numbers
     would silently be left out."""
     if any(numbers.looks_numeric(v) for j, v in enumerate(row) if j != col):
-        what = "is empty" if _is_blank(value) else f"holds {_describe(value)}, which is not a date"
-        raise SourceError(f"{ref} {what}, but its row holds numbers",
-                          hint="write the date (as 2026-11-16, or as the column's other dates), "
-                               "or set `date_format` for dates written another way")
+        what = (_("{cell} is empty, but its row holds numbers") if _is_blank(value) else
+                _("{cell} holds {value}, which is not a date, but its row holds numbers"))
+        raise SourceError(what.format(cell=ref, value=_describe(value)),
+                          hint=_("write the date (as 2026-11-16, or as the column's other dates), "
+                                 "or set `date_format` for dates written another way"))
     if _is_blank(value):
-        msg = f"{ref} is empty, so the row has no date; the row is left out"
+        msg = _("{cell} is empty, so the row has no date; the row is left out").format(cell=ref)
     else:
-        msg = f"{ref} holds {_describe(value)}, which is not a date; the row is left out"
-    return Problem(DATA, msg, cell=ref, suggestion="write dates as 2026-11-16 or use a date cell")
+        msg = _("{cell} holds {value}, which is not a date; the row is left out").format(
+            cell=ref, value=_describe(value))
+    return Problem(DATA, msg, cell=ref, suggestion=_("write dates as 2026-11-16 or use a date cell"))
 
 
 def dimension_text(value: Any) -> str:
@@ -145,8 +150,8 @@ def index_headers(headers: list[str], *, sheet: str | None, header_row: int,
         ref = a1(sheet, header_row, col)
         if not name:
             if any(col < len(r) and not _is_blank(r[col]) for r in rows):
-                problems.append(Problem(DATA, f"column {column_letter(col)} has values but no header",
-                                        cell=ref, suggestion="give the column a header, or delete it"))
+                problems.append(Problem(DATA, _("column {letter} has values but no header").format(
+                    letter=column_letter(col)), cell=ref, suggestion=_("give the column a header, or delete it")))
             continue
         if name in seen:
             ambiguous.setdefault(name, [a1(sheet, header_row, seen[name])]).append(ref)
@@ -154,8 +159,8 @@ def index_headers(headers: list[str], *, sheet: str | None, header_row: int,
         seen[name] = col
     for name, refs in ambiguous.items():
         problems.append(Problem(
-            DATA, f"header `{name}` appears {len(refs)} times ({', '.join(refs)})",
-            cell=refs[1], suggestion="rename one of the columns; rules that use it cannot be evaluated"))
+            DATA, _("header `{name}` appears {n} times ({cells})").format(name=name, n=len(refs), cells=", ".join(refs)),
+            cell=refs[1], suggestion=_("rename one of the columns; rules that use it cannot be evaluated")))
         seen.pop(name, None)
     return seen, ambiguous, problems
 
@@ -208,9 +213,10 @@ class DataTable:
         self.date_column = normalise(self.headers[self.recipe.date_index])
         if self.date_column not in self.columns:  # its header appears twice
             raise SourceError(
-                f"the date column `{self.headers[self.recipe.date_index]}` of {self.sheet} appears "
-                f"more than once ({', '.join(self.ambiguous.get(self.date_column, []))})",
-                hint="rename one of the columns, or set `date_column`")
+                _("the date column `{header}` of {sheet} appears more than once ({cells})").format(
+                    header=self.headers[self.recipe.date_index], sheet=self.sheet,
+                    cells=", ".join(self.ambiguous.get(self.date_column, []))),
+                hint=_("rename one of the columns, or set `date_column`"))
         self._index_dates()
 
     # ------------------------------------------------------------------ headers
@@ -304,7 +310,8 @@ class DataTable:
     def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
         """Each column's data start and end (spec/semantics.md, "Complete periods"): the
         earliest and latest date up to ``last_day`` of a row with a non-blank cell in it,
-        whether or not the cell reads as a number. Columns with no such cell are absent.
+        whether or not the cell reads as a number (blank: empty, or a placeholder such as
+        `--` or `n/a`, ``numbers.holds_no_value``). Columns with no such cell are absent.
         Rows are in date order, so each end is found by walking in from that end."""
         hi = bisect.bisect_right(self._sorted_dates, last_day.toordinal())
         rows, ids, dates = self.raw.rows, self._sorted_rows, self._sorted_dates
@@ -313,8 +320,9 @@ class DataTable:
             col = self.columns[name]
 
             def filled(p: int) -> bool:
+                # `--` or `n/a` is no value to the aggregates, so it covers no day either.
                 row = rows[ids[p]]
-                return col < len(row) and not _is_blank(row[col])
+                return col < len(row) and not numbers.holds_no_value(row[col])
 
             first = next((p for p in range(hi) if filled(p)), None)
             if first is None:

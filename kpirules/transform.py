@@ -42,6 +42,7 @@ from kpirules.ast import (
 )
 from kpirules.errors import INVALID_RULE, SYNTAX, UNKNOWN_FUNCTION, Problem
 from kpirules.functions import CALLS, ArgumentProblem
+from kpirules.i18n import N_, _
 from kpirules.names import normalise
 from kpirules.parse_hints import (_aggregate_hint, _bad_over_unit, _bad_suffix, _bad_vs,
                                   _unknown_function)
@@ -160,8 +161,8 @@ class Builder:
         if token.type == "QUOTED_NAME":
             text = text[1:-1]
             if not normalise(text):
-                raise Invalid(SYNTAX, "a column name in backticks needs letters or digits", token,
-                              "write the column's header between the backticks: `Emails sent`")
+                raise Invalid(SYNTAX, _("a column name in backticks needs letters or digits"), token,
+                              _("write the column's header between the backticks: `Emails sent`"))
         return Column(normalise(text), text, span=_span(token, token))
 
     def implicit_sum(self, children: list) -> Aggregate:
@@ -176,7 +177,7 @@ class Builder:
         build = CALLS.get(name)
         if build is None and _aggregate(name, name_token) is not None:
             if len(args) != 1 or not (isinstance(args[0], Aggregate) and args[0].implicit):
-                raise Invalid(INVALID_RULE, f"`{name}` takes one column, e.g. `{name}(visits)`",
+                raise Invalid(INVALID_RULE, _("`{name}` takes one column, e.g. `{name}(visits)`").format(name=name),
                               args[0] if len(args) == 1 else name_token,
                               _aggregate_hint(name, args))
             return Aggregate(name, args[0].column, span=span)
@@ -221,8 +222,8 @@ class Builder:
             raise Invalid(SYNTAX, *_bad_over_unit(count.value, unit))
         if not count.value.isdecimal() or int(count.value) < 1:
             example = _OVER_LAST_EXAMPLES[OVER_LAST_UNITS[unit.value.lower()]]
-            raise Invalid(INVALID_RULE, f"`over last` needs a whole number of at least 1, "
-                          f"not `{count.value}`", count, f"for example `{example}`")
+            raise Invalid(INVALID_RULE, _("`over last` needs a whole number of at least 1, not `{count}`").format(
+                count=count.value), count, _("for example `{example}`").format(example=example))
         window = Window(OVER_LAST_UNITS[unit.value.lower()], int(count.value), text, span=span)
         return _Clause("window", window, span)
 
@@ -231,7 +232,7 @@ class Builder:
         span = _span(unit, date)
         word = unit.value.lower()
         if word not in TO_DATE_UNITS:  # pragma: no cover - the grammar allows only these
-            raise Invalid(SYNTAX, f"`{unit.value} to date` is not a window", unit, WINDOW_HELP)
+            raise Invalid(SYNTAX, _("`{unit} to date` is not a window").format(unit=unit.value), unit, WINDOW_HELP)
         text = f"{unit.value} {to.value} {date.value}"
         return _Clause("window", Window(word, 1, text, to_date=True, span=span), span)
 
@@ -242,19 +243,19 @@ class Builder:
         return _Clause("vs", Baseline("previous", span=_span(vs, word)), _span(vs, word))
 
     def vs_last(self, children: list) -> _Clause:
-        vs, _, word = children
+        vs, _last, word = children
         if word.value.lower() != "year":
-            raise Invalid(SYNTAX, f"`vs last {word.value}` is not a baseline", word,
-                          "write `vs last year`, `vs previous` or `vs average of last 4`")
+            raise Invalid(SYNTAX, _("`vs {word}` is not a baseline").format(word=f"last {word.value}"), word,
+                          _("write `vs last year`, `vs previous` or `vs average of last 4`"))
         return _Clause("vs", Baseline("last_year", span=_span(vs, word)), _span(vs, word))
 
     def vs_average(self, children: list) -> _Clause:
-        vs, *_, count = children
+        vs, *_words, count = children
         span = _span(vs, count)
         if not count.value.isdecimal() or not 1 <= int(count.value) <= MAX_AVERAGE:
-            raise Invalid(INVALID_RULE, f"`vs average of last` takes a whole number from 1 to "
-                          f"{MAX_AVERAGE}, not `{count.value}`", count,
-                          "for example `vs average of last 4` (the 4 periods before this one)")
+            raise Invalid(INVALID_RULE, _("`vs average of last` takes a whole number from 1 to {max}, not `{count}`")
+                          .format(max=MAX_AVERAGE, count=count.value), count,
+                          _("for example `vs average of last 4` (the 4 periods before this one)"))
         return _Clause("vs", Baseline("average", int(count.value), span=span), span)
 
     def guard(self, children: list) -> Guard:
@@ -263,9 +264,9 @@ class Builder:
         if isinstance(value, Column):
             value = Aggregate("sum", value, implicit=True, span=value.span)
         if not isinstance(value, Aggregate):
-            raise Invalid(INVALID_RULE, "`with at least` counts a column or an aggregate such as "
-                          "`count(orders)`, not `change`, `delta` or `pace`", value,
-                          "for example `with at least 1000 visits and 30 count(orders)`")
+            raise Invalid(INVALID_RULE, _("`with at least` counts a column or an aggregate such as "
+                                          "`count(orders)`, not `change`, `delta` or `pace`"), value,
+                          _("for example `with at least 1000 visits and 30 count(orders)`"))
         return Guard(number, value, span=_span(minimum, value))
 
     def with_guards(self, children: list) -> _Clause:
@@ -277,8 +278,8 @@ class Builder:
         with_, level, word = children
         number = self.number([level])
         if number.unit != "%" or not CONFIDENCE_MIN <= number.value <= CONFIDENCE_MAX:
-            raise Invalid(INVALID_RULE, f"a confidence level is a percent from 50% to 99.9%, not "
-                          f"`{level.value}`", level, "for example `with 95% confidence`")
+            raise Invalid(INVALID_RULE, _("a confidence level is a percent from 50% to 99.9%, not `{level}`").format(
+                level=level.value), level, _("for example `with 95% confidence`"))
         return _Clause("confidence", number, _span(with_, word))
 
     def by_clause(self, children: list) -> _Clause:
@@ -292,17 +293,17 @@ class Builder:
     def filter_compare(self, children: list) -> Filter:
         column, op, value = children
         if op.value not in ("=", "!="):
-            raise Invalid(SYNTAX, f"`where` compares text with =, != or in, not `{op.value}`",
-                          op, f'for example `where {column.text} = "email"`')
+            raise Invalid(SYNTAX, _("`where` compares text with =, != or in, not `{op}`").format(op=op.value),
+                          op, _("for example `{example}`").format(example=f'where {column.text} = "email"'))
         return Filter(column, op.value, (value.value[1:-1],), span=_span(column, value))
 
     def filter_in(self, children: list) -> Filter:
-        column, _, *values = children
+        column, _in, *values = children
         texts = tuple(v.value[1:-1] for v in values)
         return Filter(column, "in", texts, span=_span(column, values[-1]))
 
     def warn_clause(self, children: list) -> _Clause:
-        warn, _, threshold = children
+        warn, _at, threshold = children
         return _Clause("warn", threshold, _span(warn, threshold))
 
     def rule(self, children: list) -> tuple[Any, list[_Clause]]:
@@ -312,17 +313,17 @@ class Builder:
 # ------------------------------------------------------------ checks on the whole rule
 
 _DUPLICATE = {
-    "window": ("a rule has exactly one window; this is a second one",
-               "keep one window, e.g. `weekly`; to look at several periods write several rules"),
-    "by": ("`by` is given twice", "list every segment in one clause: `by channel, campaign`"),
-    "where": ("`where` is given twice",
-              'join the filters with `and`: `where channel = "email" and country = "PL"`'),
-    "warn": ("`warn at` is given twice", "a rule has one warn level"),
-    "vs": ("`vs` is given twice: a rule has one baseline",
-           "every change and delta of a rule compares with the same baseline"),
-    "guards": ("`with at least` is given twice",
-               "list every minimum in one clause: `with at least 1000 visits and 30 count(orders)`"),
-    "confidence": ("`with ... confidence` is given twice", "a rule has one confidence level"),
+    "window": (N_("a rule has exactly one window; this is a second one"),
+               N_("keep one window, e.g. `weekly`; to look at several periods write several rules")),
+    "by": (N_("`by` is given twice"), N_("list every segment in one clause: `by channel, campaign`")),
+    "where": (N_("`where` is given twice"),
+              N_('join the filters with `and`: `where channel = "email" and country = "PL"`')),
+    "warn": (N_("`warn at` is given twice"), N_("a rule has one warn level")),
+    "vs": (N_("`vs` is given twice: a rule has one baseline"),
+           N_("every change and delta of a rule compares with the same baseline")),
+    "guards": (N_("`with at least` is given twice"),
+               N_("list every minimum in one clause: `with at least 1000 visits and 30 count(orders)`")),
+    "confidence": (N_("`with ... confidence` is given twice"), N_("a rule has one confidence level")),
 }
 MAX_AVERAGE = 104  # `vs average of last N`: up to two years of weeks
 CONFIDENCE_MIN, CONFIDENCE_MAX = 0.5, 0.999
@@ -333,14 +334,14 @@ def assemble(source: str, text: str, condition: Any, clauses: list[_Clause]) -> 
     for clause in clauses:
         if clause.kind in found:
             message, hint = _DUPLICATE[clause.kind]
-            raise Invalid(SYNTAX, message, clause, hint)
+            raise Invalid(SYNTAX, _(message), clause, _(hint))
         found[clause.kind] = clause
     if "window" not in found:
-        raise Invalid(SYNTAX, f"every rule needs one window: {WINDOW_HELP}", end_of_rule(source),
-                      f"for example `{source.strip()} weekly`")
+        raise Invalid(SYNTAX, _("every rule needs one window: {windows}").format(windows=WINDOW_HELP),
+                      end_of_rule(source), _("for example `{example}`").format(example=f"{source.strip()} weekly"))
     if not _names_column(condition):
-        raise Invalid(INVALID_RULE, "this rule names no column: it compares only numbers",
-                      condition, "compare a value from the data, e.g. `signups >= 10`")
+        raise Invalid(INVALID_RULE, _("this rule names no column: it compares only numbers"),
+                      condition, _("compare a value from the data, e.g. `signups >= 10`"))
     warn = found["warn"].value if "warn" in found else None
     if warn is not None:
         _check_warn(condition, warn)
@@ -368,10 +369,9 @@ def _check_baseline(condition: Any, clause: _Clause | None) -> None:
     """A `vs` clause picks the baseline of change/delta: without one it says nothing."""
     if clause is None or any(isinstance(n, Change) for n in condition.walk()):
         return
-    raise Invalid(INVALID_RULE, "`vs` sets the baseline of `change` or `delta`, and this rule "
-                  "has neither", clause,
-                  "compare with it, e.g. `change(signups) >= -10% weekly vs last year`, or "
-                  "remove the `vs` clause")
+    raise Invalid(INVALID_RULE, _("`vs` sets the baseline of `change` or `delta`, and this rule has neither"), clause,
+                  _("compare with it, e.g. `change(signups) >= -10% weekly vs last year`, or "
+                    "remove the `vs` clause"))
 
 
 def _check_pace(condition: Any, window: Window, clause: _Clause) -> None:
@@ -380,33 +380,33 @@ def _check_pace(condition: Any, window: Window, clause: _Clause) -> None:
         return
     found = next((n for n in condition.walk() if isinstance(n, Pace)), None)
     if found is not None:
-        raise Invalid(INVALID_RULE, f"`pace` needs a to-date window (week, month, quarter or "
-                      f"year to date), not `{window.text}`", clause,
-                      f"for example `{expr_text_of(found)} >= 300k month to date`")
+        raise Invalid(INVALID_RULE, _("`pace` needs a to-date window (week, month, quarter or "
+                                      "year to date), not `{window}`").format(window=window.text), clause,
+                      _("for example `{example}`").format(example=f"{expr_text_of(found)} >= 300k month to date"))
 
 
 def _check_confidence(condition: Any, clause: _Clause) -> None:
     """`with C% confidence` judges one share a / b against a number (spec: "Volume and
     confidence"); anything else has no interval to judge."""
-    hint = "for example `signups / visits >= 2% weekly with 95% confidence`"
+    hint = _("for example `{example}`").format(example="signups / visits >= 2% weekly with 95% confidence")
     if not isinstance(condition, Compare):
         what = {Between: "`between`", BoolOp: "`and`/`or`", Not: "`not`"}.get(
-            type(condition), "this condition")
-        raise Invalid(INVALID_RULE, f"`with ... confidence` needs one comparison of a share, not "
-                      f"{what}", clause, "write each condition as its own rule")
+            type(condition), _("this condition"))
+        raise Invalid(INVALID_RULE, _("`with ... confidence` needs one comparison of a share, not {what}").format(
+            what=what), clause, _("write each condition as its own rule"))
     if condition.op not in (">=", ">", "<=", "<"):
-        raise Invalid(INVALID_RULE, f"`with ... confidence` compares with >=, >, <= or <, not "
-                      f"`{condition.op}`", clause, hint)
+        raise Invalid(INVALID_RULE, _("`with ... confidence` compares with >=, >, <= or <, not `{op}`").format(
+            op=condition.op), clause, hint)
     left = condition.left
     if any(isinstance(n, (Change, Pace)) for n in left.walk()):
-        raise Invalid(INVALID_RULE, "`with ... confidence` judges a share in one period, not a "
-                      "change, delta or pace", clause, hint)
+        raise Invalid(INVALID_RULE, _("`with ... confidence` judges a share in one period, not a "
+                                      "change, delta or pace"), clause, hint)
     if not (isinstance(left, BinOp) and left.op == "/" and _is_sum(left.left)
             and _is_sum(left.right)):
-        raise Invalid(INVALID_RULE, "`with ... confidence` needs a share of two columns, like "
-                      "`signups / visits` (each a column or sum(...))", left, hint)
+        raise Invalid(INVALID_RULE, _("`with ... confidence` needs a share of two columns, like "
+                                      "`signups / visits` (each a column or sum(...))"), left, hint)
     if constant(condition.right) is None:
-        raise Invalid(INVALID_RULE, "`with ... confidence` compares the share with a number",
+        raise Invalid(INVALID_RULE, _("`with ... confidence` compares the share with a number"),
                       condition.right, hint)
 
 
@@ -436,28 +436,29 @@ def _check_warn(condition: Any, warn: Expr) -> None:
     if not isinstance(condition, Compare) or condition.op in ("=", "!="):
         what = {Between: "`between`", BoolOp: "`and`/`or`", Not: "`not`"}.get(
             type(condition), f"`{getattr(condition, 'op', '')}`")
-        raise Invalid(INVALID_RULE, f"`warn at` works with >=, >, <= and <, not with {what}",
-                      warn, "write the warning as a separate rule")
+        raise Invalid(INVALID_RULE, _("`warn at` works with >=, >, <= and <, not with {what}").format(what=what),
+                      warn, _("write the warning as a separate rule"))
     limit = constant(warn)
     if limit is None:
-        raise Invalid(INVALID_RULE, "`warn at` takes a number, e.g. `warn at 2.5%`", warn)
+        raise Invalid(INVALID_RULE, _("`warn at` takes a number, e.g. `warn at 2.5%`"), warn)
     threshold = constant(condition.right)
     if threshold is None:
-        raise Invalid(INVALID_RULE, "`warn at` needs a number as the threshold it is stricter "
-                      "than, e.g. `signups / visits >= 2% weekly warn at 2.5%`", condition.right)
+        raise Invalid(INVALID_RULE, _("`warn at` needs a number as the threshold it is stricter "
+                                      "than, e.g. `signups / visits >= 2% weekly warn at 2.5%`"), condition.right)
     higher = condition.op in (">=", ">")
     if (limit > threshold) if higher else (limit < threshold):
         return
     shown = getattr(condition.right, "text", "") or f"{threshold:g}"
-    raise Invalid(
-        INVALID_RULE,
-        f"`warn at {_text(warn)}` must be stricter than the threshold {shown}: "
-        f"{'higher' if higher else 'lower'} for a `{condition.op}` rule",
-        warn,
-        f"a `{condition.op} {shown}` rule warns when the value passes but is "
-        f"{'below' if higher else 'above'} the warn level, so the warn level must be "
-        f"{'above' if higher else 'below'} {shown}",
-    )
+    values = {"warn": _text(warn), "threshold": shown, "op": condition.op}
+    if higher:
+        message = _("`warn at {warn}` must be stricter than the threshold {threshold}: higher for a `{op}` rule")
+        hint = _("a `{op} {threshold}` rule warns when the value passes but is below the warn level, "
+                 "so the warn level must be above {threshold}")
+    else:
+        message = _("`warn at {warn}` must be stricter than the threshold {threshold}: lower for a `{op}` rule")
+        hint = _("a `{op} {threshold}` rule warns when the value passes but is above the warn level, "
+                 "so the warn level must be below {threshold}")
+    raise Invalid(INVALID_RULE, message.format(**values), warn, hint.format(**values))
 
 
 def _text(expr: Any) -> str:

@@ -402,3 +402,24 @@ def test_duckdb_is_imported_only_when_a_table_queries():
             "kpirules.cli.main, kpirules.engine; print('duckdb' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_placeholders_cover_no_day_in_either_backend(tmp_path):
+    """`--`, `n/a` and the other blank words are no value to the aggregates, so they do not
+    extend a column's data end or start either (spec: "Complete periods"; a blank cell is
+    missing): the week they alone fill is late, the same in DuckDB and Python."""
+    rows = []
+    for day in range(1, 26):  # 2026-11-01 .. 11-25
+        date = f"2026-11-{day:02d}"
+        visits = 100 if 3 <= day <= 20 else ("--", "n/a", " N/A ", "-", "—", "#N/A", "na")[day % 7]
+        rows.append([date, visits, "" if day > 22 else 5])
+    path = write_csv(tmp_path / "data.csv", ["date", "visits", "signups"], rows)
+    rules = "visits: visits >= 10 weekly\nrate: signups / visits >= 1% weekly\n"
+    python, duck, table = run_both(path, rules)
+    assert table.backend == "duckdb", table.fallback_reason
+    assert_same(python, duck)
+    assert python.extents == duck.extents == {"visits": (dt.date(2026, 11, 3), dt.date(2026, 11, 20)),
+                                              "signups": (dt.date(2026, 11, 1), dt.date(2026, 11, 22))}
+    visits = python.results[0]
+    assert visits.status.value == "NO_DATA" and visits.incomplete  # week 16-22: visits only up to the 20th
+    assert "visits are in only up to 2026-11-20" in visits.message

@@ -108,6 +108,28 @@ def test_a_non_blank_unreadable_cell_counts_as_data_and_is_an_error():
     assert rate.status is Status.ERROR and rate.error.cell == f"Data!C{len(rows)}"
 
 
+@pytest.mark.parametrize("placeholder", ["--", "-", "\u2014", "n/a", " N/A ", "#N/A", "na", "   "])
+def test_a_placeholder_is_no_value_and_covers_no_day(placeholder):
+    """An export's "no value" (`--`, `n/a`...) is left out of the sums (a blank cell is
+    missing), so it does not make a day covered either: signups written as placeholders
+    from Saturday on are still late, never a week summed over five days."""
+    rows = [list(r) for r in ROWS]
+    for row in rows[1:]:
+        if row[0] >= "2026-11-21":
+            row[2] = placeholder
+    report = report_of(rows, "rate: signups / visits >= 2% weekly\n")
+    assert report.extents["signups"] == (D(2026, 10, 1), D(2026, 11, 20))
+    (rate,) = report.results
+    assert rate.status is Status.NO_DATA and rate.incomplete
+    assert "signups are in only up to 2026-11-20" in rate.message
+    # A placeholder before the first value does not start the data either.
+    rows = [list(r) for r in ROWS]
+    for row in rows[1:]:
+        if row[0] < "2026-11-04":
+            row[3] = placeholder
+    assert report_of(rows, "orders_monthly: orders >= 10 monthly\n").extents["orders"][0] == D(2026, 11, 4)
+
+
 def test_report_extents_and_late_metrics():
     report = report_of(as_of=D(2026, 11, 26))  # A-1 = 11-25, late_after 2 days: older than 11-23 is late
     assert report.extents == {"visits": (D(2026, 10, 1), D(2026, 11, 22)),

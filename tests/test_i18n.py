@@ -253,3 +253,101 @@ def test_run_prints_its_summary_in_the_sheets_language(tmp_path):
     last = result.output.strip().splitlines()[-1]
     assert last.startswith("3 reguły na dzień 26.11.2026: 1 PASS, 1 WARN, 1 FAIL; zapisano historię: "), last
     assert last.endswith("0 zmian stanu")
+
+
+def test_parse_errors_speak_polish(tmp_path):
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("conv: signups / visits >= weekly\nx: signups / visits >= 2% weekly warn at 1%\n")
+    result = CliRunner().invoke(cli, ["validate", str(rules), "--lang", "pl"])
+    assert result.exit_code == 1
+    out = result.output
+    # The location, the category and the rule's own words stay as they are.
+    assert f"{rules}:1:27: syntax: oczekiwano progu po `>=`, np. `>= 2%`" in out
+    assert "invalid-rule: `warn at 1%` musi być ostrzejsze niż próg 2%: wyższe dla reguły `>=`" in out
+    assert "    wskazówka: reguła `>= 2%` ostrzega" in out
+    assert "2 reguły w 1 pliku: 2 błędy" in out
+    english = CliRunner().invoke(cli, ["validate", str(rules)]).output
+    assert "syntax: expected a threshold after `>=`, e.g. `>= 2%`" in english
+    assert "2 rules in 1 file: 2 problems" in english
+
+
+def test_a_rule_that_does_not_parse_in_a_polish_sheet_is_said_in_polish(tmp_path):
+    """The language setting applies before the rules are parsed (kpirules.engine.prepare)."""
+    (tmp_path / "kpirules.toml").write_text('language = "pl"\n')
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("conv: zapisy_newsletter / kliknięcia >= 2% fortnightly\n")
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--rules", str(rules),
+                                      "--as-of", "2026-11-26", "--config", str(tmp_path / "kpirules.toml")])
+    assert result.exit_code == 2, result.output
+    assert "nieznane okno `fortnightly`" in result.output and "czy chodziło o `over last 2 weeks`?" in result.output
+
+
+def test_the_language_setting_applies_to_its_own_file_and_lang_wins(tmp_path):
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\nrestate_periods = "many"\n')
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config)])
+    assert result.exit_code == 2 and "wskazówka: popraw ustawienia" in result.output  # said in the file's language
+    config.write_text('language = "pl"\ndata_tab = "Dane"\n')
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config)])
+    assert result.exit_code == 3
+    assert "nie ma karty o nazwie 'Dane'" in result.output and "`data_tab = Dane` z " in result.output
+    assert "popraw tam `data_tab` albo nadpisz je opcją --data-tab" in result.output
+    english = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config),
+                                       "--lang", "en"])
+    assert "has no tab named 'Dane'" in english.output and "`data_tab = Dane` from " in english.output
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("conv: zapisy_newsletter / kliknięcia >= weekly\n")
+    config.write_text('language = "pl"\n')
+    english = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--rules", str(rules),
+                                       "--config", str(config), "--as-of", "2026-11-26", "--lang", "en"])
+    assert "expected a threshold after `>=`" in english.output and "as of 2026-11-26" in english.output
+
+
+def test_config_errors_speak_polish(tmp_path):
+    config = tmp_path / "kpirules.toml"
+    config.write_text('languag = "pl"\ntimeout = -1\n')
+    result = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config),
+                                      "--lang", "pl"])
+    assert result.exit_code == 2
+    out = result.output
+    assert f"błąd: {config}:1: config: nieznane ustawienie `languag`" in out  # the key stays as written
+    assert "wskazówka: czy chodziło o `language`?" in out
+    assert f"{config}:2: config: `timeout`: wartość powinna być większa niż 0" in out
+    assert "wskazówka: popraw ustawienia (docs/configuration.md wymienia wszystkie klucze)" in out
+    english = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--config", str(config)])
+    assert "unknown setting `languag`" in english.output and "Input should be greater than 0" in english.output
+
+
+def test_source_errors_speak_polish(tmp_path):
+    missing = tmp_path / "nie-ma.csv"
+    result = CliRunner().invoke(cli, ["check", str(missing), "--lang", "pl"])
+    assert result.exit_code == 3
+    assert f"błąd: nie ma takiego pliku: {missing}" in result.output
+    tab = CliRunner().invoke(cli, ["check", str(ROOT / "examples" / "polish.xlsx"), "--data-tab", "Dane2",
+                                   "--lang", "pl"])
+    assert tab.exit_code == 3
+    assert "nie ma karty o nazwie 'Dane2'" in tab.output and "--data-tab" in tab.output
+    empty = tmp_path / "empty.csv"
+    empty.write_text("date,visits\n")
+    (tmp_path / "r.kpi").write_text("a: visits >= 1 weekly\n")
+    said = CliRunner().invoke(cli, ["check", str(empty), "--rules", str(tmp_path / "r.kpi"), "--lang", "pl"])
+    assert said.exit_code == 3
+    assert "błąd: karta empty.csv: brak danych, nic pod wierszem nagłówków" in said.output
+    assert "wskazówka: wyeksportuj albo wklej do niej dane" in said.output
+    english = CliRunner().invoke(cli, ["check", str(missing)])
+    assert f"error: no such file: {missing}" in english.output
+
+
+def test_data_problems_and_late_data_speak_polish(tmp_path):
+    data = tmp_path / "data.csv"
+    data.write_text("date,visits\n" + "".join(f"2026-11-{d:02d},{'dużo' if d == 11 else 100}\n"
+                                              for d in range(9, 21)), encoding="utf-8")
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("week: visits >= 10 weekly\nlast_week: visits >= 10 weekly\n")
+    result = check(str(data), "--rules", str(rules), "--as-of", "2026-11-17", "--lang", "pl")
+    out = result.output
+    assert "zawiera 'dużo', a nie liczbę" in out, out  # the cell's own text, quoted as it is
+    assert "dane do 16.11.2026" in out
+    late = check(str(data), "--rules", str(rules), "--as-of", "2026-11-24", "--lang", "pl")
+    assert "brak danych za 16\u201322.11.2026: visits: dane są tylko do 20.11.2026" in late.output, late.output
+    assert "ostrzeżenie: visits: dane kończą się 20.11.2026" in late.output

@@ -148,6 +148,25 @@ def test_validate_reports_every_problem_with_its_column(service):
     assert broken["problems"][0]["category"] == "syntax" and broken["row"] == 4
 
 
+def test_each_request_speaks_its_own_sheets_language(service):
+    """The language is per request: a Polish sheet's answer is Polish, and the next request
+    (served by a worker thread that answered in Polish before) is English again."""
+    body = {"rules": [{"name": "typo", "rule": "signups / visitz >= 2% weekly"}], "headers": ["Date", "Signups", "Visits"]}
+    for _ in range(3):
+        status, doc = call(service.url, "/v1/validate", dict(body, locale="pl_PL"))
+        assert status == 200
+        assert doc["rules"][0]["problems"][0]["message"] == "nieznana kolumna `visitz`; czy chodziło o `visits`?"
+        assert doc["rules"][0]["problems"][0]["category"] == "unknown-name"  # categories stay as they are
+        status, doc = call(service.url, "/v1/validate", body)
+        assert doc["rules"][0]["problems"][0]["message"] == "unknown column `visitz`; did you mean `visits`?"
+    rules = [["Name", "Rule"], ["bad", "signups / visits >= weekly"]]
+    data = [["Date", "Signups", "Visits"], ["2026-11-20", 1, 10]]
+    status, doc = call(service.url, "/v1/evaluate", {"rules": rules, "data": data, "as_of": AS_OF, "locale": "pl_PL"})
+    assert "oczekiwano progu po `>=`" in next(c for c in doc["cells"] if c["a1"] == "H2")["value"]
+    status, doc = call(service.url, "/v1/validate", {"rules": [{"name": "b", "rule": "signups >="}]})
+    assert doc["rules"][0]["problems"][0]["message"].startswith("expected a threshold after `>=`")
+
+
 def test_run_writes_back_like_the_cli(small, service):
     status, doc = call(service.url, "/v1/run", {"spreadsheet": "small", "as_of": AS_OF})
     assert status == 200 and doc["written"] is True and doc["exit_status"] == 1

@@ -183,3 +183,43 @@ test('a refused token is an error the user reads, and nothing is written', needs
   assert.throws(() => addon.checkNow(), /KPI rules: the bearer token is not valid for this service/);
   assert.deepEqual(runtime.spreadsheet.getSheetByName('Rules').values()[0], RULES[0]);
 });
+
+test('Check now as of a date: the service evaluates that day, whatever today is', needsService, () => {
+  const { runtime, addon } = setUp({ Rules: RULES, Data: data(14) });
+  const answer = addon.checkNow('2026-11-20');
+  assert.equal(answer.as_of, '2026-11-20');
+  assert.equal(runtime.record.fetches[0].body.as_of, '2026-11-20');
+  // As of 2026-11-20 the data (from 2026-11-12) hold its day before: visits_daily is judged.
+  assert.equal(answer.rules[0].status, 'PASS');
+  assert.ok(runtime.record.sidebars[0].getContent().includes('"as_of":"2026-11-20"'));
+  const again = addon.checkNowForSidebar(' 2026-11-20 ');
+  assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify({ rules: answer.rules, as_of: '2026-11-20' })));
+});
+
+test('Check now without a date: today in the sheet\'s time zone, as the CLI', needsService, () => {
+  const { runtime, addon } = setUp({ Rules: RULES, Data: data(1) }, { timeZone: 'Pacific/Kiritimati' });
+  const today = () => new Intl.DateTimeFormat('en-CA', { timeZone: 'Pacific/Kiritimati' }).format(new Date());
+  const before = today();
+  const answer = addon.checkNow();
+  assert.ok([before, today()].includes(answer.as_of), answer.as_of);
+  assert.equal('as_of' in runtime.record.fetches[0].body, false); // the service decides, from time_zone
+  assert.equal(runtime.record.fetches[0].body.time_zone, 'Pacific/Kiritimati');
+});
+
+test('an "as of" that is not a day is refused before any call', () => {
+  for (const bad of ['2026-02-30', '26/11/2026', '2026-11-26T10:00', 'tomorrow']) {
+    const { runtime, addon, ss } = setUp({ Rules: RULES, Data: data(1) });
+    assert.throws(() => addon.checkNow(bad), /KPI rules: "as of" is not a date: .* \(write it as YYYY-MM-DD/);
+    assert.throws(() => addon.checkNowForSidebar(bad), /not a date/);
+    assert.deepEqual(runtime.record.fetches, []);
+    assert.deepEqual(ss.getSheetByName('Rules').values()[0], RULES[0]);
+  }
+});
+
+test('the sidebar has an "as of" date next to Check now, sent with it', () => {
+  const { runtime, addon } = setUp({ Rules: RULES });
+  addon.showResults();
+  const html = runtime.record.sidebars[0].getContent();
+  assert.match(html, /<input id="as-of" type="date"/);
+  assert.ok(html.includes(".checkNowForSidebar(document.getElementById('as-of').value)"));
+});

@@ -346,7 +346,8 @@ function makeRuntime(options = {}) {
     },
     UrlFetchApp: {
       fetch(url, params) {
-        record.fetches.push({ url, method: params.method, path: new URL(url).pathname });
+        record.fetches.push({ url, method: params.method, path: new URL(url).pathname,
+          body: params && params.payload ? JSON.parse(params.payload) : null });
         return fetchSync(url, params || {});
       }
     },

@@ -42,7 +42,7 @@ from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.read.numbers import COMMA, DOT
+from kpirules.read.numbers import BLANK_WORDS, COMMA, DOT
 from kpirules.table import (
     BAD,
     MARK_SAMPLE,
@@ -428,11 +428,14 @@ class DuckTable:
 
 
 def _filled(cell: str) -> str:
-    """SQL: the cell is not blank (``_is_blank``: None or whitespace only). A cell whose first
-    character is printable ASCII ('!' <= c < U+0080, bytewise) is filled: the common case,
+    """SQL: the cell holds a value (not ``numbers.holds_no_value``: None, whitespace only, or
+    a placeholder such as `--` or `n/a`). A cell whose first character is printable ASCII
+    ('!' <= c < U+0080, bytewise) and cannot begin a placeholder is filled: the common case,
     decided without stripping."""
-    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' THEN true WHEN {cell} IS NULL THEN false "
-            f"ELSE kp_text({cell}) <> '' END")
+    words = ", ".join(sql_str(w) for w in sorted(BLANK_WORDS))
+    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' AND NOT (left({cell}, 1) IN ('-', 'n', 'N', '#')) "
+            f"THEN true WHEN {cell} IS NULL THEN false "
+            f"ELSE kp_text({cell}) <> '' AND lower(kp_text({cell})) NOT IN ({words}) END")
 
 
 # ------------------------------------------------------------------ aggregates

@@ -46,13 +46,13 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
       kpirules check https://docs.google.com/spreadsheets/d/KEY/edit
     """
     from kpirules.engine import evaluate, prepare
-    from kpirules.i18n import resolve
     from kpirules.rulesfile import count_text
 
     settings_used(config, verbose)
+    # prepare chooses the language (--lang, the setting, the sheet's locale) before the
+    # rules are parsed and evaluated: messages are made then.
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
-                    config=config, **connector_options(credentials))
-    resolve(lang, ready.settings, ready.workbook)  # before evaluating: messages are made then
+                    config=config, lang=lang, **connector_options(credentials))
     report = evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)
     if fmt == "json":
         if sys.stdout.isatty():

@@ -29,7 +29,10 @@ class DateType(click.ParamType):
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26", param, ctx)
+            from kpirules.i18n import _  # --lang is read first (it is eager)
+
+            self.fail(_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26").format(value=repr(value)),
+                      param, ctx)
 
 
 DATE = DateType()
@@ -135,8 +138,19 @@ def _remember_table(ctx: click.Context, param, value: str | None) -> str | None:
 def lang_option(func: Callable) -> Callable:
     """``--lang``: the language of what people read (JSON keys and statuses stay English)."""
     return click.option("--lang", type=click.Choice(["en", "pl"]), default=None, metavar="en|pl",
+                        callback=_speak_now, is_eager=True,
                         help="Language of messages, tables and numbers [default: the language "
                              "setting, else the Google Sheet's locale, else en].")(func)
+
+
+def _speak_now(ctx: click.Context, param, value: str | None) -> str | None:
+    """``--lang`` applies at once: a source that cannot be read, bad settings or a rule
+    that does not parse are said in it too (the setting and the sheet's locale apply once
+    they are read: ``kpirules.engine.prepare``)."""
+    from kpirules.i18n import set_language
+
+    set_language(value, pinned=value is not None)  # none: English until the settings or the sheet say otherwise
+    return value
 
 
 def connector_options(credentials: str | None) -> dict[str, Any]:
@@ -175,14 +189,15 @@ def source_errors(func: Callable) -> Callable:
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         from kpirules.errors import SourceError
+        from kpirules.i18n import _
 
         try:
             return func(*args, **kwargs)
         except SourceError as exc:
             exc = _blamed(exc, kwargs)
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"{_('error')}: {exc.message}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(_("hint: {hint}").format(hint=exc.hint), err=True)
             sys.exit(EXIT_SOURCE)
         except ValueError as exc:
             # Only settings were loaded if kpirules.config was (pydantic stays unimported
@@ -208,9 +223,11 @@ def _blamed(exc, options: dict):
 
 def config_error(exc) -> None:
     """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
+    from kpirules.i18n import _
+
     for problem in exc.problems:
-        click.echo(f"error: {problem.render()}", err=True)
-    click.echo("hint: fix the settings (docs/configuration.md lists every key)", err=True)
+        click.echo(f"{_('error')}: {problem.render()}", err=True)
+    click.echo(_("hint: {hint}").format(hint=_("fix the settings (docs/configuration.md lists every key)")), err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -55,10 +55,7 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
 
     settings_used(config, verbose)
     ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab,
-                    connector=connector, config=config, **connector_options(credentials))
-    from kpirules.i18n import resolve
-
-    resolve(lang, ready.settings, ready.workbook)
+                    connector=connector, config=config, lang=lang, **connector_options(credentials))
     entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from kpirules.cli.common import (config_option, echo_json, format_option, settings_used, source_errors,
-                                 verbosity_options)
+from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
+                                 source_errors, verbosity_options)
 
 
 @click.command("validate")
@@ -17,10 +17,11 @@ from kpirules.cli.common import (config_option, echo_json, format_option, settin
 @click.option("--data-tab", default=None, metavar="TAB",
               help="The data tab of --data [default: Data, or as the settings say].")
 @format_option()
+@lang_option
 @config_option
 @verbosity_options
 @source_errors
-def command(files, data_source, data_tab, fmt, config, quiet, verbose):
+def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
     """Check rule files (.kpi, or a workbook's Rules tab) and print every problem.
 
     Each problem is printed as FILE:LINE:COL: CATEGORY: message, with the line and a
@@ -39,11 +40,12 @@ def command(files, data_source, data_tab, fmt, config, quiet, verbose):
       kpirules validate rules.kpi --data examples/marketing.xlsx
     """
     from kpirules.cli.common import data_table, read_entries, settings_file
-    from kpirules.format import plural
+    from kpirules.i18n import _, ngettext, resolve
     from kpirules.rulesfile import count_text
 
     settings_used(config, verbose)
-    settings_file(config)  # a bad settings file is exit 2 here as in every command
+    # A bad settings file is exit 2 here as in every command; a good one may name the language.
+    resolve(lang, settings_file(config))
     table = data_table(data_source, data_tab, config=config) if data_source else None
     found_all: list[tuple[str, object]] = []
     entries_all = []
@@ -66,8 +68,11 @@ def command(files, data_source, data_tab, fmt, config, quiet, verbose):
             click.echo(f"{path}:{problem.render()}" if problem.cell else problem.render())
         if not quiet:
             n = len(found_all)
-            click.echo(f"{count_text(entries_all)} in {plural(len(files), 'file')}: "
-                       f"{n or 'no'} problem{'s' if n != 1 else ''}", err=True)
+            click.echo(_("{rules} in {files}: {problems}").format(
+                rules=count_text(entries_all),
+                files=ngettext("{n} file", "{n} files", len(files)).format(n=f"{len(files):,}"),
+                problems=ngettext("{n} problem", "{n} problems", n).format(n=n) if n else _("no problems")),
+                err=True)
     sys.exit(1 if found_all else 0)
 
 

@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from kpirules.config_base import env_refs
 from kpirules.config_channels import ChannelKind, ChannelSettings, MissingEnv, resolve_env
 from kpirules.format import plural
+from kpirules.i18n import _
 from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
 from kpirules.notify.transport import Outcome, scrub
 
@@ -52,20 +53,20 @@ class EmailChannel(ChannelSettings):
     def check_addresses(cls, value: list[str]) -> list[str]:
         bad = [a for a in value if "@" not in a and not env_refs(a)]
         if bad:
-            raise ValueError(f"not an e-mail address: {', '.join(bad)}")
+            raise ValueError(_("not an e-mail address: {addresses}").format(addresses=", ".join(bad)))
         return value
 
     @model_validator(mode="after")
     def check_tls(self) -> EmailChannel:
         if self.password is not None and self.password_env:
-            raise ValueError("give either password or password_env, not both")
+            raise ValueError(_("give either password or password_env, not both"))
         if self.ssl and self.starttls:
-            raise ValueError("ssl and starttls exclude each other: ssl for port 465, starttls for 587")
+            raise ValueError(_("ssl and starttls exclude each other: ssl for port 465, starttls for 587"))
         has_password = self.password is not None or bool(self.password_env)
         # A password over a plain connection can be read by anyone on the path; allowed only
         # to a relay on this machine.
         if has_password and not self.use_ssl and not self.use_starttls and self.host not in _LOOPBACK:
-            raise ValueError("would send the SMTP password unencrypted: set starttls = true or ssl = true")
+            raise ValueError(_("would send the SMTP password unencrypted: set starttls = true or ssl = true"))
         return self
 
     @property

@@ -18,6 +18,7 @@ import math
 import re
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 from kpirules.read import LazyPattern
 
 _SERIAL_EPOCH = dt.date(1899, 12, 30).toordinal()  # Sheets/Excel day 0 (1900 leap bug included)
@@ -161,15 +162,14 @@ class DateReader:
                 month_first = month_first or value.strip()
         if day_first and month_first:
             raise SourceError(
-                f"the dates in {where} are written both day first ({day_first}) and month "
-                f"first ({month_first})",
-                hint="export the dates in one format, or set `date_format` (e.g. \"%d/%m/%Y\")")
+                _("the dates in {where} are written both day first ({day_first}) and month first ({month_first})")
+                .format(where=where, day_first=day_first, month_first=month_first),
+                hint=_('export the dates in one format, or set `date_format` (e.g. "%d/%m/%Y")'))
         if day_first or month_first:
             return cls(order=DAY_FIRST if day_first else MONTH_FIRST)
         if example is None or hint is not None:
             return cls(order=hint)
         raise SourceError(
-            f"the dates in {where} (such as {example}) could be day/month or month/day, and "
-            "nothing in the file says which",
-            hint="set `date_format` (\"%d/%m/%Y\" or \"%m/%d/%Y\") or `locale` (e.g. \"en_US\") "
-                 "in the settings")
+            _("the dates in {where} (such as {example}) could be day/month or month/day, and "
+              "nothing in the file says which").format(where=where, example=example),
+            hint=_('set `date_format` ("%d/%m/%Y" or "%m/%d/%Y") or `locale` (e.g. "en_US") in the settings'))

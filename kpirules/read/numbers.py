@@ -25,6 +25,18 @@ DOT = "."
 COMMA = ","
 # Cells that mean "no value" in exports (Google Ads' `--`, Meta's `-`, `N/A`).
 BLANK_WORDS = frozenset({"--", "-", "—", "–", "n/a", "na", "#n/a"})
+
+
+def holds_no_value(value: object) -> bool:
+    """A cell that is empty, only whitespace, or one of the ``BLANK_WORDS``: what every
+    aggregate leaves out (spec: "a blank cell is missing"), and so what covers no day for a
+    column's data start and end (kpirules.completeness)."""
+    if value is None:
+        return True
+    if not isinstance(value, str):
+        return False
+    stripped = value.strip()
+    return not stripped or stripped.casefold() in BLANK_WORDS
 # Longest cell read as a number: a 1M-digit cell is a bad cell, not a float() of it.
 MAX_NUMBER_CHARS = 100
 _CURRENCY = r"(?:[$€£¥]|zł|PLN|USD|EUR|GBP|CHF|CZK|SEK|NOK|DKK|CAD|AUD|US\$)"

@@ -22,6 +22,7 @@ import re
 
 from kpirules.connectors.base import RawTable, column_letter
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 from kpirules.names import normalise
 from kpirules.read import dates as dates_mod
 from kpirules.read import numbers
@@ -105,9 +106,9 @@ class Recipe:
 def no_data_error(where: str) -> SourceError:
     """The one error for a tab (or file) with headers and nothing below them: the reader
     raises it, and so does the table when every row it was given is blank."""
-    return SourceError(f"{where} holds no data: nothing below its header row",
-                       hint="export or paste the data into it (or name another tab with --data-tab, "
-                            "or data_tab in the settings)")
+    return SourceError(_("{where} holds no data: nothing below its header row").format(where=where),
+                       hint=_("export or paste the data into it (or name another tab with --data-tab, "
+                              "or data_tab in the settings)"))
 
 
 def is_blank(value) -> bool:
@@ -162,11 +163,12 @@ def _find_date_column(names: list[str], headers: list, sample: list[list], optio
         known = next((c for c in export.date_columns if c in names), None)
         if known is not None:
             return names.index(known)
-    where = "the data" if sheet is None else f"the {sheet} tab"
-    shown = ", ".join(str(h) for h in headers if not is_blank(h)) or "none"
+    where = _where(sheet)
+    shown = ", ".join(str(h) for h in headers if not is_blank(h)) or _("none")
     if wanted != DEFAULT_DATE_COLUMN:
-        raise SourceError(f"{where} has no `{options.date_column}` column (headers: {shown})",
-                          hint="set `date_column` to the header of the column that holds each row's date")
+        raise SourceError(_("{where} has no `{column}` column (headers: {headers})").format(
+            where=where, column=options.date_column, headers=shown),
+            hint=_("set `date_column` to the header of the column that holds each row's date"))
     candidates = []
     for col, name in enumerate(names):
         if not name:
@@ -177,12 +179,19 @@ def _find_date_column(names: list[str], headers: list, sample: list[list], optio
     if len(candidates) == 1:
         return candidates[0]
     if not candidates:
-        raise SourceError(f"{where} has no `date` column and no column of dates (headers: {shown})",
-                          hint="name the column that holds each row's date `date`, or set `date_column`")
+        raise SourceError(_("{where} has no `date` column and no column of dates (headers: {headers})").format(
+            where=where, headers=shown),
+            hint=_("name the column that holds each row's date `date`, or set `date_column`"))
     listed = ", ".join(f"`{headers[c]}`" for c in candidates)
-    raise SourceError(f"{where} has no `date` column and several columns of dates: {listed}",
-                      hint=f"set `date_column` to the one that holds each row's date, e.g. "
-                           f"date_column = \"{headers[candidates[0]]}\"")
+    raise SourceError(_("{where} has no `date` column and several columns of dates: {columns}").format(
+        where=where, columns=listed),
+        hint=_("set `date_column` to the one that holds each row's date, e.g. {example}").format(
+            example=f'date_column = "{headers[candidates[0]]}"'))
+
+
+def _where(sheet: str | None) -> str:
+    """The data tab as messages name it."""
+    return _("the data") if sheet is None else _("the {sheet} tab").format(sheet=sheet)
 
 
 def _hint_order(options: ReadOptions, export: Export | None) -> str | None:
@@ -219,16 +228,17 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
     headers = list(headers)
     while headers and is_blank(headers[-1]):
         headers.pop()
-    where = "the data" if raw.sheet is None else f"the {raw.sheet} tab"
+    where = _where(raw.sheet)
     if not headers:
-        raise SourceError(f"{where} is empty", hint="export or paste the data, with its header row, into it")
+        raise SourceError(_("{where} is empty").format(where=where),
+                          hint=_("export or paste the data, with its header row, into it"))
     if not any(_width(r) for r in rows):
         raise no_data_error(where)
     names = [normalise(h) if not is_blank(h) else "" for h in headers]
     export = recognise(set(names))
     date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet, export)
-    where = f"column {column_letter(date_index)} (`{headers[date_index]}`)" + \
-        (f" of {raw.sheet}" if raw.sheet else "")
+    where = (_("column {letter} (`{header}`) of {sheet}") if raw.sheet else _("column {letter} (`{header}`)")).format(
+        letter=column_letter(date_index), header=headers[date_index], sheet=raw.sheet)
     # A first reader from the head and the tail, good enough to tell dated rows from
     # totals; the table decides the final one from every distinct date (decide_dates).
     sample = rows[:HEAD_ROWS] + rows[max(HEAD_ROWS, len(rows) - TAIL_ROWS):]
@@ -242,8 +252,8 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
                     preamble=preamble, date_where=where, date_hint=hint, date_format=options.date_format)
     rows = _drop_totals(rows, recipe, partial)
     if not any(_width(r) for r in rows):
-        raise SourceError(f"{where} holds no data: only totals below its header row",
-                          hint="export the report with its rows, not only its totals")
+        raise SourceError(_("{where} holds no data: only totals below its header row").format(where=where),
+                          hint=_("export the report with its rows, not only its totals"))
     _check_spans(names, rows, recipe, options, raw.sheet, header_row)
     recipe.warnings = _warnings(recipe, raw.sheet)
     return RawTable(headers=headers, rows=rows, sheet=raw.sheet, header_row=header_row), recipe
@@ -347,11 +357,11 @@ def _check_spans(names: list[str], rows: list[list], recipe: Recipe, options: Re
             import datetime as dt
 
             raise SourceError(
-                f"{a1(sheet, header_row + 1 + i, recipe.date_index)}: the row covers "
-                f"{dt.date.fromordinal(a)} to {dt.date.fromordinal(b)}, not one day; daily "
-                "rules need one day per row",
-                hint="export the report broken down by day (Meta Ads Manager: Breakdown > By time "
-                     "> Day; LinkedIn: Time breakdown > Daily)")
+                a1(sheet, header_row + 1 + i, recipe.date_index) + ": "
+                + _("the row covers {start} to {end}, not one day; daily rules need one day per row").format(
+                    start=dt.date.fromordinal(a), end=dt.date.fromordinal(b)),
+                hint=_("export the report broken down by day (Meta Ads Manager: Breakdown > By time "
+                       "> Day; LinkedIn: Time breakdown > Daily)"))
 
 
 def _warnings(recipe: Recipe, sheet: str | None) -> list[str]:

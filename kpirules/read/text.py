@@ -18,6 +18,7 @@ import csv
 import re
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 from kpirules.read import LazyPattern
 
 MAX_CELL_CHARS = 1 << 20  # 1,048,576
@@ -37,17 +38,17 @@ def sniff_encoding(head: bytes, *, setting: str | None = None, whole: bytes | No
             return codecs.lookup(setting).name if not setting.lower().startswith("utf-8") or \
                 not head.startswith(codecs.BOM_UTF8) else "utf-8-sig"
         except LookupError:
-            raise SourceError(f"unknown encoding {setting!r} in the settings",
-                              hint="use a Python codec name such as utf-8, cp1250, cp1252 or utf-16") from None
+            raise SourceError(_("unknown encoding {value} in the settings").format(value=repr(setting)),
+                              hint=_("use a Python codec name such as utf-8, cp1250, cp1252 or utf-16")) from None
     for bom, codec in _BOMS:
         if head.startswith(bom):
             return codec
     data = whole if whole is not None else head
     nul = data.find(b"\x00")
     if nul != -1:
-        raise SourceError(f"{path} holds a NUL byte at byte {nul}: it is not a text file "
-                          "(or UTF-16 saved without a byte-order mark)",
-                          hint="export it again as CSV (UTF-8), or set `encoding` in the settings")
+        raise SourceError(_("{path} holds a NUL byte at byte {byte}: it is not a text file "
+                            "(or UTF-16 saved without a byte-order mark)").format(path=path, byte=nul),
+                          hint=_("export it again as CSV (UTF-8), or set `encoding` in the settings"))
     if whole is None:
         return "utf-8"
     try:
@@ -67,9 +68,9 @@ def sniff_encoding(head: bytes, *, setting: str | None = None, whole: bytes | No
         except UnicodeDecodeError:
             pass
     if not readable or _CONTROL.search(whole):
-        raise SourceError(f"{path} is not UTF-8 text (invalid byte at {bad}) and not "
-                          "Windows-1250/1252 either",
-                          hint="save the file as CSV UTF-8, or set `encoding` in the settings")
+        raise SourceError(_("{path} is not UTF-8 text (invalid byte at {byte}) and not "
+                            "Windows-1250/1252 either").format(path=path, byte=bad),
+                          hint=_("save the file as CSV UTF-8, or set `encoding` in the settings"))
     if len(readable) == 1:
         return readable[0]
     votes = windows_code_page(whole)
@@ -165,22 +166,23 @@ def read_rows(path: str, *, encoding: str | None = None) -> tuple[list[list[str]
             codec = sniff_encoding(head, whole=whole, path=path)
             return _read(path, codec, gc_paused)
     except FileNotFoundError:
-        raise SourceError(f"no such file: {path}") from None
+        raise SourceError(_("no such file: {path}").format(path=path)) from None
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{path} is not {encoding} text ({exc.reason} at byte {exc.start})",
-                          hint="fix the `encoding` setting, or save the file as CSV UTF-8") from None
+        raise SourceError(_("{path} is not {encoding} text ({reason} at byte {byte})").format(
+            path=path, encoding=encoding, reason=exc.reason, byte=exc.start),
+            hint=_("fix the `encoding` setting, or save the file as CSV UTF-8")) from None
     except IsADirectoryError:
-        raise SourceError(f"{path} is a folder, not a file") from None
+        raise SourceError(_("{path} is a folder, not a file").format(path=path)) from None
     except OSError as exc:
-        raise SourceError(f"cannot read {path}: {exc.strerror}") from None
+        raise SourceError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
 
 
 def _read(path: str, codec: str, gc_paused) -> tuple[list[list[str]], str, str]:
     with open(path, newline="", encoding=codec) as fh:
         sample = fh.read(HEAD_BYTES)
         if "\x00" in sample:
-            raise SourceError(f"{path} holds a NUL character: it is not a text file",
-                              hint="export it again as CSV (UTF-8)")
+            raise SourceError(_("{path} holds a NUL character: it is not a text file").format(path=path),
+                              hint=_("export it again as CSV (UTF-8)"))
         delimiter = sniff_delimiter(sample)
         fh.seek(0)
         reader = csv.reader(fh, dialect=dialect(delimiter))
@@ -190,8 +192,8 @@ def _read(path: str, codec: str, gc_paused) -> tuple[list[list[str]], str, str]:
         except csv.Error as exc:
             line = reader.line_num
             if "field larger" in str(exc):
-                raise SourceError(f"{path}:{line}: a cell is longer than {MAX_CELL_CHARS:,} characters "
-                                  "(often a quote that is never closed)",
-                                  hint="check the quotes near that line") from None
+                raise SourceError(f"{path}:{line}: " + _("a cell is longer than {max} characters "
+                                                         "(often a quote that is never closed)").format(
+                    max=f"{MAX_CELL_CHARS:,}"), hint=_("check the quotes near that line")) from None
             raise SourceError(f"{path}:{line}: {exc}") from None
     return rows, codec, delimiter

@@ -75,7 +75,7 @@ def create_app(config: ServeConfig):
                 from starlette.concurrency import run_in_threadpool
 
                 try:
-                    result = await asyncio.wait_for(run_in_threadpool(work, body), config.timeout)
+                    result = await asyncio.wait_for(run_in_threadpool(_from_english, work, body), config.timeout)
                 except TimeoutError:
                     raise ApiError(504, "timeout", f"the request took longer than {config.timeout:g} s",
                                    hint="a run that timed out may still finish and write its results") from None
@@ -109,6 +109,16 @@ def create_app(config: ServeConfig):
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})  # type: ignore[dict-item]
     app.state.config = config
     return RequestLog(app)
+
+
+def _from_english(work: Callable[[Any], dict[str, Any]], body: Any) -> dict[str, Any]:
+    """``work(body)`` in a worker thread whose language starts at English: the language is
+    per thread (kpirules.i18n), and a thread serves one request after another; the sheet's
+    setting or locale then chooses, as for the command line."""
+    from kpirules.i18n import set_language
+
+    set_language(None)
+    return work(body)
 
 
 def quiet_other_logs() -> None:

@@ -24,7 +24,7 @@ from kpirules.serve.payload import (
 )
 
 EVALUATE_FIELDS = {"rules", "data", "settings", "as_of", "locale", "time_zone", "rules_tab", "data_tab"}
-VALIDATE_FIELDS = {"rules", "headers"}
+VALIDATE_FIELDS = {"rules", "headers", "locale"}
 MAX_VALIDATE_RULES = 2000
 
 
@@ -37,6 +37,7 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
     to write into the Rules tab) and ``rules`` (one line per rule, for the sidebar)."""
     from kpirules.config import ConfigError, load_settings
     from kpirules.errors import SourceError
+    from kpirules.i18n import resolve
     from kpirules.source import now as sheet_now
     from kpirules.writeback.runner import evaluate_and_plan
 
@@ -55,6 +56,7 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
     try:
         # As for /v1/check: the Settings tab over the service's kpirules.toml, if any.
         settings = load_settings(None, tab=_table(settings_rows, "Settings") if settings_rows else None)
+        resolve(None, settings, wb)  # the setting, else the sheet's locale: before the rules are parsed
         current = now or sheet_now(settings, wb)
         outcome = evaluate_and_plan(wb, settings, as_of=as_of(body) or current.date(), now=current, restate=0)
     except ConfigError as exc:
@@ -110,9 +112,11 @@ def rule_line(summary: Any, header_row: int) -> dict[str, Any]:
 def validate_rules(body: Any) -> dict[str, Any]:
     """Every problem of every rule, as ``validate`` finds them: category, message, line and
     column within the rule text, the caret line, the suggestion."""
+    from kpirules.i18n import set_language
     from kpirules.rulesfile import rules_from_table
 
     body = expect_object(body, VALIDATE_FIELDS)
+    set_language(text(body, "locale", limit=32))  # the sheet's locale: pl_PL answers in Polish
     given = body.get("rules")
     if not isinstance(given, list) or not given or len(given) > MAX_VALIDATE_RULES:
         raise usage(f"'rules' must be a list of 1 to {MAX_VALIDATE_RULES} objects "
