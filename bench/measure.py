@@ -71,6 +71,25 @@ def time_child(cmd: list[str], repeat: int, budget: float, **kwargs) -> Timing:
             return timing
 
 
+def time_in_turn(commands: dict[str, list[str]], repeat: int, budget: float) -> dict[str, Timing]:
+    """Each command run once in turn, ``repeat`` rounds (fewer once a command has spent
+    ``budget`` seconds; at least one); a command that fails (exit status other than 0/1)
+    is not run again. Running in turn rather than one after the other makes a change in the
+    machine's load fall on every command alike, so their ratio holds."""
+    timings = {name: Timing() for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            timing = timings[name]
+            if timing.first is not None and (timing.first.returncode not in (0, 1)
+                                             or sum(timing.times) >= budget):
+                continue
+            run = run_child(cmd)
+            timing.first = timing.first or run
+            timing.times.append(run.seconds)
+            timing.peaks.append(run.max_rss_mb)
+    return timings
+
+
 def compile_bytecode() -> None:
     """Write kpirules' (and the baselines') .pyc files, as pip does when it installs a wheel.
 

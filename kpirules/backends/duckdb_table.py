@@ -282,22 +282,25 @@ class DuckTable:
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
-        from kpirules.backends.sql_plan import Slots, aggregate_query
+        from kpirules.backends.sql_plan import Slots, aggregate_query, column_parts, cube_sql
 
         scans = [(scan, needed, Slots(needed, metrics)) for scan, needed in plan.scans.items()]
-        # Every scan's aggregates, the cells left for Python and the extents: one query.
-        query = aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims)
+        parts = column_parts(scans)
+        # The rows grouped once into a small cube; every scan's aggregates, the cells left
+        # for Python and the extents from the cube: one query.
+        query = aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims, parts)
         last_day = plan.as_of - dt.timedelta(days=1)
         # Plain numbers first (the common file: one pass); the columns' decimal marks only
         # when a cell was not plain, or when decimal commas are possible ("1.500" is 1500).
         marks = {n: self._mark(n) for n in metrics} if self.recipe.comma_possible else {}
-        con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+        con.execute(cube_sql(self._typed_sql(plan.hull, last_day, metrics, dims, marks), metrics, dims, parts))
         rows = con.execute(query).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
         if suspects and not marks:
             marks = {n: self._mark(n) for n in metrics}
             if any(m is not None for m in marks.values()):
-                con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+                con.execute(cube_sql(self._typed_sql(plan.hull, last_day, metrics, dims, marks),
+                                     metrics, dims, parts))
                 rows = con.execute(query).fetchall()
                 suspects = next(r[2] for r in rows if r[0] == -1)
         self._extents = {}
@@ -327,12 +330,13 @@ class DuckTable:
         macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
         return f"{macro}(c{self.columns[name]})"
 
-    def _base_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
-                  marks: dict[str, str | None]) -> str:
+    def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
+                   marks: dict[str, str | None]) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
-        any row up to A-1 counts), g<i> the dimension text (in the hull), and nn the number
+        any row up to A-1 counts), g<i> the dimension cell as read (in the hull; the cube
+        trims it, ``kp_text``, once per distinct cell), and nn the number
         of the row's metric cells in the hull that are not empty (so that nn minus the m<i>
         that are not NULL counts the cells SQL left for Python to judge)."""
         col = self.columns
@@ -352,12 +356,11 @@ class DuckTable:
             "CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
             " ELSE 0 END AS nn" if metrics else "0 AS nn",
             *(f"{_filled(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
-            *(f"CASE WHEN h THEN kp_text(c{col[n]}) END AS {a}" for n, a in dims.items())])
+            *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join(["d", *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
                                   for i in (a[1:] for a in metrics.values())), "nn",
                            *(f"{a}_in" for a in metrics.values()), *dims.values()])
-        return (f"CREATE OR REPLACE TEMP TABLE base AS SELECT {typed} FROM "
-                f"(SELECT {casts} FROM ({flagged}))")
+        return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
 
     # --------------------------------------------------------------- problems
 
