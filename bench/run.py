@@ -33,6 +33,7 @@ sys.path.insert(0, str(BENCH))
 import generate  # noqa: E402
 from measure import (  # noqa: E402
     baseline_cli,
+    checkout_env,
     compile_bytecode,
     disagreements,
     duckdb_read_cli,
@@ -46,6 +47,7 @@ from measure import (  # noqa: E402
 AS_OF = generate.AS_OF.isoformat()
 BASELINES = ["python", "pandas_per_rule", "pandas_shared", "duckdb_per_rule", "duckdb_all"]
 PHASES = ["cli", "inproc", "validate", "sheets"]
+BEFORE = "kpirules_before"  # --before: the same check from another checkout
 ISSUE14_CASES = "M/1000,L/1000,10M/1000,M/10000,SEG50k/1000"
 # Issue 14's goals: kpirules / duckdb_all (whole processes), and a memory bound in MiB
 # from DuckDB's peak (None: no memory goal).
@@ -64,6 +66,7 @@ class Bench:
         self.rows: list[dict] = []
         self.problems: list[str] = []  # disagreements and failures: any makes the run fail
         self.checked = 0  # tool x case comparisons made
+        self.before_env = checkout_env(args.before) if getattr(args, "before", None) else None
 
     def add(self, size, rules, phase, tool, times, peak_mb, **extra):
         row = {"size": size, "rules": rules, "phase": phase, "tool": tool,
@@ -92,9 +95,13 @@ class Bench:
             cmd = [kpirules_cli(), "check", str(csv), "--rules", str(rules),
                    "--as-of", AS_OF, "--format", "json"]
             commands = {"kpirules": cmd, **{t: baseline_cli(t, csv, rules, AS_OF) for t in tools}}
+            envs = {}
+            if self.before_env is not None:  # the same command with another checkout's kpirules
+                commands[BEFORE] = cmd
+                envs[BEFORE] = self.before_env
             # In turn (kpirules, then each tool, then kpirules again...): a change in the
             # machine's load hits every tool alike.
-            timings = time_in_turn(commands, a.repeat, a.budget)
+            timings = time_in_turn(commands, a.repeat, a.budget, envs)
             ours = timings["kpirules"]
             try:  # exit 1 is also Python's status for a crash: the JSON tells them apart
                 reference = normalise_cli(json.loads(ours.first.stdout))
@@ -104,8 +111,17 @@ class Bench:
                 continue
             self.add(size, n, "cli", "kpirules", ours.times, max(ours.peaks),
                      results=len(reference))
-            for tool in tools:
+            for tool in [*tools, *([BEFORE] if BEFORE in timings else [])]:
                 theirs = timings[tool]
+                if tool == BEFORE:  # kpirules' own JSON, normalised like ours
+                    if theirs.first.returncode not in (0, 1):
+                        self.problems.append(f"{tool} {size}/{n} exited {theirs.first.returncode}:\n"
+                                             f"{theirs.first.stderr[-2000:]}")
+                        continue
+                    self.add(size, n, "cli", tool, theirs.times, max(theirs.peaks))
+                    self.agree(f"cli {size}/{n} {tool}", reference,
+                               normalise_cli(json.loads(theirs.first.stdout)))
+                    continue
                 if theirs.first.returncode != 0:
                     self.problems.append(f"{tool} {size}/{n} exited {theirs.first.returncode}:\n"
                                          f"{theirs.first.stderr[-2000:]}")
@@ -251,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-max", type=int, default=100,
                         help="largest rule count the naive gspread approach is run at (sheets)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--before", metavar="CHECKOUT",
+                        help="also run `kpirules check` from another checkout in turn (cli phase), "
+                             "e.g. git archive COMMIT | tar -x -C /tmp/before; its results must agree")
     parser.add_argument("--json", default=None, help="results file")
     a = parser.parse_args(argv)
     if a.issue14:

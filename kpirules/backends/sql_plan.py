@@ -116,6 +116,7 @@ class Slots:
         self.exprs: list[str] = []
         self.windows: list[tuple[str, str]] = []  # (alias, aggregate to window)
         self.at: dict[tuple[str, str, str | None], int] = {}
+        self._reads: list | None = None
         for func, column in self.needed:
             fn = AGGREGATES[func]
             m = metrics[column]
@@ -140,23 +141,36 @@ class Slots:
         """The scan is answered by a branch shared with other scans, whose ``vals`` hold
         ``layout``'s aggregates: (part name or "cells", column) -> position."""
         self.at = {key: layout[key[:2]] for key in self.at}
+        self._reads = None
 
     def group(self, n: int, days: int, vals: list, bad: dict[str, list[Problem]]) -> Group:
+        if self._reads is None:  # where each aggregate's numbers are, worked out once
+            self._reads = [((func, column), AGGREGATES[func], self.at[("cells", column, None)],
+                            [(name, self.at[(name, column, AGGREGATES[func].edge)])
+                             for name in AGGREGATES[func].parts], column)
+                           for func, column in self.needed]
         group = Group(rows=n, days=days)
-        at = self.at
-        for func, column in self.needed:
-            fn = AGGREGATES[func]
-            cells = int(vals[at[("cells", column, None)]])
-            parts = {name: vals[at[(name, column, fn.edge)]] for name in fn.parts}
-            group.values[(func, column)] = AggValue(fn.of_parts(parts, cells), cells,
-                                                    tuple(bad.get(column, ())))
+        values = group.values
+        for key, fn, cells_at, parts_at, column in self._reads:
+            cells = int(vals[cells_at])
+            value = fn.of_parts({name: vals[i] for name, i in parts_at}, cells)
+            values[key] = AggValue(value, cells, tuple(bad[column]) if bad and column in bad else ())
         return group
 
 
-def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]]) -> str:
+def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
+             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None) -> str:
     """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
-    and the dimensions' trimmed texts."""
-    inner = ["d", *dims.values(), "count(*) AS r", "sum(nn) AS nn"]
+    and the dimensions' trimmed texts.
+
+    ``by_text`` = (hull, last day): the rows come keyed by their date cell as written
+    (``t``), with ``h`` saying whether that text lies in the hull as ISO text and ``blank``
+    whether the whole row is empty (``DuckTable._typed_sql``); each distinct text is read
+    as a date here, once, and the rows after the last day (A-1) and blank rows without a
+    date are left out here. ``hx`` counts texts whose date is in the hull although the text
+    comparison said otherwise: any makes the caller build the cube the exact way."""
+    keys = ["t", "h", "blank"] if by_text else ["d"]
+    inner = [*keys, *dims.values(), "count(*) AS r", "sum(nn) AS nn"]
     outer = ["d", *(f"kp_text({g}) AS {g}" for g in dims.values()), "sum(r) AS r", "sum(nn) AS nn"]
     for name, m in metrics.items():
         inner += [f"count({m}) AS {m}_c", f"count_if({m}_in) AS {m}_f"]
@@ -165,8 +179,12 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
             outer.append(f"{kind}({m}_{part_name}) AS {m}_{part_name}")
-    keys = ", ".join(["d", *dims.values()])
-    grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {keys}"
+    grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {', '.join([*keys, *dims.values()])}"
+    if by_text:
+        (start, end), last_day = by_text
+        outer.append(f"count_if(NOT coalesce(h, false) AND d BETWEEN {_date(start)} AND {_date(end)}) AS hx")
+        grouped = (f"SELECT * FROM (SELECT kp_date(t) AS d, * FROM ({grouped})) "
+                   f"WHERE coalesce(d <= {_date(last_day)}, NOT blank)")
     trimmed = ", ".join(["d", *(f"kp_text({g})" for g in dims.values())])
     return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
 
