@@ -24,6 +24,14 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def filled_sql(cell: str) -> str:
+    """SQL: the cell is not blank (``_is_blank``: None or whitespace only). A cell whose first
+    character is printable ASCII ('!' <= c < U+0080, bytewise) is filled: the common case,
+    decided without stripping."""
+    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' THEN true WHEN {cell} IS NULL THEN false "
+            f"ELSE kp_text({cell}) <> '' END")
+
+
 def macros() -> list[str]:
     ws = sql_str(_WS)
     iso = sql_str(_ISO)

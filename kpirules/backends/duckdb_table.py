@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from kpirules.aggregate import IN_DATABASE, Group, Segment
 from kpirules.backends.duck_sample import Sample, has_blank_lines
-from kpirules.backends.duck_sql import SQL_DATE, macros, sql_str
+from kpirules.backends.duck_sql import SQL_DATE, filled_sql, macros, sql_str
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
@@ -152,6 +152,7 @@ class DuckTable:
         if self.recipe.dates.fmt is not None:
             raise Unsupported("a date_format setting")
         self._iso_dates = True  # every sampled date is YYYY-MM-DD: the cube is keyed by its text
+        self._quick = True  # the quick cube first (DuckTable._cube_builder)
         for row in rows:
             value = row[col] if col < len(row) else ""
             if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
@@ -330,19 +331,21 @@ class DuckTable:
         return out
 
     def _cube_builder(self, con, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str], parts):
-        """A function building ``kp_cube`` with the given decimal marks: keyed by the date
-        text when the dates are plain ISO ones (checked on the cube: else built again
-        reading every row's date)."""
-        from kpirules.backends.sql_plan import cube_sql
+        """A function building ``kp_cube`` with the given decimal marks: first the quick
+        way (keyed by the date text when the dates are plain ISO ones, blanks taken as
+        NULLs), checked on the cube (``cube_doubts``); else again the exact way."""
+        from kpirules.backends.sql_plan import cube_doubts, cube_sql
 
         def build(marks: dict[str, str | None]) -> None:
-            if self._iso_dates:
-                con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text=True),
-                                     metrics, dims, parts, by_text=(hull, last_day)))
-                if not con.execute("SELECT coalesce(sum(hx), 0) FROM kp_cube").fetchone()[0]:
+            for quick in (True, False) if self._quick else (False,):
+                by_text = quick and self._iso_dates
+                con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick),
+                                     metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
+                                     quick_blanks=quick))
+                doubts = cube_doubts(metrics, by_text=by_text, quick_blanks=quick)
+                if doubts is None or not con.execute(doubts).fetchone()[0]:
                     return
-                self._iso_dates = False  # a date written otherwise inside the hull
-            con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks), metrics, dims, parts))
+                self._quick = False  # a date written otherwise in the hull, or a blank-looking cell
 
         return build
 
@@ -353,7 +356,7 @@ class DuckTable:
         return f"{macro}(c{self.columns[name]})"
 
     def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
-                   marks: dict[str, str | None], by_text: bool = False) -> str:
+                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
@@ -365,7 +368,9 @@ class DuckTable:
         ``by_text`` (ISO dates): every row, with its date cell as written (t) instead of d,
         the hull judged on that text and whether the row is blank; the cube reads each
         distinct text as a date once and filters (``sql_plan.cube_sql``). Reading every
-        row's date in SQL cost a third of the whole query."""
+        row's date in SQL cost a third of the whole query. ``quick_blanks``: m<i>_in is
+        "not NULL" and m<i>_w flags the cells that may be whitespace only (the cube counts
+        them; the exact test cost a fifth)."""
         col = self.columns
         date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
@@ -386,15 +391,18 @@ class DuckTable:
             keys = ["d"]
         # DuckDB's cast takes surrounding whitespace as float() does (a cell it does not
         # take, blank or bad, is judged in Python).
+        nn = ("CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
+              " ELSE 0 END AS nn" if metrics else "0 AS nn")
         casts = ", ".join([
             *keys, *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
-            "CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
-            " ELSE 0 END AS nn" if metrics else "0 AS nn",
-            *(f"{_filled(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
+            *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
+            *(f"c{col[n]} AS {a}_in, (c{col[n]} < '!' OR c{col[n]} >= '{chr(128)}') AS {a}_w"
+              if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
             *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
-                                  for i in (a[1:] for a in metrics.values())), "nn",
-                           *(f"{a}_in" for a in metrics.values()), *dims.values()])
+                                    for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
+                           *(f"{a}_in, {a}_w" if quick_blanks else f"{a}_in" for a in metrics.values()),
+                           *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
 
     # --------------------------------------------------------------- problems
@@ -463,14 +471,6 @@ class DuckTable:
                 bad_rows.append((day, index, texts_of, bad))
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
-
-
-def _filled(cell: str) -> str:
-    """SQL: the cell is not blank (``_is_blank``: None or whitespace only). A cell whose first
-    character is printable ASCII ('!' <= c < U+0080, bytewise) is filled: the common case,
-    decided without stripping."""
-    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' THEN true WHEN {cell} IS NULL THEN false "
-            f"ELSE kp_text({cell}) <> '' END")
 
 
 # ------------------------------------------------------------------ aggregates

@@ -159,7 +159,7 @@ class Slots:
 
 
 def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
-             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None) -> str:
+             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False) -> str:
     """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
     and the dimensions' trimmed texts.
 
@@ -168,13 +168,24 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     whether the whole row is empty (``DuckTable._typed_sql``); each distinct text is read
     as a date here, once, and the rows after the last day (A-1) and blank rows without a
     date are left out here. ``hx`` counts texts whose date is in the hull although the text
-    comparison said otherwise: any makes the caller build the cube the exact way."""
+    comparison said otherwise: any makes the caller build the cube the exact way.
+
+    ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``m<i>_w`` counts the cells that
+    may be whitespace only (their first character is not printable ASCII): any makes the
+    caller build the cube again with the exact test."""
     keys = ["t", "h", "blank"] if by_text else ["d"]
-    inner = [*keys, *dims.values(), "count(*) AS r", "sum(nn) AS nn"]
-    outer = ["d", *(f"kp_text({g}) AS {g}" for g in dims.values()), "sum(r) AS r", "sum(nn) AS nn"]
+    # By text, h is a key: a group's filled cells in the hull are its m<i>_f when h holds.
+    inner = [*keys, *dims.values(), "count(*) AS r", *([] if by_text else ["sum(nn) AS nn"])]
+    filled = " + ".join(f"{m}_f" for m in metrics.values()) or "0"
+    outer = ["d", *(f"kp_text({g}) AS {g}" for g in dims.values()), "sum(r) AS r",
+             f"sum(CASE WHEN h THEN {filled} ELSE 0 END) AS nn" if by_text else "sum(nn) AS nn"]
     for name, m in metrics.items():
-        inner += [f"count({m}) AS {m}_c", f"count_if({m}_in) AS {m}_f"]
+        # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
+        inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
         outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
+        if quick_blanks:
+            inner.append(f"count_if({m}_w) AS {m}_w")
+            outer.append(f"sum({m}_w) AS {m}_w")
         for part_name, part in sorted(parts.get(name, {}).items()):
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
@@ -187,6 +198,13 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
                    f"WHERE coalesce(d <= {_date(last_day)}, NOT blank)")
     trimmed = ", ".join(["d", *(f"kp_text({g})" for g in dims.values())])
     return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
+
+
+def cube_doubts(metrics: dict[str, str], *, by_text: bool, quick_blanks: bool) -> str | None:
+    """The query counting what the quick cube may have got wrong (``cube_sql``), or None."""
+    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + [
+        f"coalesce(sum({m}_w), 0)" for m in metrics.values() if quick_blanks]
+    return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
 
 
 def _accepts(flt, column: str) -> str:
