@@ -2,10 +2,10 @@
 
 ``DuckTable`` answers ``names()``, ``ambiguous``, ``date_column``, ``problems`` and
 ``groups(plan)`` exactly as ``kpirules.table.DataTable`` does for the same file, but reads
-the file once in DuckDB instead of in Python: one pass keeps the rows up to the day before
-the as-of date (typed, in a temporary table), and one query, compiled from the plan by
-``kpirules.backends.sql_plan`` (sqlglot), computes every scan's aggregates and each metric's
-data start and end.
+the file once in DuckDB instead of in Python: one pass groups the rows up to the day before
+the as-of date into a small daily cube (date x the dimensions the plan uses, in a temporary
+table), and one query, written from the plan by ``kpirules.backends.sql_plan``, computes
+every scan's aggregates and each metric's data start and end from the cube.
 
 How it stays identical to the Python path:
 
@@ -24,8 +24,9 @@ How it stays identical to the Python path:
 - A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8
   past the part the recipe sampled) goes to the Python path as well: slow, but right.
 
-Sums use DuckDB's ``fsum`` (compensated summation): it agrees with ``math.fsum`` to the
-last bit on real data and within far less than the 1e-9 the spec allows on contrived data.
+Sums use DuckDB's ``fsum`` (compensated summation), per cube cell and again over the cells:
+it agrees with ``math.fsum`` to the last bit on real data and within far less than the 1e-9
+the spec allows on contrived data.
 """
 
 from __future__ import annotations
@@ -369,8 +370,8 @@ class DuckTable:
         the hull judged on that text and whether the row is blank; the cube reads each
         distinct text as a date once and filters (``sql_plan.cube_sql``). Reading every
         row's date in SQL cost a third of the whole query. ``quick_blanks``: m<i>_in is
-        "not NULL" and m<i>_w flags the cells that may be whitespace only (the cube counts
-        them; the exact test cost a fifth)."""
+        the cell itself (the cube counts it when not NULL) and w flags a row with a cell that
+        may be whitespace only (the cube counts them; the exact test cost a fifth)."""
         col = self.columns
         date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
@@ -396,12 +397,14 @@ class DuckTable:
         casts = ", ".join([
             *keys, *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
             *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
-            *(f"c{col[n]} AS {a}_in, (c{col[n]} < '!' OR c{col[n]} >= '{chr(128)}') AS {a}_w"
-              if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
+            *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
+              for n, a in metrics.items()),
+            *([" OR ".join(f"c{col[n]} < '!' OR c{col[n]} >= '{chr(128)}'" for n in metrics) + " AS w"]
+              if quick_blanks and metrics else []),
             *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
                                     for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
-                           *(f"{a}_in, {a}_w" if quick_blanks else f"{a}_in" for a in metrics.values()),
+                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and metrics else []),
                            *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
 

@@ -170,9 +170,9 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     date are left out here. ``hx`` counts texts whose date is in the hull although the text
     comparison said otherwise: any makes the caller build the cube the exact way.
 
-    ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``m<i>_w`` counts the cells that
-    may be whitespace only (their first character is not printable ASCII): any makes the
-    caller build the cube again with the exact test."""
+    ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``w`` counts the
+    rows with a metric cell that may be whitespace only (its first character is not
+    printable ASCII): any makes the caller build the cube again with the exact test."""
     keys = ["t", "h", "blank"] if by_text else ["d"]
     # By text, h is a key: a group's filled cells in the hull are its m<i>_f when h holds.
     inner = [*keys, *dims.values(), "count(*) AS r", *([] if by_text else ["sum(nn) AS nn"])]
@@ -183,13 +183,13 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
         # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
         inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
         outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
-        if quick_blanks:
-            inner.append(f"count_if({m}_w) AS {m}_w")
-            outer.append(f"sum({m}_w) AS {m}_w")
         for part_name, part in sorted(parts.get(name, {}).items()):
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
             outer.append(f"{kind}({m}_{part_name}) AS {m}_{part_name}")
+    if quick_blanks:
+        inner.append("count_if(w) AS w")
+        outer.append("sum(w) AS w")
     grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {', '.join([*keys, *dims.values()])}"
     if by_text:
         (start, end), last_day = by_text
@@ -202,8 +202,8 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
 
 def cube_doubts(metrics: dict[str, str], *, by_text: bool, quick_blanks: bool) -> str | None:
     """The query counting what the quick cube may have got wrong (``cube_sql``), or None."""
-    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + [
-        f"coalesce(sum({m}_w), 0)" for m in metrics.values() if quick_blanks]
+    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (
+        ["coalesce(sum(w), 0)"] if quick_blanks and metrics else [])
     return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
 
 
