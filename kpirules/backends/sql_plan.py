@@ -9,7 +9,8 @@ dimension cells as read, ``nn`` the filled metric cells of a row in the hull):
   and the parts its functions need (kpirules.aggregate_functions). The dimension texts
   are trimmed (``kp_text``) after the rows are grouped, on the cube's few rows rather than
   on every row, and grouped again.
-- ``aggregate_query`` answers every scan from the cube, as one UNION ALL whose rows are
+- ``aggregate_query`` answers every scan from the cube (the scans with the same segments
+  in one branch: the cube joined to their periods and filters), as one UNION ALL whose rows are
   ``(scan, seg, n, days, vals)``: the scan's index, the segment's texts, its rows, its
   distinct dates and the aggregates ``Slots`` placed in ``vals``. Two more rows:
   ``scan = -1`` counts the cells SQL left for Python to judge, ``scan = -2`` holds each
@@ -21,7 +22,7 @@ sums, a min of mins), which is what lets the cube stand for the rows; sums are D
 conformance case (tests/test_backend_duckdb.py).
 
 The SQL is written as text, not built with sqlglot: importing sqlglot and building a tree
-of a thousand scans cost more than DuckDB's whole run on a 100,000-row file. A part's
+of a thousand scans cost about as much as DuckDB's whole run on a 100,000-row file. A part's
 value (``Part.of``, written for sqlglot expressions) is rendered through ``SqlText``, which
 speaks the arithmetic the built-in functions use; anything else falls back to sqlglot.
 """
