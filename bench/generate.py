@@ -4,9 +4,13 @@
     python bench/generate.py --sizes S --rules 10,100
 
 Data sizes (end date 2026-11-25, the day before the benchmark's as-of date):
-  S  3 years daily x 8 channels, one campaign each      (8,760 rows)
-  M  the same 3 years, ~91 campaigns over the 8 channels (100,000 rows)
-  L  the same 3 years, ~913 campaigns                    (1,000,000 rows)
+  S    3 years daily x 8 channels, one campaign each      (8,760 rows)
+  M    the same 3 years, ~91 campaigns over the 8 channels (100,000 rows)
+  L    the same 3 years, ~913 campaigns                    (1,000,000 rows)
+  10M  the same 3 years, ~9,133 campaigns                  (10,000,000 rows)
+  SEG50k  50,000 campaigns over the last 10 days           (500,000 rows), with its own
+       rule sets: every window daily (the data start 10 days back: a longer period would
+       be incomplete, NO_DATA) and the first 10 `by` rules by campaign (50,000 segments)
 M and L keep exactly the last N rows of the date-major grid, so the first day holds only
 some campaigns (a campaign that started that day), which is how real exports look.
 
@@ -39,7 +43,13 @@ RULES_VERSION = 2
 END = dt.date(2026, 11, 25)
 DAYS = 3 * 365
 AS_OF = dt.date(2026, 11, 26)
-SIZES = {"S": 8 * DAYS, "M": 100_000, "L": 1_000_000}
+SIZES = {"S": 8 * DAYS, "M": 100_000, "L": 1_000_000, "10M": 10_000_000, "SEG50k": 500_000}
+# Days the data of a size span (ending END); SEG50k: 50,000 campaigns over the last 10 days,
+# so that a rule `by campaign` has 50,000 segments in a day.
+SPAN_DAYS = {"SEG50k": 10}
+# Sizes whose rule sets differ from the plain ones (see seg_rules).
+SEGMENT_SIZES = {"SEG50k"}
+SEG_BY_CAMPAIGN = 10  # rules of a SEG rule set grouped by campaign
 COLUMNS = ["date", "channel", "campaign", "visits", "signups", "leads", "orders", "revenue",
            "spend", "emails_sent", "email_opens", "email_clicks", "likes", "reach"]
 
@@ -64,13 +74,15 @@ def data_path(size: str, seed: int) -> Path:
     return DATA_DIR / f"marketing_{size}_seed{seed}_v{DATA_VERSION}.csv"
 
 
-def rules_path(count: int, seed: int) -> Path:
-    return DATA_DIR / f"rules_{count}_seed{seed}_v{RULES_VERSION}.kpi"
+def rules_path(count: int, seed: int, size: str | None = None) -> Path:
+    kind = "seg_" if size in SEGMENT_SIZES else ""
+    return DATA_DIR / f"rules_{kind}{count}_seed{seed}_v{RULES_VERSION}.kpi"
 
 
 def _campaigns(size: str) -> list[tuple[str, str]]:
     """(channel, campaign) pairs: one per channel at S, round-robin over channels above."""
-    total = -(-SIZES[size] // DAYS)  # ceil: enough campaigns to fill N rows over DAYS days
+    days = SPAN_DAYS.get(size, DAYS)
+    total = -(-SIZES[size] // days)  # ceil: enough campaigns to fill N rows over the days
     pairs = []
     for i in range(total):
         channel = list(CHANNELS)[i % len(CHANNELS)]
@@ -90,11 +102,12 @@ def generate_data(size: str, seed: int = 1) -> Path:
     import pandas as pd
 
     rng = np.random.default_rng([seed, list(SIZES).index(size)])
+    days = SPAN_DAYS.get(size, DAYS)
     pairs = _campaigns(size)
     n_camp = len(pairs)
     per_channel = n_camp / len(CHANNELS)
-    dates = np.array([END - dt.timedelta(days=DAYS - 1 - d) for d in range(DAYS)])
-    day_idx = np.arange(DAYS)
+    dates = np.array([END - dt.timedelta(days=days - 1 - d) for d in range(days)])
+    day_idx = np.arange(days)
 
     ch_of = [p[0] for p in pairs]
     params = np.array([CHANNELS[c][:5] for c in ch_of], dtype=float)  # (C, 5)
@@ -107,24 +120,24 @@ def generate_data(size: str, seed: int = 1) -> Path:
     weekly = np.where(weekday >= 5, 0.75, 1.0)[:, None]  # weekends are quieter
     yearly = (1 + 0.15 * np.sin(2 * np.pi * day_idx / 365.25))[:, None]
     trend = (1 + 0.2 * day_idx / 365.0)[:, None]
-    outage = np.where(rng.random(DAYS) < 0.01, 0.3, 1.0)[:, None]  # tracking outages
-    noise = rng.lognormal(0.0, 0.15, (DAYS, n_camp))
+    outage = np.where(rng.random(days) < 0.01, 0.3, 1.0)[:, None]  # tracking outages
+    noise = rng.lognormal(0.0, 0.15, (days, n_camp))
     visits = np.rint(params[:, 0] * camp_scale * weekly * yearly * trend * outage * noise)
     visits = visits.astype(np.int64)
-    signups = rng.binomial(visits, params[:, 1] * rng.lognormal(0, 0.1, (DAYS, n_camp)).clip(0, 5))
+    signups = rng.binomial(visits, params[:, 1] * rng.lognormal(0, 0.1, (days, n_camp)).clip(0, 5))
     leads = rng.binomial(signups, params[:, 2])
     orders = rng.binomial(visits, params[:, 3])
-    revenue = np.round(orders * params[:, 4] * rng.lognormal(0, 0.2, (DAYS, n_camp)), 2)
-    spend = np.round(visits * cpv * rng.lognormal(0, 0.1, (DAYS, n_camp)), 2)
-    emails_sent = np.rint(visits * 8 * rng.lognormal(0, 0.1, (DAYS, n_camp))).astype(np.int64)
+    revenue = np.round(orders * params[:, 4] * rng.lognormal(0, 0.2, (days, n_camp)), 2)
+    spend = np.round(visits * cpv * rng.lognormal(0, 0.1, (days, n_camp)), 2)
+    emails_sent = np.rint(visits * 8 * rng.lognormal(0, 0.1, (days, n_camp))).astype(np.int64)
     email_opens = rng.binomial(emails_sent, 0.22)
     email_clicks = rng.binomial(email_opens, 0.12)
-    reach = np.rint(visits * 40 * rng.lognormal(0, 0.2, (DAYS, n_camp))).astype(np.int64)
+    reach = np.rint(visits * 40 * rng.lognormal(0, 0.2, (days, n_camp))).astype(np.int64)
     likes = rng.binomial(reach, 0.02)
 
     is_email = np.array([c in EMAIL_CHANNELS for c in ch_of])
     is_social = np.array([c in SOCIAL_CHANNELS for c in ch_of])
-    keep = slice(DAYS * n_camp - SIZES[size], None)  # the last N rows of the grid
+    keep = slice(days * n_camp - SIZES[size], None)  # the last N rows of the grid
 
     def column(values: np.ndarray, applies: np.ndarray | None = None, dtype: str = "Int64"):
         flat = pd.array(values.reshape(-1), dtype=dtype)
@@ -136,8 +149,8 @@ def generate_data(size: str, seed: int = 1) -> Path:
 
     frame = pd.DataFrame({
         "date": np.repeat([d.isoformat() for d in dates], n_camp)[keep],
-        "channel": np.tile(ch_of, DAYS)[keep],
-        "campaign": np.tile([p[1] for p in pairs], DAYS)[keep],
+        "channel": np.tile(ch_of, days)[keep],
+        "campaign": np.tile([p[1] for p in pairs], days)[keep],
         "visits": column(visits),
         "signups": column(signups),
         "leads": column(leads),
@@ -249,12 +262,30 @@ def make_rules(count: int, seed: int = 1) -> list[tuple[str, str]]:
     return rules
 
 
-def write_rules(count: int, seed: int = 1) -> Path:
-    path = rules_path(count, seed)
+def seg_rules(count: int, seed: int = 1) -> list[tuple[str, str]]:
+    """The rule set for SEG sizes: ``make_rules`` with every window daily and the first
+    ``SEG_BY_CAMPAIGN`` rules `by channel` grouped by campaign instead."""
+    out, by_campaign = [], 0
+    for name, text in make_rules(count, seed):
+        for window, _, _ in WINDOWS:
+            if f" {window}" in text:
+                text = text.replace(f" {window}", " daily", 1)
+                name = name.rsplit("_", 1)[0] + "_daily"
+                break
+        if " by channel" in text and by_campaign < SEG_BY_CAMPAIGN:
+            text, by_campaign = text.replace(" by channel", " by campaign"), by_campaign + 1
+        out.append((name, text))
+    return out
+
+
+def write_rules(count: int, seed: int = 1, size: str | None = None) -> Path:
+    """The ``count``-rule file for data of ``size`` (SEG sizes have their own rules)."""
+    path = rules_path(count, seed, size)
     if not path.exists():
         DATA_DIR.mkdir(parents=True, exist_ok=True)
+        make = seg_rules if size in SEGMENT_SIZES else make_rules
         lines = [f"# {count} generated benchmark rules (seed {seed}); see bench/generate.py"]
-        lines += [f"{name}: {text}" for name, text in make_rules(count, seed)]
+        lines += [f"{name}: {text}" for name, text in make(count, seed)]
         tmp = path.with_suffix(".tmp")
         tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
         tmp.replace(path)
@@ -271,6 +302,8 @@ def main(argv: list[str] | None = None) -> None:
         print(generate_data(size, args.seed))
     for count in filter(None, args.rules.split(",")):
         print(write_rules(int(count), args.seed))
+        if SEGMENT_SIZES & set(args.sizes.split(",")):
+            print(write_rules(int(count), args.seed, "SEG50k"))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,38 @@ def time_child(cmd: list[str], repeat: int, budget: float, **kwargs) -> Timing:
             return timing
 
 
+def time_in_turn(commands: dict[str, list[str]], repeat: int, budget: float,
+                 envs: dict[str, dict] | None = None) -> dict[str, Timing]:
+    """Each command run once in turn, ``repeat`` rounds (fewer once a command has spent
+    ``budget`` seconds; at least one); a command that fails (exit status other than 0/1)
+    is not run again. Running in turn rather than one after the other makes a change in the
+    machine's load fall on every command alike, so their ratio holds."""
+    timings = {name: Timing() for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            timing = timings[name]
+            if timing.first is not None and (timing.first.returncode not in (0, 1)
+                                             or sum(timing.times) >= budget):
+                continue
+            run = run_child(cmd, env=(envs or {}).get(name))
+            timing.first = timing.first or run
+            timing.times.append(run.seconds)
+            timing.peaks.append(run.max_rss_mb)
+    return timings
+
+
+def checkout_env(checkout: str) -> dict:
+    """The environment that makes ``kpirules`` run from another checkout (``--before``):
+    that checkout first on PYTHONPATH instead of this one, its .pyc files written."""
+    import compileall
+
+    before = os.path.abspath(checkout)
+    compileall.compile_dir(before, quiet=2, workers=1)
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [before] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                    if p and os.path.abspath(p) != str(BENCH.parent)]))
+
+
 def compile_bytecode() -> None:
     """Write kpirules' (and the baselines') .pyc files, as pip does when it installs a wheel.
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(BENCH))
 import generate  # noqa: E402
 from measure import (  # noqa: E402
     baseline_cli,
+    checkout_env,
     compile_bytecode,
     disagreements,
     duckdb_read_cli,
@@ -40,11 +41,23 @@ from measure import (  # noqa: E402
     normalise_cli,
     run_child,
     time_child,
+    time_in_turn,
 )
 
 AS_OF = generate.AS_OF.isoformat()
 BASELINES = ["python", "pandas_per_rule", "pandas_shared", "duckdb_per_rule", "duckdb_all"]
 PHASES = ["cli", "inproc", "validate", "sheets"]
+BEFORE = "kpirules_before"  # --before: the same check from another checkout
+ISSUE14_CASES = "M/1000,L/1000,10M/1000,M/10000,SEG50k/1000"
+# Issue 14's goals: kpirules / duckdb_all (whole processes), and a memory bound in MiB
+# from DuckDB's peak (None: no memory goal).
+ISSUE14_GOALS = {
+    ("M", 1000): (1.1, "<", None),
+    ("L", 1000): (1.1, "<", None),
+    ("10M", 1000): (1.1, "<", lambda duck: duck + 50),
+    ("M", 10000): (1.3, "<=", None),
+    ("SEG50k", 1000): (1.1, "<=", lambda duck: duck * 1.2),
+}
 
 
 class Bench:
@@ -53,6 +66,7 @@ class Bench:
         self.rows: list[dict] = []
         self.problems: list[str] = []  # disagreements and failures: any makes the run fail
         self.checked = 0  # tool x case comparisons made
+        self.before_env = checkout_env(args.before) if getattr(args, "before", None) else None
 
     def add(self, size, rules, phase, tool, times, peak_mb, **extra):
         row = {"size": size, "rules": rules, "phase": phase, "tool": tool,
@@ -77,10 +91,18 @@ class Bench:
         if floor.first.returncode == 0:
             self.add(size, None, "cli", "duckdb_read_csv", floor.times, max(floor.peaks))
         for n in counts:
-            rules = generate.write_rules(n, a.seed)
+            rules = generate.write_rules(n, a.seed, size)
             cmd = [kpirules_cli(), "check", str(csv), "--rules", str(rules),
                    "--as-of", AS_OF, "--format", "json"]
-            ours = time_child(cmd, a.repeat, a.budget)
+            commands = {"kpirules": cmd, **{t: baseline_cli(t, csv, rules, AS_OF) for t in tools}}
+            envs = {}
+            if self.before_env is not None:  # the same command with another checkout's kpirules
+                commands[BEFORE] = cmd
+                envs[BEFORE] = self.before_env
+            # In turn (kpirules, then each tool, then kpirules again...): a change in the
+            # machine's load hits every tool alike.
+            timings = time_in_turn(commands, a.repeat, a.budget, envs)
+            ours = timings["kpirules"]
             try:  # exit 1 is also Python's status for a crash: the JSON tells them apart
                 reference = normalise_cli(json.loads(ours.first.stdout))
             except ValueError:
@@ -89,8 +111,17 @@ class Bench:
                 continue
             self.add(size, n, "cli", "kpirules", ours.times, max(ours.peaks),
                      results=len(reference))
-            for tool in tools:
-                theirs = time_child(baseline_cli(tool, csv, rules, AS_OF), a.repeat, a.budget)
+            for tool in [*tools, *([BEFORE] if BEFORE in timings else [])]:
+                theirs = timings[tool]
+                if tool == BEFORE:  # kpirules' own JSON, normalised like ours
+                    if theirs.first.returncode not in (0, 1):
+                        self.problems.append(f"{tool} {size}/{n} exited {theirs.first.returncode}:\n"
+                                             f"{theirs.first.stderr[-2000:]}")
+                        continue
+                    self.add(size, n, "cli", tool, theirs.times, max(theirs.peaks))
+                    self.agree(f"cli {size}/{n} {tool}", reference,
+                               normalise_cli(json.loads(theirs.first.stdout)))
+                    continue
                 if theirs.first.returncode != 0:
                     self.problems.append(f"{tool} {size}/{n} exited {theirs.first.returncode}:\n"
                                          f"{theirs.first.stderr[-2000:]}")
@@ -98,11 +129,13 @@ class Bench:
                 self.add(size, n, "cli", tool, theirs.times, max(theirs.peaks))
                 self.agree(f"cli {size}/{n} {tool}", reference,
                            json.loads(theirs.first.stdout)["results"])
+            for timing in timings.values():
+                timing.first = None  # the JSON documents can be large (SEG50k): not kept
 
     def inproc(self, size: str, counts: list[int], tools: list[str]) -> None:
         a = self.args
         csv = generate.generate_data(size, a.seed)
-        files = [str(generate.write_rules(n, a.seed)) for n in counts]
+        files = [str(generate.write_rules(n, a.seed, size)) for n in counts]
         reference = None
         for tool in ["kpirules", *tools]:
             cmd = [sys.executable, str(BENCH / "worker.py"), tool, str(csv), ",".join(files),
@@ -196,6 +229,19 @@ def goals(rows: list[dict]) -> list[dict]:
             out.append({"goal": f"{size}: memory flat in rule count (CLI peak 1,000 vs 10 rules <= 1.25x)",
                         "value": round(hi / lo, 2), "met": hi / lo <= 1.25,
                         "note": f"CLI peak {lo} -> {hi} MB; evaluation Python heap {py_lo} -> {py_hi} MB"})
+    for (size, n), (goal, op, memory) in ISSUE14_GOALS.items():
+        ours, duck = get(size, n, "cli"), get(size, n, "cli", "duckdb_all")
+        if not (ours and duck):
+            continue
+        ratio = ours / duck
+        met = ratio < goal if op == "<" else ratio <= goal
+        mine, theirs = get(size, n, "cli", key="peak_mb"), get(size, n, "cli", "duckdb_all", key="peak_mb")
+        text = f"{size}/{n} vs duckdb_all {op} {goal}"
+        if memory is not None:
+            text += ", peak " + ("<= DuckDB's + 50 MiB" if size == "10M" else "<= DuckDB's x 1.2")
+            met = met and mine <= memory(theirs)
+        out.append({"goal": text, "value": round(ratio, 2), "met": met,
+                    "note": f"kpirules {ours} s / {mine} MiB, duckdb_all {duck} s / {theirs} MiB"})
     ours, floor = get("L", 1000, "cli"), get("L", None, "cli", "duckdb_read_csv")
     if ours and floor:
         out.append({"goal": "L/1,000 CLI no slower than DuckDB reading the CSV",
@@ -208,6 +254,9 @@ def goals(rows: list[dict]) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="S, 10/100 rules, 2 repeats (< 1 min)")
+    parser.add_argument("--issue14", action="store_true",
+                        help=f"issue 14's goal rows against duckdb_all, in turn: --only {ISSUE14_CASES} "
+                             "--phases cli --tools duckdb_all --repeat 3")
     parser.add_argument("--sizes", default=None, help="S,M,L")
     parser.add_argument("--rules", default=None, help="10,100,1000")
     parser.add_argument("--only", default=None, help="cases SIZE/RULES, e.g. S/100,L/1000")
@@ -218,8 +267,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--naive-max", type=int, default=100,
                         help="largest rule count the naive gspread approach is run at (sheets)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--before", metavar="CHECKOUT",
+                        help="also run `kpirules check` from another checkout in turn (cli phase), "
+                             "e.g. git archive COMMIT | tar -x -C /tmp/before; its results must agree")
     parser.add_argument("--json", default=None, help="results file")
     a = parser.parse_args(argv)
+    if a.issue14:
+        a.only, a.phases, a.tools = a.only or ISSUE14_CASES, a.phases or "cli", "duckdb_all"
+        a.repeat = a.repeat or 3
+    if a.only:  # the cases name their sizes and rule counts
+        named = [(c.split("/")[0], int(c.split("/")[1])) for c in a.only.split(",")]
+        a.sizes = a.sizes or ",".join(dict.fromkeys(size for size, _ in named))
+        a.rules = a.rules or ",".join(dict.fromkeys(str(n) for _, n in named))
     a.sizes = (a.sizes or ("S" if a.quick else "S,M,L")).split(",")
     a.rules = [int(n) for n in (a.rules or ("10,100" if a.quick else "10,100,1000")).split(",")]
     a.repeat = a.repeat or (2 if a.quick else 5)

@@ -149,13 +149,16 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
         segments = [()]
     lhs = rule.value_expr
     results = []
+    periods = [s.period for s in scans]
+    shared: dict = {}  # per rule, not per segment (Context.shared)
+    unit = _unit(rule)
     for segment in segments:
         ctx = Context(rule, [f.get(segment) if segment is not None else None for f in found],
-                      [s.period for s in scans], extents=extents)
+                      periods, extents=extents, shared=shared)
         result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
                             segment=dict(zip(rp.current.dims, segment))
                             if rp.current.dims and segment else None,
-                            threshold=_constant(ctx, rule.threshold), unit=_unit(rule),
+                            threshold=_constant(ctx, rule.threshold), unit=unit,
                             warn=_constant(ctx, rule.warn), **base)
         reason = None
         try:

@@ -70,11 +70,19 @@ class Context:
     periods: list[Period | None]
     used: set[int] = field(default_factory=set)  # baseline periods that entered a value
     extents: Extents | None = None  # data start and end per column (complete periods)
+    # What depends only on the rule and its periods, not on the segment: shared by the
+    # contexts of one rule's segments (the engine passes one dict per rule), so that a
+    # rule by a column with 50,000 values judges its periods' completeness once.
+    shared: dict = field(default_factory=dict)
 
     def complete(self, column: str, at: int) -> None:
         """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
         if self.extents is not None:
-            gap = self.extents.gap(column, self.periods[at])
+            key = (column, at)
+            try:
+                gap = self.shared[key]
+            except KeyError:
+                gap = self.shared[key] = self.extents.gap(column, self.periods[at])
             if gap is not None:
                 where = ""
                 if at:  # a baseline period: say which
@@ -90,6 +98,8 @@ class Context:
         warn level and guards; the baseline period of `vs previous`/`vs last year` for what
         change/delta read (and the guards, which must hold there too). The periods of an
         average are checked as they are read: a late one is left out of the mean."""
+        if self.extents is None or self.shared.get("complete") is True:
+            return
         from kpirules.plan import rule_aggregates
 
         single = self.rule.compared_with.kind != "average" and len(self.periods) > 1
@@ -97,6 +107,7 @@ class Context:
             self.complete(agg.column.name, 0)
             if in_baseline and single:
                 self.complete(agg.column.name, 1)
+        self.shared["complete"] = True  # no gap: the next segments need not ask again
 
     def group(self, at: int) -> Group:
         group = self.groups[at]

@@ -232,6 +232,34 @@ def test_random_messy_files_give_the_same_report(tmp_path, seed):
     assert tables[0].backend == "duckdb", tables[0].fallback_reason
 
 
+@pytest.mark.parametrize("middle", [
+    [],  # ISO dates throughout: the cube is keyed by the date text
+    [" 2026-11-06", "2026-11-04 10:00", "20261108", "2026-11-05T00:00:00Z"],  # in the hull, written otherwise
+    ["2026-12-01", "2025-01-01", "2026-11-30"],  # after A-1, before the hull (and a blank row)
+    ["bad", "2026-11-1x"],  # no date: the same source error
+])
+def test_dates_past_the_sample_give_the_same_report(tmp_path, middle):
+    # The sample (head and tail) shows ISO dates only; rows in the middle of the file that
+    # SQL would judge in the hull differently by their text must not change anything.
+    import random
+
+    rng = random.Random(7)
+    days = [f"2026-{m:02d}-{d:02d}" for m in (9, 10, 11) for d in range(1, 29)]
+    rows = [[rng.choice(days), rng.choice(["email", "search", " social"]), str(rng.randint(0, 50)),
+             rng.choice(["1.5", "", "3", " 4 "])] for _ in range(400)]
+    rows[200:200] = [[date, "email", "7", "2"] for date in middle] + ([["", "", "", ""]] if middle else [])
+    path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits", "revenue"], rows)
+    entries = parse_rules_file(FUZZ_RULES)
+    python = outcome(lambda: evaluate(entries, python_table(path), AS_OF))
+    tables = []
+    duck = outcome(lambda: evaluate(entries, tables.append(DuckTable(path)) or tables[0], AS_OF))
+    if isinstance(python, tuple):
+        assert duck == python
+        return
+    assert_same(python, duck)
+    assert tables[0].backend == "duckdb", tables[0].fallback_reason
+
+
 @pytest.mark.parametrize("name,text", [
     ("bom_semicolon_crlf", "\ufeffdate;channel;visits\r\n2026-11-17;email;5\r\n2026-11-18;\"a;b\";7\r\n"),
     ("tab", "date\tchannel\tvisits\n2026-11-17\temail\t5\n2026-11-18\tsearch\tx\n"),
@@ -423,3 +451,17 @@ def test_placeholders_cover_no_day_in_either_backend(tmp_path):
     visits = python.results[0]
     assert visits.status.value == "NO_DATA" and visits.incomplete  # week 16-22: visits only up to the 20th
     assert "visits are in only up to 2026-11-20" in visits.message
+
+
+def test_a_csv_file_is_checked_in_duckdb_without_sqlglot(tmp_path):
+    # The DuckDB path writes its SQL as text: importing sqlglot and building a tree of a
+    # thousand scans cost more than DuckDB's whole run on a 100,000-row file.
+    path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits"],
+                     [[f"2026-11-{d:02d}", c, d] for d in range(1, 26) for c in ("email", "search")])
+    code = ("import sys, datetime as dt; from kpirules.backends.duckdb_table import DuckTable; "
+            "from kpirules.engine import evaluate; from kpirules.rulesfile import parse_rules_file; "
+            "t = DuckTable(sys.argv[1]); r = evaluate(parse_rules_file('a: visits >= 1 weekly by channel\\n"
+            "b: last(visits) >= 1 weekly'), t, dt.date(2026, 11, 26)); "
+            "print(t.backend, [x.status.value for x in r.results], 'sqlglot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["duckdb", "['PASS',", "'PASS',", "'PASS']", "False"], out.stderr

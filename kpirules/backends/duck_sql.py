@@ -24,6 +24,35 @@ def sql_str(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+# First characters a placeholder read as blank (read.numbers.BLANK_WORDS: `--`, `n/a`, `#N/A`...)
+# may begin with: a cell starting otherwise with printable ASCII is filled, decided cheaply.
+_PLACEHOLDER_STARTS = "('-', 'n', 'N', '#')"
+
+
+def _blank_words() -> str:
+    from kpirules.read.numbers import BLANK_WORDS
+
+    return ", ".join(sql_str(w) for w in sorted(BLANK_WORDS))
+
+
+def filled_sql(cell: str) -> str:
+    """SQL: the cell holds a value (not ``numbers.holds_no_value``: None, whitespace only, or
+    a placeholder such as `--` or `n/a`). A cell whose first character is printable ASCII
+    ('!' <= c < U+0080, bytewise) and cannot begin a placeholder is filled: the common case,
+    decided without stripping."""
+    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' AND NOT (left({cell}, 1) IN {_PLACEHOLDER_STARTS}) "
+            f"THEN true WHEN {cell} IS NULL THEN false "
+            f"ELSE kp_text({cell}) <> '' AND lower(kp_text({cell})) NOT IN ({_blank_words()}) END")
+
+
+def maybe_blank_sql(cell: str) -> str:
+    """SQL: a cell the quick cube, which counts every cell that is not NULL as filled, may
+    have got wrong (whitespace only, or a placeholder): when a row has one, the cube is
+    built again the exact way (``filled_sql``)."""
+    return (f"({cell} < '!' OR {cell} >= '{chr(128)}' OR (left({cell}, 1) IN {_PLACEHOLDER_STARTS} "
+            f"AND lower(trim({cell})) IN ({_blank_words()})))")
+
+
 def macros() -> list[str]:
     ws = sql_str(_WS)
     iso = sql_str(_ISO)

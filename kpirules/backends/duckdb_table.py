@@ -2,10 +2,10 @@
 
 ``DuckTable`` answers ``names()``, ``ambiguous``, ``date_column``, ``problems`` and
 ``groups(plan)`` exactly as ``kpirules.table.DataTable`` does for the same file, but reads
-the file once in DuckDB instead of in Python: one pass keeps the rows up to the day before
-the as-of date (typed, in a temporary table), and one query, compiled from the plan by
-``kpirules.backends.sql_plan`` (sqlglot), computes every scan's aggregates and each metric's
-data start and end.
+the file once in DuckDB instead of in Python: one pass groups the rows up to the day before
+the as-of date into a small daily cube (date x the dimensions the plan uses, in a temporary
+table), and one query, written from the plan by ``kpirules.backends.sql_plan``, computes
+every scan's aggregates and each metric's data start and end from the cube.
 
 How it stays identical to the Python path:
 
@@ -24,8 +24,9 @@ How it stays identical to the Python path:
 - A file DuckDB reads differently or not at all (extra cells, stray quotes, invalid UTF-8
   past the part the recipe sampled) goes to the Python path as well: slow, but right.
 
-Sums use DuckDB's ``fsum`` (compensated summation): it agrees with ``math.fsum`` to the
-last bit on real data and within far less than the 1e-9 the spec allows on contrived data.
+Sums use DuckDB's ``fsum`` (compensated summation), per cube cell and again over the cells:
+it agrees with ``math.fsum`` to the last bit on real data and within far less than the 1e-9
+the spec allows on contrived data.
 """
 
 from __future__ import annotations
@@ -33,16 +34,17 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import re
 from typing import TYPE_CHECKING, ClassVar
 
 from kpirules.aggregate import IN_DATABASE, Group, Segment
 from kpirules.backends.duck_sample import Sample, has_blank_lines
-from kpirules.backends.duck_sql import SQL_DATE, macros, sql_str
+from kpirules.backends.duck_sql import SQL_DATE, filled_sql, macros, maybe_blank_sql, sql_str
 from kpirules.connectors.base import RawTable, a1
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
 from kpirules.plan import AggKey, Scan
-from kpirules.read.numbers import BLANK_WORDS, COMMA, DOT
+from kpirules.read.numbers import COMMA, DOT
 from kpirules.table import (
     BAD,
     MARK_SAMPLE,
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.backends.sql_plan import Slots
 
 _EPOCH = dt.date(1970, 1, 1)
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 
 
 class Unsupported(Exception):
@@ -149,10 +152,14 @@ class DuckTable:
         col = self.recipe.date_index
         if self.recipe.dates.fmt is not None:
             raise Unsupported("a date_format setting")
+        self._iso_dates = True  # every sampled date is YYYY-MM-DD: the cube is keyed by its text
+        self._quick = True  # the quick cube first (DuckTable._cube_builder)
         for row in rows:
             value = row[col] if col < len(row) else ""
             if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
                 raise Unsupported(f"dates such as {value!r} are read by the Python path")
+            if value and not _ISO_DAY.match(value):
+                self._iso_dates = False
 
     def _rows(self, n: int) -> list[list[str]]:
         """The first ``n`` rows below the header, totals right below it blanked, as
@@ -282,22 +289,25 @@ class DuckTable:
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
-        from kpirules.backends.sql_plan import Slots, aggregate_query
+        from kpirules.backends.sql_plan import Slots, aggregate_query, column_parts
 
         scans = [(scan, needed, Slots(needed, metrics)) for scan, needed in plan.scans.items()]
-        # Every scan's aggregates, the cells left for Python and the extents: one query.
-        query = aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims)
+        parts = column_parts(scans)
+        # The rows grouped once into a small cube; every scan's aggregates, the cells left
+        # for Python and the extents from the cube: one query.
+        query = aggregate_query([(s, slots) for s, _, slots in scans], metrics, dims, parts)
         last_day = plan.as_of - dt.timedelta(days=1)
         # Plain numbers first (the common file: one pass); the columns' decimal marks only
         # when a cell was not plain, or when decimal commas are possible ("1.500" is 1500).
         marks = {n: self._mark(n) for n in metrics} if self.recipe.comma_possible else {}
-        con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+        cube = self._cube_builder(con, plan.hull, last_day, metrics, dims, parts)
+        cube(marks)
         rows = con.execute(query).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
         if suspects and not marks:
             marks = {n: self._mark(n) for n in metrics}
             if any(m is not None for m in marks.values()):
-                con.execute(self._base_sql(plan.hull, last_day, metrics, dims, marks))
+                cube(marks)
                 rows = con.execute(query).fetchall()
                 suspects = next(r[2] for r in rows if r[0] == -1)
         self._extents = {}
@@ -321,43 +331,82 @@ class DuckTable:
             out[scan][segment] = slots.group(n, days, vals, bad.get((index, segment), {}))
         return out
 
+    def _cube_builder(self, con, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str], parts):
+        """A function building ``kp_cube`` with the given decimal marks: first the quick
+        way (keyed by the date text when the dates are plain ISO ones, blanks taken as
+        NULLs), checked on the cube (``cube_doubts``); else again the exact way."""
+        from kpirules.backends.sql_plan import cube_doubts, cube_sql
+
+        def build(marks: dict[str, str | None]) -> None:
+            for quick in (True, False) if self._quick else (False,):
+                by_text = quick and self._iso_dates
+                con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick),
+                                     metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
+                                     quick_blanks=quick))
+                doubts = cube_doubts(metrics, by_text=by_text, quick_blanks=quick)
+                if doubts is None or not con.execute(doubts).fetchone()[0]:
+                    return
+                self._quick = False  # a date written otherwise in the hull, or a blank-looking cell
+
+        return build
+
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
         mark = marks.get(name)
         macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
         return f"{macro}(c{self.columns[name]})"
 
-    def _base_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
-                  marks: dict[str, str | None]) -> str:
+    def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
+                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
-        any row up to A-1 counts), g<i> the dimension text (in the hull), and nn the number
+        any row up to A-1 counts), g<i> the dimension cell as read (in the hull; the cube
+        trims it, ``kp_text``, once per distinct cell), and nn the number
         of the row's metric cells in the hull that are not empty (so that nn minus the m<i>
-        that are not NULL counts the cells SQL left for Python to judge)."""
+        that are not NULL counts the cells SQL left for Python to judge).
+
+        ``by_text`` (ISO dates): every row, with its date cell as written (t) instead of d,
+        the hull judged on that text and whether the row is blank; the cube reads each
+        distinct text as a date once and filters (``sql_plan.cube_sql``). Reading every
+        row's date in SQL cost a third of the whole query. ``quick_blanks``: m<i>_in is
+        the cell itself (the cube counts it when not NULL) and w flags a row with a cell that
+        may be whitespace only (the cube counts them; the exact test cost a fifth)."""
         col = self.columns
+        date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
-        inner = f"SELECT kp_date(c{col[self.date_column]}) AS d, * FROM {self._source()}"
-        # DuckDB inlines d into the filter, so it must appear there once; NULL for no date.
-        kept = (f"SELECT * FROM ({inner}) WHERE coalesce(d <= DATE '{last_day.isoformat()}', "
-                f"NOT ({blank_row}))")
-        # In the hull: |2(d - start) - span| <= span (d once); the rows without a date too.
-        span = (hull[1] - hull[0]).days
-        flagged = (f"SELECT coalesce(abs(2 * (d - DATE '{hull[0].isoformat()}') - {span}) <= {span}, true) "
-                   f"AS h, * FROM ({kept})")
+        if by_text:
+            after = (hull[1] + dt.timedelta(days=1)).isoformat()  # '2026-11-25 10:00' < '2026-11-26'
+            flagged = (f"SELECT {date} AS t, ({date} >= '{hull[0].isoformat()}' AND {date} < '{after}') AS h, "
+                       f"({blank_row}) AS blank, * FROM {self._source()}")
+            keys = ["t", "h", "blank"]
+        else:
+            inner = f"SELECT kp_date({date}) AS d, * FROM {self._source()}"
+            # DuckDB inlines d into the filter, so it must appear there once; NULL for no date.
+            kept = (f"SELECT * FROM ({inner}) WHERE coalesce(d <= DATE '{last_day.isoformat()}', "
+                    f"NOT ({blank_row}))")
+            # In the hull: |2(d - start) - span| <= span (d once); the rows without a date too.
+            span = (hull[1] - hull[0]).days
+            flagged = (f"SELECT coalesce(abs(2 * (d - DATE '{hull[0].isoformat()}') - {span}) <= {span}, true) "
+                       f"AS h, * FROM ({kept})")
+            keys = ["d"]
         # DuckDB's cast takes surrounding whitespace as float() does (a cell it does not
         # take, blank or bad, is judged in Python).
+        nn = ("CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
+              " ELSE 0 END AS nn" if metrics else "0 AS nn")
         casts = ", ".join([
-            "d", *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
-            "CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
-            " ELSE 0 END AS nn" if metrics else "0 AS nn",
-            *(f"{_filled(f'c{col[n]}')} AS {a}_in" for n, a in metrics.items()),
-            *(f"CASE WHEN h THEN kp_text(c{col[n]}) END AS {a}" for n, a in dims.items())])
-        typed = ", ".join(["d", *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
-                                  for i in (a[1:] for a in metrics.values())), "nn",
-                           *(f"{a}_in" for a in metrics.values()), *dims.values()])
-        return (f"CREATE OR REPLACE TEMP TABLE base AS SELECT {typed} FROM "
-                f"(SELECT {casts} FROM ({flagged}))")
+            *keys, *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
+            *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
+            *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
+              for n, a in metrics.items()),
+            *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in metrics) + " AS w"]
+              if quick_blanks and metrics else []),
+            *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
+        typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
+                                    for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
+                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and metrics else []),
+                           *dims.values()])
+        return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
 
     # --------------------------------------------------------------- problems
 
@@ -425,17 +474,6 @@ class DuckTable:
                 bad_rows.append((day, index, texts_of, bad))
         bad_rows.sort(key=lambda r: (r[0], r[1]))
         return date_problems, bad_rows
-
-
-def _filled(cell: str) -> str:
-    """SQL: the cell holds a value (not ``numbers.holds_no_value``: None, whitespace only, or
-    a placeholder such as `--` or `n/a`). A cell whose first character is printable ASCII
-    ('!' <= c < U+0080, bytewise) and cannot begin a placeholder is filled: the common case,
-    decided without stripping."""
-    words = ", ".join(sql_str(w) for w in sorted(BLANK_WORDS))
-    return (f"CASE WHEN {cell} >= '!' AND {cell} < '{chr(128)}' AND NOT (left({cell}, 1) IN ('-', 'n', 'N', '#')) "
-            f"THEN true WHEN {cell} IS NULL THEN false "
-            f"ELSE kp_text({cell}) <> '' AND lower(kp_text({cell})) NOT IN ({words}) END")
 
 
 # ------------------------------------------------------------------ aggregates

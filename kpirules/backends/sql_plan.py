@@ -1,207 +1,301 @@
-"""The plan's aggregate query, compiled with sqlglot (one expression tree, many dialects).
+"""The plan's aggregate queries for the DuckDB backend, as DuckDB SQL text.
 
-``aggregate_query(scans, metrics, dims)`` turns every scan of a plan into one SELECT over the
-typed rows (a table ``base``: ``d`` the date, ``m<i>`` the metric values, ``m<i>_in`` whether
-the cell is filled, ``g<i>`` the dimension texts, ``nn`` the filled metric cells of a row in
-the hull) and joins them with UNION ALL. Each row of the answer is
-``(scan, seg, n, days, vals)``: the scan's index, the segment's texts, its rows, its distinct
-dates and the aggregates ``Slots`` placed in ``vals``. Two more rows: ``scan = -1`` counts
-the cells SQL left for Python to judge, ``scan = -2`` holds each metric's data start and
-end (days since 1970; spec/semantics.md "Complete periods").
+Two statements over the typed rows of the CSV file (``DuckTable._typed_sql``: ``d`` the
+date, ``m<i>`` the metric values, ``m<i>_in`` whether the cell is filled, ``g<i>`` the
+dimension cells as read, ``nn`` the filled metric cells of a row in the hull):
 
-What each function computes in SQL is its ``parts`` (kpirules.aggregate_functions), each
-part kind's SQL is ``KINDS`` (and the window of ``last``/``first`` in ``Slots``); both paths
-must give the same numbers on every conformance case (tests/test_backend_duckdb.py). DuckDB
-is the first dialect; the tree is dialect-free except for the functions named in ``KINDS``.
+- ``cube_sql`` groups them once, by date and every dimension the plan uses, into a small
+  temporary table ``kp_cube``: the row count, each metric's non-blank cells, filled cells,
+  and the parts its functions need (kpirules.aggregate_functions). The dimension texts
+  are trimmed (``kp_text``) after the rows are grouped, on the cube's few rows rather than
+  on every row, and grouped again.
+- ``aggregate_query`` answers every scan from the cube (the scans with the same segments
+  in one branch: the cube joined to their periods and filters), as one UNION ALL whose rows are
+  ``(scan, seg, n, days, vals)``: the scan's index, the segment's texts, its rows, its
+  distinct dates and the aggregates ``Slots`` placed in ``vals``. Two more rows:
+  ``scan = -1`` counts the cells SQL left for Python to judge, ``scan = -2`` holds each
+  metric's data start and end (days since 1970; spec/semantics.md "Complete periods").
+
+Every part of a function combines over the days of a scan with its own kind (a sum of
+sums, a min of mins), which is what lets the cube stand for the rows; sums are DuckDB's
+``fsum`` (compensated) at both levels. Both paths must give the same numbers on every
+conformance case (tests/test_backend_duckdb.py).
+
+The SQL is written as text, not built with sqlglot: importing sqlglot and building a tree
+of a thousand scans cost about as much as DuckDB's whole run on a 100,000-row file. A part's
+value (``Part.of``, written for sqlglot expressions) is rendered through ``SqlText``, which
+speaks the arithmetic the built-in functions use; anything else falls back to sqlglot.
 """
 
 from __future__ import annotations
 
-import functools
-from typing import Callable
-
-from sqlglot import exp
+import datetime as dt
+from typing import Any
 
 from kpirules.aggregate import AggValue, Group
-from kpirules.aggregate_functions import AGGREGATES
+from kpirules.aggregate_functions import AGGREGATES, Part
+from kpirules.backends.duck_sql import sql_str
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
 
-DIALECT = "duckdb"
 EPOCH = "1970-01-01"
+# How each kind of part is computed over rows, and again over the cube's rows.
+KINDS = {"sum": "fsum", "min": "min", "max": "max"}
 
 
-@functools.cache
-def _type(name: str) -> exp.DataType:
-    return exp.DataType.build(name, dialect=DIALECT)  # parsed once, copied into each use
+class SqlText:
+    """A SQL expression as text, with the operators ``Part.of`` applies to sqlglot nodes."""
+
+    def __init__(self, sql: str):
+        self.sql = sql
+
+    def copy(self) -> SqlText:
+        return self
+
+    def _op(self, op: str, other: Any, swap: bool = False) -> SqlText:
+        rhs = other.sql if isinstance(other, SqlText) else repr(float(other))
+        return SqlText(f"({rhs} {op} {self.sql})" if swap else f"({self.sql} {op} {rhs})")
+
+    def __mul__(self, other: Any) -> SqlText:
+        return self._op("*", other)
+
+    def __add__(self, other: Any) -> SqlText:
+        return self._op("+", other)
+
+    def __sub__(self, other: Any) -> SqlText:
+        return self._op("-", other)
+
+    def __truediv__(self, other: Any) -> SqlText:
+        return self._op("/", other)
+
+    __rmul__ = __mul__
+    __radd__ = __add__
+
+    def __rsub__(self, other: Any) -> SqlText:
+        return self._op("-", other, swap=True)
 
 
-def _cast(expression: exp.Expression, to: str) -> exp.Expression:
-    return exp.Cast(this=expression, to=_type(to).copy())
+def part_sql(part: Part, column: str) -> str:
+    """The SQL of ``part``'s value of ``column``."""
+    if part.of is None:
+        return column
+    try:
+        value = part.value(SqlText(column))
+        if isinstance(value, SqlText):
+            return value.sql
+    except (AttributeError, TypeError):
+        pass
+    from sqlglot import exp  # a plugin's part written with sqlglot's own functions
+
+    return part.value(exp.column(column)).sql(dialect="duckdb")
 
 
-def _as(expression: exp.Expression, name: str) -> exp.Expression:
-    return exp.alias_(expression, name, copy=False)
+def _date(day: dt.date) -> str:
+    return f"DATE '{day.isoformat()}'"
 
 
-def _col(name: str) -> exp.Column:
-    return exp.column(name)
-
-
-def _date(day) -> exp.Expression:
-    return _cast(exp.Literal.string(day.isoformat() if hasattr(day, "isoformat") else day), "DATE")
-
-
-def _call(name: str, *args: exp.Expression) -> exp.Expression:
-    return exp.Anonymous(this=name, expressions=list(args))
-
-
-def _filtered(aggregate: exp.Expression, condition: exp.Expression) -> exp.Expression:
-    return exp.Filter(this=aggregate, expression=exp.Where(this=condition))
-
-
-def _array(items: list[exp.Expression], element: str) -> exp.Expression:
-    return _cast(exp.Array(expressions=items), f"{element}[]")
-
-
-def _number(value: int) -> exp.Expression:
-    literal = exp.Literal.number(abs(value))
-    return exp.Neg(this=literal) if value < 0 else literal
-
-
-# How each kind of part (kpirules.aggregate_functions.Part) is computed over a scan's rows.
-# Sums use DuckDB's fsum: compensated summation, like math.fsum.
-KINDS: dict[str, Callable[[exp.Expression], exp.Expression]] = {
-    "sum": lambda v: _call("fsum", v),
-    "min": lambda v: exp.Min(this=v),
-    "max": lambda v: exp.Max(this=v),
-}
-
-
-def _cells(m: exp.Expression) -> exp.Expression:
-    return _cast(exp.Count(this=m), "DOUBLE")
+def column_parts(scans) -> dict[str, dict[str, Part]]:
+    """column -> every part the scans' functions need of it, by name."""
+    out: dict[str, dict[str, Part]] = {}
+    for _, needed, _ in scans:
+        for func, column in needed:
+            out.setdefault(column, {}).update(AGGREGATES[func].parts)
+    return out
 
 
 class Slots:
     """Where each part of each aggregate of one scan sits in the ``vals`` list its query
-    returns.
+    returns, and the SQL of each slot over the cube.
 
     Every column gets its count of non-blank cells (``AggValue.cells``); each function's
-    parts (kpirules.aggregate_functions) are shared by the functions that name them (sum
-    and avg share one fsum); an ``edge`` function's parts are taken over the rows of the
-    latest/earliest date with a value, found by a window over the scan's rows."""
+    parts are shared by the functions that name them (sum and avg share one fsum); an
+    ``edge`` function's parts are taken over the cube rows of the latest/earliest date
+    with a value, found by a window over the scan's cube rows."""
 
     def __init__(self, needed: set[AggKey], metrics: dict[str, str]):
         self.needed = sorted(needed)
-        self.exprs: list[exp.Expression] = []
-        self.windows: list[tuple[str, exp.Expression]] = []  # (alias, aggregate to window)
+        self.exprs: list[str] = []
+        self.windows: list[tuple[str, str]] = []  # (alias, aggregate to window)
         self.at: dict[tuple[str, str, str | None], int] = {}
+        self._reads: list | None = None
         for func, column in self.needed:
             fn = AGGREGATES[func]
-            m = _col(metrics[column])
-            self._slot(("cells", column, None), _cells(m))
+            m = metrics[column]
+            self._slot(("cells", column, None), f"sum({m}_c)::DOUBLE")
             on_day = None
             if fn.edge:
-                edge = f"{metrics[column]}_{fn.edge}"
-                dated = exp.case().when(exp.Not(this=exp.Is(this=m.copy(), expression=exp.Null())), _col("d"))
-                pick = exp.Max(this=dated) if fn.edge == "last" else exp.Min(this=dated)
+                edge = f"{m}_{fn.edge}"
+                pick = "max" if fn.edge == "last" else "min"
                 if all(alias != edge for alias, _ in self.windows):
-                    self.windows.append((edge, pick))
-                on_day = exp.EQ(this=_col("d"), expression=_col(edge))
+                    self.windows.append((edge, f"{pick}(CASE WHEN {m}_c > 0 THEN d END)"))
+                on_day = f"d = {edge}"
             for name, part in fn.parts.items():
-                expr = KINDS[part.kind](part.value(m.copy()))
-                self._slot((name, column, fn.edge), expr if on_day is None else _filtered(expr, on_day.copy()))
+                expr = f"{KINDS[part.kind]}({m}_{name})"
+                self._slot((name, column, fn.edge), expr if on_day is None else f"{expr} FILTER (WHERE {on_day})")
 
-    def _slot(self, key: tuple[str, str, str | None], expr: exp.Expression) -> None:
+    def _slot(self, key: tuple[str, str, str | None], expr: str) -> None:
         if key not in self.at:
             self.at[key] = len(self.exprs)
             self.exprs.append(expr)
 
+    def place(self, layout: dict[tuple[str, str], int]) -> None:
+        """The scan is answered by a branch shared with other scans, whose ``vals`` hold
+        ``layout``'s aggregates: (part name or "cells", column) -> position."""
+        self.at = {key: layout[key[:2]] for key in self.at}
+        self._reads = None
+
     def group(self, n: int, days: int, vals: list, bad: dict[str, list[Problem]]) -> Group:
+        if self._reads is None:  # where each aggregate's numbers are, worked out once
+            self._reads = [((func, column), AGGREGATES[func], self.at[("cells", column, None)],
+                            [(name, self.at[(name, column, AGGREGATES[func].edge)])
+                             for name in AGGREGATES[func].parts], column)
+                           for func, column in self.needed]
         group = Group(rows=n, days=days)
-        for func, column in self.needed:
-            fn = AGGREGATES[func]
-            cells = int(vals[self.at[("cells", column, None)]])
-            parts = {name: vals[self.at[(name, column, fn.edge)]] for name in fn.parts}
-            group.values[(func, column)] = AggValue(fn.of_parts(parts, cells), cells,
-                                                    tuple(bad.get(column, ())))
+        values = group.values
+        for key, fn, cells_at, parts_at, column in self._reads:
+            cells = int(vals[cells_at])
+            value = fn.of_parts({name: vals[i] for name, i in parts_at}, cells)
+            values[key] = AggValue(value, cells, tuple(bad[column]) if bad and column in bad else ())
         return group
 
 
-def _accepts(flt, column: exp.Expression) -> exp.Expression:
+def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
+             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False) -> str:
+    """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
+    and the dimensions' trimmed texts.
+
+    ``by_text`` = (hull, last day): the rows come keyed by their date cell as written
+    (``t``), with ``h`` saying whether that text lies in the hull as ISO text and ``blank``
+    whether the whole row is empty (``DuckTable._typed_sql``); each distinct text is read
+    as a date here, once, and the rows after the last day (A-1) and blank rows without a
+    date are left out here. ``hx`` counts texts whose date is in the hull although the text
+    comparison said otherwise: any makes the caller build the cube the exact way.
+
+    ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``w`` counts the
+    rows with a metric cell that may be whitespace only (its first character is not
+    printable ASCII): any makes the caller build the cube again with the exact test."""
+    keys = ["t", "h", "blank"] if by_text else ["d"]
+    # By text, h is a key: a group's filled cells in the hull are its m<i>_f when h holds.
+    inner = [*keys, *dims.values(), "count(*) AS r", *([] if by_text else ["sum(nn) AS nn"])]
+    filled = " + ".join(f"{m}_f" for m in metrics.values()) or "0"
+    outer = ["d", *(f"kp_text({g}) AS {g}" for g in dims.values()), "sum(r) AS r",
+             f"sum(CASE WHEN h THEN {filled} ELSE 0 END) AS nn" if by_text else "sum(nn) AS nn"]
+    for name, m in metrics.items():
+        # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
+        inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
+        outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
+        for part_name, part in sorted(parts.get(name, {}).items()):
+            kind = KINDS[part.kind]
+            inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
+            outer.append(f"{kind}({m}_{part_name}) AS {m}_{part_name}")
+    if quick_blanks:
+        inner.append("count_if(w) AS w")
+        outer.append("sum(w) AS w")
+    grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {', '.join([*keys, *dims.values()])}"
+    if by_text:
+        (start, end), last_day = by_text
+        outer.append(f"count_if(NOT coalesce(h, false) AND d BETWEEN {_date(start)} AND {_date(end)}) AS hx")
+        grouped = (f"SELECT * FROM (SELECT kp_date(t) AS d, * FROM ({grouped})) "
+                   f"WHERE coalesce(d <= {_date(last_day)}, NOT blank)")
+    trimmed = ", ".join(["d", *(f"kp_text({g})" for g in dims.values())])
+    return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
+
+
+def cube_doubts(metrics: dict[str, str], *, by_text: bool, quick_blanks: bool) -> str | None:
+    """The query counting what the quick cube may have got wrong (``cube_sql``), or None."""
+    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (
+        ["coalesce(sum(w), 0)"] if quick_blanks and metrics else [])
+    return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
+
+
+def _accepts(flt, column: str) -> str:
     # Filter.accepts: values compare as text, with the cell as dimension_text gives it.
-    values = [exp.Literal.string(v) for v in flt.values]
     if flt.op == "!=":
-        return exp.NEQ(this=column, expression=values[0])
-    return exp.In(this=column, expressions=values)
+        return f"{column} <> {sql_str(flt.values[0])}"
+    return f"{column} IN ({', '.join(sql_str(v) for v in flt.values)})"
 
 
-def scan_select(index: int, scan: Scan, slots: Slots, dims: dict[str, str]) -> exp.Select:
-    """One scan: its rows' segments, counts, distinct dates and aggregates."""
-    groups = [_col(dims[d]) for d in scan.dims]
-    where = exp.and_(
-        exp.Between(this=_col("d"), low=_date(scan.period.start), high=_date(scan.period.end)),
-        *(_accepts(f, _col(dims[f.column.name])) for f in scan.filters), copy=False)
-    rows: exp.Expression | str = "base"
+def scan_select(index: int, scan: Scan, slots: Slots, dims: dict[str, str]) -> str:
+    """One scan: its segments, rows, distinct dates and aggregates, from the cube."""
+    groups = [dims[d] for d in scan.dims]
+    where = " AND ".join([f"d BETWEEN {_date(scan.period.start)} AND {_date(scan.period.end)}",
+                          *(_accepts(f, dims[f.column.name]) for f in scan.filters)])
+    rows = f"kp_cube WHERE {where}"
     if slots.windows:
-        over = [g.copy() for g in groups]
-        windows = [_as(exp.Window(this=agg, partition_by=[g.copy() for g in over] or None), alias)
-                   for alias, agg in slots.windows]
-        rows = exp.select("*", *windows, copy=False).from_("base", copy=False).where(where, copy=False).subquery(
-            copy=False)
-    # Distinct dates as the bits set over the period: cheaper than count(DISTINCT d).
-    span = (scan.period.end - scan.period.start).days
-    days = _call("bit_count", _call(
-        "bitstring_agg", _cast(exp.Sub(this=_col("d"), expression=_date(scan.period.start)), "INTEGER"),
-        _number(0), _number(span)))
-    select = exp.select(
-        _as(_number(index), "scan"),
-        _as(_array([g.copy() for g in groups], "VARCHAR"), "seg"),
-        _as(exp.Count(this=exp.Star()), "n"),
-        _as(days, "days"),
-        _as(_array(slots.exprs, "DOUBLE"), "vals"),
-        copy=False).from_(rows, copy=False)
-    if not slots.windows:
-        select = select.where(where, copy=False)
-    return select.group_by(*groups, copy=False) if groups else select
+        over = f"PARTITION BY {', '.join(groups)}" if groups else ""
+        windows = ", ".join(f"{agg} OVER ({over}) AS {alias}" for alias, agg in slots.windows)
+        rows = f"(SELECT *, {windows} FROM {rows})"
+    seg = f"[{', '.join(groups)}]::VARCHAR[]"
+    select = (f"SELECT {index} AS scan, {seg} AS seg, sum(r)::BIGINT AS n, count(DISTINCT d) AS days, "
+              f"[{', '.join(slots.exprs)}]::DOUBLE[] AS vals FROM {rows}")
+    return select + (f" GROUP BY {', '.join(groups)}" if groups else "")
 
 
-def suspects_select(metrics: dict[str, str]) -> exp.Select:
+def suspects_select(metrics: dict[str, str]) -> str:
     """``scan = -1``: rows without a date plus metric cells in the hull that SQL did not
-    take (filled, ``nn``, minus cast, ``count(m<i>)``): what Python must look at."""
-    total: exp.Expression = exp.Add(
-        this=_filtered(exp.Count(this=exp.Star()), exp.Is(this=_col("d"), expression=exp.Null())),
-        expression=exp.Coalesce(this=exp.Sum(this=_col("nn")), expressions=[_number(0)]))
-    for m in metrics.values():
-        total = exp.Sub(this=total, expression=exp.Count(this=_col(m)))
-    return exp.select(
-        _as(_number(-1), "scan"), _as(_array([], "VARCHAR"), "seg"),
-        _as(_cast(exp.Paren(this=total), "BIGINT"), "n"), _as(_number(0), "days"),
-        _as(_array([], "DOUBLE"), "vals"), copy=False).from_("base", copy=False)
+    take (filled, ``nn``, minus cast, the cube's ``m<i>_c``): what Python must look at."""
+    total = "coalesce(sum(r) FILTER (WHERE d IS NULL), 0) + coalesce(sum(nn), 0)"
+    total += "".join(f" - coalesce(sum({m}_c), 0)" for m in metrics.values())
+    return (f"SELECT -1 AS scan, []::VARCHAR[] AS seg, ({total})::BIGINT AS n, 0 AS days, "
+            f"[]::DOUBLE[] AS vals FROM kp_cube")
 
 
-def extents_select(metrics: dict[str, str]) -> exp.Select:
-    """``scan = -2``: each metric's data start and end, in days since 1970, over every row
-    of ``base`` (all rows up to A-1)."""
-    ends: list[exp.Expression] = []
-    for m in metrics.values():
-        for edge in (exp.Min, exp.Max):
-            day = _filtered(edge(this=_col("d")), _col(f"{m}_in"))
-            ends.append(_cast(exp.Paren(this=exp.Sub(this=day, expression=_date(EPOCH))), "DOUBLE"))
-    return exp.select(
-        _as(_number(-2), "scan"), _as(_array([], "VARCHAR"), "seg"),
-        _as(_cast(_number(0), "BIGINT"), "n"), _as(_number(0), "days"),
-        _as(_array(ends, "DOUBLE"), "vals"), copy=False).from_("base", copy=False)
+def extents_select(metrics: dict[str, str]) -> str:
+    """``scan = -2``: each metric's data start and end, in days since 1970, over every
+    row up to A-1 (the cube holds them all)."""
+    ends = [f"(({edge}(d) FILTER (WHERE {m}_f > 0)) - DATE '{EPOCH}')::DOUBLE"
+            for m in metrics.values() for edge in ("min", "max")]
+    return (f"SELECT -2 AS scan, []::VARCHAR[] AS seg, 0::BIGINT AS n, 0 AS days, "
+            f"[{', '.join(ends)}]::DOUBLE[] AS vals FROM kp_cube")
 
 
-def aggregate_query(scans: list[tuple[Scan, Slots]], metrics: dict[str, str], dims: dict[str, str]) -> str:
+def shared_select(branch: list[tuple[int, Scan, Slots]], metrics: dict[str, str], dims: dict[str, str],
+                  parts: dict[str, dict[str, Part]]) -> str:
+    """Scans with the same segments and no window, in one pass over the cube: the cube
+    joined to the list of the scans' periods and filters, grouped by scan and segment.
+    Their ``vals`` hold every aggregate any of them needs (``Slots.place``)."""
+    groups = [dims[d] for d in branch[0][1].dims]
+    columns = sorted({column for _, _, slots in branch for _, column in slots.needed})
+    layout: dict[tuple[str, str], int] = {}
+    exprs: list[str] = []
+    for column in columns:
+        m = metrics[column]
+        layout[("cells", column)] = len(exprs)
+        exprs.append(f"sum({m}_c)::DOUBLE")
+        for name, part in sorted(parts[column].items()):
+            layout[(name, column)] = len(exprs)
+            exprs.append(f"{KINDS[part.kind]}({m}_{name})")
+    filter_sets: dict[tuple, int] = {(): 0}
+    values = []
+    for index, scan, slots in branch:
+        slots.place(layout)
+        f = filter_sets.setdefault(scan.filters, len(filter_sets))
+        values.append(f"({index}, {_date(scan.period.start)}, {_date(scan.period.end)}, {f})")
+    cases = " ".join(f"WHEN {i} THEN " + " AND ".join(_accepts(flt, dims[flt.column.name]) for flt in filters)
+                     for filters, i in filter_sets.items() if filters)
+    accepted = f" AND CASE s_f WHEN 0 THEN true {cases} END" if cases else ""
+    seg = f"[{', '.join(groups)}]::VARCHAR[]"
+    return (f"SELECT s_i AS scan, {seg} AS seg, sum(r)::BIGINT AS n, count(DISTINCT d) AS days, "
+            f"[{', '.join(exprs)}]::DOUBLE[] AS vals FROM kp_cube JOIN (VALUES {', '.join(values)}) "
+            f"AS s(s_i, s_lo, s_hi, s_f) ON d BETWEEN s_lo AND s_hi{accepted} "
+            f"GROUP BY {', '.join(['s_i', *groups])}")
+
+
+def aggregate_query(scans: list[tuple[Scan, Slots]], metrics: dict[str, str], dims: dict[str, str],
+                    parts: dict[str, dict[str, Part]]) -> str:
     """Every scan, then the suspects row, then (with metrics) the extents row, as one
-    UNION ALL in DuckDB's SQL."""
-    selects: list[exp.Select] = [scan_select(i, scan, slots, dims) for i, (scan, slots) in enumerate(scans)]
+    UNION ALL over ``kp_cube``. Scans with the same segments share a branch (one branch
+    per scan costs DuckDB milliseconds each to plan: most of the query at a thousand
+    rules); a scan with ``last``/``first`` has a branch of its own (its window)."""
+    shared: dict[tuple[str, ...], list[tuple[int, Scan, Slots]]] = {}
+    selects = []
+    for i, (scan, slots) in enumerate(scans):
+        if slots.windows:
+            selects.append(scan_select(i, scan, slots, dims))
+        else:
+            shared.setdefault(scan.dims, []).append((i, scan, slots))
+    selects += [shared_select(branch, metrics, dims, parts) for branch in shared.values()]
     selects.append(suspects_select(metrics))
     if metrics:
         selects.append(extents_select(metrics))
-    # One UNION ALL node per branch, built without copying (sqlglot's builders copy their
-    # arguments by default: quadratic over a thousand scans).
-    query = functools.reduce(lambda a, b: exp.union(a, b, distinct=False, copy=False), selects)
-    return query.sql(dialect=DIALECT)
+    return "\nUNION ALL ".join(selects)
