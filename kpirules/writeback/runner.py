@@ -149,7 +149,8 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         def read(history_tab: str, alerts_tab: str, elsewhere: bool) -> tuple[Workbook, SourceError | None]:
             # With the data elsewhere (a warehouse), the Rules tab stands in for the data tab.
             return _read(conn, rules_tab if elsewhere else data_tab, rules_tab,
-                         (history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
+                         (history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab),
+                         columns=None if elsewhere else _needed(conn, config, file_settings))
 
         elsewhere = bool(data or file_settings.data)
         wb, data_error = read(history_tab, alerts_tab, elsewhere)
@@ -186,12 +187,25 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     return outcome
 
 
-def _read(conn: Any, data_tab: str | None, rules_tab: str | None, extra_tabs: tuple[str, ...]
-          ) -> tuple[Workbook, SourceError | None]:
+def _needed(conn: Any, config: str | None, file_settings: Settings) -> Callable[[Workbook], Any] | None:
+    """On a big Google Sheet, what ``check`` reads too: below the data tab's first rows,
+    only the columns the rules use (kpirules.source.needed_columns). Restated periods and
+    alerts come from the same rules, so they need no other column."""
+    if not getattr(conn, "reads_columns", False):
+        return None
+    from kpirules.source import find_settings_file, needed_columns
+
+    path = config or find_settings_file()
+    return lambda wb: needed_columns(wb, conn, path, file_settings)
+
+
+def _read(conn: Any, data_tab: str | None, rules_tab: str | None, extra_tabs: tuple[str, ...],
+          columns: Callable[[Workbook], Any] | None = None) -> tuple[Workbook, SourceError | None]:
     """The one read, and the data side's error when only the data could not be read: the
     Rules tab then stands in for the data tab, so that every rule can say "not checked"."""
     try:
-        return conn.read(data_tab=data_tab, rules_tab=rules_tab, extra_tabs=extra_tabs), None
+        options = {"columns": columns} if columns is not None else {}
+        return conn.read(data_tab=data_tab, rules_tab=rules_tab, extra_tabs=extra_tabs, **options), None
     except SourceError as exc:
         if not rules_tab or data_tab == rules_tab:
             raise
