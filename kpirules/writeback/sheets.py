@@ -152,7 +152,10 @@ def _runs(rows_bottom_first: list[int]) -> list[tuple[int, int]]:
 
 
 def _add_sheet(tab: TabPlan, sid: int) -> dict:
-    grid: dict[str, Any] = {"rowCount": 1000, "columnCount": max(26, tab.columns)}
+    # A new tab's grid holds every cell written into it (a cell past the grid is an error:
+    # a Dashboard of 1,000 rules goes below row 1,000); appended rows extend it themselves.
+    rows = max((row for row, _ in tab.cells), default=0)
+    grid: dict[str, Any] = {"rowCount": max(1000, rows), "columnCount": max(26, tab.columns)}
     if tab.freeze_header:
         grid["frozenRowCount"] = tab.header_row
     return {"addSheet": {"properties": {"sheetId": sid, "title": tab.title, "gridProperties": grid}}}
