@@ -54,3 +54,25 @@ def test_run_on_a_big_sheet_reads_only_the_columns_the_rules_use(emulator, tmp_p
     ours = [(r.name, r.status.value, r.value) for r in outcome.report.results]
     assert ours == [(r["name"], r["status"], r["value"]) for r in theirs]
     assert len(ours) >= 6 and ours[0][2] is not None
+
+
+def test_rows_of_the_same_columns_are_written_as_one_block():
+    """History upserts (rows of the same engine columns, one under the other) are one
+    updateCells with a row each, not one request a row; a row that also takes another
+    column (Restated) starts its own block; rows not adjacent do not join."""
+    from kpirules.writeback.plan import Out, TabPlan, WritePlan
+    from kpirules.writeback.sheets import build_requests
+
+    tab = TabPlan(title="History")
+    for row in (2, 3, 4, 5, 9):
+        for col in range(3):
+            tab.set(row, col, Out(f"r{row}c{col}"))
+    tab.set(4, 4, Out("was FAIL"))
+    requests = [r["updateCells"] for r in build_requests(WritePlan(tabs=[tab]), {"History": 3})]
+    blocks = [(r["start"]["rowIndex"] + 1, r["start"]["columnIndex"],
+               [[c["userEnteredValue"]["stringValue"] for c in row["values"]] for row in r["rows"]])
+              for r in requests]
+    assert blocks == [(2, 0, [["r2c0", "r2c1", "r2c2"], ["r3c0", "r3c1", "r3c2"], ["r4c0", "r4c1", "r4c2"],
+                              ["r5c0", "r5c1", "r5c2"]]),
+                      (4, 4, [["was FAIL"]]),
+                      (9, 0, [["r9c0", "r9c1", "r9c2"]])]
