@@ -404,8 +404,9 @@ class GoogleSheetsConnector:
         connect at all, are always retried: the request was not carried out."""
         if not requests:
             return {"spreadsheetId": self._key, "replies": []}
-        return self._call(lambda http: http.batch_update(self._key, {"requests": list(requests)}),
-                          idempotent=idempotent)
+        from kpirules.connectors.gsheets_writes import post_batch
+
+        return self._call(lambda http: post_batch(http, self._key, list(requests)), idempotent=idempotent)
 
     # -- HTTP ---------------------------------------------------------------------------
 
