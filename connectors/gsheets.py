@@ -18,12 +18,12 @@ cell of every tab; a workbook's History tab and unrelated tabs can dwarf the Dat
 
 The catch with ``ranges``: a range naming a tab that does not exist makes the whole call
 fail with 400 "Unable to parse range". So the first call asks for the tabs under the names
-given; only when Google answers that 400 (a tab is missing, or spelled in another case and
-Google did not match it) do we fall back to one metadata call (every tab's title) and one
-data call with the titles matched case-insensitively (spec/cli.md). The usual run, with the
-tabs named as configured, costs one call; an unusual one three. One case is common enough
-to cost less: a sheet without a Settings tab (it is optional), when Google's 400 names
-that range, is asked again without it: two calls.
+given; when Google answers that 400 (a tab is missing, or spelled in another case and
+Google did not match it) we fall back to one metadata call (every tab's title) and one
+data call with the titles matched case-insensitively (spec/cli.md). The usual read, with
+the tabs named as configured, costs one call; an unusual one three. Common cases cost two:
+the 400 names an optional tab asked for last (a sheet without a Settings tab), or, for
+`run`, any optional tab (gsheets_read.after_missing: a first run).
 
 Dates: a DATE cell becomes ``datetime.date`` (serial days since 1899-12-30); a DATE_TIME
 cell a ``datetime.datetime`` in the spreadsheet's time zone (the serial is wall-clock time
@@ -216,6 +216,10 @@ class GoogleSheetsConnector:
         self._auth: Any = None  # kpirules.gauth.Resolved
         self._sheet_ids: dict[str, int] = {}
         self.calls = 0  # HTTP calls made (attempts included), for tests and --verbose
+        # `run` lets a read assume missing the tabs after a missing one (gsheets_read.
+        # after_missing); ``guessed``: the tabs the last read assumed missing.
+        self.guess_missing = False
+        self.guessed: tuple[str, ...] = ()
 
     @classmethod
     def matches(cls, source: str) -> bool:
@@ -261,9 +265,10 @@ class GoogleSheetsConnector:
             if name and _find(wanted, name) is None:
                 wanted.append(name)
         try:
-            doc = self._first_call(wanted)
+            doc = self._first_call(wanted, required=len({data_tab, rules_tab} - {None}))
             titles = None
         except _RangeNotFound:
+            self.guessed = ()
             # Fallback, see the module docstring: learn the titles, then ask for the ones
             # that exist under their real spelling.
             meta = self._get(fields=META_FIELDS)
@@ -289,18 +294,22 @@ class GoogleSheetsConnector:
         """The first is the data tab: its head only (gsheets_read); the others whole."""
         return [head_range(quote_tab(tabs[0])), *(quote_tab(t) for t in tabs[1:])]
 
-    def _first_call(self, wanted: list[str]) -> dict:
-        """The tabs ``wanted`` by their names. A sheet without a Settings tab is common (it
-        is optional): when Google's 400 names that range, ask once more without it rather
-        than learning every title (two calls, not three)."""
+    def _first_call(self, wanted: list[str], required: int) -> dict:
+        """The tabs ``wanted`` by their names. When Google's 400 names an optional tab that
+        is the last asked for (a sheet without a Settings tab: common), or with
+        ``guess_missing`` any optional tab, ask once more without it rather than learning
+        every title (two calls, not three: gsheets_read.after_missing)."""
+        self.guessed = ()
         try:
             return self._get(ranges=self._ranges(wanted), fields=GRID_FIELDS)
         except _RangeNotFound as exc:
-            settings = _find(wanted[1:], SETTINGS_TAB)
-            if settings is None or exc.range_text not in (quote_tab(settings), settings):
+            from kpirules.connectors.gsheets_read import after_missing
+
+            again = after_missing(wanted, exc.range_text, quote_tab, required, guess=self.guess_missing)
+            if again is None:
                 raise
-            return self._get(ranges=self._ranges([t for t in wanted if t != settings]),
-                             fields=GRID_FIELDS)
+            self.guessed = again[1]
+            return self._get(ranges=self._ranges(again[0]), fields=GRID_FIELDS)
 
     def _rest_of_data(self, doc: dict, book: Workbook, columns: Any) -> None:
         """The data tab's rows below the head, when there are any: only ``columns`` of
@@ -384,16 +393,11 @@ class GoogleSheetsConnector:
     def sheet_formatting(self) -> dict[str, dict]:
         """Per tab title: its frozen rows, conditional format rules and protected ranges
         (one metadata call, no cells), so that ``init`` installs its set-up only once."""
+        from kpirules.connectors.gsheets_read import formatting
+
         doc = self._get(fields=FORMATTING_FIELDS)
         self._remember_ids(doc)
-        out = {}
-        for sheet in doc.get("sheets", ()):
-            props = sheet.get("properties", {})
-            out[props.get("title", "")] = {
-                "frozen_rows": int((props.get("gridProperties") or {}).get("frozenRowCount", 0)),
-                "conditional_formats": sheet.get("conditionalFormats") or [],
-                "protected_ranges": sheet.get("protectedRanges") or []}
-        return out
+        return formatting(doc)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -407,8 +411,9 @@ class GoogleSheetsConnector:
         connect at all, are always retried: the request was not carried out."""
         if not requests:
             return {"spreadsheetId": self._key, "replies": []}
-        return self._call(lambda http: http.batch_update(self._key, {"requests": list(requests)}),
-                          idempotent=idempotent)
+        from kpirules.connectors.gsheets_writes import post_batch
+
+        return self._call(lambda http: post_batch(http, self._key, list(requests)), idempotent=idempotent)
 
     # -- HTTP ---------------------------------------------------------------------------
 

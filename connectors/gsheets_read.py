@@ -103,3 +103,39 @@ def merge_page(rows: list[list[Any]], offset: int, grid: dict) -> None:
         for c, v in enumerate(values, col0):
             if v is not None:
                 target[c] = v
+
+
+def after_missing(wanted: list[str], named: str, quote: Callable[[str], str], required: int, *,
+                  guess: bool) -> tuple[list[str], tuple[str, ...]] | None:
+    """The tabs to ask for again after Google's 400 named the range ``named`` (a tab that
+    is not there), and the tabs assumed missing; None when only the tab list can say.
+
+    Google parses the ranges in order and names the first it cannot: the tabs before it
+    are there. Only an optional tab (after the ``required`` data and rules tabs) is dropped. The last
+    one: ask again without it, certain. Another, with ``guess`` (``run``, whose first
+    write creates the tabs it did not read, and is refused whole if one exists after all:
+    the runner then reads again with the tab list): the ones after it are assumed missing
+    too, since kpirules creates its tabs together (init: Settings, History, Alerts; the
+    first run: the Dashboard and the lease). A first run then reads twice, not three times."""
+    index = next((i for i, t in enumerate(wanted) if named in (quote(t), t)), None)
+    if index is None or index < required:
+        return None
+    if index == len(wanted) - 1:
+        return wanted[:index], ()
+    if not guess:
+        return None
+    return wanted[:index], tuple(wanted[index + 1:])
+
+
+
+def formatting(doc: dict) -> dict[str, dict]:
+    """Per tab title of a metadata answer: its frozen rows, conditional format rules and
+    protected ranges (``GoogleSheetsConnector.sheet_formatting``)."""
+    out = {}
+    for sheet in doc.get("sheets", ()):
+        props = sheet.get("properties", {})
+        out[props.get("title", "")] = {
+            "frozen_rows": int((props.get("gridProperties") or {}).get("frozenRowCount", 0)),
+            "conditional_formats": sheet.get("conditionalFormats") or [],
+            "protected_ranges": sheet.get("protectedRanges") or []}
+    return out

@@ -9,6 +9,7 @@ reading the sheet back. Never a blind retry.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from kpirules.errors import SourceError
 
@@ -33,6 +34,17 @@ class WriteUnknown(SourceError):
     def __init__(self, message: str, hint: str | None = None, *, timed_out: bool = False):
         super().__init__(message, hint)
         self.timed_out = timed_out
+
+
+def post_batch(http: Any, key: str, requests: list[dict]) -> Any:
+    """One ``spreadsheets.batchUpdate`` through gspread's client, its body encoded without
+    the spaces ``json=`` puts after every comma and colon: a run's write at 1,000 rules is
+    some 20 MB of cells, a tenth of it those spaces."""
+    from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL
+
+    body = json.dumps({"requests": requests}, separators=(",", ":"), allow_nan=False).encode()
+    return http.request("post", SPREADSHEET_BATCH_UPDATE_URL % key, data=body,
+                        headers={"Content-Type": "application/json"}).json()
 
 
 def write_failure(exc: Exception, translated: Exception) -> Exception:

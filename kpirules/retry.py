@@ -199,7 +199,8 @@ class RetryPolicy:
             hint = ("the Sheets API quota was used up (per minute, per user and project); "
                     "try again in a minute, or run less often")
         elif last.kind == TIMEOUT:
-            hint = "try again later; a very large sheet may need a longer read timeout"
+            hint = ("try again later, or set a longer `timeout` (seconds for a small read) in "
+                    "kpirules.toml or the Settings tab")
         elif last.kind == CONNECTION:
             hint = "check the network connection (and any proxy settings), then try again"
         return RetryExhausted(message, hint, attempts=n, elapsed=elapsed, failures=failures)

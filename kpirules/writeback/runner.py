@@ -107,7 +107,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         connector: str | None = None, notify: bool = True, now: dt.datetime | None = None,
         dispatch: Callable[..., list[Delivery]] | None = None,
         after_lease: Callable[[], None] | None = None, data: str | None = None, table: str | None = None,
-        **options: Any) -> RunOutcome:
+        guess_tabs: bool = True, **options: Any) -> RunOutcome:
     """Evaluate ``source``'s rules and write results, History and Alerts back into it.
 
     Raises ``SourceError`` when the source cannot be read or the results could not be
@@ -119,7 +119,12 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     ``data`` (else the ``data`` setting) is a warehouse URL and ``table`` (else the
     ``table`` setting) its table: the rules stay in ``source``, the data are evaluated
     where they are (``kpirules.backends.warehouse_table``). Data that cannot be read while
-    the Rules tab can be written give every rule "not checked: <reason>" (exit 3)."""
+    the Rules tab can be written give every rule "not checked: <reason>" (exit 3).
+
+    ``guess_tabs``: on a Google Sheet, a read that finds a tab missing may assume the
+    tabs asked for after it missing too (a first run: connectors/gsheets_read.py,
+    ``after_missing``); the first write, which creates them, is refused whole when one is
+    there after all, and the run starts over reading the tab list (``guess_tabs=False``)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
     from kpirules.connectors.base import TABS, capabilities
@@ -127,12 +132,15 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     from kpirules.writeback.writers import writer_for
 
     file_settings = load_settings(config)
+    asked = (data_tab, rules_tab)  # as given, for a run that starts over
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab), ("history_tab", None),
                             ("alerts_tab", None), ("date_column", None)) if not v]  # not given here
     data_tab = data_tab or file_settings.data_tab
     rules_tab = rules_tab or file_settings.rules_tab
     conn = open_source(source, connector=connector, **options)
     apply_timeout(conn, file_settings)  # the `timeout` setting (Google Sheets reads)
+    if hasattr(conn, "guess_missing"):
+        conn.guess_missing = guess_tabs and not dry_run  # a dry run's plan must be right
     writer = writer_for(conn)
     if writer is None:
         name = getattr(conn, "name", "") or "given"
@@ -151,8 +159,11 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
 
         def read(history_tab: str, alerts_tab: str, elsewhere: bool) -> tuple[Workbook, SourceError | None]:
             # With the data elsewhere (a warehouse), the Rules tab stands in for the data tab.
+            # In the order kpirules creates them (init: Settings, History, Alerts; the first
+            # run: Dashboard, the lease), which a read that finds one missing relies on.
             return _read(conn, rules_tab if elsewhere else data_tab, rules_tab,
-                         (history_tab, alerts_tab, SETTINGS_TAB, DASHBOARD_TAB, *lease_tab))
+                         (SETTINGS_TAB, history_tab, alerts_tab, DASHBOARD_TAB, *lease_tab),
+                         columns=None if elsewhere else _needed(conn, config, file_settings))
 
         elsewhere = bool(data or file_settings.data)
         wb, data_error = read(history_tab, alerts_tab, elsewhere)
@@ -185,16 +196,52 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
             outcome.lease = read_lease(wb.extra_tabs.get(LEASE_TAB), conn.sheet_ids)
         if dry_run:
             return outcome
-        writer.carry_out(conn, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
+        guessed = tuple(getattr(conn, "guessed", ()))
+        try:
+            writer.carry_out(conn, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
+        except Exception as exc:
+            if not _guess_refused(exc, guessed):
+                raise
+            log.info("a tab the read assumed missing (%s) is there: nothing was written; reading "
+                     "again with the tab list", ", ".join(guessed))
+            return run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=asked[0], rules_tab=asked[1],
+                       restate=restate, connector=connector, notify=notify, now=now, dispatch=dispatch,
+                       after_lease=after_lease, data=data, table=table, guess_tabs=False, **options)
     return outcome
 
 
-def _read(conn: Any, data_tab: str | None, rules_tab: str | None, extra_tabs: tuple[str, ...]
-          ) -> tuple[Workbook, SourceError | None]:
+def _guess_refused(exc: Exception, guessed: tuple[str, ...]) -> bool:
+    """Whether the first write was refused because a tab the read assumed missing is
+    there (its addSheet failed; a batchUpdate is all or nothing, so nothing was written)."""
+    from kpirules.writeback.lease import LEASE_TAB, LeaseHeld
+
+    if not guessed:
+        return False
+    if isinstance(exc, LeaseHeld):  # the lease tab's addSheet refused: it was there
+        return any(t.casefold() == LEASE_TAB.casefold() for t in guessed)
+    message = str(getattr(exc, "api_message", "") or "")
+    return "already exists" in message and any(t.casefold() in message.casefold() for t in guessed)
+
+
+def _needed(conn: Any, config: str | None, file_settings: Settings) -> Callable[[Workbook], Any] | None:
+    """On a big Google Sheet, what ``check`` reads too: below the data tab's first rows,
+    only the columns the rules use (kpirules.source.needed_columns). Restated periods and
+    alerts come from the same rules, so they need no other column."""
+    if not getattr(conn, "reads_columns", False):
+        return None
+    from kpirules.source import find_settings_file, needed_columns
+
+    path = config or find_settings_file()
+    return lambda wb: needed_columns(wb, conn, path, file_settings)
+
+
+def _read(conn: Any, data_tab: str | None, rules_tab: str | None, extra_tabs: tuple[str, ...],
+          columns: Callable[[Workbook], Any] | None = None) -> tuple[Workbook, SourceError | None]:
     """The one read, and the data side's error when only the data could not be read: the
     Rules tab then stands in for the data tab, so that every rule can say "not checked"."""
     try:
-        return conn.read(data_tab=data_tab, rules_tab=rules_tab, extra_tabs=extra_tabs), None
+        options = {"columns": columns} if columns is not None else {}
+        return conn.read(data_tab=data_tab, rules_tab=rules_tab, extra_tabs=extra_tabs, **options), None
     except SourceError as exc:
         if not rules_tab or data_tab == rules_tab:
             raise
