@@ -13,8 +13,7 @@ that tells a date (a serial number formatted DATE or DATE_TIME) from a plain num
 *effective* format, not the user-entered one, because a formula such as ``=A2+7`` on a date
 cell has no format of its own but still shows a date.
 
-Not ``includeGridData`` without ``ranges``: it returns every cell of every tab, and a
-History tab or unrelated tabs can dwarf the Data tab.
+Not ``includeGridData``: it returns every cell of every tab (History can dwarf Data).
 
 The catch with ``ranges``: a range naming a tab that does not exist makes the whole call
 fail with 400 "Unable to parse range". So the first call asks for the tabs under the names
