@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from typing import Mapping
 
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.results import Period
 
 Span = tuple[dt.date, dt.date]  # (data start F, data end L)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass
+from kpirules.dataclass_fast import dataclass
 from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast, wilson

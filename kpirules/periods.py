@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from dataclasses import dataclass
+from kpirules.dataclass_fast import dataclass
 from functools import lru_cache
 
 from kpirules.ast import Baseline, Window

@@ -7,12 +7,12 @@ rule is an entry with a problem, never an exception: the other rules still run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.ast import Rule
 from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, a1
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import INVALID_RULE, KpiError, Problem
 from kpirules.names import normalise
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from kpirules.dataclass_fast import dataclass, field
 from typing import Any, ClassVar, Iterable
 
 from kpirules.aggregate import ROWS

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from dataclasses import dataclass
+from kpirules.dataclass_fast import dataclass
 from typing import Any
 
 from kpirules.aggregate_functions import AGGREGATES
