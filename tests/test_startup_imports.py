@@ -25,12 +25,14 @@ NOT_ON_THIS_PATH = {
     "babel",  # locale-aware formats
     "numpy", "pandas",
     "tomllib",  # no pyproject.toml or kpirules.toml to read
+    "click",  # check's common form runs without it (kpirules.cli.fast)
 }
 NOT_LOADED_MODULES = {
     "kpirules.config",  # the pydantic settings model
     "kpirules.parse_errors",  # only when a rule does not parse
     "kpirules.explain",
     "kpirules.lint",
+    "kpirules.cli.group", "kpirules.cli.check", "kpirules.cli.common",  # click's path
 }
 
 PROBE = """
