@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Top-level packages the check of a CSV must not load: each is used by another path only
@@ -60,6 +62,9 @@ def _check_imports(tmp_path: Path) -> dict:
         "conversion: signups / visits >= 2% weekly warn at 3%\n"
         "visits: sum(visits) >= 10 monthly by channel\n"
         "growth: change(visits) >= -10% weekly where channel = 'web'\n", encoding="utf-8")
+    # Someone else's pyproject.toml: no [tool.kpirules], so it is not parsed (no tomllib).
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "kpirules-data"\n[tool.black]\n'
+                                             'line-length = 100\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KPIRULES", "LANG", "LC_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, env=env,
@@ -84,3 +89,19 @@ def test_check_on_a_small_csv_imports_only_what_it_uses(tmp_path):
     assert not any(name.startswith(("kpirules.locale", "kpirules.sql", "kpirules.writeback",
                                     "kpirules.notify", "kpirules.report", "kpirules.serve"))
                    for name in modules), sorted(modules)
+
+
+@pytest.mark.parametrize("table", [
+    "[tool.kpirules]\ndata_tab = 'Daily'\n", "[ tool . kpirules ]\ndata_tab = 'Daily'\n",
+    "[tool.\"kpirules\"]\ndata_tab = 'Daily'\n", "[tool]\nkpirules = {data_tab = 'Daily'}\n",
+    "tool.kpirules.data_tab = 'Daily'\n", "[tool.black]\n\n[tool.kpirules.notify]\n",
+])
+def test_settings_in_a_pyproject_are_still_found(tmp_path, monkeypatch, table):
+    """The pyproject.toml shortcut above skips only files that cannot hold [tool.kpirules]."""
+    from kpirules.config_base import find_settings_file
+
+    (tmp_path / "pyproject.toml").write_text(table + '\n[project]\nname = "x"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert find_settings_file() == "pyproject.toml"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "kpirules"\n[tool.ruff]\n', encoding="utf-8")
+    assert find_settings_file() is None
