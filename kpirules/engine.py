@@ -8,9 +8,8 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from kpirules.dataclass_fast import dataclass
+from kpirules.dataclass_fast import dataclass, replace
 from typing import TYPE_CHECKING, Iterable
 
 from kpirules import ast, wilson
@@ -180,7 +179,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
         if lhs is not None:
             result.detail = ctx.detail(lhs)
             if segment is None and reason is not None and not result.incomplete:
-                result.detail = dataclasses.replace(result.detail, reason=reason)
+                result.detail = replace(result.detail, reason=reason)
             if result.status not in (Status.NO_DATA, Status.ERROR):
                 result.value = result.detail.value
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []

@@ -39,7 +39,7 @@ class RuleEntry:
 
     def locate(self, problem: Problem) -> Problem:
         """A problem found in the rule text, placed where the rule was written."""
-        from dataclasses import replace
+        from kpirules.dataclass_fast import replace
 
         placed = problem.located(file=self.file, line_offset=(self.line or 1) - 1,
                                  column_offset=self.column_offset, cell=self.cell)

@@ -14,15 +14,17 @@ import pytest
 from kpirules import dataclass_fast
 
 
-def _both(**options):
-    """The same class hierarchy made by the standard decorator and by ours."""
+def _both(fast_field=dataclass_fast.field, **options):
+    """The same class hierarchy made by the standard decorator and by ours (with our
+    ``field`` or the standard one)."""
     made = {}
-    for name, decorate in (("std", dataclasses.dataclass), ("fast", dataclass_fast.dataclass)):
+    for name, decorate, field in (("std", dataclasses.dataclass, dataclasses.field),
+                                  ("fast", dataclass_fast.dataclass, fast_field)):
 
         @decorate(**options)
         class Base:
             children: ClassVar[tuple[str, ...]] = ()
-            span: tuple | None = dataclasses.field(default=None, compare=False, repr=False, kw_only=True)
+            span: tuple | None = field(default=None, compare=False, repr=False, kw_only=True)
 
         @decorate(**options)
         class Point(Base):
@@ -30,8 +32,8 @@ def _both(**options):
 
             x: int
             y: float = 0.0
-            tags: list = dataclasses.field(default_factory=list)
-            note: str | None = dataclasses.field(default=None, compare=False)
+            tags: list = field(default_factory=list)
+            note: str | None = field(default=None, compare=False)
 
         made[name] = Point
     return made["std"], made["fast"]
@@ -40,9 +42,10 @@ def _both(**options):
 OPTIONS = [{}, {"frozen": True}, {"frozen": True, "slots": True}, {"slots": True}]
 
 
+@pytest.mark.parametrize("fast_field", [dataclass_fast.field, dataclasses.field])
 @pytest.mark.parametrize("options", OPTIONS)
-def test_constructor_fields_repr_and_equality_match_the_standard(options):
-    std, fast = _both(**options)
+def test_constructor_fields_repr_and_equality_match_the_standard(options, fast_field):
+    std, fast = _both(fast_field, **options)
     for args, kwargs in [((1,), {}), ((1, 2.5), {"note": "n"}), ((3,), {"tags": ["a"], "span": (1, 2)})]:
         a, b = std(*args, **kwargs), fast(*args, **kwargs)
         assert repr(a).replace("std", "") == repr(b).replace("fast", "")
@@ -79,8 +82,13 @@ def test_hash_frozen_replace_and_pickle_match_the_standard(options):
         b.x = 3
         assert b.x == 3
         b.x = 1
-    changed = dataclasses.replace(b, y=5.0)
-    assert (changed.x, changed.y, changed.note) == (1, 5.0, "x") and type(changed) is fast
+    for replace in (dataclasses.replace, dataclass_fast.replace):
+        changed = replace(b, y=5.0)
+        assert (changed.x, changed.y, changed.note, changed.tags) == (1, 5.0, "x", b.tags)
+        assert type(changed) is fast and changed == replace(b, y=5.0, note="other")
+        with pytest.raises(TypeError):
+            replace(b, nope=1)
+    assert dataclass_fast.replace(a, y=5.0) == dataclasses.replace(a, y=5.0)  # a standard one too
     assert copy.deepcopy(b) == b and copy.copy(b) == b
 
 
@@ -105,6 +113,20 @@ def test_parsed_rules_and_results_pickle_and_copy():
     report = evaluate(entries, table, dt.date(2026, 11, 26))
     again = pickle.loads(pickle.dumps(report))
     assert again == report and again.to_json() == report.to_json()
+
+
+def test_dataclasses_is_imported_only_when_asked_for_fields():
+    """kpirules check never imports dataclasses (nor inspect, which it loads); code that
+    asks for fields (lint, explain) gets them from dataclasses itself."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from kpirules import ast, results; r = ast.Number(2.0, unit='%'); "
+            "from kpirules.dataclass_fast import replace; replace(r, value=3.0); "
+            "print('dataclasses' in sys.modules); import dataclasses; "
+            "print([f.name for f in dataclasses.fields(r)], dataclasses.replace(r, value=1.0).value)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["False", "['span', 'value', 'unit', 'text'] 1.0"]  # as the standard orders them
 
 
 def test_unsupported_options_are_refused():

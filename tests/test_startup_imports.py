@@ -28,6 +28,7 @@ NOT_ON_THIS_PATH = {
     "numpy", "pandas",
     "tomllib",  # no pyproject.toml or kpirules.toml to read
     "click",  # check's common form runs without it (kpirules.cli.fast)
+    "dataclasses", "inspect",  # kpirules.dataclass_fast: fields are built only when asked for
 }
 NOT_LOADED_MODULES = {
     "kpirules.config",  # the pydantic settings model

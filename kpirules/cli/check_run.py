@@ -43,12 +43,13 @@ def stream_json(report, out) -> None:
     """The report's JSON document (``Report.to_json``, compact as ``echo_json`` writes it in a
     pipe), written one result at a time: no document of every result is held in memory, and
     the first bytes leave before the last result is encoded."""
-    import dataclasses
     import json
+
+    from kpirules.dataclass_fast import replace
 
     encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     # Everything but the results, from Report.to_json itself (keys and their order).
-    frame = encode(dataclasses.replace(report, results=[]).to_json())
+    frame = encode(replace(report, results=[]).to_json())
     head, tail = frame.split('"results": []', 1)
     out.write(head + '"results": [')
     for i, result in enumerate(report.results):
