@@ -39,8 +39,13 @@ NOT_LOADED_MODULES = {
 }
 
 PROBE = """
-import json, sys
+import json, os, sys
 from kpirules.cli.main import main
+# check's fast path leaves with os._exit (no interpreter clean-up): made a SystemExit here,
+# so that the modules it loaded can be listed after it.
+def _exit(code):
+    raise SystemExit(code)
+os._exit = _exit
 sys.argv = ["kpirules", "check", "data.csv", "--rules", "rules.kpi", "--as-of", "2026-11-26",
             "--format", "json"]
 try:
