@@ -41,11 +41,6 @@ def run_fast(argv: list[str]) -> None:
     # rows, rules and results, which are garbage at exit (a check leaves a few cyclic
     # objects a rule: exceptions kept with their frames), ~8% of a short run.
     gc.disable()
-    from kpirules.cli.check_run import run
-    from kpirules.cli.main import internal_error
-    from kpirules.cli.output import config_error, echo, is_config_error, source_error_exit
-    from kpirules.errors import SourceError
-
     try:
         _run(params)
     except SystemExit as done:
