@@ -24,6 +24,7 @@ class Run:
     max_rss_mb: float
     stdout: str
     stderr: str
+    cpu_seconds: float = 0.0  # user + system CPU time of the child: less moved by load than wall time
 
 
 def run_child(cmd: list[str], *, env: dict | None = None, cwd: str | None = None) -> Run:
@@ -42,7 +43,8 @@ def run_child(cmd: list[str], *, env: dict | None = None, cwd: str | None = None
         out.seek(0)
         err.seek(0)
         return Run(proc.returncode, seconds, usage.ru_maxrss / 1024,
-                   out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"))
+                   out.read().decode("utf-8", "replace"), err.read().decode("utf-8", "replace"),
+                   usage.ru_utime + usage.ru_stime)
 
 
 @dataclass

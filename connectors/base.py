@@ -10,8 +10,9 @@ source, so a Google Sheet and an xlsx file with the same cells mean the same thi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol, runtime_checkable
+
+from kpirules.dataclass_fast import dataclass, field
 
 # A raw cell as a source gives it: text, a number, a bool, a native date/datetime, or None
 # for an empty cell. Sheets gives dates as serial numbers (days since 1899-12-30).

@@ -9,7 +9,7 @@ absent group, which the engine reads as NO_DATA.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from kpirules.dataclass_fast import dataclass, field
 import datetime as dt
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol, runtime_checkable
 

@@ -30,8 +30,9 @@ compiler and the AST), nor sqlglot: a part builds its SQL from the expression it
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
+
+from kpirules.dataclass_fast import dataclass, field
 
 
 def _marked(message: str) -> str:  # gettext's N_: the catalog extractor finds these words

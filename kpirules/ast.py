@@ -10,7 +10,7 @@ share aggregates between rules.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from kpirules.dataclass_fast import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union
 
 from kpirules.aggregate_functions import AGGREGATES

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from typing import Mapping
 
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.i18n import _
 from kpirules.results import Period
 

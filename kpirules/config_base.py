@@ -65,6 +65,11 @@ def find_settings_file(directory: str = ".") -> str | None:
     return None
 
 
+# Where a pyproject.toml can hold [tool.kpirules]: that table (or a sub-table), a [tool]
+# table (its keys may be `kpirules.x = ...`), or a top-level dotted key `tool.kpirules.x`.
+_MAY_HOLD_SETTINGS = re.compile(rb"""^[ \t]*\[*[ \t]*["']?tool["']?[ \t]*(\]|\.[ \t]*["']?kpirules)""", re.M)
+
+
 def _settings_in(folder: str) -> str | None:
     import os
 
@@ -73,13 +78,19 @@ def _settings_in(folder: str) -> str | None:
         return candidate
     pyproject = os.path.join(folder, "pyproject.toml")
     if os.path.isfile(pyproject):
-        import tomllib  # only where there is a pyproject to read
-
         try:
             with open(pyproject, "rb") as fh:
-                if "kpirules" in tomllib.load(fh).get("tool", {}):
-                    return pyproject
-        except (OSError, tomllib.TOMLDecodeError):
+                text = fh.read()
+        except OSError:
+            return None
+        if not _MAY_HOLD_SETTINGS.search(text):
+            return None  # no [tool.kpirules] table: no need to parse (or import tomllib)
+        import tomllib  # only where there is a pyproject that may hold settings
+
+        try:
+            if "kpirules" in tomllib.loads(text.decode()).get("tool", {}):
+                return pyproject
+        except tomllib.TOMLDecodeError:
             return None  # someone else's broken pyproject is not our settings file
     return None
 

@@ -8,11 +8,10 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable, cast
 
+from kpirules.dataclass_fast import dataclass, replace
 from kpirules import ast, wilson
 from kpirules.aggregate import Group, Segment, TableBackend
 from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
@@ -149,8 +148,8 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
         segments = [()]
     lhs = rule.value_expr
     results = []
-    periods = [s.period for s in scans]
-    shared: dict = {}  # per rule, not per segment (Context.shared)
+    periods: list[Period | None] = [s.period for s in scans]
+    shared: dict[Any, Any] = {}  # per rule, not per segment (Context.shared)
     unit = _unit(rule)
     for segment in segments:
         ctx = Context(rule, [f.get(segment) if segment is not None else None for f in found],
@@ -184,7 +183,7 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
         if lhs is not None:
             result.detail = ctx.detail(lhs)
             if segment is None and reason is not None and not result.incomplete:
-                result.detail = dataclasses.replace(result.detail, reason=reason)
+                result.detail = replace(result.detail, reason=reason)
             if result.status not in (Status.NO_DATA, Status.ERROR):
                 result.value = result.detail.value
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []

@@ -8,8 +8,9 @@ caret under the column, and a suggestion when we have one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Iterable
+
+from kpirules.dataclass_fast import dataclass, field, replace
 
 # Categories fixed by spec/semantics.md; "data" and "source" are ours, for bad cells and
 # for sources that cannot be read.

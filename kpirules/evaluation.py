@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kpirules import ast
 from kpirules.aggregate import Group
 from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace

@@ -11,10 +11,10 @@ kpirules.aggregate and the SQL backend.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from kpirules.ast import Aggregate, Change, Node, Pace
+from kpirules.dataclass_fast import dataclass
 from kpirules.i18n import _
 
 

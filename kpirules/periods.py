@@ -15,9 +15,8 @@ of last N``, history restatement and sparklines walk through.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
-from dataclasses import dataclass
+from kpirules.dataclass_fast import dataclass
 from functools import lru_cache
 
 from kpirules.ast import Baseline, Window
@@ -137,7 +136,7 @@ def last_year(window: Window, as_of: dt.date) -> Period | None:
     if window.to_date:
         # Through the day 12 months before A-1; a 29 February becomes 28 February.
         end = now.end.replace(year=now.end.year - 1, day=min(
-            now.end.day, calendar.monthrange(now.end.year - 1, now.end.month)[1]))
+            now.end.day, (_add_months(now.end.year - 1, now.end.month, 1) - _DAY).day))
     else:  # whole months: the same months a year earlier
         end = _add_months(now.end.year, now.end.month, -11) - _DAY
     return Period(start, end)

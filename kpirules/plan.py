@@ -10,7 +10,7 @@ date range (the hull) that holds every scan, so the table converts only those ro
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from kpirules.dataclass_fast import dataclass, field
 from typing import Iterable
 
 from kpirules.ast import Aggregate, Change, Filter, Node, Rule, node_cache

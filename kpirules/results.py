@@ -4,10 +4,10 @@ came from (``Detail``) so that messages, ``explain`` and the History tab can sho
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
 
 

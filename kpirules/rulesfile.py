@@ -7,12 +7,12 @@ rule is an entry with a problem, never an exception: the other rules still run.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.ast import Rule
 from kpirules.bulk import gc_paused
 from kpirules.connectors.base import RawTable, a1
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import INVALID_RULE, KpiError, Problem
 from kpirules.i18n import _
 from kpirules.names import normalise
@@ -40,7 +40,7 @@ class RuleEntry:
 
     def locate(self, problem: Problem) -> Problem:
         """A problem found in the rule text, placed where the rule was written."""
-        from dataclasses import replace
+        from kpirules.dataclass_fast import replace
 
         placed = problem.located(file=self.file, line_offset=(self.line or 1) - 1,
                                  column_offset=self.column_offset, cell=self.cell)

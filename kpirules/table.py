@@ -15,9 +15,9 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import math
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable
 
+from kpirules.dataclass_fast import dataclass, field
 from kpirules.aggregate import ROWS
 from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError

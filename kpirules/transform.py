@@ -12,9 +12,8 @@ Nothing here imports Lark: callbacks only read the tokens' attributes.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
+from kpirules.dataclass_fast import dataclass, replace
 from typing import Any
 
 from kpirules.aggregate_functions import AggregateFunction, FunctionPluginError, find
@@ -186,7 +185,7 @@ class Builder:
                 node = build(name, args, name_token)
             except ArgumentProblem as exc:
                 raise Invalid(INVALID_RULE, exc.message, exc.where, exc.hint) from None
-            return dataclasses.replace(node, span=span)
+            return replace(node, span=span)
         raise Invalid(UNKNOWN_FUNCTION, *_unknown_function(name, name_token))
 
     def binop(self, children: list) -> Any:

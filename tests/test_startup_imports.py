@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Top-level packages the check of a CSV must not load: each is used by another path only
@@ -25,6 +27,8 @@ NOT_ON_THIS_PATH = {
     "babel",  # locale-aware formats
     "numpy", "pandas",
     "tomllib",  # no pyproject.toml or kpirules.toml to read
+    "click",  # check's common form runs without it (kpirules.cli.fast)
+    "dataclasses", "inspect",  # kpirules.dataclass_fast: fields are built only when asked for
 }
 NOT_LOADED_MODULES = {
     "kpirules.config",  # the pydantic settings model
@@ -33,11 +37,17 @@ NOT_LOADED_MODULES = {
     "kpirules.lint",
     "kpirules.plugins",  # entry points are read only for a name that is not a built-in
     "importlib.metadata",
+    "kpirules.cli.group", "kpirules.cli.check", "kpirules.cli.common",  # click's path
 }
 
 PROBE = """
-import json, sys
+import json, os, sys
 from kpirules.cli.main import main
+# check's fast path leaves with os._exit (no interpreter clean-up): made a SystemExit here,
+# so that the modules it loaded can be listed after it.
+def _exit(code):
+    raise SystemExit(code)
+os._exit = _exit
 sys.argv = ["kpirules", "check", "data.csv", "--rules", "rules.kpi", "--as-of", "2026-11-26",
             "--format", "json"]
 try:
@@ -60,6 +70,9 @@ def _check_imports(tmp_path: Path) -> dict:
         "conversion: signups / visits >= 2% weekly warn at 3%\n"
         "visits: sum(visits) >= 10 monthly by channel\n"
         "growth: change(visits) >= -10% weekly where channel = 'web'\n", encoding="utf-8")
+    # Someone else's pyproject.toml: no [tool.kpirules], so it is not parsed (no tomllib).
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "kpirules-data"\n[tool.black]\n'
+                                             'line-length = 100\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KPIRULES", "LANG", "LC_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=tmp_path, env=env,
@@ -84,3 +97,19 @@ def test_check_on_a_small_csv_imports_only_what_it_uses(tmp_path):
     assert not any(name.startswith(("kpirules.locale", "kpirules.sql", "kpirules.writeback",
                                     "kpirules.notify", "kpirules.report", "kpirules.serve"))
                    for name in modules), sorted(modules)
+
+
+@pytest.mark.parametrize("table", [
+    "[tool.kpirules]\ndata_tab = 'Daily'\n", "[ tool . kpirules ]\ndata_tab = 'Daily'\n",
+    "[tool.\"kpirules\"]\ndata_tab = 'Daily'\n", "[tool]\nkpirules = {data_tab = 'Daily'}\n",
+    "tool.kpirules.data_tab = 'Daily'\n", "[tool.black]\n\n[tool.kpirules.notify]\n",
+])
+def test_settings_in_a_pyproject_are_still_found(tmp_path, monkeypatch, table):
+    """The pyproject.toml shortcut above skips only files that cannot hold [tool.kpirules]."""
+    from kpirules.config_base import find_settings_file
+
+    (tmp_path / "pyproject.toml").write_text(table + '\n[project]\nname = "x"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert find_settings_file() == "pyproject.toml"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "kpirules"\n[tool.ruff]\n', encoding="utf-8")
+    assert find_settings_file() is None

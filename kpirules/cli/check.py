@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
-from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
-                                 lang_option, settings_used, source_errors, source_options, status_text,
-                                 use_color, verbosity_options)
-from kpirules.i18n import _, ngettext
-from kpirules.completeness import through_text
+# stream_json and print_table are imported from here too.
+from kpirules.cli.check_run import print_table, run, stream_json  # noqa: F401
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, format_option,
+                                 lang_option, source_errors, source_options, verbosity_options)
 
 
 @click.command("check")
@@ -45,87 +42,7 @@ def command(source, rules_file, as_of, fmt, lang, config, quiet, verbose, data_t
       kpirules check data.csv --rules rules.kpi --format json
       kpirules check https://docs.google.com/spreadsheets/d/KEY/edit
     """
-    from kpirules.engine import evaluate, prepare
-    from kpirules.rulesfile import count_text
-
-    settings_used(config, verbose)
-    # prepare chooses the language (--lang, the setting, the sheet's locale) before the
-    # rules are parsed and evaluated: messages are made then.
-    ready = prepare(source, rules=rules_file, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
-                    config=config, lang=lang, **connector_options(credentials))
-    report = evaluate(ready.entries, ready.table, as_of or ready.today, settings=ready.settings)
-    if fmt == "json":
-        if sys.stdout.isatty():
-            echo_json(report.to_json())
-        else:
-            stream_json(report, sys.stdout)
-    else:
-        print_table(report, count_text(ready.entries), color=use_color(), quiet=quiet)
-        for line in report.warning_lines():
-            click.echo(f"{_('warning')}: {line}", err=True)
-    sys.exit(report.exit_code)
-
-
-def stream_json(report, out) -> None:
-    """The report's JSON document (``Report.to_json``, compact as ``echo_json`` writes it in a
-    pipe), written one result at a time: no document of every result is held in memory, and
-    the first bytes leave before the last result is encoded."""
-    import dataclasses
-    import json
-
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    # Everything but the results, from Report.to_json itself (keys and their order).
-    frame = encode(dataclasses.replace(report, results=[]).to_json())
-    head, tail = frame.split('"results": []', 1)
-    out.write(head + '"results": [')
-    for i, result in enumerate(report.results):
-        if i:
-            out.write(", ")
-        out.write(encode(result.to_json()))
-    out.write("]" + tail + "\n")
-    out.flush()
-
-
-def _segment_text(segment: dict | None) -> str:
-    if not segment:
-        return ""
-    return ", ".join(f"{v or '(blank)'}" for v in segment.values())
-
-
-def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None:
-    """One line per result: status, rule (and segment), and its message (``quiet``: only
-    results that are not PASS); then the summary, ``rules`` counting them."""
-    from kpirules.format import plural
-
-    results = [r for r in report.results if not quiet or r.status.value != "PASS"]
-    names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
-    width = min(max((len(n) for n in names), default=4), 48)
-    status_width = max((len(r.status.value) for r in results), default=7)
-    for r, name in zip(results, names):
-        # The message carries the value (formatted like its threshold), the target, the
-        # numbers it came from and the period.
-        click.echo(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  "
-                   f"{r.message}")
-        if r.error is not None and r.error.source_line is not None and r.error.column:
-            click.echo(r.error.caret())
-    counts: dict[str, int] = {}
-    for r in report.results:
-        counts[r.status.value] = counts.get(r.status.value, 0) + 1
-    order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
-    summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
-    late = sum(1 for r in report.results if r.incomplete)
-    if late:
-        summary += " " + _("({n} waiting for late data)").format(n=late)
-    from kpirules.i18n import date_text
-
-    click.echo("")
-    # How far the data reach (complete periods), then the counts: the last line stays the
-    # one-line summary scripts and people look for.
-    through = through_text(report.extents)
-    if through:
-        click.echo(through + ("; " + _("late: {columns}").format(columns=", ".join(report.late))
-                              if report.late else ""))
-    total = len(report.results)
-    click.echo(_("{rules}, {results} as of {date}: {summary}").format(
-        rules=rules, results=ngettext("{n} result", "{n} results", total).format(n=total),
-        date=date_text(report.as_of), summary=summary or _("nothing to check")))
+    # The same work as the fast path (kpirules.cli.fast) runs without click.
+    run(source, rules_file=rules_file, as_of=as_of, fmt=fmt, lang=lang, config=config, quiet=quiet,
+        verbose=verbose, data_tab=data_tab, rules_tab=rules_tab, connector=connector,
+        options=connector_options(credentials))

@@ -10,7 +10,10 @@ from typing import Any, Callable
 
 import click
 
-from kpirules.cli.main import EXIT_ERROR, EXIT_SOURCE
+from kpirules.cli.main import EXIT_ERROR
+# What check prints without click (kpirules.cli.fast) is shared with every command from here.
+from kpirules.cli.output import (STATUS_COLORS, config_error, echo_json, is_config_error, parse_date,
+                                 settings_used, source_error_exit, status_text, use_color)
 
 
 class DateType(click.ParamType):
@@ -19,20 +22,13 @@ class DateType(click.ParamType):
     name = "date"
 
     def convert(self, value: Any, param, ctx) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        text = str(value).strip().lower()
-        if text == "today":
-            return dt.date.today()
-        if text == "yesterday":
-            return dt.date.today() - dt.timedelta(days=1)
-        try:
-            return dt.date.fromisoformat(text)
-        except ValueError:
+        date = parse_date(value)
+        if date is None:
             from kpirules.i18n import _  # --lang is read first (it is eager)
 
             self.fail(_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26").format(value=repr(value)),
                       param, ctx)
+        return date
 
 
 DATE = DateType()
@@ -111,24 +107,6 @@ def format_option(default: str = "text", human: str = "text") -> Callable:
                         show_default=True, help=f"{human} for people, json for scripts.")
 
 
-def echo_json(document: Any) -> None:
-    """One JSON document on stdout: indented at a terminal, compact in a pipe (where json's
-    C encoder, used only without indent, is several times faster on big reports)."""
-    import json
-
-    indent = 1 if sys.stdout.isatty() else None
-    click.echo(json.dumps(document, ensure_ascii=False, indent=indent, default=str))
-
-
-def settings_used(config: str | None, verbose: int) -> None:
-    """Under -v, say which settings file applies (or that none does)."""
-    if verbose:
-        from kpirules.source import find_settings_file
-
-        found = config or find_settings_file()
-        click.echo(f"settings: {found or 'none found (defaults)'}", err=True)
-
-
 def _remember_table(ctx: click.Context, param, value: str | None) -> str | None:
     if value:
         ctx.meta["kpirules.table"] = value
@@ -164,23 +142,6 @@ def connector_options(credentials: str | None) -> dict[str, Any]:
     return options
 
 
-def use_color(stream=None) -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    stream = stream or sys.stdout
-    return bool(getattr(stream, "isatty", lambda: False)())
-
-
-STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
-                 "INCONCLUSIVE": "cyan", "ERROR": "magenta"}
-
-
-def status_text(status: str, color: bool, width: int = 7) -> str:
-    text = status.ljust(width)
-    return click.style(text, fg=STATUS_COLORS.get(status), bold=status in ("FAIL", "ERROR")) if color else text
-
-
 def source_errors(func: Callable) -> Callable:
     """Turn a source that cannot be read into a clear message and exit status 3, and
     settings that cannot be used (a bad kpirules.toml or Settings tab) into every problem
@@ -194,41 +155,13 @@ def source_errors(func: Callable) -> Callable:
         try:
             return func(*args, **kwargs)
         except SourceError as exc:
-            exc = _blamed(exc, kwargs)
-            click.echo(f"{_('error')}: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(_("hint: {hint}").format(hint=exc.hint), err=True)
-            sys.exit(EXIT_SOURCE)
+            source_error_exit(exc, kwargs)
         except ValueError as exc:
-            # Only settings were loaded if kpirules.config was (pydantic stays unimported
-            # on the plain path).
-            config = sys.modules.get("kpirules.config")
-            if config is None or not isinstance(exc, config.ConfigError):
+            if not is_config_error(exc):
                 raise
             config_error(exc)
 
     return wrapper
-
-
-def _blamed(exc, options: dict):
-    """A missing tab or column that a setting named says so, with where it was set
-    (``kpirules.source.blame_settings``); options given on the command line are not blamed."""
-    from kpirules.source import NAMING_SETTINGS, blame_settings, find_settings_file
-
-    config = options.get("config") or find_settings_file()
-    if not config:
-        return exc
-    return blame_settings(exc, [k for k in NAMING_SETTINGS if not options.get(k)], config)
-
-
-def config_error(exc) -> None:
-    """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
-    from kpirules.i18n import _
-
-    for problem in exc.problems:
-        click.echo(f"{_('error')}: {problem.render()}", err=True)
-    click.echo(_("hint: {hint}").format(hint=_("fix the settings (docs/configuration.md lists every key)")), err=True)
-    sys.exit(EXIT_ERROR)
 
 
 def read_entries(path: str):

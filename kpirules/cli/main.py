@@ -1,12 +1,11 @@
-"""The ``kpirules`` group: a lazy registry of commands, one module each."""
+"""The ``kpirules`` command line's entry point: the table of commands, exit statuses, and
+``main``, which runs ``check``'s common form without click (``kpirules.cli.fast``) and every
+other command line through the click group (``kpirules.cli.group``, as ``cli`` here)."""
 
 from __future__ import annotations
 
-import importlib
-
-import click
-
-from kpirules._version import __version__
+import sys
+from typing import Any
 
 # name -> (module, one-line help). The module defines ``command``, a click.Command.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -41,78 +40,42 @@ def debug_enabled() -> bool:
 
     if os.environ.get("KPIRULES_DEBUG", "").strip() not in ("", "0"):
         return True
-    ctx = click.get_current_context(silent=True)
+    click = sys.modules.get("click")  # no click, no --debug: the fast path took the line
+    ctx = click.get_current_context(silent=True) if click is not None else None
     return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
 
 def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
     """One line on stderr for a bug (the traceback only with --debug); exit status 2, never
     1, which a scheduler reads as "some KPI fails"."""
-    import sys
+    from kpirules.cli.output import echo
 
     if debug_enabled():
         import traceback
 
         traceback.print_exception(exc)
-    click.echo(f"error: internal error ({type(exc).__name__}): {what}; {REPORT_TO}", err=True)
+    echo(f"error: internal error ({type(exc).__name__}): {what}; {REPORT_TO}", err=True)
     sys.exit(EXIT_ERROR)
 
 
-class LazyGroup(click.Group):
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug: one line, never a traceback
-            internal_error(exc)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
-
-    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name not in COMMANDS:
-            return None
-        module = importlib.import_module(COMMANDS[name][0])
-        return module.command
-
-    def resolve_command(self, ctx: click.Context, args: list[str]):
-        # `kpirules chek`: say which command was meant (click says only "No such command";
-        # for options click suggests by itself).
-        name = args[0] if args else ""
-        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(COMMANDS), n=2, cutoff=0.5)
-            hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-            ctx.fail(f"No such command {name!r}.{hint} Commands: {', '.join(COMMANDS)}.")
-        return super().resolve_command(ctx, args)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # Help text from the table above: listing commands must not import them all.
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
-
-
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="kpirules")
-@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
-def cli(debug: bool) -> None:
-    """kpirules: declarative KPI rules for spreadsheets.
-
-    Write what matters as rules (`signups / visits >= 2% weekly`) and check them against
-    the data where it lives: a Google Sheet, an Excel workbook or a CSV file.
-
-    \b
-    Examples:
-      kpirules check examples/marketing.xlsx --as-of 2026-11-26
-      kpirules run examples/marketing.xlsx
-      kpirules validate rules/*.kpi
-    """
-
-
 def main() -> None:
+    from kpirules.cli.fast import run_fast
+
+    run_fast(sys.argv[1:])  # exits when it ran the command line; returns when click must
+    from kpirules.cli.group import cli
+
     cli(prog_name="kpirules")
+
+
+def __getattr__(name: str) -> Any:
+    # ``cli`` (the click group) and ``LazyGroup`` load click: only when asked for.
+    if name in ("cli", "LazyGroup"):
+        from kpirules.cli import group
+
+        value = getattr(group, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import os
 import re
 
 from kpirules.errors import SourceError
@@ -177,6 +178,29 @@ def read_rows(path: str, *, encoding: str | None = None) -> tuple[list[list[str]
         raise SourceError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
 
 
+# Files up to this size whose text has no quote are split with str.split (~3x the csv
+# module's speed: most of reading a small export); others go through csv.reader.
+_SPLIT_BYTES = 32 << 20
+
+
+def _split_plain(text: str, delimiter: str) -> list[list[str]] | None:
+    """The rows csv.reader would give for ``text``, when it holds no quote (nothing but
+    delimiters and line ends to split on), no lone carriage return, no NUL (csv's error)
+    and no line over the cell limit; None otherwise."""
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None  # a lone \r ends a row for csv: leave it to csv
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the end of the last line, not an empty row
+    if len(text) > MAX_CELL_CHARS and max(map(len, lines), default=0) > MAX_CELL_CHARS:
+        return None  # csv says which line holds the over-long cell
+    return [line.split(delimiter) if line else [] for line in lines]
+
+
 def _read(path: str, codec: str, gc_paused) -> tuple[list[list[str]], str, str]:
     with open(path, newline="", encoding=codec) as fh:
         sample = fh.read(HEAD_BYTES)
@@ -185,6 +209,12 @@ def _read(path: str, codec: str, gc_paused) -> tuple[list[list[str]], str, str]:
                               hint=_("export it again as CSV (UTF-8)"))
         delimiter = sniff_delimiter(sample)
         fh.seek(0)
+        if os.fstat(fh.fileno()).st_size <= _SPLIT_BYTES:
+            with gc_paused():
+                rows = _split_plain(fh.read(), delimiter)
+            if rows is not None:
+                return rows, codec, delimiter
+            fh.seek(0)
         reader = csv.reader(fh, dialect=dialect(delimiter))
         try:
             with gc_paused():  # a million rows of small strings: see gc_paused

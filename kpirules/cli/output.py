@@ -1,0 +1,128 @@
+"""What the commands print, without importing click.
+
+``kpirules check`` in its common form runs without click (``kpirules.cli.fast``; click and
+what it imports are a tenth of a short run), so what ``check`` prints goes through here in
+both paths: ``echo`` writes as ``click.echo`` does for text (a newline, escape codes
+stripped off a terminal, a flush), ``status_text`` colours as ``click.style`` does. The
+other commands reach these through ``kpirules.cli.common``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from typing import Any
+
+from kpirules.exitcodes import Exit
+
+# click.style's codes for the colours of STATUS_COLORS (tests/test_cli_fast.py compares).
+_FG = {"green": 32, "yellow": 33, "red": 31, "bright_black": 90, "cyan": 36, "magenta": 35}
+STATUS_COLORS = {"PASS": "green", "WARN": "yellow", "FAIL": "red", "NO_DATA": "bright_black",
+                 "INCONCLUSIVE": "cyan", "ERROR": "magenta"}
+
+
+def echo(message: str = "", *, err: bool = False) -> None:
+    """``click.echo(message, err=err)`` for text: the line, without escape codes unless the
+    stream is a terminal, flushed."""
+    file = sys.stderr if err else sys.stdout
+    if file is None:
+        return
+    message += "\n"
+    if "\033" in message and not _isatty(file):
+        import re
+
+        message = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", message)  # click's strip_ansi
+    file.write(message)
+    file.flush()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except Exception:  # noqa: BLE001 - a closed or odd stream is no terminal
+        return False
+
+
+def use_color(stream: Any = None) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def status_text(status: str, color: bool, width: int = 7) -> str:
+    """The status padded to ``width``, coloured (bold for FAIL and ERROR) when ``color``."""
+    text = status.ljust(width)
+    if not color:
+        return text
+    fg = _FG.get(STATUS_COLORS.get(status, ""))
+    return (f"\033[{fg}m" if fg else "") + f"\033[{1 if status in ('FAIL', 'ERROR') else 22}m{text}\033[0m"
+
+
+def echo_json(document: Any) -> None:
+    """One JSON document on stdout: indented at a terminal, compact in a pipe (where json's
+    C encoder, used only without indent, is several times faster on big reports)."""
+    import json
+
+    indent = 1 if sys.stdout.isatty() else None
+    echo(json.dumps(document, ensure_ascii=False, indent=indent, default=str))
+
+
+def parse_date(value: Any) -> dt.date | None:
+    """``YYYY-MM-DD``, ``today`` or ``yesterday`` (``--as-of``); None when it is no date."""
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip().lower()
+    if text == "today":
+        return dt.date.today()
+    if text == "yesterday":
+        return dt.date.today() - dt.timedelta(days=1)
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def settings_used(config: str | None, verbose: int) -> None:
+    """Under -v, say which settings file applies (or that none does)."""
+    if verbose:
+        from kpirules.source import find_settings_file
+
+        found = config or find_settings_file()
+        echo(f"settings: {found or 'none found (defaults)'}", err=True)
+
+
+def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
+    """A source that cannot be read: its message (and hint), exit status 3. A missing tab
+    or column that a setting named says where it was set (``kpirules.source.blame_settings``);
+    options given on the command line (``options``) are not blamed."""
+    from kpirules.source import NAMING_SETTINGS, blame_settings, find_settings_file
+
+    config = options.get("config") or find_settings_file()
+    if config:
+        exc = blame_settings(exc, [k for k in NAMING_SETTINGS if not options.get(k)], config)
+    from kpirules.i18n import _
+
+    echo(f"{_('error')}: {exc.message}", err=True)
+    if exc.hint:
+        echo(_("hint: {hint}").format(hint=exc.hint), err=True)
+    sys.exit(int(Exit.SOURCE))
+
+
+def config_error(exc: Any) -> None:
+    """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
+    from kpirules.i18n import _
+
+    for problem in exc.problems:
+        echo(f"{_('error')}: {problem.render()}", err=True)
+    echo(_("hint: {hint}").format(hint=_("fix the settings (docs/configuration.md lists every key)")), err=True)
+    sys.exit(int(Exit.ERROR))
+
+
+def is_config_error(exc: BaseException) -> bool:
+    """A ``kpirules.config.ConfigError``: only if settings were loaded (pydantic stays
+    unimported on the plain path)."""
+    config = sys.modules.get("kpirules.config")
+    return config is not None and isinstance(exc, config.ConfigError)
