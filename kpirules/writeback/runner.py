@@ -227,7 +227,9 @@ def _needed(conn: Any, config: str | None, file_settings: Settings) -> Callable[
     """On a big Google Sheet, what ``check`` reads too: below the data tab's first rows,
     only the columns the rules use (kpirules.source.needed_columns). Restated periods and
     alerts come from the same rules, so they need no other column."""
-    if not getattr(conn, "reads_columns", False):
+    from kpirules.connectors.base import COLUMN_SUBSET, capabilities
+
+    if COLUMN_SUBSET not in capabilities(conn):
         return None
     from kpirules.source import find_settings_file, needed_columns
 
