@@ -88,8 +88,15 @@ def _verbosity(ctx: click.Context, param: click.Parameter, value: int) -> int:
         import logging
 
         # -v: what kpirules does (settings found, retries); -vv: everything, for a bug report.
-        logging.basicConfig(level=logging.INFO if value == 1 else logging.DEBUG,
-                            format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        from kpirules.errors import without_passwords
+
+        class Redacting(logging.Formatter):  # libraries log the URLs they open
+            def format(self, record: logging.LogRecord) -> str:
+                return without_passwords(super().format(record))
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(Redacting("%(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(level=logging.INFO if value == 1 else logging.DEBUG, handlers=[handler])
     return value
 
 
@@ -174,15 +181,16 @@ def source_errors(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from kpirules.errors import SourceError
+        from kpirules.errors import SourceError, without_passwords
 
         try:
             return func(*args, **kwargs)
         except SourceError as exc:
             exc = _blamed(exc, kwargs)
-            click.echo(f"error: {exc.message}", err=True)
+            # A message may quote the source, a database URL with its password.
+            click.echo(f"error: {without_passwords(exc.message)}", err=True)
             if exc.hint:
-                click.echo(f"hint: {exc.hint}", err=True)
+                click.echo(f"hint: {without_passwords(exc.hint)}", err=True)
             sys.exit(EXIT_SOURCE)
         except ValueError as exc:
             # Only settings were loaded if kpirules.config was (pydantic stays unimported
