@@ -307,6 +307,7 @@ def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baseline
         else:
             target = SparkBench(rows, folder, spark_memory, partitions or 2 * (os.cpu_count() or 1), memory.watch)
         load_s = time.perf_counter() - t0
+        print(f"  table of {rows:,} rows made in {load_s:.0f} s", flush=True)
         entries = parse_rules_file("\n".join(f"{n}: {t}" for n, t in generate.make_rules(rule_count)))
         as_of = generate.AS_OF
         recording = Recording(target.engine)
@@ -321,13 +322,13 @@ def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baseline
             t = time.perf_counter()
             report = evaluate(entries, table, as_of)
             ours.append(time.perf_counter() - t)
+            print(f"  kpirules: {ours[-1]:.1f} s, {len(recording.rows)} rows", flush=True)
             for name, sql in manual.items():
                 t = time.perf_counter()
                 rows_back = target.run(sql)
                 theirs[name].append(time.perf_counter() - t)
                 theirs_bytes[name] = len(json.dumps(rows_back, default=str))
                 print(f"  {name}: {theirs[name][-1]:.1f} s, {len(rows_back)} rows", flush=True)
-            print(f"  kpirules: {ours[-1]:.1f} s", flush=True)
         compiled_rows = recording.rows
         target.close()
         best = min(manual, key=lambda name: median(theirs[name]))

@@ -74,7 +74,7 @@ class SparkEngine:
             return self.execute(compiled.sql, compiled.params)
         finally:
             self.session.catalog.dropTempView(compiled.cube_relation)
-            cube.unpersist()
+            cube.unpersist(blocking=True)
 
 
 class SparkConnector(WarehouseConnector):
