@@ -66,6 +66,19 @@ class SparkEngine:
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
         return [tuple(row) for row in self.session.sql(sql, args=params).collect()]
 
+    def execute_with_cube(self, compiled) -> Sequence[tuple]:
+        """The cube computed once and cached under ``compiled.cube_relation``, then the query.
+        (Spark inlines CTEs: in one query, each of a thousand rules' scans would re-read
+        the table.)"""
+        cube = self.session.sql(compiled.cube_sql, args=compiled.cube_params).persist()
+        try:
+            cube.count()  # materialised once, before the scans' jobs read it
+            cube.createOrReplaceTempView(compiled.cube_relation)
+            return self.execute(compiled.sql, compiled.params)
+        finally:
+            self.session.catalog.dropTempView(compiled.cube_relation)
+            cube.unpersist(blocking=True)
+
 
 class SparkConnector(WarehouseConnector):
     name: ClassVar[str] = "spark"

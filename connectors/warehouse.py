@@ -45,11 +45,9 @@ class WarehouseConnector:
 
     def redacted(self) -> str:
         """The source URL without its password, for messages."""
-        parts = urlsplit(self.source)
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-            return parts._replace(netloc=netloc).geturl()
-        return self.source
+        from kpirules.errors import without_passwords
+
+        return without_passwords(self.source)
 
     def engine(self) -> Any:
         """The connection (a ``kpirules.backends.sql_table.SqlEngine``), made once."""

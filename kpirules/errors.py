@@ -8,6 +8,7 @@ caret under the column, and a suggestion when we have one.
 
 from __future__ import annotations
 
+import re
 from typing import Iterable
 
 from kpirules.dataclass_fast import dataclass, field, replace
@@ -24,6 +25,19 @@ INTERNAL = "internal"  # a bug of ours, confined to the one rule it hit
 
 
 _CARET_WINDOW = 160  # characters of a source line shown above a caret
+
+# The password of a URL (``scheme://user:PASSWORD@host``), wherever a URL is quoted; up to
+# the last ``@`` of the authority, as URL parsers read it.
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s/]+@")
+
+
+def without_passwords(text: str) -> str:
+    """``text`` with the password of every URL in it shown as ``***``: a database URL may
+    carry one, and nothing kpirules prints, logs or writes may (messages, --debug
+    tracebacks, -vv logs, reports)."""
+    if "@" not in text:
+        return text
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 @dataclass(frozen=True)

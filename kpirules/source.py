@@ -31,14 +31,14 @@ def is_rules_file(path: str) -> bool:
 def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None) -> list:
     """The rules to evaluate: those of ``rules_file`` when given, else the workbook's
     Rules tab; a source with neither is a ``SourceError`` saying what to do."""
-    from kpirules.errors import SourceError
+    from kpirules.errors import SourceError, without_passwords
     from kpirules.i18n import _
     from kpirules.rulesfile import read_rules_file, rules_from_table
 
     if rules_file is not None:
         return read_rules_file(rules_file)
     if workbook.rules is None:
-        raise SourceError(_("{source} has no Rules tab").format(source=source),
+        raise SourceError(_("{source} has no Rules tab").format(source=without_passwords(source)),
                           hint=_("add a Rules tab with Name and Rule columns, or give the rules with --rules FILE"))
     return rules_from_table(workbook.rules)
 

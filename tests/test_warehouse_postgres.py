@@ -106,3 +106,71 @@ def test_password_never_printed(loaded, tmp_path):
     proc = kpirules("check", url, "--table", "t", "--rules", str(rules))
     assert proc.returncode == 3
     assert "s3cret-pw" not in proc.stderr + proc.stdout
+
+
+def test_a_password_in_the_url_never_appears_anywhere(loaded, tmp_path):
+    """Every command that takes a database, on success and on each kind of failure, with
+    --debug and -vv (libraries' debug logging on): the password is in no output and in
+    nothing written (the report, the workbook `run` writes)."""
+    import openpyxl
+
+    secret = "s3cret-pw"
+    url = loaded.replace("postgres@", f"postgres:{secret}@")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: clicks >= 1 weekly\nb: clicks >= 1 weekly by channel\n", encoding="utf-8")
+    book = tmp_path / "kpis.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "Rules"
+    wb.active.append(["Name", "Rule"])
+    wb.active.append(["a", "clicks >= 1 weekly"])
+    wb.save(book)
+    report = tmp_path / "report.html"
+    at = ["--as-of", "2026-11-26"]
+    runs = [
+        ["check", url, "--table", "segments", "--rules", str(rules), "--format", "json", *at],
+        ["check", url, "--table", "segments", "--rules", str(rules), *at],
+        ["check", url, "--table", "segments", *at],  # no rules: an error naming the source
+        ["check", url, "--table", "nope", "--rules", str(rules)],
+        ["check", url, "--table", "x; DROP TABLE y", "--rules", str(rules)],
+        ["check", url, "--rules", str(rules)],  # no --table
+        ["check", url.replace("/postgres", "/no_such_db"), "--table", "t", "--rules", str(rules)],
+        ["check", url.replace("127.0.0.1:", "127.0.0.1:1").rsplit(":", 1)[0] + ":9/postgres", "--table", "t",
+         "--rules", str(rules)],  # nothing listens there
+        ["explain", url, "a", "--table", "segments", "--rules", str(rules), *at],
+        ["report", url, "--table", "segments", "--rules", str(rules), "--out", str(report), *at],
+        ["run", str(book), "--data", url, "--table", "segments", *at],
+        ["check", str(book), "--data", url, "--table", "segments", "--format", "json", *at],
+    ]
+    for args in runs:
+        proc = kpirules("--debug", *args[:1], "-vv", *args[1:])
+        assert secret not in proc.stdout + proc.stderr, (args, proc.stdout + proc.stderr)
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+        assert proc.returncode in (0, 1, 2, 3), (args, proc.returncode, proc.stderr)
+    assert report.exists() and secret not in report.read_text(encoding="utf-8")
+    cells = [str(c) for ws in openpyxl.load_workbook(book) for row in ws.iter_rows(values_only=True) for c in row]
+    assert any("clicks" in c for c in cells) and not any(secret in c for c in cells)
+
+
+def test_a_debug_traceback_hides_url_passwords(tmp_path, monkeypatch):
+    """A bug whose message quotes a database URL (nothing in kpirules raises one on purpose:
+    evaluate is replaced by one that does), shown with --debug: the traceback is there,
+    the password is not. (-vv logs: test_a_password_in_the_url_never_appears_anywhere.)"""
+    from click.testing import CliRunner
+
+    import kpirules.engine
+    from kpirules.cli.main import cli
+
+    url = "postgresql://kpi:hunter2@db.example/analytics"
+
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"lost the connection to {url}")
+
+    monkeypatch.setattr(kpirules.engine, "evaluate", broken)
+    data = tmp_path / "d.csv"
+    data.write_text("date,visits\n2026-11-20,5\n", encoding="utf-8")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["--debug", "check", str(data), "--rules", str(rules)])
+    assert result.exit_code == 2
+    assert "Traceback" in result.output and "lost the connection to postgresql://kpi:***@db.example" in result.output
+    assert "hunter2" not in result.output

@@ -64,3 +64,21 @@ def test_cli_reads_a_parquet_file(spark, tmp_path):
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     assert_matches(case, json.loads(proc.stdout)["results"])
+
+
+def test_the_cube_is_cached_for_one_query_and_dropped(spark):
+    """Spark reads the table once, into the plan's cube, cached under a view of its own for
+    the one query, then dropped: nothing of it stays in the session."""
+    from kpirules.backends.sql_table import SqlTable
+    from kpirules.connectors.spark import SparkEngine
+    from kpirules.engine import evaluate
+    from kpirules.rulesfile import parse_rules_file
+
+    doc = json.loads((HERE / "conformance" / "segments.json").read_text("utf-8"))
+    frame_for(spark, doc).createOrReplaceTempView("cube_case")
+    table = SqlTable(SparkEngine(spark), "cube_case")
+    entries = parse_rules_file("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]))
+    evaluate(entries, table, dt.date.fromisoformat(doc["as_of"]))
+    assert table.sql is not None and "kp_cube_" in table.sql  # the cube, then the query reading it
+    assert not [t.name for t in spark.catalog.listTables() if t.name.startswith("kp_cube_")]
+    assert spark._jsparkSession.sharedState().cacheManager().isEmpty()  # no cached cube left

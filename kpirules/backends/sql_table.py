@@ -11,6 +11,7 @@ An engine is reached through a ``SqlEngine``: its sqlglot dialect, the table's c
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, ClassVar, Iterable, Protocol, Sequence
 
 from kpirules.errors import DATA, Problem, SourceError
@@ -35,6 +36,9 @@ class SqlEngine(Protocol):
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
         ...
+
+    # Optional: ``execute_with_cube(compiled)``, for an engine that must materialise the
+    # cube before the query reads it (``kpirules.sql.compile``, ``cube_relation``).
 
 
 class SqlTable:
@@ -103,12 +107,14 @@ class SqlTable:
         bad = [p for p in (self._metric_problem(m) for m in sorted(plan.metrics)) if p]
         if bad:
             raise SourceError(bad[0].message, hint=bad[0].suggestion)
+        staged = getattr(self.engine, "execute_with_cube", None)
         compiled = compile_plan(plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
                                 extents=sorted(plan.metrics),
-                                param_style=getattr(self.engine, "param_style", None))
-        self.sql = compiled.sql
-        rows = self.engine.execute(compiled.sql, compiled.params)
+                                param_style=getattr(self.engine, "param_style", None),
+                                cube_relation=f"kp_cube_{uuid.uuid4().hex[:12]}" if staged else None)
+        self.sql = compiled.sql if compiled.cube_sql is None else f"{compiled.cube_sql};\n{compiled.sql}"
+        rows = staged(compiled) if staged else self.engine.execute(compiled.sql, compiled.params)
         groups, self._extents = decode(compiled, rows)
         return groups
 

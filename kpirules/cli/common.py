@@ -87,8 +87,15 @@ def _verbosity(ctx: click.Context, param: click.Parameter, value: int) -> int:
         import logging
 
         # -v: what kpirules does (settings found, retries); -vv: everything, for a bug report.
-        logging.basicConfig(level=logging.INFO if value == 1 else logging.DEBUG,
-                            format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        from kpirules.errors import without_passwords
+
+        class Redacting(logging.Formatter):  # libraries log the URLs they open
+            def format(self, record: logging.LogRecord) -> str:
+                return without_passwords(super().format(record))
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(Redacting("%(levelname)s %(name)s: %(message)s"))
+        logging.basicConfig(level=logging.INFO if value == 1 else logging.DEBUG, handlers=[handler])
     return value
 
 

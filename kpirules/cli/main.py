@@ -53,7 +53,10 @@ def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
     if debug_enabled():
         import traceback
 
-        traceback.print_exception(exc)
+        from kpirules.errors import without_passwords
+
+        # Messages in a traceback may quote a database URL, with its password.
+        echo(without_passwords("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
     echo(f"error: internal error ({type(exc).__name__}): {what}; {REPORT_TO}", err=True)
     sys.exit(EXIT_ERROR)
 

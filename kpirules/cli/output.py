@@ -103,11 +103,13 @@ def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
     config = options.get("config") or find_settings_file()
     if config:
         exc = blame_settings(exc, [k for k in NAMING_SETTINGS if not options.get(k)], config)
+    from kpirules.errors import without_passwords
     from kpirules.i18n import _
 
-    echo(f"{_('error')}: {exc.message}", err=True)
+    # A message may quote the source, a database URL with its password.
+    echo(f"{_('error')}: {without_passwords(exc.message)}", err=True)
     if exc.hint:
-        echo(_("hint: {hint}").format(hint=exc.hint), err=True)
+        echo(_("hint: {hint}").format(hint=without_passwords(exc.hint)), err=True)
     sys.exit(int(Exit.SOURCE))
 
 

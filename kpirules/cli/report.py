@@ -10,6 +10,7 @@ from kpirules.cli.common import (
     DATE,
     config_option,
     connector_options,
+    data_option,
     lang_option,
     settings_used,
     source_errors,
@@ -32,6 +33,7 @@ from kpirules.cli.common import (
 @lang_option
 @verbosity_options
 @source_options
+@data_option
 @source_errors
 def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbose, data_tab, rules_tab, connector,
             credentials):
@@ -40,7 +42,9 @@ def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbos
 
     The file is self-contained (no server, no network: it opens offline and travels as an
     e-mail attachment) and prints on A4. A source without History yet is evaluated at its
-    current and recent periods, and the report says so.
+    current and recent periods, and the report says so. Data in a database are read as
+    check reads them: SOURCE a database URL with --table (and --rules), or --data URL
+    --table T for rules and History in SOURCE (docs/warehouses.md).
 
     \b
     Exit status: 0 the report was written, 3 the source could not be read.
@@ -49,6 +53,8 @@ def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbos
     Examples:
       kpirules report examples/marketing.xlsx --as-of 2026-11-26 --out report.html
       kpirules report https://docs.google.com/spreadsheets/d/KEY/edit --out kpis.html
+      kpirules report SHEET --data postgresql://kpi_reader@db/analytics --table daily
+      kpirules report duckdb:///kpis.duckdb --table daily --rules rules.kpi
     """
     from kpirules.report import build
 

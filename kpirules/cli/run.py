@@ -125,10 +125,10 @@ def copy_workbook(source: str, out: str) -> str:
     import os
     import shutil
 
-    from kpirules.errors import SourceError
+    from kpirules.errors import SourceError, without_passwords
 
     if not source.lower().endswith((".xlsx", ".xlsm")) or not os.path.isfile(source):
-        raise SourceError(f"--out copies an .xlsx workbook; {source} is not one",
+        raise SourceError(f"--out copies an .xlsx workbook; {without_passwords(source)} is not one",
                           hint="for a Google Sheet, make a copy in Google Sheets and run on that")
     if not out.lower().endswith((".xlsx", ".xlsm")):
         raise SourceError(f"--out {out}: the copy must be an .xlsx file too")

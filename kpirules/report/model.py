@@ -108,25 +108,28 @@ class ReportData:
 def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = None, lang: str | None = None,
            periods: int = PERIODS, config: str | None = None, data_tab: str | None = None,
            rules_tab: str | None = None, connector: str | None = None, **options: Any) -> ReportData:
-    """Read ``source`` once (data, rules, History, Alerts, Settings) and evaluate its rules."""
+    """Read ``source`` once (data, rules, History, Alerts, Settings) and evaluate its rules.
+    The data are read as ``check`` reads them (``kpirules.backends.read_with_table``): a
+    database source (``postgresql://... --table T``), or ``data=URL`` and ``table=T`` for
+    rules and History in a sheet and data in a database, run as one query there."""
+    from kpirules.backends import read_with_table
     from kpirules.engine import evaluate
-    from kpirules.source import read_source, rule_entries, today
+    from kpirules.source import rule_entries, today
     from kpirules.table import load_table
 
     tabs = ("History", "Alerts")
-    _conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
-                                      rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
-                                      **options)
+    read = dict(connector=connector, config=config, data_tab=data_tab, rules_tab=rules_tab,
+                with_rules=rules is None, **options)
+    wb, settings, table = read_with_table(source, extra_tabs=tabs, **read)
     if settings is not None and (settings.history_tab, settings.alerts_tab) != tabs:
         tabs = (settings.history_tab, settings.alerts_tab)
-        _conn, wb, settings = read_source(source, connector=connector, config=config, data_tab=data_tab,
-                                          rules_tab=rules_tab, with_rules=rules is None, extra_tabs=tabs,
-                                          **options)
+        wb, settings, table = read_with_table(source, extra_tabs=tabs, **read)
     from kpirules.i18n import resolve
 
     resolve(lang, settings, wb)  # before evaluating: messages are made then
     entries = rule_entries(wb, source, rules)
-    table = load_table(wb.data, date_column=settings.date_column if settings else "date")
+    if table is None:  # cells read by the connector, indexed here (every sheet and workbook)
+        table = load_table(wb.data, date_column=settings.date_column if settings else "date")
     as_of = as_of or today(settings, wb)
     report = evaluate(entries, table, as_of, settings=settings)  # late_after etc. as run reads them
     history_raw, alerts_raw = (_tab(wb, t) for t in tabs)
@@ -137,7 +140,9 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
     reach = _reach(report, table)
     since = since_last_run(history_raw, tabs[0], report, alerts_raw) if recorded else []
-    return ReportData(source=wb.title or source, as_of=as_of, rules=views, counts=counts,
+    from kpirules.errors import without_passwords
+
+    return ReportData(source=wb.title or without_passwords(source), as_of=as_of, rules=views, counts=counts,
                       data_reach=reach, last_run=last_run, changes=changes(views),
                       alerts=read_alerts(alerts_raw), history_found=bool(recorded), since_last_run=since,
                       warnings=[f"{p.cell}: {p.one_line()}" for p in report.data_problems][:20])

@@ -34,6 +34,11 @@ Why the query has this shape:
   only aggregates cross the wire.
 - Data extents are one more branch (scan -1): per metric the first and last date with a
   non-blank value up to as_of - 1, as day numbers since 1970-01-01.
+- An engine that inlines CTEs (Spark: it copies the cube into every branch and pushes each
+  branch's period and filters into its copy, so no two copies are alike and none is
+  reused: 82 scans were 166 reads of the table) asks for the cube apart
+  (``cube_relation``): ``Compiled.cube_sql`` is the cube alone, to be materialised under
+  that name, and the query reads the cube from it.
 """
 
 from __future__ import annotations
@@ -59,6 +64,10 @@ class Compiled:
     slots: list[list[tuple[str, str, str]]]  # per scan: (func, column, part) per value slot
     scans: list[Any]  # the plan's scans, in branch order
     metrics: list[str] = field(default_factory=list)  # extents branch order
+    # With cube_relation: the cube alone, to be materialised under that name first.
+    cube_sql: str | None = None
+    cube_params: dict[str, Any] = field(default_factory=dict)
+    cube_relation: str | None = None
 
 
 class _Params:
@@ -160,7 +169,8 @@ def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], pa
 
 
 def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_dims: dict[str, str],
-                 cube_metrics: dict[str, int], width: int, n_slots: int, params: _Params
+                 cube_metrics: dict[str, int], width: int, n_slots: int, params: _Params,
+                 cube_name: str = "kp_cube"
                  ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
     """One scan: its days from the cube (period, filters, grouped by segment and date), then
     one row per segment. ``first``/``last`` add a window over the days (the segment's
@@ -181,7 +191,7 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_di
         daily_cols.append(_as(_agg("SUM", exp.column(f"cells{c}")), f"cells{i}"))
         daily_cols += [_as(_agg(_KIND[part.kind], exp.column(f"{name}{c}")), f"{name}{i}")
                        for name, part in sorted(parts[column].items())]
-    daily = (exp.select(*daily_cols, copy=False).from_("kp_cube", copy=False)
+    daily = (exp.select(*daily_cols, copy=False).from_(exp.to_table(cube_name), copy=False)
              .where(exp.and_(*where, copy=False), copy=False)
              .group_by(*[e.copy() for e in seg], exp.column("d"), copy=False))
     ctes = [(daily_name, daily)]
@@ -228,11 +238,15 @@ def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_di
 
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
-                 dialect: str, extents: Iterable[str] = (), param_style: str | None = None) -> Compiled:
+                 dialect: str, extents: Iterable[str] = (), param_style: str | None = None,
+                 cube_relation: str | None = None) -> Compiled:
     """``plan``'s scans (and the data extents of ``extents``' metrics) as one query on
     ``table``. ``columns`` maps each normalised name the plan uses to the table's real
-    column name; ``date`` is the real name of the date column."""
+    column name; ``date`` is the real name of the date column. ``cube_relation``: read the
+    cube from that relation (a plain name the caller made) and return it as ``cube_sql``,
+    with its own parameters, for the caller to materialise first."""
     params = _Params()
+    cube_sql, cube_params = None, {}
     scans = list(plan.scans.items())
     width = max((len(scan.dims) for scan, _ in scans), default=0)
     extents = sorted(extents)
@@ -243,11 +257,16 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     all_slots = []
     if scans:
         cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, params=params)
-        ctes.append(("kp_cube", cube))
+        if cube_relation:
+            cube_sql, cube_params = _render(cube, dialect, param_style), params.values
+            params = _Params()
+        else:
+            ctes.append(("kp_cube", cube))
         for index, (scan, needed) in enumerate(scans):
             branch, scan_ctes, slots = _scan_branch(index, scan, needed, cube_dims=cube_dims,
                                                     cube_metrics=cube_metrics, width=width,
-                                                    n_slots=n_slots, params=params)
+                                                    n_slots=n_slots, params=params,
+                                                    cube_name=cube_relation or "kp_cube")
             ctes += scan_ctes
             branches.append(branch)
             all_slots.append(slots)
@@ -273,10 +292,16 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
         query = exp.Union(this=query, expression=branch, distinct=False)
     # The WITH clause set as a node: the with_() helper deep-copies every CTE it is given.
     with_key = "with_" if "with_" in type(query).arg_types else "with"
-    query.set(with_key, exp.With(expressions=[exp.CTE(this=cte, alias=exp.TableAlias(this=_ident(name)))
-                                              for name, cte in ctes]))
+    if ctes:
+        query.set(with_key, exp.With(expressions=[exp.CTE(this=cte, alias=exp.TableAlias(this=_ident(name)))
+                                                  for name, cte in ctes]))
+    return Compiled(sql=_render(query, dialect, param_style), params=params.values, width=width,
+                    slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents,
+                    cube_sql=cube_sql, cube_params=cube_params, cube_relation=cube_relation)
+
+
+def _render(query: exp.Expression, dialect: str, param_style: str | None) -> str:
     if param_style == "pyformat":  # drivers that bind on the client (Snowflake's)
         query = query.transform(lambda node: exp.var(f"%({node.this})s")
                                 if isinstance(node, exp.Placeholder) else node, copy=False)
-    return Compiled(sql=query.sql(dialect=dialect), params=params.values, width=width,
-                    slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents)
+    return query.sql(dialect=dialect)

@@ -24,7 +24,7 @@ import os
 from typing import TYPE_CHECKING
 
 from kpirules.ast import RESERVED_WORDS
-from kpirules.errors import SourceError
+from kpirules.errors import SourceError, without_passwords
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
@@ -250,7 +250,8 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run)
     conn = open_source(source, connector=connector, **options)
     if WRITE_SHEET not in capabilities(conn):
-        raise SourceError(f"`kpirules init` sets up an .xlsx workbook or a Google Sheet, not {source}",
+        raise SourceError("`kpirules init` sets up an .xlsx workbook or a Google Sheet, not "
+                          f"{without_passwords(source)}",
                           hint="for a CSV file, write the rules in a .kpi file and use `kpirules check`")
     has_data = True
     try:
