@@ -276,14 +276,14 @@ def test_nothing_from_data_or_users_is_ever_written_as_a_formula(book):
 
 def test_a_failed_write_leaves_the_file_as_it_was(book, monkeypatch):
     original = book.read_bytes()
-    from openpyxl.workbook.workbook import Workbook
+    from openpyxl.writer.excel import ExcelWriter
 
-    def broken_save(self, filename):  # the disk fills up halfway through the save
-        with open(filename, "wb") as fh:
-            fh.write(b"PK\x03\x04 half a workbook")
+    def broken_save(self):  # the disk fills up halfway through the save
+        self._archive.writestr("xl/worksheets/sheet1.xml", b"<worksheet half a workbook")
+        self._archive.fp.flush()
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Workbook, "save", broken_save)
+    monkeypatch.setattr(ExcelWriter, "save", broken_save)
     result = run(book, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 3
     assert "No space left on device" in result.output and "left as it was" in result.output

@@ -181,9 +181,11 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
             tab.widths[col] = width
     tab.set(1, FIRST_VALUE_COL, Out(header("History values, oldest first \u2192"), HEADER))
     row = 2
+    by_pair: dict[tuple[str, str], list[Key]] = {}  # one pass, not one per line
+    for k in rows:
+        by_pair.setdefault((k[0], k[1]), []).append(k)
     for line in _lines(results, summaries):
-        keys = sorted((k for k in rows if k[0] == line.name and k[1] == line.segment),
-                      key=lambda k: (k[2], k[3]))[-PERIODS:]
+        keys = sorted(by_pair.get((line.name, line.segment), ()), key=lambda k: (k[2], k[3]))[-PERIODS:]
         _write_line(tab, row, line, keys, rows, values, value_col, sheet, native_charts)
         row += 1
     if native_charts:

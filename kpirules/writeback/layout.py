@@ -179,6 +179,8 @@ def _rule_cells(s: RuleSummary, checked: str) -> dict[str, Out]:
 
 def cell_text(value: Any) -> str:
     """A cell read back as key text (History keys): dates as ISO, floats without ``.0``."""
+    if type(value) is str:  # most cells: first, and without the import (History is long)
+        return value.strip()
     import datetime as dt
 
     if value is None:
