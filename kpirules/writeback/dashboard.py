@@ -104,8 +104,7 @@ def trends(history: History, results: list[RuleResult], restated: list[RuleResul
     if raw is not None:
         value_col = locate(raw, HISTORY_COLUMNS)["Value"]
         for key, r in history.rows.items():
-            cells = raw.rows[r.row - raw.header_row - 1]
-            found[key] = (as_number(cells[value_col]) if value_col < len(cells) else None, r.status)
+            found[key] = (_value(r, raw, value_col, as_number), r.status)
     for r in [*restated, *results]:
         key = key_of(r)
         if key is not None:
@@ -115,6 +114,14 @@ def trends(history: History, results: list[RuleResult], restated: list[RuleResul
         out.setdefault((key[0], key[1]), []).append((key, point))
     return {k: tuple(p for _, p in sorted(v, key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
             for k, v in out.items()}
+
+
+def _value(row, raw: RawTable, value_col: int, as_number) -> float | None:
+    """A History row's value: the number read (``HistoryRow.value``), else its text as a number."""
+    if row.value is not None:
+        return row.value
+    cells = raw.rows[row.row - raw.header_row - 1]
+    return as_number(cells[value_col]) if value_col < len(cells) else None
 
 
 def attach_trends(notes: list, records: list, found: dict) -> None:
@@ -216,9 +223,10 @@ def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:
     raw = history.raw
     last = raw.header_row if raw is not None else plan.header_row
     if raw is not None:
-        for i, cells in enumerate(raw.rows):
-            if any(c not in (None, "") for c in cells):
+        for i in range(len(raw.rows) - 1, -1, -1):  # the last row with anything, from the end
+            if any(c not in (None, "") for c in raw.rows[i]):
                 last = raw.header_row + 1 + i
+                break
     cols = locate(raw, HISTORY_COLUMNS)
     for i, cells in enumerate(plan.appends):
         def get(label: str, cells: dict = cells) -> str:
@@ -239,8 +247,7 @@ def _values(history: History, value_col: int, results: list[RuleResult],
     raw = history.raw
     if raw is not None:
         for key, r in history.rows.items():
-            cells = raw.rows[r.row - raw.header_row - 1]
-            out[key] = as_number(cells[value_col]) if value_col < len(cells) else None
+            out[key] = _value(r, raw, value_col, as_number)
     for r in [*restated, *results]:
         key = key_of(r)
         if key is not None:

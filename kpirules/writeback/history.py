@@ -154,16 +154,22 @@ def _read_history(raw: RawTable | None, title: str) -> History:
     value_at = value_col if value_col is not None else full
     theirs = [i for i in range(full) if i not in ours]
     pad = [None] * size
+    date, strip, iso = dt.date, str.strip, dt.date.isoformat
+
+    def text(value, str=str, date=date) -> str:  # cell_text, the usual types first
+        kind = type(value)
+        return strip(value) if kind is str else iso(value) if kind is date else cell_text(value)
+
     for index, cells in enumerate(raw.rows):
         if len(cells) < size:
             cells = list(cells) + pad[:size - len(cells)]
-        rule = cell_text(cells[rule_col])
+        rule = text(cells[rule_col])
         if not rule:
             continue
-        key = (rule, cell_text(cells[segment_col]), cell_text(cells[start_col]), cell_text(cells[end_col]))
+        key = (rule, text(cells[segment_col]), text(cells[start_col]), text(cells[end_col]))
         value = cells[value_at]
-        row = HistoryRow(row=first + index, key=key, status=cell_text(cells[status_col]).upper(),
-                         checked=cell_text(cells[checked_col]),
+        row = HistoryRow(row=first + index, key=key, status=text(cells[status_col]).upper(),
+                         checked=text(cells[checked_col]),
                          user_cells=any(cells[i] not in (None, "") for i in theirs) if theirs else False,
                          value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
                          else None)

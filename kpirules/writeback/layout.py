@@ -81,7 +81,7 @@ def locate(raw: RawTable | None, labels: Sequence[str]) -> Columns:
             at[label] = found[0]
         else:
             added.append(label)
-    free = used_width(raw)
+    free = used_width(raw) if added else 0  # a scan of every row: only when needed
     for offset, label in enumerate(added):
         at[label] = free + offset
     return Columns(at=at, added=tuple(added))

@@ -34,24 +34,22 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from kpirules.writeback.plan import PLAIN, Formula, Out, Style, TabPlan, WritePlan
+from kpirules.writeback.plan import Formula, Out, Style, TabPlan, WritePlan
 
-_OPEN_TAG = re.compile(rb"<(?:c|row)\b[^>]*>")
-_ATTR = re.compile(rb'\b(r="[A-Z]*|s=")([0-9]+)"')
-_STYLE_IDS = re.compile(rb'<(?:c|row)\b[^>]*?\bs="([0-9]+)"')
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]+)[0-9]+"')
 _CELL_STYLE = re.compile(rb'\bs="([0-9]+)"')
 _HAS_VALUE = re.compile(rb"<v>[^<]|<t\b[^>]*>[^<]")
 _SPANS = re.compile(rb'\sspans="[^"]*"')
 _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+[0-9]+(?::([A-Z]+)[0-9]+)?"\s*/>')
-# What openpyxl must see to keep a sheet whole: formulas, shared strings, rows or cells
-# without their address, namespaced elements or attributes (xml:space aside).
-# Markup openpyxl must see to keep a sheet whole: formulas, namespaced elements or row and
-# cell attributes (xml:space inside text aside). Shared strings and rows or cells without
-# their address (as the first attribute) are found by counting (``_plain``).
-_NOT_PLAIN = re.compile(rb"<f[\s>/]|</?[A-Za-z_][\w.-]*:|<(?:c|row) [^>]*:")
-_ROW_START = re.compile(rb'<row r="([0-9]+)"')
+# Every row and cell of a carried sheet gives its address first (``_plain``), so a row is
+# renumbered by rewriting those, and its cells' formats found after them.
+_STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
+_TAG_STYLE = re.compile(rb'(<(?:c|row) r="[A-Z]*[0-9]+"[^>]*? s=")([0-9]+)"')
+_FORMULA = re.compile(rb"<f[\s>/]")
+# Namespaced names (a prefix the root declares, which openpyxl's root will not).
+_PREFIXED = re.compile(rb"</?[A-Za-z_][\w.-]*:|<(?:c|row) [^>]*:")
+_XF = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
 _TIED = (b"<hyperlinks", b"<mergeCells", b"<legacyDrawingHF")
 _SHEET = re.compile(rb'<sheet\b[^>]*/>')
 _NAME = re.compile(rb'\bname="([^"]*)"')
@@ -66,13 +64,29 @@ class Carried:
 
     title: str
     head: int  # rows up to this one stay with openpyxl (the header rows)
-    rows: list[tuple[int, bytes]]  # the original rows below ``head``, in order
-    last_used: int  # the last row holding a value (appends go below it)
-    styles: list[int]  # the format ids the rows use: carrier columns 1..n
+    head_rows: bytes  # the rows openpyxl keeps, as they were
+    body: bytes  # the rows below ``head``, as they were
+    styles: list[int]  # the format ids the rows may use: carrier columns 1..n
     max_col: int  # the widest of the original dimension and this write's cells
     edits: dict[int, dict[int, Out]] = field(default_factory=dict)  # row -> 0-based col -> cell
     deletes: list[int] = field(default_factory=list)  # sorted
     new_styles: list[Style] = field(default_factory=list)  # carrier columns n+1..
+
+    @property
+    def rows(self) -> list[tuple[int, bytes]]:
+        """The rows below ``head``: (number, XML), in order."""
+        pieces = self.body.split(b"<row ")
+        return [(int(p[3:p.index(b'"', 3)]), b"<row " + p) for p in pieces[1:]]
+
+    @property
+    def last_used(self) -> int:
+        """The last row holding a value (``xlsx.last_used_row``)."""
+        for chunk in (self.body, self.head_rows):
+            pieces = chunk.split(b"<row ")
+            for p in reversed(pieces[1:]):
+                if _HAS_VALUE.search(p):
+                    return int(p[3:p.index(b'"', 3)])
+        return 0
 
     @property
     def carrier_row(self) -> int:
@@ -98,6 +112,7 @@ def prepare(path: str, plan: WritePlan) -> Stub | None:
         return None  # xlsx.load says what is wrong with it
     with zf:
         parts = _sheet_parts(zf)
+        formats = _formats(zf)
         planned = {}
         for tab in plan.tabs:
             found = find_tab(list(parts), tab.title)
@@ -115,7 +130,7 @@ def prepare(path: str, plan: WritePlan) -> Stub | None:
                 data = zf.read(part)
             except KeyError:
                 continue
-            sheet = _carry(title, data, head)
+            sheet = _carry(title, data, head, formats)
             if sheet is None or (tab is not None and not _take_edits(sheet[0], tab)):
                 continue
             if tab is not None:
@@ -209,10 +224,11 @@ def _comment_rows(zf: zipfile.ZipFile, comments: str | None) -> list[int]:
         return []
 
 
-def _carry(title: str, data: bytes, head: int) -> tuple[Carried, bytes] | None:
-    """The sheet's rows below ``head`` and its stub XML, or None if it must stay whole."""
+def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, bytes] | None:
+    """The sheet's rows below ``head`` and its stub XML, or None if it must stay whole.
+    ``formats``: how many cell formats the workbook has."""
     opened = re.search(rb"<sheetData\s*(/?)>", data)
-    if opened is None or any(t in data for t in _TIED):
+    if opened is None:
         return None
     if opened[1]:  # <sheetData/>: no rows at all
         body_start = body_end = opened.end()
@@ -223,37 +239,51 @@ def _carry(title: str, data: bytes, head: int) -> tuple[Carried, bytes] | None:
             return None
         body_start = opened.end()
         before, after = data[:body_start], data[body_end:]
-    content = data[body_start:body_end]
-    if not _plain(content):
+    if any(t in after for t in _TIED):
         return None
-    head_rows, rows = [], []
-    starts = list(_ROW_START.finditer(content))
-    if content[:starts[0].start() if starts else len(content)].strip():
+    content = data[body_start:body_end]
+    root = data[:data.find(b">", data.find(b"<worksheet")) + 1]
+    if not _plain(content, prefixes=b"xmlns:" in root):
+        return None
+    pieces = content.split(b"<row ")
+    if pieces[0].strip():
         return None  # something before the first row
-    for i, m in enumerate(starts):
-        text = content[m.start():starts[i + 1].start() if i + 1 < len(starts) else len(content)]
-        r = int(m[1])
-        (head_rows if r <= head else rows).append((r, text))
-    body = content[starts[len(head_rows)].start():] if rows else b""
-    last_used = next((r for r, text in reversed(head_rows + rows) if _HAS_VALUE.search(text)), 0)
-    # With the default format always among them, so that the carrier row is never empty.
-    styles = sorted({0, *(int(s) for s in _STYLE_IDS.findall(body))})
+    cut = len(pieces[0])
+    for p in pieces[1:]:
+        if int(p[3:p.index(b'"', 3)]) > head:
+            break
+        cut += 5 + len(p)
+    head_rows, body = content[:cut], content[cut:]
+    # The ids the rows use (a text that looks like one costs an unused carrier cell), with
+    # the default format always among them, so that the carrier row is never empty.
+    styles = sorted({0, *(i for i in map(int, set(_STYLE_ATTR.findall(body))) if i < formats)})
     dim = _DIMENSION.search(data)
     max_col = _column(dim[1]) if dim is not None and dim[1] else 1
-    sheet = Carried(title=title, head=head, rows=rows, last_used=last_used, styles=styles, max_col=max_col)
+    sheet = Carried(title=title, head=head, head_rows=head_rows, body=body, styles=styles, max_col=max_col)
     carriers = b"".join(b'<c r="%s%d" s="%d"><v>0</v></c>' % (_letter(i + 1), sheet.carrier_row, s)
                         for i, s in enumerate(styles))
-    stub = (before + b"".join(text for _, text in head_rows)
-            + b'<row r="%d">%s</row>' % (sheet.carrier_row, carriers) + after)
+    stub = before + head_rows + b'<row r="%d">%s</row>' % (sheet.carrier_row, carriers) + after
     return sheet, stub
 
 
-def _plain(content: bytes) -> bool:
-    """Rows of values only, each row and cell giving its address first (see ``_NOT_PLAIN``)."""
-    if b't="s"' in content or _NOT_PLAIN.search(content):
+def _plain(content: bytes, *, prefixes: bool) -> bool:
+    """Rows of values only, each row and cell giving its address first; no namespaced
+    names when the root declares prefixes (openpyxl's root will not)."""
+    if b't="s"' in content or (b"<f" in content and _FORMULA.search(content)):
+        return False
+    if prefixes and _PREFIXED.search(content):
         return False
     return (content.count(b"<c") == content.count(b'<c r="')
             and content.count(b"<row") == content.count(b'<row r="'))
+
+
+def _formats(zf: zipfile.ZipFile) -> int:
+    """How many cell formats (``cellXfs``) the workbook has."""
+    try:
+        found = _XF.search(zf.read("xl/styles.xml"))
+    except KeyError:
+        return 1
+    return found[1].count(b"<xf") if found else 1
 
 
 def _take_edits(sheet: Carried, tab: TabPlan) -> bool:
@@ -264,7 +294,7 @@ def _take_edits(sheet: Carried, tab: TabPlan) -> bool:
             sheet.edits.setdefault(row, {})[col] = out
     # Below the last row holding a value once the plan's cells are in (xlsx.last_used_row).
     filled = [row for (row, _), out in tab.cells.items() if out.value not in (None, "")]
-    first = max([sheet.last_used, *filled]) + 1
+    first = max([sheet.last_used if tab.appends else 0, *filled]) + 1
     if tab.appends and first <= sheet.head:
         return False
     for i, values in enumerate(tab.appends):
@@ -308,18 +338,26 @@ def render(saved: bytes, sheet: Carried, epoch: Any) -> bytes:
             ids[_column(ref[1])] = int(s[1]) if s else 0
     old = {s: ids[i] for i, s in enumerate(sheet.styles, start=1)}
     new = {style: ids[i] for i, style in enumerate(sheet.new_styles, start=len(sheet.styles) + 1)}
-    body, last = _rows(sheet, old, new, epoch)
+    if sheet.edits or sheet.deletes or any(k != v for k, v in old.items()):
+        body, last = _rows(sheet, old, new, epoch)
+    else:  # nothing changed: the rows as they were (a Data tab)
+        body, last = sheet.body, _last_row(sheet.body) or sheet.head
     out = saved[:carrier.start()] + body + saved[carrier.end():]
     width = _letter(max(sheet.max_col, 1))
     last = max(last, sheet.head, 1)
     return _DIMENSION.sub(lambda m: b'<dimension ref="A1:%s%d" />' % (width, last), out, count=1)
 
 
+def _last_row(body: bytes) -> int:
+    at = body.rfind(b'<row r="')
+    return int(body[at + 8:body.index(b'"', at + 8)]) if at != -1 else 0
+
+
 def _rows(sheet: Carried, old: dict[int, int], new: dict[Style, int], epoch: Any) -> tuple[bytes, int]:
     """The rows below the header after this write, and the last row's number."""
     gone = sheet.deletes
     dropped = set(gone)
-    renumber = bool(gone) or any(k != v for k, v in old.items())
+    remap = {k: v for k, v in old.items() if k != v}
     pending = sorted(sheet.edits)
     out: list[bytes] = []
     last = 0
@@ -332,9 +370,9 @@ def _rows(sheet: Carried, old: dict[int, int], new: dict[Style, int], epoch: Any
         moved = r - bisect.bisect_left(gone, r) if gone else r
         edits = sheet.edits.get(r)
         if edits is not None:
-            out.append(_edited(text, moved, edits, old, new, epoch))
+            out.append(_edited(text, moved, edits, remap, new, epoch))
         elif text is not None:
-            out.append(_moved(text, moved, old) if renumber else text)
+            out.append(_moved(text, moved, remap) if moved != r or remap else text)
         last = moved
 
     for r, text in sheet.rows:
@@ -349,25 +387,27 @@ def _rows(sheet: Carried, old: dict[int, int], new: dict[Style, int], epoch: Any
     return b"".join(out), last
 
 
-def _moved(text: bytes, row: int, old: dict[int, int]) -> bytes:
-    """A row as it was, renumbered to ``row`` and its style ids mapped."""
+def _moved(text: bytes, row: int, remap: dict[int, int]) -> bytes:
+    """A row as it was (``<row r="..."`` first), renumbered to ``row``, formats remapped."""
     number = b"%d" % row
+    cells = text.split(b'<c r="')  # each after the first starts with the cell's address
+    out = [b'<row r="' + number + cells[0][cells[0].index(b'"', 8):]]
+    for cell in cells[1:]:
+        end = cell.index(b'"')
+        out.append(cell[:end].rstrip(b"0123456789") + number + cell[end:])
+    text = b'<c r="'.join(out)
+    if remap:
+        text = _TAG_STYLE.sub(lambda m: m[1] + b"%d" % remap.get(int(m[2]), int(m[2])) + b'"', text)
+    return text
 
-    def attr(m: re.Match) -> bytes:
-        if m[1][0] == 114:  # r="A12" -> r="A<row>"
-            return m[1] + number + b'"'
-        return m[1] + b"%d" % old.get(int(m[2]), int(m[2])) + b'"'
 
-    return _OPEN_TAG.sub(lambda tag: _ATTR.sub(attr, tag[0]), text)
-
-
-def _edited(text: bytes | None, row: int, edits: dict[int, Out], old: dict[int, int],
+def _edited(text: bytes | None, row: int, edits: dict[int, Out], remap: dict[int, int],
             new: dict[Style, int], epoch: Any) -> bytes:
     """A row with this write's cells put in (the row's other cells kept)."""
     cells: dict[int, bytes] = {}
     head = b'<row r="%d">' % row
     if text is not None:
-        moved = _moved(text, row, old)
+        moved = _moved(text, row, remap)
         tag_end = moved.index(b">") + 1
         head = _SPANS.sub(b"", moved[:tag_end])
         if head.endswith(b"/>"):
