@@ -414,6 +414,12 @@ def test_a_run_killed_at_any_point_leaves_the_old_or_the_new_workbook_never_a_da
 
     old = make_workbook(tmp_path / "old.xlsx")
     assert run(old, "--as-of", "2026-11-26", "--no-notify").exit_code in (1, 2)
+    from kpirules.writeback import xlsx_rows
+    from kpirules.writeback.plan import WritePlan
+
+    # The runs below write History and Data in place, past openpyxl (xlsx_rows): that path.
+    stub = xlsx_rows.prepare(str(old), WritePlan(tabs=[]))
+    assert stub is not None and {"Data", "History"} <= {s.title for s in stub.sheets}
     new = tmp_path / "new.xlsx"
     shutil.copy(old, new)
     cmd = [sys.executable, "-m", "kpirules", "run", "--as-of", "2026-12-03", "--no-notify", "-q"]
