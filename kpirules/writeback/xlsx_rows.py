@@ -45,6 +45,7 @@ _DIMENSION = re.compile(rb'<dimension ref="[A-Z]+[0-9]+(?::([A-Z]+)[0-9]+)?"\s*/
 # Every row and cell of a carried sheet gives its address first (``_plain``), so a row is
 # renumbered by rewriting those, and its cells' formats found after them.
 _STYLE_ATTR = re.compile(rb' s="([0-9]+)"')
+_CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)')
 _TAG_STYLE = re.compile(rb'(<(?:c|row) r="[A-Z]*[0-9]+"[^>]*? s=")([0-9]+)"')
 _FORMULA = re.compile(rb"<f[\s>/]")
 # Namespaced names (a prefix the root declares, which openpyxl's root will not).
@@ -258,7 +259,10 @@ def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, b
     # the default format always among them, so that the carrier row is never empty.
     styles = sorted({0, *(i for i in map(int, set(_STYLE_ATTR.findall(body))) if i < formats)})
     dim = _DIMENSION.search(data)
-    max_col = _column(dim[1]) if dim is not None and dim[1] else 1
+    if dim is not None and dim[1]:
+        max_col = _column(dim[1])
+    else:  # no dimension to keep: the widest row (readers size rows by it)
+        max_col = max(map(_column, set(_CELL_COLUMN.findall(content))), default=1)
     sheet = Carried(title=title, head=head, head_rows=head_rows, body=body, styles=styles, max_col=max_col)
     carriers = b"".join(b'<c r="%s%d" s="%d"><v>0</v></c>' % (_letter(i + 1), sheet.carrier_row, s)
                         for i, s in enumerate(styles))
