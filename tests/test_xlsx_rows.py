@@ -175,3 +175,60 @@ def test_cells_are_written_as_openpyxl_would_and_text_is_never_a_formula():
     assert xlsx_rows.cell_xml(b"E2", Out(None), 6, None) == b'<c r="E2" s="6"/>'
     assert xlsx_rows.cell_xml(b"E2", Out("bell\x07"), 0, None) == (
         b'<c r="E2" t="inlineStr"><is><t>bell</t></is></c>')
+
+
+def as_saved_by_excel(path, title: str) -> None:
+    """Rewrite ``title``'s part the way Excel saves it: strings in the shared strings part,
+    rows with Excel's ignorable ``x14ac:dyDescent`` under namespaces its root declares."""
+    from kpirules.connectors.xlsx_cells import sheet_part
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i.filename) for i in zf.infolist()}
+        part = sheet_part(zf, title)
+    strings: list[bytes] = []
+
+    def shared(m: re.Match) -> bytes:
+        strings.append(m[2])
+        return m[1] + b' t="s"><v>%d</v></c>' % (len(strings) - 1)
+
+    xml = re.sub(rb'(<c r="[A-Z]+[0-9]+"(?: s="[0-9]+")?) t="inlineStr"><is>(.*?)</is></c>', shared, parts[part])
+    xml = re.sub(rb'<row r="([0-9]+)">', rb'<row r="\1" spans="1:10" x14ac:dyDescent="0.25">', xml)
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    xml = xml.replace(main, main + b' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+                      b' xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"'
+                      b' mc:Ignorable="x14ac"', 1)
+    assert strings and b"x14ac:dyDescent" in xml
+    parts[part] = xml
+    parts["xl/sharedStrings.xml"] = (b'<sst ' + main + b' count="%d" uniqueCount="%d">' % (len(strings), len(strings))
+                                     + b"".join(b"<si>" + s + b"</si>" for s in strings) + b"</sst>")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdSst" Target="sharedStrings.xml" Type="http://schemas.'
+        b'openxmlformats.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>')
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+        b'officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def test_history_saved_by_excel_is_carried_with_its_shared_strings_inlined(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    assert run(book, "--as-of", AS_OF.isoformat()).exit_code == 2
+    twin = tmp_path / "twin.xlsx"
+    twin.write_bytes(book.read_bytes())
+    as_saved_by_excel(book, "History")
+    assert tab_rows(book, "History") == tab_rows(twin, "History")  # the same workbook, as Excel saves it
+    assert "History" in carried(book)
+    for path in (book, twin):
+        assert run(path, "--as-of", "2026-12-03").exit_code == 2
+    xml = sheet_xml(book, "History")
+    assert 't="s"' not in xml and "x14ac" not in xml  # strings inline, as openpyxl writes them
+
+    def values(path):  # when each ran aside
+        return [[None if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", v) else v
+                 for v in r] for r in calamine_rows(path, "History")]
+
+    assert values(book) == values(twin)
+    wb = openpyxl.load_workbook(book)
+    assert wb["History"]["A1"].value == "Rule" and wb["History"].freeze_panes == "A2"

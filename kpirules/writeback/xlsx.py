@@ -361,9 +361,11 @@ def restore_formula_values(path: str, cached: dict[str, dict[str, Any]]) -> None
     """Put cached formula results back into the file openpyxl just saved at ``path``."""
     if not any(cached.values()):
         return
-    parts = _sheet_parts(path)
+    from kpirules.writeback.xlsx_package import sheet_parts
+
     tmp = path + ".v"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        parts = {part: title for title, (part, _) in sheet_parts(src).items()}
         for info in src.infolist():
             data = src.read(info.filename)
             title = parts.get(info.filename)
@@ -383,26 +385,6 @@ def fill_formula_values(data: bytes, values: dict[str, Any]) -> bytes:
         return f'<c r="{m.group(1)}"{m.group(2)}{kind}>{m.group(3)}<v>{text}</v></c>'
 
     return _FORMULA_CELL.sub(fill, data.decode("utf-8")).encode("utf-8")
-
-
-def _sheet_parts(path: str) -> dict[str, str]:
-    """Zip part name -> sheet title."""
-    import posixpath
-    from xml.etree import ElementTree as ET
-
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-    with zipfile.ZipFile(path) as zf:
-        book = ET.fromstring(zf.read("xl/workbook.xml"))
-        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", ns)}
-    out = {}
-    for sheet in book.findall("m:sheets/m:sheet", ns):
-        target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        out[part] = sheet.get("name")
-    return out
 
 
 # ------------------------------------------------------------------------- the write

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from kpirules.writeback.plan import Formula, Out, Style, TabPlan, WritePlan
+from kpirules.writeback.xlsx_package import comment_rows, shared_strings, sheet_parts
+from kpirules.writeback.xlsx_package import formats as count_formats
 
 _CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.S)
 _CELL_REF = re.compile(rb'\br="([A-Z]+)[0-9]+"')
@@ -49,14 +51,10 @@ _CELL_COLUMN = re.compile(rb'<c r="([A-Z]+)')
 _TAG_STYLE = re.compile(rb'(<(?:c|row) r="[A-Z]*[0-9]+"[^>]*? s=")([0-9]+)"')
 _FORMULA = re.compile(rb"<f[\s>/]")
 # Namespaced names (a prefix the root declares, which openpyxl's root will not).
-_PREFIXED = re.compile(rb"</?[A-Za-z_][\w.-]*:|<(?:c|row) [^>]*:")
-_XF = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
+_PREFIXED = re.compile(rb"</?[A-Za-z_][\w.-]*:|<(?:c|row) [^>]*? [A-Za-z_][\w.-]*:[\w.-]+=")
+_EXTENSION = re.compile(rb'(<(?:c|row) [^>]*?) [A-Za-z_][\w.-]*:[\w.-]+="[^"]*"')
+_SHARED = re.compile(rb'(<c r="[A-Z]+[0-9]+"(?: s="[0-9]+")?) t="s"((?: [a-zA-Z]+="[^"]*")*)><v>([0-9]+)</v></c>')
 _TIED = (b"<hyperlinks", b"<mergeCells", b"<legacyDrawingHF")
-_SHEET = re.compile(rb'<sheet\b[^>]*/>')
-_NAME = re.compile(rb'\bname="([^"]*)"')
-_RID = re.compile(rb'\br:id="([^"]*)"')
-_REL = re.compile(rb"<Relationship\b[^>]*/>")
-_COMMENT_REF = re.compile(rb'<comment\b[^>]*\bref="[A-Z]+([0-9]+)"')
 
 
 @dataclass
@@ -112,8 +110,9 @@ def prepare(path: str, plan: WritePlan) -> Stub | None:
     except (OSError, zipfile.BadZipFile):
         return None  # xlsx.load says what is wrong with it
     with zf:
-        parts = _sheet_parts(zf)
-        formats = _formats(zf)
+        parts = sheet_parts(zf)
+        formats = count_formats(zf)
+        strings = shared_strings(zf)
         planned = {}
         for tab in plan.tabs:
             found = find_tab(list(parts), tab.title)
@@ -124,14 +123,14 @@ def prepare(path: str, plan: WritePlan) -> Stub | None:
         for title, (part, comments) in parts.items():
             tab = planned.get(title)
             # Rows with notes stay with openpyxl, which keeps notes on its cell objects.
-            head = max([tab.header_row if tab is not None else 0, *_comment_rows(zf, comments)])
+            head = max([tab.header_row if tab is not None else 0, *comment_rows(zf, comments)])
             if tab is not None and (tab.create or tab.charts is not None or not _body_plain(tab, head)):
                 continue
             try:
                 data = zf.read(part)
             except KeyError:
                 continue
-            sheet = _carry(title, data, head, formats)
+            sheet = _carry(title, data, head, formats, strings)
             if sheet is None or (tab is not None and not _take_edits(sheet[0], tab)):
                 continue
             if tab is not None:
@@ -169,65 +168,10 @@ def _body_plain(tab: TabPlan, head: int) -> bool:
     return not any(o.note is not None or isinstance(o.value, Formula) for o in outs)
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, tuple[str, str | None]]:
-    """Sheet title -> (its zip member, its comments member or None)."""
-    import html
-    import posixpath
-
-    try:
-        book = zf.read("xl/workbook.xml")
-        rels = zf.read("xl/_rels/workbook.xml.rels")
-    except KeyError:
-        return {}
-    targets = _targets(rels, "xl")
-    out: dict[str, tuple[str, str | None]] = {}
-    for tag in _SHEET.findall(book):
-        name, rid = _NAME.search(tag), _RID.search(tag)
-        if name is None or rid is None or rid[1].decode() not in targets:
-            continue
-        part = targets[rid[1].decode()][0]
-        if not part.startswith("xl/worksheets/"):
-            continue  # a chart sheet
-        folder, base = posixpath.split(part)
-        comments = None
-        try:
-            sheet_rels = zf.read(f"{folder}/_rels/{base}.rels")
-        except KeyError:
-            sheet_rels = b""
-        for target, kind in _targets(sheet_rels, folder).values():
-            if kind.endswith("/comments"):
-                comments = target
-        out[html.unescape(name[1].decode("utf-8"))] = (part, comments)
-    return out
-
-
-def _targets(rels: bytes, folder: str) -> dict[str, tuple[str, str]]:
-    """Relationship id -> (zip member, type) in a .rels part of ``folder``."""
-    import posixpath
-
-    out = {}
-    for tag in _REL.findall(rels):
-        attrs = dict(re.findall(rb'\b(Id|Target|Type)="([^"]*)"', tag))
-        if b"Id" not in attrs or b"Target" not in attrs:
-            continue
-        target = attrs[b"Target"].decode()
-        member = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-        out[attrs[b"Id"].decode()] = (member, attrs.get(b"Type", b"").decode())
-    return out
-
-
-def _comment_rows(zf: zipfile.ZipFile, comments: str | None) -> list[int]:
-    if comments is None:
-        return []
-    try:
-        return [int(n) for n in _COMMENT_REF.findall(zf.read(comments))]
-    except KeyError:
-        return []
-
-
-def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, bytes] | None:
+def _carry(title: str, data: bytes, head: int, formats: int,
+           strings: list[bytes] | None) -> tuple[Carried, bytes] | None:
     """The sheet's rows below ``head`` and its stub XML, or None if it must stay whole.
-    ``formats``: how many cell formats the workbook has."""
+    ``formats``: how many cell formats the workbook has; ``strings``: its shared strings."""
     opened = re.search(rb"<sheetData\s*(/?)>", data)
     if opened is None:
         return None
@@ -243,9 +187,9 @@ def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, b
     if any(t in after for t in _TIED):
         return None
     content = data[body_start:body_end]
-    root = data[:data.find(b">", data.find(b"<worksheet")) + 1]
-    if not _plain(content, prefixes=b"xmlns:" in root):
-        return None
+    if not (content.count(b"<c") == content.count(b'<c r="')
+            and content.count(b"<row") == content.count(b'<row r="')):
+        return None  # a row or cell not giving its address first
     pieces = content.split(b"<row ")
     if pieces[0].strip():
         return None  # something before the first row
@@ -254,7 +198,15 @@ def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, b
         if int(p[3:p.index(b'"', 3)]) > head:
             break
         cut += 5 + len(p)
-    head_rows, body = content[:cut], content[cut:]
+    head_rows, body = content[:cut], content[cut:]  # openpyxl reads the head rows as ever
+    prefixes = b"xmlns:" in data[:data.find(b">", data.find(b"<worksheet")) + 1]
+    if prefixes:  # saved by Excel: its row and cell extensions (x14ac:dyDescent) are ignorable
+        body = _without_extensions(body)
+    if b't="s"' in body:
+        body = _inline(body, strings)
+        prefixes = True  # and check what the shared strings brought
+    if body is None or not _plain(body, prefixes=prefixes):
+        return None
     # The ids the rows use (a text that looks like one costs an unused carrier cell), with
     # the default format always among them, so that the carrier row is never empty.
     styles = sorted({0, *(i for i in map(int, set(_STYLE_ATTR.findall(body))) if i < formats)})
@@ -270,24 +222,37 @@ def _carry(title: str, data: bytes, head: int, formats: int) -> tuple[Carried, b
     return sheet, stub
 
 
-def _plain(content: bytes, *, prefixes: bool) -> bool:
-    """Rows of values only, each row and cell giving its address first; no namespaced
-    names when the root declares prefixes (openpyxl's root will not)."""
-    if b't="s"' in content or (b"<f" in content and _FORMULA.search(content)):
+def _plain(body: bytes, *, prefixes: bool) -> bool:
+    """Rows of values only: no formula, no shared string left, and no namespaced name when
+    the root declares prefixes (openpyxl's root will not)."""
+    if b't="s"' in body or (b"<f" in body and _FORMULA.search(body)):
         return False
-    if prefixes and _PREFIXED.search(content):
-        return False
-    return (content.count(b"<c") == content.count(b'<c r="')
-            and content.count(b"<row") == content.count(b'<row r="'))
+    return not (prefixes and _PREFIXED.search(body))
 
 
-def _formats(zf: zipfile.ZipFile) -> int:
-    """How many cell formats (``cellXfs``) the workbook has."""
+def _without_extensions(body: bytes) -> bytes:
+    """Rows and cells without their namespaced attributes (Excel's ``x14ac:dyDescent``, in a
+    namespace Excel declares ignorable): openpyxl drops them too."""
+    while True:
+        changed = _EXTENSION.sub(rb"\1", body)
+        if changed == body:
+            return body
+        body = changed
+
+
+def _inline(body: bytes, strings: list[bytes] | None) -> bytes | None:
+    """Cells of shared strings as inline strings, as openpyxl rewrites them (it writes no
+    shared strings part); None when one cannot be (no such string)."""
+    if strings is None:
+        return None
+
+    def inline(m: re.Match) -> bytes:
+        return m[1] + b' t="inlineStr"' + m[2] + b"><is>" + strings[int(m[3])] + b"</is></c>"
+
     try:
-        found = _XF.search(zf.read("xl/styles.xml"))
-    except KeyError:
-        return 1
-    return found[1].count(b"<xf") if found else 1
+        return _SHARED.sub(inline, body)
+    except IndexError:
+        return None
 
 
 def _take_edits(sheet: Carried, tab: TabPlan) -> bool:
