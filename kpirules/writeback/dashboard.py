@@ -80,13 +80,16 @@ def add_dashboard(outcome, wb, history_tab: str, *, native_charts: bool) -> None
 
     raw = next((t for name, t in wb.extra_tabs.items()
                 if name.strip().casefold() == DASHBOARD_TAB.casefold()), None)
+    from kpirules.bulk import gc_paused
+
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
-    outcome.trends = trends(history, outcome.report.results, outcome.restated)
-    written = outcome.plan.tab(history.title)
-    if written is None:
-        return
-    tab = dashboard_plan(raw, history, written, outcome.report.results, outcome.restated, outcome.summaries,
-                         native_charts=native_charts)
+    with gc_paused():  # a few objects a History row, none of them garbage
+        outcome.trends = trends(history, outcome.report.results, outcome.restated)
+        written = outcome.plan.tab(history.title)
+        if written is None:
+            return
+        tab = dashboard_plan(raw, history, written, outcome.report.results, outcome.restated,
+                             outcome.summaries, native_charts=native_charts)
     if tab is not None:
         outcome.plan.tabs.append(tab)
 

@@ -120,7 +120,10 @@ def read_history(raw: RawTable | None, title: str) -> History:
     (one pass over its rows; the Dashboard asks again for the same table)."""
     if _LAST_READ and _LAST_READ[0][0] is raw and raw is not None and _LAST_READ[0][1] == title:
         return _LAST_READ[0][2]
-    history = _read_history(raw, title)
+    from kpirules.bulk import gc_paused
+
+    with gc_paused():  # a row object a History row: tens of thousands of them
+        history = _read_history(raw, title)
     _LAST_READ[:] = [(raw, title, history)]
     return history
 
