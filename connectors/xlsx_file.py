@@ -104,9 +104,12 @@ class XlsxConnector:
             wanted = {"rules": find_tab(names, rules_tab) if rules_tab else None}
             for tab in (*extra_tabs, "Settings"):
                 wanted[f"extra:{tab}"] = find_tab(names, tab)
-            data = self._data_tab(book, data_name)
-            tables = {key: table_of(_rows(book, found), found, blanks_as_none=True)
-                      for key, found in wanted.items() if found is not None}
+            from kpirules.bulk import gc_paused
+
+            with gc_paused():  # a list a row, never garbage (History grows every day)
+                data = self._data_tab(book, data_name)
+                tables = {key: table_of(_rows(book, found), found, blanks_as_none=True)
+                          for key, found in wanted.items() if found is not None}
         except python_calamine.CalamineError as exc:
             return self._with_openpyxl(data_tab, rules_tab, extra_tabs, reason=str(exc))
         finally:

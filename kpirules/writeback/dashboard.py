@@ -80,13 +80,16 @@ def add_dashboard(outcome, wb, history_tab: str, *, native_charts: bool) -> None
 
     raw = next((t for name, t in wb.extra_tabs.items()
                 if name.strip().casefold() == DASHBOARD_TAB.casefold()), None)
+    from kpirules.bulk import gc_paused
+
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
-    outcome.trends = trends(history, outcome.report.results, outcome.restated)
-    written = outcome.plan.tab(history.title)
-    if written is None:
-        return
-    tab = dashboard_plan(raw, history, written, outcome.report.results, outcome.restated, outcome.summaries,
-                         native_charts=native_charts)
+    with gc_paused():  # a few objects a History row, none of them garbage
+        outcome.trends = trends(history, outcome.report.results, outcome.restated)
+        written = outcome.plan.tab(history.title)
+        if written is None:
+            return
+        tab = dashboard_plan(raw, history, written, outcome.report.results, outcome.restated,
+                             outcome.summaries, native_charts=native_charts)
     if tab is not None:
         outcome.plan.tabs.append(tab)
 
@@ -104,8 +107,7 @@ def trends(history: History, results: list[RuleResult], restated: list[RuleResul
     if raw is not None:
         value_col = locate(raw, HISTORY_COLUMNS)["Value"]
         for key, r in history.rows.items():
-            cells = raw.rows[r.row - raw.header_row - 1]
-            found[key] = (as_number(cells[value_col]) if value_col < len(cells) else None, r.status)
+            found[key] = (_value(r, raw, value_col, as_number), r.status)
     for r in [*restated, *results]:
         key = key_of(r)
         if key is not None:
@@ -115,6 +117,14 @@ def trends(history: History, results: list[RuleResult], restated: list[RuleResul
         out.setdefault((key[0], key[1]), []).append((key, point))
     return {k: tuple(p for _, p in sorted(v, key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
             for k, v in out.items()}
+
+
+def _value(row, raw: RawTable, value_col: int, as_number) -> float | None:
+    """A History row's value: the number read (``HistoryRow.value``), else its text as a number."""
+    if row.value is not None:
+        return row.value
+    cells = raw.rows[row.row - raw.header_row - 1]
+    return as_number(cells[value_col]) if value_col < len(cells) else None
 
 
 def attach_trends(notes: list, records: list, found: dict) -> None:
@@ -183,7 +193,7 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
     row = 2
     # History's keys by (rule, segment), once: a scan of every key for each line was
     # quadratic (1,000 rules: 2,600 lines x 12,000 History rows).
-    by_line: dict[tuple, list] = {}
+    by_line: dict[tuple[str, str], list[Key]] = {}
     for k in rows:
         by_line.setdefault((k[0], k[1]), []).append(k)
     for line in _lines(results, summaries):
@@ -218,9 +228,10 @@ def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:
     raw = history.raw
     last = raw.header_row if raw is not None else plan.header_row
     if raw is not None:
-        for i, cells in enumerate(raw.rows):
-            if any(c not in (None, "") for c in cells):
+        for i in range(len(raw.rows) - 1, -1, -1):  # the last row with anything, from the end
+            if any(c not in (None, "") for c in raw.rows[i]):
                 last = raw.header_row + 1 + i
+                break
     cols = locate(raw, HISTORY_COLUMNS)
     for i, cells in enumerate(plan.appends):
         def get(label: str, cells: dict = cells) -> str:
@@ -241,8 +252,7 @@ def _values(history: History, value_col: int, results: list[RuleResult],
     raw = history.raw
     if raw is not None:
         for key, r in history.rows.items():
-            cells = raw.rows[r.row - raw.header_row - 1]
-            out[key] = as_number(cells[value_col]) if value_col < len(cells) else None
+            out[key] = _value(r, raw, value_col, as_number)
     for r in [*restated, *results]:
         key = key_of(r)
         if key is not None:

@@ -120,7 +120,10 @@ def read_history(raw: RawTable | None, title: str) -> History:
     (one pass over its rows; the Dashboard asks again for the same table)."""
     if _LAST_READ and _LAST_READ[0][0] is raw and raw is not None and _LAST_READ[0][1] == title:
         return _LAST_READ[0][2]
-    history = _read_history(raw, title)
+    from kpirules.bulk import gc_paused
+
+    with gc_paused():  # a row object a History row: tens of thousands of them
+        history = _read_history(raw, title)
     _LAST_READ[:] = [(raw, title, history)]
     return history
 
@@ -146,17 +149,31 @@ def _read_history(raw: RawTable | None, title: str) -> History:
     value_col = col["Value"]
     first = raw.header_row + 1
     rows, duplicates = history.rows, history.duplicates
+    # One pass over what may be hundreds of thousands of rows: columns looked up once.
+    full = max(width, max((len(r) for r in raw.rows), default=0))
+    # A column the tab lacks reads as one spare empty cell past the last.
+    size = full + 1 if None in (*at, value_col) else full
+    rule_col, segment_col, start_col, end_col, status_col, checked_col = (c if c is not None else full for c in at)
+    value_at = value_col if value_col is not None else full
+    theirs = [i for i in range(full) if i not in ours]
+    pad = [None] * size
+    date, strip, iso = dt.date, str.strip, dt.date.isoformat
+
+    def text(value, str=str, date=date) -> str:  # cell_text, the usual types first
+        kind = type(value)
+        return strip(value) if kind is str else iso(value) if kind is date else cell_text(value)
+
     for index, cells in enumerate(raw.rows):
-        if len(cells) < width:
-            cells = list(cells) + [None] * (width - len(cells))
-        rule, segment, start, end, status, checked = (
-            cell_text(cells[c]) if c is not None else "" for c in at)
+        if len(cells) < size:
+            cells = list(cells) + pad[:size - len(cells)]
+        rule = text(cells[rule_col])
         if not rule:
             continue
-        key = (rule, segment, start, end)
-        value = cells[value_col] if value_col is not None else None
-        row = HistoryRow(row=first + index, key=key, status=status.upper(), checked=checked,
-                         user_cells=any(v not in (None, "") for i, v in enumerate(cells) if i not in ours),
+        key = (rule, text(cells[segment_col]), text(cells[start_col]), text(cells[end_col]))
+        value = cells[value_at]
+        row = HistoryRow(row=first + index, key=key, status=text(cells[status_col]).upper(),
+                         checked=text(cells[checked_col]),
+                         user_cells=any(cells[i] not in (None, "") for i in theirs) if theirs else False,
                          value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
                          else None)
         if key in rows:

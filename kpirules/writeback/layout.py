@@ -81,7 +81,7 @@ def locate(raw: RawTable | None, labels: Sequence[str]) -> Columns:
             at[label] = found[0]
         else:
             added.append(label)
-    free = used_width(raw)
+    free = used_width(raw) if added else 0  # a scan of every row: only when needed
     for offset, label in enumerate(added):
         at[label] = free + offset
     return Columns(at=at, added=tuple(added))
@@ -179,6 +179,8 @@ def _rule_cells(s: RuleSummary, checked: str) -> dict[str, Out]:
 
 def cell_text(value: Any) -> str:
     """A cell read back as key text (History keys): dates as ISO, floats without ``.0``."""
+    if type(value) is str:  # most cells: first, and without the import (History is long)
+        return value.strip()
     import datetime as dt
 
     if value is None:

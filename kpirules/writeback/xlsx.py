@@ -63,13 +63,14 @@ def check_lossless(path: str) -> None:
         )
 
 
-def load(path: str):
-    """The workbook for writing (full mode), or SourceError."""
+def load(path: str, package: Any = None):
+    """The workbook for writing (full mode), or SourceError. ``package``: what to load
+    instead of the file at ``path`` (``xlsx_rows``' stub of it)."""
     from openpyxl import load_workbook
 
     check_lossless(path)
     try:
-        return load_workbook(path, keep_vba=path.lower().endswith(".xlsm"), keep_links=True)
+        return load_workbook(package or path, keep_vba=path.lower().endswith(".xlsm"), keep_links=True)
     except FileNotFoundError:
         raise SourceError(f"no such file: {path}") from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -360,59 +361,44 @@ def restore_formula_values(path: str, cached: dict[str, dict[str, Any]]) -> None
     """Put cached formula results back into the file openpyxl just saved at ``path``."""
     if not any(cached.values()):
         return
-    parts = _sheet_parts(path)
+    from kpirules.writeback.xlsx_package import sheet_parts
+
     tmp = path + ".v"
     with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
+        parts = {part: title for title, (part, _) in sheet_parts(src).items()}
         for info in src.infolist():
             data = src.read(info.filename)
             title = parts.get(info.filename)
             if title in cached and cached[title]:
-                values = cached[title]
-
-                def fill(m: re.Match) -> str:
-                    found = _cached_xml(values.get(m.group(1)))
-                    if found is None or ' t="' in m.group(2):
-                        return m.group(0)
-                    kind, text = found
-                    return f'<c r="{m.group(1)}"{m.group(2)}{kind}>{m.group(3)}<v>{text}</v></c>'
-
-                data = _FORMULA_CELL.sub(fill, data.decode("utf-8")).encode("utf-8")
+                data = fill_formula_values(data, cached[title])
             dst.writestr(info, data)
     os.replace(tmp, path)
 
 
-def _sheet_parts(path: str) -> dict[str, str]:
-    """Zip part name -> sheet title."""
-    import posixpath
-    from xml.etree import ElementTree as ET
+def fill_formula_values(data: bytes, values: dict[str, Any]) -> bytes:
+    """A saved sheet's XML with ``values`` (coordinate -> value) as its formulas' results."""
+    def fill(m: re.Match) -> str:
+        found = _cached_xml(values.get(m.group(1)))
+        if found is None or ' t="' in m.group(2):
+            return m.group(0)
+        kind, text = found
+        return f'<c r="{m.group(1)}"{m.group(2)}{kind}>{m.group(3)}<v>{text}</v></c>'
 
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
-          "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
-          "p": "http://schemas.openxmlformats.org/package/2006/relationships"}
-    with zipfile.ZipFile(path) as zf:
-        book = ET.fromstring(zf.read("xl/workbook.xml"))
-        rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.findall("p:Relationship", ns)}
-    out = {}
-    for sheet in book.findall("m:sheets/m:sheet", ns):
-        target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        out[part] = sheet.get("name")
-    return out
+    return _FORMULA_CELL.sub(fill, data.decode("utf-8")).encode("utf-8")
 
 
 # ------------------------------------------------------------------------- the write
 
-def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None) -> None:
+def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
+                finish: dict[Any, Any] | None = None) -> None:
     """Save ``wb`` over ``path`` through a temporary file in the same folder. On any
-    failure the original is left as it was and the temporary file is removed."""
+    failure the original is left as it was and the temporary file is removed.
+    ``finish``: worksheet -> what changes its XML on the way into the file."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     os.close(fd)
     try:
-        wb.save(tmp)
-        if cached:
-            restore_formula_values(tmp, cached)
+        _save(wb, tmp, cached or {}, finish or {})
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         try:
@@ -433,6 +419,25 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None) 
     _fsync_dir(folder)
 
 
+def _save(wb, tmp: str, cached: dict[str, dict[str, Any]], finish: dict[Any, Any]) -> None:
+    """``wb.save(tmp)``, with each sheet's XML changed as it is written: cached formula
+    values put back, rows carried past openpyxl put in (``xlsx_rows``)."""
+    import datetime as dt
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    from kpirules.writeback.xlsx_rows import PatchingZip
+
+    changes = dict(finish)
+    for ws in wb.worksheets:
+        values = cached.get(ws.title)
+        if values:
+            before = changes.get(ws)
+            changes[ws] = (lambda data, v=values, f=before: fill_formula_values(f(data) if f else data, v))
+    wb.properties.modified = dt.datetime.now(tz=dt.timezone.utc).replace(tzinfo=None)  # as wb.save
+    ExcelWriter(wb, PatchingZip(tmp, changes)).save()
+
+
 def _fsync_dir(folder: str) -> None:
     # The rename is durable only once the folder is flushed (POSIX); not possible everywhere.
     try:
@@ -448,10 +453,19 @@ def _fsync_dir(folder: str) -> None:
 
 
 def write(path: str, plan: WritePlan) -> None:
-    """Load ``path``, apply ``plan``, save atomically (keeping cached formula values)."""
-    wb = load(path)
+    """Load ``path``, apply ``plan``, save atomically (keeping cached formula values).
+    Sheets of plain rows are carried past openpyxl (``xlsx_rows``): it loads and saves
+    only their header rows."""
+    from kpirules.writeback import xlsx_rows
+
+    stub = xlsx_rows.prepare(path, plan)
+    wb = load(path, stub.package if stub is not None else None)
     cached = formula_values(path, wb)
-    apply(wb, plan)
+    apply(wb, stub.plan if stub is not None else plan)
+    finish = {}
+    if stub is not None:
+        xlsx_rows.add_carriers(wb, stub.sheets, _Styles(wb).get)
+        finish = xlsx_rows.finishers(wb, stub.sheets)
     for title, values in plan_formula_values(wb, plan).items():
         cached.setdefault(title, {}).update(values)
-    save_atomic(wb, path, cached)
+    save_atomic(wb, path, cached, finish)
