@@ -98,15 +98,12 @@ def find(name: str) -> AggregateFunction | None:
     function = AGGREGATES.get(name)
     if function is not None:
         return function
-    from kpirules.plugins import declared, load
+    from kpirules.plugins import load_declared
 
-    target = declared(ENTRY_POINT_GROUP).get(name)
-    if target is None:
+    found = load_declared(ENTRY_POINT_GROUP, name, FunctionPluginError, f"function `{name}`")
+    if found is None:
         return None
-    try:
-        value = load(target)
-    except Exception as exc:  # a broken plugin: say which, whatever it raised
-        raise FunctionPluginError(f"function `{name}` ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+    target, value = found
     if not isinstance(value, AggregateFunction) or value.name != name:
         raise FunctionPluginError(f"function `{name}`: {target} is not an AggregateFunction named {name!r}")
     return register(value)

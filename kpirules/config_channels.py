@@ -189,15 +189,12 @@ def channel_kind(name: str) -> ChannelKind | None:
     package declares it. A declaration that does not load is an error naming it."""
     if name in _KINDS:
         return _KINDS[name]
-    from kpirules.plugins import declared, load
+    from kpirules.plugins import load_declared
 
-    target = declared(ENTRY_POINT_GROUP).get(name)
-    if target is None:
+    found = load_declared(ENTRY_POINT_GROUP, name, ChannelPluginError, f"channel type {name!r}")
+    if found is None:
         return None
-    try:
-        kind = load(target)
-    except Exception as exc:  # a broken plugin: say which, whatever it raised
-        raise ChannelPluginError(f"channel type {name!r} ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+    target, kind = found
     if not isinstance(kind, ChannelKind) or kind.type != name:
         raise ChannelPluginError(f"channel type {name!r}: {target} is not a ChannelKind of type {name!r}")
     return register_channel(kind)

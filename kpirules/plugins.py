@@ -51,6 +51,19 @@ def load(target: str) -> Any:
     return value
 
 
+def load_declared(group: str, name: str, error: type[Exception], what: str) -> tuple[str, Any] | None:
+    """``(target, object)`` for what ``group`` declares as ``name``, imported now; None when
+    nothing declares it. A declaration that does not load raises ``error``, naming it
+    (``what``: how messages name it, e.g. "channel type 'teams'")."""
+    target = declared(group).get(name)
+    if target is None:
+        return None
+    try:
+        return target, load(target)
+    except Exception as exc:  # a broken plugin: say which, whatever it raised
+        raise error(f"{what} ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+
+
 def forget() -> None:
     """Read the entry points again on the next ``declared`` (a package was installed)."""
     declared.cache_clear()
