@@ -60,6 +60,25 @@ def first(node: ast.Node, kind: type) -> ast.Node | None:
     return next((n for n in node.walk() if isinstance(n, kind)), None)
 
 
+@ast.node_cache
+def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ...], ast.Change | None, bool, str]:
+    """What ``Context.detail`` takes from the expression alone, not from the segment: each
+    distinct aggregate's key and label, the change/delta inside, whether it holds a pace,
+    and its text (memoised: a rule by a column of many values asks once per segment)."""
+    terms: list[tuple[tuple[str, str], str]] = []
+    seen = set()
+    for agg, _inside in aggregates(expr):
+        key = (agg.func, agg.column.name)
+        if key in seen:
+            continue
+        seen.add(key)
+        name = agg.column.text or agg.column.name
+        terms.append((key, name if agg.implicit else f"{agg.func}({name})"))
+    inner = first(expr, ast.Change)
+    return (tuple(terms), inner if isinstance(inner, ast.Change) else None,
+            first(expr, ast.Pace) is not None, expr_text(expr))
+
+
 @dataclass
 class Context:
     """What one rule x segment evaluation reads: its group in each period. Index 0 is the
@@ -197,18 +216,12 @@ class Context:
 
     def detail(self, expr: ast.Node, at: int = 0) -> Detail:
         group, span = self.groups[at], self.periods[at]
+        term_keys, inner, paced, text = _detail_shape(expr)
         terms = []
-        seen = set()
-        for agg, _ in aggregates(expr):
-            key = (agg.func, agg.column.name)
-            if key in seen:
-                continue
-            seen.add(key)
+        for key, label in term_keys:
             value = group.values.get(key) if group else None
             terms.append(Term(
-                label=agg.column.text or agg.column.name if agg.implicit else
-                f"{agg.func}({agg.column.text or agg.column.name})",
-                func=agg.func, column=agg.column.name,
+                label=label, func=key[0], column=key[1],
                 value=value.value if value else None, rows=group.rows if group else 0,
                 cells=value.cells if value else 0, days=group.days if group else 0,
             ))
@@ -219,7 +232,6 @@ class Context:
         except BadCells as exc:
             value, reason = None, exc.problems[0].message
         previous, baselines, words, current = None, (), None, None
-        inner = first(expr, ast.Change)
         if at == 0 and inner is not None and len(self.periods) > 1:
             words = self.baseline_text()
             try:
@@ -236,9 +248,8 @@ class Context:
                 previous = Detail(expression=expr_text(inner.operand), value=mean, baseline=words)
             else:
                 previous = found[0]
-        paced = first(expr, ast.Pace)
-        days = pace_days(self.rule.window, span) if paced is not None and span else None
-        return Detail(expression=expr_text(expr), value=value, terms=tuple(terms), period=span,
+        days = pace_days(self.rule.window, span) if paced and span else None
+        return Detail(expression=text, value=value, terms=tuple(terms), period=span,
                       rows=group.rows if group else 0, days=group.days if group else 0,
                       previous=previous, reason=reason, baselines=baselines, baseline=words,
                       pace=days, current=current)
