@@ -55,12 +55,6 @@ def compare(op: str, left: float, right: float) -> bool:
 
 
 @ast.node_cache
-def first(node: ast.Node, kind: type) -> ast.Node | None:
-    """The first node of type ``kind`` in ``node`` (memoised: asked for every result)."""
-    return next((n for n in node.walk() if isinstance(n, kind)), None)
-
-
-@ast.node_cache
 def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ...], ast.Change | None, bool, str]:
     """What ``Context.detail`` takes from the expression alone, not from the segment: each
     distinct aggregate's key and label, the change/delta inside, whether it holds a pace,
@@ -74,9 +68,14 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
         seen.add(key)
         name = agg.column.text or agg.column.name
         terms.append((key, name if agg.implicit else f"{agg.func}({name})"))
-    inner = first(expr, ast.Change)
-    return (tuple(terms), inner if isinstance(inner, ast.Change) else None,
-            first(expr, ast.Pace) is not None, expr_text(expr))
+    inner: ast.Change | None = None
+    paced = False
+    for node in expr.walk():  # one walk for both
+        if isinstance(node, ast.Change):
+            inner = inner or node
+        elif isinstance(node, ast.Pace):
+            paced = True
+    return tuple(terms), inner, paced, expr_text(expr)
 
 
 @dataclass
