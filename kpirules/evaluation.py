@@ -22,7 +22,6 @@ from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
 from kpirules.periods import pace_days
-from kpirules.plan import aggregates
 from kpirules.results import Detail, Period, Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -59,23 +58,28 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
     """What ``Context.detail`` takes from the expression alone, not from the segment: each
     distinct aggregate's key and label, the change/delta inside, whether it holds a pace,
     and its text (memoised: a rule by a column of many values asks once per segment)."""
-    terms: list[tuple[tuple[str, str], str]] = []
-    seen = set()
-    for agg, _inside in aggregates(expr):
-        key = (agg.func, agg.column.name)
-        if key in seen:
-            continue
-        seen.add(key)
-        name = agg.column.text or agg.column.name
-        terms.append((key, name if agg.implicit else f"{agg.func}({name})"))
+    terms: dict[tuple[str, str], str] = {}  # in the order written, each key once
     inner: ast.Change | None = None
     paced = False
-    for node in expr.walk():  # one walk for both
+    # One explicit-stack walk, parents before children in declaration order (the order of
+    # ``aggregates`` and ``Node.walk``), for the aggregates, the first change and any pace.
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Aggregate):
+            key = (node.func, node.column.name)
+            if key not in terms:
+                name = node.column.text or node.column.name
+                terms[key] = name if node.implicit else f"{node.func}({name})"
+            continue
         if isinstance(node, ast.Change):
             inner = inner or node
         elif isinstance(node, ast.Pace):
             paced = True
-    return tuple(terms), inner, paced, expr_text(expr)
+        children = node.child_nodes()
+        children.reverse()
+        stack += children
+    return tuple(terms.items()), inner, paced, expr_text(expr)
 
 
 @dataclass
