@@ -242,6 +242,11 @@ class Baseline(Node):
     count: int = 1
 
 
+# The default ``vs previous``: one immutable node for every rule without a ``vs`` clause
+# (``Rule.compared_with`` is asked for each result; building a node each time cost more).
+_PREVIOUS = Baseline("previous")
+
+
 @dataclass(frozen=True, slots=True)
 class Guard(Node):
     """One term of ``with at least N x``: the rule is INCONCLUSIVE unless ``value``
@@ -273,7 +278,7 @@ class Rule(Node):
     @property
     def compared_with(self) -> Baseline:
         """The baseline every change/delta uses: the ``vs`` clause or ``vs previous``."""
-        return self.baseline or Baseline("previous")
+        return self.baseline or _PREVIOUS
 
     def columns(self) -> Iterator[Column]:
         """Every column the rule names, in the order written (for name checks)."""

@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _guard_checks(rule: ast.Rule, ctx: Context) -> tuple[GuardCheck, ...]:
     """Each guard in the evaluated period and in every baseline period a value used."""
+    if not rule.guards:  # most rules: nothing to sort or build per result
+        return ()
     checks = []
     for at in (0, *sorted(ctx.used)):
         for guard in rule.guards:
@@ -62,7 +64,7 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
             bad_share = (f"confidence needs a share: 0 <= {expr_text(share.left)} <= "
                          f"{expr_text(share.right)}, but they are {format_value(k)} and "
                          f"{format_value(n)}")
-    if any(not g.met for g in result.guards):
+    if result.guards and any(not g.met for g in result.guards):
         return Status.INCONCLUSIVE
     if bad_share is not None:
         raise BadShare(bad_share)

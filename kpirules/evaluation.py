@@ -22,7 +22,6 @@ from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
 from kpirules.periods import pace_days
-from kpirules.plan import aggregates
 from kpirules.results import Detail, Period, Term
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,9 +54,32 @@ def compare(op: str, left: float, right: float) -> bool:
 
 
 @ast.node_cache
-def first(node: ast.Node, kind: type) -> ast.Node | None:
-    """The first node of type ``kind`` in ``node`` (memoised: asked for every result)."""
-    return next((n for n in node.walk() if isinstance(n, kind)), None)
+def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ...], ast.Change | None, bool, str]:
+    """What ``Context.detail`` takes from the expression alone, not from the segment: each
+    distinct aggregate's key and label, the change/delta inside, whether it holds a pace,
+    and its text (memoised: a rule by a column of many values asks once per segment)."""
+    terms: dict[tuple[str, str], str] = {}  # in the order written, each key once
+    inner: ast.Change | None = None
+    paced = False
+    # One explicit-stack walk, parents before children in declaration order (the order of
+    # ``aggregates`` and ``Node.walk``), for the aggregates, the first change and any pace.
+    stack = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Aggregate):
+            key = (node.func, node.column.name)
+            if key not in terms:
+                name = node.column.text or node.column.name
+                terms[key] = name if node.implicit else f"{node.func}({name})"
+            continue
+        if isinstance(node, ast.Change):
+            inner = inner or node
+        elif isinstance(node, ast.Pace):
+            paced = True
+        children = node.child_nodes()
+        children.reverse()
+        stack += children
+    return tuple(terms.items()), inner, paced, expr_text(expr)
 
 
 @dataclass
@@ -197,18 +219,12 @@ class Context:
 
     def detail(self, expr: ast.Node, at: int = 0) -> Detail:
         group, span = self.groups[at], self.periods[at]
+        term_keys, inner, paced, text = _detail_shape(expr)
         terms = []
-        seen = set()
-        for agg, _ in aggregates(expr):
-            key = (agg.func, agg.column.name)
-            if key in seen:
-                continue
-            seen.add(key)
+        for key, label in term_keys:
             value = group.values.get(key) if group else None
             terms.append(Term(
-                label=agg.column.text or agg.column.name if agg.implicit else
-                f"{agg.func}({agg.column.text or agg.column.name})",
-                func=agg.func, column=agg.column.name,
+                label=label, func=key[0], column=key[1],
                 value=value.value if value else None, rows=group.rows if group else 0,
                 cells=value.cells if value else 0, days=group.days if group else 0,
             ))
@@ -219,7 +235,6 @@ class Context:
         except BadCells as exc:
             value, reason = None, exc.problems[0].message
         previous, baselines, words, current = None, (), None, None
-        inner = first(expr, ast.Change)
         if at == 0 and inner is not None and len(self.periods) > 1:
             words = self.baseline_text()
             try:
@@ -236,9 +251,8 @@ class Context:
                 previous = Detail(expression=expr_text(inner.operand), value=mean, baseline=words)
             else:
                 previous = found[0]
-        paced = first(expr, ast.Pace)
-        days = pace_days(self.rule.window, span) if paced is not None and span else None
-        return Detail(expression=expr_text(expr), value=value, terms=tuple(terms), period=span,
+        days = pace_days(self.rule.window, span) if paced and span else None
+        return Detail(expression=text, value=value, terms=tuple(terms), period=span,
                       rows=group.rows if group else 0, days=group.days if group else 0,
                       previous=previous, reason=reason, baselines=baselines, baseline=words,
                       pace=days, current=current)

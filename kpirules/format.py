@@ -8,10 +8,12 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kpirules import ast
+from kpirules import ast, i18n
 from kpirules.i18n import _, ngettext, number_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
     from kpirules.results import Detail, Period, RuleResult
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -209,9 +211,21 @@ def period_text(period: Period | None) -> str:
     """2026-11-16..22, 2026-10-29..11-25, or a single date."""
     if period is None:
         return ""
-    start, end = period.start, period.end
-    from kpirules import i18n
+    # Every result of a rule (and most rules) share a few periods: each is written once
+    # per language. Keyed by the dates, which hash cheaply (a Period hashes field by field).
+    key = (period.start, period.end, i18n.language())
+    text = _PERIOD_TEXTS.get(key)
+    if text is None:
+        if len(_PERIOD_TEXTS) > 10_000:  # a long-lived process: start over, never grow
+            _PERIOD_TEXTS.clear()
+        text = _PERIOD_TEXTS[key] = _period_text(period.start, period.end)
+    return text
 
+
+_PERIOD_TEXTS: dict[tuple[object, object, str], str] = {}
+
+
+def _period_text(start: dt.date, end: dt.date) -> str:
     if i18n.language() != "en":
         return i18n.period_text(start, end)
     if start == end:
@@ -282,10 +296,10 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         if reason:
             return _("no data for {period}: {reason}").format(period=where, reason=reason)
         return _("no data for {period}").format(period=where)
-    from kpirules import sentences
-
-    unmet = next((g for g in result.guards if not g.met), None)
+    unmet = next((g for g in result.guards if not g.met), None) if result.guards else None
     if status == "INCONCLUSIVE" and unmet is not None:
+        from kpirules import sentences  # imports this module: asked only where needed
+
         return f"{sentences.guard_text(unmet, result.period)} ({where})"
     if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand
@@ -298,12 +312,18 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         warn = (" " + _("but not the warn level {warn}").format(warn=expr_text(rule.warn))
                 if status == "WARN" and rule.warn is not None else "")
         if isinstance(cond, ast.Compare) and result.interval is not None:
+            from kpirules import sentences
+
             verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
             return (f"{value} ({sentences.interval_text(result)}) {verb} {cond.op} "
                     f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
         if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
+            from kpirules import sentences
+
             return f"{sentences.pace_text(result.detail, cond, unit)}{warn} ({where})"
         if isinstance(expr, ast.Change) and result.detail.baselines:  # vs average of last N
+            from kpirules import sentences
+
             return (f"{sentences.baseline_text(result.detail, expr, unit)} {_VERB[status]} "
                     f"target {target}{warn} ({sentences.current_text(result.detail, expr, unit)})")
         if status == "WARN" and rule.warn is not None:

@@ -345,9 +345,23 @@ class _FastLALR:
                                 for symbol, arg in actions.items()}
                         for state, actions in tables.STATES.items()}
         self._start, self._end = tables.START, tables.END
+        # (state below, state on top, lookahead) -> the state on top after the run of
+        # one-child reductions that lookahead sets off there: the precedence ladder climbs
+        # several rungs for every operand, each a table lookup, the same every time.
+        self._climbs: dict[tuple[Any, Any, str | None], Any] = {}
+
+    def _climb(self, below: Any, top: Any, kind: str | None) -> Any:
+        states = self._states
+        while top != self._end:  # the end state: parse() returns there, as before
+            action = states[top].get(kind)
+            if action is None or action[1] is None or action[1][2] is not None:
+                break
+            top = states[below][action[1][1]][0]
+        return top
 
     def parse(self, text: str) -> Any:
         match, states, retype, ignore = self._match, self._states, self._retype, self._ignore
+        climbs = self._climbs
         state_stack, value_stack, depth_stack = [self._start], [], []
         pos, size, line, line_start = 0, len(text), 1, 0
         while True:
@@ -382,7 +396,11 @@ class _FastLALR:
                     break
                 length, origin, callback = reduce
                 if callback is None:
-                    state_stack[-1] = states[state_stack[-2]][origin][0]
+                    key = (state_stack[-2], state_stack[-1], kind)
+                    top = climbs.get(key)
+                    if top is None:
+                        top = climbs[key] = self._climb(*key)
+                    state_stack[-1] = top
                 else:
                     children = value_stack[-length:] if length else []
                     # The tree's depth, kept beside the values: checked before the callback

@@ -119,15 +119,15 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
                ambiguous: dict[str, list[str]] | None = None, date_column: str = "date") -> Plan:
     """Plan ``entries`` against a table whose columns are ``names`` (normalised)."""
     plan = Plan(as_of=as_of)
-    known = set(names)
     ambiguous = ambiguous or {}
+    known = set(names) | set(ambiguous)  # once, not per rule
     for entry in entries:
         rule = entry.rule
         rp = RulePlan(entry=entry, rule=rule, problem=entry.problem)
         plan.rules.append(rp)
         if rule is None or rp.problem is not None:
             continue
-        rp.problem = _name_problems(entry, rule, known | set(ambiguous), ambiguous, date_column)
+        rp.problem = _name_problems(entry, rule, known, ambiguous, date_column)
         if rp.problem is not None:
             continue
         dims = tuple(c.name for c in rule.segments)
@@ -139,14 +139,16 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
         if any(inside for _, inside in needs):
             rp.baselines = tuple(Scan(p, rule.filters, dims) for p in
                                  baseline_periods(rule.window, as_of, rule.compared_with))
+        # Each scan's set looked up once per rule: a Scan hashes its period and filters
+        # field by field. A scan with no aggregate (impossible for a valid rule) still exists.
+        current = plan.scans.setdefault(rp.current, set())
+        baselines = [plan.scans.setdefault(scan, set()) for scan in rp.baselines]
         for agg, inside in needs:
             key = (agg.func, agg.column.name)
-            plan.scans.setdefault(rp.current, set()).add(key)
-            for scan in rp.baselines if inside else ():
-                plan.scans.setdefault(scan, set()).add(key)
+            current.add(key)
+            for keys in baselines if inside else ():
+                keys.add(key)
             plan.metrics.add(agg.column.name)
-        # A scan with no aggregate (impossible for a valid rule) still must exist.
-        plan.scans.setdefault(rp.current, set())
         plan.dims.update(dims)
         plan.dims.update(f.column.name for f in rule.filters)
     return plan

@@ -180,6 +180,8 @@ def read_rules_file(path: str) -> list[RuleEntry]:
 
 
 def _strip_comment(text: str) -> str:
+    if "#" not in text:  # most rules: no character to look at one by one
+        return text
     quote = None
     for i, ch in enumerate(text):
         if quote:
