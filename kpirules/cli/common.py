@@ -12,8 +12,8 @@ import click
 
 from kpirules.cli.main import EXIT_ERROR
 # What check prints without click (kpirules.cli.fast) is shared with every command from here.
-from kpirules.cli.output import (STATUS_COLORS, config_error, echo_json, is_config_error, parse_date,
-                                 settings_used, source_error_exit, status_text, use_color)
+from kpirules.cli.output import (STATUS_COLORS, echo_json, parse_date, reporting_input_errors,
+                                 settings_used, status_text, use_color)
 
 
 class DateType(click.ParamType):
@@ -156,17 +156,7 @@ def source_errors(func: Callable) -> Callable:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        from kpirules.errors import SourceError
-        from kpirules.i18n import _
-
-        try:
-            return func(*args, **kwargs)
-        except SourceError as exc:
-            source_error_exit(exc, kwargs)
-        except ValueError as exc:
-            if not is_config_error(exc):
-                raise
-            config_error(exc)
+        return reporting_input_errors(lambda: func(*args, **kwargs), kwargs)
 
     return wrapper
 

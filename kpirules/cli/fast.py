@@ -51,18 +51,10 @@ def _run(params: dict[str, Any]) -> None:
     """check with click's path's error handling (source_errors, LazyGroup, click's main)."""
     from kpirules.cli.check_run import run
     from kpirules.cli.main import internal_error
-    from kpirules.cli.output import config_error, echo, is_config_error, source_error_exit
-    from kpirules.errors import SourceError
+    from kpirules.cli.output import echo, reporting_input_errors
 
     try:
-        try:
-            run(**params, verbose=0, options={})
-        except SourceError as exc:
-            source_error_exit(exc, params)
-        except ValueError as exc:
-            if not is_config_error(exc):
-                raise
-            config_error(exc)
+        reporting_input_errors(lambda: run(**params, verbose=0, options={}), params)
     except (KeyboardInterrupt, EOFError):
         echo("", err=True)  # as click: a blank line closes the terminal's ^C, then "Aborted!"
         echo("Aborted!", err=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sys
-from typing import Any
+from typing import Any, Callable
 
 from kpirules.exitcodes import Exit
 
@@ -121,6 +121,22 @@ def config_error(exc: Any) -> None:
         echo(f"{_('error')}: {problem.render()}", err=True)
     echo(_("hint: {hint}").format(hint=_("fix the settings (docs/configuration.md lists every key)")), err=True)
     sys.exit(int(Exit.ERROR))
+
+
+def reporting_input_errors(call: Callable[[], Any], options: dict[str, Any]) -> Any:
+    """``call()``, with a source that cannot be read said and exit status 3, and settings
+    that cannot be used (a bad kpirules.toml or Settings tab) said, every problem located,
+    and exit status 2. ``options``: the command's, for ``source_error_exit``."""
+    from kpirules.errors import SourceError
+
+    try:
+        return call()
+    except SourceError as exc:
+        source_error_exit(exc, options)
+    except ValueError as exc:
+        if not is_config_error(exc):
+            raise
+        config_error(exc)
 
 
 def is_config_error(exc: BaseException) -> bool:
