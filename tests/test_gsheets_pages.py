@@ -38,6 +38,18 @@ def wide_rows(n: int) -> list[list]:
     return rows
 
 
+def as_csv(tmp_path, rows):
+    """The same data as a CSV file and the same rules as a .kpi file: (data, rules)."""
+    path = tmp_path / "wide.csv"
+    with open(path, "w", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(HEADERS)
+        out.writerows([[r[0].isoformat(), *r[1:]] for r in rows])
+    rules = tmp_path / "rules.kpi"
+    rules.write_text("".join(f"{n}: {r}\n" for n, r in RULES[1:]))
+    return path, rules
+
+
 @pytest.fixture
 def emulator(sheets_emulator, monkeypatch):
     monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", sheets_emulator.host)
@@ -103,13 +115,7 @@ def test_a_big_wide_sheet_is_read_by_the_columns_the_rules_use(emulator, tmp_pat
     assert not any("extra" in str(c["query"]) for c in calls)
 
     # The same results as the same data read whole from a CSV file.
-    path = tmp_path / "wide.csv"
-    with open(path, "w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(HEADERS)
-        out.writerows([[r[0].isoformat(), *r[1:]] for r in rows])
-    rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{n}: {r}\n" for n, r in RULES[1:]))
+    path, rules = as_csv(tmp_path, rows)
     from_csv = check(str(path), "--rules", str(rules))
     ours, theirs = json.loads(result.output)["results"], json.loads(from_csv.output)["results"]
     assert [(r["name"], r["status"], r["value"]) for r in ours] == \

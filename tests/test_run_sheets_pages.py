@@ -5,11 +5,10 @@ emulator; the calls and the ranges asked for come from the emulator's request lo
 
 from __future__ import annotations
 
-import csv
 import json
 
 from click.testing import CliRunner
-from test_gsheets_pages import AS_OF, HEADERS, KEY, RULES, emulator, gets, ranges, wide_rows  # noqa: F401 (a fixture)
+from test_gsheets_pages import AS_OF, HEADERS, KEY, RULES, as_csv, emulator, gets, ranges, wide_rows  # noqa: F401 (a fixture)
 
 from kpirules.cli.main import cli
 
@@ -41,13 +40,7 @@ def test_run_on_a_big_sheet_reads_only_the_columns_the_rules_use(emulator, tmp_p
     assert not any("extra" in str(c["query"]) for c in calls)
 
     # The same verdicts as `check` on the same data read whole from a CSV file.
-    path = tmp_path / "wide.csv"
-    with open(path, "w", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(HEADERS)
-        out.writerows([[r[0].isoformat(), *r[1:]] for r in rows])
-    rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{n}: {r}\n" for n, r in RULES[1:]))
+    path, rules = as_csv(tmp_path, rows)
     from_csv = CliRunner().invoke(cli, ["check", str(path), "--rules", str(rules), "--as-of", AS_OF,
                                         "--format", "json"])
     theirs = json.loads(from_csv.output)["results"]
