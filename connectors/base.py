@@ -148,7 +148,9 @@ class TextSource(Protocol):
 
 @runtime_checkable
 class TimedSource(Protocol):
-    """A connector with ``READ_TIMEOUT``: the `timeout` setting goes to ``timeout``."""
+    """A connector with ``READ_TIMEOUT``: the `timeout` setting goes to ``timeout``, the
+    seconds a small request (a read of a few tabs, a write) waits for its answer; how long
+    to wait before reading back a write whose answer did not come (writeback/sheets.py)."""
 
     capabilities: ClassVar[frozenset[str]]
     timeout: float
@@ -168,10 +170,14 @@ class ColumnSubsetSource(Protocol):
 
 @runtime_checkable
 class SqlTableSource(Protocol):
-    """A connector with ``SQL_TABLE``: its ``engine()`` runs the compiled plan on ``table``."""
+    """A connector with ``SQL_TABLE``: its ``engine()`` runs the compiled plan on ``table``.
+    ``complete_lag_days``: the days before the as-of date through which the table is
+    complete when the source knows it (GA4's export rewrites its last days: 4), None to
+    tell from the data (kpirules.completeness). ``WarehouseConnector`` declares None."""
 
     capabilities: ClassVar[frozenset[str]]
     table: str
+    complete_lag_days: int | None
 
     def engine(self) -> Any: ...
 

@@ -78,3 +78,59 @@ def test_warehouses_declare_the_sql_table():
 
     conn = PostgresConnector("postgresql://u@127.0.0.1:1/db", table="daily")
     assert SQL_TABLE in capabilities(conn) and isinstance(conn, SqlTableSource)
+
+
+def test_how_complete_a_warehouse_table_is_comes_from_the_declared_interface(tmp_path):
+    """``complete_lag_days`` is part of ``SqlTableSource``: a warehouse declares None (from
+    the data), a GA4 export 4, and a plugin that declares ``table`` without keeping the
+    interface is refused by name, not read as an empty sheet."""
+    from kpirules.backends import sql_table_of
+    from kpirules.connectors.duckdb_db import DuckDbConnector
+    from kpirules.errors import SourceError
+
+    pytest.importorskip("duckdb")
+    db = tmp_path / "w.duckdb"
+    import duckdb
+
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE daily (date DATE, visits DOUBLE)")
+    conn = DuckDbConnector(f"duckdb:///{db}", table="daily")
+    assert isinstance(conn, SqlTableSource) and conn.complete_lag_days is None
+    assert sql_table_of(conn, None).complete_lag_days is None
+
+    class Lagging(DuckDbConnector):
+        complete_lag_days = 4
+
+    assert sql_table_of(Lagging(f"duckdb:///{db}", table="daily"), None).complete_lag_days == 4
+
+    class HalfDeclared:  # says `table`, has no complete_lag_days
+        name: ClassVar[str] = "half"
+        capabilities: ClassVar[frozenset[str]] = frozenset({SQL_TABLE})
+        table = "daily"
+
+        def engine(self) -> Any:
+            return None
+
+    assert not isinstance(HalfDeclared(), SqlTableSource)
+    with pytest.raises(SourceError, match="HalfDeclared declares the `table` capability but is not a SqlTableSource"):
+        sql_table_of(HalfDeclared(), None)
+
+
+def test_a_sheet_write_waits_for_its_answer_as_long_as_the_timeout_setting_says():
+    """The read-back after a write that got no answer waits one more `timeout`: the
+    connector's declared ``read-timeout`` (a ``TimedSource``), not a private attribute."""
+    from kpirules.connectors.base import READ_TIMEOUT, TimedSource
+    from kpirules.connectors.gsheets import GoogleSheetsConnector
+    from kpirules.writeback.sheets import write_timeout
+
+    conn = GoogleSheetsConnector("a" * 44, timeout=7)
+    assert READ_TIMEOUT in capabilities(conn) and isinstance(conn, TimedSource)
+    assert write_timeout(conn) == 7.0
+    conn.timeout = 0.4  # what the `timeout` setting does (source.apply_timeout)
+    assert write_timeout(conn) == 0.4
+
+    class Untimed:  # a plugin sheet that declares no read timeout: no wait
+        capabilities: ClassVar[frozenset[str]] = frozenset({WRITE_SHEET})
+        timeout = 99.0
+
+    assert write_timeout(Untimed()) == 0.0

@@ -124,7 +124,7 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
 
     ``data`` (a warehouse URL, else the ``data`` setting) with ``table``: the rules and
     settings come from ``source`` and the table is the warehouse's ``SqlTable``."""
-    from kpirules.connectors.base import SQL_TABLE, SqlTableSource, capabilities
+    from kpirules.connectors.base import SQL_TABLE, capabilities
     from kpirules.source import read_source
 
     if data is not None:
@@ -142,7 +142,7 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
         if found is None or found[2] is None or not found[2].data:
             raise exc from None
         return _sheet_and_warehouse(source, None, read_options, found)
-    if SQL_TABLE in capabilities(conn) and isinstance(conn, SqlTableSource):
+    if SQL_TABLE in capabilities(conn):
         # A database: the whole plan runs there as one query (kpirules.sql.compile).
         return workbook, settings, sql_table_of(conn, settings)
     if settings is not None and settings.data:
@@ -151,11 +151,18 @@ def read_with_table(source: str, *, backend: str | None = None, data: str | None
 
 
 def sql_table_of(conn: Any, settings: Settings | None):
-    """The ``SqlTable`` of a warehouse connector (one with the ``table`` capability)."""
+    """The ``SqlTable`` of a warehouse connector (one with the ``table`` capability, which
+    promises a ``SqlTableSource``: a plugin's that does not keep it is refused by name)."""
     from kpirules.backends.sql_table import SqlTable
+    from kpirules.connectors.base import SqlTableSource
 
+    if not isinstance(conn, SqlTableSource):
+        raise SourceError(f"the connector {type(conn).__name__} declares the `table` capability but is not "
+                          "a SqlTableSource (engine(), table, complete_lag_days)",
+                          hint="give it what kpirules.connectors.base.SqlTableSource lists, or subclass "
+                               "connectors/warehouse.py's WarehouseConnector")
     sql = SqlTable(conn.engine(), conn.table, date_column=(settings.date_column if settings else None) or "date")
-    sql.complete_lag_days = getattr(conn, "complete_lag_days", None)  # GA4: as_of - 4
+    sql.complete_lag_days = conn.complete_lag_days  # GA4: as_of - 4
     return sql
 
 

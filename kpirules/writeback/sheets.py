@@ -351,6 +351,16 @@ def release(connector: Any, plan: WritePlan, held: Held, now: Any) -> None:
                                        "(receivers can drop repeats by their key)") from None
 
 
+def write_timeout(connector: Any) -> float:
+    """How long the connector waits for a write's answer: the `timeout` setting of a
+    connector that declares ``read-timeout`` (a ``TimedSource``; Google Sheets), else 0."""
+    from kpirules.connectors.base import READ_TIMEOUT, TimedSource, capabilities
+
+    if READ_TIMEOUT in capabilities(connector) and isinstance(connector, TimedSource):
+        return float(connector.timeout)
+    return 0.0
+
+
 def _read_lease(connector: Any, exc: Any, landed: Any):
     """The lease as it is now. After a timeout the write may still be under way at
     Google: when ``landed(lease)`` is not true yet, look once more after one more read
@@ -362,8 +372,7 @@ def _read_lease(connector: Any, exc: Any, landed: Any):
     try:
         found = lease.probe(connector)
         if getattr(exc, "timed_out", False) and not landed(found):
-            settle = float(getattr(getattr(connector, "_retry", None), "read_timeout", 0) or 0)
-            time.sleep(min(settle, 30.0))
+            time.sleep(min(write_timeout(connector), 30.0))
             found = lease.probe(connector)
         return found
     except SourceError as again:
