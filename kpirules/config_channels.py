@@ -122,11 +122,18 @@ def http_url(value: SecretStr) -> SecretStr:
 
 # ---------------------------------------------------------------------------- registry
 
-# What a kind may declare it can do.
-CAPABILITIES = frozenset({
-    "idempotency-key",  # each message carries the outbox's delivery key: a receiver can drop a repeat
-    "bundles",  # one message carries all of a run's alerts for the channel (e-mail)
-})
+# What a kind may declare it can do, and what kpirules does with it:
+# - IDEMPOTENCY_KEY: each message carries the outbox's delivery key, so a receiver can drop
+#   a repeat. Only then is a send whose answer was lost (no answer in time, a 5xx, a
+#   connection dropped after sending) retried at once; without it such a send is tried
+#   once a run, and its Notified state says the alert may have arrived, and, once resent,
+#   that the receiver may have it twice (transport.post, outbox.after).
+# - BUNDLES: one message carries several alerts (e-mail). Its identity is the set it
+#   carries, so dispatch gives ``send`` the alerts of one raising run at a time: a bundle
+#   sent again is the same message, with the same key (notify.dispatch).
+IDEMPOTENCY_KEY = "idempotency-key"
+BUNDLES = "bundles"
+CAPABILITIES = frozenset({IDEMPOTENCY_KEY, BUNDLES})
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
 

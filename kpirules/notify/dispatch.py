@@ -32,13 +32,17 @@ class Delivery:
     ok: bool
     attempts: int
     error: str | None = None
+    # Failed, but the receiver may have taken it, and the channel's messages carry no key
+    # to drop a repeat by (it lacks ``idempotency-key``): a resend may be a duplicate.
+    maybe_delivered: bool = False
 
     def describe(self) -> str:
         """"slack 'team': FAIL conversion: delivered" (for the run's summary)."""
         head = f"{self.channel_type} {self.channel!r}: {title(self.alert)}"
         if self.ok:
             return f"{head}: delivered" + (f" ({self.error})" if self.error else "")
-        return f"{head}: NOT delivered: {self.error}"
+        maybe = " (it may have arrived: the next run sends it again, which may repeat it)"
+        return f"{head}: NOT delivered: {self.error}" + (maybe if self.maybe_delivered else "")
 
 
 def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, max_attempts: int = 3,
@@ -46,8 +50,10 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
              env: Mapping[str, str] | None = None) -> list[Delivery]:
     """Send every alert to every channel of ``settings.notifications`` that covers it
     (its ``on`` kinds and ``rules`` globs), each through its kind's ``send``
-    (kpirules.config_channels.ChannelKind): one POST per alert for Slack and webhooks, one
-    e-mail per channel bundling its alerts. Returns one Delivery per (channel, alert),
+    (kpirules.config_channels.ChannelKind): one POST per alert for Slack and webhooks; a
+    kind that ``bundles`` (e-mail) is given the alerts of one raising run at a time (this
+    run's, and each earlier run's still owed), so that it sends one message per channel and
+    run, and a bundle sent again is the same message with the same key. Returns one Delivery per (channel, alert),
     channels in settings order, alerts in the given order. ``env`` resolves ``${VAR}``
     secrets (default: os.environ)."""
     env = os.environ if env is None else env
@@ -80,7 +86,7 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
 
 def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) -> list[Delivery]:
     """The channel's kind sends; whatever it did not report on is reported as not sent."""
-    from kpirules.config_channels import MissingEnv, channel_kind
+    from kpirules.config_channels import BUNDLES, IDEMPOTENCY_KEY, MissingEnv, channel_kind
 
     done: list[Delivery] = []
     # Every kind scrubs its own errors; this is defence in depth against a plugin's that does not.
@@ -89,9 +95,14 @@ def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) ->
         kind = channel_kind(channel.type)
         if kind is None:  # settings validated against a registry that has changed since
             raise LookupError(f"no channel type {channel.type!r} is installed")
-        for alert, outcome in kind.send(channel, alerts, sending):
-            error = scrub(outcome.error, secrets) if outcome.error else None
-            done.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, error))
+        keyed = IDEMPOTENCY_KEY in kind.capabilities
+        view = sending.for_channel(kind.capabilities)
+        for batch in (by_raising_run(alerts) if BUNDLES in kind.capabilities else [alerts]):
+            for alert, outcome in kind.send(channel, batch, view):
+                error = scrub(outcome.error, secrets) if outcome.error else None
+                maybe = not outcome.ok and not keyed and outcome.maybe_delivered
+                done.append(Delivery(channel.name, channel.type, alert, outcome.ok, outcome.attempts, error,
+                                     maybe_delivered=maybe))
     except MissingEnv as exc:
         text: str = _missing(exc)
     except Exception as exc:  # a bug here must not lose the run: report and go on
@@ -103,6 +114,15 @@ def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) ->
         text = "not sent: the channel's sender stopped before it"
     sent = {id(d.alert) for d in done}
     return done + [Delivery(channel.name, channel.type, a, False, 0, text) for a in alerts if id(a) not in sent]
+
+
+def by_raising_run(alerts: list[Alert]) -> list[list[Alert]]:
+    """``alerts`` in groups raised by the same run (an earlier run's owed alerts carry
+    when it raised them; this run's, none), in their order: what one bundle carries."""
+    groups: dict[object, list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault(alert.raised_at, []).append(alert)
+    return list(groups.values())
 
 
 _NOISY = ("urllib3.connectionpool", "urllib3.connection", "urllib3", "requests")

@@ -33,6 +33,9 @@ class Outcome:
     # The endpoint itself looks unusable (unreachable, gone, unauthorised): later alerts
     # for the same channel in this run are not tried, instead of waiting on each.
     channel_down: bool = False
+    # Failed, but the receiver may have taken it (no answer in time, a 500/502/504, a
+    # connection dropped after sending): a resend may be a repeat.
+    maybe_delivered: bool = False
 
 
 def where(url: str) -> str:
@@ -82,9 +85,9 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, min(seconds, RETRY_AFTER_MAX))
 
 
-def _reason(exc: BaseException) -> str:
-    """The OS-level reason inside a requests/urllib3 exception chain ("Connection refused"),
-    without the exception texts themselves, which quote the request's URL."""
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception inside it (causes, contexts, reasons, arguments): a
+    requests error wraps urllib3's, which wraps the OS's."""
     seen = set()
     stack = [exc]
     while stack:
@@ -92,37 +95,57 @@ def _reason(exc: BaseException) -> str:
         if id(e) in seen:
             continue
         seen.add(id(e))
-        if isinstance(e, OSError) and e.strerror:
-            return e.strerror
+        yield e
         stack.extend(x for x in (e.__cause__, e.__context__, getattr(e, "reason", None)) if isinstance(x, BaseException))
         stack.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
-    return type(exc).__name__
+
+
+def _reason(exc: BaseException) -> str:
+    """The OS-level reason inside a requests/urllib3 exception chain ("Connection refused"),
+    without the exception texts themselves, which quote the request's URL."""
+    return next((e.strerror for e in _chain(exc) if isinstance(e, OSError) and e.strerror), type(exc).__name__)
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether a requests ConnectionError failed before anything was sent (refused, no
+    route, a name that does not resolve), not a connection dropped after sending."""
+    from urllib3.exceptions import NewConnectionError
+
+    return any(isinstance(e, NewConnectionError) for e in _chain(exc))
 
 
 def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeout: float,
          max_attempts: int, backoff: float, sleep: Callable[[float], None],
-         check: Callable[[Any], str | None] | None = None) -> Outcome:
+         check: Callable[[Any], str | None] | None = None, repeat_safe: bool = True) -> Outcome:
     """POST ``body`` until a 2xx answer, up to ``max_attempts`` times.
 
     Retries 408/425/429, 5xx, connection errors and timeouts, waiting ``backoff * 2**n``
     seconds or what Retry-After asks. Other 4xx answers are final. ``check`` may reject a
-    2xx answer (returns an error text). Never raises for a failed request."""
+    2xx answer (returns an error text). Never raises for a failed request.
+
+    ``repeat_safe`` (the channel's messages carry a key a receiver drops repeats by): when
+    False, an attempt the receiver may have taken (no answer in time, a 500/502/504, a
+    connection dropped after sending) is not retried: the outcome says it may have
+    arrived, and the outbox sends it again on the next run, saying so."""
     import requests
 
     target = where(url)
     secrets = url_secrets(url) + list(headers.values())
-    attempt, error, status = 0, None, None
+    attempt, error, status, maybe = 0, None, None, False
     while attempt < max_attempts:
         attempt += 1
         wait = None
         try:
             response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        except requests.Timeout:
-            error, retry, down = f"no answer from {target} within {timeout:g} s", True, True
+        except requests.ConnectTimeout:  # before connecting: nothing was sent
+            error, retry, down, maybe = f"no answer from {target} within {timeout:g} s", True, True, False
+        except requests.Timeout:  # sent, no answer in time
+            error, retry, down, maybe = f"no answer from {target} within {timeout:g} s", True, True, True
         except requests.ConnectionError as exc:
             error, retry, down = f"could not connect to {target} ({_reason(exc)})", True, True
+            maybe = not _never_connected(exc)
         except requests.RequestException as exc:  # invalid URL, bad header...: retrying cannot help
-            error, retry, down = f"could not send to {target} ({type(exc).__name__})", False, True
+            error, retry, down, maybe = f"could not send to {target} ({type(exc).__name__})", False, True, False
         else:
             status = response.status_code
             if 200 <= status < 300:
@@ -134,15 +157,18 @@ def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeou
             error = f"{target} answered HTTP {status}" + (f": {snippet}" if snippet else "")
             retry = status in _RETRY_STATUS or status >= 500
             down = status in (401, 403, 404, 410) or retry
+            # 408/425/429/503 say the request was not carried out; another 5xx may have been.
+            maybe = status >= 500 and status != 503
             wait = retry_after(response.headers.get("Retry-After"))
         error = scrub(error, secrets)
         log.info("notification to %s failed (attempt %d of %d): %s", target, attempt, max_attempts, error)
-        if not retry:
+        if not retry or (maybe and not repeat_safe):
             break
         if attempt < max_attempts:
             sleep(wait if wait is not None else backoff * 2 ** (attempt - 1))
     suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-    return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down)
+    return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down, maybe_delivered=maybe)
+
 
 
 # A request for one alert: the body, the headers, and a check of a 2xx answer (or None).
@@ -161,7 +187,11 @@ class Sending:
     backoff: float = 0.5
     sleep: Callable[[float], None] = time.sleep
     user_agent: str = "kpirules"
+    # The channel being sent to declares ``idempotency-key`` (config_channels): a send
+    # whose answer was lost may be repeated at once. Set per channel by ``for_channel``.
+    repeat_safe: bool = True
     _session: Any = field(default=None, repr=False)
+    _shared: Sending | None = field(default=None, repr=False)  # whose session is used
 
     def resolve(self, value: SecretStr | str) -> str:
         """A setting with its ``${VAR}`` references replaced; raises MissingEnv."""
@@ -175,8 +205,20 @@ class Sending:
         return {"timeout": self.timeout, "max_attempts": self.max_attempts, "backoff": self.backoff,
                 "sleep": self.sleep}
 
+    def for_channel(self, capabilities: frozenset[str]) -> Sending:
+        """This sending as a channel of a kind with ``capabilities`` sees it (the same
+        session and policy)."""
+        from dataclasses import replace
+
+        from kpirules.config_channels import IDEMPOTENCY_KEY
+
+        return replace(self, repeat_safe=IDEMPOTENCY_KEY in capabilities, _session=None,
+                       _shared=self._shared or self)
+
     @property
     def session(self) -> Any:
+        if self._shared is not None:
+            return self._shared.session
         if self._session is None:
             import requests
 
@@ -200,7 +242,8 @@ class Sending:
                 yield alert, Outcome(False, 0, f"not tried: the channel failed earlier in this run ({down.error})")
                 continue
             body, headers, check = request(alert)
-            outcome = post(self.session, url, body, headers, check=check, **self.retry)
+            outcome = post(self.session, url, body, headers, check=check, repeat_safe=self.repeat_safe,
+                           **self.retry)
             if outcome.error:
                 outcome.error = scrub(outcome.error, hidden)
             yield alert, outcome

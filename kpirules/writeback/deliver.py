@@ -53,6 +53,7 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
     earlier: list[AlertRecord] = []
     days = duration_days(settings.owed_for)
     limit = None if days is None else now.replace(tzinfo=None) - dt.timedelta(days=days)
+    due, last_due = 0, None  # earlier alerts sent this run, and when the last was raised
     for row in outbox.read_owed(raw, ALERT_COLUMNS):
         states = [outbox.ChannelState(s.channel_type, s.channel, s.text) for s in row.states]
         when = outbox.raised_at(row.raised)
@@ -65,8 +66,12 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
                 state.text = "not sent: the channel is no longer configured"
         record = AlertRecord(result=None, previous=None, key=row.key, raised=row.raised,  # type: ignore[arg-type]
                              states=states, row=row.row, earlier=row)
-        # Over the bound, or a --no-notify run: still owed, left for a later run.
-        record.hold = not notify or sum(1 for r in earlier if not r.hold and r.owed) >= outbox.MAX_OWED_PER_RUN
+        # Over the bound, or a --no-notify run: still owed, left for a later run. The bound
+        # never splits one run's alerts: a bundling channel (e-mail) sends them again as the
+        # one message it sent before (notify.dispatch.by_raising_run), with the same key.
+        record.hold = not notify or (due >= outbox.MAX_OWED_PER_RUN and record.raised != last_due)
+        if not record.hold and record.owed:
+            due, last_due = due + 1, record.raised
         earlier.append(record)
     return earlier
 
@@ -147,5 +152,5 @@ def send(outcome: RunOutcome, settings: Settings, now: dt.datetime,
         record.deliveries.append(d)
         for i, state in enumerate(record.states):
             if state.channel == d.channel and state.owed:
-                record.states[i] = outbox.after(d)
+                record.states[i] = outbox.after(d, state)
     outcome.deliveries = deliveries

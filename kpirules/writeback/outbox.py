@@ -32,6 +32,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 MAX_OWED_PER_RUN = 50  # a run after a long outage delivers in batches, never floods
 NOT_NOTIFIED = "not sent (--no-notify)"
+# A channel without ``idempotency-key`` (config_channels): a failed try the receiver may
+# have taken, and the resend after it.
+OWED_MAYBE_ARRIVED = "(owed, may have arrived)"
+POSSIBLE_REPEAT = "possibly a repeat: an earlier try may have arrived"
 _STATE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*) (?P<name>.+?): (?P<text>.*)$", re.S)
 
 
@@ -58,7 +62,12 @@ class ChannelState:
 
     @property
     def owed(self) -> bool:
-        return self.text == "owed" or self.text.endswith("(owed)")
+        return self.text == "owed" or self.text.endswith(("(owed)", OWED_MAYBE_ARRIVED))
+
+    @property
+    def maybe_arrived(self) -> bool:
+        """An earlier try may have reached a receiver that cannot drop a repeat."""
+        return self.text.endswith(OWED_MAYBE_ARRIVED)
 
     def render(self) -> str:
         return f"{self.channel_type} {self.channel}: {self.text}"
@@ -68,14 +77,20 @@ def owed(channel: Any) -> ChannelState:
     return ChannelState(channel.type, channel.name, "owed")
 
 
-def after(delivery: Delivery) -> ChannelState:
-    """The state a delivery leaves: sent, or failed and still owed (never raises)."""
+def after(delivery: Delivery, before: ChannelState | None = None) -> ChannelState:
+    """The state a delivery leaves: sent, or failed and still owed (never raises). On a
+    channel whose messages carry no key to drop repeats by (no ``idempotency-key``), a
+    failure the receiver may have taken says so, and so does the send after it: the
+    receiver may have the alert twice."""
     error = " ".join(str(delivery.error or "").replace(";", ",").split())
+    repeat = before is not None and before.maybe_arrived
     if delivery.ok:
-        text = "sent" + (f" ({error})" if error else "")
+        notes = [n for n in (error, POSSIBLE_REPEAT if repeat else "") if n]
+        text = "sent" + (f" ({', '.join(notes)})" if notes else "")
     else:
         tries = f" after {delivery.attempts} tries" if delivery.attempts > 1 else ""
-        text = f"FAILED{tries}: {error or 'no reason given'} (owed)"
+        owed = OWED_MAYBE_ARRIVED if delivery.maybe_delivered or repeat else "(owed)"
+        text = f"FAILED{tries}: {error or 'no reason given'} {owed}"
     return ChannelState(delivery.channel_type, delivery.channel, text)
 
 
