@@ -32,9 +32,8 @@ def test_run_on_a_big_sheet_reads_only_the_columns_the_rules_use(emulator, tmp_p
     outcome = run(KEY, as_of=__import__("datetime").date.fromisoformat(AS_OF))
     calls = gets(emulator)
     # One read of the head and every tab of the run, one page below it (A:H only: the 22
-    # extra columns are never asked for), then the run's two writes.
-    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.get",
-                              "spreadsheets.batchUpdate", "spreadsheets.batchUpdate"]
+    # extra columns are never asked for), then the run's write (no channel: one).
+    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.get", "spreadsheets.batchUpdate"]
     assert ranges(calls[0]) == ["'Data'!1:1000", *RUN_TABS]
     assert ranges(calls[1]) == ["'Data'!A1001:H3001"]
     assert not any("extra" in str(c["query"]) for c in calls)
@@ -83,23 +82,58 @@ def titles(emu) -> list[str]:
     return [s["properties"]["title"] for s in emu.spreadsheet(KEY)["sheets"]]
 
 
+def sheets_calls(emu) -> list[tuple[str, int]]:
+    return [(c["api"], c["status"]) for c in emu.requests() if c["api"].startswith("spreadsheets")]
+
+
 def test_a_first_run_on_a_bare_sheet_reads_twice_and_writes_as_any_run(emulator):
     """No Settings, History, Alerts, Dashboard or lease tab: Google's 400 names Settings
     (the first of them asked for); the read asks again for Data and Rules only, not for
-    the tab list first. Then the run's two writes, which create the tabs."""
+    the tab list first. Then the run's write, which creates the tabs (no channel: nothing
+    to send, so the lease is taken and given back in that one write)."""
     small_sheet(emulator)
     result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF])
     assert result.exit_code in (0, 1), result.output
-    calls = emulator.requests()
-    sheets_calls = [(c["api"], c["status"]) for c in calls if c["api"].startswith("spreadsheets")]
-    assert sheets_calls == [("spreadsheets.get", 400), ("spreadsheets.get", 200),
-                            ("spreadsheets.batchUpdate", 200), ("spreadsheets.batchUpdate", 200)]
+    assert sheets_calls(emulator) == [("spreadsheets.get", 400), ("spreadsheets.get", 200),
+                                      ("spreadsheets.batchUpdate", 200)]
     assert ranges(gets(emulator)[1]) == ["'Data'!1:1000", "'Rules'"]
     assert {"Settings", "History", "Alerts", "Dashboard", "kpirules-lease"} <= set(titles(emulator))
 
     emulator.reset_requests()  # the next run: one read
     assert CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF]).exit_code in (0, 1)
-    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.batchUpdate", "spreadsheets.batchUpdate"]
+    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.batchUpdate"]
+
+
+def test_a_first_run_that_sends_alerts_reads_twice_and_writes_twice(emulator, tmp_path):
+    """With a channel that its alerts go to: the 400, the read, the results with the lease,
+    the sending, and the delivery states with the lease released. Each alert goes out
+    once; the next run (nothing new) reads once and writes once."""
+    from test_run_notify import Receiver
+
+    small_sheet(emulator)
+    hook = Receiver(200)
+    config = tmp_path / "kpirules.toml"
+    config.write_text(f'[[notifications]]\nname = "bi"\ntype = "webhook"\nurl = "{hook.url}"\n'
+                      'on = ["fail", "warn"]\n')
+    try:
+        result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF, "--config", str(config)])
+        assert result.exit_code == 1, result.output
+        assert sheets_calls(emulator) == [("spreadsheets.get", 400), ("spreadsheets.get", 200),
+                                          ("spreadsheets.batchUpdate", 200), ("spreadsheets.batchUpdate", 200)]
+        sent = [(b["rule"], str(b["segment"])) for b in hook.bodies]
+        assert sent and len(sent) == len(set(sent))
+        alerts = emulator.values(KEY, "Alerts")
+        assert len(alerts) - 1 == len(sent) and all("webhook bi: sent" in str(r) for r in alerts[1:])
+        lease = dict((r + [None, None])[:2] for r in emulator.values(KEY, "kpirules-lease"))
+        assert lease["state"] == "free"
+
+        emulator.reset_requests()
+        again = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF, "--config", str(config)])
+        assert again.exit_code == 1, again.output
+        assert apis(emulator) == ["spreadsheets.get", "spreadsheets.batchUpdate"]
+        assert len(hook.bodies) == len(sent)
+    finally:
+        hook.close()
 
 
 def test_a_first_run_after_init_reads_twice(emulator):
@@ -111,8 +145,7 @@ def test_a_first_run_after_init_reads_twice(emulator):
     emulator.reset_requests()
     result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF])
     assert result.exit_code in (0, 1), result.output
-    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.get", "spreadsheets.batchUpdate",
-                              "spreadsheets.batchUpdate"]
+    assert apis(emulator) == ["spreadsheets.get", "spreadsheets.get", "spreadsheets.batchUpdate"]
     assert ranges(gets(emulator)[1]) == ["'Data'!1:1000", "'Rules'", "'Settings'", "'History'", "'Alerts'"]
 
 
@@ -126,8 +159,7 @@ def test_a_tab_assumed_missing_that_is_there_costs_a_refused_write_and_nothing_e
     result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF])
     assert result.exit_code in (0, 1), result.output
     writes = [(c["api"], c["status"]) for c in emulator.requests() if c["api"] == "spreadsheets.batchUpdate"]
-    assert writes == [("spreadsheets.batchUpdate", 400), ("spreadsheets.batchUpdate", 200),
-                      ("spreadsheets.batchUpdate", 200)]
+    assert writes == [("spreadsheets.batchUpdate", 400), ("spreadsheets.batchUpdate", 200)]
     assert emulator.values(KEY, "Dashboard") == theirs
     assert {"Settings", "History", "Alerts", "kpirules-lease"} <= set(titles(emulator))
     history = emulator.values(KEY, "History")
@@ -149,7 +181,7 @@ def test_a_lease_assumed_missing_that_is_there_is_read_again_not_reported_held(e
     assert result.exit_code in (0, 1), result.output
     assert "another run holds" not in result.output
     writes = [c["status"] for c in emulator.requests() if c["api"] == "spreadsheets.batchUpdate"]
-    assert writes == [400, 200, 200]  # refused (the lease tab is there), then the run's two
+    assert writes == [400, 200]  # refused (the lease tab is there), then the run's one
     assert "Dashboard" in titles(emulator)
     assert dict((r + [None, None])[:2] for r in emulator.values(KEY, "kpirules-lease")).get("state") == "free"
 

@@ -103,13 +103,19 @@ def carry_out_sheet(conn: Any, outcome: RunOutcome, settings: Settings, now: dt.
                     dispatch: Callable[..., list[Delivery]] | None = None,
                     after_lease: Callable[[], None] | None = None) -> None:
     """Into a Google Sheet: the first write (the results, the alerts as owed, the lease),
-    the deliveries, and the last write (what each channel did; the lease released)."""
+    the deliveries, and the last write (what each channel did; the lease released). A run
+    with nothing to send writes once: the results with the lease taken and given back."""
     from kpirules.writeback import sheets
     from kpirules.writeback.alerts import delivery_plan
     from kpirules.writeback.plan import WritePlan
 
-    held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease)
+    sends = bool(_due(outcome, settings))
+    held = sheets.write_with_lease(conn, outcome.plan, now, outcome.lease, last=not sends)
     outcome.written = True
+    if not sends:
+        if after_lease is not None:
+            after_lease()
+        return
     try:
         if after_lease is not None:
             after_lease()
@@ -128,14 +134,21 @@ def _sent(outcome: RunOutcome) -> list[AlertRecord]:
     return [r for r in [*outcome.earlier, *outcome.alerts] if r.deliveries]
 
 
+def _due(outcome: RunOutcome, settings: Settings) -> list[AlertRecord]:
+    """The alerts this run sends: owed to some channel, and not left for a later run."""
+    if not settings.notifications:
+        return []
+    return [r for r in [*outcome.earlier, *outcome.alerts] if r.owed and not r.hold]
+
+
 def send(outcome: RunOutcome, settings: Settings, now: dt.datetime,
          dispatch: Callable[..., list[Delivery]] | None) -> None:
     """Deliver what is owed, earlier alerts first (oldest first), then this run's; record
     each delivery as its channel's new state."""
     from kpirules.writeback.alerts import to_notification
 
-    due = [r for r in [*outcome.earlier, *outcome.alerts] if r.owed and not r.hold]
-    if not due or not settings.notifications:
+    due = _due(outcome, settings)
+    if not due:
         return
     if dispatch is None:
         from kpirules.notify import dispatch

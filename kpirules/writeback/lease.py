@@ -13,7 +13,8 @@ with every run that takes it.
   replaced the tab since this run read it (the add fails when the tab was created
   meanwhile): so a run that raced another, or read before another wrote, has changed
   nothing, sends nothing, and exits 7 ("another run holds this sheet since 07:00:12").
-* The run's last write (the delivery states) marks the lease free.
+* The run's last write (the delivery states) marks the lease free. A run that has nothing
+  to send has no last write: its first write replaces the tab already marked free.
 
 A run that crashed leaves its lease held; it expires after ``LEASE_SECONDS`` and the next
 run takes it over the same way. The tab holds the run id, which is also how a run finds out
@@ -84,8 +85,11 @@ def _rows(run_id: str, state: str, now: dt.datetime) -> list[dict]:
                         {"userEnteredValue": {"stringValue": v}}]} for k, v in rows]
 
 
-def take_requests(run_id: str, sheet_id: int, now: dt.datetime, *, read: Lease | None) -> list[dict]:
-    """Requests that take the lease (first in a batch), replacing the tab as ``read``."""
+def take_requests(run_id: str, sheet_id: int, now: dt.datetime, *, read: Lease | None,
+                  free: bool = False) -> list[dict]:
+    """Requests that take the lease (first in a batch), replacing the tab as ``read``;
+    ``free``: and give it back in the same write (a run with nothing to send has no last
+    write: replacing the tab still refuses a run that raced this one)."""
     out: list[dict] = []
     if read is not None:
         out.append({"deleteSheet": {"sheetId": read.sheet_id}})
@@ -94,7 +98,7 @@ def take_requests(run_id: str, sheet_id: int, now: dt.datetime, *, read: Lease |
         "gridProperties": {"rowCount": 6, "columnCount": 2}}}})
     out.append({"updateCells": {
         "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0},
-        "rows": _rows(run_id, "held", now), "fields": "userEnteredValue"}})
+        "rows": _rows(run_id, "free" if free else "held", now), "fields": "userEnteredValue"}})
     return out
 
 

@@ -16,7 +16,8 @@ The order matters:
    that does not get it changes nothing and exits 7). An ambiguous answer is resolved by
    reading the lease back (``sheets.py``): "written" or "not written", never a blind retry.
 5. Send what is owed (earlier alerts first, oldest first), then the last write: each
-   channel's delivery state, and the lease released. A run costs one read and two writes
+   channel's delivery state, and the lease released. A run costs one read and two writes,
+   one write when it has nothing to send: the first write then releases the lease too
    (docs/running.md, "What a run costs").
 """
 

@@ -279,7 +279,7 @@ def write(connector: Any, plan: WritePlan) -> dict | None:
     return connector.batch_update(requests, idempotent=False)
 
 
-# ------------------------------------------------------------- a run's two writes
+# ------------------------------------------------- a run's two writes (one: nothing to send)
 
 @dataclass
 class Held:
@@ -290,9 +290,10 @@ class Held:
     sheet_ids: dict[str, int]
 
 
-def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any) -> Held:
+def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any, *, last: bool = False) -> Held:
     """The run's first write: the lease (kpirules.writeback.lease) replacing the one
-    ``read`` saw, and ``plan``, in one batchUpdate. Raises ``LeaseHeld`` (nothing written)
+    ``read`` saw, and ``plan``, in one batchUpdate; ``last``: the run's only write (it
+    sends nothing), which leaves the lease free. Raises ``LeaseHeld`` (nothing written)
     when another run holds the sheet or wrote it since this run read it, ``SourceError``
     when nothing was written for another reason. An ambiguous answer is resolved by reading
     the lease back: the write landed exactly when it names this run."""
@@ -306,7 +307,7 @@ def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any) -> He
     body = build_requests(plan, {t: i for t, i in connector.sheet_ids.items()
                                  if t.casefold() != lease.LEASE_TAB.casefold()}, created)
     lease_id = lease.new_sheet_id()
-    requests = lease.take_requests(run_id, lease_id, now, read=read) + body
+    requests = lease.take_requests(run_id, lease_id, now, read=read, free=last) + body
     try:
         connector.batch_update(requests, idempotent=False)
     except WriteRejected as exc:
