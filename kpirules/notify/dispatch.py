@@ -53,9 +53,9 @@ def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, 
     (kpirules.config_channels.ChannelKind): one POST per alert for Slack and webhooks; a
     kind that ``bundles`` (e-mail) is given the alerts of one raising run at a time (this
     run's, and each earlier run's still owed), so that it sends one message per channel and
-    run, and a bundle sent again is the same message with the same key. Returns one Delivery per (channel, alert),
-    channels in settings order, alerts in the given order. ``env`` resolves ``${VAR}``
-    secrets (default: os.environ)."""
+    run, and a bundle sent again is the same message with the same key. Returns one
+    Delivery per (channel, alert), channels in settings order, alerts in the given order.
+    ``env`` resolves ``${VAR}`` secrets (default: os.environ)."""
     env = os.environ if env is None else env
     sending = Sending(env, timeout=timeout, max_attempts=max(1, int(max_attempts)), backoff=backoff,
                       sleep=sleep, user_agent=_user_agent())

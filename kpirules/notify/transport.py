@@ -170,7 +170,6 @@ def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeou
     return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down, maybe_delivered=maybe)
 
 
-
 # A request for one alert: the body, the headers, and a check of a 2xx answer (or None).
 Request = tuple[bytes, dict[str, str], "Callable[[Any], str | None] | None"]
 
