@@ -131,6 +131,7 @@ TABS = "tabs"  # holds named tabs (Data, Rules, Settings...): a workbook or a sh
 TEXT_ENCODING = "text-encoding"  # decodes text with the codec set on ``encoding`` (``TextSource``)
 READ_TIMEOUT = "read-timeout"  # a read gives up after ``timeout`` seconds (``TimedSource``)
 COLUMN_SUBSET = "column-subset"  # ``read(columns=...)`` reads only those columns (``ColumnSubsetSource``)
+GUESS_TABS = "guess-tabs"  # a read may assume tabs missing, for ``run`` to create (``GuessingSource``)
 
 
 def capabilities(conn: Any) -> frozenset[str]:
@@ -166,6 +167,18 @@ class ColumnSubsetSource(Protocol):
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = (), columns: Any = None) -> Workbook: ...
+
+
+@runtime_checkable
+class GuessingSource(Protocol):
+    """A connector with ``GUESS_TABS``: when asking for a tab that is not there costs calls
+    (Google Sheets), ``run`` sets ``guess_missing`` and a read that finds one tab missing
+    may assume the tabs asked for after it missing too; ``guessed`` names them (the run's
+    first write creates them, and is refused whole when one is there after all)."""
+
+    capabilities: ClassVar[frozenset[str]]
+    guess_missing: bool
+    guessed: tuple[str, ...]
 
 
 @runtime_checkable

@@ -187,10 +187,10 @@ def _zone(name: str | None) -> dt.tzinfo | None:
 
 class GoogleSheetsConnector:
     name: ClassVar[str] = "gsheets"
-    # base.WRITE_SHEET, SHEET_FORMATTING, TABS, READ_TIMEOUT (the `timeout` setting) and
-    # COLUMN_SUBSET: ``read(columns=...)`` reads only those columns below the data tab's head.
+    # base.WRITE_SHEET, SHEET_FORMATTING, TABS, READ_TIMEOUT (the `timeout` setting), GUESS_TABS
+    # and COLUMN_SUBSET: ``read(columns=...)`` reads only those columns below the data tab's head.
     capabilities: ClassVar[frozenset[str]] = frozenset({"write-sheet", "sheet-formatting", "tabs", "read-timeout",
-                                                        "column-subset"})
+                                                        "column-subset", "guess-tabs"})
     # Asking for a tab that does not exist costs two more calls (module docstring), so
     # callers ask only for the tabs they need, not for ones that may be there.
     optional_tabs_free: ClassVar[bool] = False

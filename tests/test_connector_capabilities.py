@@ -9,6 +9,7 @@ from typing import ClassVar
 from kpirules.config import Settings
 from kpirules.connectors.base import (
     COLUMN_SUBSET,
+    GUESS_TABS,
     READ_TIMEOUT,
     SQL_TABLE,
     TABS,
@@ -74,5 +75,5 @@ def test_the_built_in_connectors_declare_what_they_do():
     declared = {name: capabilities(get(name)) for name in ("csv", "xlsx", "gsheets", "duckdb")}
     assert declared["csv"] == {TEXT_ENCODING}
     assert declared["xlsx"] == {WRITE_WORKBOOK, TABS}
-    assert declared["gsheets"] >= {WRITE_SHEET, TABS, READ_TIMEOUT, COLUMN_SUBSET}
+    assert declared["gsheets"] >= {WRITE_SHEET, TABS, READ_TIMEOUT, COLUMN_SUBSET, GUESS_TABS}
     assert declared["duckdb"] == {SQL_TABLE}

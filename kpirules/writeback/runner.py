@@ -128,7 +128,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     there after all, and the run starts over reading the tab list (``guess_tabs=False``)."""
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
-    from kpirules.connectors.base import TABS, capabilities
+    from kpirules.connectors.base import GUESS_TABS, TABS, GuessingSource, capabilities
     from kpirules.writeback.lease import LEASE_TAB, read_lease
     from kpirules.writeback.writers import writer_for
 
@@ -140,8 +140,9 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     rules_tab = rules_tab or file_settings.rules_tab
     conn = open_source(source, connector=connector, **options)
     apply_timeout(conn, file_settings)  # the `timeout` setting (Google Sheets reads)
-    if hasattr(conn, "guess_missing"):
-        conn.guess_missing = guess_tabs and not dry_run  # a dry run's plan must be right
+    guessing = conn if GUESS_TABS in capabilities(conn) and isinstance(conn, GuessingSource) else None
+    if guessing is not None:
+        guessing.guess_missing = guess_tabs and not dry_run  # a dry run's plan must be right
     writer = writer_for(conn)
     if writer is None:
         name = getattr(conn, "name", "") or "given"
@@ -197,7 +198,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
             outcome.lease = read_lease(wb.extra_tabs.get(LEASE_TAB), conn.sheet_ids)
         if dry_run:
             return outcome
-        guessed = tuple(getattr(conn, "guessed", ()))
+        guessed = guessing.guessed if guessing is not None else ()
         try:
             writer.carry_out(conn, outcome, settings, clock, dispatch=dispatch, after_lease=after_lease)
         except Exception as exc:
