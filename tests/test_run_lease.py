@@ -241,3 +241,53 @@ def test_concurrent_processes_one_writes_the_others_exit_7(emulator, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize("first_run", [True, False])
+def test_a_run_that_sends_nothing_writes_once_and_still_refuses_a_run_that_raced_it(emulator, monkeypatch,
+                                                                                    first_run):
+    """No channel: one write, the lease taken and given back in it. A run that read before
+    that write (here: run B reads, then run A runs whole, then B writes) is refused whole,
+    having changed nothing: on a sheet that has been run, B exits 7; on a bare sheet B's
+    write was refused for the tabs A created, so B starts over from the tab list, a later
+    run that reads what A wrote (no History row twice)."""
+    from kpirules.writeback import sheets
+    from kpirules.writeback.lease import LeaseHeld
+    from kpirules.writeback.runner import run
+
+    make_sheet(emulator, rules=rules_tab(rules=CLEAN))
+    if not first_run:
+        run(KEY, as_of=AS_OF)
+    original = sheets.write_with_lease
+    raced: list = []
+    started: list = []
+
+    def a_runs_first(*args, **kwargs):
+        if not started:  # run B has read; run A runs whole before B's write
+            started.append(True)
+            emulator.reset_requests()
+            raced.append(run(KEY, as_of=AS_OF))
+            raced.append(apis(emulator))
+            raced.append(emulator.snapshot(KEY))
+            emulator.reset_requests()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(sheets, "write_with_lease", a_runs_first)
+    try:
+        b = run(KEY, as_of=AS_OF)  # run B
+    except LeaseHeld as exc:
+        b = exc
+    a, a_calls, after_a = raced
+    assert a.written
+    reads = [("spreadsheets.get", 400), ("spreadsheets.get", 200)] if first_run else [("spreadsheets.get", 200)]
+    assert a_calls == ["spreadsheets.get"] * len(reads) + ["spreadsheets.batchUpdate"]  # A: one write
+    assert lease_state(emulator) == "free"
+    b_writes = [e["status"] for e in emulator.requests() if e["api"] == "spreadsheets.batchUpdate"]
+    if first_run:
+        assert b_writes == [400, 200] and b.written  # refused whole, then a run after A
+        keys = history_keys(emulator.values(KEY, "History"))
+        assert len(keys) == len(set(keys))
+    else:
+        assert isinstance(b, LeaseHeld) and "another run holds this sheet" in str(b)
+        assert b_writes == [400]
+        assert emulator.snapshot(KEY) == after_a  # B changed nothing
