@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import subprocess
 import sys
@@ -453,3 +454,27 @@ def test_a_run_killed_at_any_point_leaves_the_old_or_the_new_workbook_never_a_da
         assert got in (before, after), f"kill {i} at {share:.0%} of a run left a third state"
         seen.add("new" if got == after else "old")
     assert "old" in seen  # the early kills at least
+
+
+def test_a_run_between_the_holders_lock_and_its_time_still_names_the_time(tmp_path):
+    # The holder takes the lock, then writes its start time: a run arriving in between
+    # read an empty file and said only "another run holds this workbook" (a flaky exit-7
+    # message under load). It now looks again for a moment.
+    import fcntl
+    import threading
+
+    from kpirules.writeback.lease import LeaseHeld
+    from kpirules.writeback.lock import _write_since, file_lock, lock_path
+
+    book = tmp_path / "w.xlsx"
+    book.write_bytes(b"")
+    fd = os.open(lock_path(str(book)), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        threading.Timer(0.1, _write_since, (fd, "07:00:12")).start()
+        with pytest.raises(LeaseHeld) as held:
+            with file_lock(str(book), timeout=0):
+                pass
+        assert held.value.since == "07:00:12"
+    finally:
+        os.close(fd)

@@ -94,14 +94,21 @@ def _write_since(fd: int, since: str) -> None:
         pass  # the time is a courtesy to the waiting run's message
 
 
-def _holder_since(target: str) -> str | None:
-    try:
-        with open(target, "rb") as fh:
-            fh.seek(1)
-            text = fh.read(200).decode("utf-8", "replace")
-    except OSError:
-        return None
-    return text.strip().removeprefix("since ").strip() or None
+def _holder_since(target: str, wait: float = 0.5) -> str | None:
+    # A holder writes its time just after it takes the lock: a run that comes in between
+    # finds the file empty, so it looks again for a moment rather than say "since" nothing.
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with open(target, "rb") as fh:
+                fh.seek(1)
+                text = fh.read(200).decode("utf-8", "replace")
+        except OSError:
+            return None
+        since = text.strip().removeprefix("since ").strip()
+        if since or time.monotonic() >= deadline:
+            return since or None
+        time.sleep(0.01)
 
 
 def _try_lock(fd: int) -> bool:
