@@ -50,7 +50,7 @@ CASES = {
                           "'rules' musi być listą od 1 do 2000 obiektów {\"name\": ..., \"rule\": ...}"),
     "not a sheet": ("/v1/check", {"spreadsheet": "../../etc/passwd"}, 400,
                     "'spreadsheet' is not a Google Sheets URL or key",
-                    "'spreadsheet' nie jest adresem ani kluczem Arkusza Google"),
+                    "'spreadsheet' nie jest adresem ani kluczem arkusza Google"),
     "too large": ("/v1/evaluate", b"[" + b"0," * 4000 + b"0]", 413, "the request body is larger than 4,096 bytes",
                   "treść żądania jest większa niż 4\u00a0096 bajtów"),
     "unknown path": ("/v1/nothing", {}, 404, "no such path: /v1/nothing", "nie ma ścieżki /v1/nothing"),
