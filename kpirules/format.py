@@ -314,9 +314,12 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         if isinstance(cond, ast.Compare) and result.interval is not None:
             from kpirules import sentences
 
-            verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
-            return (f"{value} ({sentences.interval_text(result)}) {verb} {cond.op} "
-                    f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
+            judged = (_("{value} ({interval}) is too uncertain to judge against {target}") if status == "INCONCLUSIVE"
+                      else _("{value} ({interval}) misses {target}") if status == "FAIL"
+                      else _("{value} ({interval}) meets {target}"))
+            return (judged.format(value=value, interval=sentences.interval_text(result),
+                                  target=f"{cond.op} {expr_text(cond.right)}")
+                    + f"{warn} ({numbers_text(result.detail, expr, unit)})")
         if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
             from kpirules import sentences
 

@@ -351,3 +351,16 @@ def test_data_problems_and_late_data_speak_polish(tmp_path):
     late = check(str(data), "--rules", str(rules), "--as-of", "2026-11-24", "--lang", "pl")
     assert "brak danych za 16\u201322.11.2026: visits: dane są tylko do 20.11.2026" in late.output, late.output
     assert "ostrzeżenie: visits: dane kończą się 20.11.2026" in late.output
+
+
+def test_the_second_part_of_the_language_speaks_polish():
+    """Pace, a guard that is not met and a confidence interval, in Polish with Polish numbers."""
+    result = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26", "--lang", "pl")
+    out = result.output
+    assert "w tym tempie 290,1k z 300k: 241,8k w 25 z 30 dni (01–25.11.2026)" in out
+    assert f"visits: za mało, by ocenić (2{NBSP}101 z wymaganych 2{NBSP}500) (16–22.11.2026)" in out
+    assert "0,73% (przedział ufności 95%: 0,6%–0,9%) nie spełnia celu >= 1.2%" in out
+    assert "(przedział ufności 95%: 1,1%–1,7%): za mało pewne, by ocenić względem >= 1.2%" in out
+    english = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26").output
+    assert "on pace for 290.1k of 300k: 241.8k in 25 of 30 days" in english
+    assert "(95% interval 0.6%-0.9%) misses >= 1.2%" in english
