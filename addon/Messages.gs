@@ -5,9 +5,9 @@
  * (sidebarText_). The service's own messages (results, rule errors) come already in the
  * sheet's language from `kpirules serve`.
  *
- * The language is the sheet's locale (pl_PL: Polish), as for the results the service
- * writes; where the sheet cannot be read (a menu built before the add-on is authorised),
- * the user's. Anything else: English.
+ * The language is the one the service writes the results in: the Settings tab's
+ * `language`, else the sheet's locale (pl_PL: Polish); where the sheet cannot be read (a
+ * menu built before the add-on is authorised), the user's. Anything else: English.
  *
  * Placeholders are {name}; a text with plural forms is a list: English [one, other],
  * Polish [one, few, many] (1 reguła, 2 reguły, 5 reguł, 22 reguły).
@@ -94,18 +94,51 @@ function languageOf_(locale) {
   return LANGUAGES.indexOf(code) >= 0 ? code : 'en';
 }
 
-/** The language the add-on speaks: the sheet's locale, else the user's. */
+var LANGUAGE_ = null; // found once an execution (Apps Script runs each menu call afresh)
+
+/**
+ * The language the add-on speaks, as the engine chooses it for the results: the Settings
+ * tab's `language` (en, pl), else the sheet's locale, else (a menu built before the add-on
+ * is authorised cannot read the sheet) the user's.
+ */
 function language_() {
+  if (LANGUAGE_ !== null) {
+    return LANGUAGE_;
+  }
   var locale = '';
+  var chosen = null;
   try {
-    locale = SpreadsheetApp.getActiveSpreadsheet().getSpreadsheetLocale();
+    var ss = SpreadsheetApp.getActiveSpreadsheet();
+    chosen = settingsLanguage_(ss);
+    locale = ss.getSpreadsheetLocale();
   } catch (err) {
-    locale = ''; // a menu built before authorisation cannot read the sheet
+    locale = '';
   }
-  if (!locale && typeof Session !== 'undefined') {
-    locale = Session.getActiveUserLocale();
+  if (!chosen && !locale && typeof Session !== 'undefined') {
+    try {
+      locale = Session.getActiveUserLocale();
+    } catch (err) {
+      locale = ''; // English
+    }
   }
-  return languageOf_(locale);
+  LANGUAGE_ = chosen || languageOf_(locale);
+  return LANGUAGE_;
+}
+
+/** The Settings tab's `language` row (key in column A, value in B), when it names one. */
+function settingsLanguage_(ss) {
+  var settings = typeof SETTINGS_TAB !== 'undefined' ? findSheet_(ss, SETTINGS_TAB) : null;
+  if (!settings || settings.getLastRow() < 1 || settings.getLastColumn() < 2) {
+    return null;
+  }
+  var rows = settings.getRange(1, 1, settings.getLastRow(), 2).getValues();
+  for (var i = 0; i < rows.length; i++) {
+    if (String(rows[i][0]).trim().toLowerCase() === 'language') {
+      var value = String(rows[i][1]).trim().toLowerCase();
+      return LANGUAGES.indexOf(value) >= 0 ? value : null;
+    }
+  }
+  return null;
 }
 
 /** Which plural form of a list: English [one, other]; Polish [one, few, many]. */

@@ -167,7 +167,10 @@ def header_keys(label: str) -> set[str]:
     return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
 
 
-_ENGLISH_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\w.,])-?\d+\.\d+(?![\w])")
+# A number, alone or with a unit written onto it (2.24%, 0.34pp, 290.1k), never inside a word.
+_UNIT_OR_END = r"(?=pp\b|[kM]\b|(?!\w))"
+_ENGLISH_NUMBER = re.compile(rf"(?<![\w.])-?\d{{1,3}}(?:,\d{{3}})*(?:\.\d+)?{_UNIT_OR_END}"
+                             rf"|(?<![\w.,])-?\d+\.\d+{_UNIT_OR_END}")
 
 
 def number_text(text: str) -> str:

@@ -67,7 +67,8 @@ def baseline_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
     else:
         shown = signed(detail.value, unit or ("pp" if ratio else None))
     base = detail.previous.value if detail.previous is not None else None
-    return f"{shown} vs {detail.baseline or 'the baseline'} ({format_value(base, inner_unit)})"
+    return _("{change} vs {baseline} ({value})").format(
+        change=shown, baseline=detail.baseline or _("the baseline"), value=format_value(base, inner_unit))
 
 
 def current_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
@@ -75,5 +76,5 @@ def current_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
     inner = change.operand
     ratio = isinstance(inner, ast.BinOp) and inner.op == "/"
     inner_unit = "%" if ratio and unit in ("%", "pp", None) else None
-    return (f"{expr_text(inner)} {format_value(detail.current, inner_unit)} in "
-            f"{period_text(detail.period)}")
+    return _("{expression} {value} in {period}").format(
+        expression=expr_text(inner), value=format_value(detail.current, inner_unit), period=period_text(detail.period))

@@ -45,7 +45,7 @@ def test_the_add_on_node_suite_passes(service):
                           env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout and "# skipped 0" in done.stdout  # the service tests ran too
-    assert "# pass 26" in done.stdout
+    assert "# pass 27" in done.stdout
 
 
 def fixture_tabs(path) -> dict[str, list[list]]:

@@ -21,7 +21,10 @@ from kpirules import i18n
 ROOT = Path(__file__).resolve().parent.parent
 LC = ROOT / "kpirules" / "locale" / "pl" / "LC_MESSAGES"
 # click's progress bar's "d" (days): kpirules shows no progress bar, and Polish writes "d" too.
-NOT_SHOWN = {"d"}
+# A click.Path's name ("File 'x' is a directory.") is translated once, when the command is
+# defined, whatever language a later command line asks for: it stays English, and the Polish
+# messages about paths do without it.
+NOT_SHOWN = {"d", "file", "directory", "path"}
 
 
 def read(domain: str):

@@ -61,9 +61,19 @@ test('the language: the sheet\'s locale, else the user\'s; anything but Polish i
   assert.equal(setUp('de_DE').addon.language_(), 'en');
   const { runtime, addon } = setUp('pl_PL', null, { userLocale: 'pl' });
   runtime.spreadsheet.getSpreadsheetLocale = () => { throw new Error('Authorization is required'); };
+  runtime.spreadsheet.getSheetByName = () => { throw new Error('Authorization is required'); };
   assert.equal(addon.language_(), 'pl'); // a menu before authorisation: the user's locale
   const { addon: addon2 } = setUp('', null, { userLocale: 'pl' });
   assert.equal(addon2.language_(), 'pl');
+});
+
+test('the Settings tab\'s language wins over the locale, as for the results', () => {
+  const settings = [['Setting', 'Value'], ['date_column', 'Date'], [' Language ', 'PL']];
+  assert.equal(setUp('en_US', { Rules: RULES, Settings: settings }).addon.language_(), 'pl');
+  const english = [['language', 'en']];
+  assert.equal(setUp('pl_PL', { Rules: RULES, Settings: english }).addon.language_(), 'en');
+  const unknown = [['language', 'de']];
+  assert.equal(setUp('pl_PL', { Rules: RULES, Settings: unknown }).addon.language_(), 'pl');
 });
 
 test('Polish plural forms: 1 reguła, 2 reguły, 5 reguł, 22 reguły', () => {
@@ -102,7 +112,9 @@ test('a sheet set up in English and again in Polish: no second set of columns or
   const { runtime, addon, ss } = setUp('en_US', { Data: DATA });
   addon.setUpSheet();
   runtime.spreadsheet.locale = 'pl_PL';
+  addon.LANGUAGE_ = null; // another execution
   addon.setUpSheet();
+  assert.equal(ss.toasts[1].title, 'Reguły KPI');
   const sheet = ss.getSheetByName('Rules');
   assert.deepEqual(sheet.values()[0].slice(5), ['Status', 'Value', 'Target', 'Period', 'Checked', 'Message']);
   assert.equal(sheet.getProtections('RANGE').length, 6);
