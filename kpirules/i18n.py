@@ -173,9 +173,10 @@ _ENGLISH_NUMBER = re.compile(rf"(?<![\w.])-?\d{{1,3}}(?:,\d{{3}})*(?:\.\d+)?{_UN
                              rf"|(?<![\w.,])-?\d+\.\d+{_UNIT_OR_END}")
 
 
-def number_text(text: str) -> str:
-    """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it."""
-    if _now.language != "pl":
+def number_text(text: str, lang: str | None = None) -> str:
+    """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it (the
+    thread's, or ``lang``)."""
+    if (lang or _now.language) != "pl":
         return text
     return _ENGLISH_NUMBER.sub(lambda m: m.group(0).replace(",", NBSP).replace(".", ","), text)
 

@@ -57,6 +57,11 @@ CASES = {
 }
 
 
+def test_an_unknown_path_lists_the_paths(service):
+    status, doc = ask(service, "/v2/evaluate", {}, POLISH)
+    assert status == 404 and doc["error"]["hint"] == "ścieżki: /healthz, /v1/evaluate, /v1/validate, /v1/check, /v1/run"
+
+
 def ask(service, path, body, headers=None, token=TOKEN):
     raw = body if isinstance(body, bytes) else None
     return call(service.url, path, None if raw is not None else body, raw=raw, headers=headers, token=token)

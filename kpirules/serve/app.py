@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.exitcodes import Exit
-from kpirules.i18n import NBSP, language_code, set_language, speaker
+from kpirules.i18n import language_code, number_text, set_language, speaker
 from kpirules.serve.auth import AuthConfig, Authenticator, AuthError
 from kpirules.serve.guard import Lease, SheetGuard
 from kpirules.serve.payload import ApiError
@@ -33,7 +33,6 @@ log = logging.getLogger("kpirules.serve")
 
 DEFAULT_MAX_BODY = 10 * 1024 * 1024  # a Data tab of ~100k cells as JSON
 DEFAULT_TIMEOUT = 120.0
-ROUTES = ("/healthz", "/v1/evaluate", "/v1/validate", "/v1/check", "/v1/run")  # for a 404's hint
 
 
 @dataclass
@@ -105,7 +104,7 @@ def create_app(config: ServeConfig):
         category = {404: "not-found", 405: "usage"}.get(exc.status_code, "usage")
         if exc.status_code == 404:
             message, hint = _("no such path: {path}").format(path=request.url.path), _("paths: {paths}").format(
-                paths=", ".join(ROUTES))
+                paths=", ".join(route.path for route in request.app.routes))
         elif exc.status_code == 405:
             message = _("{path} does not take {method}").format(path=request.url.path, method=request.method)
             hint = _("send {method}").format(method="GET" if request.url.path == "/healthz" else "POST")
@@ -199,8 +198,8 @@ async def read_json(request: Any, limit: int, lang: str = "en") -> Any:
 
 def _too_large(limit: int, lang: str) -> ApiError:
     _ = speaker(lang)
-    size = f"{limit:,}" if lang == "en" else f"{limit:,}".replace(",", NBSP)
-    return ApiError(413, "too-large", _("the request body is larger than {limit} bytes").format(limit=size),
+    return ApiError(413, "too-large", _("the request body is larger than {limit} bytes").format(
+                        limit=number_text(f"{limit:,}", lang)),
                     hint=_("send only the Rules, Data and Settings tabs' used ranges, or raise --max-body"))
 
 
