@@ -15,10 +15,11 @@
 var RULES_TAB = 'Rules';
 var DATA_TAB = 'Data';
 var SETTINGS_TAB = 'Settings';
+// The engine's columns, by their English names; a Polish sheet's headers are Polish
+// (columnLabel_, Messages.gs), as `kpirules run` writes them.
 var ENGINE_COLUMNS = ['Status', 'Value', 'Target', 'Period', 'Checked', 'Message'];
 var USER_COLUMNS = ['Name', 'Rule', 'Enabled', 'Owner', 'Description'];
 var MAX_EDITED_ROWS = 50; // a larger paste is checked by "Check now", not one call per edit
-var PROTECTION_NOTE = 'kpirules: written by the engine';
 
 // Status colours: the same as `kpirules run` and `kpirules init` use (fill, text).
 var STATUS_COLOURS = {
@@ -34,13 +35,18 @@ var STATUS_COLOURS = {
 
 function onOpen(e) {
   SpreadsheetApp.getUi()
-    .createMenu('KPI rules')
-    .addItem('Check now', 'checkNow')
-    .addItem('Validate rules', 'validateRules')
-    .addItem('Show results', 'showResults')
+    .createMenu(t_('menu'))
+    .addItem(t_('check_now'), 'checkNow')
+    .addItem(t_('validate_rules'), 'validateRules')
+    .addItem(t_('show_results'), 'showResults')
     .addSeparator()
-    .addItem('Set up this sheet', 'setUpSheet')
+    .addItem(t_('set_up'), 'setUpSheet')
     .addToUi();
+}
+
+/** An error the user reads: "KPI rules: ..." in the sheet's language. */
+function userError_(message) {
+  return new Error(t_('error', { message: message }));
 }
 
 function onInstall(e) {
@@ -64,7 +70,7 @@ function checkNow(asOf) {
 /** Sidebar: "Check now" from its own button (and its "as of" date); answers what the sidebar lists. */
 function checkNowForSidebar(asOf) {
   var answer = evaluateSheet_(asOf);
-  return answer ? { rules: answer.rules, as_of: answer.as_of } : null;
+  return answer ? sidebarData_(answer.rules, answer.as_of) : null;
 }
 
 /**
@@ -81,8 +87,7 @@ function asOfText_(value) {
   var day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
   if (!day || day.getUTCFullYear() !== Number(m[1]) || day.getUTCMonth() !== Number(m[2]) - 1 ||
       day.getUTCDate() !== Number(m[3])) {
-    throw new Error('KPI rules: "as of" is not a date: ' + JSON.stringify(text) +
-      ' (write it as YYYY-MM-DD, e.g. 2026-11-26, or leave it empty for today)');
+    throw userError_(t_('as_of_not_a_date', { value: JSON.stringify(text) }));
   }
   return text;
 }
@@ -93,8 +98,8 @@ function evaluateSheet_(asOf) {
   var rules = findSheet_(ss, RULES_TAB);
   var data = findSheet_(ss, DATA_TAB);
   if (!rules || !data) {
-    SpreadsheetApp.getUi().alert('KPI rules', 'This sheet needs a ' + (rules ? DATA_TAB : RULES_TAB) +
-      ' tab. Use KPI rules > Set up this sheet.', SpreadsheetApp.getUi().ButtonSet.OK);
+    SpreadsheetApp.getUi().alert(t_('menu'), t_('needs_tab', { tab: rules ? DATA_TAB : RULES_TAB }),
+      SpreadsheetApp.getUi().ButtonSet.OK);
     return null;
   }
   var tz = ss.getSpreadsheetTimeZone();
@@ -123,8 +128,7 @@ function validateRules() {
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var rules = findSheet_(ss, RULES_TAB);
   if (!rules) {
-    SpreadsheetApp.getUi().alert('KPI rules', 'This sheet has no ' + RULES_TAB + ' tab.',
-      SpreadsheetApp.getUi().ButtonSet.OK);
+    SpreadsheetApp.getUi().alert(t_('menu'), t_('no_tab', { tab: RULES_TAB }), SpreadsheetApp.getUi().ButtonSet.OK);
     return null;
   }
   var rows = [];
@@ -134,8 +138,8 @@ function validateRules() {
   }
   var answer = validateRows_(rules, rows);
   var bad = answer ? answer.rules.filter(function (r) { return !r.ok; }) : [];
-  ss.toast(bad.length ? bad.length + ' rule(s) need a fix: see their Status cells.' : 'Every rule is valid.',
-    'KPI rules');
+  ss.toast(bad.length ? t_('rules_need_a_fix', { n: bad.length, status: t_('Status') }) : t_('all_valid'),
+    t_('menu'));
   return answer;
 }
 
@@ -201,7 +205,7 @@ function validateRows_(sheet, rows) {
     var text = String(line[columns.rule - 1] === null ? '' : line[columns.rule - 1]).trim();
     if (text) {
       var name = columns.name ? String(line[columns.name - 1] || '') : '';
-      asked.push({ name: name || 'row ' + row, rule: text, row: row });
+      asked.push({ name: name || t_('row', { row: row }), rule: text, row: row });
     }
   });
   if (!asked.length) {
@@ -215,7 +219,7 @@ function validateRows_(sheet, rows) {
   var answer = callService_('/v1/validate', body);
   answer.rules.forEach(function (result) {
     var status = result.ok ? 'VALID' : problemStatus_(result.problems[0]);
-    var message = result.ok ? 'The rule is valid: KPI rules > Check now for its result.' :
+    var message = result.ok ? t_('rule_is_valid') :
       result.problems.map(function (p) { return p.text; }).join('\n');
     if (columns.status) {
       writeText_(sheet.getRange(result.row, columns.status), status);
@@ -227,10 +231,11 @@ function validateRows_(sheet, rows) {
   return answer;
 }
 
-/** "ERROR at column 11: unknown column `visitz`; did you mean `visits`?" */
+/** "ERROR at column 11: unknown column `visitz`; did you mean `visits`?" (the status word
+ * stays ERROR in every language: the Status column's colours start from it). */
 function problemStatus_(problem) {
-  var where = problem.column ? ' at column ' + problem.column : '';
-  return 'ERROR' + where + ': ' + problem.message;
+  return problem.column ? t_('error_at_column', { column: problem.column, message: problem.message }) :
+    t_('error_status', { message: problem.message });
 }
 
 // --- set up ----------------------------------------------------------------------
@@ -244,17 +249,18 @@ function problemStatus_(problem) {
 function setUpSheet() {
   var ss = SpreadsheetApp.getActiveSpreadsheet();
   var sheet = findSheet_(ss, RULES_TAB);
+  var engineHeaders = ENGINE_COLUMNS.map(function (label) { return columnLabel_(label); });
   if (!sheet) {
     sheet = ss.insertSheet(RULES_TAB);
-    var headers = USER_COLUMNS.concat(ENGINE_COLUMNS);
+    var headers = USER_COLUMNS.concat(engineHeaders);
     sheet.getRange(1, 1, 1, headers.length).setValues([headers]).setFontWeight('bold');
   }
   var columns = headerColumns_(sheet);
   var width = sheet.getLastColumn();
-  ENGINE_COLUMNS.forEach(function (label) {
+  ENGINE_COLUMNS.forEach(function (label, i) {
     if (!columns[label.toLowerCase()]) {
       width += 1;
-      sheet.getRange(1, width).setValue(label).setFontWeight('bold');
+      sheet.getRange(1, width).setValue(engineHeaders[i]).setFontWeight('bold');
     }
   });
   columns = headerColumns_(sheet);
@@ -270,8 +276,7 @@ function setUpSheet() {
   }
   protectEngineColumns_(sheet, columns, rows);
   installEditTrigger_(ss);
-  ss.toast('This sheet is set up: edit rules in the ' + sheet.getName() + ' tab, then KPI rules > Check now.',
-    'KPI rules');
+  ss.toast(t_('set_up_done', { tab: sheet.getName() }), t_('menu'));
 }
 
 /** Enabled as a checkbox; old yes/no cells become ticked/unticked (the engine reads both). */
@@ -320,8 +325,12 @@ function protectEngineColumns_(sheet, columns, rows) {
   });
   ENGINE_COLUMNS.forEach(function (label) {
     var col = columns[label.toLowerCase()];
-    var description = PROTECTION_NOTE + ' (' + label + ')';
-    if (col && described.indexOf(description) < 0) {
+    // Once, whichever language set the sheet up before: "kpirules: written by the engine (Status)"
+    var earlier = LANGUAGES.map(function (lang) {
+      return t_('protection', { column: columnLabel_(label, lang) }, lang);
+    });
+    var description = t_('protection', { column: columnLabel_(label) });
+    if (col && !earlier.some(function (d) { return described.indexOf(d) >= 0; })) {
       sheet.getRange(1, col, rows + 1, 1).protect().setDescription(description).setWarningOnly(true);
     }
   });
@@ -343,7 +352,8 @@ function callService_(path, body) {
     method: 'post',
     contentType: 'application/json',
     payload: JSON.stringify(body),
-    headers: { Authorization: 'Bearer ' + ScriptApp.getIdentityToken() },
+    // The service says what is wrong with a request in this language (the results follow the sheet).
+    headers: { Authorization: 'Bearer ' + ScriptApp.getIdentityToken(), 'Accept-Language': language_() },
     muteHttpExceptions: true
   });
   var code = response.getResponseCode();
@@ -356,8 +366,8 @@ function callService_(path, body) {
   if (code !== 200) {
     var error = answer && answer.error;
     var text = error ? error.message + (error.hint ? ' (' + error.hint + ')' : '') :
-      'the kpirules service answered ' + code;
-    throw new Error('KPI rules: ' + text);
+      t_('service_answered', { code: code });
+    throw userError_(text);
   }
   return answer;
 }
@@ -377,15 +387,23 @@ function sameName_(a, b) {
   return String(a).trim().toLowerCase() === String(b).trim().toLowerCase();
 }
 
-/** Header label (lower case) -> 1-based column, for the Rules tab's columns. */
+/** Header label (lower case, English) -> 1-based column, for the Rules tab's columns; the
+ * engine's columns are found by their header in either language ("Stan" is status). */
 function headerColumns_(sheet) {
   var width = sheet.getLastColumn();
   var out = {};
   if (width < 1) {
     return out;
   }
+  var english = {};
+  ENGINE_COLUMNS.forEach(function (label) {
+    LANGUAGES.forEach(function (lang) {
+      english[columnLabel_(label, lang).toLowerCase()] = label.toLowerCase();
+    });
+  });
   sheet.getRange(1, 1, 1, width).getValues()[0].forEach(function (header, i) {
     var key = String(header).trim().toLowerCase();
+    key = english[key] || key;
     if (key && !(key in out)) {
       out[key] = i + 1;
     }
@@ -476,7 +494,7 @@ function readResults_(sheet) {
   shown.forEach(function (line, i) {
     var pick = function (label) { return columns[label] ? line[columns[label] - 1] : ''; };
     if (pick('status') && pick('rule')) {
-      results.push({ row: i + 2, name: pick('name') || 'row ' + (i + 2), status: pick('status'),
+      results.push({ row: i + 2, name: pick('name') || t_('row', { row: i + 2 }), status: pick('status'),
         value: pick('value'), target: pick('target'), period: pick('period'), message: pick('message') });
     }
   });
@@ -489,10 +507,17 @@ function showSidebar_(results, asOf) {
   SpreadsheetApp.getUi().showSidebar(sidebarHtml_(results, asOf));
 }
 
+/** What the sidebar shows: the results, the day as the language writes it, and its texts. */
+function sidebarData_(results, asOf) {
+  var lang = language_();
+  return { rules: results || [], as_of: asOf || null, as_of_text: asOf ? dateText_(asOf, lang) : null,
+    text: sidebarText_(lang) };
+}
+
 /** The sidebar page with the results in it (as JSON that cannot close its script tag). */
 function sidebarHtml_(results, asOf) {
-  var json = JSON.stringify({ rules: results || [], as_of: asOf || null }).replace(/</g, '\\u003c');
+  var json = JSON.stringify(sidebarData_(results, asOf)).replace(/</g, '\\u003c');
   return HtmlService.createHtmlOutputFromFile('Sidebar')
     .append('<script>render(' + json + ');</script>')
-    .setTitle('KPI rules');
+    .setTitle(t_('menu'));
 }

@@ -21,6 +21,7 @@ from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
 from kpirules.format import baseline_words, expr_text, period_text
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
+from kpirules.i18n import _
 from kpirules.periods import pace_days
 from kpirules.results import Detail, Period, Term
 
@@ -108,8 +109,8 @@ class Context:
             if gap is not None:
                 where = ""
                 if at:  # a baseline period: say which
-                    which = ("the previous period" if self.rule.compared_with.kind == "previous"
-                             else f"in {self.baseline_text()}")
+                    which = (_("the previous period") if self.rule.compared_with.kind == "previous"
+                             else _("in {baseline}").format(baseline=self.baseline_text()))
                     where = f" ({which}, {period_text(self.periods[at])})"
                 raise Incomplete(gap + where)
 
@@ -148,8 +149,10 @@ class Context:
             if agg.bad:
                 raise BadCells(agg.bad)
             if agg.value is None:
-                when = f" in {period_text(self.periods[at])}" if at else ""
-                raise NoData(f"{node.column.text or node.column.name} has no values{when}")
+                column = node.column.text or node.column.name
+                raise NoData(_("{column} has no values in {period}").format(
+                    column=column, period=period_text(self.periods[at])) if at else
+                    _("{column} has no values").format(column=column))
             return agg.value
         if isinstance(node, ast.Neg):
             return -self.value(node.operand, at)
@@ -158,7 +161,8 @@ class Context:
             right = self.value(node.right, at)
             value = apply(node.op, left, right)
             if value is None:
-                raise NoData(f"{expr_text(node.right)} is 0, so {expr_text(node)} has no value")
+                raise NoData(_("{denominator} is 0, so {expression} has no value").format(
+                    denominator=expr_text(node.right), expression=expr_text(node)))
             return value
         if isinstance(node, ast.Pace):
             days, unit_days = pace_days(self.rule.window, self.periods[at])
@@ -169,8 +173,8 @@ class Context:
             try:
                 return BASELINE_FUNCTIONS[node.func].compute(now, base)
             except ZeroBaseline:
-                raise NoData(f"{expr_text(node.operand)} was 0 in {self.baseline_text()}, "
-                             f"so its {node.func} has no value") from None
+                raise NoData(_("{operand} was 0 in {baseline}, so its {function} has no value").format(
+                    operand=expr_text(node.operand), baseline=self.baseline_text(), function=node.func)) from None
         raise TypeError(f"not an expression: {node!r}")
 
     def baseline(self, operand: ast.Node) -> float:
@@ -178,7 +182,7 @@ class Context:
         average's periods that have one."""
         kind = self.rule.compared_with.kind
         if len(self.periods) < 2:
-            raise NoData(f"no baseline period for {self.baseline_text()}")
+            raise NoData(_("no baseline period for {baseline}").format(baseline=self.baseline_text()))
         if kind != "average":
             value = self.value(operand, 1)
             self.used.add(1)
@@ -196,7 +200,8 @@ class Context:
         if not values:
             if late and len(late) == len(self.periods) - 1:
                 raise late[0]
-            raise NoData(f"{expr_text(operand)} has no value in any of {self.baseline_text()}")
+            raise NoData(_("{operand} has no value in any of {baseline}").format(
+                operand=expr_text(operand), baseline=self.baseline_text()))
         return math.fsum(values) / len(values)
 
     def baseline_text(self) -> str:

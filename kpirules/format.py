@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kpirules import ast, i18n
-from kpirules.i18n import _, ngettext, number_text
+from kpirules.i18n import N_, _, ngettext, number_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
@@ -105,22 +105,57 @@ def baseline_text(baseline: ast.Baseline) -> str:
     return "vs last year" if baseline.kind == "last_year" else "vs previous"
 
 
+# The baseline in words for each window unit, written out rather than composed, so that a
+# language can decline the unit its own way (Polish: poprzedni tydzień, ten sam miesiąc rok
+# wcześniej, średnia z ostatnich 4 tygodni, te same dni poprzedniego miesiąca).
+_UNITS = ("day", "week", "month", "quarter", "year")
+_PREVIOUS = dict(zip(_UNITS, (N_("the previous day"), N_("the previous week"), N_("the previous month"),
+                              N_("the previous quarter"), N_("the previous year"))))
+_LAST_YEAR = dict(zip(_UNITS, (N_("the same day last year"), N_("the same week last year"),
+                               N_("the same month last year"), N_("the same quarter last year"),
+                               N_("the same year last year"))))
+_AVERAGE = dict(zip(_UNITS, (N_("the average of the last {n} days"), N_("the average of the last {n} weeks"),
+                             N_("the average of the last {n} months"), N_("the average of the last {n} quarters"),
+                             N_("the average of the last {n} years"))))
+_SAME_DAYS_LAST_YEAR = N_("the same days last year")
+_SAME_DAYS_PREVIOUS = dict(zip(_UNITS[1:], (N_("the same days of the previous week"),
+                                            N_("the same days of the previous month"),
+                                            N_("the same days of the previous quarter"),
+                                            N_("the same days of the previous year"))))
+_SAME_DAYS_AVERAGE = dict(zip(_UNITS[1:], (N_("the average of the same days of the last {n} weeks"),
+                                           N_("the average of the same days of the last {n} months"),
+                                           N_("the average of the same days of the last {n} quarters"),
+                                           N_("the average of the same days of the last {n} years"))))
+
+
+def _is_last_year(words: str) -> bool:
+    """Whether ``words`` (baseline_words's, in the current language) name last year."""
+    return "last year" in words or words in {_(m) for m in (*_LAST_YEAR.values(), _SAME_DAYS_LAST_YEAR)}
+
+
 def baseline_words(baseline: ast.Baseline, window: ast.Window) -> str:
     """The baseline in a sentence: "the previous week", "the same month last year", "the
     average of the last 4 weeks"."""
     from kpirules.periods import describe
 
-    unit = describe(window)
+    n = baseline.count
     if window.to_date:  # the same days of earlier weeks, months...
         if baseline.kind == "last_year":
-            return "the same days last year"
-        if baseline.kind == "average" and baseline.count > 1:
-            return f"the average of the same days of the last {baseline.count} {window.unit}s"
+            return _(_SAME_DAYS_LAST_YEAR)
+        table = _SAME_DAYS_AVERAGE if baseline.kind == "average" and n > 1 else _SAME_DAYS_PREVIOUS
+        if window.unit in table:
+            return _(table[window.unit]).format(n=n)
+    elif window.count == 1 and window.unit in _PREVIOUS:
+        if baseline.kind == "average" and n > 1:
+            return _(_AVERAGE[window.unit]).format(n=n)
+        return _((_LAST_YEAR if baseline.kind == "last_year" else _PREVIOUS)[window.unit])
+    unit = describe(window)  # a window of several units ("28 days"): English, as the rule says it
+    if window.to_date:
+        if baseline.kind == "average" and n > 1:
+            return f"the average of the same days of the last {n} {window.unit}s"
         return f"the same days of the previous {window.unit}"
     if baseline.kind == "average":
-        many = unit if window.count > 1 or window.to_date else f"{unit}s"
-        return (f"the average of the last {baseline.count} {many}" if baseline.count > 1
-                else f"the previous {unit}")
+        return f"the average of the last {n} {unit}" if n > 1 else f"the previous {unit}"
     if baseline.kind == "last_year":
         return f"the same {unit} last year"
     return f"the previous {unit}"
@@ -250,7 +285,7 @@ def numbers_text(detail: Detail, expr: ast.Node, unit: str | None) -> str:
             expr=expr_text(inner), now=format_value(detail.current, inner_unit), period=where,
             previous=format_value(prev.value, inner_unit),
             previous_period=period_text(prev.period) or prev.baseline or _("the baseline"))
-        if detail.baseline and "last year" in detail.baseline:
+        if detail.baseline and _is_last_year(detail.baseline):
             text += f", {detail.baseline}"
         return text
     if (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
@@ -275,7 +310,11 @@ def _rows_text(detail: Detail) -> str:
     return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(n=detail.rows, days=days)
 
 
-_VERB = {"PASS": "meets", "WARN": "meets", "FAIL": "misses", "INCONCLUSIVE": "cannot judge"}
+def _judged(status: str, value: str, target: str) -> str:
+    """``2.24% meets target >= 2%`` (misses, cannot judge) in the current language."""
+    text = {"FAIL": _("{value} misses target {target}"), "INCONCLUSIVE": _("{value} cannot judge target {target}")
+            }.get(status) or _("{value} meets target {target}")
+    return text.format(value=value, target=target)
 
 
 def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = None,
@@ -314,9 +353,12 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         if isinstance(cond, ast.Compare) and result.interval is not None:
             from kpirules import sentences
 
-            verb = {"INCONCLUSIVE": "is too uncertain to judge against"}.get(status, _VERB[status])
-            return (f"{value} ({sentences.interval_text(result)}) {verb} {cond.op} "
-                    f"{expr_text(cond.right)}{warn} ({numbers_text(result.detail, expr, unit)})")
+            judged = (_("{value} ({interval}) is too uncertain to judge against {target}") if status == "INCONCLUSIVE"
+                      else _("{value} ({interval}) misses {target}") if status == "FAIL"
+                      else _("{value} ({interval}) meets {target}"))
+            return (judged.format(value=value, interval=sentences.interval_text(result),
+                                  target=f"{cond.op} {expr_text(cond.right)}")
+                    + f"{warn} ({numbers_text(result.detail, expr, unit)})")
         if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
             from kpirules import sentences
 
@@ -324,16 +366,14 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         if isinstance(expr, ast.Change) and result.detail.baselines:  # vs average of last N
             from kpirules import sentences
 
-            return (f"{sentences.baseline_text(result.detail, expr, unit)} {_VERB[status]} "
-                    f"target {target}{warn} ({sentences.current_text(result.detail, expr, unit)})")
+            change = sentences.baseline_text(result.detail, expr, unit)
+            return (f"{_judged(status, change, target)}{warn} "
+                    f"({sentences.current_text(result.detail, expr, unit)})")
         if status == "WARN" and rule.warn is not None:
             text = _("{value} meets target {target} but not the warn level {warn}").format(
                 value=value, target=target, warn=expr_text(rule.warn))
-        elif status == "INCONCLUSIVE":
-            text = f"{value} {_VERB[status]} target {target}"
         else:
-            text = (_("{value} misses target {target}") if status == "FAIL" else
-                    _("{value} meets target {target}")).format(value=value, target=target)
+            text = _judged(status, value, target)
         return f"{text} ({numbers_text(result.detail, expr, unit)})"
     shown = "; ".join(_part_text(node, value, ok) for node, value, ok in parts)
     verdict = _("holds") if status == "PASS" else _("does not hold")

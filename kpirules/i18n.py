@@ -27,6 +27,8 @@ from typing import Any
 
 LANGUAGES = ("en", "pl")
 DOMAIN = "kpirules"
+# Ours, and click's messages (usage errors, help headings) that click marks with gettext.
+DOMAINS = (DOMAIN, "click")
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
 NBSP = "\u00a0"
 
@@ -49,19 +51,44 @@ def language() -> str:
     return _now.language
 
 
+def language_code(lang: str | None) -> str:
+    """The language ``lang`` names (``pl``, ``pl_PL``, ``pl-PL``: pl), English when it names
+    none that kpirules speaks."""
+    code = (lang or "en").strip().lower().replace("-", "_").split("_")[0]
+    return code if code in LANGUAGES else "en"
+
+
 def set_language(lang: str | None, *, pinned: bool = False) -> str:
     """Speak ``lang`` from now on (None or unknown: English). Returns the language set.
     ``pinned``: the user chose it (``--lang``), so ``resolve`` keeps it whatever the
     settings or the sheet's locale say."""
-    lang = (lang or "en").strip().lower().replace("-", "_").split("_")[0]
-    if lang not in LANGUAGES:
-        lang = "en"
+    lang = language_code(lang)
     _now.language, _now.catalog, _now.pinned = lang, None, pinned
     if lang != "en":
+        _now.catalog = _load_catalog(lang)
+    return lang
+
+
+_CATALOGS: dict[tuple[str, str], Any] = {}  # (language, domain) -> gettext.GNUTranslations
+
+
+def _load_catalog(lang: str, domain: str = DOMAIN) -> Any:
+    """The compiled catalog of ``domain`` for ``lang`` (not English), read once a process."""
+    found = _CATALOGS.get((lang, domain))
+    if found is None:
         import gettext
 
-        _now.catalog = gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang])
-    return lang
+        found = _CATALOGS[(lang, domain)] = gettext.translation(domain, LOCALE_DIR, languages=[lang])
+    return found
+
+
+def speaker(lang: str | None) -> Any:
+    """``_`` for ``lang`` (None or unknown: English), whatever this thread speaks: for code
+    that answers several requests on one thread, as the service's event loop does."""
+    lang = language_code(lang)
+    if lang == "en":
+        return lambda message: message
+    return _load_catalog(lang).gettext
 
 
 def resolve(option: str | None, settings: Any = None, workbook: Any = None) -> str:
@@ -95,6 +122,21 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return catalog.ngettext(singular, plural, n)
 
 
+def click_gettext(message: str) -> str:
+    """click's own message (``Usage:``, ``Invalid value for ...``) in the current language:
+    its catalog is the ``click`` domain beside ours (``kpirules.cli.group`` points click at
+    these two functions)."""
+    if _now.catalog is None:
+        return message
+    return _load_catalog(_now.language, "click").gettext(message)
+
+
+def click_ngettext(singular: str, plural: str, n: int) -> str:
+    if _now.catalog is None:
+        return singular if n == 1 else plural
+    return _load_catalog(_now.language, "click").ngettext(singular, plural, n)
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalog where it is defined; translated where it is shown."""
     return message
@@ -125,12 +167,16 @@ def header_keys(label: str) -> set[str]:
     return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
 
 
-_ENGLISH_NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})*(?:\.\d+)?(?![\w])|(?<![\w.,])-?\d+\.\d+(?![\w])")
+# A number, alone or with a unit written onto it (2.24%, 0.34pp, 290.1k), never inside a word.
+_UNIT_OR_END = r"(?=pp\b|[kM]\b|(?!\w))"
+_ENGLISH_NUMBER = re.compile(rf"(?<![\w.])-?\d{{1,3}}(?:,\d{{3}})*(?:\.\d+)?{_UNIT_OR_END}"
+                             rf"|(?<![\w.,])-?\d+\.\d+{_UNIT_OR_END}")
 
 
-def number_text(text: str) -> str:
-    """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it."""
-    if _now.language != "pl":
+def number_text(text: str, lang: str | None = None) -> str:
+    """An English-formatted number (``1,399.50``, ``2.24%``) as the language writes it (the
+    thread's, or ``lang``)."""
+    if (lang or _now.language) != "pl":
         return text
     return _ENGLISH_NUMBER.sub(lambda m: m.group(0).replace(",", NBSP).replace(".", ","), text)
 
@@ -193,12 +239,13 @@ def compile_catalogs() -> list[str]:
     written = []
     for lang in LANGUAGES[1:]:
         folder = os.path.join(LOCALE_DIR, lang, "LC_MESSAGES")
-        with open(os.path.join(folder, f"{DOMAIN}.po"), "rb") as fh:
-            catalog = read_po(fh, locale=lang)
-        target = os.path.join(folder, f"{DOMAIN}.mo")
-        with open(target, "wb") as fh:
-            write_mo(fh, catalog)
-        written.append(target)
+        for domain in DOMAINS:
+            with open(os.path.join(folder, f"{domain}.po"), "rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            target = os.path.join(folder, f"{domain}.mo")
+            with open(target, "wb") as fh:
+                write_mo(fh, catalog)
+            written.append(target)
     return written
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from kpirules import ast
 from kpirules.format import expr_text, format_threshold, format_value, period_text, signed
+from kpirules.i18n import _, number_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.results import Detail, GuardCheck, RuleResult
@@ -17,20 +18,21 @@ if TYPE_CHECKING:  # pragma: no cover
 def compact(value: float | None, unit: str | None) -> str:
     """A total the way its target is written: 287,340 against `300k` -> ``287.3k``."""
     if value is None:
-        return "n/a"
+        return _("n/a")
     if unit in ("k", "M"):
         scale = 1e3 if unit == "k" else 1e6
-        return f"{value / scale:,.1f}".rstrip("0").rstrip(".") + unit
-    return f"{value:,.0f}" if abs(value) >= 100 else format_value(value)
+        return number_text(f"{value / scale:,.1f}".rstrip("0").rstrip(".")) + unit
+    return number_text(f"{value:,.0f}") if abs(value) >= 100 else format_value(value)
 
 
 def guard_text(check: GuardCheck, evaluated: object) -> str:
     """``too few visits to judge: 312 of the 1,000 needed`` (and where, when it was a
     baseline period that had too few)."""
-    have = "none" if check.value is None else format_value(check.value)
-    text = f"too few {check.label} to judge: {have} of the {format_value(check.minimum)} needed"
+    have = _("none") if check.value is None else format_value(check.value)
+    text = _("too few {label} to judge: {have} of the {minimum} needed").format(
+        label=check.label, have=have, minimum=format_value(check.minimum))
     if check.period is not None and check.period != evaluated:
-        text += f" in {period_text(check.period)}"
+        text += " " + _("in {period}").format(period=period_text(check.period))
     return text
 
 
@@ -38,11 +40,11 @@ def interval_text(result: RuleResult) -> str:
     """``95% interval 2.1%-3.2%``: a share's interval, in percent with one decimal."""
     lo, hi = result.interval or (None, None)
     level = format_threshold(result.confidence, "%") if result.confidence else "?"
-    return f"{level} interval {_percent(lo)}-{_percent(hi)}"
+    return _("{level} interval {low}-{high}").format(level=level, low=_percent(lo), high=_percent(hi))
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return _("n/a") if value is None else number_text(f"{value * 100:.1f}%")
 
 
 def pace_text(detail: Detail, cond: ast.Compare, unit: str | None) -> str:
@@ -50,8 +52,9 @@ def pace_text(detail: Detail, cond: ast.Compare, unit: str | None) -> str:
     d, total = detail.pace or (0, 0)
     projected = detail.value
     so_far = projected * d / total if projected is not None and total else None
-    return (f"on pace for {compact(projected, unit)} of {expr_text(cond.right)}: "
-            f"{compact(so_far, unit)} in {d} of {total} days")
+    return _("on pace for {projected} of {target}: {so_far} in {days} of {total} days").format(
+        projected=compact(projected, unit), target=expr_text(cond.right), so_far=compact(so_far, unit), days=d,
+        total=total)
 
 
 def baseline_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
@@ -64,7 +67,8 @@ def baseline_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
     else:
         shown = signed(detail.value, unit or ("pp" if ratio else None))
     base = detail.previous.value if detail.previous is not None else None
-    return f"{shown} vs {detail.baseline or 'the baseline'} ({format_value(base, inner_unit)})"
+    return _("{change} vs {baseline} ({value})").format(
+        change=shown, baseline=detail.baseline or _("the baseline"), value=format_value(base, inner_unit))
 
 
 def current_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
@@ -72,5 +76,5 @@ def current_text(detail: Detail, change: ast.Change, unit: str | None) -> str:
     inner = change.operand
     ratio = isinstance(inner, ast.BinOp) and inner.op == "/"
     inner_unit = "%" if ratio and unit in ("%", "pp", None) else None
-    return (f"{expr_text(inner)} {format_value(detail.current, inner_unit)} in "
-            f"{period_text(detail.period)}")
+    return _("{expression} {value} in {period}").format(
+        expression=expr_text(inner), value=format_value(detail.current, inner_unit), period=period_text(detail.period))

@@ -45,7 +45,7 @@ def test_the_add_on_node_suite_passes(service):
                           env=env, timeout=300)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     assert "# fail 0" in done.stdout and "# skipped 0" in done.stdout  # the service tests ran too
-    assert "# pass 15" in done.stdout
+    assert "# pass 27" in done.stdout
 
 
 def fixture_tabs(path) -> dict[str, list[list]]:
@@ -124,7 +124,8 @@ def test_init_writes_the_add_on_with_the_service_url_and_prints_the_clasp_steps(
         assert "clasp push" in result.output
         bad = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder), "--service-url", "http://x.org"])
         assert bad.exit_code == 2 and "https" in bad.output
-    assert sorted(p.name for p in folder.iterdir()) == ["Code.gs", "Config.gs", "Sidebar.html", "appsscript.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["Code.gs", "Config.gs", "Messages.gs", "Sidebar.html",
+                                                           "appsscript.json"]
     assert (folder / "Code.gs").read_text() == (ADDON / "Code.gs").read_text()
     assert 'var KPIRULES_SERVICE_URL = "https://kpirules-abc-ew.a.run.app";' in (folder / "Config.gs").read_text()
     manifest = json.loads((folder / "appsscript.json").read_text())

@@ -55,6 +55,12 @@ CASES = {
     "bad date (click)": ["check", "data.csv", "--as-of", "26/11/2026"],
     "rules is a folder (click)": ["check", "data.csv", "--rules", "bad"],
     "help (click)": ["check", "--help"],
+    # The same in Polish: the fast path leaves usage errors to click, which says them in Polish.
+    "missing source, Polish": ["check", "nope.csv", "--rules", "rules.kpi", "--lang", "pl"],
+    "bad date, Polish (click)": ["check", "data.csv", "--as-of", "26/11/2026", "--lang", "pl"],
+    "bad format, Polish (click)": ["check", "data.csv", "--lang", "pl", "--format", "yaml"],
+    "unknown option, Polish (click)": ["check", "data.csv", "--lang=pl", "--nope"],
+    "rules is a folder, Polish (click)": ["check", "data.csv", "--rules", "bad", "--lang", "pl"],
 }
 
 
@@ -68,6 +74,10 @@ def test_both_paths_print_the_same_and_exit_alike(files, case):
         assert fast[0] == 2 and "broken" in fast[1]  # an ERROR result: exit 2, others still run
     if case == "missing source":
         assert fast[0] == 3 and fast[2].startswith("error: ")
+    if case == "missing source, Polish":
+        assert fast[0] == 3 and fast[2].startswith("błąd: ")
+    if "Polish (click)" in case:
+        assert fast[0] == 2 and fast[2].startswith("Użycie: kpirules check") and "\nBłąd: " in fast[2]
 
 
 @pytest.mark.parametrize("argv", [

@@ -351,3 +351,43 @@ def test_data_problems_and_late_data_speak_polish(tmp_path):
     late = check(str(data), "--rules", str(rules), "--as-of", "2026-11-24", "--lang", "pl")
     assert "brak danych za 16\u201322.11.2026: visits: dane są tylko do 20.11.2026" in late.output, late.output
     assert "ostrzeżenie: visits: dane kończą się 20.11.2026" in late.output
+
+
+def test_the_second_part_of_the_language_speaks_polish():
+    """Pace, a guard that is not met and a confidence interval, in Polish with Polish numbers."""
+    result = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26", "--lang", "pl")
+    out = result.output
+    assert "w tym tempie 290,1k z 300k: 241,8k w 25 z 30 dni (01–25.11.2026)" in out
+    assert f"visits: za mało, by ocenić (2{NBSP}101 z wymaganych 2{NBSP}500) (16–22.11.2026)" in out
+    assert "0,73% (przedział ufności 95%: 0,6%–0,9%) nie spełnia celu >= 1.2%" in out
+    assert "(przedział ufności 95%: 1,1%–1,7%): za mało pewne, by ocenić względem >= 1.2%" in out
+    english = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26").output
+    assert "on pace for 290.1k of 300k: 241.8k in 25 of 30 days" in english
+    assert "(95% interval 0.6%-0.9%) misses >= 1.2%" in english
+
+
+def test_baselines_and_their_changes_speak_polish():
+    """`vs previous`, `vs last year`, `vs average of last 4` in words, with Polish numbers
+    (a change in percentage points too: ``+0,14pp``)."""
+    import itertools
+
+    from kpirules import ast
+    from kpirules.format import baseline_words
+
+    result = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26", "--lang", "pl")
+    out = result.output
+    assert "+0,14pp wobec: średnia z ostatnich 4 tygodni (2,44%) spełnia cel >= -0.3pp " \
+           "(signups / visits 2,59% w okresie 16–22.11.2026)" in out
+    assert "wobec 274\u00a0724,15 w okresie 01–31.10.2025, ten sam miesiąc rok wcześniej)" in out
+    english = check(str(ROOT / "examples" / "marketing.xlsx"), "--as-of", "2026-11-26").output
+    assert "+0.14pp vs the average of the last 4 weeks (2.44%) meets target >= -0.3pp" in english
+    i18n.set_language("pl")
+    said = {(unit, kind, n): baseline_words(ast.Baseline(kind, n), ast.Window(unit))
+            for unit, kind, n in itertools.product(("day", "week", "month", "quarter", "year"),
+                                                   ("previous", "last_year", "average"), (1, 4))}
+    assert said[("week", "previous", 1)] == "poprzedni tydzień"
+    assert said[("month", "last_year", 1)] == "ten sam miesiąc rok wcześniej"
+    assert said[("quarter", "average", 4)] == "średnia z ostatnich 4 kwartałów"
+    assert not any("the " in words for words in said.values())
+    to_date = baseline_words(ast.Baseline("previous"), ast.Window("month", to_date=True))
+    assert to_date == "te same dni poprzedniego miesiąca"

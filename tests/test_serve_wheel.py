@@ -37,8 +37,9 @@ def installed():
                        check=True, timeout=600, env=clean_env())
         (wheel,) = out.glob("kpirules-*.whl")
         names = zipfile.ZipFile(wheel).namelist()
-        assert {"kpirules/addon/Code.gs", "kpirules/addon/Sidebar.html", "kpirules/addon/appsscript.json",
-                "kpirules/serve/app.py"} <= set(names)
+        assert {"kpirules/addon/Code.gs", "kpirules/addon/Messages.gs", "kpirules/addon/Sidebar.html",
+                "kpirules/addon/appsscript.json", "kpirules/serve/app.py",
+                "kpirules/locale/pl/LC_MESSAGES/click.mo"} <= set(names)
         assert not any(n.startswith("kpirules/addon/tests") for n in names)
         venv = base / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

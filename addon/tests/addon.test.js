@@ -193,7 +193,9 @@ test('Check now as of a date: the service evaluates that day, whatever today is'
   assert.equal(answer.rules[0].status, 'PASS');
   assert.ok(runtime.record.sidebars[0].getContent().includes('"as_of":"2026-11-20"'));
   const again = addon.checkNowForSidebar(' 2026-11-20 ');
-  assert.deepEqual(JSON.parse(JSON.stringify(again)), JSON.parse(JSON.stringify({ rules: answer.rules, as_of: '2026-11-20' })));
+  assert.deepEqual(JSON.parse(JSON.stringify({ rules: again.rules, as_of: again.as_of })),
+    JSON.parse(JSON.stringify({ rules: answer.rules, as_of: '2026-11-20' })));
+  assert.equal(again.text.check_now, 'Check now'); // and the sidebar's texts, in the sheet's language
 });
 
 test('Check now without a date: today in the sheet\'s time zone, as the CLI', needsService, () => {

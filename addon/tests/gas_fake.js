@@ -19,6 +19,8 @@ const vm = require('vm');
 const { execFileSync } = require('child_process');
 
 const ADDON_DIR = path.resolve(__dirname, '..');
+// The add-on's server-side files: Apps Script runs them in one global scope.
+const ADDON_SCRIPTS = ['Config.gs', 'Messages.gs', 'Code.gs'];
 
 function isDate(v) {
   return Object.prototype.toString.call(v) === '[object Date]';
@@ -307,8 +309,9 @@ function fetchSync(url, params) {
 }
 
 /**
- * A runtime around one spreadsheet. ``options``: tabs (name -> rows), timeZone, locale,
- * identityToken (what ScriptApp.getIdentityToken() answers).
+ * A runtime around one spreadsheet. ``options``: tabs (name -> rows), timeZone, locale (the
+ * spreadsheet's, e.g. pl_PL), userLocale (Session's), identityToken (what
+ * ScriptApp.getIdentityToken() answers).
  */
 function makeRuntime(options = {}) {
   const spreadsheet = new FakeSpreadsheet(options);
@@ -377,16 +380,17 @@ function makeRuntime(options = {}) {
         return b;
       }
     },
-    Utilities: { formatDate }
+    Utilities: { formatDate },
+    Session: { getActiveUserLocale: () => options.userLocale || 'en' }
   };
   return { spreadsheet, record, globals };
 }
 
-/** Load Config.gs and Code.gs into a fresh context with the runtime's globals, as Apps
+/** Load Config.gs, Messages.gs and Code.gs into a fresh context with the runtime's globals, as Apps
  * Script does (one global scope). ``serviceUrl`` replaces Config.gs's URL. */
 function loadAddon(runtime, serviceUrl) {
   const context = vm.createContext(Object.assign({ console }, runtime.globals));
-  for (const file of ['Config.gs', 'Code.gs']) {
+  for (const file of ADDON_SCRIPTS) {
     vm.runInContext(fs.readFileSync(path.join(ADDON_DIR, file), 'utf8'), context, { filename: file });
   }
   if (serviceUrl) context.KPIRULES_SERVICE_URL = serviceUrl;
@@ -399,4 +403,4 @@ function editEvent(sheet, row, column, numRows, numColumns) {
   return { range, source: sheet.getParent(), value: range.getValues()[0][0] };
 }
 
-module.exports = { makeRuntime, loadAddon, editEvent, formatDate, display, ADDON_DIR };
+module.exports = { makeRuntime, loadAddon, editEvent, formatDate, display, ADDON_DIR, ADDON_SCRIPTS };

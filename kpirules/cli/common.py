@@ -200,5 +200,7 @@ def settings_file(config: str | None = None):
 
 
 def usage_error(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    from kpirules.i18n import _
+
+    click.echo(f"{_('error')}: {message}", err=True)
     sys.exit(EXIT_ERROR)

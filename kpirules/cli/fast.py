@@ -57,7 +57,8 @@ def _run(params: dict[str, Any]) -> None:
         reporting_input_errors(lambda: run(**params, verbose=0, options={}), params)
     except (KeyboardInterrupt, EOFError):
         echo("", err=True)  # as click: a blank line closes the terminal's ^C, then "Aborted!"
-        echo("Aborted!", err=True)
+        i18n = sys.modules.get("kpirules.i18n")  # loaded when a language was asked for
+        echo("Aborted!" if i18n is None else i18n.click_gettext("Aborted!"), err=True)
         sys.exit(1)
     except Exception as exc:  # noqa: BLE001 - a bug: one line, never a traceback
         internal_error(exc)

@@ -61,8 +61,10 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
 
     unknown = [c for c in ignored if c.upper() not in CODES]
     if unknown:
-        raise click.BadParameter(f"unknown code {unknown[0]!r}; codes: {', '.join(CODES)}",
-                                 param_hint="--ignore")
+        from kpirules.i18n import _
+
+        raise click.BadParameter(_("unknown code {code}; codes: {codes}").format(
+            code=repr(unknown[0]), codes=", ".join(CODES)), param_hint="--ignore")
     try:
         vocabulary = load_vocabulary(vocabularies)
     except VocabularyError as exc:

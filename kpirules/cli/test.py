@@ -45,8 +45,10 @@ def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise click.BadParameter(f"{pattern!r} is not a regular expression: {exc}",
-                                     param_hint="--run")
+            from kpirules.i18n import _
+
+            raise click.BadParameter(_("{pattern} is not a regular expression: {reason}").format(
+                pattern=repr(pattern), reason=exc), param_hint="--run")
     settings_used(config, verbose)
     date_column = _date_column(config)
     color = use_color()

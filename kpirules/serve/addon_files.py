@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kpirules.errors import SourceError
 
-COPIED = ("Code.gs", "Sidebar.html")
+COPIED = ("Code.gs", "Messages.gs", "Sidebar.html")
 WRITTEN = ("Config.gs", "appsscript.json")
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.exitcodes import Exit
+from kpirules.i18n import language_code, number_text, set_language, speaker
 from kpirules.serve.auth import AuthConfig, Authenticator, AuthError
 from kpirules.serve.guard import Lease, SheetGuard
 from kpirules.serve.payload import ApiError
@@ -64,36 +65,52 @@ def create_app(config: ServeConfig):
 
     def endpoint(work: Callable[[Any], dict[str, Any]]):
         async def handle(request: Request) -> JSONResponse:
+            # The event loop serves many requests on one thread: what it says itself is
+            # translated with ``_`` for this request's language, never the thread's.
+            lang = request_language(request.headers.get("accept-language"))
+            _ = speaker(lang)
             try:
                 try:
                     principal = authenticate(request.headers.get("authorization"))
                 except AuthError as exc:
-                    raise ApiError(401, "auth", str(exc), exit_status=int(Exit.ERROR),
-                                   hint="the add-on sends a Google ID token; scripts send the service token") from None
+                    hint = _("the add-on sends a Google ID token; scripts send the service token")
+                    raise ApiError(401, "auth", _(str(exc)), exit_status=int(Exit.ERROR), hint=hint) from None
                 request.state.auth = principal.kind
-                body = await read_json(request, config.max_body)
+                body = await read_json(request, config.max_body, lang)
+                lang = request_language(request.headers.get("accept-language"), body)
+                _ = speaker(lang)
                 from starlette.concurrency import run_in_threadpool
 
                 try:
-                    result = await asyncio.wait_for(run_in_threadpool(_from_english, work, body), config.timeout)
+                    result = await asyncio.wait_for(run_in_threadpool(_speaking, lang, work, body), config.timeout)
                 except TimeoutError:
-                    raise ApiError(504, "timeout", f"the request took longer than {config.timeout:g} s",
-                                   hint="a run that timed out may still finish and write its results") from None
+                    raise ApiError(504, "timeout", _("the request took longer than {seconds} s").format(
+                        seconds=f"{config.timeout:g}"),
+                        hint=_("a run that timed out may still finish and write its results")) from None
                 return JSONResponse(result)
             except ApiError as exc:
                 return error_response(exc)
             except Exception as exc:  # noqa: BLE001 - never a traceback to the caller
                 log_internal(exc)
-                return error_response(ApiError(500, "internal", "kpirules stopped on an internal error; "
-                                               "nothing was written after it", hint="please report it"))
+                return error_response(ApiError(500, "internal", _("kpirules stopped on an internal error; "
+                                               "nothing was written after it"), hint=_("please report it")))
         return handle
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "version": __version__})
 
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        _ = speaker(request_language(request.headers.get("accept-language")))
         category = {404: "not-found", 405: "usage"}.get(exc.status_code, "usage")
-        return error_response(ApiError(exc.status_code, category, str(exc.detail)))
+        if exc.status_code == 404:
+            message, hint = _("no such path: {path}").format(path=request.url.path), _("paths: {paths}").format(
+                paths=", ".join(route.path for route in request.app.routes))
+        elif exc.status_code == 405:
+            message = _("{path} does not take {method}").format(path=request.url.path, method=request.method)
+            hint = _("send {method}").format(method="GET" if request.url.path == "/healthz" else "POST")
+        else:
+            message, hint = str(exc.detail), None
+        return error_response(ApiError(exc.status_code, category, message, hint=hint))
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -111,14 +128,35 @@ def create_app(config: ServeConfig):
     return RequestLog(app)
 
 
-def _from_english(work: Callable[[Any], dict[str, Any]], body: Any) -> dict[str, Any]:
-    """``work(body)`` in a worker thread whose language starts at English: the language is
-    per thread (kpirules.i18n), and a thread serves one request after another; the sheet's
-    setting or locale then chooses, as for the command line."""
-    from kpirules.i18n import set_language
-
-    set_language(None)
+def _speaking(lang: str, work: Callable[[Any], dict[str, Any]], body: Any) -> dict[str, Any]:
+    """``work(body)`` in a worker thread whose language starts at the request's: the language
+    is per thread (kpirules.i18n), and a thread serves one request after another. A problem
+    with the request itself is said in it; then the sheet's setting or locale chooses, as
+    for the command line (English when they say nothing)."""
+    set_language(lang)
     return work(body)
+
+
+def request_language(accept_language: str | None, body: Any = None) -> str:
+    """The language a request asks for: its body's ``locale`` (the add-on sends the sheet's,
+    ``pl_PL``), else the first language of ``Accept-Language`` that kpirules speaks (by
+    weight), else English."""
+    locale = body.get("locale") if isinstance(body, dict) else None
+    if isinstance(locale, str) and locale.strip():
+        return language_code(locale[:32])
+    weighted = []
+    for i, part in enumerate((accept_language or "")[:500].split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                weight = 0.0
+        code = language_code(tag) if tag and tag != "*" else None
+        if code and (code != "en" or tag.lower().startswith("en")) and weight > 0:
+            weighted.append((-weight, i, code))
+    return min(weighted)[2] if weighted else "en"
 
 
 def quiet_other_logs() -> None:
@@ -137,27 +175,32 @@ def error_response(exc: ApiError):
     return JSONResponse(exc.to_json(), status_code=exc.status, headers=headers)
 
 
-async def read_json(request: Any, limit: int) -> Any:
-    """The body as JSON, refusing more than ``limit`` bytes (declared or streamed)."""
+async def read_json(request: Any, limit: int, lang: str = "en") -> Any:
+    """The body as JSON, refusing more than ``limit`` bytes (declared or streamed); what is
+    wrong said in ``lang``."""
+    _ = speaker(lang)
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise _too_large(limit)
+        raise _too_large(limit, lang)
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            raise _too_large(limit, lang)
         chunks.append(chunk)
     try:
         return json.loads(b"".join(chunks) or b"null")
     except (ValueError, UnicodeDecodeError):
         # json's message quotes where it failed, not what: still, keep the body out of it.
-        raise ApiError(400, "usage", "the request body is not valid JSON") from None
+        raise ApiError(400, "usage", _("the request body is not valid JSON"),
+                       hint=_("send one JSON object, UTF-8 encoded")) from None
 
 
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "too-large", f"the request body is larger than {limit:,} bytes",
-                    hint="send only the Rules, Data and Settings tabs' used ranges, or raise --max-body")
+def _too_large(limit: int, lang: str) -> ApiError:
+    _ = speaker(lang)
+    return ApiError(413, "too-large", _("the request body is larger than {limit} bytes").format(
+                        limit=number_text(f"{limit:,}", lang)),
+                    hint=_("send only the Rules, Data and Settings tabs' used ranges, or raise --max-body"))
 
 
 def log_internal(exc: BaseException) -> None:

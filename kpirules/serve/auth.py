@@ -19,13 +19,16 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from kpirules.i18n import N_
+
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
 CERTS_TTL = 300.0  # seconds: Google rotates keys daily and publishes them well ahead
 
 
 class AuthError(Exception):
-    """401: no usable credentials in the request."""
+    """401: no usable credentials in the request. The message is English, marked for the
+    catalog: the service says it in the request's language (kpirules.serve.app)."""
 
 
 @dataclass(frozen=True)
@@ -100,13 +103,13 @@ class Authenticator:
         scheme, _, token = (authorization or "").strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
-            raise AuthError("missing credentials: send 'Authorization: Bearer <token>'")
+            raise AuthError(N_("missing credentials: send 'Authorization: Bearer <token>'"))
         static = self.config.static_token
         if static and hmac.compare_digest(token.encode(), static.encode()):
             return Principal("token")
         if self.config.id_tokens and token.count(".") == 2:
             return self._id_token(token)
-        raise AuthError("the bearer token is not valid for this service")
+        raise AuthError(N_("the bearer token is not valid for this service"))
 
     def _id_token(self, token: str) -> Principal:
         from google.auth import exceptions
@@ -119,15 +122,15 @@ class Authenticator:
         except (ValueError, exceptions.GoogleAuthError):
             # The reason (expired, wrong audience, bad signature) stays out of the answer
             # and the logs: it would help only someone trying tokens.
-            raise AuthError("the ID token is not valid for this service") from None
+            raise AuthError(N_("the ID token is not valid for this service")) from None
         if claims.get("iss") not in GOOGLE_ISSUERS:
-            raise AuthError("the ID token was not issued by Google")
+            raise AuthError(N_("the ID token was not issued by Google"))
         email = str(claims.get("email") or "").lower()
         if not email or claims.get("email_verified") not in (True, "true"):
-            raise AuthError("the ID token has no verified e-mail (the add-on needs the userinfo.email scope)")
+            raise AuthError(N_("the ID token has no verified e-mail (the add-on needs the userinfo.email scope)"))
         # A domain is its Workspace's accounts (the ``hd`` claim), never the e-mail's suffix:
         # anyone can make a consumer Google account for an address at someone else's domain.
         domain = str(claims.get("hd") or "").lower()
         if email not in self.config.allowed_emails and not (domain and domain in self.config.allowed_domains):
-            raise AuthError("this account is not allowed to use this service")
+            raise AuthError(N_("this account is not allowed to use this service"))
         return Principal("id-token", email)

@@ -28,8 +28,11 @@ class Locked(Exception):
 
     exit_status = int(Exit.LOCKED)
 
-    def __init__(self, key: str, holder: str = "another run in this service"):
-        super().__init__(f"{holder} is running on this spreadsheet")
+    def __init__(self, key: str, holder: str | None = None):
+        from kpirules.i18n import _  # the request's language (kpirules.serve.app)
+
+        holder = holder or _("another run in this service")
+        super().__init__(_("{holder} is running on this spreadsheet").format(holder=holder))
         self.key = key
         self.holder = holder
 

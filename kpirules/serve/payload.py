@@ -8,6 +8,10 @@ Every error is one JSON shape, whatever went wrong::
 or one of the service's own (``usage``, ``auth``, ``locked``, ``too-large``, ``timeout``,
 ``not-found``, ``internal``); ``exit_status`` is what the CLI would have exited with
 (kpirules.exitcodes), so a caller handles a refused run (7) the same way in both.
+
+Messages and hints are in the request's language (``kpirules.serve.app.request_language``:
+the body's ``locale``, else ``Accept-Language``), set on the worker thread before the body
+is read here; categories, field names and JSON keys stay English.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import datetime as dt
 from typing import Any
 
 from kpirules.exitcodes import Exit
+from kpirules.i18n import _
 
 
 class ApiError(Exception):
@@ -45,14 +50,15 @@ def usage(message: str, hint: str | None = None) -> ApiError:
 def expect_object(body: Any, allowed: set[str]) -> dict[str, Any]:
     """The body as a JSON object with only ``allowed`` keys (a typo is an error, not ignored)."""
     if not isinstance(body, dict):
-        raise usage("the request body must be a JSON object")
+        raise usage(_("the request body must be a JSON object"))
     unknown = sorted(set(body) - allowed)
     if unknown:
         from kpirules.errors import did_you_mean
 
         guess = did_you_mean(unknown[0], allowed)
-        raise usage(f"unknown field {unknown[0]!r}",
-                    hint=f"did you mean {guess!r}?" if guess else f"fields: {', '.join(sorted(allowed))}")
+        raise usage(_("unknown field {field}").format(field=repr(unknown[0])),
+                    hint=_("did you mean {guess}?").format(guess=repr(guess)) if guess else
+                    _("fields: {fields}").format(fields=", ".join(sorted(allowed))))
     return body
 
 
@@ -65,18 +71,19 @@ def grid(body: dict[str, Any], field: str, *, required: bool) -> list[list[Any]]
     value = body.get(field)
     if value is None:
         if required:
-            raise usage(f"{field!r} is required: the {field.capitalize()} tab's values, row by row "
-                        "(the header row first)")
+            raise usage(_("{field} is required: the {tab} tab's values, row by row (the header row first)").format(
+                field=repr(field), tab=field.capitalize()))
         return None
     if not isinstance(value, list) or not all(isinstance(row, list) for row in value):
-        raise usage(f"{field!r} must be a list of rows, each a list of cells")
+        raise usage(_("{field} must be a list of rows, each a list of cells").format(field=repr(field)))
     for r, row in enumerate(value):
         for c, cell in enumerate(row):
             if not isinstance(cell, Scalar):
-                raise usage(f"{field}[{r}][{c}] is a {type(cell).__name__}; cells are text, numbers, "
-                            "booleans or null", hint="send dates as text: 2026-11-26 or 2026-11-26T08:30:00")
+                raise usage(_("{cell} is a {kind}; cells are text, numbers, booleans or null").format(
+                    cell=f"{field}[{r}][{c}]", kind=type(cell).__name__),
+                    hint=_("send dates as text: 2026-11-26 or 2026-11-26T08:30:00"))
     if required and not value:
-        raise usage(f"{field!r} is empty: it needs at least the header row")
+        raise usage(_("{field} is empty: it needs at least the header row").format(field=repr(field)))
     return value
 
 
@@ -84,10 +91,10 @@ def text(body: dict[str, Any], field: str, *, required: bool = False, limit: int
     value = body.get(field)
     if value is None or value == "":
         if required:
-            raise usage(f"{field!r} is required")
+            raise usage(_("{field} is required").format(field=repr(field)))
         return None
     if not isinstance(value, str) or len(value) > limit:
-        raise usage(f"{field!r} must be text of at most {limit} characters")
+        raise usage(_("{field} must be text of at most {limit} characters").format(field=repr(field), limit=limit))
     return value
 
 
@@ -98,7 +105,8 @@ def as_of(body: dict[str, Any]) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise usage(f"'as_of' is not a date: {value!r}", hint="write it as YYYY-MM-DD, e.g. 2026-11-26") from None
+        raise usage(_("'as_of' is not a date: {value}").format(value=repr(value)),
+                    hint=_("write it as YYYY-MM-DD, e.g. 2026-11-26")) from None
 
 
 def source_error(exc: Any) -> ApiError:

@@ -33,8 +33,10 @@ def spreadsheet_key(body: dict[str, Any]) -> str:
     given = text(body, "spreadsheet", required=True, limit=500)
     key = parse_key(given or "")
     if key is None:
-        raise usage("'spreadsheet' is not a Google Sheets URL or key",
-                    hint="give https://docs.google.com/spreadsheets/d/KEY/edit or the KEY")
+        from kpirules.i18n import _
+
+        raise usage(_("'spreadsheet' is not a Google Sheets URL or key"),
+                    hint=_("give https://docs.google.com/spreadsheets/d/KEY/edit or the KEY"))
     return key
 
 
@@ -79,8 +81,10 @@ def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None,
     except Exception as exc:
         # Ours (Locked) or the sheet lease's: anything that means exit status 7.
         if isinstance(exc, Locked) or getattr(exc, "exit_status", None) == int(Exit.LOCKED):
+            from kpirules.i18n import _
+
             raise ApiError(409, "locked", str(exc), exit_status=int(Exit.LOCKED),
-                           hint="wait for that run to finish; its results are written into the sheet") from None
+                           hint=_("wait for that run to finish; its results are written into the sheet")) from None
         raise
     return run_document(outcome)
 

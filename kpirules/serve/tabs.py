@@ -50,6 +50,7 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
     zone = text(body, "time_zone", limit=64)
     if zone is not None:
         _check_zone(zone)
+    day = as_of(body)  # every problem with the request before the sheet's language is chosen
     assert data is not None and rules is not None  # grid() raises for a missing required tab
     wb = Workbook(data=_table(data, data_tab), rules=_table(rules, rules_tab), timezone=zone,
                   locale=text(body, "locale", limit=32), tabs=[data_tab, rules_tab])
@@ -58,7 +59,7 @@ def evaluate_tabs(body: Any, *, now: dt.datetime | None = None) -> dict[str, Any
         settings = load_settings(None, tab=_table(settings_rows, "Settings") if settings_rows else None)
         resolve(None, settings, wb)  # the setting, else the sheet's locale: before the rules are parsed
         current = now or sheet_now(settings, wb)
-        outcome = evaluate_and_plan(wb, settings, as_of=as_of(body) or current.date(), now=current, restate=0)
+        outcome = evaluate_and_plan(wb, settings, as_of=day or current.date(), now=current, restate=0)
     except ConfigError as exc:
         raise config_error(exc) from None
     except SourceError as exc:
@@ -78,7 +79,10 @@ def _check_zone(zone: str) -> None:
 
         ZoneInfo(zone)
     except Exception:  # noqa: BLE001 - unknown name or no tz database
-        raise usage(f"unknown time zone {zone!r}", hint="an IANA name such as Europe/Warsaw") from None
+        from kpirules.i18n import _
+
+        raise usage(_("unknown time zone {zone}").format(zone=repr(zone)),
+                    hint=_("an IANA name such as Europe/Warsaw")) from None
 
 
 def plan_cells(tab: Any) -> list[dict[str, Any]]:
@@ -112,25 +116,27 @@ def rule_line(summary: Any, header_row: int) -> dict[str, Any]:
 def validate_rules(body: Any) -> dict[str, Any]:
     """Every problem of every rule, as ``validate`` finds them: category, message, line and
     column within the rule text, the caret line, the suggestion."""
-    from kpirules.i18n import set_language
+    from kpirules.i18n import _, set_language
     from kpirules.rulesfile import rules_from_table
 
     body = expect_object(body, VALIDATE_FIELDS)
-    set_language(text(body, "locale", limit=32))  # the sheet's locale: pl_PL answers in Polish
+    locale = text(body, "locale", limit=32)
+    if locale:  # the sheet's locale: pl_PL answers in Polish (else the request's language)
+        set_language(locale)
     given = body.get("rules")
     if not isinstance(given, list) or not given or len(given) > MAX_VALIDATE_RULES:
-        raise usage(f"'rules' must be a list of 1 to {MAX_VALIDATE_RULES} objects "
-                    '{"name": ..., "rule": ...}')
+        raise usage(_("'rules' must be a list of 1 to {most} objects {shape}").format(
+            most=MAX_VALIDATE_RULES, shape='{"name": ..., "rule": ...}'))
     rows = []
     for i, item in enumerate(given):
         if (not isinstance(item, dict) or set(item) - {"name", "rule", "row"}
                 or not isinstance(item.get("rule"), str) or not isinstance(item.get("name", ""), (str, type(None)))):
-            raise usage(f"rules[{i}] must be an object with a text 'rule' (and a 'name')")
+            raise usage(_("{item} must be an object with a text 'rule' (and a 'name')").format(item=f"rules[{i}]"))
         rows.append([item.get("name") or f"rule {i + 1}", item["rule"]])
     headers = body.get("headers")
     if headers is not None and (not isinstance(headers, list) or not all(isinstance(h, (str, type(None)))
                                                                         for h in headers)):
-        raise usage("'headers' must be a list of the data tab's column names")
+        raise usage(_("'headers' must be a list of the data tab's column names"))
     entries = rules_from_table(RawTable(headers=["Name", "Rule"], rows=rows, sheet=None))
     by_index = {e.row_index: e for e in entries}
     out = []
