@@ -49,11 +49,14 @@ def day_one(folder: Path) -> Path:
     return path
 
 
-def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
-    """Day 1's workbook with History grown by ``days`` daily runs (see the module text)."""
+def day_n(day1: Path, days: int, folder: Path, *, layout: str = "runs") -> tuple[Path, int]:
+    """Day 1's workbook with History grown by ``days`` daily runs (see the module text).
+    ``layout="runs"``: rows in the order the runs appended them (oldest first), without the
+    rows an earlier day's run already removed under ``history_keep``; ``"unpruned"``: the
+    generator before 2026-12-06 (newest first, every expired row still there)."""
     import openpyxl
 
-    path = folder / f"day{days}.xlsx"
+    path = folder / f"day{days}{'' if layout == 'runs' else '-' + layout}.xlsx"
     wb = openpyxl.load_workbook(day1)
     ws = wb["History"]
     template = [[(c.value, c.style, c.number_format) for c in row] for row in ws.iter_rows(min_row=2)]
@@ -61,6 +64,7 @@ def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
     # row moved back 7 days is the restated row of the week before, already there: not again.
     keys = {_key(r[0].value, r[1].value, r[2].value, r[3].value) for r in ws.iter_rows(min_row=2)}
     kept = min(days, KEEP_DAYS + 1)
+    grown: list[tuple[list, list]] = []  # (values, formats), newest first as day 1's rows
     for back in range(1, kept):
         for row in template:
             values = [value - dt.timedelta(days=back) if isinstance(value, dt.datetime) else value
@@ -69,19 +73,36 @@ def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
             if key in keys:
                 continue
             keys.add(key)
-            ws.append(values)
-            for cell, (_, _, fmt) in zip(ws[ws.max_row], row):
-                cell.number_format = fmt
+            grown.append((values, [fmt for _, _, fmt in row]))
+    if layout == "runs":
+        current = [([c.value for c in row], [c.number_format for c in row]) for row in ws.iter_rows(min_row=2)]
+        everything = _pruned(grown[::-1] + current, AS_OF - dt.timedelta(days=1 + KEEP_DAYS))
+        ws.delete_rows(2, ws.max_row)
+        grown = everything
+    for values, formats in grown:
+        ws.append(values)
+        for cell, fmt in zip(ws[ws.max_row], formats):
+            cell.number_format = fmt
     wb.save(path)
     return path, ws.max_row - 1
+
+
+def _pruned(rows: list[tuple[list, list]], cutoff: dt.date) -> list[tuple[list, list]]:
+    """What the day before's run left: rows whose period ended before ``cutoff`` removed,
+    except each rule x segment's latest (``history._expired``)."""
+    latest: dict[tuple, dt.datetime] = {}
+    for r, _ in rows:
+        latest[(r[0], r[1])] = max(latest.get((r[0], r[1]), r[3]), r[3])
+    limit = dt.datetime.combine(cutoff, dt.time())
+    return [(r, f) for r, f in rows if not (r[3] < limit and r[3] != latest[(r[0], r[1])])]
 
 
 def _key(rule, segment, start, end) -> tuple:
     return rule, segment or "", start, end
 
 
-def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float]:
-    times, peak = [], 0.0
+def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float, list[float]]:
+    times, peak, cpu = [], 0.0, []
     for i in range(repeat):
         copy = folder / f"run{i}-{path.name}"
         shutil.copy(path, copy)
@@ -89,31 +110,40 @@ def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float]:
         if done.returncode not in (0, 1, 5):
             raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
         times.append(done.seconds)
+        cpu.append(done.cpu_seconds)
         peak = max(peak, done.max_rss_mb)
-    return times, peak
+    return times, peak, cpu
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--layout", choices=("runs", "unpruned"), default="runs",
+                    help="History as daily runs leave it (default), or the generator before 2026-12-06")
+    ap.add_argument("--keep", metavar="DIR", help="leave the generated workbooks in DIR (for profiling)")
     args = ap.parse_args(argv)
     from statistics import median
 
+    from measure import compile_bytecode
+
+    compile_bytecode()  # as an install would: no run pays for compiling kpirules
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         first = day_one(folder)
-        later, rows = day_n(first, args.days, folder)
-        t1, p1, tn, pn = [], 0.0, [], 0.0
+        later, rows = day_n(first, args.days, folder, layout=args.layout)
+        t1, p1, c1, tn, pn, cn = [], 0.0, [], [], 0.0, []
         for _ in range(args.repeat):  # in turn, so that machine load hits both alike
-            a, pa = timed(first, folder, 1)
-            b, pb = timed(later, folder, 1)
-            t1 += a
-            tn += b
+            a, pa, ca = timed(first, folder, 1)
+            b, pb, cb = timed(later, folder, 1)
+            t1, c1, tn, cn = t1 + a, c1 + ca, tn + b, cn + cb
             p1, pn = max(p1, pa), max(pn, pb)
-    print(f"xlsx run, day 1:          median {median(t1):.3f} s, peak {p1:.0f} MiB")
-    print(f"xlsx run, day {args.days} ({rows} History rows): median {median(tn):.3f} s, peak {pn:.0f} MiB")
-    print(f"ratio day {args.days} / day 1: {median(tn) / median(t1):.2f} (goal <= 1.3)")
+    print(f"xlsx run, day 1:          median {median(t1):.3f} s (CPU {median(c1):.3f} s), peak {p1:.0f} MiB")
+    print(f"xlsx run, day {args.days} ({rows} History rows): median {median(tn):.3f} s (CPU {median(cn):.3f} s), "
+          f"peak {pn:.0f} MiB")
+    print(f"ratio day {args.days} / day 1: {median(tn) / median(t1):.2f}, CPU {median(cn) / median(c1):.2f} "
+          "(goal <= 1.3)")
     return 0
 
 
