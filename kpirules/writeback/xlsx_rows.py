@@ -195,14 +195,13 @@ def _carry(title: str, data: bytes, head: int, formats: int,
     content = data[body_start:body_end]
     if _UNADDRESSED.search(content):
         return None  # a row or cell not giving its address first
-    pieces = content.split(b"<row ")
-    if pieces[0].strip():
+    cut = content.find(b"<row ")
+    if content[:cut if cut != -1 else len(content)].strip():
         return None  # something before the first row
-    cut = len(pieces[0])
-    for p in pieces[1:]:
-        if int(p[3:p.index(b'"', 3)]) > head:
-            break
-        cut += 5 + len(p)
+    while cut != -1 and int(content[cut + 8:content.index(b'"', cut + 8)]) <= head:
+        cut = content.find(b"<row ", cut + 5)  # the header rows, one by one (a few)
+    if cut == -1:
+        cut = len(content)
     head_rows, body = content[:cut], content[cut:]  # openpyxl reads the head rows as ever
     prefixes = b"xmlns:" in data[:data.find(b">", data.find(b"<worksheet")) + 1]
     if prefixes:  # saved by Excel: its row and cell extensions (x14ac:dyDescent) are ignorable
@@ -215,7 +214,7 @@ def _carry(title: str, data: bytes, head: int, formats: int,
         return None
     # The ids the rows use (a text that looks like one costs an unused carrier cell), with
     # the default format always among them, so that the carrier row is never empty.
-    styles = sorted({0, *(i for i in map(int, set(_STYLE_ATTR.findall(body))) if i < formats)})
+    styles = sorted({0, *(i for i in map(int, _style_ids(body)) if i < formats)})
     dim = _DIMENSION.search(data)
     if dim is not None and dim[1]:
         max_col = _column(dim[1])
@@ -226,6 +225,20 @@ def _carry(title: str, data: bytes, head: int, formats: int,
                         for i, s in enumerate(styles))
     stub = before + head_rows + b'<row r="%d">%s</row>' % (sheet.carrier_row, carriers) + after
     return sheet, stub
+
+
+def _style_ids(body: bytes) -> list[bytes]:
+    """The distinct ``s="..."`` values in ``body``: each search looks for an id not found
+    yet, from where the last one was (rows use a handful: no list of every cell's)."""
+    found: list[bytes] = []
+    at = 0
+    while True:
+        unseen = re.compile(rb' s="(?!(?:%s)")([0-9]+)"' % b"|".join(found)) if found else _STYLE_ATTR
+        m = unseen.search(body, at)
+        if m is None:
+            return found
+        found.append(m[1])
+        at = m.start()
 
 
 def _plain(body: bytes, *, prefixes: bool, shared: bool = True) -> bool:
