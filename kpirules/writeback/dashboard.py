@@ -42,7 +42,7 @@ from kpirules.writeback.plan import (
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
     from kpirules.results import RuleResult
-    from kpirules.writeback.history import History, Key
+    from kpirules.writeback.history import History, HistoryRow, Key
     from kpirules.writeback.summary import RuleSummary
 
 log = logging.getLogger("kpirules.run")
@@ -111,8 +111,9 @@ def trends(history: History, results: list[RuleResult], restated: list[RuleResul
     value_col = locate(raw, HISTORY_COLUMNS)["Value"] if raw is not None else 0
     out = {}
     for pair, points in now.items():  # only History's rows of these: not all of History
+        # The last few of History's rows suffice: this run's can only push them out.
         found = {r.key: (_value(r, raw, value_col, as_number), r.status)
-                 for r in (history.of(*pair) if raw is not None else ())}
+                 for r in (history.in_order(*pair)[-periods:] if raw is not None else ())}
         found.update(points)
         out[pair] = tuple(p for _, p in sorted(found.items(), key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
     return out
@@ -229,7 +230,12 @@ class _Points:
         import bisect
 
         history, raw = self.history, self.history.raw
-        found = {r.key: r for r in (history.of(name, segment) if raw is not None else ()) if r.row not in self.deleted}
+        found: dict[Key, HistoryRow] = {}
+        for r in reversed(history.in_order(name, segment) if raw is not None else ()):
+            if len(found) == periods:  # the last few kept rows: the appended can only push them out
+                break
+            if r.row not in self.deleted:
+                found[r.key] = r
         rows = {key: r.row for key, r in found.items()}
         rows.update(self.appended.get((name, segment), ()))
         keys = sorted(rows, key=lambda k: (k[2], k[3]))[-periods:]

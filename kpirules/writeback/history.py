@@ -75,8 +75,12 @@ class History:
     title: str
     rows: dict[Key, HistoryRow] = field(default_factory=dict)
     duplicates: list[HistoryRow] = field(default_factory=list)
+    # Whether a Period start or end cell holds text (releases that wrote dates as text);
+    # None: not known (a History not made by read_history), look.
+    text_dates: bool | None = field(default=None, repr=False, compare=False)
     _pairs: dict | None = field(default=None, repr=False, compare=False)
     _indexed: int = field(default=0, repr=False, compare=False)
+    _in_order: dict = field(default_factory=dict, repr=False, compare=False)
 
     def last_status(self, name: str, segment: str, start: str, end: str) -> str | None:
         """The status a rule x segment had when last seen: the row of this very period if
@@ -96,8 +100,17 @@ class History:
             pairs: dict[tuple[str, str], list[HistoryRow]] = {}
             for key, row in self.rows.items():
                 pairs.setdefault((key[0], key[1]), []).append(row)
-            self._pairs, self._indexed = pairs, len(self.rows)
+            self._pairs, self._indexed, self._in_order = pairs, len(self.rows), {}
         return self._pairs.get((name, segment), [])
+
+    def in_order(self, name: str, segment: str) -> list[HistoryRow]:
+        """``of``'s rows by period (start, then end), oldest first: the Dashboard and the
+        alerts' trends take the last few."""
+        rows = self.of(name, segment)  # first: a new index forgets the orders kept
+        pair = (name, segment)
+        if pair not in self._in_order:
+            self._in_order[pair] = sorted(rows, key=_period)
+        return self._in_order[pair]
 
     def last_verdict(self, name: str, segment: str, start: str, end: str) -> HistoryRow | None:
         """The row of the last *verdict* (PASS, WARN or FAIL) of a rule x segment: this
@@ -110,6 +123,10 @@ class History:
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
+
+
+def _period(row: HistoryRow) -> tuple[str, str]:
+    return row.key[2], row.key[3]
 
 
 _LAST_READ: list = []  # [(raw, title, History)]: the runner and the Dashboard read the same tab
@@ -184,6 +201,7 @@ def _read_history(raw: RawTable | None, title: str) -> History:
             else:
                 rows[row.key] = row
     history.rows = rows
+    history.text_dates = any(str in set(map(type, columns[c])) for c in (start_col, end_col))
     return history
 
 
@@ -194,6 +212,8 @@ def _texts(column: tuple) -> list[str]:
         return list(map(str.strip, column))
     if kinds <= {dt.date}:
         return list(map(dt.date.isoformat, column))
+    if kinds <= {str, type(None)}:  # a Segment column: text, or empty
+        return ["" if v is None else v.strip() for v in column]
     return list(map(cell_text, column))
 
 
@@ -270,7 +290,8 @@ def retype_text_dates(history: History, tab: TabPlan, cols, skip: set[Key]) -> i
     if raw is None:
         return 0
     starts, ends = cols["Period start"], cols["Period end"]
-    if not any(type(r[c]) is str for r in raw.rows for c in (starts, ends) if c < len(r)):
+    if history.text_dates is False or (history.text_dates is None and not any(
+            type(r[c]) is str for r in raw.rows for c in (starts, ends) if c < len(r))):
         return 0  # every period a date cell already (or none): nothing to retype
     changed = 0
     for key, row in history.rows.items():
