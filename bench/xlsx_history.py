@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -101,18 +102,27 @@ def _key(rule, segment, start, end) -> tuple:
     return rule, segment or "", start, end
 
 
-def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float, list[float]]:
-    times, peak, cpu = [], 0.0, []
-    for i in range(repeat):
-        copy = folder / f"run{i}-{path.name}"
-        shutil.copy(path, copy)
-        done = run_child(kpirules("run", str(copy), "--as-of", str(AS_OF), "--no-notify"), cwd=str(ROOT))
-        if done.returncode not in (0, 1, 5):
-            raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
-        times.append(done.seconds)
-        cpu.append(done.cpu_seconds)
-        peak = max(peak, done.max_rss_mb)
-    return times, peak, cpu
+def timed(path: Path, folder: Path, env: dict | None = None) -> tuple[float, float, float]:
+    """One run on a fresh copy of ``path``: (wall seconds, CPU seconds, peak MiB). ``env``:
+    another checkout's (``python -m`` imports from the working folder first: run there)."""
+    copy = folder / f"run-{path.name}"
+    shutil.copy(path, copy)
+    cwd = env["PYTHONPATH"].split(os.pathsep)[0] if env else str(ROOT)
+    done = run_child(kpirules("run", str(copy), "--as-of", str(AS_OF), "--no-notify"), cwd=cwd, env=env)
+    if done.returncode not in (0, 1, 5):
+        raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
+    return done.seconds, done.cpu_seconds, done.max_rss_mb
+
+
+def checkout_env(before: str) -> dict:
+    """The environment that runs another checkout's kpirules (``--before``)."""
+    import compileall
+
+    before = os.path.abspath(before)
+    compileall.compile_dir(before, quiet=2, workers=1)
+    kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p and not os.path.abspath(p).startswith(str(ROOT))]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([before, os.path.join(before, "emulator"), *kept]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--layout", choices=("runs", "unpruned"), default="runs",
                     help="History as daily runs leave it (default), or the generator before 2026-12-06")
+    ap.add_argument("--before", metavar="CHECKOUT",
+                    help="also run another checkout's kpirules on the same workbooks, in turn")
     ap.add_argument("--keep", metavar="DIR", help="leave the generated workbooks in DIR (for profiling)")
     args = ap.parse_args(argv)
     from statistics import median
@@ -128,22 +140,25 @@ def main(argv: list[str] | None = None) -> int:
     from measure import compile_bytecode
 
     compile_bytecode()  # as an install would: no run pays for compiling kpirules
+    setups = {"now": None}
+    if args.before:
+        setups["before"] = checkout_env(args.before)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         first = day_one(folder)
         later, rows = day_n(first, args.days, folder, layout=args.layout)
-        t1, p1, c1, tn, pn, cn = [], 0.0, [], [], 0.0, []
-        for _ in range(args.repeat):  # in turn, so that machine load hits both alike
-            a, pa, ca = timed(first, folder, 1)
-            b, pb, cb = timed(later, folder, 1)
-            t1, c1, tn, cn = t1 + a, c1 + ca, tn + b, cn + cb
-            p1, pn = max(p1, pa), max(pn, pb)
-    print(f"xlsx run, day 1:          median {median(t1):.3f} s (CPU {median(c1):.3f} s), peak {p1:.0f} MiB")
-    print(f"xlsx run, day {args.days} ({rows} History rows): median {median(tn):.3f} s (CPU {median(cn):.3f} s), "
-          f"peak {pn:.0f} MiB")
-    print(f"ratio day {args.days} / day 1: {median(tn) / median(t1):.2f}, CPU {median(cn) / median(c1):.2f} "
-          "(goal <= 1.3)")
+        runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+        for _ in range(args.repeat):  # in turn, so that machine load hits all alike
+            for name, env in setups.items():
+                for day, path in ((1, first), (args.days, later)):
+                    runs.setdefault((name, day), []).append(timed(path, folder, env))
+    for name in setups:
+        (w1, c1, p1), (wn, cn, pn) = (
+            [median(x) if i < 2 else max(x) for i, x in enumerate(zip(*runs[(name, d)]))] for d in (1, args.days))
+        print(f"{name}: xlsx run, day 1: median {w1:.3f} s (CPU {c1:.3f} s), peak {p1:.0f} MiB; "
+              f"day {args.days} ({rows} History rows): median {wn:.3f} s (CPU {cn:.3f} s), peak {pn:.0f} MiB; "
+              f"ratio {wn / w1:.2f}, CPU {cn / c1:.2f} (goal <= 1.3)")
     return 0
 
 

@@ -192,17 +192,17 @@ def _carry(title: str, data: bytes, head: int, formats: int,
         before, after = data[:body_start], data[body_end:]
     if any(t in after for t in _TIED):
         return None
-    content = data[body_start:body_end]
-    if _UNADDRESSED.search(content):
+    # Searched in place, sliced once: a year of History is megabytes.
+    if _UNADDRESSED.search(data, body_start, body_end):
         return None  # a row or cell not giving its address first
-    cut = content.find(b"<row ")
-    if content[:cut if cut != -1 else len(content)].strip():
+    cut = data.find(b"<row ", body_start, body_end)
+    if data[body_start:cut if cut != -1 else body_end].strip():
         return None  # something before the first row
-    while cut != -1 and int(content[cut + 8:content.index(b'"', cut + 8)]) <= head:
-        cut = content.find(b"<row ", cut + 5)  # the header rows, one by one (a few)
+    while cut != -1 and int(data[cut + 8:data.index(b'"', cut + 8)]) <= head:
+        cut = data.find(b"<row ", cut + 5, body_end)  # the header rows, one by one (a few)
     if cut == -1:
-        cut = len(content)
-    head_rows, body = content[:cut], content[cut:]  # openpyxl reads the head rows as ever
+        cut = body_end
+    head_rows, body = data[body_start:cut], data[cut:body_end]  # openpyxl reads the head rows as ever
     prefixes = b"xmlns:" in data[:data.find(b">", data.find(b"<worksheet")) + 1]
     if prefixes:  # saved by Excel: its row and cell extensions (x14ac:dyDescent) are ignorable
         body = _without_extensions(body)
@@ -219,7 +219,7 @@ def _carry(title: str, data: bytes, head: int, formats: int,
     if dim is not None and dim[1]:
         max_col = _column(dim[1])
     else:  # no dimension to keep: the widest row (readers size rows by it)
-        max_col = max(map(_column, set(_CELL_COLUMN.findall(content))), default=1)
+        max_col = max(map(_column, set(_CELL_COLUMN.findall(data, body_start, body_end))), default=1)
     sheet = Carried(title=title, head=head, head_rows=head_rows, body=body, styles=styles, max_col=max_col)
     carriers = b"".join(b'<c r="%s%d" s="%d"><v>0</v></c>' % (_letter(i + 1), sheet.carrier_row, s)
                         for i, s in enumerate(styles))
@@ -330,10 +330,11 @@ def render(saved: bytes, sheet: Carried, epoch: Any) -> bytes:
         body, last = _rows(sheet, old, new, epoch)
     else:  # nothing changed: the rows as they were (a Data tab)
         body, last = sheet.body, _last_row(sheet.body) or sheet.head
-    out = saved[:carrier.start()] + body + saved[carrier.end():]
     width = _letter(max(sheet.max_col, 1))
     last = max(last, sheet.head, 1)
-    return _DIMENSION.sub(lambda m: b'<dimension ref="A1:%s%d" />' % (width, last), out, count=1)
+    # The dimension comes before the rows: set it there, then one copy of the whole.
+    head = _DIMENSION.sub(lambda m: b'<dimension ref="A1:%s%d" />' % (width, last), saved[:carrier.start()], count=1)
+    return b"".join((head, body, saved[carrier.end():]))
 
 
 def _last_row(body: bytes) -> int:
@@ -377,7 +378,7 @@ def _rows(sheet: Carried, old: dict[int, int], new: dict[Style, int], epoch: Any
         out.append(_edited(text, moved, sheet.edits[r], remap, new, epoch)[5:])
         last = moved
     copy(i, len(numbers))
-    return (b"<row " + b"<row ".join(out) if out else b""), last
+    return (b"<row ".join([b"", *out]) if out else b""), last
 
 
 def _renumbered(piece: bytes, number: int, row: int, remap: dict[int, int]) -> bytes:
