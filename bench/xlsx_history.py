@@ -1,18 +1,25 @@
 """Runs that do not slow down with history (issue 14): one `kpirules run` of
 examples/marketing.xlsx at day 1 of daily runs against the same run at day 365, whole
-processes, in turn, medians, peak memory. Never asserted; prints the ratio.
+processes, in turn, medians of wall and CPU time, peak memory. Never asserted; prints the
+ratios.
 
-    python bench/xlsx_history.py [--repeat 3] [--days 365]
+    python bench/xlsx_history.py [--repeat 3] [--days 365] [--layout runs|unpruned]
+                                 [--before CHECKOUT] [--keep DIR]
 
 Day 1: the example workbook after one run (the day before), so History, Alerts, Settings
 and the Dashboard exist. Day N: the same workbook with History grown as N daily runs leave
 it under the default ``history_keep`` (180 days): each row of day 1 repeated for every day
 still kept, its period moved back a day at a time (rolling windows add a row a day; for
 weekly and monthly rules this over-counts, so History is if anything larger than a real
-year's), plus one day past the limit for the run to remove, as every daily run does. A key
-(rule, segment, period) is written once, as runs upsert it (until 2026-12-06 the generator
-repeated keys: 24,616 rows, three quarters of them duplicates the measured run removed). The
-Data tab is the same in both: only History grows. Each timed run starts from a fresh copy.
+year's). A key (rule, segment, period) is written once, as runs upsert it. ``--layout
+runs`` (the default since 2026-12-06): rows in the order the runs appended them, oldest
+first, without the rows an earlier day's run already removed; the measured run removes
+what expired since yesterday, at the top, so every row below moves up, as in a real year.
+``--layout unpruned``: the generator before that (newest first, every row past the limit
+still there for the measured run to remove, 1,743 of 8,181). The Data tab is the same in
+both days: only History grows. Each timed run starts from a fresh copy; kpirules' bytecode
+is compiled first, as an install does. ``--before``: another checkout's kpirules
+(``git archive COMMIT | tar -x -C DIR``) runs the same workbooks, in turn with this one.
 """
 
 from __future__ import annotations
