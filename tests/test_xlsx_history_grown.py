@@ -87,3 +87,20 @@ def test_a_grown_history_is_written_the_same_carried_or_through_openpyxl(tmp_pat
     assert dims["History"] == f"A1:{openpyxl.utils.get_column_letter(history.max_column)}{history.max_row}"
     texts = [c.value for row in history.iter_rows() for c in row if isinstance(c.value, str) and c.value.endswith('"')]
     assert len(texts) == 4  # the people's notes kept, as they were, on rows that moved
+
+
+def test_what_bulk_reads_make_is_kept_from_the_collector_for_one_run_only():
+    import gc
+
+    from kpirules.bulk import gc_paused, kept_bulk
+
+    enabled = gc.isenabled()
+    with kept_bulk():
+        with gc_paused():
+            rows = [[i, str(i)] for i in range(1000)]
+        assert gc.get_freeze_count() > len(rows)  # frozen: no collection traverses them again
+        assert gc.isenabled() == enabled
+    assert gc.get_freeze_count() == 0  # after the run, collectable as ever (a caller running many)
+    with gc_paused():
+        rows = [[i] for i in range(10)]
+    assert gc.get_freeze_count() == 0  # outside a run, nothing is frozen
