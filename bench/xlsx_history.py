@@ -1,24 +1,32 @@
 """Runs that do not slow down with history (issue 14): one `kpirules run` of
 examples/marketing.xlsx at day 1 of daily runs against the same run at day 365, whole
-processes, in turn, medians, peak memory. Never asserted; prints the ratio.
+processes, in turn, medians of wall and CPU time, peak memory. Never asserted; prints the
+ratios.
 
-    python bench/xlsx_history.py [--repeat 3] [--days 365]
+    python bench/xlsx_history.py [--repeat 3] [--days 365] [--layout runs|unpruned]
+                                 [--before CHECKOUT] [--keep DIR]
 
 Day 1: the example workbook after one run (the day before), so History, Alerts, Settings
 and the Dashboard exist. Day N: the same workbook with History grown as N daily runs leave
 it under the default ``history_keep`` (180 days): each row of day 1 repeated for every day
 still kept, its period moved back a day at a time (rolling windows add a row a day; for
 weekly and monthly rules this over-counts, so History is if anything larger than a real
-year's), plus one day past the limit for the run to remove, as every daily run does. A key
-(rule, segment, period) is written once, as runs upsert it (until 2026-12-06 the generator
-repeated keys: 24,616 rows, three quarters of them duplicates the measured run removed). The
-Data tab is the same in both: only History grows. Each timed run starts from a fresh copy.
+year's). A key (rule, segment, period) is written once, as runs upsert it. ``--layout
+runs`` (the default since 2026-12-06): rows in the order the runs appended them, oldest
+first, without the rows an earlier day's run already removed; the measured run removes
+what expired since yesterday, at the top, so every row below moves up, as in a real year.
+``--layout unpruned``: the generator before that (newest first, every row past the limit
+still there for the measured run to remove, 1,743 of 8,181). The Data tab is the same in
+both days: only History grows. Each timed run starts from a fresh copy; kpirules' bytecode
+is compiled first, as an install does. ``--before``: another checkout's kpirules
+(``git archive COMMIT | tar -x -C DIR``) runs the same workbooks, in turn with this one.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
@@ -49,11 +57,14 @@ def day_one(folder: Path) -> Path:
     return path
 
 
-def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
-    """Day 1's workbook with History grown by ``days`` daily runs (see the module text)."""
+def day_n(day1: Path, days: int, folder: Path, *, layout: str = "runs") -> tuple[Path, int]:
+    """Day 1's workbook with History grown by ``days`` daily runs (see the module text).
+    ``layout="runs"``: rows in the order the runs appended them (oldest first), without the
+    rows an earlier day's run already removed under ``history_keep``; ``"unpruned"``: the
+    generator before 2026-12-06 (newest first, every expired row still there)."""
     import openpyxl
 
-    path = folder / f"day{days}.xlsx"
+    path = folder / f"day{days}{'' if layout == 'runs' else '-' + layout}.xlsx"
     wb = openpyxl.load_workbook(day1)
     ws = wb["History"]
     template = [[(c.value, c.style, c.number_format) for c in row] for row in ws.iter_rows(min_row=2)]
@@ -61,6 +72,7 @@ def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
     # row moved back 7 days is the restated row of the week before, already there: not again.
     keys = {_key(r[0].value, r[1].value, r[2].value, r[3].value) for r in ws.iter_rows(min_row=2)}
     kept = min(days, KEEP_DAYS + 1)
+    grown: list[tuple[list, list]] = []  # (values, formats), newest first as day 1's rows
     for back in range(1, kept):
         for row in template:
             values = [value - dt.timedelta(days=back) if isinstance(value, dt.datetime) else value
@@ -69,51 +81,91 @@ def day_n(day1: Path, days: int, folder: Path) -> tuple[Path, int]:
             if key in keys:
                 continue
             keys.add(key)
-            ws.append(values)
-            for cell, (_, _, fmt) in zip(ws[ws.max_row], row):
-                cell.number_format = fmt
+            grown.append((values, [fmt for _, _, fmt in row]))
+    if layout == "runs":
+        current = [([c.value for c in row], [c.number_format for c in row]) for row in ws.iter_rows(min_row=2)]
+        everything = _pruned(grown[::-1] + current, AS_OF - dt.timedelta(days=1 + KEEP_DAYS))
+        ws.delete_rows(2, ws.max_row)
+        grown = everything
+    for values, formats in grown:
+        ws.append(values)
+        for cell, fmt in zip(ws[ws.max_row], formats):
+            cell.number_format = fmt
     wb.save(path)
     return path, ws.max_row - 1
+
+
+def _pruned(rows: list[tuple[list, list]], cutoff: dt.date) -> list[tuple[list, list]]:
+    """What the day before's run left: rows whose period ended before ``cutoff`` removed,
+    except each rule x segment's latest (``history._expired``)."""
+    latest: dict[tuple, dt.datetime] = {}
+    for r, _ in rows:
+        latest[(r[0], r[1])] = max(latest.get((r[0], r[1]), r[3]), r[3])
+    limit = dt.datetime.combine(cutoff, dt.time())
+    return [(r, f) for r, f in rows if not (r[3] < limit and r[3] != latest[(r[0], r[1])])]
 
 
 def _key(rule, segment, start, end) -> tuple:
     return rule, segment or "", start, end
 
 
-def timed(path: Path, folder: Path, repeat: int) -> tuple[list[float], float]:
-    times, peak = [], 0.0
-    for i in range(repeat):
-        copy = folder / f"run{i}-{path.name}"
-        shutil.copy(path, copy)
-        done = run_child(kpirules("run", str(copy), "--as-of", str(AS_OF), "--no-notify"), cwd=str(ROOT))
-        if done.returncode not in (0, 1, 5):
-            raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
-        times.append(done.seconds)
-        peak = max(peak, done.max_rss_mb)
-    return times, peak
+def timed(path: Path, folder: Path, env: dict | None = None) -> tuple[float, float, float]:
+    """One run on a fresh copy of ``path``: (wall seconds, CPU seconds, peak MiB). ``env``:
+    another checkout's (``python -m`` imports from the working folder first: run there)."""
+    copy = folder / f"run-{path.name}"
+    shutil.copy(path, copy)
+    cwd = env["PYTHONPATH"].split(os.pathsep)[0] if env else str(ROOT)
+    done = run_child(kpirules("run", str(copy), "--as-of", str(AS_OF), "--no-notify"), cwd=cwd, env=env)
+    if done.returncode not in (0, 1, 5):
+        raise SystemExit(f"run failed ({done.returncode}): {done.stderr}")
+    return done.seconds, done.cpu_seconds, done.max_rss_mb
+
+
+def checkout_env(before: str) -> dict:
+    """The environment that runs another checkout's kpirules (``--before``)."""
+    import compileall
+
+    before = os.path.abspath(before)
+    compileall.compile_dir(before, quiet=2, workers=1)
+    kept = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+            if p and not os.path.abspath(p).startswith(str(ROOT))]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join([before, os.path.join(before, "emulator"), *kept]))
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--days", type=int, default=365)
+    ap.add_argument("--layout", choices=("runs", "unpruned"), default="runs",
+                    help="History as daily runs leave it (default), or the generator before 2026-12-06")
+    ap.add_argument("--before", metavar="CHECKOUT",
+                    help="also run another checkout's kpirules on the same workbooks, in turn")
+    ap.add_argument("--keep", metavar="DIR", help="leave the generated workbooks in DIR (for profiling)")
     args = ap.parse_args(argv)
     from statistics import median
 
+    from measure import compile_bytecode
+
+    compile_bytecode()  # as an install would: no run pays for compiling kpirules
+    setups = {"now": None}
+    if args.before:
+        setups["before"] = checkout_env(args.before)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+        folder = Path(args.keep or tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         first = day_one(folder)
-        later, rows = day_n(first, args.days, folder)
-        t1, p1, tn, pn = [], 0.0, [], 0.0
-        for _ in range(args.repeat):  # in turn, so that machine load hits both alike
-            a, pa = timed(first, folder, 1)
-            b, pb = timed(later, folder, 1)
-            t1 += a
-            tn += b
-            p1, pn = max(p1, pa), max(pn, pb)
-    print(f"xlsx run, day 1:          median {median(t1):.3f} s, peak {p1:.0f} MiB")
-    print(f"xlsx run, day {args.days} ({rows} History rows): median {median(tn):.3f} s, peak {pn:.0f} MiB")
-    print(f"ratio day {args.days} / day 1: {median(tn) / median(t1):.2f} (goal <= 1.3)")
+        later, rows = day_n(first, args.days, folder, layout=args.layout)
+        runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
+        for _ in range(args.repeat):  # in turn, so that machine load hits all alike
+            for name, env in setups.items():
+                for day, path in ((1, first), (args.days, later)):
+                    runs.setdefault((name, day), []).append(timed(path, folder, env))
+    for name in setups:
+        (w1, c1, p1), (wn, cn, pn) = (
+            [median(x) if i < 2 else max(x) for i, x in enumerate(zip(*runs[(name, d)]))] for d in (1, args.days))
+        print(f"{name}: xlsx run, day 1: median {w1:.3f} s (CPU {c1:.3f} s), peak {p1:.0f} MiB; "
+              f"day {args.days} ({rows} History rows): median {wn:.3f} s (CPU {cn:.3f} s), peak {pn:.0f} MiB; "
+              f"ratio {wn / w1:.2f}, CPU {cn / c1:.2f} (goal <= 1.3)")
     return 0
 
 

@@ -65,10 +65,13 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
     settings_used(config, verbose)
     if out and not dry_run:
         source = copy_workbook(source, out)
+    from kpirules.bulk import kept_bulk
+
     try:
-        outcome = run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=data_tab,
-                      rules_tab=rules_tab, restate=restate, connector=connector, notify=not no_notify,
-                      **connector_options(credentials))
+        with kept_bulk():
+            outcome = run(source, as_of=as_of, dry_run=dry_run, config=config, data_tab=data_tab,
+                          rules_tab=rules_tab, restate=restate, connector=connector, notify=not no_notify,
+                          **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
             click.echo(f"error: {problem.render()}", err=True)

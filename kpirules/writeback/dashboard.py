@@ -42,7 +42,7 @@ from kpirules.writeback.plan import (
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
     from kpirules.results import RuleResult
-    from kpirules.writeback.history import History, Key
+    from kpirules.writeback.history import History, HistoryRow, Key
     from kpirules.writeback.summary import RuleSummary
 
 log = logging.getLogger("kpirules.run")
@@ -96,27 +96,27 @@ def add_dashboard(outcome, wb, history_tab: str, *, native_charts: bool) -> None
 
 def trends(history: History, results: list[RuleResult], restated: list[RuleResult],
            periods: int = PERIODS) -> dict[tuple[str, str], tuple[tuple[float | None, str], ...]]:
-    """(rule, segment) -> its last ``periods`` (value, status) after this run, oldest first:
-    what alerts carry to draw their trend."""
+    """(rule, segment) -> its last ``periods`` (value, status) after this run, oldest first,
+    for each rule x segment with a result now: what alerts carry to draw their trend."""
     from kpirules.report.model import as_number
     from kpirules.writeback.history import HISTORY_COLUMNS, key_of
     from kpirules.writeback.layout import locate
 
-    found: dict[Key, tuple[float | None, str]] = {}
-    raw = history.raw
-    if raw is not None:
-        value_col = locate(raw, HISTORY_COLUMNS)["Value"]
-        for key, r in history.rows.items():
-            found[key] = (_value(r, raw, value_col, as_number), r.status)
+    now: dict[tuple[str, str], dict[Key, tuple[float | None, str]]] = {}
     for r in [*restated, *results]:
         key = key_of(r)
         if key is not None:
-            found[key] = (r.value, r.status.value)
-    out: dict[tuple[str, str], list[tuple[Key, tuple[float | None, str]]]] = {}
-    for key, point in found.items():
-        out.setdefault((key[0], key[1]), []).append((key, point))
-    return {k: tuple(p for _, p in sorted(v, key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
-            for k, v in out.items()}
+            now.setdefault(key[:2], {})[key] = (r.value, r.status.value)
+    raw = history.raw
+    value_col = locate(raw, HISTORY_COLUMNS)["Value"] if raw is not None else 0
+    out = {}
+    for pair, points in now.items():  # only History's rows of these: not all of History
+        # The last few of History's rows suffice: this run's can only push them out.
+        found = {r.key: (_value(r, raw, value_col, as_number), r.status)
+                 for r in (history.in_order(*pair)[-periods:] if raw is not None else ())}
+        found.update(points)
+        out[pair] = tuple(p for _, p in sorted(found.items(), key=lambda kp: (kp[0][2], kp[0][3])))[-periods:]
+    return out
 
 
 def _value(row, raw: RawTable, value_col: int, as_number) -> float | None:
@@ -172,17 +172,7 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
         tab.counts = {"refused": 1}
         return tab
     value_col = locate(history.raw, HISTORY_COLUMNS)["Value"]
-    rows = _rows_after_write(history, history_tab)
-    deleted = set(history_tab.deletes)
-    rows = {k: r for k, r in rows.items() if r not in deleted}
-    if native_charts and deleted:
-        # openpyxl does not move references when rows are deleted (Google Sheets does, the
-        # deletes coming last in the batch): on xlsx, point where the rows will have moved.
-        import bisect
-
-        gone = sorted(deleted)  # one binary search a row: History has tens of thousands
-        rows = {k: r - bisect.bisect_left(gone, r) for k, r in rows.items()}
-    values = _values(history, value_col, results, restated)
+    points = _Points(history, history_tab, value_col, results, restated, shift=native_charts)
     from kpirules.i18n import header
 
     for col, (label, width) in enumerate(zip(COLUMNS, WIDTHS)):
@@ -191,13 +181,8 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
             tab.widths[col] = width
     tab.set(1, FIRST_VALUE_COL, Out(header("History values, oldest first \u2192"), HEADER))
     row = 2
-    # History's keys by (rule, segment), once: a scan of every key for each line was
-    # quadratic (1,000 rules: 2,600 lines x 12,000 History rows).
-    by_line: dict[tuple[str, str], list[Key]] = {}
-    for k in rows:
-        by_line.setdefault((k[0], k[1]), []).append(k)
     for line in _lines(results, summaries):
-        keys = sorted(by_line.get((line.name, line.segment), ()), key=lambda k: (k[2], k[3]))[-PERIODS:]
+        keys, rows, values = points.last(line.name, line.segment)
         _write_line(tab, row, line, keys, rows, values, value_col, sheet, native_charts)
         row += 1
     if native_charts:
@@ -219,12 +204,57 @@ def _ours(raw: RawTable) -> bool:
     return normalise(text) in header_keys("Rule") or text.startswith("No Dashboard:")
 
 
-def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:
-    """Each History key -> its sheet row once this run's History write is done."""
+class _Points:
+    """Each rule x segment's History keys once this run's History write is done, with their
+    sheet rows and values: only the lines' own rows are looked at (History's rows by rule x
+    segment, ``History.of``), never all of History."""
+
+    def __init__(self, history: History, plan: TabPlan, value_col: int, results: list[RuleResult],
+                 restated: list[RuleResult], *, shift: bool):
+        from kpirules.report.model import as_number
+        from kpirules.writeback.history import key_of
+
+        self.history, self.value_col, self.as_number = history, value_col, as_number
+        self.deleted = set(plan.deletes)
+        # openpyxl does not move references when rows are deleted (Google Sheets does, the
+        # deletes coming last in the batch): on xlsx, point where the rows will have moved.
+        self.gone = sorted(self.deleted) if shift else []
+        self.now = {key: r.value for r in [*restated, *results] if (key := key_of(r)) is not None}
+        self.appended: dict[tuple[str, str], list[tuple[Key, int]]] = {}
+        for key, row in _appended_rows(history, plan).items():
+            self.appended.setdefault(key[:2], []).append((key, row))
+
+    def last(self, name: str, segment: str, periods: int = PERIODS
+             ) -> tuple[list[Key], dict[Key, int], dict[Key, float | None]]:
+        """The last ``periods`` keys (oldest first), their rows and their values."""
+        import bisect
+
+        history, raw = self.history, self.history.raw
+        found: dict[Key, HistoryRow] = {}
+        for r in reversed(history.in_order(name, segment) if raw is not None else ()):
+            if len(found) == periods:  # the last few kept rows: the appended can only push them out
+                break
+            if r.row not in self.deleted:
+                found[r.key] = r
+        rows = {key: r.row for key, r in found.items()}
+        rows.update(self.appended.get((name, segment), ()))
+        keys = sorted(rows, key=lambda k: (k[2], k[3]))[-periods:]
+        if self.gone:
+            rows = {k: rows[k] - bisect.bisect_left(self.gone, rows[k]) for k in keys}
+        values = {k: self.now[k] if k in self.now else
+                  _value(found[k], raw, self.value_col, self.as_number) if k in found else None for k in keys}
+        return keys, rows, values
+
+
+def _appended_rows(history: History, plan: TabPlan) -> dict[Key, int]:
+    """The keys this run appends to History -> their sheet rows (below the last row with
+    anything, in the order appended)."""
     from kpirules.writeback.history import HISTORY_COLUMNS
     from kpirules.writeback.layout import cell_text, locate
 
-    rows = {key: r.row for key, r in history.rows.items()}
+    rows: dict[Key, int] = {}
+    if not plan.appends:
+        return rows
     raw = history.raw
     last = raw.header_row if raw is not None else plan.header_row
     if raw is not None:
@@ -240,24 +270,6 @@ def _rows_after_write(history: History, plan: TabPlan) -> dict[Key, int]:
 
         rows[(get("Rule"), get("Segment"), get("Period start"), get("Period end"))] = last + 1 + i
     return rows
-
-
-def _values(history: History, value_col: int, results: list[RuleResult],
-            restated: list[RuleResult]) -> dict[Key, float | None]:
-    """Each key's value after the write: this run's where it wrote one, else as read."""
-    from kpirules.report.model import as_number
-    from kpirules.writeback.history import key_of
-
-    out: dict[Key, float | None] = {}
-    raw = history.raw
-    if raw is not None:
-        for key, r in history.rows.items():
-            out[key] = _value(r, raw, value_col, as_number)
-    for r in [*restated, *results]:
-        key = key_of(r)
-        if key is not None:
-            out[key] = r.value
-    return out
 
 
 def _lines(results: list[RuleResult], summaries: list[RuleSummary]) -> list[_Line]:

@@ -14,6 +14,7 @@ the user's is on them, so History heals instead of growing.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
@@ -74,8 +75,12 @@ class History:
     title: str
     rows: dict[Key, HistoryRow] = field(default_factory=dict)
     duplicates: list[HistoryRow] = field(default_factory=list)
+    # Whether a Period start or end cell holds text (releases that wrote dates as text);
+    # None: not known (a History not made by read_history), look.
+    text_dates: bool | None = field(default=None, repr=False, compare=False)
     _pairs: dict | None = field(default=None, repr=False, compare=False)
     _indexed: int = field(default=0, repr=False, compare=False)
+    _in_order: dict = field(default_factory=dict, repr=False, compare=False)
 
     def last_status(self, name: str, segment: str, start: str, end: str) -> str | None:
         """The status a rule x segment had when last seen: the row of this very period if
@@ -83,20 +88,29 @@ class History:
         same = self.rows.get((name, segment, start, end))
         if same is not None:
             return same.status
-        earlier = [r for r in self._of(name, segment) if r.key[3] < end]
+        earlier = [r for r in self.of(name, segment) if r.key[3] < end]
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked)).status
 
-    def _of(self, name: str, segment: str) -> list[HistoryRow]:
+    def of(self, name: str, segment: str) -> list[HistoryRow]:
         """The rows of one rule x segment (indexed once: a History of a few hundred
         thousand rows is looked up for every result)."""
         if self._pairs is None or self._indexed != len(self.rows):
             pairs: dict[tuple[str, str], list[HistoryRow]] = {}
             for key, row in self.rows.items():
                 pairs.setdefault((key[0], key[1]), []).append(row)
-            self._pairs, self._indexed = pairs, len(self.rows)
+            self._pairs, self._indexed, self._in_order = pairs, len(self.rows), {}
         return self._pairs.get((name, segment), [])
+
+    def in_order(self, name: str, segment: str) -> list[HistoryRow]:
+        """``of``'s rows by period (start, then end), oldest first: the Dashboard and the
+        alerts' trends take the last few."""
+        rows = self.of(name, segment)  # first: a new index forgets the orders kept
+        pair = (name, segment)
+        if pair not in self._in_order:
+            self._in_order[pair] = sorted(rows, key=_period)
+        return self._in_order[pair]
 
     def last_verdict(self, name: str, segment: str, start: str, end: str) -> HistoryRow | None:
         """The row of the last *verdict* (PASS, WARN or FAIL) of a rule x segment: this
@@ -105,10 +119,14 @@ class History:
         same = self.rows.get((name, segment, start, end))
         if same is not None and same.status in VERDICTS:
             return same
-        earlier = [r for r in self._of(name, segment) if r.key[3] < end and r.status in VERDICTS]
+        earlier = [r for r in self.of(name, segment) if r.key[3] < end and r.status in VERDICTS]
         if not earlier:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
+
+
+def _period(row: HistoryRow) -> tuple[str, str]:
+    return row.key[2], row.key[3]
 
 
 _LAST_READ: list = []  # [(raw, title, History)]: the runner and the Dashboard read the same tab
@@ -147,40 +165,63 @@ def _read_history(raw: RawTable | None, title: str) -> History:
     width = max(len(headers), max(ours) + 1)
     at = [col[label] for label in ("Rule", "Segment", "Period start", "Period end", "Status", "Checked at")]
     value_col = col["Value"]
-    first = raw.header_row + 1
-    rows, duplicates = history.rows, history.duplicates
-    # One pass over what may be hundreds of thousands of rows: columns looked up once.
-    full = max(width, max((len(r) for r in raw.rows), default=0))
+    # Column by column (History grows every day): each column's cells converted in one call
+    # when they are all of one type, as a run writes them.
+    full = max(width, max(map(len, raw.rows), default=0))
     # A column the tab lacks reads as one spare empty cell past the last.
     size = full + 1 if None in (*at, value_col) else full
+    cells = raw.rows
+    if min(map(len, cells), default=size) < size:
+        pad = [None] * size
+        cells = [r if len(r) >= size else list(r) + pad[:size - len(r)] for r in cells]
+    columns = list(zip(*cells)) if cells else [()] * size
     rule_col, segment_col, start_col, end_col, status_col, checked_col = (c if c is not None else full for c in at)
-    value_at = value_col if value_col is not None else full
     theirs = [i for i in range(full) if i not in ours]
-    pad = [None] * size
-    date, strip, iso = dt.date, str.strip, dt.date.isoformat
-
-    def text(value, str=str, date=date) -> str:  # cell_text, the usual types first
-        kind = type(value)
-        return strip(value) if kind is str else iso(value) if kind is date else cell_text(value)
-
-    for index, cells in enumerate(raw.rows):
-        if len(cells) < size:
-            cells = list(cells) + pad[:size - len(cells)]
-        rule = text(cells[rule_col])
-        if not rule:
-            continue
-        key = (rule, text(cells[segment_col]), text(cells[start_col]), text(cells[end_col]))
-        value = cells[value_at]
-        row = HistoryRow(row=first + index, key=key, status=text(cells[status_col]).upper(),
-                         checked=text(cells[checked_col]),
-                         user_cells=any(cells[i] not in (None, "") for i in theirs) if theirs else False,
-                         value=float(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
-                         else None)
-        if key in rows:
-            duplicates.append(row)
-        else:
-            rows[key] = row
+    first = raw.header_row + 1
+    numbers: Iterable[int] = range(first, first + len(cells))
+    rules = _texts(columns[rule_col])
+    keys: Iterable[Key] = zip(rules, _texts(columns[segment_col]), _texts(columns[start_col]),
+                              _texts(columns[end_col]))
+    statuses: Iterable[str] = map(str.upper, _texts(columns[status_col]))
+    checked: Iterable[str] = _texts(columns[checked_col])
+    values = _numbers(columns[value_col if value_col is not None else full])
+    users: Iterable[bool] = ([any(r[i] not in (None, "") for i in theirs) for r in cells] if theirs
+                             else itertools.repeat(False))
+    if "" in rules:  # rows without a rule name are not ours: skipped
+        kept = list(map(bool, rules))
+        numbers, keys, statuses, checked, values, users = (
+            itertools.compress(c, kept) for c in (numbers, keys, statuses, checked, values, users))
+    found = list(map(HistoryRow, numbers, keys, statuses, checked, users, values))
+    rows = dict(zip((r.key for r in found), found))
+    if len(rows) < len(found):  # a key twice: the first row is the one, the others duplicates
+        rows.clear()
+        for row in found:
+            if row.key in rows:
+                history.duplicates.append(row)
+            else:
+                rows[row.key] = row
+    history.rows = rows
+    history.text_dates = any(str in set(map(type, columns[c])) for c in (start_col, end_col))
     return history
+
+
+def _texts(column: tuple) -> list[str]:
+    """Key texts of a column's cells (``layout.cell_text``)."""
+    kinds = set(map(type, column))
+    if kinds <= {str}:
+        return list(map(str.strip, column))
+    if kinds <= {dt.date}:
+        return list(map(dt.date.isoformat, column))
+    if kinds <= {str, type(None)}:  # a Segment column: text, or empty
+        return ["" if v is None else v.strip() for v in column]
+    return list(map(cell_text, column))
+
+
+def _numbers(column: tuple) -> list[float | None]:
+    """The cells that are numbers, as floats; None for any other cell."""
+    if set(map(type, column)) <= {float}:
+        return list(column)
+    return [float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None for v in column]
 
 
 def _not_ours(title: str) -> SourceError:
@@ -248,6 +289,10 @@ def retype_text_dates(history: History, tab: TabPlan, cols, skip: set[Key]) -> i
     raw = history.raw
     if raw is None:
         return 0
+    starts, ends = cols["Period start"], cols["Period end"]
+    if history.text_dates is False or (history.text_dates is None and not any(
+            type(r[c]) is str for r in raw.rows for c in (starts, ends) if c < len(r))):
+        return 0  # every period a date cell already (or none): nothing to retype
     changed = 0
     for key, row in history.rows.items():
         cells = raw.rows[row.row - raw.header_row - 1]
@@ -272,13 +317,14 @@ def _expired(history: History, keep: str | None, as_of: dt.date | None, written:
     if days is None or as_of is None:
         return []
     cutoff = (as_of - dt.timedelta(days=days)).isoformat()
-    latest: dict[tuple[str, str], str] = {}
-    for key in history.rows:
-        pair = (key[0], key[1])
-        latest[pair] = max(latest.get(pair, ""), key[3])
-    return sorted(row.row for key, row in history.rows.items()
-                  if key[3] < cutoff and key[3] != latest[(key[0], key[1])]
-                  and not row.user_cells and key not in written)
+    old = [row for key, row in history.rows.items() if key[3] < cutoff]
+    latest: dict[tuple[str, str], str] = {}  # of the rule x segments with old rows only
+    for row in old:
+        pair = row.key[:2]
+        if pair not in latest:
+            latest[pair] = max(r.key[3] for r in history.of(*pair))
+    return sorted(row.row for row in old
+                  if row.key[3] != latest[row.key[:2]] and not row.user_cells and row.key not in written)
 
 
 def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
