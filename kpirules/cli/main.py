@@ -63,7 +63,9 @@ def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
 
 def main() -> None:
     from kpirules.cli.fast import run_fast
+    from kpirules.cli.output import outlive_closed_stdout
 
+    outlive_closed_stdout()
     run_fast(sys.argv[1:])  # exits when it ran the command line; returns when click must
     from kpirules.cli.group import cli
 

@@ -10,6 +10,7 @@ other commands reach these through ``kpirules.cli.common``.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import sys
 from typing import Any, Callable
@@ -35,6 +36,46 @@ def echo(message: str = "", *, err: bool = False) -> None:
         message = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", message)  # click's strip_ansi
     file.write(message)
     file.flush()
+
+
+class _GoneReader(io.RawIOBase):
+    """Standard output's descriptor, dropping what is written once its reader has gone."""
+
+    def __init__(self, fd: int):
+        super().__init__()
+        self._fd, self.gone = fd, False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def write(self, data: Any) -> int:
+        if not self.gone:
+            try:
+                return os.write(self._fd, data)
+            except BrokenPipeError:
+                self.gone = True
+        return len(data)
+
+
+def outlive_closed_stdout() -> None:
+    """``kpirules run ... | head``: once the reader of the output has gone, the rest of
+    what a command prints is dropped and the command ends with its own exit status. The
+    workbook is written and the alerts sent before the summary is printed; a closed pipe
+    made that a BrokenPipeError reported as an internal error, exit 2, which said neither
+    what the run found nor that it had done its work."""
+    out = sys.stdout
+    if out is None or _isatty(out):
+        return
+    try:
+        fd = out.fileno()
+    except (OSError, ValueError, AttributeError):
+        return  # not a file (a test's capture): nothing to guard
+    out.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_GoneReader(fd)), encoding=out.encoding,
+                                  errors=out.errors, line_buffering=out.line_buffering)
 
 
 def _isatty(stream: Any) -> bool:
