@@ -161,28 +161,43 @@ def _filter(flt, cube_dims: dict[str, str], params: _Params) -> exp.Expression:
     return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
 
 
-def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], params: _Params
-          ) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
+def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], extents: list[str],
+          params: _Params) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
     """The one pass over the table: per date and every dimension the plan uses (segments and
     filters, as text, blank as ''), the row count and each metric's non-blank cells and the
-    parts its functions need, over the plan's date hull. Every scan then reads this cube, which holds at most
-    days x dimension combinations rows, instead of the table."""
+    parts its functions need. Every scan then reads this cube, which holds at most days x
+    dimension combinations rows, instead of the table.
+
+    It spans every day up to the later of the plan's last day and as_of - 1, so that the
+    data extents come from it too (one pass over the table, not two); outside the plan's
+    hull, where no scan reads, the dimensions are NULL: those days are one row each."""
     dims = sorted(plan.dims)
-    metrics = sorted(plan.metrics)
+    metrics = sorted(set(plan.metrics) | set(extents))
     parts = _parts(key for needed in plan.scans.values() for key in needed)
     cube_dims = {d: f"k{i}" for i, d in enumerate(dims)}
     cube_metrics = {m: i for i, m in enumerate(metrics)}
-    dim_exprs = [_text(_col(columns[d])) for d in dims]
-    cols: list[exp.Expression] = [_as(e, cube_dims[d]) for e, d in zip(dim_exprs, dims)]
-    cols += [_as(_col(date), "d"), _as(exp.Count(this=exp.Star()), "r")]
+    last_day = plan.as_of - dt.timedelta(days=1)
+    start, end = plan.hull or (last_day, last_day)
+    # (Parameters only where the query uses them, with dimensions: DuckDB refuses unused ones.)
+    in_hull = exp.Between(this=_col(date), low=params.add(start), high=params.add(end)) if dims else exp.false()
+    # The rows, as the columns the cube groups (k<i>: a dimension's text in the hull,
+    # d) and aggregates (m<i>): grouping by plain columns, not by expressions holding
+    # parameters, which engines need not see as the same expression twice.
+    row_cols: list[exp.Expression] = [_as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_text(_col(columns[d])))]),
+                                          cube_dims[d]) for d in dims]
+    row_cols.append(_as(_col(date), "d"))
+    row_cols += [_as(_col(columns[m]), f"m{i}") for m, i in cube_metrics.items()]
+    upper = exp.LTE(this=_col(date), expression=params.add(max(end, last_day)))
+    rows = (exp.select(*row_cols, copy=False).from_(table.copy(), copy=False).where(upper, copy=False)
+            .subquery("kp_rows", copy=False))
+    cols: list[exp.Expression] = [exp.column(k) for k in cube_dims.values()]
+    cols += [exp.column("d"), _as(exp.Count(this=exp.Star()), "r")]
     for m, i in cube_metrics.items():
-        cols.append(_as(exp.Count(this=_col(columns[m])), f"cells{i}"))
-        cols += [_as(_agg(_KIND[part.kind], part.value(_col(columns[m]))), f"{name}{i}")
+        cols.append(_as(exp.Count(this=exp.column(f"m{i}")), f"cells{i}"))
+        cols += [_as(_agg(_KIND[part.kind], part.value(exp.column(f"m{i}"))), f"{name}{i}")
                  for name, part in sorted(parts.get(m, {}).items())]
-    start, end = plan.hull
-    cube = (exp.select(*cols, copy=False).from_(table.copy(), copy=False)
-            .where(exp.Between(this=_col(date), low=params.add(start), high=params.add(end)), copy=False)
-            .group_by(*[e.copy() for e in dim_exprs], _col(date), copy=False))
+    cube = (exp.select(*cols, copy=False).from_(rows, copy=False)
+            .group_by(*[exp.column(k) for k in cube_dims.values()], exp.column("d"), copy=False))
     return cube, cube_dims, cube_metrics
 
 
@@ -295,33 +310,34 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     n_slots = max(len(layout), 2 * len(extents), 1)
     ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
+    cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, extents=extents,
+                                          params=params)
+    cube_name = cube_relation or "kp_cube"
+    if cube_relation:
+        cube_sql, cube_params = _render(cube, dialect, param_style), params.values
+        params = _Params()
+    else:
+        ctes.append(("kp_cube", cube))
     if scans:
-        cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, params=params)
-        if cube_relation:
-            cube_sql, cube_params = _render(cube, dialect, param_style), params.values
-            params = _Params()
-        else:
-            ctes.append(("kp_cube", cube))
         scans_query, scan_ctes = _scans_query(scans, dims=dims, cube_dims=cube_dims, cube_metrics=cube_metrics,
-                                        layout=layout, n_slots=n_slots, params=params,
-                                        cube_name=cube_relation or "kp_cube")
+                                              layout=layout, n_slots=n_slots, params=params, cube_name=cube_name)
         ctes += scan_ctes
         branches.append(scans_query)
     if extents or not branches:
+        # Each metric's first and last day with a non-blank cell up to as_of - 1, from the cube.
         out: list[exp.Expression] = [_as(exp.Literal.number(-1), "scan")]
         out += [_as(_cast_text(exp.Null()), f"g{i}") for i in range(len(dims))]
-        out += [_as(_double(exp.Count(this=exp.Star())), "n"), _as(_double(exp.Literal.number(0)), "days")]
+        out += [_as(_double(_agg("SUM", exp.column("r"))), "n"), _as(_double(exp.Literal.number(0)), "days")]
         values: list[exp.Expression] = []
         for metric in extents:
-            m = _col(columns[metric])
-            present = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=m, expression=exp.Null())),
-                                           true=_col(date))])
+            has = exp.GT(this=exp.column(f"cells{cube_metrics[metric]}"), expression=exp.Literal.number(0))
+            present = exp.Case(ifs=[exp.If(this=has, true=exp.column("d"))])
             values += [_days(_agg("MIN", present)), _days(_agg("MAX", present.copy()))]
         values += [exp.Null()] * (n_slots - len(values))
         out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
         last_day = plan.as_of - dt.timedelta(days=1)
-        branches.append(exp.select(*out, copy=False).from_(table.copy(), copy=False)
-                        .where(exp.LTE(this=_col(date), expression=params.add(last_day)), copy=False))
+        branches.append(exp.select(*out, copy=False).from_(exp.to_table(cube_name), copy=False)
+                        .where(exp.LTE(this=exp.column("d"), expression=params.add(last_day)), copy=False))
     query: exp.Expression = branches[0]
     if len(branches) > 1:
         query = exp.Union(this=query, expression=branches[1], distinct=False)
