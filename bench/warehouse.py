@@ -18,6 +18,9 @@ bench's marketing columns, a few blanks), the rules are bench/generate.py's. For
     `GROUP BY GROUPING SETS ((flag0, segment...), (flag1), ...)`, keeping the rows whose
     flag is true (the stronger baseline where 82 union branches are 82 jobs: Spark);
   the ratio is kpirules / the faster of the two;
+- agreement: every group kpirules computed (rows, and each sum/avg/min/max/count a rule
+  reads) against the union's numbers for the same scan and segment, within 1e-9
+  relative (bench/measure.py's tolerance); any difference is printed and in the JSON;
 - bytes: the size of what came back over the wire (the rows fetched, as JSON);
 - peak memory: this process's peak RSS, and the peak RSS of the engine's processes
   sampled every 0.2 s (the JVM for Spark, the server for PostgreSQL, this process for
@@ -137,6 +140,48 @@ def grouping_sets(plan, table: str, dialect: str, most_columns: int = 64) -> str
         having = " OR ".join(f"f{i}" for i, _ in chunk)
         parts.append(f"SELECT {select} FROM ({inner}) t GROUP BY GROUPING SETS ({sets}) HAVING {having}")
     return _types("\nUNION ALL\n".join(parts), dialect)
+
+
+def agreement(plan, groups: dict, union_rows: list) -> dict:
+    """kpirules' groups (``SqlTable.groups``) against the union's rows (``hand_written``):
+    the same (scan, segment) groups, the same row counts, and each aggregate both compute
+    equal within 1e-9 relative. first/last/stddev are kpirules' alone."""
+    from measure import REL_TOL
+
+    scans = list(plan.scans.items())
+    problems: list[str] = []
+    checked = 0
+    seen = 0
+    width = max(len(scan.dims) for scan, _ in scans)  # as hand_written pads them
+
+    def close(a, b) -> bool:
+        if a is None or b is None:
+            return a is None and b is None
+        return abs(a - b) <= REL_TOL * max(abs(a), abs(b))
+
+    for row in union_rows:
+        scan, needed = scans[int(row[0])]
+        segment = tuple(row[1:1 + len(scan.dims)])
+        rows, numbers = row[1 + width], row[2 + width:]
+        group = groups[scan].get(segment)
+        seen += 1
+        if group is None or group.rows != rows:
+            problems.append(f"scan {row[0]} {segment}: {rows} rows by hand, "
+                            f"{None if group is None else group.rows} in kpirules")
+            continue
+        for k, column in enumerate(sorted({c for _, c in needed})):
+            total, count, low, high = numbers[4 * k:4 * k + 4]
+            expected = {"sum": total if count else None, "count": count,
+                        "avg": total / count if count else None, "min": low, "max": high}
+            for func, _ in [key for key in needed if key[1] == column and key[0] in expected]:
+                checked += 1
+                got = group.values[(func, column)].value
+                if not close(got, None if expected[func] is None else float(expected[func])):
+                    problems.append(f"scan {row[0]} {segment} {func}({column}): {got!r} in kpirules, "
+                                    f"{expected[func]!r} by hand")
+    if seen != sum(len(segments) for segments in groups.values()):
+        problems.append(f"{sum(len(s) for s in groups.values())} groups in kpirules, {seen} by hand")
+    return {"checked": checked, "problems": problems[:10]}
 
 
 class PeakMemory:
@@ -285,7 +330,6 @@ def _postmaster(url_stop) -> int | None:
 
 def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baselines: list[str],
           memory_limit: str = "4GB", spark_memory: str = "3g", partitions: int = 0) -> dict:
-    from kpirules.backends.sql_table import SqlTable
     from kpirules.engine import evaluate
     from kpirules.plan import build_plan
     from kpirules.rulesfile import parse_rules_file
@@ -311,11 +355,12 @@ def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baseline
         entries = parse_rules_file("\n".join(f"{n}: {t}" for n, t in generate.make_rules(rule_count)))
         as_of = generate.AS_OF
         recording = Recording(target.engine)
-        table = SqlTable(recording, "daily")
+        table = KeptGroups(recording, "daily")
         plan = build_plan(entries, names=[*table.names(), "date"], as_of=as_of)
         queries = {"union": hand_written, "grouping_sets": grouping_sets}
         manual = {name: queries[name](plan, "daily", target.dialect) for name in baselines}
         ours: list[float] = []
+        union_rows: list = []
         theirs: dict[str, list[float]] = {name: [] for name in manual}
         theirs_bytes: dict[str, int] = {}
         for _ in range(repeat):  # in turn, so load drifts hit every query alike
@@ -327,6 +372,8 @@ def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baseline
                 t = time.perf_counter()
                 rows_back = target.run(sql)
                 theirs[name].append(time.perf_counter() - t)
+                if name == "union":
+                    union_rows = rows_back
                 theirs_bytes[name] = len(json.dumps(rows_back, default=str))
                 print(f"  {name}: {theirs[name][-1]:.1f} s, {len(rows_back)} rows", flush=True)
         compiled_rows = recording.rows
@@ -340,12 +387,31 @@ def bench(engine_name: str, rows: int, rule_count: int, repeat: int, *, baseline
         out.update({"best_hand_written": best, "ratio": round(median(ours) / median(theirs[best]), 2),
                     "kpirules_rows_back": len(compiled_rows),
                     "kpirules_bytes_back": len(json.dumps(compiled_rows, default=str))})
+        if "union" in manual:
+            out["agreement"] = agreement(plan, table.kept, union_rows)
+            print(f"  agreement with the union: {out['agreement']['checked']:,} aggregates checked, "
+                  f"{len(out['agreement']['problems'])} problems", *out["agreement"]["problems"], sep="\n    ")
         out.update(memory.stop())
         return out
     finally:
         if stop:
             stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def KeptGroups(engine, table: str):
+    """A ``SqlTable`` that keeps the groups its last ``groups(plan)`` returned (for the
+    agreement check: the timed run's own numbers, not another query's)."""
+    from kpirules.backends.sql_table import SqlTable
+
+    class Kept(SqlTable):
+        kept: dict = {}
+
+        def groups(self, plan) -> dict:
+            self.kept = super().groups(plan)
+            return self.kept
+
+    return Kept(engine, table)
 
 
 class Recording:

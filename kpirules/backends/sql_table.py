@@ -145,16 +145,14 @@ def decode(compiled, rows: Iterable[tuple]):
                     extents[metric] = (EPOCH + dt.timedelta(days=int(first)),
                                        EPOCH + dt.timedelta(days=int(last)))
             continue
-        if not n:  # a scan without dims still returns one row, of 0 rows
-            continue
         scan = compiled.scans[index]
-        segment = tuple(dims[:len(scan.dims)])
         group = Group(rows=int(n), days=int(days))
         parts: dict[tuple[str, str], dict[str, float | None]] = {}
-        for (func, column, part), value in zip(compiled.slots[index], values):
+        for func, column, part, at in compiled.slots[index]:
+            value = values[at]
             parts.setdefault((func, column), {})[part] = None if value is None else float(value)
         for (func, column), got in parts.items():
             cells = int(got.pop("cells") or 0)
             group.values[(func, column)] = AggValue(AGGREGATES[func].of_parts(got, cells), cells)
-        groups[scan][segment] = group
+        groups[scan][tuple(dims[at] for at in compiled.segments[index])] = group
     return groups, extents

@@ -22,23 +22,34 @@ Why the query has this shape:
   dimension the plan uses (segments and filter columns) with the row count and each
   metric's sum, count, min and max. Every scan reads the cube (at most days x dimension
   combinations rows) instead of the table: a thousand rules over a hundred million rows
-  are one pass over the rows and many small passes over the cube, where one query per
-  rule would be a thousand passes. A scan groups its cube rows by (segment, date), which
-  gives its number of distinct days, then by segment. ``last``/``first`` ("the value on
-  the latest date where x is non-blank") are a window over those days. CTEs and window
-  functions are in every dialect we target (DuckDB, PostgreSQL, Spark, BigQuery,
-  Snowflake).
-- All scans are one ``UNION ALL`` of equally shaped branches: scan number, dimension
-  values (as text, a blank as ``''``: spec "values compare as text"), row count, day count,
-  then one slot per aggregate (NULL-padded), so one round trip brings back everything and
-  only aggregates cross the wire.
-- Data extents are one more branch (scan -1): per metric the first and last date with a
-  non-blank value up to as_of - 1, as day numbers since 1970-01-01.
-- An engine that inlines CTEs (Spark: it copies the cube into every branch and pushes each
-  branch's period and filters into its copy, so no two copies are alike and none is
-  reused: 82 scans were 166 reads of the table) asks for the cube apart
-  (``cube_relation``): ``Compiled.cube_sql`` is the cube alone, to be materialised under
-  that name, and the query reads the cube from it.
+  are one pass over the rows, where one query per rule would be a thousand passes.
+- Every scan is answered by *one aggregation* over the cube, not one branch per scan
+  (82 branches for 1,000 rules were the query's fixed cost: sqlglot building and
+  rendering them, the engine parsing and planning them, ~250 small stages on Spark). The
+  cube is joined to the list of the scans (``VALUES``: scan number, first and last day as
+  date parameters, the number of its set of filters, a 0/1 flag per dimension saying
+  whether it groups by it); the filters are one ``CASE`` on the filter set's number;
+  a dimension the scan does not group by is NULL in its rows. The joined rows are grouped
+  by (scan, segment, date), which gives each segment's number of distinct days, then by
+  (scan, segment). ``last``/``first`` ("the value on the latest date where x is
+  non-blank") are a window over those days per (scan, segment). The same idea as the
+  DuckDB CSV path's shared branches (``kpirules.backends.sql_plan.shared_select``), taken
+  to every scan. CTEs, ``VALUES`` (BigQuery: an ``UNNEST`` of ``STRUCT``s, sqlglot's
+  rewrite) and window functions are in every dialect we target (DuckDB, PostgreSQL,
+  Spark, BigQuery, Snowflake).
+- A row is: scan number, one text per dimension of the plan (a blank as ``''``: spec
+  "values compare as text"; NULL where the scan does not group by it), row count, day
+  count, then the aggregates every scan may need (``_layout``: each column's non-blank
+  cells and its functions' parts), so one round trip brings back everything and only
+  aggregates cross the wire. ``Compiled.slots`` says which of them each scan reads.
+- Data extents are one more branch (scan -1), the query's one ``UNION ALL``: per metric
+  the first and last date with a non-blank value up to as_of - 1, as day numbers since
+  1970-01-01.
+- An engine that inlines CTEs or plans every query from scratch (Spark) asks for the
+  cube apart (``cube_relation``): ``Compiled.cube_sql`` is the cube alone, to be
+  materialised under that name, and the query reads the cube from it. (When each scan
+  was a branch, Spark copied the cube into every branch: 82 scans were 166 reads of the
+  table.)
 """
 
 from __future__ import annotations
@@ -60,10 +71,12 @@ class Compiled:
 
     sql: str
     params: dict[str, Any]
-    width: int  # number of dimension slots
-    slots: list[list[tuple[str, str, str]]]  # per scan: (func, column, part) per value slot
-    scans: list[Any]  # the plan's scans, in branch order
-    metrics: list[str] = field(default_factory=list)  # extents branch order
+    width: int  # number of dimension slots: the plan's dimensions, sorted
+    # per scan: (func, column, part or "cells", position among the row's values)
+    slots: list[list[tuple[str, str, str, int]]]
+    scans: list[Any]  # the plan's scans; a row's scan is its index here
+    metrics: list[str] = field(default_factory=list)  # extents row order
+    segments: list[tuple[int, ...]] = field(default_factory=list)  # per scan: its dims' slots
     # With cube_relation: the cube alone, to be materialised under that name first.
     cube_sql: str | None = None
     cube_params: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +141,11 @@ def _double(expr: exp.Expression) -> exp.Expression:
     return exp.Cast(this=expr, to=exp.DataType(this=exp.DataType.Type.DOUBLE))
 
 
+def _date(expr: exp.Expression) -> exp.Expression:
+    # Typed where it stands: a driver that binds on the client (Snowflake's) sends text.
+    return exp.Cast(this=expr, to=exp.DataType(this=exp.DataType.Type.DATE))
+
+
 def _days(expr: exp.Expression) -> exp.Expression:
     """Days since 1970-01-01 of a date expression, as a double."""
     epoch = exp.Cast(this=exp.Literal.string(EPOCH.isoformat()), to=exp.DataType(this=exp.DataType.Type.DATE))
@@ -143,98 +161,136 @@ def _filter(flt, cube_dims: dict[str, str], params: _Params) -> exp.Expression:
     return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
 
 
-def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], params: _Params
-          ) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
+def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], extents: list[str],
+          params: _Params) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
     """The one pass over the table: per date and every dimension the plan uses (segments and
     filters, as text, blank as ''), the row count and each metric's non-blank cells and the
-    parts its functions need, over the plan's date hull. Every scan then reads this cube, which holds at most
-    days x dimension combinations rows, instead of the table."""
+    parts its functions need. Every scan then reads this cube, which holds at most days x
+    dimension combinations rows, instead of the table.
+
+    It spans every day up to the later of the plan's last day and as_of - 1, so that the
+    data extents come from it too (one pass over the table, not two); outside the plan's
+    hull, where no scan reads, the dimensions are NULL: those days are one row each."""
     dims = sorted(plan.dims)
-    metrics = sorted(plan.metrics)
+    metrics = sorted(set(plan.metrics) | set(extents))
     parts = _parts(key for needed in plan.scans.values() for key in needed)
     cube_dims = {d: f"k{i}" for i, d in enumerate(dims)}
     cube_metrics = {m: i for i, m in enumerate(metrics)}
-    dim_exprs = [_text(_col(columns[d])) for d in dims]
-    cols: list[exp.Expression] = [_as(e, cube_dims[d]) for e, d in zip(dim_exprs, dims)]
-    cols += [_as(_col(date), "d"), _as(exp.Count(this=exp.Star()), "r")]
+    last_day = plan.as_of - dt.timedelta(days=1)
+    start, end = plan.hull or (last_day, last_day)
+    # (Parameters only where the query uses them, with dimensions: DuckDB refuses unused ones.)
+    in_hull = exp.Between(this=_col(date), low=params.add(start), high=params.add(end)) if dims else exp.false()
+    # The rows, as the columns the cube groups (k<i>: a dimension's text in the hull,
+    # d) and aggregates (m<i>): grouping by plain columns, not by expressions holding
+    # parameters, which engines need not see as the same expression twice.
+    row_cols: list[exp.Expression] = [_as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_text(_col(columns[d])))]),
+                                          cube_dims[d]) for d in dims]
+    row_cols.append(_as(_col(date), "d"))
+    row_cols += [_as(_col(columns[m]), f"m{i}") for m, i in cube_metrics.items()]
+    upper = exp.LTE(this=_col(date), expression=params.add(max(end, last_day)))
+    rows = (exp.select(*row_cols, copy=False).from_(table.copy(), copy=False).where(upper, copy=False)
+            .subquery("kp_rows", copy=False))
+    cols: list[exp.Expression] = [exp.column(k) for k in cube_dims.values()]
+    cols += [exp.column("d"), _as(exp.Count(this=exp.Star()), "r")]
     for m, i in cube_metrics.items():
-        cols.append(_as(exp.Count(this=_col(columns[m])), f"cells{i}"))
-        cols += [_as(_agg(_KIND[part.kind], part.value(_col(columns[m]))), f"{name}{i}")
+        cols.append(_as(exp.Count(this=exp.column(f"m{i}")), f"cells{i}"))
+        cols += [_as(_agg(_KIND[part.kind], part.value(exp.column(f"m{i}"))), f"{name}{i}")
                  for name, part in sorted(parts.get(m, {}).items())]
-    start, end = plan.hull
-    cube = (exp.select(*cols, copy=False).from_(table.copy(), copy=False)
-            .where(exp.Between(this=_col(date), low=params.add(start), high=params.add(end)), copy=False)
-            .group_by(*[e.copy() for e in dim_exprs], _col(date), copy=False))
+    cube = (exp.select(*cols, copy=False).from_(rows, copy=False)
+            .group_by(*[exp.column(k) for k in cube_dims.values()], exp.column("d"), copy=False))
     return cube, cube_dims, cube_metrics
 
 
-def _scan_branch(index: int, scan, needed: Iterable[tuple[str, str]], *, cube_dims: dict[str, str],
-                 cube_metrics: dict[str, int], width: int, n_slots: int, params: _Params,
-                 cube_name: str = "kp_cube"
-                 ) -> tuple[exp.Select, list[tuple[str, exp.Select]], list[tuple[str, str, str]]]:
-    """One scan: its days from the cube (period, filters, grouped by segment and date), then
-    one row per segment. ``first``/``last`` add a window over the days (the segment's
-    latest/earliest day where the column is non-blank)."""
-    needed = sorted(needed)
-    metrics = sorted({column for _, column in needed})
-    dims = [f"g{i}" for i in range(len(scan.dims))]
-    seg = [exp.column(cube_dims[d]) for d in scan.dims]
+def _layout(scans: list[tuple[Any, set[tuple[str, str]]]]) -> dict[tuple[str, str, str | None], int]:
+    """Where each aggregate of the scans' shared row sits among its values: (part name or
+    "cells", column, edge or None) -> position. Every function of a column shares the
+    column's non-blank cells; functions that name the same part share it (sum and avg
+    one sum); an ``edge`` function's parts are their own (taken on one day)."""
+    layout: dict[tuple[str, str, str | None], int] = {}
+    for func, column in sorted({key for _, needed in scans for key in needed}):
+        fn = AGGREGATES[func]
+        for key in [("cells", column, None), *((name, column, fn.edge) for name in sorted(fn.parts))]:
+            layout.setdefault(key, len(layout))
+    return layout
+
+
+def _scans_query(scans: list[tuple[Any, set[tuple[str, str]]]], *, dims: list[str],
+                 cube_dims: dict[str, str], cube_metrics: dict[str, int],
+                 layout: dict[tuple[str, str, str | None], int], n_slots: int, params: _Params,
+                 cube_name: str) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
+    """Every scan in one aggregation over the cube: the cube joined to the list of the
+    scans (``s``: number, first and last day, filter set, and a flag per dimension that
+    says whether the scan groups by it), grouped by scan, segment and day, then by scan and
+    segment. A dimension a scan does not group by is NULL in its rows (cube texts never
+    are: a blank is ''). ``first``/``last`` add a window over a scan's days per segment
+    (its latest/earliest day where the column is non-blank)."""
+    filter_sets: dict[tuple, int] = {(): 0}
+    for scan, _ in scans:
+        filter_sets.setdefault(scan.filters, len(filter_sets))
+    rows = []
+    for index, (scan, _) in enumerate(scans):
+        row: list[exp.Expression] = [exp.Literal.number(index), _date(params.add(scan.period.start)),
+                                     _date(params.add(scan.period.end)),
+                                     exp.Literal.number(filter_sets[scan.filters])]
+        rows.append(exp.Tuple(expressions=row + [exp.Literal.number(int(d in scan.dims)) for d in dims]))
+    names = ["s_i", "s_lo", "s_hi", "s_f", *(f"s_u{j}" for j in range(len(dims)))]
+    listed = exp.Values(expressions=rows, alias=exp.TableAlias(this=exp.to_identifier("s"),
+                                                                columns=[exp.to_identifier(n) for n in names]))
     where: list[exp.Expression] = [
-        exp.Between(this=exp.column("d"), low=params.add(scan.period.start), high=params.add(scan.period.end))]
-    where += [_filter(flt, cube_dims, params) for flt in scan.filters]
-    daily_name = f"s{index}_day"
-    daily_cols: list[exp.Expression] = [_as(e, g) for e, g in zip(seg, dims)]
+        exp.Between(this=exp.column("d"), low=exp.column("s_lo"), high=exp.column("s_hi"))]
+    cases = [exp.If(this=exp.Literal.number(i), true=exp.and_(*[_filter(f, cube_dims, params) for f in filters],
+                                                                 copy=False))
+             for filters, i in filter_sets.items() if filters]
+    if cases:  # the scan's filters, by its filter set (0: none)
+        where.append(exp.Case(this=exp.column("s_f"), ifs=cases, default=exp.true()))
+    groups = [f"g{j}" for j in range(len(dims))]
+    segment = [exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.column(f"s_u{j}"), expression=exp.Literal.number(1)),
+                                    true=exp.column(cube_dims[d]))]) for j, d in enumerate(dims)]
+    parts = _parts(key for _, needed in scans for key in needed)
+    daily_cols: list[exp.Expression] = [exp.column("s_i"), *(_as(e, g) for e, g in zip(segment, groups))]
     daily_cols += [exp.column("d"), _as(_agg("SUM", exp.column("r")), "r")]
-    parts = _parts(needed)
-    for i, column in enumerate(metrics):
+    for column in sorted(parts):
         c = cube_metrics[column]
-        daily_cols.append(_as(_agg("SUM", exp.column(f"cells{c}")), f"cells{i}"))
-        daily_cols += [_as(_agg(_KIND[part.kind], exp.column(f"{name}{c}")), f"{name}{i}")
+        daily_cols.append(_as(_agg("SUM", exp.column(f"cells{c}")), f"cells{c}"))
+        daily_cols += [_as(_agg(_KIND[part.kind], exp.column(f"{name}{c}")), f"{name}{c}")
                        for name, part in sorted(parts[column].items())]
-    daily = (exp.select(*daily_cols, copy=False).from_(exp.to_table(cube_name), copy=False)
+    daily = (exp.select(*daily_cols, copy=False)
+             .from_(exp.to_table(cube_name), copy=False)
+             .join(listed, join_type="cross", copy=False)
              .where(exp.and_(*where, copy=False), copy=False)
-             .group_by(*[e.copy() for e in seg], exp.column("d"), copy=False))
-    ctes = [(daily_name, daily)]
-    source = daily_name
-    edges = sorted({(AGGREGATES[func].edge, column) for func, column in needed if AGGREGATES[func].edge})
+             .group_by(exp.column("s_i"), *[e.copy() for e in segment], exp.column("d"), copy=False))
+    ctes = [("kp_day", daily)]
+    source = "kp_day"
+    keys = ["s_i", *groups]
+    edges = sorted({(edge, column) for _, column, edge in layout if edge})
     if edges:
         edge_cols: list[exp.Expression] = [exp.Star()]
-        partition = [exp.column(g) for g in dims]
-        for name, column in edges:
-            i = metrics.index(column)
-            has = exp.If(this=exp.GT(this=exp.column(f"cells{i}"), expression=exp.Literal.number(0)),
+        for edge, column in edges:
+            c = cube_metrics[column]
+            has = exp.If(this=exp.GT(this=exp.column(f"cells{c}"), expression=exp.Literal.number(0)),
                          true=exp.column("d"))
-            edge_cols.append(_as(exp.Window(this=_agg("MAX" if name == "last" else "MIN", exp.Case(ifs=[has])),
-                                        partition_by=[p.copy() for p in partition] or None), f"{name}_d{i}"))
-        source = f"s{index}_edge"
-        ctes.append((source, exp.select(*edge_cols, copy=False).from_(daily_name, copy=False)))
-    out: list[exp.Expression] = [_as(exp.Literal.number(index), "scan")]
-    for slot in range(width):
-        # Only the first branch's columns need types (a UNION takes them from it); an untyped
-        # NULL pads the others, which keeps a thousand-scan query short.
-        value = exp.column(dims[slot]) if slot < len(dims) else exp.Null()
-        out.append(_as(_cast_text(value) if slot < len(dims) or index == 0 else value, f"g{slot}"))
+            edge_cols.append(_as(exp.Window(this=_agg("MAX" if edge == "last" else "MIN", exp.Case(ifs=[has])),
+                                            partition_by=[exp.column(k) for k in keys]), f"{edge}_d{c}"))
+        source = "kp_edge"
+        ctes.append((source, exp.select(*edge_cols, copy=False).from_("kp_day", copy=False)))
+    out: list[exp.Expression] = [_as(exp.column("s_i"), "scan")]
+    out += [_as(_cast_text(exp.column(g)), g) for g in groups]
     out += [_as(_double(_agg("SUM", exp.column("r"))), "n"), _as(_double(exp.Count(this=exp.Star())), "days")]
-    slots: list[tuple[str, str, str]] = []
-    values: list[exp.Expression] = []
-    for func, column in needed:
-        i = metrics.index(column)
-        fn = AGGREGATES[func]
-        for name, part in fn.parts.items():
-            part_sql: exp.Expression = exp.column(f"{name}{i}")
-            if fn.edge:  # the part on the segment's latest/earliest non-blank day
-                on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{fn.edge}_d{i}"))
-                part_sql = exp.Case(ifs=[exp.If(this=on_day, true=part_sql)])
-            values.append(_agg(_KIND[part.kind], part_sql))
-            slots.append((func, column, name))
-        values.append(_agg("SUM", exp.column(f"cells{i}")))
-        slots.append((func, column, "cells"))
+    values: list[exp.Expression] = [exp.Null()] * n_slots
+    for (name, column, edge_name), k in layout.items():
+        c = cube_metrics[column]
+        if name == "cells":
+            values[k] = _agg("SUM", exp.column(f"cells{c}"))
+            continue
+        part_sql: exp.Expression = exp.column(f"{name}{c}")
+        if edge_name:  # the part on the segment's latest/earliest non-blank day
+            on_day = exp.EQ(this=exp.column("d"), expression=exp.column(f"{edge_name}_d{c}"))
+            part_sql = exp.Case(ifs=[exp.If(this=on_day, true=part_sql)])
+        values[k] = _agg(_KIND[parts[column][name].kind], part_sql)
     out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
-    out += [_as(_double(exp.Null()) if index == 0 else exp.Null(), f"v{k}") for k in range(len(values), n_slots)]
-    branch = exp.select(*out, copy=False).from_(source, copy=False)
-    if dims:
-        branch = branch.group_by(*[exp.column(g) for g in dims], copy=False)
-    return branch, ctes, slots
+    query = (exp.select(*out, copy=False).from_(source, copy=False)
+             .group_by(*[exp.column(k) for k in keys], copy=False))
+    return query, ctes
 
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
@@ -248,55 +304,54 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     params = _Params()
     cube_sql, cube_params = None, {}
     scans = list(plan.scans.items())
-    width = max((len(scan.dims) for scan, _ in scans), default=0)
+    dims = sorted(plan.dims)
     extents = sorted(extents)
-    n_slots = max([sum(len(AGGREGATES[func].parts) + 1 for func, _ in needed) for _, needed in scans]
-                  + [2 * len(extents), 1])
+    layout = _layout(scans)
+    n_slots = max(len(layout), 2 * len(extents), 1)
     ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
-    all_slots = []
+    cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, extents=extents,
+                                          params=params)
+    cube_name = cube_relation or "kp_cube"
+    if cube_relation:
+        cube_sql, cube_params = _render(cube, dialect, param_style), params.values
+        params = _Params()
+    else:
+        ctes.append(("kp_cube", cube))
     if scans:
-        cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, params=params)
-        if cube_relation:
-            cube_sql, cube_params = _render(cube, dialect, param_style), params.values
-            params = _Params()
-        else:
-            ctes.append(("kp_cube", cube))
-        for index, (scan, needed) in enumerate(scans):
-            branch, scan_ctes, slots = _scan_branch(index, scan, needed, cube_dims=cube_dims,
-                                                    cube_metrics=cube_metrics, width=width,
-                                                    n_slots=n_slots, params=params,
-                                                    cube_name=cube_relation or "kp_cube")
-            ctes += scan_ctes
-            branches.append(branch)
-            all_slots.append(slots)
+        scans_query, scan_ctes = _scans_query(scans, dims=dims, cube_dims=cube_dims, cube_metrics=cube_metrics,
+                                              layout=layout, n_slots=n_slots, params=params, cube_name=cube_name)
+        ctes += scan_ctes
+        branches.append(scans_query)
     if extents or not branches:
+        # Each metric's first and last day with a non-blank cell up to as_of - 1, from the cube.
         out: list[exp.Expression] = [_as(exp.Literal.number(-1), "scan")]
-        out += [_as(_cast_text(exp.Null()), f"g{i}") for i in range(width)]
-        out += [_as(_double(exp.Count(this=exp.Star())), "n"), _as(_double(exp.Literal.number(0)), "days")]
+        out += [_as(_cast_text(exp.Null()), f"g{i}") for i in range(len(dims))]
+        out += [_as(_double(_agg("SUM", exp.column("r"))), "n"), _as(_double(exp.Literal.number(0)), "days")]
         values: list[exp.Expression] = []
         for metric in extents:
-            m = _col(columns[metric])
-            present = exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=m, expression=exp.Null())),
-                                           true=_col(date))])
+            has = exp.GT(this=exp.column(f"cells{cube_metrics[metric]}"), expression=exp.Literal.number(0))
+            present = exp.Case(ifs=[exp.If(this=has, true=exp.column("d"))])
             values += [_days(_agg("MIN", present)), _days(_agg("MAX", present.copy()))]
         values += [exp.Null()] * (n_slots - len(values))
         out += [_as(_double(v), f"v{k}") for k, v in enumerate(values)]
         last_day = plan.as_of - dt.timedelta(days=1)
-        branches.append(exp.select(*out, copy=False).from_(table.copy(), copy=False)
-                        .where(exp.LTE(this=_col(date), expression=params.add(last_day)), copy=False))
-    # Built as nodes: sqlglot's union() helper copies its left side each time, which is
-    # quadratic in the number of scans.
+        branches.append(exp.select(*out, copy=False).from_(exp.to_table(cube_name), copy=False)
+                        .where(exp.LTE(this=exp.column("d"), expression=params.add(last_day)), copy=False))
     query: exp.Expression = branches[0]
-    for branch in branches[1:]:
-        query = exp.Union(this=query, expression=branch, distinct=False)
+    if len(branches) > 1:
+        query = exp.Union(this=query, expression=branches[1], distinct=False)
     # The WITH clause set as a node: the with_() helper deep-copies every CTE it is given.
     with_key = "with_" if "with_" in type(query).arg_types else "with"
     if ctes:
         query.set(with_key, exp.With(expressions=[exp.CTE(this=cte, alias=exp.TableAlias(this=_ident(name)))
                                                   for name, cte in ctes]))
-    return Compiled(sql=_render(query, dialect, param_style), params=params.values, width=width,
-                    slots=all_slots, scans=[scan for scan, _ in scans], metrics=extents,
+    slots = [[(func, column, part, layout[(part, column, AGGREGATES[func].edge if part != "cells" else None)])
+              for func, column in sorted(needed) for part in ["cells", *AGGREGATES[func].parts]]
+             for _, needed in scans]
+    return Compiled(sql=_render(query, dialect, param_style), params=params.values, width=len(dims),
+                    slots=slots, scans=[scan for scan, _ in scans], metrics=extents,
+                    segments=[tuple(dims.index(d) for d in scan.dims) for scan, _ in scans],
                     cube_sql=cube_sql, cube_params=cube_params, cube_relation=cube_relation)
 
 
