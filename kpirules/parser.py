@@ -9,7 +9,8 @@ reports) -- never a Lark exception.
 
 ``parse_rule`` is memoised by text: the same rule text written on many rows, or checked
 again by ``validate`` and ``check``, is parsed once. Rules are immutable, so sharing them is
-safe.
+safe. A text of a shape parsed before (the same words, other numbers, strings and columns)
+is built from that shape's template (``kpirules.rule_templates``) without parsing.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Callable
 
+from kpirules import rule_templates
 from kpirules.ast import Rule
 from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
 from kpirules.i18n import _
@@ -164,10 +166,10 @@ def _grammar_text() -> str:
         return fh.read()
 
 
-@lru_cache(maxsize=8192)
-def parse_rule(text: str) -> Rule:
+def _parse_rule(text: str, templates: bool = True) -> Rule:
     """Parse one rule. Raises ``KpiError`` (category ``syntax``, ``unknown-function`` or
-    ``invalid-rule``) with line/column counted within ``text``."""
+    ``invalid-rule``) with line/column counted within ``text``. ``templates=False`` parses
+    even a text of a known shape (tests compare both ways)."""
     if not isinstance(text, str):
         raise TypeError(f"a rule is text, not {type(text).__name__}")
     source = text
@@ -184,6 +186,20 @@ def parse_rule(text: str) -> Rule:
             INVALID_RULE, _("the rule is {n} characters long; a rule may have at most {max}").format(
                 n=f"{len(source):,}", max=f"{MAX_RULE_CHARS:,}"), line=1, column=1,
             source_line=source_line(source, 1)[:200], suggestion=_("split it into several rules")))
+    # A rule of a shape parsed before (other numbers, strings, columns) is built from it;
+    # anything that does not fit is parsed, and teaches the shape (kpirules.rule_templates).
+    tokens = rule_templates.lex(source, text) if templates else None
+    if tokens is not None:
+        built = rule_templates.build(tokens)
+        if built is not None:
+            return built
+    rule = _parse_source(source, text)
+    if tokens is not None:
+        rule_templates.learn(tokens, rule)
+    return rule
+
+
+def _parse_source(source: str, text: str) -> Rule:
     parser = _parser()
     try:
         condition, clauses = parser.parse(source)
@@ -203,6 +219,30 @@ def parse_rule(text: str) -> Rule:
             raise KpiError(explain(source, exc, _lark().lex)) from None
         except RecursionError:  # Lark's own pass built a deep tree before the error
             raise KpiError(_too_deep(source, None)) from None
+
+
+class _Memoised:
+    """``parse_rule``: ``_parse_rule`` memoised by text (the same rule written on many rows,
+    or checked again by ``validate`` and ``check``, is parsed once; rules are immutable, so
+    sharing them is safe). ``cache_clear`` also forgets the rule templates, so that a
+    function plugin unloaded (tests) is looked up again."""
+
+    def __init__(self, parse: Callable[[str], Rule]):
+        self._cached = lru_cache(maxsize=8192)(parse)
+        self.__doc__, self.__wrapped__ = parse.__doc__, parse
+
+    def __call__(self, text: str) -> Rule:
+        return self._cached(text)
+
+    def cache_clear(self) -> None:
+        self._cached.cache_clear()
+        rule_templates.clear()
+
+    def cache_info(self) -> Any:
+        return self._cached.cache_info()
+
+
+parse_rule = _Memoised(_parse_rule)
 
 
 def _rejected_by_lark(exc: Exception) -> bool:
