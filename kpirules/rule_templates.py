@@ -236,25 +236,8 @@ class _Compiler:
                     args[index] = maker(t)
                 return Rule(*args, span=span(t))
             return make_rule
-        uid, shared = next(_UIDS), _SHARED
-
-        def make(t: Tokens) -> Any:
-            # The same sub-tree at the same place (`sum(orders)` at column 1) is one
-            # object for every rule: built once, and what is derived from it by node
-            # identity (kpirules.ast.node_cache) is derived once.
-            args = values.copy()
-            where = span(t)
-            key = [uid, id(where)]
-            for index, maker in makers:
-                made = maker(t)
-                args[index] = made
-                key.append(id(made) if isinstance(made, Node) else made)
-            frozen = tuple(key)
-            found = shared.get(frozen)
-            if found is None:
-                found = shared[frozen] = cls(*args, span=where)
-            return found
-        return make
+        return _shared(cls, values, [(index, maker, isinstance(values[index], Node)) for index, maker in makers],
+                       span)
 
     def field(self, node: Node, name: str, value: Any) -> Maker | None:
         """The maker of one field's value, or None where it is the template's own."""
@@ -337,6 +320,55 @@ class _Compiler:
             return None
         self.slots.update(found)
         return lambda t: tuple([t.texts[i][1:-1] for i in found])
+
+
+def _shared(cls: Any, values: list[Any], makers: list[tuple[int, Maker, bool]], span: Maker) -> Maker:
+    """The maker of a node other than the rule: the same sub-tree at the same place
+    (`sum(orders)` at column 1) is one object for every rule, built once, and what is
+    derived from it by node identity (kpirules.ast.node_cache) is derived once. Its key: the
+    template's node (a number from _UIDS), the identity of its span and of its children
+    (which the entry keeps alive), its other values (a filter's strings). Written out for
+    the usual one or two made fields: this runs for every node of every rule."""
+    uid, shared = next(_UIDS), _SHARED
+    if len(makers) == 1:
+        ((index, maker, by_id),) = makers
+
+        def make_one(t: Tokens) -> Any:
+            where, made = span(t), maker(t)
+            key = (uid, id(where), id(made) if by_id else made)
+            found = shared.get(key)
+            if found is None:
+                args = values.copy()
+                args[index] = made
+                found = shared[key] = cls(*args, span=where)
+            return found
+        return make_one
+    if len(makers) == 2:
+        (index_a, maker_a, by_id_a), (index_b, maker_b, by_id_b) = makers
+
+        def make_two(t: Tokens) -> Any:
+            where, a, b = span(t), maker_a(t), maker_b(t)
+            key = (uid, id(where), id(a) if by_id_a else a, id(b) if by_id_b else b)
+            found = shared.get(key)
+            if found is None:
+                args = values.copy()
+                args[index_a], args[index_b] = a, b
+                found = shared[key] = cls(*args, span=where)
+            return found
+        return make_two
+
+    def make(t: Tokens) -> Any:
+        where = span(t)
+        made = [maker(t) for _, maker, _ in makers]
+        key = (uid, id(where), *[id(m) if by_id else m for m, (_, _, by_id) in zip(made, makers)])
+        found = shared.get(key)
+        if found is None:
+            args = values.copy()
+            for m, (index, _, _) in zip(made, makers):
+                args[index] = m
+            found = shared[key] = cls(*args, span=where)
+        return found
+    return make
 
 
 def _none(t: Tokens) -> None:
