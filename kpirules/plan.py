@@ -149,6 +149,7 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
     # Rules that read the same rows share one Scan object, found by plain values (window,
     # filters, segments, baseline) rather than by hashing periods and filter nodes a rule.
     reads: dict[tuple[object, ...], _Reads] = {}
+    interned: dict[Scan, Scan] = {}
     for entry in entries:
         rule = entry.rule
         rp = RulePlan(entry=entry, rule=rule, problem=entry.problem)
@@ -167,7 +168,7 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
                (baseline.kind, baseline.count) if baseline is not None else None)
         found = reads.get(key)
         if found is None:
-            found = reads[key] = _reads(plan, rule, dims, baseline)
+            found = reads[key] = _reads(plan, rule, dims, baseline, interned)
         rp.current, rp.baselines, current, baselines = found
         if rp.current is None:  # a to-date window on the first day of its unit: nothing to scan
             continue
@@ -182,14 +183,18 @@ def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.
     return plan
 
 
-def _reads(plan: Plan, rule: Rule, dims: tuple[str, ...], baseline: Baseline | None) -> _Reads:
+def _reads(plan: Plan, rule: Rule, dims: tuple[str, ...], baseline: Baseline | None,
+           interned: dict[Scan, Scan]) -> _Reads:
     """The scans ``rule`` reads (its period's, its baseline periods'), each entered in the
-    plan (a scan with no aggregate, impossible for a valid rule, still exists)."""
+    plan (a scan with no aggregate, impossible for a valid rule, still exists) and one
+    object for every rule that reads it (``interned``), so that looking it up in the
+    plan's or a backend's dictionary finds it by identity."""
     now = window_period(rule.window, plan.as_of)
     if now is None:
         return None, (), set(), []
-    current = Scan(now, rule.filters, dims)
-    baselines = () if baseline is None else tuple(
-        Scan(p, rule.filters, dims) for p in baseline_periods(rule.window, plan.as_of, baseline))
-    return (current, baselines, plan.scans.setdefault(current, set()),
-            [plan.scans.setdefault(scan, set()) for scan in baselines])
+    scans = [Scan(now, rule.filters, dims)]
+    if baseline is not None:
+        scans += [Scan(p, rule.filters, dims) for p in baseline_periods(rule.window, plan.as_of, baseline)]
+    scans = [interned.setdefault(scan, scan) for scan in scans]
+    keys = [plan.scans.setdefault(scan, set()) for scan in scans]
+    return scans[0], tuple(scans[1:]), keys[0], keys[1:]
