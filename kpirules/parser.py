@@ -166,6 +166,10 @@ def _grammar_text() -> str:
         return fh.read()
 
 
+TEMPLATES_AFTER = 100  # rules parsed the plain way before rule templates are used
+_plain_parses = 0
+
+
 def _parse_rule(text: str, templates: bool = True) -> Rule:
     """Parse one rule. Raises ``KpiError`` (category ``syntax``, ``unknown-function`` or
     ``invalid-rule``) with line/column counted within ``text``. ``templates=False`` parses
@@ -188,7 +192,14 @@ def _parse_rule(text: str, templates: bool = True) -> Rule:
             source_line=source_line(source, 1)[:200], suggestion=_("split it into several rules")))
     # A rule of a shape parsed before (other numbers, strings, columns) is built from it;
     # anything that does not fit is parsed, and teaches the shape (kpirules.rule_templates).
-    tokens = rule_templates.lex(source, text) if templates else None
+    # That pays once shapes repeat; the first rules are parsed without a key (a file of a
+    # hundred rules has few repeats, and lexing and learning each would cost more).
+    global _plain_parses
+    tokens = None
+    if templates and _plain_parses >= TEMPLATES_AFTER:
+        tokens = rule_templates.lex(source, text)
+    elif templates:
+        _plain_parses += 1
     if tokens is not None:
         built = rule_templates.build(tokens)
         if built is not None:
@@ -225,7 +236,7 @@ class _Memoised:
     """``parse_rule``: ``_parse_rule`` memoised by text (the same rule written on many rows,
     or checked again by ``validate`` and ``check``, is parsed once; rules are immutable, so
     sharing them is safe). ``cache_clear`` also forgets the rule templates, so that a
-    function plugin unloaded (tests) is looked up again."""
+    function plugin unloaded (tests) is looked up again, and starts over as a new process."""
 
     def __init__(self, parse: Callable[[str], Rule]):
         self._cached = lru_cache(maxsize=8192)(parse)
@@ -235,8 +246,10 @@ class _Memoised:
         return self._cached(text)
 
     def cache_clear(self) -> None:
+        global _plain_parses
         self._cached.cache_clear()
         rule_templates.clear()
+        _plain_parses = 0
 
     def cache_info(self) -> Any:
         return self._cached.cache_info()

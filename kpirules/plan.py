@@ -14,6 +14,7 @@ from kpirules.dataclass_fast import dataclass, field
 from typing import Iterable
 
 from kpirules.ast import Aggregate, Baseline, Change, Filter, Node, Rule, node_cache
+from kpirules.bulk import gc_paused
 from kpirules.errors import DATA, INVALID_RULE, Problem
 from kpirules.periods import baseline_periods
 from kpirules.periods import period as window_period
@@ -143,9 +144,14 @@ _Reads = tuple[Scan | None, tuple[Scan, ...], set[AggKey], list[set[AggKey]]]
 def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.date,
                ambiguous: dict[str, list[str]] | None = None, date_column: str = "date") -> Plan:
     """Plan ``entries`` against a table whose columns are ``names`` (normalised)."""
+    with gc_paused():  # a RulePlan a rule, none of them garbage (kpirules.bulk)
+        return _build_plan(entries, set(names), as_of, ambiguous or {}, date_column)
+
+
+def _build_plan(entries: Iterable[RuleEntry], names: set[str], as_of: dt.date,
+                ambiguous: dict[str, list[str]], date_column: str) -> Plan:
     plan = Plan(as_of=as_of)
-    ambiguous = ambiguous or {}
-    known = set(names) | set(ambiguous)  # once, not per rule
+    known = names | set(ambiguous)  # once, not per rule
     # Rules that read the same rows share one Scan object, found by plain values (window,
     # filters, segments, baseline) rather than by hashing periods and filter nodes a rule.
     reads: dict[tuple[object, ...], _Reads] = {}

@@ -328,8 +328,17 @@ def _shared(cls: Any, values: list[Any], makers: list[tuple[int, Maker, bool]], 
     derived from it by node identity (kpirules.ast.node_cache) is derived once. Its key: the
     template's node (a number from _UIDS), the identity of its span and of its children
     (which the entry keeps alive), its other values (a filter's strings). Written out for
-    the usual one or two made fields: this runs for every node of every rule."""
+    the usual none, one or two made fields: this runs for every node of every rule."""
     uid, shared = next(_UIDS), _SHARED
+    if not makers:  # a window, a baseline: only the place changes
+        def make_placed(t: Tokens) -> Any:
+            where = span(t)
+            key = (uid, id(where))
+            found = shared.get(key)
+            if found is None:
+                found = shared[key] = cls(*values, span=where)
+            return found
+        return make_placed
     if len(makers) == 1:
         ((index, maker, by_id),) = makers
 

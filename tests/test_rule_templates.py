@@ -43,8 +43,11 @@ def outcome(text, templates=True):
 
 
 @pytest.fixture(autouse=True)
-def fresh_templates():
+def fresh_templates(monkeypatch):
+    """A fresh start, with templates from the first rule (a process uses them after
+    ``TEMPLATES_AFTER`` rules: test_the_first_rules_are_parsed_without_a_template)."""
     parse_rule.cache_clear()
+    monkeypatch.setattr(parser, "TEMPLATES_AFTER", 0)
     yield
     parse_rule.cache_clear()
 
@@ -158,6 +161,20 @@ def test_a_reworded_rule_is_the_parsers_rule_or_its_error(pair):
 
 
 # ------------------------------------------------------------------------ memory bounds
+
+
+def test_the_first_rules_are_parsed_without_a_template(monkeypatch):
+    """A short file pays nothing for templates: its rules are not even lexed for a key."""
+    monkeypatch.setattr(parser, "TEMPLATES_AFTER", 5)
+    texts = [f"visits >= {n} weekly" for n in range(10)]
+    rules = [parse_rule(text) for text in texts[:5]]
+    assert not rule_templates._FIXED and not rule_templates._BUILDERS
+    rules += [parse_rule(text) for text in texts[5:]]
+    assert len(rule_templates._BUILDERS) == 1  # learnt from the 6th, used by the 7th to 10th
+    assert [r.condition.right.value for r in rules] == list(range(10))
+    parse_rule.cache_clear()  # a fresh start again
+    parse_rule("visits >= 1 weekly")
+    assert not rule_templates._FIXED
 
 
 def test_templates_are_bounded_and_dropped_with_the_parse_cache(monkeypatch):
