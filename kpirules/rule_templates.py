@@ -152,7 +152,7 @@ def learn(tokens: Tokens, rule: Rule) -> None:
     """Make ``rule`` (parsed from ``tokens``) the template of texts with its key and words."""
     if tokens.key in _FIXED and _FIXED[tokens.key] is None:
         return
-    if len(_BUILDERS) >= MAX_TEMPLATES:
+    if len(_BUILDERS) >= MAX_TEMPLATES or len(_FIXED) >= MAX_TEMPLATES:
         _FIXED.clear()
         _BUILDERS.clear()
     try:

@@ -181,7 +181,7 @@ def test_templates_are_bounded_and_dropped_with_the_parse_cache(monkeypatch):
     monkeypatch.setattr(rule_templates, "MAX_TEMPLATES", 8)
     for n in range(1, 30):
         parse_rule("visits" + " + visits" * n + " >= 1 weekly")  # a new shape each time
-        assert len(rule_templates._BUILDERS) <= 8
+        assert len(rule_templates._BUILDERS) <= 8 and len(rule_templates._FIXED) <= 8
     parse_rule.cache_clear()
     assert not rule_templates._BUILDERS and not rule_templates._SHARED
 
