@@ -218,11 +218,7 @@ class _Compiler:
         cls: Any = type(node)
         makers: list[tuple[int, Maker]] = []
         values: list[Any] = []
-        for name, spec in cls.__fast_fields__.items():
-            if name == "span":
-                continue
-            if spec.kw_only:
-                raise _Unusable  # pragma: no cover - no node has one but its span
+        for name in _fields(cls):
             value = getattr(node, name)
             maker = self.field(node, name, value)
             if maker is not None:
@@ -241,21 +237,23 @@ class _Compiler:
 
     def field(self, node: Node, name: str, value: Any) -> Maker | None:
         """The maker of one field's value, or None where it is the template's own."""
-        if type(node) is Rule and name == "text":
-            return _rule_text
-        if type(node) is Filter and name == "values":
-            return self.strings(node)
-        if type(node) is Rule and name == "confidence" and value is not None:
+        if isinstance(value, Node):
+            if name != "confidence" or type(node) is not Rule:
+                return self.node(value)
             self.numbers_fixed = True
             try:
                 return self.node(value)
             finally:
                 self.numbers_fixed = False
-        if isinstance(value, Node):
-            return self.node(value)
-        if isinstance(value, tuple) and any(isinstance(v, Node) for v in value):
-            items = [self.node(v) if isinstance(v, Node) else _constant(v) for v in value]
-            return lambda t: tuple([item(t) for item in items])
+        if isinstance(value, tuple):
+            if name == "values" and type(node) is Filter:
+                return self.strings(node)
+            if any(isinstance(v, Node) for v in value):
+                items = [self.node(v) if isinstance(v, Node) else _constant(v) for v in value]
+                return lambda t: tuple([item(t) for item in items])
+            return None
+        if name == "text" and type(node) is Rule:
+            return _rule_text
         return None
 
     def number(self, node: Number) -> Maker | None:
@@ -378,6 +376,20 @@ def _shared(cls: Any, values: list[Any], makers: list[tuple[int, Maker, bool]], 
             found = shared[key] = cls(*args, span=where)
         return found
     return make
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _fields(cls: Any) -> tuple[str, ...]:
+    """A node class's fields but its span, in the order its ``__init__`` takes them."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        specs = cls.__fast_fields__
+        if any(spec.kw_only for name, spec in specs.items() if name != "span"):
+            raise _Unusable  # pragma: no cover - no node has one but its span
+        names = _FIELDS[cls] = tuple(name for name in specs if name != "span")
+    return names
 
 
 def _none(t: Tokens) -> None:
