@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache, lru_cache
+from functools import cache, lru_cache, update_wrapper
 from typing import Any, Callable
 
 from kpirules import rule_templates
@@ -240,7 +240,8 @@ class _Memoised:
 
     def __init__(self, parse: Callable[[str], Rule]):
         self._cached = lru_cache(maxsize=8192)(parse)
-        self.__doc__, self.__wrapped__ = parse.__doc__, parse
+        update_wrapper(self, parse)  # its docstring and __wrapped__
+        self.__name__ = self.__qualname__ = "parse_rule"
 
     def __call__(self, text: str) -> Rule:
         return self._cached(text)
