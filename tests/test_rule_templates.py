@@ -203,3 +203,31 @@ def test_serve_sized_reuse_gives_the_same_rules_after_a_clear():
     rule_templates.clear()
     assert full(_parse_rule(text)) == before
     assert parser.parse_rule.cache_info().maxsize == 8192
+
+
+def test_errors_found_after_parsing_point_at_the_same_place(monkeypatch):
+    """Unknown names and the date column, found when a rule meets the data, are located by
+    the built rule's spans: the same file:line:col and caret as from a parsed rule."""
+    import datetime as dt
+
+    from kpirules.plan import build_plan
+    from kpirules.rulesfile import parse_rules_file
+
+    text = ("a: sum(visits) >= 1k weekly where channel = \"email\"\n"
+            "b:   sum(signups)  >= 20k weekly where channel = \"web\"\n"
+            "c: sum(sigups) >= 300 weekly where channel = \"web\"\n"
+            "d: sum(visits) >= 1 weekly where chanel = \"web\"   # a comment\n"
+            "e: sum(date) >= 1 weekly where channel = \"web\"\n")
+
+    def problems():
+        parse_rule.cache_clear()
+        plan = build_plan(parse_rules_file(text, "rules.kpi"), names=["date", "visits", "signups", "channel"],
+                          as_of=dt.date(2026, 11, 26))
+        return [rp.problem.render() if rp.problem else None for rp in plan.rules]
+
+    built = problems()
+    assert built_from_template('sum(sigups) >= 300 weekly where channel = "web"')
+    monkeypatch.setattr(parser, "TEMPLATES_AFTER", 10**9)
+    assert built == problems()
+    assert built[:2] == [None, None] and "rules.kpi:3:8" in built[2] and "rules.kpi:4:34" in built[3]
+    assert "date column" in built[4]
