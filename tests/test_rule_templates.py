@@ -114,6 +114,10 @@ def test_an_equal_sub_tree_at_the_same_place_is_one_object():
     ("change(visits) >= -10% weekly vs average of last 4", "change(visits) >= -10% weekly vs average of last 400"),
     ("visits >= 10 weekly", "visits >= 10 weekly\nwarn at 12"),
     ("`Emails sent` >= 10 weekly", "`!!` >= 10 weekly"),
+    ("Wyświetlenia >= 10 weekly", "Wys\u0301wietlenia >= 20 weekly"),  # decomposed: NFC first
+    ("visits >= 10 weekly", "wyświetlenia\u00a0>=\t20\r weekly "),
+    ("visits >= 10 weekly", "visits >= 10 weekly £"),
+    ("visits >= 10 weekly", "visits >= 10 weekly weekly"),
 ])
 def test_what_a_template_cannot_take_is_parsed_and_its_error_is_the_parsers(teacher, text):
     outcome(teacher)
