@@ -24,8 +24,10 @@ stops at, a slot that does not fit, a check that fails -- goes the normal way
 always comes from the normal parse, word for word. tests/test_rule_templates.py checks
 that a built rule equals the parsed one, spans and texts included.
 
-Every cache here is bounded (``MAX_TEMPLATES``...) and dropped by
-``parse_rule.cache_clear()``.
+``parser.parse_rule`` uses templates from the 101st rule a process parses
+(``parser.TEMPLATES_AFTER``): before shapes repeat, lexing and learning would cost more than
+they save. Every cache here is bounded (``MAX_TEMPLATES`` templates, ``_MAX_SHARED`` spans,
+columns and sub-trees) and dropped by ``parse_rule.cache_clear()``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ import itertools
 import re
 from typing import Any, Callable
 
-from kpirules import parse_tables
 from kpirules.ast import Column, Filter, Node, Number, Rule, Span
 from kpirules.names import normalise
 from kpirules.transform import Invalid, check_values, number_value
@@ -45,9 +46,16 @@ MAX_TEMPLATES = 4096  # distinct shapes kept; a process that sees more starts ov
 _MAX_SHARED = 50_000  # spans and columns kept for sharing between rules
 
 # The fast driver's lexer (kpirules.parser._FastLALR): the same regex, so the same tokens.
-_MATCH = re.compile(r"\s*(?:" + parse_tables.PATTERN + ")", parse_tables.FLAGS).match
-_IGNORE = frozenset(parse_tables.IGNORE)
-_KEYWORDS: dict[str, str] = parse_tables.RETYPE.get("NAME", {})
+# Without its tables the parser uses Lark itself, and no text gets a key.
+_MATCH: Callable[[str, int], Any] | None = None
+try:
+    from kpirules import parse_tables
+
+    _MATCH = re.compile(r"\s*(?:" + parse_tables.PATTERN + ")", parse_tables.FLAGS).match
+    _IGNORE = frozenset(parse_tables.IGNORE)
+    _KEYWORDS: dict[str, str] = parse_tables.RETYPE.get("NAME", {})
+except (ImportError, AttributeError):  # pragma: no cover - the tables ship with the package
+    _MATCH = None
 # What a slot's token stands for in a key (no token's text looks like these).
 _NUMBER, _STRING, _NAME = "\0NUMBER", "\0STRING", "\0NAME"
 _SLOT_KINDS = frozenset({_NUMBER, _STRING, _NAME})
@@ -66,9 +74,10 @@ class Tokens:
 def lex(source: str, text: str) -> Tokens | None:
     """``source``'s tokens (``text`` is the rule as written, kept as ``Rule.text``); None for
     a text on several lines or one the lexer cannot read (the normal parse says why)."""
-    if "\n" in source:
+    match = _MATCH
+    if match is None or "\n" in source:
         return None
-    match, ignore, keywords = _MATCH, _IGNORE, _KEYWORDS
+    ignore, keywords = _IGNORE, _KEYWORDS
     key: list[str] = []
     texts: list[str] = []
     starts: list[int] = []
