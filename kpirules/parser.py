@@ -9,16 +9,18 @@ reports) -- never a Lark exception.
 
 ``parse_rule`` is memoised by text: the same rule text written on many rows, or checked
 again by ``validate`` and ``check``, is parsed once. Rules are immutable, so sharing them is
-safe.
+safe. A text of a shape parsed before (the same words, other numbers, strings and columns)
+is built from that shape's template (``kpirules.rule_templates``) without parsing.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache, lru_cache
-from typing import Any
+from functools import cache, lru_cache, update_wrapper
+from typing import Any, Callable
 
+from kpirules import rule_templates
 from kpirules.ast import Rule
 from kpirules.errors import INVALID_RULE, SYNTAX, KpiError, Problem
 from kpirules.i18n import _
@@ -164,10 +166,14 @@ def _grammar_text() -> str:
         return fh.read()
 
 
-@lru_cache(maxsize=8192)
-def parse_rule(text: str) -> Rule:
+TEMPLATES_AFTER = 100  # rules parsed the plain way before rule templates are used
+_plain_parses = 0
+
+
+def _parse_rule(text: str, templates: bool = True) -> Rule:
     """Parse one rule. Raises ``KpiError`` (category ``syntax``, ``unknown-function`` or
-    ``invalid-rule``) with line/column counted within ``text``."""
+    ``invalid-rule``) with line/column counted within ``text``. ``templates=False`` parses
+    even a text of a known shape (tests compare both ways)."""
     if not isinstance(text, str):
         raise TypeError(f"a rule is text, not {type(text).__name__}")
     source = text
@@ -184,6 +190,27 @@ def parse_rule(text: str) -> Rule:
             INVALID_RULE, _("the rule is {n} characters long; a rule may have at most {max}").format(
                 n=f"{len(source):,}", max=f"{MAX_RULE_CHARS:,}"), line=1, column=1,
             source_line=source_line(source, 1)[:200], suggestion=_("split it into several rules")))
+    # A rule of a shape parsed before (other numbers, strings, columns) is built from it;
+    # anything that does not fit is parsed, and teaches the shape (kpirules.rule_templates).
+    # That pays once shapes repeat; the first rules are parsed without a key (a file of a
+    # hundred rules has few repeats, and lexing and learning each would cost more).
+    global _plain_parses
+    tokens = None
+    if templates and _plain_parses >= TEMPLATES_AFTER:
+        tokens = rule_templates.lex(source, text)
+    elif templates:
+        _plain_parses += 1
+    if tokens is not None:
+        built = rule_templates.build(tokens)
+        if built is not None:
+            return built
+    rule = _parse_source(source, text)
+    if tokens is not None:
+        rule_templates.learn(tokens, rule)
+    return rule
+
+
+def _parse_source(source: str, text: str) -> Rule:
     parser = _parser()
     try:
         condition, clauses = parser.parse(source)
@@ -203,6 +230,33 @@ def parse_rule(text: str) -> Rule:
             raise KpiError(explain(source, exc, _lark().lex)) from None
         except RecursionError:  # Lark's own pass built a deep tree before the error
             raise KpiError(_too_deep(source, None)) from None
+
+
+class _Memoised:
+    """``parse_rule``: ``_parse_rule`` memoised by text (the same rule written on many rows,
+    or checked again by ``validate`` and ``check``, is parsed once; rules are immutable, so
+    sharing them is safe). ``cache_clear`` also forgets the rule templates, so that a
+    function plugin unloaded (tests) is looked up again, and starts over as a new process."""
+
+    def __init__(self, parse: Callable[[str], Rule]):
+        self._cached = lru_cache(maxsize=8192)(parse)
+        update_wrapper(self, parse)  # its docstring and __wrapped__
+        self.__name__ = self.__qualname__ = "parse_rule"
+
+    def __call__(self, text: str) -> Rule:
+        return self._cached(text)
+
+    def cache_clear(self) -> None:
+        global _plain_parses
+        self._cached.cache_clear()
+        rule_templates.clear()
+        _plain_parses = 0
+
+    def cache_info(self) -> Any:
+        return self._cached.cache_info()
+
+
+parse_rule = _Memoised(_parse_rule)
 
 
 def _rejected_by_lark(exc: Exception) -> bool:

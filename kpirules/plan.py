@@ -13,7 +13,8 @@ import datetime as dt
 from kpirules.dataclass_fast import dataclass, field
 from typing import Iterable
 
-from kpirules.ast import Aggregate, Change, Filter, Node, Rule, node_cache
+from kpirules.ast import Aggregate, Baseline, Change, Filter, Node, Rule, node_cache
+from kpirules.bulk import gc_paused
 from kpirules.errors import DATA, INVALID_RULE, Problem
 from kpirules.periods import baseline_periods
 from kpirules.periods import period as window_period
@@ -30,6 +31,20 @@ class Scan:
     period: Period
     filters: tuple[Filter, ...] = ()
     dims: tuple[str, ...] = ()
+
+    def __hash__(self) -> int:
+        # A scan is a dictionary key for every rule that reads it (the plan's scans, the
+        # backend's groups): hashing its period and filters field by field each time cost
+        # more than the lookups. It is immutable, so its hash is kept (not pickled: a hash
+        # of text differs between processes).
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.period, self.filters, self.dims))
+            object.__setattr__(self, "_hash", found)
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        return {name: value for name, value in self.__dict__.items() if name != "_hash"}
 
 
 @dataclass
@@ -67,17 +82,23 @@ class Plan:
 
 @node_cache
 def aggregates(node: Node, inside_change: bool = False) -> tuple[tuple[Aggregate, bool], ...]:
-    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``
-    (memoised: plan, evaluation and messages of a thousand rules walk each tree once)."""
-    return tuple(_aggregates(node, inside_change))
-
-
-def _aggregates(node: Node, inside_change: bool) -> Iterable[tuple[Aggregate, bool]]:
-    if isinstance(node, Aggregate):
-        yield node, inside_change
-        return
-    for child in node.child_nodes():
-        yield from _aggregates(child, inside_change or isinstance(node, Change))
+    """Every aggregate below ``node`` with whether it sits inside a ``change(...)``, in the
+    order written (memoised: plan, evaluation and messages of a thousand rules walk each
+    tree once)."""
+    found: list[tuple[Aggregate, bool]] = []
+    # Depth first, children in declaration order, with an explicit stack: nested
+    # generators cost more than the walk for every rule of a large file.
+    stack: list[tuple[Node, bool]] = [(node, inside_change)]
+    while stack:
+        here, inside = stack.pop()
+        if isinstance(here, Aggregate):
+            found.append((here, inside))
+            continue
+        children = here.child_nodes()
+        if children:
+            inside = inside or isinstance(here, Change)
+            stack.extend([(child, inside) for child in reversed(children)])
+    return tuple(found)
 
 
 @node_cache
@@ -91,9 +112,9 @@ def rule_aggregates(rule: Rule) -> tuple[tuple[Aggregate, bool], ...]:
     return tuple(needs)
 
 
-def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dict[str, list[str]],
-                   date_column: str) -> Problem | None:
-    columns = [agg.column for agg, _ in rule_aggregates(rule)]
+def _name_problems(entry: RuleEntry, rule: Rule, needs: tuple[tuple[Aggregate, bool], ...], names: set[str],
+                   ambiguous: dict[str, list[str]], date_column: str) -> Problem | None:
+    columns = [agg.column for agg, _ in needs]
     columns += [c for c in rule.segments] + [f.column for f in rule.filters]
     if not all(c.name in names for c in columns):
         from kpirules.resolve import check_names
@@ -107,7 +128,7 @@ def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dic
                                  f"in {', '.join(ambiguous[column.name])}",
                            cell=entry.cell, line=entry.line, file=entry.file,
                            suggestion="rename one of the columns in the data tab")
-    for agg, _ in rule_aggregates(rule):
+    for agg, _ in needs:
         if agg.column.name == date_column:
             return Problem(INVALID_RULE, f"`{agg.column.text or date_column}` is the date column; "
                                          "it cannot be summed or compared",
@@ -115,40 +136,71 @@ def _name_problems(entry: RuleEntry, rule: Rule, names: set[str], ambiguous: dic
     return None
 
 
+# What a rule reads, found once for every rule that reads the same: the scan of its period,
+# those of its baseline periods, and the plan's sets of aggregates of each.
+_Reads = tuple[Scan | None, tuple[Scan, ...], set[AggKey], list[set[AggKey]]]
+
+
 def build_plan(entries: Iterable[RuleEntry], *, names: Iterable[str], as_of: dt.date,
                ambiguous: dict[str, list[str]] | None = None, date_column: str = "date") -> Plan:
     """Plan ``entries`` against a table whose columns are ``names`` (normalised)."""
+    with gc_paused():  # a RulePlan a rule, none of them garbage (kpirules.bulk)
+        return _build_plan(entries, set(names), as_of, ambiguous or {}, date_column)
+
+
+def _build_plan(entries: Iterable[RuleEntry], names: set[str], as_of: dt.date,
+                ambiguous: dict[str, list[str]], date_column: str) -> Plan:
     plan = Plan(as_of=as_of)
-    ambiguous = ambiguous or {}
-    known = set(names) | set(ambiguous)  # once, not per rule
+    known = names | set(ambiguous)  # once, not per rule
+    # Rules that read the same rows share one Scan object, found by plain values (window,
+    # filters, segments, baseline) rather than by hashing periods and filter nodes a rule.
+    reads: dict[tuple[object, ...], _Reads] = {}
+    interned: dict[Scan, Scan] = {}
     for entry in entries:
         rule = entry.rule
         rp = RulePlan(entry=entry, rule=rule, problem=entry.problem)
         plan.rules.append(rp)
         if rule is None or rp.problem is not None:
             continue
-        rp.problem = _name_problems(entry, rule, known, ambiguous, date_column)
+        needs = rule_aggregates(rule)
+        rp.problem = _name_problems(entry, rule, needs, known, ambiguous, date_column)
         if rp.problem is not None:
             continue
+        window, filters = rule.window, rule.filters
         dims = tuple(c.name for c in rule.segments)
-        now = window_period(rule.window, as_of)
-        if now is None:  # a to-date window on the first day of its unit: nothing to scan
+        baseline = rule.compared_with if any(inside for _, inside in needs) else None
+        key = (window.unit, window.count, window.to_date, dims,
+               tuple([(f.column.name, f.op, f.values) for f in filters]) if filters else (),
+               (baseline.kind, baseline.count) if baseline is not None else None)
+        found = reads.get(key)
+        if found is None:
+            found = reads[key] = _reads(plan, rule, dims, baseline, interned)
+        rp.current, rp.baselines, current, baselines = found
+        if rp.current is None:  # a to-date window on the first day of its unit: nothing to scan
             continue
-        rp.current = Scan(now, rule.filters, dims)
-        needs = rule_aggregates(rule)
-        if any(inside for _, inside in needs):
-            rp.baselines = tuple(Scan(p, rule.filters, dims) for p in
-                                 baseline_periods(rule.window, as_of, rule.compared_with))
-        # Each scan's set looked up once per rule: a Scan hashes its period and filters
-        # field by field. A scan with no aggregate (impossible for a valid rule) still exists.
-        current = plan.scans.setdefault(rp.current, set())
-        baselines = [plan.scans.setdefault(scan, set()) for scan in rp.baselines]
         for agg, inside in needs:
-            key = (agg.func, agg.column.name)
-            current.add(key)
+            agg_key = (agg.func, agg.column.name)
+            current.add(agg_key)
             for keys in baselines if inside else ():
-                keys.add(key)
+                keys.add(agg_key)
             plan.metrics.add(agg.column.name)
         plan.dims.update(dims)
-        plan.dims.update(f.column.name for f in rule.filters)
+        plan.dims.update(f.column.name for f in filters)
     return plan
+
+
+def _reads(plan: Plan, rule: Rule, dims: tuple[str, ...], baseline: Baseline | None,
+           interned: dict[Scan, Scan]) -> _Reads:
+    """The scans ``rule`` reads (its period's, its baseline periods'), each entered in the
+    plan (a scan with no aggregate, impossible for a valid rule, still exists) and one
+    object for every rule that reads it (``interned``), so that looking it up in the
+    plan's or a backend's dictionary finds it by identity."""
+    now = window_period(rule.window, plan.as_of)
+    if now is None:
+        return None, (), set(), []
+    scans = [Scan(now, rule.filters, dims)]
+    if baseline is not None:
+        scans += [Scan(p, rule.filters, dims) for p in baseline_periods(rule.window, plan.as_of, baseline)]
+    scans = [interned.setdefault(scan, scan) for scan in scans]
+    keys = [plan.scans.setdefault(scan, set()) for scan in scans]
+    return scans[0], tuple(scans[1:]), keys[0], keys[1:]

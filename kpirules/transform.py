@@ -47,8 +47,8 @@ from kpirules.parse_hints import (_aggregate_hint, _bad_over_unit, _bad_suffix, 
                                   _unknown_function)
 from kpirules.periods import OVER_LAST_UNITS, SINGLE_WORDS, TO_DATE_UNITS, WINDOW_HELP
 
-__all__ = ["ARITHMETIC_TOKENS", "Builder", "Invalid", "WINDOW_HELP", "assemble", "end_of_rule",
-           "source_line"]
+__all__ = ["ARITHMETIC_TOKENS", "Builder", "Invalid", "WINDOW_HELP", "assemble", "check_values", "end_of_rule",
+           "number_value", "source_line"]
 
 # ---------------------------------------------------------------- positions and failures
 
@@ -133,6 +133,17 @@ _SUFFIXES = {"": (None, ""), "%": ("%", "e-2"), "pp": ("pp", "e-2"), "k": ("k", 
 _NUMBER = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(.*)", re.S)
 
 
+def number_value(text: str) -> tuple[float, str | None] | None:
+    """(value, unit) of a NUMBER token's text (`2%` -> (0.02, "%")); None when the letters
+    after the digits are no suffix (``Builder.number`` then says which were meant)."""
+    found = _NUMBER.fullmatch(text)
+    if found is None or found.group(2) not in _SUFFIXES:
+        return None
+    digits, suffix = found.groups()
+    unit, exponent = _SUFFIXES[suffix]
+    return float(digits + exponent), unit
+
+
 class Builder:
     """Lark callbacks, one per grammar rule or alias; each gets the rule's children (nodes
     and kept tokens) and returns the AST node. Not a ``lark.Transformer`` subclass, so
@@ -140,11 +151,11 @@ class Builder:
 
     def number(self, children: list) -> Number:
         (token,) = children
-        digits, suffix = _NUMBER.fullmatch(token.value).groups()
-        if suffix not in _SUFFIXES:
+        meaning = number_value(token.value)
+        if meaning is None:
+            digits, suffix = _NUMBER.fullmatch(token.value).groups()
             raise Invalid(SYNTAX, *_bad_suffix(digits, suffix, token))
-        unit, exponent = _SUFFIXES[suffix]
-        return Number(float(digits + exponent), unit, token.value, span=_span(token, token))
+        return Number(*meaning, token.value, span=_span(token, token))
 
     def neg(self, children: list) -> Expr:
         minus, operand = children
@@ -364,6 +375,17 @@ def assemble(source: str, text: str, condition: Any, clauses: list[_Clause]) -> 
     )
 
 
+def check_values(rule: Rule) -> None:
+    """The checks of ``assemble`` whose answer depends on the rule's numbers, not only on its
+    shape (`warn at` stricter than the threshold; a confidence rule's threshold a number,
+    which `1/0` is not): ``kpirules.rule_templates`` runs them on a rule it built from a
+    template with other numbers. Raises ``Invalid``."""
+    if rule.warn is not None:
+        _check_warn(rule.condition, rule.warn)
+    if rule.confidence is not None:
+        _check_confidence(rule.condition, None)
+
+
 def _check_baseline(condition: Any, clause: _Clause | None) -> None:
     """A `vs` clause picks the baseline of change/delta: without one it says nothing."""
     if clause is None or any(isinstance(n, Change) for n in condition.walk()):
@@ -384,7 +406,7 @@ def _check_pace(condition: Any, window: Window, clause: _Clause) -> None:
                       _("for example `{example}`").format(example=f"{expr_text_of(found)} >= 300k month to date"))
 
 
-def _check_confidence(condition: Any, clause: _Clause) -> None:
+def _check_confidence(condition: Any, clause: _Clause | None) -> None:
     """`with C% confidence` judges one share a / b against a number (spec: "Volume and
     confidence"); anything else has no interval to judge."""
     hint = _("for example `{example}`").format(example="signups / visits >= 2% weekly with 95% confidence")
