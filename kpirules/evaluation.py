@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from kpirules import ast
 from kpirules.aggregate import Group
 from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
 from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
-from kpirules.format import baseline_words, expr_text, period_text
+from kpirules.format import (
+    baseline_words,
+    change_numbers,
+    expr_text,
+    is_ratio,
+    period_text,
+    ratio_numbers,
+    rows_text,
+    terms_numbers,
+)
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
 from kpirules.periods import pace_days
 from kpirules.results import Detail, Period, Term
@@ -80,6 +89,24 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
         children.reverse()
         stack += children
     return tuple(terms.items()), inner, paced, expr_text(expr)
+
+
+@ast.node_cache
+def _numbers_shape(expr: ast.Node) -> tuple[Any, ...]:
+    """Which of ``numbers_text``'s sentences ``expr`` gets (``Context.numbers``), decided
+    from the expression as ``numbers_text`` decides it from a detail's terms."""
+    term_keys = _detail_shape(expr)[0]
+    if isinstance(expr, ast.Change):
+        return ("change", term_keys)  # the terms when there is no baseline period
+    if is_ratio(expr):
+        binop = cast(ast.BinOp, expr)
+        keys = {label: key for key, label in term_keys}  # the last of a label, as numbers_text
+        left, right = expr_text(binop.left), expr_text(binop.right)
+        if left in keys and right in keys:
+            return ("ratio", keys[left], left, keys[right], right)
+    if isinstance(expr, ast.Aggregate):
+        return ("rows",)
+    return ("terms", term_keys)
 
 
 @dataclass
@@ -200,7 +227,10 @@ class Context:
         return math.fsum(values) / len(values)
 
     def baseline_text(self) -> str:
-        return baseline_words(self.rule.compared_with, self.rule.window)
+        words = self.shared.get("baseline words")  # per rule: asked for each segment's message
+        if words is None:
+            words = self.shared["baseline words"] = baseline_words(self.rule.compared_with, self.rule.window)
+        return words  # type: ignore[no-any-return]
 
     def holds(self, node: ast.Node) -> bool:
         if isinstance(node, ast.Compare):
@@ -217,6 +247,42 @@ class Context:
             return (left and right) if node.op == "and" else (left or right)
         raise TypeError(f"not a condition: {node!r}")
 
+    def value_or_none(self, expr: ast.Node, at: int = 0) -> tuple[float | None, str | None]:
+        """``expr``'s value in period ``at`` and None, or None and why it has none."""
+        try:
+            return self.value(expr, at), None
+        except NoData as exc:
+            return None, str(exc)
+        except BadCells as exc:
+            return None, exc.problems[0].message
+
+    def numbers(self, expr: ast.Node, unit: str | None) -> str | None:
+        """``numbers_text(self.detail(expr), expr, unit)`` from the values themselves, without
+        building the Detail, for the shapes most rules have (a ratio, an aggregate, a change
+        against one period, a few terms); None for the others (an average baseline)."""
+        shape = _numbers_shape(expr)
+        kind, where, group = shape[0], period_text(self.periods[0]), self.groups[0]
+        if kind == "change" and len(self.periods) > 1:
+            if self.rule.compared_with.kind == "average":
+                return None
+            change = cast(ast.Change, expr)
+            return change_numbers(change, unit, self.value_or_none(change.operand)[0], where,
+                                  self.value_or_none(change.operand, 1)[0], period_text(self.periods[1]),
+                                  self.baseline_text())
+        values = group.values if group is not None else {}
+        if kind == "ratio":
+            _, left, left_label, right, right_label = shape
+            found = values.get(left), values.get(right)
+            return ratio_numbers(found[0].value if found[0] else None, left_label,
+                                 found[1].value if found[1] else None, right_label, where)
+        if kind == "rows":
+            return f"{rows_text(group.rows, group.days) if group else rows_text(0, 0)}, {where}"
+        terms = []
+        for key, label in shape[1]:
+            value = values.get(key)
+            terms.append((label, value.value if value else None))
+        return terms_numbers(terms, where)
+
     def detail(self, expr: ast.Node, at: int = 0) -> Detail:
         group, span = self.groups[at], self.periods[at]
         term_keys, inner, paced, text = _detail_shape(expr)
@@ -228,12 +294,7 @@ class Context:
                 value=value.value if value else None, rows=group.rows if group else 0,
                 cells=value.cells if value else 0, days=group.days if group else 0,
             ))
-        try:
-            value, reason = self.value(expr, at), None
-        except NoData as exc:
-            value, reason = None, str(exc)
-        except BadCells as exc:
-            value, reason = None, exc.problems[0].message
+        value, reason = self.value_or_none(expr, at)
         previous, baselines, words, current = None, (), None, None
         if at == 0 and inner is not None and len(self.periods) > 1:
             words = self.baseline_text()

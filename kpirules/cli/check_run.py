@@ -46,19 +46,20 @@ def stream_json(report, out) -> None:
     """The report's JSON document (``Report.to_json``, compact as ``echo_json`` writes it in a
     pipe), written one result at a time: no document of every result is held in memory, and
     the first bytes leave before the last result is encoded."""
-    import json
+    from itertools import islice
 
     from kpirules.dataclass_fast import replace
+    from kpirules.results_json import encode, result_texts
 
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     # Everything but the results, from Report.to_json itself (keys and their order).
     frame = encode(replace(report, results=[]).to_json())
     head, tail = frame.split('"results": []', 1)
     out.write(head + '"results": [')
-    for i, result in enumerate(report.results):
-        if i:
-            out.write(", ")
-        out.write(encode(result.to_json()))
+    texts, between = result_texts(report.results), ""
+    # A thousand results a write: a write each would cost more than making the text.
+    while batch := list(islice(texts, 1000)):
+        out.write(between + ", ".join(batch))
+        between = ", "
     out.write("]" + tail + "\n")
     out.flush()
 
