@@ -76,10 +76,9 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Aggregate):
-            key = (node.func, node.column.name)
+            key, label = _term(node)
             if key not in terms:
-                name = node.column.text or node.column.name
-                terms[key] = name if node.implicit else f"{node.func}({name})"
+                terms[key] = label
             continue
         if isinstance(node, ast.Change):
             inner = inner or node
@@ -91,22 +90,31 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
     return tuple(terms.items()), inner, paced, expr_text(expr)
 
 
+def _term(agg: ast.Aggregate) -> tuple[tuple[str, str], str]:
+    """An aggregate's key in a group's values and its label in a detail's terms."""
+    name = agg.column.text or agg.column.name
+    return (agg.func, agg.column.name), name if agg.implicit else f"{agg.func}({name})"
+
+
 @ast.node_cache
 def _numbers_shape(expr: ast.Node) -> tuple[Any, ...]:
     """Which of ``numbers_text``'s sentences ``expr`` gets (``Context.numbers``), decided
-    from the expression as ``numbers_text`` decides it from a detail's terms."""
-    term_keys = _detail_shape(expr)[0]
+    from the expression as ``numbers_text`` decides it from a detail's terms (the terms'
+    sentence and a change without a baseline period take the terms of ``_detail_shape``)."""
     if isinstance(expr, ast.Change):
-        return ("change", term_keys)  # the terms when there is no baseline period
+        return ("change",)
     if is_ratio(expr):
         binop = cast(ast.BinOp, expr)
+        # _detail_shape's terms of a ratio, without walking it: each aggregate once.
+        first, second = _term(cast(ast.Aggregate, binop.left)), _term(cast(ast.Aggregate, binop.right))
+        term_keys = (first,) if second[0] == first[0] else (first, second)
         keys = {label: key for key, label in term_keys}  # the last of a label, as numbers_text
         left, right = expr_text(binop.left), expr_text(binop.right)
         if left in keys and right in keys:
             return ("ratio", keys[left], left, keys[right], right)
     if isinstance(expr, ast.Aggregate):
         return ("rows",)
-    return ("terms", term_keys)
+    return ("terms",)
 
 
 @dataclass
@@ -123,6 +131,9 @@ class Context:
     # contexts of one rule's segments (the engine passes one dict per rule), so that a
     # rule by a column with 50,000 values judges its periods' completeness once.
     shared: dict = field(default_factory=dict)
+    # check_complete found the evaluated period complete for every column the rule reads:
+    # values in it need not ask again (most values a result computes).
+    checked: bool = False
 
     def complete(self, column: str, at: int) -> None:
         """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
@@ -148,6 +159,7 @@ class Context:
         change/delta read (and the guards, which must hold there too). The periods of an
         average are checked as they are read: a late one is left out of the mean."""
         if self.extents is None or self.shared.get("complete") is True:
+            self.checked = True
             return
         from kpirules.plan import rule_aggregates
 
@@ -157,6 +169,7 @@ class Context:
             if in_baseline and single:
                 self.complete(agg.column.name, 1)
         self.shared["complete"] = True  # no gap: the next segments need not ask again
+        self.checked = True
 
     def group(self, at: int) -> Group:
         group = self.groups[at]
@@ -170,8 +183,10 @@ class Context:
         if isinstance(node, ast.Number):
             return node.value
         if isinstance(node, ast.Aggregate):
-            self.complete(node.column.name, at)
-            agg = self.group(at).values[(node.func, node.column.name)]
+            if at or not self.checked:
+                self.complete(node.column.name, at)
+            group = self.groups[at] or self.group(at)  # (which says why there is none)
+            agg = group.values[(node.func, node.column.name)]
             if agg.bad:
                 raise BadCells(agg.bad)
             if agg.value is None:
@@ -278,7 +293,7 @@ class Context:
         if kind == "rows":
             return f"{rows_text(group.rows, group.days) if group else rows_text(0, 0)}, {where}"
         terms = []
-        for key, label in shape[1]:
+        for key, label in _detail_shape(expr)[0]:
             value = values.get(key)
             terms.append((label, value.value if value else None))
         return terms_numbers(terms, where)

@@ -310,6 +310,19 @@ def terms_numbers(terms: Sequence[tuple[str, float | None]], where: str) -> str:
 
 def rows_text(rows: int, days: int) -> str:
     """``56 rows on 7 days``, or ``7 days`` when there is one row a day."""
+    key = (rows, days, i18n.language())  # a few pairs, said by every rule of a sum
+    text = _ROWS_TEXTS.get(key)
+    if text is None:
+        if len(_ROWS_TEXTS) > 10_000:  # a long-lived process: start over, never grow
+            _ROWS_TEXTS.clear()
+        text = _ROWS_TEXTS[key] = _rows_text(rows, days)
+    return text
+
+
+_ROWS_TEXTS: dict[tuple[int, int, str], str] = {}
+
+
+def _rows_text(rows: int, days: int) -> str:
     text = ngettext("{n} day", "{n} days", days).format(n=days)
     if rows == days:
         return text
