@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Iterable, cast
 from kpirules.dataclass_fast import dataclass, replace
 from kpirules import ast, wilson
 from kpirules.aggregate import Group, Segment, TableBackend
+from kpirules.bulk import gc_paused
 from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
 # NoData, Incomplete, BadCells and compare are imported from here by callers.
@@ -261,11 +262,12 @@ def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, 
     extents = Extents.build(judged, as_of, parse_complete_through(complete_through)
                             if complete_through is not None else None)
     results: list[RuleResult] = []
-    for rp in plan.rules:
-        try:
-            results += _evaluate_rule(rp, groups, extents)
-        except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
-            results.append(internal_error_result(rp.entry, exc))
+    with gc_paused():  # results are kept, not garbage: nothing for the collector to find
+        for rp in plan.rules:
+            try:
+                results += _evaluate_rule(rp, groups, extents)
+            except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
+                results.append(internal_error_result(rp.entry, exc))
     if not isinstance(late_after, dt.timedelta):
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
     late = (Extents.build(found, as_of) if lag else extents).late(late_after)
