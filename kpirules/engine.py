@@ -88,7 +88,7 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     if not holds:
         return Status.FAIL
     if rule.warn is not None and isinstance(cond, ast.Compare):
-        if not compare(cond.op, ctx.value(cond.left), ctx.value(rule.warn)):
+        if not compare(cond.op, cast(float, result.value), ctx.value(rule.warn)):  # its left side
             return Status.WARN
     return Status.PASS
 
@@ -164,16 +164,20 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
     unit = _unit(rule)
     # A threshold or warn level written as a number (most) is the same for every segment.
     fixed = [node is None or isinstance(node, ast.Number) for node in (rule.threshold, rule.warn)]
-    threshold, warn = _constant(None, rule.threshold) if fixed[0] else None, _constant(None, rule.warn) if fixed[1] else None
+    template = RuleResult(status=Status.NO_DATA, period=rp.current.period, unit=unit,
+                          threshold=_constant(None, rule.threshold) if fixed[0] else None,
+                          warn=_constant(None, rule.warn) if fixed[1] else None, **base)
     details = _Details(rule, lhs, periods, extents, shared) if lhs is not None else None
     for segment in segments:
         seen = [f.get(segment) if segment is not None else None for f in found]
         ctx = Context(rule, seen, periods, extents=extents, shared=shared)
-        result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                            segment=dict(zip(rp.current.dims, segment))
-                            if rp.current.dims and segment else None,
-                            threshold=threshold if fixed[0] else _constant(ctx, rule.threshold), unit=unit,
-                            warn=warn if fixed[1] else _constant(ctx, rule.warn), **base)
+        result = template.copy()  # each segment's result starts as the rule's
+        if rp.current.dims and segment:
+            result.segment = dict(zip(rp.current.dims, segment))
+        if not fixed[0]:
+            result.threshold = _constant(ctx, rule.threshold)
+        if not fixed[1]:
+            result.warn = _constant(ctx, rule.warn)
         reason = None
         try:
             result.status = _judge(rule, ctx, result)

@@ -134,6 +134,9 @@ class Context:
     # check_complete found the evaluated period complete for every column the rule reads:
     # values in it need not ask again (most values a result computes).
     checked: bool = False
+    # The last change/delta computed: (node, period, its operand now, in the baseline), for
+    # the message, which says both (Context.numbers).
+    changed: tuple[ast.Change, int, float, float] | None = None
 
     def complete(self, column: str, at: int) -> None:
         """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
@@ -208,6 +211,7 @@ class Context:
         if isinstance(node, ast.Change):
             now = self.value(node.operand, at)
             base = self.baseline(node.operand)
+            self.changed = (node, at, now, base)
             try:
                 return BASELINE_FUNCTIONS[node.func].compute(now, base)
             except ZeroBaseline:
@@ -281,8 +285,12 @@ class Context:
             if self.rule.compared_with.kind == "average":
                 return None
             change = cast(ast.Change, expr)
-            return change_numbers(change, unit, self.value_or_none(change.operand)[0], where,
-                                  self.value_or_none(change.operand, 1)[0], period_text(self.periods[1]),
+            seen = self.changed
+            if seen is not None and seen[0] is change and seen[1] == 0:  # as the condition had them
+                now, before = seen[2], seen[3]
+            else:
+                now, before = self.value_or_none(change.operand)[0], self.value_or_none(change.operand, 1)[0]
+            return change_numbers(change, unit, now, where, before, period_text(self.periods[1]),
                                   self.baseline_text())
         values = group.values if group is not None else {}
         if kind == "ratio":

@@ -79,13 +79,18 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
     names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
     width = min(max((len(n) for n in names), default=4), 48)
     status_width = max((len(r.status.value) for r in results), default=7)
+    lines: list[str] = []
     for r, name in zip(results, names):
         # The message carries the value (formatted like its threshold), the target, the
         # numbers it came from and the period.
-        echo(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  "
-                   f"{r.message}")
+        lines.append(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  {r.message}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
-            echo(r.error.caret())
+            lines.append(r.error.caret())
+        if len(lines) >= 1000:  # a write (and flush) a thousand lines, not one a line
+            echo("\n".join(lines))
+            lines.clear()
+    if lines:
+        echo("\n".join(lines))
     counts: dict[str, int] = {}
     for r in report.results:
         counts[r.status.value] = counts.get(r.status.value, 0) + 1
