@@ -341,7 +341,7 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
     an and/or/not condition with their values and outcomes; ``numbers(expr, unit)`` what
     the value came from, as ``numbers_text`` of the result's detail says it (when it gives
     None, or is not given, the detail is asked: the engine says most without building it)."""
-    status = result.status.value
+    status = result.status  # a str: compared with and looked up by "PASS"..., as its value
     if status == "ERROR":
         return result.error.one_line() if result.error else _("the rule could not be evaluated")
     where = period_text(result.period)
