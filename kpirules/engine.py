@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from kpirules.dataclass_fast import dataclass, replace
-from kpirules import ast, wilson
+from kpirules import ast, i18n, wilson
 from kpirules.aggregate import Group, Segment, TableBackend
 from kpirules.bulk import gc_paused
 from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
@@ -222,13 +222,17 @@ class _Details:
     """What one rule's results need to build their ``Detail`` later (``defer_detail``):
     everything but the segment's groups and the reason said for it."""
 
-    __slots__ = ("rule", "lhs", "periods", "extents", "shared")
+    __slots__ = ("rule", "lhs", "periods", "extents", "shared", "language")
 
     def __init__(self, rule: ast.Rule, lhs: ast.Node, periods: list[Period | None],
                  extents: Extents | None, shared: dict[Any, Any]):
         self.rule, self.lhs, self.periods, self.extents, self.shared = rule, lhs, periods, extents, shared
+        self.language = i18n.language()  # a reason says a period as the language writes it
 
     def build(self, groups: list[Group | None], reason: str | None) -> Detail:
+        if i18n.language() != self.language:
+            with i18n.speaking(self.language):
+                return self.build(groups, reason)
         detail = Context(self.rule, groups, self.periods, extents=self.extents, shared=self.shared).detail(self.lhs)
         return replace(detail, reason=reason) if reason is not None else detail
 

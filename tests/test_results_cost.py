@@ -179,3 +179,22 @@ def test_remembered_number_texts_are_the_texts():
                     expected = _format_value_as_written(value, unit, against=against)
                     assert format_value(value, unit, against=against) == expected, (value, unit, against)
     assert format_value(-0.0) == "-0" and format_value(0.0) == "0"
+
+
+def test_a_detail_read_in_another_language_says_its_periods_as_evaluated(data):
+    """A reason in a detail names a period; built when read, it is still said as it was
+    when the rule was evaluated (serve answers each request in its own language)."""
+    from kpirules.i18n import set_language
+
+    rules = parse_rules_file("late: change(visits) >= 0 weekly vs last year\n"
+                             "empty: change(visits) >= 0 daily where channel = 'email'\n")
+    try:
+        set_language("pl")
+        results = evaluate(rules, data, dt.date(2025, 6, 20)).results
+        eager = [r.detail for r in evaluate(rules, data, dt.date(2025, 6, 20)).results]
+        set_language("en")
+        assert [r.detail for r in results] == eager
+        reasons = [d.reason or "" for d in eager] + [d.previous.reason or "" for d in eager if d.previous]
+        assert any("\u2013" in reason or ".2024" in reason for reason in reasons), reasons
+    finally:
+        set_language("en")
