@@ -158,13 +158,11 @@ class RuleResult:
             "segment": self.segment,
             "message": self.message,
         }
-        out.update(self.json_extras())
-        return out
+        return self.json_extras(out)
 
-    def json_extras(self) -> dict[str, Any]:
-        """The keys of ``to_json`` that only some results have, after the eight all have
-        (``kpirules.results_json`` writes those eight itself)."""
-        out: dict[str, Any] = {}
+    def json_extras(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with the keys of ``to_json`` that only some results have, added after the
+        eight all have (``kpirules.results_json`` writes those eight itself)."""
         if self.warn is not None:
             out["warn"] = self.warn
         if self.error is not None:

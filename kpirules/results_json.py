@@ -57,7 +57,7 @@ def result_texts(results: Iterable[RuleResult]) -> Iterator[str]:
         if r.period is not period:
             period = r.period
             period_text = encode(period.to_json()) if period else "null"
-        extras = r.json_extras()
+        extras = r.json_extras({})
         yield (f'{head}{_STATUS[r.status]}, "value": {_number(r.value)}, "threshold": '
                f'{_number(r.threshold)}, "period": {period_text}, "segment": {_segment(r.segment)}, '
                f'"message": {_text(r.message)}'
