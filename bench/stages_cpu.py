@@ -5,13 +5,16 @@
 Parses the rules, plans them, has the DuckDB backend compute the groups (not timed: DuckDB's
 own threads would blur it), evaluates every rule and writes the JSON, each stage timed with
 ``time.process_time`` (steadier than wall time on a shared machine), best of ``--repeat``.
+As ``check`` does: without the cyclic garbage collector (kpirules.cli.fast turns it off),
+and the JSON written as ``check --format json`` writes it in a pipe (``stream_json``).
 Point PYTHONPATH at another checkout to time that one the same way."""
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
+import gc
+import io
 import sys
 import time
 from pathlib import Path
@@ -32,6 +35,7 @@ def main() -> None:
     import kpirules
     from kpirules import engine, parser
     from kpirules.backends import csv_table
+    from kpirules.cli.check_run import stream_json
     from kpirules.completeness import Extents
     from kpirules.plan import build_plan
 
@@ -45,6 +49,7 @@ def main() -> None:
         now = time.process_time()
         best[stage] = min(best.get(stage, float("inf")), now - clock[0])
 
+    gc.disable()  # as check does: its objects are garbage only at exit
     for _ in range(a.repeat):
         parser.parse_rule.cache_clear()  # each round parses every text again
         clock[0] = time.process_time()
@@ -61,7 +66,7 @@ def main() -> None:
         results = [r for rp in plan.rules for r in engine._evaluate_rule(rp, groups, extents)]
         lap("evaluate")
         clock[0] = time.process_time()
-        json.dumps([r.to_json() for r in results], ensure_ascii=False)
+        stream_json(engine.Report(as_of=generate.AS_OF, results=results), io.StringIO())
         lap("json")
     print(f"{a.size}/{a.rules}: {len(results)} results, CPU s (best of {a.repeat}): "
           + "  ".join(f"{k} {v:.3f}" for k, v in best.items()) + f"  sum {sum(best.values()):.3f}")

@@ -9,11 +9,13 @@ zero previous value) makes the result NO_DATA, also inside and/or/not.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import TYPE_CHECKING, Any, Iterable, cast
 
 from kpirules.dataclass_fast import dataclass, replace
-from kpirules import ast, wilson
+from kpirules import ast, i18n, wilson
 from kpirules.aggregate import Group, Segment, TableBackend
+from kpirules.bulk import gc_paused
 from kpirules.completeness import DEFAULT_LATE_AFTER, Extents, parse_complete_through, parse_late_after
 from kpirules.errors import DATA, Problem
 # NoData, Incomplete, BadCells and compare are imported from here by callers.
@@ -50,8 +52,12 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     """The status, in the spec's order: NO_DATA (raised by the values), INCONCLUSIVE for an
     unmet guard, ERROR for a share outside 0..n, then the condition (or its interval)."""
     ctx.check_complete()
-    holds = ctx.holds(rule.condition)
     cond = rule.condition
+    if isinstance(cond, ast.Compare):  # as ctx.holds does, keeping the left side: the value
+        result.value = left = ctx.value(cond.left)
+        holds = compare(cond.op, left, ctx.value(cond.right))
+    else:
+        holds = ctx.holds(cond)
     result.guards = _guard_checks(rule, ctx)
     bad_share = None
     if rule.confidence is not None and isinstance(cond, ast.Compare):
@@ -82,7 +88,7 @@ def _judge(rule: ast.Rule, ctx: Context, result: RuleResult) -> Status:
     if not holds:
         return Status.FAIL
     if rule.warn is not None and isinstance(cond, ast.Compare):
-        if not compare(cond.op, ctx.value(cond.left), ctx.value(rule.warn)):
+        if not compare(cond.op, cast(float, result.value), ctx.value(rule.warn)):  # its left side
             return Status.WARN
     return Status.PASS
 
@@ -102,9 +108,12 @@ def _parts(cond: ast.Node, ctx: Context) -> list[tuple[ast.Node, float | None, b
         return [(cond, None, None)]
 
 
-def _constant(ctx: Context, node: ast.Node | None) -> float | None:
+def _constant(ctx: Context | None, node: ast.Node | None) -> float | None:
     if node is None:
         return None
+    if isinstance(node, ast.Number):
+        return node.value
+    assert ctx is not None  # noqa: S101 - only a number or nothing is asked without one
     try:
         return ctx.value(node)
     except (NoData, BadCells):
@@ -153,14 +162,22 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
     periods: list[Period | None] = [s.period for s in scans]
     shared: dict[Any, Any] = {}  # per rule, not per segment (Context.shared)
     unit = _unit(rule)
+    # A threshold or warn level written as a number (most) is the same for every segment.
+    fixed = [node is None or isinstance(node, ast.Number) for node in (rule.threshold, rule.warn)]
+    template = RuleResult(status=Status.NO_DATA, period=rp.current.period, unit=unit,
+                          threshold=_constant(None, rule.threshold) if fixed[0] else None,
+                          warn=_constant(None, rule.warn) if fixed[1] else None, **base)
+    details = _Details(rule, lhs, periods, extents, shared) if lhs is not None else None
     for segment in segments:
-        ctx = Context(rule, [f.get(segment) if segment is not None else None for f in found],
-                      periods, extents=extents, shared=shared)
-        result = RuleResult(status=Status.NO_DATA, period=rp.current.period,
-                            segment=dict(zip(rp.current.dims, segment))
-                            if rp.current.dims and segment else None,
-                            threshold=_constant(ctx, rule.threshold), unit=unit,
-                            warn=_constant(ctx, rule.warn), **base)
+        seen = [f.get(segment) if segment is not None else None for f in found]
+        ctx = Context(rule, seen, periods, extents=extents, shared=shared)
+        result = template.copy()  # each segment's result starts as the rule's
+        if rp.current.dims and segment:
+            result.segment = dict(zip(rp.current.dims, segment))
+        if not fixed[0]:
+            result.threshold = _constant(ctx, rule.threshold)
+        if not fixed[1]:
+            result.warn = _constant(ctx, rule.warn)
         reason = None
         try:
             result.status = _judge(rule, ctx, result)
@@ -182,16 +199,42 @@ def _evaluate_rule(rp: RulePlan, groups: dict[Scan, dict[Segment, Group]],
             more = len(exc.problems) - 1
             result.error = Problem(DATA, first.message + (f" (and {plural(more, 'more bad cell')})" if more else ""),
                                    cell=first.cell, suggestion=first.suggestion)
-        if lhs is not None:
-            result.detail = ctx.detail(lhs)
-            if segment is None and reason is not None and not result.incomplete:
-                result.detail = replace(result.detail, reason=reason)
-            if result.status not in (Status.NO_DATA, Status.ERROR):
-                result.value = result.detail.value
+        if details is not None and lhs is not None:
+            # The detail (terms, rows, the previous period) only when something reads it:
+            # the message below is said from the values (Context.numbers).
+            told = reason if segment is None and reason is not None and not result.incomplete else None
+            result.defer_detail(partial(details.build, seen, told))
+            if result.status in (Status.NO_DATA, Status.ERROR):
+                result.value = None  # _judge keeps a comparison's left side as it goes
+            elif not isinstance(rule.condition, ast.Compare):  # between: its operand
+                result.value = ctx.value_or_none(lhs)[0]
+            if result.status is Status.NO_DATA and not result.incomplete:
+                # The value's own reason (its detail's) before the condition's; a late-data
+                # reason (``incomplete``) is the one to say, whatever the value's own.
+                reason = told or ctx.value_or_none(lhs)[1] or reason
         parts = _parts(rule.condition, ctx) if lhs is None and result.status != Status.ERROR else []
-        result.message = result_message(result, rule, reason=reason, parts=parts)
+        result.message = result_message(result, rule, reason=reason, parts=parts, numbers=ctx.numbers)
         results.append(result)
     return results
+
+
+class _Details:
+    """What one rule's results need to build their ``Detail`` later (``defer_detail``):
+    everything but the segment's groups and the reason said for it."""
+
+    __slots__ = ("rule", "lhs", "periods", "extents", "shared", "language")
+
+    def __init__(self, rule: ast.Rule, lhs: ast.Node, periods: list[Period | None],
+                 extents: Extents | None, shared: dict[Any, Any]):
+        self.rule, self.lhs, self.periods, self.extents, self.shared = rule, lhs, periods, extents, shared
+        self.language = i18n.language()  # a reason says a period as the language writes it
+
+    def build(self, groups: list[Group | None], reason: str | None) -> Detail:
+        if i18n.language() != self.language:
+            with i18n.speaking(self.language):
+                return self.build(groups, reason)
+        detail = Context(self.rule, groups, self.periods, extents=self.extents, shared=self.shared).detail(self.lhs)
+        return replace(detail, reason=reason) if reason is not None else detail
 
 
 def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, *,
@@ -227,11 +270,12 @@ def evaluate(entries: Iterable[RuleEntry], table: TableBackend, as_of: dt.date, 
     extents = Extents.build(judged, as_of, parse_complete_through(complete_through)
                             if complete_through is not None else None)
     results: list[RuleResult] = []
-    for rp in plan.rules:
-        try:
-            results += _evaluate_rule(rp, groups, extents)
-        except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
-            results.append(internal_error_result(rp.entry, exc))
+    with gc_paused():  # results are kept, not garbage: nothing for the collector to find
+        for rp in plan.rules:
+            try:
+                results += _evaluate_rule(rp, groups, extents)
+            except Exception as exc:  # noqa: BLE001 - a bug in one rule must not stop the others
+                results.append(internal_error_result(rp.entry, exc))
     if not isinstance(late_after, dt.timedelta):
         late_after = parse_late_after(late_after if late_after is not None else DEFAULT_LATE_AFTER)
     late = (Extents.build(found, as_of) if lag else extents).late(late_after)

@@ -12,14 +12,23 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from kpirules import ast
 from kpirules.aggregate import Group
 from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
 from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
-from kpirules.format import baseline_words, expr_text, period_text
+from kpirules.format import (
+    baseline_words,
+    change_numbers,
+    expr_text,
+    is_ratio,
+    period_text,
+    ratio_numbers,
+    rows_text,
+    terms_numbers,
+)
 from kpirules.functions import BASELINE_FUNCTIONS, ZeroBaseline, pace
 from kpirules.i18n import _
 from kpirules.periods import pace_days
@@ -68,10 +77,9 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
     while stack:
         node = stack.pop()
         if isinstance(node, ast.Aggregate):
-            key = (node.func, node.column.name)
+            key, label = _term(node)
             if key not in terms:
-                name = node.column.text or node.column.name
-                terms[key] = name if node.implicit else f"{node.func}({name})"
+                terms[key] = label
             continue
         if isinstance(node, ast.Change):
             inner = inner or node
@@ -81,6 +89,33 @@ def _detail_shape(expr: ast.Node) -> tuple[tuple[tuple[tuple[str, str], str], ..
         children.reverse()
         stack += children
     return tuple(terms.items()), inner, paced, expr_text(expr)
+
+
+def _term(agg: ast.Aggregate) -> tuple[tuple[str, str], str]:
+    """An aggregate's key in a group's values and its label in a detail's terms."""
+    name = agg.column.text or agg.column.name
+    return (agg.func, agg.column.name), name if agg.implicit else f"{agg.func}({name})"
+
+
+@ast.node_cache
+def _numbers_shape(expr: ast.Node) -> tuple[Any, ...]:
+    """Which of ``numbers_text``'s sentences ``expr`` gets (``Context.numbers``), decided
+    from the expression as ``numbers_text`` decides it from a detail's terms (the terms'
+    sentence and a change without a baseline period take the terms of ``_detail_shape``)."""
+    if isinstance(expr, ast.Change):
+        return ("change",)
+    if is_ratio(expr):
+        binop = cast(ast.BinOp, expr)
+        # _detail_shape's terms of a ratio, without walking it: each aggregate once.
+        first, second = _term(cast(ast.Aggregate, binop.left)), _term(cast(ast.Aggregate, binop.right))
+        term_keys = (first,) if second[0] == first[0] else (first, second)
+        keys = {label: key for key, label in term_keys}  # the last of a label, as numbers_text
+        left, right = expr_text(binop.left), expr_text(binop.right)
+        if left in keys and right in keys:
+            return ("ratio", keys[left], left, keys[right], right)
+    if isinstance(expr, ast.Aggregate):
+        return ("rows",)
+    return ("terms",)
 
 
 @dataclass
@@ -97,6 +132,12 @@ class Context:
     # contexts of one rule's segments (the engine passes one dict per rule), so that a
     # rule by a column with 50,000 values judges its periods' completeness once.
     shared: dict = field(default_factory=dict)
+    # check_complete found the evaluated period complete for every column the rule reads:
+    # values in it need not ask again (most values a result computes).
+    checked: bool = False
+    # The last change/delta computed: (node, period, its operand now, in the baseline), for
+    # the message, which says both (Context.numbers).
+    changed: tuple[ast.Change, int, float, float] | None = None
 
     def complete(self, column: str, at: int) -> None:
         """Raise ``Incomplete`` when period ``at`` is not complete for ``column``."""
@@ -122,6 +163,7 @@ class Context:
         change/delta read (and the guards, which must hold there too). The periods of an
         average are checked as they are read: a late one is left out of the mean."""
         if self.extents is None or self.shared.get("complete") is True:
+            self.checked = True
             return
         from kpirules.plan import rule_aggregates
 
@@ -131,6 +173,7 @@ class Context:
             if in_baseline and single:
                 self.complete(agg.column.name, 1)
         self.shared["complete"] = True  # no gap: the next segments need not ask again
+        self.checked = True
 
     def group(self, at: int) -> Group:
         group = self.groups[at]
@@ -144,8 +187,10 @@ class Context:
         if isinstance(node, ast.Number):
             return node.value
         if isinstance(node, ast.Aggregate):
-            self.complete(node.column.name, at)
-            agg = self.group(at).values[(node.func, node.column.name)]
+            if at or not self.checked:
+                self.complete(node.column.name, at)
+            group = self.groups[at] or self.group(at)  # (which says why there is none)
+            agg = group.values[(node.func, node.column.name)]
             if agg.bad:
                 raise BadCells(agg.bad)
             if agg.value is None:
@@ -170,6 +215,7 @@ class Context:
         if isinstance(node, ast.Change):
             now = self.value(node.operand, at)
             base = self.baseline(node.operand)
+            self.changed = (node, at, now, base)
             try:
                 return BASELINE_FUNCTIONS[node.func].compute(now, base)
             except ZeroBaseline:
@@ -205,7 +251,10 @@ class Context:
         return math.fsum(values) / len(values)
 
     def baseline_text(self) -> str:
-        return baseline_words(self.rule.compared_with, self.rule.window)
+        words = self.shared.get("baseline words")  # per rule: asked for each segment's message
+        if words is None:
+            words = self.shared["baseline words"] = baseline_words(self.rule.compared_with, self.rule.window)
+        return words  # type: ignore[no-any-return]
 
     def holds(self, node: ast.Node) -> bool:
         if isinstance(node, ast.Compare):
@@ -222,6 +271,46 @@ class Context:
             return (left and right) if node.op == "and" else (left or right)
         raise TypeError(f"not a condition: {node!r}")
 
+    def value_or_none(self, expr: ast.Node, at: int = 0) -> tuple[float | None, str | None]:
+        """``expr``'s value in period ``at`` and None, or None and why it has none."""
+        try:
+            return self.value(expr, at), None
+        except NoData as exc:
+            return None, str(exc)
+        except BadCells as exc:
+            return None, exc.problems[0].message
+
+    def numbers(self, expr: ast.Node, unit: str | None) -> str | None:
+        """``numbers_text(self.detail(expr), expr, unit)`` from the values themselves, without
+        building the Detail, for the shapes most rules have (a ratio, an aggregate, a change
+        against one period, a few terms); None for the others (an average baseline)."""
+        shape = _numbers_shape(expr)
+        kind, where, group = shape[0], period_text(self.periods[0]), self.groups[0]
+        if kind == "change" and len(self.periods) > 1:
+            if self.rule.compared_with.kind == "average":
+                return None
+            change = cast(ast.Change, expr)
+            seen = self.changed
+            if seen is not None and seen[0] is change and seen[1] == 0:  # as the condition had them
+                now, before = seen[2], seen[3]
+            else:
+                now, before = self.value_or_none(change.operand)[0], self.value_or_none(change.operand, 1)[0]
+            return change_numbers(change, unit, now, where, before, period_text(self.periods[1]),
+                                  self.baseline_text())
+        values = group.values if group is not None else {}
+        if kind == "ratio":
+            _, left, left_label, right, right_label = shape
+            found = values.get(left), values.get(right)
+            return ratio_numbers(found[0].value if found[0] else None, left_label,
+                                 found[1].value if found[1] else None, right_label, where)
+        if kind == "rows":
+            return f"{rows_text(group.rows, group.days) if group else rows_text(0, 0)}, {where}"
+        terms = []
+        for key, label in _detail_shape(expr)[0]:
+            value = values.get(key)
+            terms.append((label, value.value if value else None))
+        return terms_numbers(terms, where)
+
     def detail(self, expr: ast.Node, at: int = 0) -> Detail:
         group, span = self.groups[at], self.periods[at]
         term_keys, inner, paced, text = _detail_shape(expr)
@@ -233,12 +322,7 @@ class Context:
                 value=value.value if value else None, rows=group.rows if group else 0,
                 cells=value.cells if value else 0, days=group.days if group else 0,
             ))
-        try:
-            value, reason = self.value(expr, at), None
-        except NoData as exc:
-            value, reason = None, str(exc)
-        except BadCells as exc:
-            value, reason = None, exc.problems[0].message
+        value, reason = self.value_or_none(expr, at)
         previous, baselines, words, current = None, (), None, None
         if at == 0 and inner is not None and len(self.periods) > 1:
             words = self.baseline_text()

@@ -5,8 +5,8 @@ back as text, and the one-line message that ``check`` prints and ``run`` writes 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, cast
 
 from kpirules import ast, i18n
 from kpirules.i18n import N_, _, ngettext, number_text
@@ -209,11 +209,31 @@ def format_value(value: float | None, unit: str | None = None, *, against: float
     decimals are shown that a value that differs from it never prints the same."""
     if value is None:
         return _("n/a")
-    for extra in range(0, 5):
-        text = _format(value, unit, extra)
-        if against is None or value == against or text != _format(against, unit, extra):
-            return number_text(text)
+    text = _format_once(value, unit)
+    if against is not None and value != against:
+        extra = 0
+        while extra < 4 and text == (_format(against, unit, extra) if extra else _format_once(against, unit)):
+            extra += 1
+            text = _format(value, unit, extra)
     return number_text(text)
+
+
+_TEXTS: dict[tuple[float, str | None], str] = {}
+
+
+def _format_once(value: float, unit: str | None) -> str:
+    """``_format(value, unit, 0)``, remembered: a check's messages say the same totals and
+    thresholds over and over (a column's weekly sum in every rule that reads it)."""
+    key = (value, unit)
+    text = _TEXTS.get(key)
+    if text is None:
+        text = _format(value, unit, 0)
+        # Not 0 (-0.0 equals 0.0 as a key but prints "-0") nor NaN (never equal to a key).
+        if value and value == value:
+            if len(_TEXTS) > 100_000:  # a long-lived process: start over, never grow
+                _TEXTS.clear()
+            _TEXTS[key] = text
+    return text
 
 
 def format_threshold(value: float | None, unit: str | None = None) -> str:
@@ -274,40 +294,74 @@ def _period_text(start: dt.date, end: dt.date) -> str:
 
 def numbers_text(detail: Detail, expr: ast.Node, unit: str | None) -> str:
     """What the value was computed from, and when, in words:
-    ``32 signups / 1,750 visits, 2026-11-16..22``."""
+    ``32 signups / 1,750 visits, 2026-11-16..22``. (The engine says the same from the values
+    it has, without a Detail: ``kpirules.evaluation.Context.numbers``; both go through the
+    sentences below.)"""
     where = period_text(detail.period)
-    terms = {t.label: t for t in detail.terms}
     if isinstance(expr, ast.Change) and detail.previous is not None:
         prev = detail.previous
-        inner = expr.operand
-        inner_unit = "%" if isinstance(inner, ast.BinOp) and inner.op == "/" and unit == "%" else None
-        text = _("{expr} {now} in {period} vs {previous} in {previous_period}").format(
-            expr=expr_text(inner), now=format_value(detail.current, inner_unit), period=where,
-            previous=format_value(prev.value, inner_unit),
-            previous_period=period_text(prev.period) or prev.baseline or _("the baseline"))
-        if detail.baseline and _is_last_year(detail.baseline):
-            text += f", {detail.baseline}"
-        return text
-    if (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
-            and isinstance(expr.right, ast.Aggregate)):
-        left, right = terms.get(_label(expr.left)), terms.get(_label(expr.right))
+        return change_numbers(expr, unit, detail.current, where, prev.value,
+                              period_text(prev.period) or prev.baseline, detail.baseline)
+    if is_ratio(expr):
+        ratio = cast(ast.BinOp, expr)
+        terms = {t.label: t for t in detail.terms}
+        left, right = terms.get(expr_text(ratio.left)), terms.get(expr_text(ratio.right))
         if left and right:
-            return f"{format_value(left.value)} {left.label} / {format_value(right.value)} {right.label}, {where}"
+            return ratio_numbers(left.value, left.label, right.value, right.label, where)
     if isinstance(expr, ast.Aggregate):
-        return f"{_rows_text(detail)}, {where}"
-    parts = ", ".join(f"{t.label} {format_value(t.value)}" for t in detail.terms)
+        return f"{rows_text(detail.rows, detail.days)}, {where}"
+    return terms_numbers([(t.label, t.value) for t in detail.terms], where)
+
+
+def is_ratio(expr: ast.Node) -> bool:
+    """``sum(a) / sum(b)``: said as ``32 signups / 1,750 visits``."""
+    return (isinstance(expr, ast.BinOp) and expr.op == "/" and isinstance(expr.left, ast.Aggregate)
+            and isinstance(expr.right, ast.Aggregate))
+
+
+def change_numbers(expr: ast.Change, unit: str | None, current: float | None, where: str,
+                   previous: float | None, previous_where: str | None, baseline: str | None) -> str:
+    """``revenue 8,839.02 in 2026-11-16..22 vs 7,378.48 in 2026-11-09..15``."""
+    inner = expr.operand
+    inner_unit = "%" if unit == "%" and isinstance(inner, ast.BinOp) and inner.op == "/" else None
+    text = _("{expr} {now} in {period} vs {previous} in {previous_period}").format(
+        expr=expr_text(inner), now=format_value(current, inner_unit), period=where,
+        previous=format_value(previous, inner_unit), previous_period=previous_where or _("the baseline"))
+    if baseline and _is_last_year(baseline):
+        text += f", {baseline}"
+    return text
+
+
+def ratio_numbers(left: float | None, left_label: str, right: float | None, right_label: str,
+                  where: str) -> str:
+    return f"{format_value(left)} {left_label} / {format_value(right)} {right_label}, {where}"
+
+
+def terms_numbers(terms: Sequence[tuple[str, float | None]], where: str) -> str:
+    """``visits 62,400, signups 1,399, 2026-11-16..22``."""
+    parts = ", ".join(f"{label} {format_value(value)}" for label, value in terms)
     return f"{parts}, {where}" if parts else where
 
 
-def _label(agg: ast.Aggregate) -> str:
-    return expr_text(agg)
+def rows_text(rows: int, days: int) -> str:
+    """``56 rows on 7 days``, or ``7 days`` when there is one row a day."""
+    key = (rows, days, i18n.language())  # a few pairs, said by every rule of a sum
+    text = _ROWS_TEXTS.get(key)
+    if text is None:
+        if len(_ROWS_TEXTS) > 10_000:  # a long-lived process: start over, never grow
+            _ROWS_TEXTS.clear()
+        text = _ROWS_TEXTS[key] = _rows_text(rows, days)
+    return text
 
 
-def _rows_text(detail: Detail) -> str:
-    days = ngettext("{n} day", "{n} days", detail.days).format(n=detail.days)
-    if detail.rows == detail.days:
-        return days
-    return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(n=detail.rows, days=days)
+_ROWS_TEXTS: dict[tuple[int, int, str], str] = {}
+
+
+def _rows_text(rows: int, days: int) -> str:
+    text = ngettext("{n} day", "{n} days", days).format(n=days)
+    if rows == days:
+        return text
+    return ngettext("{n} row on {days}", "{n} rows on {days}", rows).format(n=rows, days=text)
 
 
 def _judged(status: str, value: str, target: str) -> str:
@@ -318,20 +372,20 @@ def _judged(status: str, value: str, target: str) -> str:
 
 
 def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = None,
-                   parts: Sequence[tuple[ast.Node, float | None, bool | None]] = ()) -> str:
+                   parts: Sequence[tuple[ast.Node, float | None, bool | None]] = (),
+                   numbers: Callable[[ast.Node, str | None], str | None] | None = None) -> str:
     """The plain-language sentence for one result (the ``Message`` column).
 
     ``reason`` says why a value is missing (NO_DATA); ``parts`` are the comparisons inside
-    an and/or/not condition with their values and outcomes."""
-    status = result.status.value
+    an and/or/not condition with their values and outcomes; ``numbers(expr, unit)`` what
+    the value came from, as ``numbers_text`` of the result's detail says it (when it gives
+    None, or is not given, the detail is asked: the engine says most without building it)."""
+    status = result.status  # a str: compared with and looked up by "PASS"..., as its value
     if status == "ERROR":
         return result.error.one_line() if result.error else _("the rule could not be evaluated")
     where = period_text(result.period)
     cond = rule.condition
     if status == "NO_DATA":
-        # A late-data reason (``incomplete``) is the one to say, whatever the value's own.
-        if not result.incomplete and result.detail and result.detail.reason:
-            reason = result.detail.reason
         if reason:
             return _("no data for {period}: {reason}").format(period=where, reason=reason)
         return _("no data for {period}").format(period=where)
@@ -340,7 +394,7 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
         from kpirules import sentences  # imports this module: asked only where needed
 
         return f"{sentences.guard_text(unmet, result.period)} ({where})"
-    if isinstance(cond, (ast.Compare, ast.Between)) and result.detail is not None:
+    if isinstance(cond, (ast.Compare, ast.Between)):
         expr = cond.left if isinstance(cond, ast.Compare) else cond.operand
         unit = result.unit
         value = format_value(result.value, unit, against=result.threshold)
@@ -358,12 +412,13 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
                       else _("{value} ({interval}) meets {target}"))
             return (judged.format(value=value, interval=sentences.interval_text(result),
                                   target=f"{cond.op} {expr_text(cond.right)}")
-                    + f"{warn} ({numbers_text(result.detail, expr, unit)})")
+                    + f"{warn} ({_numbers(result, expr, unit, numbers)})")
         if isinstance(cond, ast.Compare) and isinstance(expr, ast.Pace):
             from kpirules import sentences
 
-            return f"{sentences.pace_text(result.detail, cond, unit)}{warn} ({where})"
-        if isinstance(expr, ast.Change) and result.detail.baselines:  # vs average of last N
+            return f"{sentences.pace_text(cast('Detail', result.detail), cond, unit)}{warn} ({where})"
+        if (isinstance(expr, ast.Change) and rule.compared_with.kind == "average"  # vs average of last N
+                and result.detail is not None and result.detail.baselines):
             from kpirules import sentences
 
             change = sentences.baseline_text(result.detail, expr, unit)
@@ -374,10 +429,16 @@ def result_message(result: RuleResult, rule: ast.Rule, *, reason: str | None = N
                 value=value, target=target, warn=expr_text(rule.warn))
         else:
             text = _judged(status, value, target)
-        return f"{text} ({numbers_text(result.detail, expr, unit)})"
+        return f"{text} ({_numbers(result, expr, unit, numbers)})"
     shown = "; ".join(_part_text(node, value, ok) for node, value, ok in parts)
     verdict = _("holds") if status == "PASS" else _("does not hold")
     return f"{verdict}: {shown or expr_text(cond)} ({where})"
+
+
+def _numbers(result: RuleResult, expr: ast.Node, unit: str | None,
+             numbers: Callable[[ast.Node, str | None], str | None] | None) -> str:
+    text = numbers(expr, unit) if numbers is not None else None
+    return text if text is not None else numbers_text(cast("Detail", result.detail), expr, unit)
 
 
 def _part_text(node: ast.Node, value: float | None, ok: bool | None) -> str:

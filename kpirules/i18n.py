@@ -19,10 +19,12 @@ status codes (PASS, FAIL...) and rule text stay as they are.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 LANGUAGES = ("en", "pl")
@@ -89,6 +91,18 @@ def speaker(lang: str | None) -> Any:
     if lang == "en":
         return lambda message: message
     return _load_catalog(lang).gettext
+
+
+@contextlib.contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Speak ``lang`` for a while, then what was spoken before, as it was chosen (a result's
+    detail, built when read, says its periods as they were said when it was evaluated)."""
+    before = (_now.language, _now.catalog, _now.pinned)
+    set_language(lang, pinned=_now.pinned)
+    try:
+        yield
+    finally:
+        _now.language, _now.catalog, _now.pinned = before
 
 
 def resolve(option: str | None, settings: Any = None, workbook: Any = None) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Any
+from typing import Any, Callable
 
 from kpirules.dataclass_fast import dataclass, field
 from kpirules.errors import Problem
@@ -129,6 +129,23 @@ class RuleResult:
     # `with at least`: each guard in each period it was checked in (evaluated first).
     guards: tuple[GuardCheck, ...] = ()
 
+    def copy(self) -> RuleResult:
+        """A shallow copy, made without the constructor: the engine starts each segment's
+        result as a copy of its rule's (50,000 segments make 50,000 results)."""
+        made = RuleResult.__new__(RuleResult)
+        made.__dict__.update(self.__dict__)
+        return made
+
+    def defer_detail(self, build: Callable[[], Detail]) -> None:
+        """Have ``build`` make ``detail`` when something first reads it (explain, the History
+        tab's Numbers, a test), not now: ``check`` prints messages only, and a run with
+        10,000 rules or 50,000 segments would build a Detail and its Terms for every result
+        for nothing (issue 14). ``build`` gives what the evaluation would have given then."""
+        self.__dict__["detail"] = _Deferred(build)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "detail": self.detail}  # pickled built, not as a closure
+
     def to_json(self) -> dict[str, Any]:
         """The result as spec/cli.md fixes it (keys may be added, never changed)."""
         out: dict[str, Any] = {
@@ -141,6 +158,11 @@ class RuleResult:
             "segment": self.segment,
             "message": self.message,
         }
+        return self.json_extras(out)
+
+    def json_extras(self, out: dict[str, Any]) -> dict[str, Any]:
+        """``out`` with the keys of ``to_json`` that only some results have, added after the
+        eight all have (``kpirules.results_json`` writes those eight itself)."""
         if self.warn is not None:
             out["warn"] = self.warn
         if self.error is not None:
@@ -152,6 +174,32 @@ class RuleResult:
         if self.data_problems:
             out["data_problems"] = [p.to_json() | {"message": p.message} for p in self.data_problems]
         return out
+
+
+class _Deferred:
+    """A detail not built yet (``RuleResult.defer_detail``)."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Detail]):
+        self.build = build
+
+
+def _get_detail(result: RuleResult) -> Detail | None:
+    value = result.__dict__["detail"]
+    if value.__class__ is _Deferred:
+        value = result.__dict__["detail"] = value.build()
+    return value  # type: ignore[no-any-return]
+
+
+def _set_detail(result: RuleResult, value: Detail | None) -> None:
+    result.__dict__["detail"] = value
+
+
+# ``detail`` stays a dataclass field (the constructor, ``replace``, equality and repr take
+# it as before); reading it builds a deferred one. A property set after the class is made,
+# because the field's default would take its place in the class body.
+RuleResult.detail = property(_get_detail, _set_detail)  # type: ignore[assignment]
 
 
 @dataclass

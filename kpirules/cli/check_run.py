@@ -46,19 +46,20 @@ def stream_json(report, out) -> None:
     """The report's JSON document (``Report.to_json``, compact as ``echo_json`` writes it in a
     pipe), written one result at a time: no document of every result is held in memory, and
     the first bytes leave before the last result is encoded."""
-    import json
+    from itertools import islice
 
     from kpirules.dataclass_fast import replace
+    from kpirules.results_json import encode, result_texts
 
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
     # Everything but the results, from Report.to_json itself (keys and their order).
     frame = encode(replace(report, results=[]).to_json())
     head, tail = frame.split('"results": []', 1)
     out.write(head + '"results": [')
-    for i, result in enumerate(report.results):
-        if i:
-            out.write(", ")
-        out.write(encode(result.to_json()))
+    texts, between = result_texts(report.results), ""
+    # A thousand results a write: a write each would cost more than making the text.
+    while batch := list(islice(texts, 1000)):
+        out.write(between + ", ".join(batch))
+        between = ", "
     out.write("]" + tail + "\n")
     out.flush()
 
@@ -74,20 +75,26 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
     results that are not PASS); then the summary, ``rules`` counting them."""
     from kpirules.format import plural
 
-    results = [r for r in report.results if not quiet or r.status.value != "PASS"]
+    counts: dict[Any, int] = {}
+    for r in report.results:
+        counts[r.status] = counts.get(r.status, 0) + 1  # Status is a str: "PASS" finds it too
+    results = [r for r in report.results if not quiet or r.status != "PASS"]
     names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
     width = min(max((len(n) for n in names), default=4), 48)
-    status_width = max((len(r.status.value) for r in results), default=7)
+    status_width = max((len(status.value) for status in counts if not quiet or status != "PASS"), default=7)
+    shown = {status: status_text(status.value, color, max(7, status_width)) for status in counts}
+    lines: list[str] = []
     for r, name in zip(results, names):
         # The message carries the value (formatted like its threshold), the target, the
         # numbers it came from and the period.
-        echo(f"{status_text(r.status.value, color, max(7, status_width))} {name:<{width}}  "
-                   f"{r.message}")
+        lines.append(f"{shown[r.status]} {name:<{width}}  {r.message}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
-            echo(r.error.caret())
-    counts: dict[str, int] = {}
-    for r in report.results:
-        counts[r.status.value] = counts.get(r.status.value, 0) + 1
+            lines.append(r.error.caret())
+        if len(lines) >= 1000:  # a write (and flush) a thousand lines, not one a line
+            echo("\n".join(lines))
+            lines.clear()
+    if lines:
+        echo("\n".join(lines))
     order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
     summary = ", ".join(f"{counts[s]} {s}" for s in order if s in counts)
     late = sum(1 for r in report.results if r.incomplete)
