@@ -35,30 +35,18 @@ import csv
 import datetime as dt
 import os
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from kpirules.aggregate import IN_DATABASE, Group, Segment
-from kpirules.backends.duck_sample import Sample, has_blank_lines
+from kpirules.backends.duck_problems import UsePython, bad_cells, problem_rows
+from kpirules.backends.duck_sample import Sample
 from kpirules.backends.duck_sql import SQL_DATE, filled_sql, macros, maybe_blank_sql, sql_str
-from kpirules.connectors.base import RawTable, a1
+from kpirules.connectors.base import RawTable
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
-from kpirules.plan import AggKey, Scan
+from kpirules.plan import Scan
 from kpirules.read.numbers import COMMA, DOT
-from kpirules.table import (
-    BAD,
-    MARK_SAMPLE,
-    DataTable,
-    _is_blank,
-    index_headers,
-    load_table,
-    metric_problem,
-    parse_number,
-    undated_problem,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from kpirules.backends.sql_plan import Slots
+from kpirules.table import MARK_SAMPLE, DataTable, index_headers, load_table
 
 _EPOCH = dt.date(1970, 1, 1)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -67,10 +55,6 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 class Unsupported(Exception):
     """The file cannot be read by this backend at all (not found, not UTF-8, a dialect
     DuckDB has no switch for); the Python path reads it and reports why."""
-
-
-class _UsePython(Exception):
-    """Something in the file only the Python path reads right."""
 
 
 class DuckTable:
@@ -243,7 +227,7 @@ class DuckTable:
 
         try:
             return job()
-        except (duckdb.Error, _UsePython) as exc:
+        except (duckdb.Error, UsePython) as exc:
             # The Python path reads the file again and decides; it raises the SourceError
             # the csv connector gives for a file that cannot be read.
             from kpirules.connectors.csv_file import CsvConnector
@@ -285,7 +269,7 @@ class DuckTable:
     def _compute(self, con, plan) -> dict[Scan, dict[Segment, Group]] | None:
         if plan is None:
             # Only the rows without a date are wanted (problems asked for before groups).
-            self._date_problems = self._problem_rows(con, None, {}, {}, {})[0]
+            self._date_problems = problem_rows(self, con, None, {}, {}, {})[0]
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
@@ -320,8 +304,8 @@ class DuckTable:
         bad_rows: list[tuple] = []
         self._date_problems = []
         if suspects:
-            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims, marks)
-        bad = _bad_cells(scans, bad_rows)
+            self._date_problems, bad_rows = problem_rows(self, con, plan.hull, metrics, dims, marks)
+        bad = bad_cells(scans, bad_rows)
         out: dict[Scan, dict[Segment, Group]] = {scan: {} for scan, _, _ in scans}
         for index, seg, n, days, vals in rows:
             if index < 0 or not n:  # a scan without dims still returns one row, of 0 rows
@@ -407,92 +391,3 @@ class DuckTable:
                            *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and metrics else []),
                            *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
-
-    # --------------------------------------------------------------- problems
-
-    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str],
-                      marks: dict[str, str | None]):
-        """Rows without a date, and rows in the hull with a metric cell SQL did not take,
-        read again with their row numbers and judged by the Python path's own functions.
-
-        Returns (date problems, bad rows as (date, row, {dim: text}, {metric: Problem}))."""
-        if has_blank_lines(self._csv_path, after_lines=self._skip + 1):
-            # DuckDB skips empty lines, csv counts them: row numbers would not match.
-            raise _UsePython("empty lines inside the file")
-        date = f"c{self.columns[self.date_column]}"
-        cells = ", ".join(f"c{i}" for i in range(len(self.headers)))
-        blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
-        flags = [f"(NOT coalesce(isfinite({self._cast(m, marks)}), false) AND "
-                 f"kp_text(c{self.columns[m]}) <> '')" for m in metrics]
-        texts = [f"kp_text(c{self.columns[d]})" for d in dims]
-        where = f"(d IS NULL AND NOT ({blank_row}))"
-        if hull is not None and flags:
-            where += (f" OR (d BETWEEN DATE '{hull[0].isoformat()}' AND DATE '{hull[1].isoformat()}'"
-                      f" AND ({' OR '.join(flags)}))")
-        select = ", ".join(["ordinality", "d", cells, *(f"{f} AS f{i}" for i, f in enumerate(flags)),
-                            *(f"{t} AS t{i}" for i, t in enumerate(texts))])
-        sql = (f"SELECT {select} FROM (SELECT ordinality, kp_date({date}) AS d, {cells} "
-               f"FROM {self._source(ordinality=True)}) WHERE {where} ORDER BY ordinality")
-        date_col = self.columns[self.date_column]
-        n = len(self.headers)
-        date_problems: list[Problem] = []
-        bad_rows: list[tuple] = []
-        records = con.execute(sql).fetchall()
-        last = None  # records after this ordinality are the recipe's bottom rows
-        if self._bottom and records and records[-1][1] is None:
-            last = con.execute(f"SELECT count(*) FROM {self._source()}").fetchone()[0] - self._bottom
-        for record in records:
-            index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
-            flagged = record[2 + n:2 + n + len(flags)]
-            texts_of = dict(zip(dims, record[2 + n + len(flags):]))
-            if day is None:
-                if record[0] <= self._top or (last is not None and record[0] > last):
-                    continue  # totals (and notes) the recipe leaves out
-                value = row[date_col]
-                if self.recipe.dates(value) is not None:
-                    raise _UsePython(f"a date only Python reads: {value!r}")
-                if all(_is_blank(v) for v in row):
-                    continue
-                ref = a1(self.sheet, self.header_row + 1 + index, date_col)
-                date_problems.append(undated_problem(ref, date_col, ["" if v is None else v for v in row],
-                                                     value if value is not None else ""))
-                continue
-            bad: dict[str, Problem] = {}
-            for name, flag in zip(metrics, flagged):
-                if not flag:
-                    continue
-                col = self.columns[name]
-                read = parse_number(row[col], marks.get(name) if marks else self._mark(name))
-                if read is None:
-                    continue  # a blank word (`--`, `n/a`): blank, as in Python
-                if read is not BAD:
-                    raise _UsePython(f"a number only Python reads: {row[col]!r}")
-                ref = a1(self.sheet, self.header_row + 1 + index, col)
-                bad[name] = metric_problem(ref, row[col], marks.get(name) if marks else self._mark(name),
-                                           self.headers[col])
-            if bad:
-                bad_rows.append((day, index, texts_of, bad))
-        bad_rows.sort(key=lambda r: (r[0], r[1]))
-        return date_problems, bad_rows
-
-
-# ------------------------------------------------------------------ aggregates
-
-
-def _bad_cells(scans: list[tuple[Scan, set[AggKey], Slots]], bad_rows: list[tuple]
-               ) -> dict[tuple[int, Segment], dict[str, list[Problem]]]:
-    """The bad cells of each scan x segment x column, in the Python path's order (rows by
-    date, then by row number: ``bad_rows`` comes sorted so)."""
-    out: dict[tuple[int, Segment], dict[str, list[Problem]]] = {}
-    for day, _, texts, bad in bad_rows:
-        for index, (scan, needed, _) in enumerate(scans):
-            if not scan.period.start <= day <= scan.period.end:
-                continue
-            if not all(f.accepts(texts[f.column.name]) for f in scan.filters):
-                continue
-            columns = {c for _, c in needed}
-            segment = tuple(texts[d] for d in scan.dims)
-            for name, problem in bad.items():
-                if name in columns:
-                    out.setdefault((index, segment), {}).setdefault(name, []).append(problem)
-    return out
