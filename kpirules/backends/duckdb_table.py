@@ -138,6 +138,9 @@ class DuckTable:
             raise Unsupported("a date_format setting")
         self._iso_dates = True  # every sampled date is YYYY-MM-DD: the cube is keyed by its text
         self._quick = True  # the quick cube first (DuckTable._cube_builder)
+        self._typed = True  # and before it, the typed one
+        self._odd: bool | None = None  # the file holds `1_000` or `+-1` (duck_sample.odd_numbers)
+        self.cube_read: str | None = None  # how the last cube was read: typed, quick or exact
         for row in rows:
             value = row[col] if col < len(row) else ""
             if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
@@ -239,8 +242,9 @@ class DuckTable:
             self.backend = "python"
             return None
 
-    def _source(self, *, ordinality: bool = False) -> str:
-        cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
+    def _source(self, *, ordinality: bool = False, doubles: frozenset[int] = frozenset()) -> str:
+        """The file as DuckDB reads it: column c<i> as text, or as DOUBLE for ``doubles``."""
+        cols = ", ".join(f"'c{i}': '{'DOUBLE' if i in doubles else 'VARCHAR'}'" for i in range(len(self.headers)))
         options = (f"header=true, auto_detect=false, columns={{{cols}}}, skip={self._skip}, "
                    f"delim={sql_str(self._delimiter)}, quote={sql_str(self._quote)}, "
                    f"escape={sql_str(self._escape)}, null_padding=true")
@@ -316,23 +320,81 @@ class DuckTable:
         return out
 
     def _cube_builder(self, con, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str], parts):
-        """A function building ``kp_cube`` with the given decimal marks: first the quick
-        way (keyed by the date text when the dates are plain ISO ones, blanks taken as
-        NULLs), checked on the cube (``cube_doubts``); else again the exact way."""
+        """A function building ``kp_cube`` with the given decimal marks: first the typed way
+        (the metric columns read as DOUBLE by DuckDB's CSV reader), then the quick way (keyed
+        by the date text when the dates are plain ISO ones, blanks taken as NULLs), each
+        checked on the cube (``cube_doubts``); else again the exact way.
+
+        Typed: a cell DuckDB's reader refuses (``$5``, ``1,5``, ``--``, a blank of spaces)
+        fails the read; one it takes that the reader of ``kpirules.read`` does not is either
+        not finite (counted on the cube) or has a ``_`` between digits or ``+-`` (DuckDB
+        reads ``1_000`` and ``+-1``), which ``odd_numbers`` looks for in the file's bytes
+        meanwhile. Every other cell it takes, float() takes with the same value, and so does
+        the Python path's read of a column of plain numbers (``DataTable._convert_metric``)."""
+        import duckdb
+
         from kpirules.backends.sql_plan import cube_doubts, cube_sql
 
+        col = self.columns
+        doubles = frozenset(col[n] for n in metrics) - {col[n] for n in dims} - {col[self.date_column]}
+
         def build(marks: dict[str, str | None]) -> None:
-            for quick in (True, False) if self._quick else (False,):
+            # With a decimal comma, "1.5" is not a number and "1.500" is 1500: text only.
+            typed = self._typed and bool(doubles) and COMMA not in marks.values()
+            for read in ("typed",) * typed + ("quick",) * self._quick + ("exact",):
+                quick = read != "exact"
                 by_text = quick and self._iso_dates
-                con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick),
-                                     metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
-                                     quick_blanks=quick))
-                doubts = cube_doubts(metrics, by_text=by_text, quick_blanks=quick)
+                as_double = doubles if read == "typed" else frozenset()
+                flags = quick and any(col[n] not in as_double for n in metrics)  # w: maybe_blank_sql
+                sql = cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick, as_double),
+                               metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
+                               quick_blanks=quick, flags=flags)
+                if read == "typed":
+                    odd = self._odd_numbers()
+                    try:
+                        con.execute(sql)
+                    except duckdb.Error as exc:
+                        if self._parallel and "parallel" in str(exc):
+                            raise  # DuckTable._run reads again without the parallel reader
+                        self._typed = False  # a cell the DOUBLE reader refuses
+                        continue
+                    if odd():
+                        self._typed = False
+                        continue
+                else:
+                    con.execute(sql)
+                doubts = cube_doubts(metrics, by_text=by_text, flags=flags, typed=read == "typed")
                 if doubts is None or not con.execute(doubts).fetchone()[0]:
+                    self.cube_read = read
                     return
-                self._quick = False  # a date written otherwise in the hull, or a blank-looking cell
+                # typed: a number that is not finite; a date written otherwise in the hull,
+                # or a blank-looking cell
+                if read == "typed":
+                    self._typed = False
+                else:
+                    self._quick = False
 
         return build
+
+    def _odd_numbers(self):
+        """A function telling whether the file holds `1_000` or `+-1` (``odd_numbers``),
+        found by a thread that reads the file while DuckDB does (once per table)."""
+        if self._odd is None:
+            import threading
+
+            from kpirules.backends.duck_sample import odd_numbers
+
+            found: list[bool] = []
+            thread = threading.Thread(target=lambda: found.append(odd_numbers(self._csv_path)), daemon=True)
+            thread.start()
+
+            def done() -> bool:
+                thread.join()
+                self._odd = found[0] if found else True  # the scan failed: doubt
+                return self._odd
+
+            return done
+        return lambda: self._odd
 
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
@@ -341,7 +403,8 @@ class DuckTable:
         return f"{macro}(c{self.columns[name]})"
 
     def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
-                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False) -> str:
+                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False,
+                   doubles: frozenset[int] = frozenset()) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
@@ -355,17 +418,19 @@ class DuckTable:
         distinct text as a date once and filters (``sql_plan.cube_sql``). Reading every
         row's date in SQL cost a third of the whole query. ``quick_blanks``: m<i>_in is
         the cell itself (the cube counts it when not NULL) and w flags a row with a cell that
-        may be whitespace only (the cube counts them; the exact test cost a fifth)."""
+        may be whitespace only (the cube counts them; the exact test cost a fifth).
+        ``doubles``: the columns DuckDB's reader reads as DOUBLE (no cast, no w: the read
+        fails on a blank of spaces or a placeholder)."""
         col = self.columns
         date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
         if by_text:
             after = (hull[1] + dt.timedelta(days=1)).isoformat()  # '2026-11-25 10:00' < '2026-11-26'
             flagged = (f"SELECT {date} AS t, ({date} >= '{hull[0].isoformat()}' AND {date} < '{after}') AS h, "
-                       f"({blank_row}) AS blank, * FROM {self._source()}")
+                       f"({blank_row}) AS blank, * FROM {self._source(doubles=doubles)}")
             keys = ["t", "h", "blank"]
         else:
-            inner = f"SELECT kp_date({date}) AS d, * FROM {self._source()}"
+            inner = f"SELECT kp_date({date}) AS d, * FROM {self._source(doubles=doubles)}"
             # DuckDB inlines d into the filter, so it must appear there once; NULL for no date.
             kept = (f"SELECT * FROM ({inner}) WHERE coalesce(d <= DATE '{last_day.isoformat()}', "
                     f"NOT ({blank_row}))")
@@ -378,16 +443,17 @@ class DuckTable:
         # take, blank or bad, is judged in Python).
         nn = ("CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
               " ELSE 0 END AS nn" if metrics else "0 AS nn")
+        texts = [n for n in metrics if col[n] not in doubles]
         casts = ", ".join([
-            *keys, *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
+            *keys, *(f"CASE WHEN h THEN {f'c{col[n]}' if col[n] in doubles else self._cast(n, marks)} END "
+                     f"AS x{a[1:]}" for n, a in metrics.items()),
             *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
             *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
               for n, a in metrics.items()),
-            *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in metrics) + " AS w"]
-              if quick_blanks and metrics else []),
+            *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in texts) + " AS w"] if quick_blanks and texts else []),
             *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
                                     for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
-                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and metrics else []),
+                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and texts else []),
                            *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"

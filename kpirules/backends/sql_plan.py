@@ -160,7 +160,8 @@ class Slots:
 
 
 def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
-             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False) -> str:
+             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False,
+             flags: bool | None = None) -> str:
     """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
     and the dimensions' trimmed texts.
 
@@ -173,7 +174,11 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
 
     ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``w`` counts the
     rows with a metric cell that may be whitespace only (its first character is not
-    printable ASCII): any makes the caller build the cube again with the exact test."""
+    printable ASCII): any makes the caller build the cube again with the exact test.
+    ``flags``: whether the rows carry ``w`` (quick, with a metric column read as text;
+    the default: ``quick_blanks`` with metrics)."""
+    if flags is None:
+        flags = quick_blanks and bool(metrics)
     keys = ["t", "h", "blank"] if by_text else ["d"]
     # By text, h is a key: a group's filled cells in the hull are its m<i>_f when h holds.
     inner = [*keys, *dims.values(), "count(*) AS r", *([] if by_text else ["sum(nn) AS nn"])]
@@ -188,7 +193,7 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
             outer.append(f"{kind}({m}_{part_name}) AS {m}_{part_name}")
-    if quick_blanks:
+    if flags:
         inner.append("count_if(w) AS w")
         outer.append("sum(w) AS w")
     grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {', '.join([*keys, *dims.values()])}"
@@ -201,10 +206,14 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
 
 
-def cube_doubts(metrics: dict[str, str], *, by_text: bool, quick_blanks: bool) -> str | None:
-    """The query counting what the quick cube may have got wrong (``cube_sql``), or None."""
-    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (
-        ["coalesce(sum(w), 0)"] if quick_blanks and metrics else [])
+def cube_doubts(metrics: dict[str, str], *, by_text: bool, flags: bool, typed: bool = False) -> str | None:
+    """The query counting what the quick cube may have got wrong (``cube_sql``), or None.
+    ``typed`` (metric columns read as DOUBLE): also the cells in the hull that are not
+    finite (filled, ``nn``, minus taken, ``m<i>_c``): with one, the Python path reads the
+    column cell by cell, and with its decimal mark."""
+    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (["coalesce(sum(w), 0)"] if flags else [])
+    if typed and metrics:
+        doubts.append("coalesce(sum(nn), 0)" + "".join(f" - coalesce(sum({m}_c), 0)" for m in metrics.values()))
     return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
 
 
