@@ -171,3 +171,19 @@ def test_random_files_with_odd_numbers_give_the_same_report(tmp_path, seed):
                     rng.choice(FUZZ_ODD_NUMBERS)]
     path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits", "revenue"], rows)
     assert_fuzz_rules_agree(path)
+
+
+@pytest.mark.parametrize("other", ["--", "   ", "inf", "lots", "1_000", "7"])
+def test_a_column_without_a_mark_read_cell_by_cell_finds_1_500_ambiguous(tmp_path, other):
+    # visits' sample holds whole numbers only: no decimal mark. A cell float() does not
+    # take makes the Python path read the column cell by cell, where "1.500" is 1.5 or
+    # 1500 (a bad cell); in a clean column float() reads it, 1.5. Both paths alike.
+    path = big_file(tmp_path, visits_cell="1.500")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[100] = f"2026-11-10,email,brand_x,{other},1\n"  # the week before: a rule of its own
+    path.write_text("".join(lines), encoding="utf-8")
+    python, table = both(path, RULES + "previous: visits >= 1 weekly\n")
+    assert table.backend == "duckdb", table.fallback_reason
+    ambiguous = "'1.500', which is a thousand-something or a decimal"
+    text = " ".join(p.message for r in python.results for p in r.data_problems)
+    assert (ambiguous in text) is (other != "7")

@@ -141,6 +141,7 @@ class DuckTable:
         self._typed = True  # and before it, the typed one
         self._odd: bool | None = None  # the file holds `1_000` or `+-1` (duck_sample.odd_numbers)
         self.cube_read: str | None = None  # how the last cube was read: typed, quick or exact
+        self._unmarked: set[str] = set()  # columns without a decimal mark read cell by cell (kp_unmarked)
         for row in rows:
             value = row[col] if col < len(row) else ""
             if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
@@ -292,12 +293,17 @@ class DuckTable:
         cube(marks)
         rows = con.execute(query).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
-        if suspects and not marks:
-            marks = {n: self._mark(n) for n in metrics}
-            if any(m is not None for m in marks.values()):
-                cube(marks)
+        # A column with a cell float() does not take is read cell by cell by the Python
+        # path, with its decimal mark: without one, "1.500" is ambiguous there (kp_unmarked).
+        unclean = [] if self.cube_read == "typed" else self._unclean(con, metrics)
+        if unclean:
+            known = marks or {n: self._mark(n) for n in metrics}
+            self._unmarked = {n for n in unclean if known[n] is None}
+            if self._unmarked or (suspects and not marks and any(m is not None for m in known.values())):
+                cube(known)
                 rows = con.execute(query).fetchall()
                 suspects = next(r[2] for r in rows if r[0] == -1)
+            marks = known
         self._extents = {}
         for vals in (r[4] for r in rows if r[0] == -2):
             for k, name in enumerate(metrics):
@@ -376,6 +382,14 @@ class DuckTable:
 
         return build
 
+    def _unclean(self, con, metrics: dict[str, str]) -> list[str]:
+        """The metric columns with a cell in the hull that SQL did not take (``unclean_sql``)."""
+        from kpirules.backends.sql_plan import unclean_sql
+
+        if not metrics:
+            return []
+        return [n for n, k in zip(metrics, con.execute(unclean_sql(metrics)).fetchone()) if k]
+
     def _odd_numbers(self):
         """A function telling whether the file holds `1_000` or `+-1` (``odd_numbers``),
         found by a thread that reads the file while DuckDB does (once per table)."""
@@ -399,7 +413,8 @@ class DuckTable:
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
         mark = marks.get(name)
-        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
+        plain = "kp_unmarked" if name in self._unmarked else "kp_cast"
+        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, plain)  # type: ignore[arg-type]
         return f"{macro}(c{self.columns[name]})"
 
     def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
@@ -444,6 +459,7 @@ class DuckTable:
         nn = ("CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
               " ELSE 0 END AS nn" if metrics else "0 AS nn")
         texts = [n for n in metrics if col[n] not in doubles]
+        raw = [] if by_text else [f"CASE WHEN h THEN c{col[n]} END AS {a}_r" for n, a in metrics.items()]
         casts = ", ".join([
             *keys, *(f"CASE WHEN h THEN {f'c{col[n]}' if col[n] in doubles else self._cast(n, marks)} END "
                      f"AS x{a[1:]}" for n, a in metrics.items()),
@@ -451,9 +467,9 @@ class DuckTable:
             *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
               for n, a in metrics.items()),
             *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in texts) + " AS w"] if quick_blanks and texts else []),
-            *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
+            *raw, *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
                                     for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
                            *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and texts else []),
-                           *dims.values()])
+                           *([] if by_text else [f"{a}_r" for a in metrics.values()]), *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"

@@ -189,6 +189,12 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
         # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
         inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
         outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
+        # m<i>_r: the cells in the hull that are not NULL, blank-looking or not (unclean_sql)
+        if by_text:  # quick: m<i>_f counts them, and h is a key
+            outer.append(f"sum(CASE WHEN h THEN {m}_f ELSE 0 END) AS {m}_r")
+        else:
+            inner.append(f"count({m}_r) AS {m}_r")
+            outer.append(f"sum({m}_r) AS {m}_r")
         for part_name, part in sorted(parts.get(name, {}).items()):
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
@@ -215,6 +221,15 @@ def cube_doubts(metrics: dict[str, str], *, by_text: bool, flags: bool, typed: b
     if typed and metrics:
         doubts.append("coalesce(sum(nn), 0)" + "".join(f" - coalesce(sum({m}_c), 0)" for m in metrics.values()))
     return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
+
+
+def unclean_sql(metrics: dict[str, str]) -> str:
+    """The query counting, per metric column, the cells in the hull that are not NULL and
+    that SQL did not take (``m<i>_r`` minus ``m<i>_c``). With the plain cast (``kp_cast``),
+    such a cell is one that float() does not take (or not finite): the Python path then
+    reads the whole column cell by cell with its decimal mark (DataTable._convert_metric)."""
+    counts = ", ".join(f"coalesce(sum({m}_r), 0) - coalesce(sum({m}_c), 0)" for m in metrics.values())
+    return f"SELECT {counts} FROM kp_cube"
 
 
 def _accepts(flt, column: str) -> str:
