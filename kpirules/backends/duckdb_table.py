@@ -360,6 +360,7 @@ class DuckTable:
                     try:
                         con.execute(sql)
                     except duckdb.Error as exc:
+                        odd(stop=True)
                         if self._parallel and "parallel" in str(exc):
                             raise  # DuckTable._run reads again without the parallel reader
                         self._typed = False  # a cell the DOUBLE reader refuses
@@ -399,16 +400,28 @@ class DuckTable:
             from kpirules.backends.duck_sample import odd_numbers
 
             found: list[bool] = []
-            thread = threading.Thread(target=lambda: found.append(odd_numbers(self._csv_path)), daemon=True)
+            halt = threading.Event()
+
+            def scan() -> None:
+                try:
+                    found.append(odd_numbers(self._csv_path, halt))
+                except OSError:
+                    pass  # no answer: a doubt
+
+            thread = threading.Thread(target=scan, daemon=True)
             thread.start()
 
-            def done() -> bool:
+            def done(stop: bool = False) -> bool:
+                if stop:  # the typed read failed: the answer is no longer wanted
+                    halt.set()
                 thread.join()
-                self._odd = found[0] if found else True  # the scan failed: doubt
-                return self._odd
+                odd = found[0] if found else True  # the scan failed: doubt
+                if not stop:
+                    self._odd = odd
+                return odd
 
             return done
-        return lambda: self._odd
+        return lambda stop=False: self._odd
 
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
