@@ -13,7 +13,9 @@ How it stays identical to the Python path:
   the file (``duck_sample``): a file that is not UTF-8 is transcoded first; DuckDB skips the
   rows above the header; the totals below the header and at the bottom are left out of the
   problems; each metric column's decimal mark comes from the rows ``DataTable.mark``
-  samples. Every column is read as text, with the csv module's dialect.
+  samples. Every column is read as text, with the csv module's dialect; first, the plan's
+  metric columns as DOUBLE, kept only when DuckDB's reader took every cell as kpirules
+  does (``_cube_builder``).
 - SQL accepts a cell only where the Python path accepts it with the same value (``duck_sql``:
   numbers with grouped thousands, decimal commas, percents and currencies under the column's
   mark; ISO, YYYYMMDD and D.M.YYYY dates). Every other non-blank cell goes to the reader's
