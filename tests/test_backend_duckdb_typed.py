@@ -187,3 +187,26 @@ def test_a_column_without_a_mark_read_cell_by_cell_finds_1_500_ambiguous(tmp_pat
     ambiguous = "'1.500', which is a thousand-something or a decimal"
     text = " ".join(p.message for r in python.results for p in r.data_problems)
     assert (ambiguous in text) is (other != "7")
+
+
+def test_decimal_commas_possible_keep_to_the_text_read(tmp_path):
+    # A `;` file: decimal commas are possible, so "1.500" may be 1500 and "2.5" no number:
+    # the typed read is not tried, and both paths read 1,5 and 1.500 alike.
+    rng = random.Random(5)
+    days = [f"2026-11-{d:02d}" for d in range(1, 26)]
+    rows = [[rng.choice(days), rng.choice(["email", "search"]), rng.choice(["1,5", "3", "1.500", ""])]
+            for _ in range(300)]
+    path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits"], rows, delimiter=";")
+    python, table = both(path, "v: sum(visits) >= 1 weekly by channel\nc: count(visits) >= 1 weekly\n")
+    assert table.backend == "duckdb" and table.cube_read != "typed"
+
+
+def test_odd_numbers_stops_when_asked(tmp_path):
+    import threading
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10)
+    stop = threading.Event()
+    stop.set()
+    assert odd_numbers(str(path), stop)  # no answer: a doubt
+    assert not odd_numbers(str(path))
