@@ -212,8 +212,7 @@ h: visits / revenue >= 1 over last 28 days where channel in ("email", "social")
 
 @pytest.mark.parametrize("seed", range(20))
 def test_random_messy_files_give_the_same_report(tmp_path, seed):
-    # Cells the Python path's float() fast path and parse_number disagree on ("1_000")
-    # are left out: that path itself reads them two ways (accepted in a clean column).
+    # (More odd cells, in files larger than the sample: test_backend_duckdb_typed.py.)
     import random
 
     rng = random.Random(seed)

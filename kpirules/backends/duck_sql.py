@@ -66,6 +66,10 @@ def macros() -> list[str]:
         # DuckDB's cast also takes 1_000 and +-1, which parse_number does not.
         "CREATE OR REPLACE TEMP MACRO kp_cast(t) AS CASE WHEN strpos(t, '_') = 0 AND "
         "strpos(t, '+-') = 0 THEN try_cast(t AS DOUBLE) END",
+        # A column without a decimal mark that the Python path reads cell by cell
+        # (kpirules.read.numbers.read_text with no mark): "1.500" is 1.5 or 1500, ambiguous.
+        "CREATE OR REPLACE TEMP MACRO kp_unmarked(t) AS CASE WHEN regexp_full_match(t, "
+        "'[ \t\n\r\f\v]*[-+]?[0-9]{1,3}[.][0-9]{3}[ \t\n\r\f\v]*') THEN NULL ELSE kp_cast(t) END",
         # The plain YYYY-MM-DD text first (cheap); the cast alone would also take
         # 'infinity', ' 2026-01-01' and year 0, so the pattern always gates it.
         "CREATE OR REPLACE TEMP MACRO kp_date(c) AS CASE "

@@ -13,7 +13,9 @@ How it stays identical to the Python path:
   the file (``duck_sample``): a file that is not UTF-8 is transcoded first; DuckDB skips the
   rows above the header; the totals below the header and at the bottom are left out of the
   problems; each metric column's decimal mark comes from the rows ``DataTable.mark``
-  samples. Every column is read as text, with the csv module's dialect.
+  samples. Every column is read as text, with the csv module's dialect; first, the plan's
+  metric columns as DOUBLE, kept only when DuckDB's reader took every cell as kpirules
+  does (``_cube_builder``).
 - SQL accepts a cell only where the Python path accepts it with the same value (``duck_sql``:
   numbers with grouped thousands, decimal commas, percents and currencies under the column's
   mark; ISO, YYYYMMDD and D.M.YYYY dates). Every other non-blank cell goes to the reader's
@@ -35,30 +37,18 @@ import csv
 import datetime as dt
 import os
 import re
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from kpirules.aggregate import IN_DATABASE, Group, Segment
-from kpirules.backends.duck_sample import Sample, has_blank_lines
+from kpirules.backends.duck_problems import UsePython, bad_cells, problem_rows
+from kpirules.backends.duck_sample import Sample
 from kpirules.backends.duck_sql import SQL_DATE, filled_sql, macros, maybe_blank_sql, sql_str
-from kpirules.connectors.base import RawTable, a1
+from kpirules.connectors.base import RawTable
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
-from kpirules.plan import AggKey, Scan
+from kpirules.plan import Scan
 from kpirules.read.numbers import COMMA, DOT
-from kpirules.table import (
-    BAD,
-    MARK_SAMPLE,
-    DataTable,
-    _is_blank,
-    index_headers,
-    load_table,
-    metric_problem,
-    parse_number,
-    undated_problem,
-)
-
-if TYPE_CHECKING:  # pragma: no cover
-    from kpirules.backends.sql_plan import Slots
+from kpirules.table import MARK_SAMPLE, DataTable, index_headers, load_table
 
 _EPOCH = dt.date(1970, 1, 1)
 _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -67,10 +57,6 @@ _ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 class Unsupported(Exception):
     """The file cannot be read by this backend at all (not found, not UTF-8, a dialect
     DuckDB has no switch for); the Python path reads it and reports why."""
-
-
-class _UsePython(Exception):
-    """Something in the file only the Python path reads right."""
 
 
 class DuckTable:
@@ -154,6 +140,10 @@ class DuckTable:
             raise Unsupported("a date_format setting")
         self._iso_dates = True  # every sampled date is YYYY-MM-DD: the cube is keyed by its text
         self._quick = True  # the quick cube first (DuckTable._cube_builder)
+        self._typed = True  # and before it, the typed one
+        self._odd: bool | None = None  # the file holds `1_000` or `+-1` (duck_sample.odd_numbers)
+        self.cube_read: str | None = None  # how the last cube was read: typed, quick or exact
+        self._unmarked: set[str] = set()  # columns without a decimal mark read cell by cell (kp_unmarked)
         for row in rows:
             value = row[col] if col < len(row) else ""
             if value.strip() and not SQL_DATE.match(value) and self.recipe.dates(value) is not None:
@@ -243,7 +233,7 @@ class DuckTable:
 
         try:
             return job()
-        except (duckdb.Error, _UsePython) as exc:
+        except (duckdb.Error, UsePython) as exc:
             # The Python path reads the file again and decides; it raises the SourceError
             # the csv connector gives for a file that cannot be read.
             from kpirules.connectors.csv_file import CsvConnector
@@ -255,8 +245,9 @@ class DuckTable:
             self.backend = "python"
             return None
 
-    def _source(self, *, ordinality: bool = False) -> str:
-        cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.headers)))
+    def _source(self, *, ordinality: bool = False, doubles: frozenset[int] = frozenset()) -> str:
+        """The file as DuckDB reads it: column c<i> as text, or as DOUBLE for ``doubles``."""
+        cols = ", ".join(f"'c{i}': '{'DOUBLE' if i in doubles else 'VARCHAR'}'" for i in range(len(self.headers)))
         options = (f"header=true, auto_detect=false, columns={{{cols}}}, skip={self._skip}, "
                    f"delim={sql_str(self._delimiter)}, quote={sql_str(self._quote)}, "
                    f"escape={sql_str(self._escape)}, null_padding=true")
@@ -285,7 +276,7 @@ class DuckTable:
     def _compute(self, con, plan) -> dict[Scan, dict[Segment, Group]] | None:
         if plan is None:
             # Only the rows without a date are wanted (problems asked for before groups).
-            self._date_problems = self._problem_rows(con, None, {}, {}, {})[0]
+            self._date_problems = problem_rows(self, con, None, {}, {}, {})[0]
             return None
         metrics = {name: f"m{i}" for i, name in enumerate(sorted(plan.metrics))}
         dims = {name: f"g{i}" for i, name in enumerate(sorted(plan.dims))}
@@ -304,12 +295,17 @@ class DuckTable:
         cube(marks)
         rows = con.execute(query).fetchall()
         suspects = next(r[2] for r in rows if r[0] == -1)
-        if suspects and not marks:
-            marks = {n: self._mark(n) for n in metrics}
-            if any(m is not None for m in marks.values()):
-                cube(marks)
+        # A column with a cell float() does not take is read cell by cell by the Python
+        # path, with its decimal mark: without one, "1.500" is ambiguous there (kp_unmarked).
+        unclean = [] if self.cube_read == "typed" else self._unclean(con, metrics)
+        if unclean:
+            known = marks or {n: self._mark(n) for n in metrics}
+            self._unmarked = {n for n in unclean if known[n] is None}
+            if self._unmarked or (suspects and not marks and any(m is not None for m in known.values())):
+                cube(known)
                 rows = con.execute(query).fetchall()
                 suspects = next(r[2] for r in rows if r[0] == -1)
+            marks = known
         self._extents = {}
         for vals in (r[4] for r in rows if r[0] == -2):
             for k, name in enumerate(metrics):
@@ -320,8 +316,8 @@ class DuckTable:
         bad_rows: list[tuple] = []
         self._date_problems = []
         if suspects:
-            self._date_problems, bad_rows = self._problem_rows(con, plan.hull, metrics, dims, marks)
-        bad = _bad_cells(scans, bad_rows)
+            self._date_problems, bad_rows = problem_rows(self, con, plan.hull, metrics, dims, marks)
+        bad = bad_cells(scans, bad_rows)
         out: dict[Scan, dict[Segment, Group]] = {scan: {} for scan, _, _ in scans}
         for index, seg, n, days, vals in rows:
             if index < 0 or not n:  # a scan without dims still returns one row, of 0 rows
@@ -332,32 +328,113 @@ class DuckTable:
         return out
 
     def _cube_builder(self, con, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str], parts):
-        """A function building ``kp_cube`` with the given decimal marks: first the quick
-        way (keyed by the date text when the dates are plain ISO ones, blanks taken as
-        NULLs), checked on the cube (``cube_doubts``); else again the exact way."""
+        """A function building ``kp_cube`` with the given decimal marks: first the typed way
+        (the metric columns read as DOUBLE by DuckDB's CSV reader), then the quick way (keyed
+        by the date text when the dates are plain ISO ones, blanks taken as NULLs), each
+        checked on the cube (``cube_doubts``); else again the exact way.
+
+        Typed: a cell DuckDB's reader refuses (``$5``, ``1,5``, ``--``, a blank of spaces)
+        fails the read; one it takes that the reader of ``kpirules.read`` does not is either
+        not finite (counted on the cube) or has a ``_`` between digits or ``+-`` (DuckDB
+        reads ``1_000`` and ``+-1``), which ``odd_numbers`` looks for in the file's bytes
+        meanwhile. Every other cell it takes, float() takes with the same value, and so does
+        the Python path's read of a column of plain numbers (``DataTable._convert_metric``)."""
+        import duckdb
+
         from kpirules.backends.sql_plan import cube_doubts, cube_sql
 
+        col = self.columns
+        doubles = frozenset(col[n] for n in metrics) - {col[n] for n in dims} - {col[self.date_column]}
+
         def build(marks: dict[str, str | None]) -> None:
-            for quick in (True, False) if self._quick else (False,):
+            # With a decimal comma, "1.5" is not a number and "1.500" is 1500: text only.
+            typed = self._typed and bool(doubles) and COMMA not in marks.values()
+            for read in ("typed",) * typed + ("quick",) * self._quick + ("exact",):
+                quick = read != "exact"
                 by_text = quick and self._iso_dates
-                con.execute(cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick),
-                                     metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
-                                     quick_blanks=quick))
-                doubts = cube_doubts(metrics, by_text=by_text, quick_blanks=quick)
+                as_double = doubles if read == "typed" else frozenset()
+                flags = quick and any(col[n] not in as_double for n in metrics)  # w: maybe_blank_sql
+                sql = cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick, as_double),
+                               metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
+                               quick_blanks=quick, flags=flags)
+                if read == "typed":
+                    odd = self._odd_numbers()
+                    try:
+                        con.execute(sql)
+                    except duckdb.Error as exc:
+                        odd(stop=True)
+                        if self._parallel and "parallel" in str(exc):
+                            raise  # DuckTable._run reads again without the parallel reader
+                        self._typed = False  # a cell the DOUBLE reader refuses
+                        continue
+                    if odd():
+                        self._typed = False
+                        continue
+                else:
+                    con.execute(sql)
+                doubts = cube_doubts(metrics, by_text=by_text, flags=flags, typed=read == "typed")
                 if doubts is None or not con.execute(doubts).fetchone()[0]:
+                    self.cube_read = read
                     return
-                self._quick = False  # a date written otherwise in the hull, or a blank-looking cell
+                # typed: a number that is not finite; a date written otherwise in the hull,
+                # or a blank-looking cell
+                if read == "typed":
+                    self._typed = False
+                else:
+                    self._quick = False
 
         return build
+
+    def _unclean(self, con, metrics: dict[str, str]) -> list[str]:
+        """The metric columns with a cell in the hull that SQL did not take (``unclean_sql``)."""
+        from kpirules.backends.sql_plan import unclean_sql
+
+        if not metrics:
+            return []
+        return [n for n, k in zip(metrics, con.execute(unclean_sql(metrics)).fetchone()) if k]
+
+    def _odd_numbers(self):
+        """A function telling whether the file holds `1_000` or `+-1` (``odd_numbers``),
+        found by a thread that reads the file while DuckDB does (once per table)."""
+        if self._odd is None:
+            import threading
+
+            from kpirules.backends.duck_sample import odd_numbers
+
+            found: list[bool] = []
+            halt = threading.Event()
+
+            def scan() -> None:
+                try:
+                    found.append(odd_numbers(self._csv_path, halt))
+                except OSError:
+                    pass  # no answer: a doubt
+
+            thread = threading.Thread(target=scan, daemon=True)
+            thread.start()
+
+            def done(stop: bool = False) -> bool:
+                if stop:  # the typed read failed: the answer is no longer wanted
+                    halt.set()
+                thread.join()
+                odd = found[0] if found else True  # the scan failed: doubt
+                if not stop:
+                    self._odd = odd
+                return odd
+
+            return done
+        return lambda stop=False: self._odd
 
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
         mark = marks.get(name)
-        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, "kp_cast")  # type: ignore[arg-type]
+        plain = "kp_unmarked" if name in self._unmarked else "kp_cast"
+        macro = {DOT: "kp_dot", COMMA: "kp_comma"}.get(mark, plain)  # type: ignore[arg-type]
         return f"{macro}(c{self.columns[name]})"
 
     def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
-                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False) -> str:
+                   marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False,
+                   doubles: frozenset[int] = frozenset()) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
@@ -371,17 +448,19 @@ class DuckTable:
         distinct text as a date once and filters (``sql_plan.cube_sql``). Reading every
         row's date in SQL cost a third of the whole query. ``quick_blanks``: m<i>_in is
         the cell itself (the cube counts it when not NULL) and w flags a row with a cell that
-        may be whitespace only (the cube counts them; the exact test cost a fifth)."""
+        may be whitespace only (the cube counts them; the exact test cost a fifth).
+        ``doubles``: the columns DuckDB's reader reads as DOUBLE (no cast, no w: the read
+        fails on a blank of spaces or a placeholder)."""
         col = self.columns
         date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
         if by_text:
             after = (hull[1] + dt.timedelta(days=1)).isoformat()  # '2026-11-25 10:00' < '2026-11-26'
             flagged = (f"SELECT {date} AS t, ({date} >= '{hull[0].isoformat()}' AND {date} < '{after}') AS h, "
-                       f"({blank_row}) AS blank, * FROM {self._source()}")
+                       f"({blank_row}) AS blank, * FROM {self._source(doubles=doubles)}")
             keys = ["t", "h", "blank"]
         else:
-            inner = f"SELECT kp_date({date}) AS d, * FROM {self._source()}"
+            inner = f"SELECT kp_date({date}) AS d, * FROM {self._source(doubles=doubles)}"
             # DuckDB inlines d into the filter, so it must appear there once; NULL for no date.
             kept = (f"SELECT * FROM ({inner}) WHERE coalesce(d <= DATE '{last_day.isoformat()}', "
                     f"NOT ({blank_row}))")
@@ -394,105 +473,18 @@ class DuckTable:
         # take, blank or bad, is judged in Python).
         nn = ("CASE WHEN h THEN " + " + ".join(f"(c{col[n]} IS NOT NULL)::INTEGER" for n in metrics) +
               " ELSE 0 END AS nn" if metrics else "0 AS nn")
+        texts = [n for n in metrics if col[n] not in doubles]
+        raw = [] if by_text else [f"CASE WHEN h THEN c{col[n]} END AS {a}_r" for n, a in metrics.items()]
         casts = ", ".join([
-            *keys, *(f"CASE WHEN h THEN {self._cast(n, marks)} END AS x{a[1:]}" for n, a in metrics.items()),
+            *keys, *(f"CASE WHEN h THEN {f'c{col[n]}' if col[n] in doubles else self._cast(n, marks)} END "
+                     f"AS x{a[1:]}" for n, a in metrics.items()),
             *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
             *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
               for n, a in metrics.items()),
-            *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in metrics) + " AS w"]
-              if quick_blanks and metrics else []),
-            *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
+            *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in texts) + " AS w"] if quick_blanks and texts else []),
+            *raw, *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
         typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
                                     for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
-                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and metrics else []),
-                           *dims.values()])
+                           *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and texts else []),
+                           *([] if by_text else [f"{a}_r" for a in metrics.values()]), *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"
-
-    # --------------------------------------------------------------- problems
-
-    def _problem_rows(self, con, hull, metrics: dict[str, str], dims: dict[str, str],
-                      marks: dict[str, str | None]):
-        """Rows without a date, and rows in the hull with a metric cell SQL did not take,
-        read again with their row numbers and judged by the Python path's own functions.
-
-        Returns (date problems, bad rows as (date, row, {dim: text}, {metric: Problem}))."""
-        if has_blank_lines(self._csv_path, after_lines=self._skip + 1):
-            # DuckDB skips empty lines, csv counts them: row numbers would not match.
-            raise _UsePython("empty lines inside the file")
-        date = f"c{self.columns[self.date_column]}"
-        cells = ", ".join(f"c{i}" for i in range(len(self.headers)))
-        blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
-        flags = [f"(NOT coalesce(isfinite({self._cast(m, marks)}), false) AND "
-                 f"kp_text(c{self.columns[m]}) <> '')" for m in metrics]
-        texts = [f"kp_text(c{self.columns[d]})" for d in dims]
-        where = f"(d IS NULL AND NOT ({blank_row}))"
-        if hull is not None and flags:
-            where += (f" OR (d BETWEEN DATE '{hull[0].isoformat()}' AND DATE '{hull[1].isoformat()}'"
-                      f" AND ({' OR '.join(flags)}))")
-        select = ", ".join(["ordinality", "d", cells, *(f"{f} AS f{i}" for i, f in enumerate(flags)),
-                            *(f"{t} AS t{i}" for i, t in enumerate(texts))])
-        sql = (f"SELECT {select} FROM (SELECT ordinality, kp_date({date}) AS d, {cells} "
-               f"FROM {self._source(ordinality=True)}) WHERE {where} ORDER BY ordinality")
-        date_col = self.columns[self.date_column]
-        n = len(self.headers)
-        date_problems: list[Problem] = []
-        bad_rows: list[tuple] = []
-        records = con.execute(sql).fetchall()
-        last = None  # records after this ordinality are the recipe's bottom rows
-        if self._bottom and records and records[-1][1] is None:
-            last = con.execute(f"SELECT count(*) FROM {self._source()}").fetchone()[0] - self._bottom
-        for record in records:
-            index, day, row = record[0] - 1, record[1], list(record[2:2 + n])
-            flagged = record[2 + n:2 + n + len(flags)]
-            texts_of = dict(zip(dims, record[2 + n + len(flags):]))
-            if day is None:
-                if record[0] <= self._top or (last is not None and record[0] > last):
-                    continue  # totals (and notes) the recipe leaves out
-                value = row[date_col]
-                if self.recipe.dates(value) is not None:
-                    raise _UsePython(f"a date only Python reads: {value!r}")
-                if all(_is_blank(v) for v in row):
-                    continue
-                ref = a1(self.sheet, self.header_row + 1 + index, date_col)
-                date_problems.append(undated_problem(ref, date_col, ["" if v is None else v for v in row],
-                                                     value if value is not None else ""))
-                continue
-            bad: dict[str, Problem] = {}
-            for name, flag in zip(metrics, flagged):
-                if not flag:
-                    continue
-                col = self.columns[name]
-                read = parse_number(row[col], marks.get(name) if marks else self._mark(name))
-                if read is None:
-                    continue  # a blank word (`--`, `n/a`): blank, as in Python
-                if read is not BAD:
-                    raise _UsePython(f"a number only Python reads: {row[col]!r}")
-                ref = a1(self.sheet, self.header_row + 1 + index, col)
-                bad[name] = metric_problem(ref, row[col], marks.get(name) if marks else self._mark(name),
-                                           self.headers[col])
-            if bad:
-                bad_rows.append((day, index, texts_of, bad))
-        bad_rows.sort(key=lambda r: (r[0], r[1]))
-        return date_problems, bad_rows
-
-
-# ------------------------------------------------------------------ aggregates
-
-
-def _bad_cells(scans: list[tuple[Scan, set[AggKey], Slots]], bad_rows: list[tuple]
-               ) -> dict[tuple[int, Segment], dict[str, list[Problem]]]:
-    """The bad cells of each scan x segment x column, in the Python path's order (rows by
-    date, then by row number: ``bad_rows`` comes sorted so)."""
-    out: dict[tuple[int, Segment], dict[str, list[Problem]]] = {}
-    for day, _, texts, bad in bad_rows:
-        for index, (scan, needed, _) in enumerate(scans):
-            if not scan.period.start <= day <= scan.period.end:
-                continue
-            if not all(f.accepts(texts[f.column.name]) for f in scan.filters):
-                continue
-            columns = {c for _, c in needed}
-            segment = tuple(texts[d] for d in scan.dims)
-            for name, problem in bad.items():
-                if name in columns:
-                    out.setdefault((index, segment), {}).setdefault(name, []).append(problem)
-    return out

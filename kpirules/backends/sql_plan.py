@@ -160,7 +160,8 @@ class Slots:
 
 
 def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
-             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False) -> str:
+             *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False,
+             flags: bool | None = None) -> str:
     """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
     and the dimensions' trimmed texts.
 
@@ -173,7 +174,11 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
 
     ``quick_blanks``: ``m<i>_in`` is the cell (counted when not NULL), and ``w`` counts the
     rows with a metric cell that may be whitespace only (its first character is not
-    printable ASCII): any makes the caller build the cube again with the exact test."""
+    printable ASCII): any makes the caller build the cube again with the exact test.
+    ``flags``: whether the rows carry ``w`` (quick, with a metric column read as text;
+    the default: ``quick_blanks`` with metrics)."""
+    if flags is None:
+        flags = quick_blanks and bool(metrics)
     keys = ["t", "h", "blank"] if by_text else ["d"]
     # By text, h is a key: a group's filled cells in the hull are its m<i>_f when h holds.
     inner = [*keys, *dims.values(), "count(*) AS r", *([] if by_text else ["sum(nn) AS nn"])]
@@ -184,11 +189,17 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
         # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
         inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
         outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
+        # m<i>_r: the cells in the hull that are not NULL, blank-looking or not (unclean_sql)
+        if by_text:  # quick: m<i>_f counts them, and h is a key
+            outer.append(f"sum(CASE WHEN h THEN {m}_f ELSE 0 END) AS {m}_r")
+        else:
+            inner.append(f"count({m}_r) AS {m}_r")
+            outer.append(f"sum({m}_r) AS {m}_r")
         for part_name, part in sorted(parts.get(name, {}).items()):
             kind = KINDS[part.kind]
             inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
             outer.append(f"{kind}({m}_{part_name}) AS {m}_{part_name}")
-    if quick_blanks:
+    if flags:
         inner.append("count_if(w) AS w")
         outer.append("sum(w) AS w")
     grouped = f"SELECT {', '.join(inner)} FROM ({typed}) GROUP BY {', '.join([*keys, *dims.values()])}"
@@ -201,11 +212,24 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
 
 
-def cube_doubts(metrics: dict[str, str], *, by_text: bool, quick_blanks: bool) -> str | None:
-    """The query counting what the quick cube may have got wrong (``cube_sql``), or None."""
-    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (
-        ["coalesce(sum(w), 0)"] if quick_blanks and metrics else [])
+def cube_doubts(metrics: dict[str, str], *, by_text: bool, flags: bool, typed: bool = False) -> str | None:
+    """The query counting what the quick cube may have got wrong (``cube_sql``), or None.
+    ``typed`` (metric columns read as DOUBLE): also the cells in the hull that are not
+    finite (filled, ``nn``, minus taken, ``m<i>_c``): with one, the Python path reads the
+    column cell by cell, and with its decimal mark."""
+    doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (["coalesce(sum(w), 0)"] if flags else [])
+    if typed and metrics:
+        doubts.append("coalesce(sum(nn), 0)" + "".join(f" - coalesce(sum({m}_c), 0)" for m in metrics.values()))
     return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
+
+
+def unclean_sql(metrics: dict[str, str]) -> str:
+    """The query counting, per metric column, the cells in the hull that are not NULL and
+    that SQL did not take (``m<i>_r`` minus ``m<i>_c``). With the plain cast (``kp_cast``),
+    such a cell is one that float() does not take (or not finite): the Python path then
+    reads the whole column cell by cell with its decimal mark (DataTable._convert_metric)."""
+    counts = ", ".join(f"coalesce(sum({m}_r), 0) - coalesce(sum({m}_c), 0)" for m in metrics.values())
+    return f"SELECT {counts} FROM kp_cube"
 
 
 def _accepts(flt, column: str) -> str:
