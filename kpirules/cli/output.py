@@ -75,7 +75,7 @@ def outlive_closed_stdout() -> None:
         return  # not a file (a test's capture): nothing to guard
     out.flush()
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(_GoneReader(fd)), encoding=out.encoding,
-                                  errors=out.errors, line_buffering=out.line_buffering)
+                                  errors=out.errors, line_buffering=bool(out.line_buffering))
 
 
 def _isatty(stream: Any) -> bool:
