@@ -57,6 +57,17 @@ def all_cases():
             yield case_param(path.stem, doc, case)
 
 
+def rules_text(doc: dict) -> str:
+    """A conformance file's rules as a rules file: one ``name: rule`` line a case."""
+    return "".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"])
+
+
+def assert_cases(doc: dict, results: list[dict]) -> None:
+    """Every case of ``doc`` against the JSON results of its rule."""
+    for case in doc["cases"]:
+        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+
+
 def assert_matches(case: dict, got: list[dict]) -> None:
     """Compare results as the conformance format says: numbers within 1e-9 relative."""
     if "error" in case:
@@ -193,7 +204,7 @@ def test_cli(path: Path, kind: str, tmp_path: Path, request):
         source = tmp_path / "data.csv"
         write_csv(doc, source)
         rules = tmp_path / "rules.kpi"
-        rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
+        rules.write_text(rules_text(doc), encoding="utf-8")
         code, output = run_cli(str(source), "--rules", str(rules), "--as-of", doc["as_of"])
     elif kind == "xlsx":
         source = tmp_path / "book.xlsx"

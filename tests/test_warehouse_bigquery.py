@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches, expected_exit
+from test_conformance import assert_cases, expected_exit, rules_text
 from test_warehouse_postgres import column_types
 
 pytest.importorskip("duckdb")
@@ -60,13 +60,12 @@ def fake():
 def test_conformance_through_the_bigquery_api(fake, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
     rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
+    rules.write_text(rules_text(doc), encoding="utf-8")
     proc = kpirules(fake, "check", "bigquery://proj/ds", "--table", path.stem.replace("-", "_"),
                     "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json")
     assert proc.returncode == expected_exit(doc), proc.stderr[-3000:]
     results = json.loads(proc.stdout)["results"]
-    for case in doc["cases"]:
-        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+    assert_cases(doc, results)
     assert not fake.errors, fake.errors  # every request met the API's contract
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_backend_duckdb import assert_same
-from test_conformance import assert_matches, expected_exit
+from test_conformance import assert_cases, expected_exit, rules_text
 from test_warehouse_postgres import column_types
 
 duckdb = pytest.importorskip("duckdb")
@@ -61,13 +61,12 @@ def test_conformance_on_a_duckdb_file(database, path, tmp_path):
 
     doc = json.loads(path.read_text("utf-8"))
     rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
+    rules.write_text(rules_text(doc), encoding="utf-8")
     result = CliRunner().invoke(cli, ["check", f"duckdb:///{database}", "--table", path.stem.replace("-", "_"),
                                       "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json"])
     assert result.exit_code == expected_exit(doc), result.output
     results = json.loads(result.stdout)["results"]
-    for case in doc["cases"]:
-        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+    assert_cases(doc, results)
 
 
 RULE_PARTS = {

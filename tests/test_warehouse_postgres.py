@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches, expected_exit
+from test_conformance import assert_cases, expected_exit, rules_text
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -68,13 +68,12 @@ def kpirules(*args: str) -> subprocess.CompletedProcess:
 def test_conformance_on_postgres(loaded, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
     rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
+    rules.write_text(rules_text(doc), encoding="utf-8")
     proc = kpirules("check", loaded, "--table", path.stem.replace("-", "_"), "--rules", str(rules),
                     "--as-of", doc["as_of"], "--format", "json")
     assert proc.returncode == expected_exit(doc), proc.stderr
     results = json.loads(proc.stdout)["results"]
-    for case in doc["cases"]:
-        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+    assert_cases(doc, results)
 
 
 def test_values_are_parameters_never_sql(loaded, tmp_path):

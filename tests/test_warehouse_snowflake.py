@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches, expected_exit
+from test_conformance import assert_cases, expected_exit, rules_text
 from test_warehouse_postgres import column_types
 
 fakesnow = pytest.importorskip("fakesnow")
@@ -51,7 +51,7 @@ def snow():
 def test_conformance_on_snowflake_sql(snow, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
     rules = tmp_path / "rules.kpi"
-    rules.write_text("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]), encoding="utf-8")
+    rules.write_text(rules_text(doc), encoding="utf-8")
     url = (f"snowflake://{snow['user']}@{snow['account']}/KPI/MARKETING?host={snow['host']}"
            f"&port={snow['port']}&protocol={snow['protocol']}")
     env = dict(os.environ, SNOWFLAKE_PASSWORD=snow["password"])
@@ -60,8 +60,7 @@ def test_conformance_on_snowflake_sql(snow, path, tmp_path):
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == expected_exit(doc), proc.stderr[-3000:]
     results = json.loads(proc.stdout)["results"]
-    for case in doc["cases"]:
-        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+    assert_cases(doc, results)
 
 
 def test_password_in_url_is_refused(tmp_path):

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_matches
+from test_conformance import assert_cases, assert_matches, rules_text
 from test_warehouse_postgres import column_types
 
 HERE = Path(__file__).parent
@@ -43,12 +43,11 @@ def test_conformance_on_spark(spark, path):
     doc = json.loads(path.read_text("utf-8"))
     view = "case_" + path.stem.replace("-", "_")
     frame_for(spark, doc).createOrReplaceTempView(view)
-    entries = parse_rules_file("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]))
+    entries = parse_rules_file(rules_text(doc))
     # One query for the whole file's plan, as the CLI does.
     report = evaluate(entries, SqlTable(SparkEngine(spark), view), dt.date.fromisoformat(doc["as_of"]))
     results = [r.to_json() for r in report.results]
-    for case in doc["cases"]:
-        assert_matches(case, [r for r in results if r["name"] == case["name"]])
+    assert_cases(doc, results)
 
 
 def test_cli_reads_a_parquet_file(spark, tmp_path):
@@ -77,7 +76,7 @@ def test_the_cube_is_cached_for_one_query_and_dropped(spark):
     doc = json.loads((HERE / "conformance" / "segments.json").read_text("utf-8"))
     frame_for(spark, doc).createOrReplaceTempView("cube_case")
     table = SqlTable(SparkEngine(spark), "cube_case")
-    entries = parse_rules_file("".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"]))
+    entries = parse_rules_file(rules_text(doc))
     evaluate(entries, table, dt.date.fromisoformat(doc["as_of"]))
     assert table.sql is not None and "kp_cube_" in table.sql  # the cube, then the query reading it
     assert not [t.name for t in spark.catalog.listTables() if t.name.startswith("kp_cube_")]
