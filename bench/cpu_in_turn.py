@@ -23,7 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
-from measure import baseline_cli, checkout_env, compile_bytecode, kpirules_cli, run_child  # noqa: E402
+from measure import baseline_cli, checkout_env, compile_bytecode, kpirules_cli, runs_in_turn  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,14 +43,9 @@ def main(argv: list[str] | None = None) -> int:
         ("kpirules", check, None), ("duckdb_all", baseline_cli("duckdb_all", csv, kpi, as_of), None)]
     if args.before:
         commands.append(("before", check, checkout_env(args.before)))
-    runs: dict[str, list] = {name: [] for name, _, _ in commands}
-    for _ in range(args.repeat):
-        for name, cmd, env in commands:
-            run = run_child(cmd, env=env)
-            if run.returncode not in (0, 1):
-                print(f"{name} failed ({run.returncode}): {run.stderr[-2000:]}", file=sys.stderr)
-                return 2
-            runs[name].append(run)
+    runs = runs_in_turn(commands, args.repeat)
+    if runs is None:
+        return 2
     wall = {n: median(r.seconds for r in rs) for n, rs in runs.items()}
     cpu = {n: median(r.cpu_seconds for r in rs) for n, rs in runs.items()}
     for name, rs in runs.items():

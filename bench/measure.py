@@ -47,6 +47,21 @@ def run_child(cmd: list[str], *, env: dict | None = None, cwd: str | None = None
                    usage.ru_utime + usage.ru_stime)
 
 
+def runs_in_turn(commands: list[tuple[str, list[str], dict | None]], repeat: int) -> dict[str, list[Run]] | None:
+    """Each (name, command, env) run ``repeat`` times, the commands in turn, so that a change
+    in the machine's load falls on all of them alike; None (having said which) when one of
+    them exits with anything but 0 or 1 (a FAIL result is a normal end)."""
+    runs: dict[str, list[Run]] = {name: [] for name, _, _ in commands}
+    for _ in range(repeat):
+        for name, cmd, env in commands:
+            run = run_child(cmd, env=env)
+            if run.returncode not in (0, 1):
+                print(f"{name} failed ({run.returncode}): {run.stderr[-2000:]}", file=sys.stderr)
+                return None
+            runs[name].append(run)
+    return runs
+
+
 @dataclass
 class Timing:
     """Repeated runs of one command: median wall time, max of the peaks."""

@@ -23,7 +23,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
 import generate  # noqa: E402
-from measure import compile_bytecode, kpirules_cli, run_child  # noqa: E402
+from measure import compile_bytecode, kpirules_cli, run_child, runs_in_turn  # noqa: E402
 
 AS_OF = "2026-11-26"
 
@@ -51,15 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
         compileall.compile_dir(before, quiet=2, workers=1)
         commands.append(("before", check, env))
-    runs: dict[str, list] = {name: [] for name, _, _ in commands}
     run_child(check)  # warm the page cache
-    for _ in range(args.repeat):
-        for name, cmd, env in commands:
-            run = run_child(cmd, env=env)
-            if run.returncode not in (0, 1):
-                print(f"{name} failed ({run.returncode}): {run.stderr[-2000:]}", file=sys.stderr)
-                return 1
-            runs[name].append(run)
+    runs = runs_in_turn(commands, args.repeat)
+    if runs is None:
+        return 1
     k, f = (median(r.seconds for r in runs[n]) for n in ("kpirules", "floor"))
     kpeak, fpeak = (max(r.max_rss_mb for r in runs[n]) for n in ("kpirules", "floor"))
     print(f"{args.size}/{args.rules} check: {k * 1000:.1f} ms, peak {kpeak:.1f} MiB")
