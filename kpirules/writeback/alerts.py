@@ -50,7 +50,9 @@ ALERT_NOTES = {
     "Period": "The period evaluated.",
     "Message": "What happened, with the numbers.",
     "Notified": "Each channel's delivery: owed, sent, or FAILED ... (owed): an owed alert is sent "
-                "again by the next run, until the owed_for setting (7 days) passes.",
+                "again by the next run, until the owed_for setting (7 days) passes. On a channel "
+                "that sends no key, '(owed, may have arrived)' is a send that may have arrived, "
+                "and 'possibly a repeat' its later delivery.",
     "Key": "The alert's key: receivers can drop a repeated delivery by it (Idempotency-Key).",
 }
 ALERT_WIDTHS = {"Time": 17, "Rule": 22, "Segment": 24, "From": 9, "To": 9, "Value": 11,
