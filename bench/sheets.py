@@ -222,6 +222,7 @@ def _big_data(n: int, width: int) -> tuple[list[str], list[list]]:
 # `kpirules` in a process that reports its own peak RSS (VmHWM, since its exec): the
 # rusage of a child forked from this process would count the emulator's cells held here
 # (Linux keeps the parent's high-water mark across fork and exec).
+# check's fast path ends with os._exit (no atexit handlers): the peak is written there too.
 _PEAK_WRAPPER = (
     "import atexit, os, sys\n"
     "def _peak():\n"
@@ -229,6 +230,11 @@ _PEAK_WRAPPER = (
     "        if line.startswith('VmHWM:'):\n"
     "            open(os.environ['KPIRULES_BENCH_PEAK'], 'w').write(line.split()[1])\n"
     "atexit.register(_peak)\n"
+    "_exit = os._exit\n"
+    "def _peak_then_exit(code):\n"
+    "    _peak()\n"
+    "    _exit(code)\n"
+    "os._exit = _peak_then_exit\n"
     "sys.argv = ['kpirules', *sys.argv[1:]]\n"
     "from kpirules.cli.main import main\n"
     "main()\n")
