@@ -100,13 +100,10 @@ def find(name: str) -> AggregateFunction | None:
         return function
     from kpirules.plugins import load_declared
 
-    found = load_declared(ENTRY_POINT_GROUP, name, FunctionPluginError, f"function `{name}`")
-    if found is None:
-        return None
-    target, value = found
-    if not isinstance(value, AggregateFunction) or value.name != name:
-        raise FunctionPluginError(f"function `{name}`: {target} is not an AggregateFunction named {name!r}")
-    return register(value)
+    found = load_declared(ENTRY_POINT_GROUP, name, FunctionPluginError, f"function `{name}`",
+                          expected=AggregateFunction, key=lambda f: f.name,
+                          described=f"an AggregateFunction named {name!r}")
+    return None if found is None else register(found)
 
 
 def declared_names() -> list[str]:

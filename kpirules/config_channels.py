@@ -198,13 +198,10 @@ def channel_kind(name: str) -> ChannelKind | None:
         return _KINDS[name]
     from kpirules.plugins import load_declared
 
-    found = load_declared(ENTRY_POINT_GROUP, name, ChannelPluginError, f"channel type {name!r}")
-    if found is None:
-        return None
-    target, kind = found
-    if not isinstance(kind, ChannelKind) or kind.type != name:
-        raise ChannelPluginError(f"channel type {name!r}: {target} is not a ChannelKind of type {name!r}")
-    return register_channel(kind)
+    found = load_declared(ENTRY_POINT_GROUP, name, ChannelPluginError, f"channel type {name!r}",
+                          expected=ChannelKind, key=lambda k: k.type,
+                          described=f"a ChannelKind of type {name!r}")
+    return None if found is None else register_channel(found)
 
 
 class ChannelPluginError(RuntimeError):

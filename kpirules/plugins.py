@@ -20,7 +20,9 @@ from __future__ import annotations
 import importlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
 
 _CHECKOUT_PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
 
@@ -51,17 +53,22 @@ def load(target: str) -> Any:
     return value
 
 
-def load_declared(group: str, name: str, error: type[Exception], what: str) -> tuple[str, Any] | None:
-    """``(target, object)`` for what ``group`` declares as ``name``, imported now; None when
-    nothing declares it. A declaration that does not load raises ``error``, naming it
-    (``what``: how messages name it, e.g. "channel type 'teams'")."""
+def load_declared(group: str, name: str, error: type[Exception], what: str, *, expected: type[T],
+                  key: Callable[[T], str], described: str) -> T | None:
+    """The ``expected`` object ``group`` declares as ``name`` (``key`` of it must be
+    ``name``), imported now; None when nothing declares it. A declaration that does not
+    load, or loads something else, raises ``error`` naming it (``what``: how messages name
+    it, e.g. "channel type 'teams'"; ``described``: what it should have been)."""
     target = declared(group).get(name)
     if target is None:
         return None
     try:
-        return target, load(target)
+        value = load(target)
     except Exception as exc:  # a broken plugin: say which, whatever it raised
         raise error(f"{what} ({target}) did not load: {type(exc).__name__}: {exc}") from exc
+    if not isinstance(value, expected) or key(value) != name:
+        raise error(f"{what}: {target} is not {described}")
+    return value
 
 
 def forget() -> None:
