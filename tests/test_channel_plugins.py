@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_support import install_toy_plugin
 from test_run_common import AS_OF
 from test_run_xlsx import make_workbook, tab_rows
 
@@ -57,12 +58,7 @@ CHANNEL = ChannelKind(LogFileChannel, send)
 
 
 def _install_plugin(site: Path) -> None:
-    """The toy plugin as pip would leave it: its module and a dist-info with its entry point."""
-    (site / "kpirules_logfile.py").write_text(TOY_MODULE, encoding="utf-8")
-    info = site / "kpirules_logfile-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kpirules-logfile\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text('[kpirules.channels]\nlogfile = kpirules_logfile:CHANNEL\n')
+    install_toy_plugin(site, "kpirules_logfile", TOY_MODULE, "kpirules.channels", "logfile = kpirules_logfile:CHANNEL")
 
 
 def _kpirules(args: list[str], cwd: Path, site: Path) -> subprocess.CompletedProcess:

@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from plugin_support import install_toy_plugin
 
 PLUGIN = textwrap.dedent('''
     """A connector for `demo://N` sources: N days of made-up visits and signups."""
@@ -39,11 +40,7 @@ PLUGIN = textwrap.dedent('''
 
 @pytest.fixture
 def plugin_path(tmp_path: Path) -> Path:
-    (tmp_path / "kpi_demo_plugin.py").write_text(PLUGIN, encoding="utf-8")
-    dist = tmp_path / "kpi_demo_plugin-1.0.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: kpi-demo-plugin\nVersion: 1.0\n")
-    (dist / "entry_points.txt").write_text("[kpirules.connectors]\ndemo = kpi_demo_plugin:DemoConnector\n")
+    install_toy_plugin(tmp_path, "kpi_demo_plugin", PLUGIN, "kpirules.connectors", "demo = kpi_demo_plugin:DemoConnector")
     return tmp_path
 
 

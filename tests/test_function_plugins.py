@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from plugin_support import install_toy_plugin
 
 from kpirules import aggregate_functions
 from kpirules.aggregate_functions import AGGREGATES, find, register
@@ -34,11 +35,7 @@ RULES = ("spread: spread(visits) >= 5 weekly\n"
 
 
 def _install_plugin(site: Path, target: str = "kpirules_spread:SPREAD") -> None:
-    (site / "kpirules_spread.py").write_text(TOY_MODULE, encoding="utf-8")
-    info = site / "kpirules_spread-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: kpirules-spread\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(f"[kpirules.functions]\nspread = {target}\n")
+    install_toy_plugin(site, "kpirules_spread", TOY_MODULE, "kpirules.functions", f"spread = {target}")
 
 
 def _check(tmp_path: Path, site: Path, backend: str) -> subprocess.CompletedProcess:
