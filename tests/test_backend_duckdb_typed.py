@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 
 import pytest
 from test_backend_duckdb import (
@@ -24,8 +25,8 @@ from test_backend_duckdb import (
 
 pytest.importorskip("duckdb")
 
-from kpirules.backends.duck_sample import odd_numbers  # noqa: E402
 from kpirules.backends.duckdb_table import DuckTable  # noqa: E402
+from kpirules.backends.odd_scan import OddScan, odd_numbers  # noqa: E402
 from kpirules.engine import evaluate  # noqa: E402
 from kpirules.rulesfile import parse_rules_file  # noqa: E402
 
@@ -125,6 +126,46 @@ def test_undated_rows_and_blank_rows_with_the_typed_read(tmp_path):
     assert [p.cell for p in python.data_problems] == ["'data.csv'!A151"]
 
 
+def test_a_row_with_a_note_only_in_a_column_no_rule_reads(tmp_path):
+    # The typed read does not read the campaign column when no rule does: a row without a
+    # date whose only cell is there, past the sample, is still the problem it is in Python,
+    # and a blank row is still nothing.
+    path = big_file(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[150:150] = [",,a note,,\n", ",,,,\n"]
+    path.write_text("".join(lines), encoding="utf-8")
+    python, table = both(path, "visits: visits >= 10 weekly\nrevenue: avg(revenue) >= 1 weekly\n")
+    assert table._lean_blank and table.cube_read == "typed"
+    assert [p.cell for p in python.data_problems] == ["'data.csv'!A151"]
+
+
+def test_a_sampled_row_without_a_date_keeps_the_whole_blank_test(tmp_path):
+    path = big_file(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + ",,,,\n,,,,\n", encoding="utf-8")
+    python, table = both(path, "visits: visits >= 10 weekly\n")
+    assert table._lean_blank is False and table.cube_read == "typed"
+    assert python.data_problems == []
+
+
+@pytest.mark.parametrize("rules", ["counted: count(visits) >= 2 weekly\n", "top: max(visits) <= 1000 weekly\n",
+                                   "low: min(visits) >= 0 weekly by channel\n"])
+@pytest.mark.parametrize("cell", ["inf", "-inf", "nan", "1e400"])
+def test_a_cell_not_finite_under_a_function_without_a_sum(tmp_path, rules, cell):
+    # The typed cube finds such a cell through a sum of its own (sql_plan: m<i>_chk)
+    _, table = both(big_file(tmp_path, visits_cell=cell), rules)
+    assert table.backend == "duckdb" and table.cube_read != "typed"
+
+
+def test_a_cell_not_finite_before_the_hull_keeps_the_typed_read(tmp_path):
+    path = big_file(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "2025-01-07,email,brand_x,inf,1\n", encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.insert(100, lines.pop())  # past the sample's head and tail
+    path.write_text("".join(lines), encoding="utf-8")
+    _, table = both(path, "visits: visits >= 10 weekly\nlast: sum(visits) >= 1 over last 28 days\n")
+    assert table.cube_read == "typed"
+
+
 @pytest.mark.parametrize("text,odd", [
     (b"date,campaign,visits\n2026-11-17,spring_sale_35,5\n", False),
     (b"date,campaign,visits\n2026-11-17,q1_2024,5\n", True),
@@ -202,12 +243,26 @@ def test_decimal_commas_possible_keep_to_the_text_read(tmp_path):
     assert table.backend == "duckdb" and table.cube_read != "typed"
 
 
-def test_odd_numbers_stops_when_asked(tmp_path):
-    import threading
+def test_the_scan_runs_in_a_process_of_its_own(tmp_path):
+    found, clean = tmp_path / "found.csv", tmp_path / "clean.csv"
+    found.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10 + b"2026-11-18,1_000\n")
+    clean.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10)
+    assert OddScan(str(found)).answer() is True
+    assert OddScan(str(clean)).answer() is False
+    assert OddScan(str(tmp_path / "gone.csv")).answer() is True  # no answer: a doubt
 
+
+def test_a_stopped_scan_is_a_doubt(tmp_path):
     path = tmp_path / "data.csv"
     path.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10)
-    stop = threading.Event()
-    stop.set()
-    assert odd_numbers(str(path), stop)  # no answer: a doubt
-    assert not odd_numbers(str(path))
+    scan = OddScan(str(path))
+    scan.stop()
+    assert scan.answer() is True
+    assert scan._process is None or scan._process.poll() is not None  # ended, and reaped
+
+
+def test_the_scan_is_a_doubt_when_no_process_starts(tmp_path, monkeypatch):
+    path = tmp_path / "data.csv"
+    path.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    assert OddScan(str(path)).answer() is True

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from itertools import islice
 
 from kpirules.errors import SourceError
@@ -110,28 +109,4 @@ def has_blank_lines(path: str, after_lines: int = 0) -> bool:
                         return True
                     pending = True
             tail = data[-2:]
-    return False
-
-
-_UNDERSCORE_IN_DIGITS = re.compile(rb"_(?<=[0-9]_)[0-9]")  # starts with a literal: found at memchr speed
-
-
-def odd_numbers(path: str, stop=None) -> bool:
-    """True when the file holds ``+-`` or a ``_`` between two digits: what DuckDB's DOUBLE
-    reader takes as a number (``+-1`` is -1, ``1_000`` is 1000) and ``kpirules.read.numbers``
-    calls bad. Any cell it takes with a ``_`` has one between digits. Campaign names such as
-    ``spring_2024`` have a ``_`` too, but seldom between digits (``q1_2024`` makes the
-    DuckDB path read the numbers as text: slower, still right). ``stop`` (an Event) set:
-    True at once (no longer wanted)."""
-    edge = b""
-    with open(path, "rb", buffering=0) as fh:
-        while chunk := fh.read(1 << 20):
-            if stop is not None and stop.is_set():
-                return True
-            for data in (edge + chunk[:2], chunk):  # a pattern may straddle two chunks
-                if b"+" in data and b"+-" in data:
-                    return True
-                if b"_" in data and _UNDERSCORE_IN_DIGITS.search(data):
-                    return True
-            edge = chunk[-2:]
     return False

@@ -37,12 +37,14 @@ import csv
 import datetime as dt
 import os
 import re
+import weakref
 from typing import ClassVar
 
 from kpirules.aggregate import IN_DATABASE, Group, Segment
 from kpirules.backends.duck_problems import UsePython, bad_cells, problem_rows
 from kpirules.backends.duck_sample import Sample
 from kpirules.backends.duck_sql import SQL_DATE, filled_sql, macros, maybe_blank_sql, sql_str
+from kpirules.backends.odd_scan import OddScan
 from kpirules.connectors.base import RawTable
 from kpirules.errors import Problem, SourceError
 from kpirules.names import normalise
@@ -132,6 +134,11 @@ class DuckTable:
         self._extents: dict[str, tuple[dt.date, dt.date]] = {}
         self._python: DataTable | None = None
         self.fallback_reason: str | None = None
+        date = self.recipe.date_index
+        self._lean_blank = all(date < len(r) and r[date].strip() for r in sample.rows[h + 1:] + sample.tail)
+        # Last: only a table that is kept starts its look for `1_000` (odd_scan).
+        self._odd_scan = OddScan(self._csv_path)
+        weakref.finalize(self, self._odd_scan.stop)
 
     def _check_dates(self, rows: list[list[str]]) -> None:
         """SQL reads ISO dates and GA4's 20261001; a file with others goes to Python."""
@@ -141,7 +148,6 @@ class DuckTable:
         self._iso_dates = True  # every sampled date is YYYY-MM-DD: the cube is keyed by its text
         self._quick = True  # the quick cube first (DuckTable._cube_builder)
         self._typed = True  # and before it, the typed one
-        self._odd: bool | None = None  # the file holds `1_000` or `+-1` (duck_sample.odd_numbers)
         self.cube_read: str | None = None  # how the last cube was read: typed, quick or exact
         self._unmarked: set[str] = set()  # columns without a decimal mark read cell by cell (kp_unmarked)
         for row in rows:
@@ -239,6 +245,7 @@ class DuckTable:
             from kpirules.connectors.csv_file import CsvConnector
 
             self.fallback_reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._odd_scan.stop()
             conn = CsvConnector(self.path, encoding=getattr(self._settings, "encoding", None))
             self._python = load_table(conn.read().data, date_column=self._date_column_arg,
                                       settings=self._settings)
@@ -336,7 +343,7 @@ class DuckTable:
         Typed: a cell DuckDB's reader refuses (``$5``, ``1,5``, ``--``, a blank of spaces)
         fails the read; one it takes that the reader of ``kpirules.read`` does not is either
         not finite (counted on the cube) or has a ``_`` between digits or ``+-`` (DuckDB
-        reads ``1_000`` and ``+-1``), which ``odd_numbers`` looks for in the file's bytes
+        reads ``1_000`` and ``+-1``), which ``odd_scan`` looks for in the file's bytes
         meanwhile. Every other cell it takes, float() takes with the same value, and so does
         the Python path's read of a column of plain numbers (``DataTable._convert_metric``)."""
         import duckdb
@@ -349,30 +356,35 @@ class DuckTable:
         def build(marks: dict[str, str | None]) -> None:
             # With a decimal comma, "1.5" is not a number and "1.500" is 1500: text only.
             typed = self._typed and bool(doubles) and COMMA not in marks.values()
+            if not typed:
+                self._odd_scan.stop()  # its answer is not wanted
             for read in ("typed",) * typed + ("quick",) * self._quick + ("exact",):
                 quick = read != "exact"
                 by_text = quick and self._iso_dates
                 as_double = doubles if read == "typed" else frozenset()
+                # By text, DOUBLE values are grouped as they come (sql_plan.cube_sql).
+                unfiltered = frozenset(a for n, a in metrics.items() if by_text and col[n] in as_double)
                 flags = quick and any(col[n] not in as_double for n in metrics)  # w: maybe_blank_sql
-                sql = cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick, as_double),
+                sql = cube_sql(self._typed_sql(hull, last_day, metrics, dims, marks, by_text, quick, as_double,
+                                               unfiltered),
                                metrics, dims, parts, by_text=(hull, last_day) if by_text else None,
-                               quick_blanks=quick, flags=flags)
+                               quick_blanks=quick, flags=flags, unfiltered=unfiltered)
                 if read == "typed":
-                    odd = self._odd_numbers()
                     try:
                         con.execute(sql)
                     except duckdb.Error as exc:
-                        odd(stop=True)
                         if self._parallel and "parallel" in str(exc):
                             raise  # DuckTable._run reads again without the parallel reader
                         self._typed = False  # a cell the DOUBLE reader refuses
+                        self._odd_scan.stop()
                         continue
-                    if odd():
+                    if self._odd_scan.answer():
                         self._typed = False
                         continue
                 else:
                     con.execute(sql)
-                doubts = cube_doubts(metrics, by_text=by_text, flags=flags, typed=read == "typed")
+                doubts = cube_doubts(metrics, by_text=by_text, flags=flags, typed=read == "typed",
+                                     unfiltered=unfiltered)
                 if doubts is None or not con.execute(doubts).fetchone()[0]:
                     self.cube_read = read
                     return
@@ -393,38 +405,6 @@ class DuckTable:
             return []
         return [n for n, k in zip(metrics, con.execute(unclean_sql(metrics)).fetchone()) if k]
 
-    def _odd_numbers(self):
-        """A function telling whether the file holds `1_000` or `+-1` (``odd_numbers``),
-        found by a thread that reads the file while DuckDB does (once per table)."""
-        if self._odd is None:
-            import threading
-
-            from kpirules.backends.duck_sample import odd_numbers
-
-            found: list[bool] = []
-            halt = threading.Event()
-
-            def scan() -> None:
-                try:
-                    found.append(odd_numbers(self._csv_path, halt))
-                except OSError:
-                    pass  # no answer: a doubt
-
-            thread = threading.Thread(target=scan, daemon=True)
-            thread.start()
-
-            def done(stop: bool = False) -> bool:
-                if stop:  # the typed read failed: the answer is no longer wanted
-                    halt.set()
-                thread.join()
-                odd = found[0] if found else True  # the scan failed: doubt
-                if not stop:
-                    self._odd = odd
-                return odd
-
-            return done
-        return lambda stop=False: self._odd
-
     def _cast(self, name: str, marks: dict[str, str | None]) -> str:
         """The SQL reading metric column ``name`` as kpirules.read.numbers does."""
         mark = marks.get(name)
@@ -434,7 +414,7 @@ class DuckTable:
 
     def _typed_sql(self, hull, last_day: dt.date, metrics: dict[str, str], dims: dict[str, str],
                    marks: dict[str, str | None], by_text: bool = False, quick_blanks: bool = False,
-                   doubles: frozenset[int] = frozenset()) -> str:
+                   doubles: frozenset[int] = frozenset(), unfiltered: frozenset[str] = frozenset()) -> str:
         """The rows up to ``last_day`` (A-1) and the rows without a date (for their
         problems), typed: d DATE, m<i> DOUBLE (NULL when blank, not taken, or outside the
         hull), m<i>_in whether the cell is non-blank (for the column's data start and end:
@@ -450,11 +430,19 @@ class DuckTable:
         the cell itself (the cube counts it when not NULL) and w flags a row with a cell that
         may be whitespace only (the cube counts them; the exact test cost a fifth).
         ``doubles``: the columns DuckDB's reader reads as DOUBLE (no cast, no w: the read
-        fails on a blank of spaces or a placeholder)."""
+        fails on a blank of spaces or a placeholder); ``unfiltered``: the metrics whose m<i> is
+        that value in every row (``sql_plan.cube_sql`` picks the hull's).
+
+        By text, ``blank`` looks only at the columns the plan reads when the sampled rows
+        all have a date (``_lean_blank``): a row without a date is then kept, whatever its
+        other cells hold, and ``problem_rows`` reads it again and tells a blank row from
+        one with a note in an unread column. Reading that column (a campaign name, say)
+        only for this test cost a twentieth of the read."""
         col = self.columns
         date = f"c{col[self.date_column]}"
         blank_row = " AND ".join(f"c{i} IS NULL" for i in range(len(self.headers)))
         if by_text:
+            blank_row = "false" if self._lean_blank else blank_row
             after = (hull[1] + dt.timedelta(days=1)).isoformat()  # '2026-11-25 10:00' < '2026-11-26'
             flagged = (f"SELECT {date} AS t, ({date} >= '{hull[0].isoformat()}' AND {date} < '{after}') AS h, "
                        f"({blank_row}) AS blank, * FROM {self._source(doubles=doubles)}")
@@ -476,15 +464,17 @@ class DuckTable:
         texts = [n for n in metrics if col[n] not in doubles]
         raw = [] if by_text else [f"CASE WHEN h THEN c{col[n]} END AS {a}_r" for n, a in metrics.items()]
         casts = ", ".join([
-            *keys, *(f"CASE WHEN h THEN {f'c{col[n]}' if col[n] in doubles else self._cast(n, marks)} END "
+            *keys, *(f"c{col[n]} AS x{a[1:]}" if a in unfiltered else
+                     f"CASE WHEN h THEN {f'c{col[n]}' if col[n] in doubles else self._cast(n, marks)} END "
                      f"AS x{a[1:]}" for n, a in metrics.items()),
             *([] if by_text else [nn]),  # by text, the cube counts them (sql_plan.cube_sql)
             *(f"c{col[n]} AS {a}_in" if quick_blanks else f"{filled_sql(f'c{col[n]}')} AS {a}_in"
               for n, a in metrics.items()),
             *([" OR ".join(maybe_blank_sql(f"c{col[n]}") for n in texts) + " AS w"] if quick_blanks and texts else []),
             *raw, *(f"CASE WHEN h THEN c{col[n]} END AS {a}" for n, a in dims.items())])
-        typed = ", ".join([*keys, *(f"CASE WHEN isfinite(x{i}) THEN x{i} END AS m{i}"
-                                    for i in (a[1:] for a in metrics.values())), *([] if by_text else ["nn"]),
+        typed = ", ".join([*keys, *(f"x{a[1:]} AS {a}" if a in unfiltered else
+                                    f"CASE WHEN isfinite(x{a[1:]}) THEN x{a[1:]} END AS {a}" for a in metrics.values()),
+                           *([] if by_text else ["nn"]),
                            *(f"{a}_in" for a in metrics.values()), *(["w"] if quick_blanks and texts else []),
                            *([] if by_text else [f"{a}_r" for a in metrics.values()]), *dims.values()])
         return f"SELECT {typed} FROM (SELECT {casts} FROM ({flagged}))"

@@ -161,7 +161,7 @@ class Slots:
 
 def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: dict[str, dict[str, Part]],
              *, by_text: tuple[tuple[dt.date, dt.date], dt.date] | None = None, quick_blanks: bool = False,
-             flags: bool | None = None) -> str:
+             flags: bool | None = None, unfiltered: frozenset[str] = frozenset()) -> str:
     """``kp_cube``: the typed rows grouped by date and dimensions (as read), then by date
     and the dimensions' trimmed texts.
 
@@ -176,7 +176,13 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     rows with a metric cell that may be whitespace only (its first character is not
     printable ASCII): any makes the caller build the cube again with the exact test.
     ``flags``: whether the rows carry ``w`` (quick, with a metric column read as text;
-    the default: ``quick_blanks`` with metrics)."""
+    the default: ``quick_blanks`` with metrics).
+
+    ``unfiltered`` (by text): the metrics whose ``m<i>`` are DuckDB's DOUBLE values of every row,
+    not only the hull's and finite ones: the rows are grouped as they come and the hull's
+    groups (``h``, a key) are picked afterwards, on the grouped rows: two CASEs a cell
+    fewer on the file's every row. A value that is not finite makes the hull's sums not
+    finite, which ``m<i>_nf`` counts (``cube_doubts``)."""
     if flags is None:
         flags = quick_blanks and bool(metrics)
     keys = ["t", "h", "blank"] if by_text else ["d"]
@@ -186,6 +192,11 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     outer = ["d", *(f"kp_text({g}) AS {g}" for g in dims.values()), "sum(r) AS r",
              f"sum(CASE WHEN h THEN {filled} ELSE 0 END) AS nn" if by_text else "sum(nn) AS nn"]
     for name, m in metrics.items():
+        if m in unfiltered:
+            over_rows, over_groups = _unfiltered_metric(m, parts.get(name, {}))
+            inner += over_rows
+            outer += over_groups
+            continue
         # quick: m<i>_in is the cell itself (count: not NULL); else whether it is filled
         inner += [f"count({m}) AS {m}_c", f"count({m}_in) AS {m}_f" if quick_blanks else f"count_if({m}_in) AS {m}_f"]
         outer += [f"sum({m}_c) AS {m}_c", f"sum({m}_f) AS {m}_f"]
@@ -212,14 +223,36 @@ def cube_sql(typed: str, metrics: dict[str, str], dims: dict[str, str], parts: d
     return f"CREATE OR REPLACE TEMP TABLE kp_cube AS SELECT {', '.join(outer)} FROM ({grouped}) GROUP BY {trimmed}"
 
 
-def cube_doubts(metrics: dict[str, str], *, by_text: bool, flags: bool, typed: bool = False) -> str | None:
+def _unfiltered_metric(m: str, parts: dict[str, Part]) -> tuple[list[str], list[str]]:
+    """An ``unfiltered`` metric's aggregates over the rows, and over the grouped rows of the hull:
+    its filled cells, its parts and ``m<i>_nf``, the hull's groups whose plain sum is not
+    finite (a plain sum part's, else a sum of its own)."""
+    inner = [f"count({m}) AS {m}_f"]
+    in_hull = f"CASE WHEN h THEN {m}_f ELSE 0 END"
+    outer = [f"sum({in_hull}) AS {m}_c", f"sum({m}_f) AS {m}_f", f"sum({in_hull}) AS {m}_r"]
+    check = f"{m}_chk"
+    for part_name, part in sorted(parts.items()):
+        kind = KINDS[part.kind]
+        inner.append(f"{kind}({part_sql(part, m)}) AS {m}_{part_name}")
+        outer.append(f"{kind}(CASE WHEN h THEN {m}_{part_name} END) AS {m}_{part_name}")
+        if part.kind == "sum" and part.of is None:
+            check = f"{m}_{part_name}"
+    if check == f"{m}_chk":
+        inner.append(f"fsum({m}) AS {check}")
+    outer.append(f"count_if(h AND NOT isfinite({check})) AS {m}_nf")
+    return inner, outer
+
+
+def cube_doubts(metrics: dict[str, str], *, by_text: bool, flags: bool, typed: bool = False,
+                unfiltered: frozenset[str] = frozenset()) -> str | None:
     """The query counting what the quick cube may have got wrong (``cube_sql``), or None.
     ``typed`` (metric columns read as DOUBLE): also the cells in the hull that are not
-    finite (filled, ``nn``, minus taken, ``m<i>_c``): with one, the Python path reads the
-    column cell by cell, and with its decimal mark."""
+    finite (filled, ``nn``, minus taken, ``m<i>_c``; ``m<i>_nf`` for ``unfiltered`` ones):
+    with one, the Python path reads the column cell by cell, and with its decimal mark."""
     doubts = (["coalesce(sum(hx), 0)"] if by_text else []) + (["coalesce(sum(w), 0)"] if flags else [])
     if typed and metrics:
         doubts.append("coalesce(sum(nn), 0)" + "".join(f" - coalesce(sum({m}_c), 0)" for m in metrics.values()))
+        doubts += [f"coalesce(sum({m}_nf), 0)" for m in metrics.values() if m in unfiltered]
     return f"SELECT {' + '.join(doubts)} FROM kp_cube" if doubts else None
 
 
