@@ -266,3 +266,27 @@ def test_the_scan_is_a_doubt_when_no_process_starts(tmp_path, monkeypatch):
     path.write_bytes(b"date,visits\n" + b"2026-11-17,5\n" * 10)
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
     assert OddScan(str(path)).answer() is True
+
+
+@pytest.mark.parametrize("long_cell", ["0" * 150 + "7", " " + "0" * 99 + "7 ", "1" * 120 + ".5"])
+def test_a_number_over_100_characters_in_a_column_read_cell_by_cell(tmp_path, long_cell):
+    # A "--" makes the Python path read the column cell by cell (read_text), where a number
+    # spelt in over 100 characters is bad; SQL's reading with the column's mark agrees.
+    path = big_file(tmp_path, visits_cell="--")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[150] = f'2026-11-19,email,brand_x,"{long_cell}",1\n'
+    path.write_text("".join(lines), encoding="utf-8")
+    python, table = both(path)
+    assert table.backend == "duckdb"
+
+
+def test_a_number_over_100_characters_under_a_decimal_comma(tmp_path):
+    rng = random.Random(9)
+    days = [f"2026-11-{d:02d}" for d in range(1, 26)]
+    rows = [[rng.choice(days), rng.choice(["email", "search"]), rng.choice(["1,5", "3", "2,25", ""])]
+            for _ in range(300)]
+    rows[150] = ["2026-11-19", "email", "1" * 120 + ",5"]
+    path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits"], rows, delimiter=";")
+    python, table = both(path, "v: sum(visits) >= 1 weekly by channel\n")
+    assert table.backend == "duckdb"
+    assert any(r.status.value == "ERROR" for r in python.results)

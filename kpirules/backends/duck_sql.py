@@ -54,6 +54,8 @@ def maybe_blank_sql(cell: str) -> str:
 
 
 def macros() -> list[str]:
+    from kpirules.read.numbers import MAX_NUMBER_CHARS
+
     ws = sql_str(_WS)
     iso = sql_str(_ISO)
     dot = sql_str(_DOTTED)
@@ -68,7 +70,11 @@ def macros() -> list[str]:
         "strpos(t, '+-') = 0 THEN try_cast(t AS DOUBLE) END",
         # A column without a decimal mark that the Python path reads cell by cell
         # (kpirules.read.numbers.read_text with no mark): "1.500" is 1.5 or 1500, ambiguous.
-        "CREATE OR REPLACE TEMP MACRO kp_unmarked(t) AS CASE WHEN regexp_full_match(t, "
+        # Read cell by cell (read_text), a number spelt in over MAX_NUMBER_CHARS characters
+        # is bad, whatever its mark; float() alone (a clean column, kp_cast) takes it.
+        f"CREATE OR REPLACE TEMP MACRO kp_long(c) AS length(c) > {MAX_NUMBER_CHARS} "
+        f"AND length(trim(c, {ws})) > {MAX_NUMBER_CHARS}",
+        "CREATE OR REPLACE TEMP MACRO kp_unmarked(t) AS CASE WHEN kp_long(t) OR regexp_full_match(t, "
         "'[ \t\n\r\f\v]*[-+]?[0-9]{1,3}[.][0-9]{3}[ \t\n\r\f\v]*') THEN NULL ELSE kp_cast(t) END",
         # The plain YYYY-MM-DD text first (cheap); the cast alone would also take
         # 'infinity', ' 2026-01-01' and year 0, so the pattern always gates it.
@@ -98,14 +104,14 @@ def macros() -> list[str]:
         f"THEN try_cast(kp_pct(regexp_replace(n, {sql_str(_DOT_SEPARATORS)}, '', 'g')) AS DOUBLE) "
         f"WHEN regexp_full_match(n, {sql_str(_DOT_PLAIN)}) THEN try_cast(kp_pct(n) AS DOUBLE) "
         "ELSE kp_cast(c) END",
-        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS kp_dot_n(kp_norm(c), c)",
+        "CREATE OR REPLACE TEMP MACRO kp_dot(c) AS CASE WHEN NOT kp_long(c) THEN kp_dot_n(kp_norm(c), c) END",
         "CREATE OR REPLACE TEMP MACRO kp_comma_n(n) AS CASE "
         f"WHEN regexp_full_match(n, {sql_str(_COMMA_PLAIN)}) "
         "THEN try_cast(kp_pct(replace(n, ',', '.')) AS DOUBLE) "
         f"WHEN regexp_full_match(n, {sql_str(_COMMA_GROUPED)}) "
         f"THEN try_cast(kp_pct(replace(regexp_replace(n, {sql_str(_COMMA_SEPARATORS)}, '', 'g'), ',', '.')) "
         "AS DOUBLE) END",
-        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS kp_comma_n(kp_norm(c))",
+        "CREATE OR REPLACE TEMP MACRO kp_comma(c) AS CASE WHEN NOT kp_long(c) THEN kp_comma_n(kp_norm(c)) END",
     ]
 
 
