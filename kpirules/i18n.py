@@ -151,6 +151,37 @@ def click_ngettext(singular: str, plural: str, n: int) -> str:
     return _load_catalog(_now.language, "click").ngettext(singular, plural, n)
 
 
+_KEEP = "\b\n"  # click's mark of a paragraph printed as written (not rewrapped)
+
+
+def help_messages(text: str) -> list[str]:
+    """The catalog entries of a command's or an option's help (as click cleans it: no
+    common indentation): one per paragraph, without click's ``\\b`` mark, which stays out of
+    the catalog and in the help."""
+    return [paragraph.removeprefix(_KEEP) for paragraph in text.split("\n\n") if paragraph]
+
+
+def help_text(text: str) -> str:
+    """A command's or an option's help as ``--help`` shows it, in the current language:
+    translated when the help page is rendered, never when a command is defined (a command
+    line that does not ask for help reads no catalog). Paragraph by paragraph; the help
+    click gives its own options (``--version``) comes from click's catalog."""
+    if _now.catalog is None:
+        return text
+
+    def said(paragraph: str) -> str:
+        if not paragraph:
+            return paragraph
+        keep = _KEEP if paragraph.startswith(_KEEP) else ""
+        message = paragraph.removeprefix(keep)
+        translated = _now.catalog.gettext(message)
+        if translated == message:
+            translated = click_gettext(message)
+        return keep + translated
+
+    return "\n\n".join(said(paragraph) for paragraph in text.split("\n\n"))
+
+
 def N_(message: str) -> str:
     """Marks a message for the catalog where it is defined; translated where it is shown."""
     return message
