@@ -10,7 +10,9 @@ service (``kpirules serve``) answers requests for several sheets at once, each i
 worker thread, and sets each request's language from English up. Catalogs are gettext ``.po``
 files under ``kpirules/locale``, compiled to ``.mo`` (``python -m kpirules.i18n``, with
 Babel; a test keeps the two in step), so reading one needs only the standard library. English
-needs no catalog at all, and nothing is loaded until Polish is asked for.
+needs no catalog at all, and nothing is loaded until Polish is asked for. The commands' and
+options' help (``--help --lang pl``) is translated only when a help page is shown
+(``help_text``, from ``kpirules.cli.group``).
 
 Numbers and dates follow the language: ``2.24%`` and ``1,399`` and ``2026-11-26`` in
 English; ``2,24%``, ``1 399`` (a no-break space) and ``26.11.2026`` in Polish. JSON keys,

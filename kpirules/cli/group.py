@@ -4,7 +4,6 @@ command line takes click's path (``kpirules.cli.fast`` runs ``check``'s common f
 
 from __future__ import annotations
 
-import copy
 import importlib
 import inspect
 import sys
@@ -107,6 +106,8 @@ def in_current_language(command: click.Command) -> click.Command:
     the current language; ``command`` itself keeps its English. The copy builds its own help
     option, so that "Show this message and exit." is said in the language of this page, not
     of the first page the process rendered."""
+    import copy  # only for a help page: click alone does not load it
+
     from kpirules.i18n import help_text
 
     said = copy.copy(command)
