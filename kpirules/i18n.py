@@ -10,7 +10,9 @@ service (``kpirules serve``) answers requests for several sheets at once, each i
 worker thread, and sets each request's language from English up. Catalogs are gettext ``.po``
 files under ``kpirules/locale``, compiled to ``.mo`` (``python -m kpirules.i18n``, with
 Babel; a test keeps the two in step), so reading one needs only the standard library. English
-needs no catalog at all, and nothing is loaded until Polish is asked for.
+needs no catalog at all, and nothing is loaded until Polish is asked for. The commands' and
+options' help (``--help --lang pl``) is translated only when a help page is shown
+(``help_text``, from ``kpirules.cli.group``).
 
 Numbers and dates follow the language: ``2.24%`` and ``1,399`` and ``2026-11-26`` in
 English; ``2,24%``, ``1 399`` (a no-break space) and ``26.11.2026`` in Polish. JSON keys,
@@ -149,6 +151,37 @@ def click_ngettext(singular: str, plural: str, n: int) -> str:
     if _now.catalog is None:
         return singular if n == 1 else plural
     return _load_catalog(_now.language, "click").ngettext(singular, plural, n)
+
+
+_KEEP = "\b\n"  # click's mark of a paragraph printed as written (not rewrapped)
+
+
+def help_messages(text: str) -> list[str]:
+    """The catalog entries of a command's or an option's help (as click cleans it: no
+    common indentation): one per paragraph, without click's ``\\b`` mark, which stays out of
+    the catalog and in the help."""
+    return [paragraph.removeprefix(_KEEP) for paragraph in text.split("\n\n") if paragraph]
+
+
+def help_text(text: str) -> str:
+    """A command's or an option's help as ``--help`` shows it, in the current language:
+    translated when the help page is rendered, never when a command is defined (a command
+    line that does not ask for help reads no catalog). Paragraph by paragraph; the help
+    click gives its own options (``--version``) comes from click's catalog."""
+    if _now.catalog is None:
+        return text
+
+    def said(paragraph: str) -> str:
+        if not paragraph:
+            return paragraph
+        keep = _KEEP if paragraph.startswith(_KEEP) else ""
+        message = paragraph.removeprefix(keep)
+        translated = _now.catalog.gettext(message)
+        if translated == message:
+            translated = click_gettext(message)
+        return keep + translated
+
+    return "\n\n".join(said(paragraph) for paragraph in text.split("\n\n"))
 
 
 def N_(message: str) -> str:

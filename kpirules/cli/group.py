@@ -5,6 +5,7 @@ command line takes click's path (``kpirules.cli.fast`` runs ``check``'s common f
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from typing import Any
 
@@ -65,13 +66,92 @@ def lang_asked(args: list[str]) -> str | None:
     return None
 
 
+def asks_for_help(args: list[str]) -> bool:
+    """Whether a command line asks for help (``-h``, ``--help``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg in ("-h", "--help"):
+            return True
+    return False
+
+
+def without_lang(args: list[str]) -> list[str]:
+    """``args`` without its ``--lang`` (``--lang pl``, ``--lang=pl``)."""
+    kept: list[str] = []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--":
+            return [*kept, arg, *rest]
+        if arg == "--lang":
+            next(rest, None)
+        elif not arg.startswith("--lang="):
+            kept.append(arg)
+    return kept
+
+
+class SpeakingContext(click.Context):
+    """A context whose help page (``--help``, or a group run without its command) is said in
+    the language of the command line: click's headings come from click's catalog, the
+    commands' and options' help from ours (``kpirules.i18n.help_text``). Translated here,
+    when the page is rendered, not where the commands are defined: a command line that asks
+    for no help pays nothing for it (``check``'s fast path does not even load click)."""
+
+    def get_help(self) -> str:
+        return in_current_language(self.command).get_help(self)
+
+
+def in_current_language(command: click.Command) -> click.Command:
+    """A copy of ``command`` whose help texts (its own, its options', its subcommands') are in
+    the current language; ``command`` itself keeps its English. The copy builds its own help
+    option, so that "Show this message and exit." is said in the language of this page, not
+    of the first page the process rendered."""
+    import copy  # only for a help page: click alone does not load it
+
+    from kpirules.i18n import help_text
+
+    said = copy.copy(command)
+    if command.help:
+        said.help = help_text(inspect.cleandoc(command.help))
+    if command.short_help:
+        said.short_help = help_text(command.short_help)
+    said._help_option = None  # type: ignore[attr-defined]
+    said.params = []
+    for param in command.params:
+        param_said = copy.copy(param)
+        english = getattr(param, "help", None)
+        if english:
+            param_said.help = help_text(english)  # type: ignore[attr-defined]
+        said.params.append(param_said)
+    if isinstance(said, click.Group) and not isinstance(said, LazyGroup):
+        said.commands = {name: in_current_language(sub) for name, sub in said.commands.items()}
+    return said
+
+
+def speaking(command: click.Command) -> click.Command:
+    """``command`` (and its subcommands) renders its help in the current language."""
+    command.context_class = SpeakingContext
+    for sub in getattr(command, "commands", {}).values():
+        speaking(sub)
+    return command
+
+
 class LazyGroup(click.Group):
+    context_class = SpeakingContext
+
     def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
-        asked = lang_asked(list(sys.argv[1:] if args is None else args))
+        line = list(sys.argv[1:] if args is None else args)
+        asked = lang_asked(line)
         if asked is not None:
             from kpirules.i18n import set_language
 
             set_language(asked, pinned=True)  # --lang's own callback says the same, later
+            if asks_for_help(line) or not any(arg in COMMANDS for arg in line):
+                # `kpirules run --help --lang pl`, `kpirules --help --lang pl`: help in that
+                # language for every command, also those that take no --lang (run, init,
+                # auth...), and for the group (a line that names no command is the group's:
+                # its help, its usage errors). --lang has done its work: nothing but help runs.
+                args = without_lang(line)
         return super().main(args, *rest, **options)
 
     def invoke(self, ctx: click.Context):
@@ -89,7 +169,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS:
             return None
         module = importlib.import_module(COMMANDS[name][0])
-        return module.command
+        return speaking(module.command)
 
     def resolve_command(self, ctx: click.Context, args: list[str]):
         # `kpirules chek`: say which command was meant (click says only "No such command";
@@ -109,8 +189,10 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help text from the table above: listing commands must not import them all.
-        with formatter.section("Commands"):
-            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+        from kpirules.i18n import click_gettext, help_text
+
+        with formatter.section(click_gettext("Commands")):
+            formatter.write_dl([(name, help_text(help_)) for name, (_, help_) in COMMANDS.items()])
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

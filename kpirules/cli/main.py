@@ -7,7 +7,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-# name -> (module, one-line help). The module defines ``command``, a click.Command.
+# name -> (module, one-line help). The module defines ``command``, a click.Command. The help's
+# Polish is in the catalog, read when ``kpirules --help --lang pl`` lists the commands.
 COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("kpirules.cli.check", "Evaluate rules against a source and print the results."),
     "run": ("kpirules.cli.run", "Evaluate and write results, history and alerts back into the source."),
