@@ -4,7 +4,7 @@ processes, in turn, medians of wall and CPU time, peak memory. Never asserted; p
 ratios.
 
     python bench/xlsx_history.py [--repeat 3] [--days 365] [--layout runs|unpruned]
-                                 [--before CHECKOUT] [--keep DIR]
+                                 [--alerts-per-day 2] [--before CHECKOUT] [--keep DIR]
 
 Day 1: the example workbook after one run (the day before), so History, Alerts, Settings
 and the Dashboard exist. Day N: the same workbook with History grown as N daily runs leave
@@ -17,9 +17,12 @@ first, without the rows an earlier day's run already removed; the measured run r
 what expired since yesterday, at the top, so every row below moves up, as in a real year.
 ``--layout unpruned``: the generator before that (newest first, every row past the limit
 still there for the measured run to remove, 1,743 of 8,181). The Data tab is the same in
-both days: only History grows. Each timed run starts from a fresh copy; kpirules' bytecode
-is compiled first, as an install does. ``--before``: another checkout's kpirules
-(``git archive COMMIT | tar -x -C DIR``) runs the same workbooks, in turn with this one.
+both days: History grows, and so does Alerts, by ``--alerts-per-day`` rows a day (day 1's
+rows again, their time moved back, delivered: ``email: sent``; 2 by default, a verdict
+change a day for one rule in ten; 0: History alone, as measured before). Each timed
+run starts from a fresh copy; kpirules' bytecode is compiled first, as an install does.
+``--before``: another checkout's kpirules (``git archive COMMIT | tar -x -C DIR``) runs the
+same workbooks, in turn with this one.
 """
 
 from __future__ import annotations
@@ -57,7 +60,8 @@ def day_one(folder: Path) -> Path:
     return path
 
 
-def day_n(day1: Path, days: int, folder: Path, *, layout: str = "runs") -> tuple[Path, int]:
+def day_n(day1: Path, days: int, folder: Path, *, layout: str = "runs", alerts_per_day: int = 0
+          ) -> tuple[Path, int]:
     """Day 1's workbook with History grown by ``days`` daily runs (see the module text).
     ``layout="runs"``: rows in the order the runs appended them (oldest first), without the
     rows an earlier day's run already removed under ``history_keep``; ``"unpruned"``: the
@@ -91,8 +95,32 @@ def day_n(day1: Path, days: int, folder: Path, *, layout: str = "runs") -> tuple
         ws.append(values)
         for cell, fmt in zip(ws[ws.max_row], formats):
             cell.number_format = fmt
+    history_rows = ws.max_row - 1
+    _grow_alerts(wb["Alerts"], days, alerts_per_day)
     wb.save(path)
-    return path, ws.max_row - 1
+    return path, history_rows
+
+
+def _grow_alerts(ws, days: int, per_day: int) -> None:
+    """Alerts as ``days`` daily runs leave it: ``per_day`` rows a day before day 1's own,
+    oldest first (runs append), each one of day 1's rows with its time moved back and its
+    key made its own, delivered."""
+    template = [[c.value for c in row] for row in ws.iter_rows(min_row=2)]
+    if not template or not per_day:
+        return
+    col = {c.value: i for i, c in enumerate(ws[1])}
+    rows = []
+    for back in range(days - 1, 0, -1):
+        for n in range(per_day):
+            row = list(template[(back * per_day + n) % len(template)])
+            when = dt.datetime.combine(AS_OF - dt.timedelta(days=back), dt.time(6, 0))
+            row[col["Time"]] = when.strftime("%Y-%m-%d %H:%M")
+            row[col["Key"]] = f"{back:04d}{n:02d}{str(row[col['Key']])[6:]}"
+            row[col["Notified"]] = "email: sent"
+            rows.append(row)
+    ws.delete_rows(2, ws.max_row)
+    for row in rows + template:
+        ws.append(row)
 
 
 def _pruned(rows: list[tuple[list, list]], cutoff: dt.date) -> list[tuple[list, list]]:
@@ -138,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--layout", choices=("runs", "unpruned"), default="runs",
                     help="History as daily runs leave it (default), or the generator before 2026-12-06")
+    ap.add_argument("--alerts-per-day", type=int, default=2,
+                    help="Alerts rows a day of runs adds (0: History alone grows)")
     ap.add_argument("--before", metavar="CHECKOUT",
                     help="also run another checkout's kpirules on the same workbooks, in turn")
     ap.add_argument("--keep", metavar="DIR", help="leave the generated workbooks in DIR (for profiling)")
@@ -154,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(args.keep or tmp)
         folder.mkdir(parents=True, exist_ok=True)
         first = day_one(folder)
-        later, rows = day_n(first, args.days, folder, layout=args.layout)
+        later, rows = day_n(first, args.days, folder, layout=args.layout, alerts_per_day=args.alerts_per_day)
         runs: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
         for _ in range(args.repeat):  # in turn, so that machine load hits all alike
             for name, env in setups.items():
@@ -164,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         (w1, c1, p1), (wn, cn, pn) = (
             [median(x) if i < 2 else max(x) for i, x in enumerate(zip(*runs[(name, d)]))] for d in (1, args.days))
         print(f"{name}: xlsx run, day 1: median {w1:.3f} s (CPU {c1:.3f} s), peak {p1:.0f} MiB; "
-              f"day {args.days} ({rows} History rows): median {wn:.3f} s (CPU {cn:.3f} s), peak {pn:.0f} MiB; "
+              f"day {args.days} ({rows} History rows, {args.alerts_per_day} Alerts rows a day): "
+              f"median {wn:.3f} s (CPU {cn:.3f} s), peak {pn:.0f} MiB; "
               f"ratio {wn / w1:.2f}, CPU {cn / c1:.2f} (goal <= 1.3)")
     return 0
 
