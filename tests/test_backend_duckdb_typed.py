@@ -215,6 +215,28 @@ def test_random_files_with_odd_numbers_give_the_same_report(tmp_path, seed):
     assert_fuzz_rules_agree(path)
 
 
+@pytest.mark.parametrize("seed", range(int(os.environ.get("KPIRULES_FUZZ_SEEDS", 12))))
+def test_random_files_with_rows_the_typed_cube_does_not_read_whole(tmp_path, seed):
+    # A column no rule reads (note), blank rows, rows whose only cell is a note, and odd
+    # numbers dated before the hull, past the sampled head and tail: the typed cube reads
+    # neither the note nor, outside the hull, anything but whether a cell is filled.
+    rng = random.Random(1000 + seed)
+    plain = ["1", "2.5", "3", "17", "4.25", ""]
+    rows = [[rng.choice(FUZZ_DATES[:81]), rng.choice(FUZZ_DIMS), rng.choice(plain), rng.choice(plain),
+             rng.choice(["", "promo", "q1_2025"])] for _ in range(rng.randint(150, 300))]
+    early = [f"2025-{m:02d}-{d:02d}" for m in (3, 6, 9) for d in (1, 15)]
+    for _ in range(rng.randint(1, 5)):
+        at = rng.randint(61, len(rows) - 61)
+        rows[at] = rng.choice([
+            ["", "", "", "", ""],
+            ["", "", "", "", rng.choice(["a note", " ", "promo"])],
+            [rng.choice(early), rng.choice(FUZZ_DIMS), rng.choice(FUZZ_ODD_NUMBERS), rng.choice(FUZZ_ODD_NUMBERS), ""],
+            [rng.choice(ODD_ROW_DATES), rng.choice(FUZZ_DIMS), rng.choice(FUZZ_ODD_NUMBERS), rng.choice(plain), "x"],
+        ])
+    path = write_csv(tmp_path / "data.csv", ["date", "channel", "visits", "revenue", "note"], rows)
+    assert_fuzz_rules_agree(path)
+
+
 @pytest.mark.parametrize("other", ["--", "   ", "inf", "lots", "1_000", "7"])
 def test_a_column_without_a_mark_read_cell_by_cell_finds_1_500_ambiguous(tmp_path, other):
     # visits' sample holds whole numbers only: no decimal mark. A cell float() does not
