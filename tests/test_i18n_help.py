@@ -128,6 +128,13 @@ def test_the_command_list_in_polish():
     assert status == 0 and "  logout  Usuń zapisany token logowania.\n" in out
 
 
+def test_the_version_line_in_the_language_asked():
+    from kpirules._version import __version__
+
+    assert kpirules("--lang", "pl", "--version")[:2] == (0, f"kpirules, wersja {__version__}\n")
+    assert kpirules("--version")[:2] == (0, f"kpirules, version {__version__}\n")
+
+
 def test_lang_on_a_command_without_it_is_still_refused_outside_help():
     """Only help takes --lang everywhere: run has no --lang (its language is the sheet's)."""
     status, out, err = kpirules("run", "x.xlsx", "--lang", "pl")

@@ -195,8 +195,16 @@ class LazyGroup(click.Group):
             formatter.write_dl([(name, help_text(help_)) for name, (_, help_) in COMMANDS.items()])
 
 
+class _VersionLine:
+    """click's ``--version`` line, said in the language of the command line when printed:
+    click translates its default when the option is defined, before ``--lang`` is read."""
+
+    def __mod__(self, values: dict[str, Any]) -> str:
+        return _click_gettext("%(prog)s, version %(version)s") % values
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="kpirules")
+@click.version_option(__version__, "--version", prog_name="kpirules", message=_VersionLine())  # type: ignore[arg-type]
 @click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 def cli(debug: bool) -> None:
     """kpirules: declarative KPI rules for spreadsheets.
