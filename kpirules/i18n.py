@@ -26,7 +26,7 @@ import datetime as dt
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 LANGUAGES = ("en", "pl")
@@ -212,6 +212,23 @@ def header_keys(label: str) -> set[str]:
     from kpirules.names import normalise
 
     return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
+
+
+def header_columns(headers: Sequence[Any], labels: Iterable[str]) -> dict[str, int]:
+    """Where each of ``labels`` is among a tab's ``headers``: the first header that is the
+    label in English or in Polish (``header_keys``), whatever the current language; labels
+    not found are left out. Every reader of a tab kpirules writes finds its columns so:
+    a Polish sheet's History, Alerts and engine columns are found on the next run."""
+    from kpirules.names import normalise
+
+    heads = [normalise(str(h)) if h not in (None, "") else "" for h in headers]
+    found = {}
+    for label in labels:
+        keys = header_keys(label)
+        at = next((i for i, h in enumerate(heads) if h and h in keys), None)
+        if at is not None:
+            found[label] = at
+    return found
 
 
 # A number, alone or with a unit written onto it (2.24%, 0.34pp, 290.1k), never inside a word.

@@ -81,6 +81,10 @@ def test_data_late_and_recovered_once_per_change_of_state():
     (back,) = data_records({}, {"visits": (dt.date(2026, 1, 1), dt.date(2026, 11, 25))}, alerts)
     assert (back.event, back.status, back.previous) == ("data_recovered", "ON_TIME", "LATE")
     assert "2026-11-25" in back.result.message
+    # A Polish sheet's Alerts tab (its headers as a Polish run writes them): the same
+    polish = RawTable(headers=["Czas", "Reguła", "Grupa", "Z", "Na"], rows=alerts.rows, sheet="Alerts")
+    assert data_records({"visits": end}, {}, polish) == []
+    assert [r.event for r in data_records({}, {"visits": (end, end)}, polish)] == ["data_recovered"]
 
 
 # --------------------------------------------------------------------------- a real run

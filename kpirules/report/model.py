@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kpirules.aggregate import ROWS
-from kpirules.names import normalise
 from kpirules.results import Period, RuleResult, Status
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -168,11 +167,10 @@ def _reach(report: Any, table: Any) -> tuple[dt.date, dt.date] | None:
 # --- History -----------------------------------------------------------------------------
 
 def _columns(raw: RawTable, labels: tuple[str, ...]) -> dict[str, int | None]:
-    from kpirules.i18n import header_keys
+    from kpirules.i18n import header_columns
 
-    headers = [normalise(str(h)) if h not in (None, "") else "" for h in raw.headers]
-    return {label: next((i for i, h in enumerate(headers) if h and h in header_keys(label)), None)
-            for label in labels}
+    found = header_columns(raw.headers, labels)
+    return {label: found.get(label) for label in labels}
 
 
 def as_date(value: Any) -> dt.date | None:

@@ -166,11 +166,9 @@ def data_records(late: dict, extents: dict, raw: RawTable | None) -> list[AlertR
 
     state: dict[str, str] = {}
     if raw is not None and raw.headers:
-        from kpirules.names import normalise
+        from kpirules.i18n import header_columns
 
-        heads = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
-        at = {label: heads.index(normalise(label)) for label in ("Rule", "Segment", "To")
-              if normalise(label) in heads}
+        at = header_columns(raw.headers, ("Rule", "Segment", "To"))  # English or Polish
         if len(at) == 3:
             for cells in raw.rows:
                 def get(label):

@@ -152,17 +152,14 @@ def _read_history(raw: RawTable | None, title: str) -> History:
         if raw is not None and any(any(c not in (None, "") for c in r) for r in raw.rows):
             raise _not_ours(history.title)
         return history
-    headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
-    from kpirules.i18n import header_keys
+    from kpirules.i18n import header_columns
 
-    def find(label: str) -> int | None:  # by header, in English or Polish
-        return next((i for i, h in enumerate(headers) if h and h in header_keys(label)), None)
-
-    if any(find(h) is None for h in ("Rule", "Period start", "Period end", "Status")):
+    found = header_columns(raw.headers, HISTORY_COLUMNS)  # by header, in English or Polish
+    if any(h not in found for h in ("Rule", "Period start", "Period end", "Status")):
         raise _not_ours(history.title)
-    col = {h: find(h) for h in HISTORY_COLUMNS}
+    col = {h: found.get(h) for h in HISTORY_COLUMNS}
     ours = {c for c in col.values() if c is not None}
-    width = max(len(headers), max(ours) + 1)
+    width = max(len(raw.headers), max(ours) + 1)
     at = [col[label] for label in ("Rule", "Segment", "Period start", "Period end", "Status", "Checked at")]
     value_col = col["Value"]
     # Column by column (History grows every day): each column's cells converted in one call

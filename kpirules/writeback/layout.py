@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from kpirules.i18n import header, header_keys
+from kpirules.i18n import header, header_columns, header_keys
 from kpirules.names import normalise
 from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
@@ -72,15 +72,8 @@ def used_width(raw: RawTable | None) -> int:
 def locate(raw: RawTable | None, labels: Sequence[str]) -> Columns:
     """Find ``labels`` among the headers (normalised, so ``STATUS`` and ``status `` count);
     missing ones get the next free columns to the right, in ``labels`` order."""
-    headers = [normalise(h) if h not in (None, "") else "" for h in (raw.headers if raw else [])]
-    at: dict[str, int] = {}
-    added: list[str] = []
-    for label in labels:
-        found = [i for i, h in enumerate(headers) if h and h in header_keys(label)]  # either language
-        if found:
-            at[label] = found[0]
-        else:
-            added.append(label)
+    at = header_columns(raw.headers if raw else [], labels)  # in either language
+    added = [label for label in labels if label not in at]
     free = used_width(raw) if added else 0  # a scan of every row: only when needed
     for offset, label in enumerate(added):
         at[label] = free + offset

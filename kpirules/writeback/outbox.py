@@ -131,13 +131,12 @@ class OwedRow:
 
 def read_owed(raw: RawTable | None, columns: tuple[str, ...]) -> list[OwedRow]:
     """Rows of the Alerts tab with a key and at least one channel still owed, oldest first."""
-    from kpirules.names import normalise
+    from kpirules.i18n import header_columns
     from kpirules.writeback.layout import cell_text
 
     if raw is None or not raw.headers:
         return []
-    headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
-    col = {label: headers.index(normalise(label)) for label in columns if normalise(label) in headers}
+    col = header_columns(raw.headers, columns)  # a Polish tab's too: its owed alerts are found
     if "Key" not in col or "Notified" not in col:
         return []
     out = []
