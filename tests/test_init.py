@@ -78,6 +78,34 @@ def test_an_existing_workbook_keeps_everything_and_init_is_safe_to_repeat(tmp_pa
     assert CliRunner().invoke(cli, ["run", str(path), "--as-of", AS_OF.isoformat()]).exit_code == 2
 
 
+def test_init_after_a_polish_run_finds_the_tabs_that_run_wrote(tmp_path):
+    # A Polish run writes History and Alerts with Polish headers (Reguła, Czas...): init
+    # run again must take them as its own, not refuse them as someone else's tabs.
+    path = make_workbook(tmp_path / "kpis.xlsx")
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\n')
+    ran = CliRunner().invoke(cli, ["run", str(path), "--as-of", AS_OF.isoformat(), "--config", str(config)])
+    assert ran.exit_code in (1, 2), ran.output
+    assert tab_rows(path, "History")[0][0] == "Reguła" and tab_rows(path, "Alerts")[0][0] == "Czas"
+    widths = {t: len(tab_rows(path, t)[0]) for t in ("History", "Alerts")}
+    result = init(path, "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert {t: len(tab_rows(path, t)[0]) for t in ("History", "Alerts")} == widths  # no column added
+
+
+def test_a_tab_of_someone_else_is_refused_in_the_language_of_the_settings(tmp_path):
+    path = make_workbook(tmp_path / "kpis.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("History").append(["Foo", "Bar"])
+    wb.save(path)
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\n')
+    result = init(path, "--config", str(config))
+    assert result.exit_code == 3
+    assert "karta History istnieje, ale nie należy do kpirules (nagłówki: Foo, Bar)" in result.output
+    assert "zmień nazwę tej karty, aby kpirules mógł utworzyć własną kartę History" in result.output
+
+
 def test_a_rules_tab_without_a_rule_column_is_refused(tmp_path):
     path = tmp_path / "odd.xlsx"
     wb = openpyxl.Workbook()

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from kpirules.ast import RESERVED_WORDS
 from kpirules.errors import SourceError, without_passwords
+from kpirules.i18n import _, header_columns
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
@@ -117,14 +118,14 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
     nothing is installed twice."""
     if raw is None or not any(h not in (None, "") for h in raw.headers):
         if raw is not None and any(any(c not in (None, "") for c in r) for r in raw.rows):
-            raise SourceError(f"the {title} tab has content but no header row",
-                              hint="put the headers Name and Rule in its first row")
+            raise SourceError(_("the {tab} tab has content but no header row").format(tab=title),
+                              hint=_("put the headers Name and Rule in its first row"))
         return _new_rules_tab(title if raw is None else (raw.sheet or title), data, date_column,
                               create=raw is None, sheets=sheets)
     headers = [normalise(h) if h not in (None, "") else "" for h in raw.headers]
     if "rule" not in headers:
-        raise SourceError(f"the {raw.sheet or title} tab has no Rule column",
-                          hint="add the headers Name and Rule to its first row, then run init again")
+        raise SourceError(_("the {tab} tab has no Rule column").format(tab=raw.sheet or title),
+                          hint=_("add the headers Name and Rule to its first row, then run init again"))
     tab = TabPlan(title=raw.sheet or title, header_row=raw.header_row)
     cols = locate(raw, ENGINE_COLUMNS)
     header_cells(tab, cols, ENGINE_NOTES, WIDTHS)
@@ -175,11 +176,10 @@ def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, creat
 def simple_tab(raw: RawTable | None, title: str, labels, notes, widths) -> TabPlan:
     """History or Alerts: created with headers and notes, or given the headers it lacks."""
     if raw is not None and any(h not in (None, "") for h in raw.headers):
-        headers = {normalise(h) for h in raw.headers if h not in (None, "")}
-        if not headers & {normalise(x) for x in labels[:2]}:
-            raise SourceError(f"the {raw.sheet or title} tab exists but is not kpirules' (headers: "
-                              f"{', '.join(str(h) for h in raw.headers if h)})",
-                              hint=f"rename that tab so that kpirules can create its own {title} tab")
+        if not header_columns(raw.headers, labels[:2]):  # its first headers, English or Polish
+            raise SourceError(_("the {tab} tab exists but is not kpirules' (headers: {headers})").format(
+                tab=raw.sheet or title, headers=", ".join(str(h) for h in raw.headers if h)),
+                hint=_("rename that tab so that kpirules can create its own {tab} tab").format(tab=title))
     tab = TabPlan(title=raw.sheet if raw is not None and raw.sheet else title, create=raw is None,
                   freeze_header=raw is None, header_row=raw.header_row if raw is not None else 1)
     cols = locate(raw, labels)
@@ -250,9 +250,9 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run)
     conn = open_source(source, connector=connector, **options)
     if WRITE_SHEET not in capabilities(conn):
-        raise SourceError("`kpirules init` sets up an .xlsx workbook or a Google Sheet, not "
-                          f"{without_passwords(source)}",
-                          hint="for a CSV file, write the rules in a .kpi file and use `kpirules check`")
+        raise SourceError(_("`kpirules init` sets up an .xlsx workbook or a Google Sheet, not {source}").format(
+            source=without_passwords(source)),
+            hint=_("for a CSV file, write the rules in a .kpi file and use `kpirules check`"))
     has_data = True
     try:
         wb = conn.read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
@@ -284,7 +284,7 @@ def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str
     from kpirules.writeback.lock import file_lock
 
     if not os.path.isdir(os.path.dirname(os.path.abspath(path))):
-        raise SourceError(f"no such folder for {path}")
+        raise SourceError(_("no such folder for {path}").format(path=path))
     # Under the lock, so that two inits (or an init and a run) never both create the file.
     with contextlib.nullcontext() if dry_run else file_lock(path):
         if not os.path.exists(path):
