@@ -194,12 +194,17 @@ def N_(message: str) -> str:
 # written in English and run later in Polish must not grow a second set of columns).
 HEADERS_PL = {
     "Status": "Stan", "Value": "Wartość", "Target": "Próg docelowy", "Period": "Okres", "Checked": "Sprawdzono",
-    "Message": "Komunikat", "Rule": "Reguła", "Segment": "Grupa", "Period start": "Początek okresu",
+    "Message": "Komunikat", "Rule": "Reguła", "Segment": "Segment", "Period start": "Początek okresu",
     "Period end": "Koniec okresu", "Threshold": "Próg", "Numbers": "Liczby", "Checked at": "Sprawdzono o",
     "Restated": "Przeliczono", "Time": "Czas", "From": "Z", "To": "Na", "Notified": "Powiadomiono",
     "Trend": "Tendencja", "Last value": "Ostatnia wartość", "Change": "Zmiana",
     "History values, oldest first \u2192": "Wartości z historii, od najstarszej \u2192",
 }
+
+
+# Polish headers earlier releases wrote: still found, never written ("Grupa" said what every
+# message calls a segment in another word).
+EARLIER_HEADERS_PL = {"Segment": "Grupa"}
 
 
 def header(label: str) -> str:
@@ -211,7 +216,8 @@ def header_keys(label: str) -> set[str]:
     """The normalised headers under which column ``label`` is found: English or Polish."""
     from kpirules.names import normalise
 
-    return {normalise(label)} | ({normalise(HEADERS_PL[label])} if label in HEADERS_PL else set())
+    said = (HEADERS_PL.get(label), EARLIER_HEADERS_PL.get(label))
+    return {normalise(label)} | {normalise(h) for h in said if h}
 
 
 def header_columns(headers: Sequence[Any], labels: Iterable[str]) -> dict[str, int]:
