@@ -1,0 +1,140 @@
+"""The errors of a run in Polish: a marketer running kpirules on a Polish sheet or workbook
+(``language = "pl"``, a ``pl_PL`` Google Sheet; ``run`` has no ``--lang``) reads each refusal whole in
+Polish, not an English sentence inside a Polish line. Real workbooks, real locks, the Sheets
+emulator over HTTP; the English of the same errors is asserted by the modules' own tests."""
+
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from test_run_common import AS_OF
+from test_run_xlsx import make_workbook
+
+from kpirules.cli.main import cli
+from kpirules.i18n import speaking
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["run", *map(str, args)])
+
+
+def polish_settings(tmp_path):
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\n')
+    return str(config)
+
+
+# ------------------------------------------------------------------ a workbook's run
+
+
+def test_a_workbook_held_by_another_run_is_said_in_polish(tmp_path):
+    from kpirules.writeback.lock import file_lock
+
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    before = book.read_bytes()
+    with file_lock(str(book), since="07:00:12"):
+        result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
+    assert result.exit_code == 7, result.output
+    assert ("inne uruchomienie zajmuje ten skoroszyt od 07:00:12; to uruchomienie niczego nie zmieniło "
+            "i niczego nie wysłało") in result.output
+    assert book.read_bytes() == before
+
+
+def test_a_lock_held_too_long_is_said_in_polish(tmp_path):
+    from kpirules.errors import SourceError
+    from kpirules.writeback.lock import file_lock
+
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    with file_lock(str(book)), speaking("pl"), pytest.raises(SourceError) as refused:
+        with file_lock(str(book), timeout=0.1):
+            pass
+    assert refused.value.message == "inne uruchomienie kpirules trzyma .kpis.xlsx.lock od ponad 0 s"
+    assert refused.value.hint == ("poczekaj, aż się skończy; jeśli żadne nie działa, sprawdź, który proces "
+                                  "trzyma ten plik")
+
+
+def test_a_csv_file_has_nowhere_to_write_in_polish(tmp_path):
+    data = tmp_path / "d.csv"
+    data.write_text("date,visits\n2026-11-01,3\n")
+    result = run(data, "--config", polish_settings(tmp_path))
+    assert result.exit_code == 3, result.output
+    assert ("błąd: `kpirules run` zapisuje wyniki z powrotem w skoroszycie albo arkuszu; plik CSV nie ma kart "
+            "Rules, History ani Alerts") in result.output
+    assert "wskazówka: użyj `kpirules check SOURCE --rules FILE.kpi` albo trzymaj dane" in result.output
+
+
+def test_a_history_tab_of_someone_else_is_refused_in_polish(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet("History").append(["When", "What happened"])
+    wb["History"].append(["2026-01-01", "launch"])
+    wb.save(book)
+    before = book.read_bytes()
+    result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
+    assert result.exit_code == 3, result.output
+    assert "błąd: karta History istnieje, ale nie jest historią kpirules" in result.output
+    assert ("wskazówka: zmień nazwę tej karty albo ustaw w kpirules.toml history_tab na inną nazwę"
+            in result.output)
+    assert book.read_bytes() == before
+
+
+def test_a_workbook_whose_parts_would_be_lost_is_refused_in_polish(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    with zipfile.ZipFile(book, "a") as zf:  # an embedded object, which openpyxl drops on save
+        zf.writestr("xl/embeddings/oleObject1.bin", b"\0" * 16)
+    before = book.read_bytes()
+    result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
+    assert result.exit_code == 3, result.output
+    assert ("błąd: kpis.xlsx zawiera elementy (obiekty osadzone), których biblioteka xlsx używana przez "
+            "kpirules nie potrafi zachować") in result.output
+    assert "`kpirules check`, które niczego nie zapisuje" in result.output
+    assert book.read_bytes() == before
+    english = run(book, "--as-of", AS_OF.isoformat())
+    assert ("error: kpis.xlsx holds embedded objects, which the xlsx library kpirules uses cannot keep: "
+            "writing results into it would lose them, so nothing was written") in english.output
+
+
+# ------------------------------------------------------------------ a Google Sheet's run
+
+POLISH_KEY = "1PolishErrors0123456789abcdefghijklmnopqrst"
+
+
+@pytest.fixture
+def polish_sheet(sheets_emulator, monkeypatch):
+    from test_run_common import DATA_HEADERS, data_rows
+
+    monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", sheets_emulator.host)
+
+    def make(extra=None):
+        rules = [["Name", "Rule"], ["conversion", "signups / visits >= 2% weekly warn at 2.5%"]]
+        return sheets_emulator.add_spreadsheet(POLISH_KEY, {"Data": [DATA_HEADERS] + data_rows(), "Rules": rules,
+                                                            **(extra or {})},
+                                               locale="pl_PL", time_zone="Europe/Warsaw")
+    return make
+
+
+def test_a_sheet_held_by_another_run_is_said_in_the_sheets_polish(sheets_emulator, polish_sheet):
+    import datetime as dt
+
+    since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    key = polish_sheet({"kpirules-lease": [["run", "0123abcd"], ["since", since], ["since_local", "07:00:12"]]})
+    before = sheets_emulator.snapshot(key)
+    result = run(key, "--as-of", AS_OF.isoformat())
+    assert result.exit_code == 7, result.output
+    assert ("inne uruchomienie zajmuje ten arkusz od 07:00:12; to uruchomienie niczego nie zmieniło "
+            "i niczego nie wysłało") in result.output
+    assert sheets_emulator.snapshot(key) == before
+
+
+def test_a_write_read_back_as_not_written_is_said_in_polish(sheets_emulator, polish_sheet):
+    key = polish_sheet()
+    before = sheets_emulator.snapshot(key)
+    sheets_emulator.inject("spreadsheets.batchUpdate", status=500)  # not applied, answered 500
+    result = run(key, "--as-of", AS_OF.isoformat(), "--no-notify")
+    assert result.exit_code == 3, result.output
+    assert "; odczyt kontrolny: wyniki NIE zostały zapisane" in result.output
+    assert "wskazówka: niczego nie zapisano ani nie wysłano; następne uruchomienie je zapisze" in result.output
+    assert sheets_emulator.snapshot(key) == before
