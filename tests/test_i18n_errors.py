@@ -38,7 +38,7 @@ def test_a_workbook_held_by_another_run_is_said_in_polish(tmp_path):
     with file_lock(str(book), since="07:00:12"):
         result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
     assert result.exit_code == 7, result.output
-    assert ("inne uruchomienie zajmuje ten skoroszyt od 07:00:12; to uruchomienie niczego nie zmieniło "
+    assert ("błąd: inne uruchomienie zajmuje ten skoroszyt od 07:00:12; to uruchomienie niczego nie zmieniło "
             "i niczego nie wysłało") in result.output
     assert book.read_bytes() == before
 
@@ -97,6 +97,42 @@ def test_a_workbook_whose_parts_would_be_lost_is_refused_in_polish(tmp_path):
             "writing results into it would lose them, so nothing was written") in english.output
 
 
+def test_a_dry_run_and_owed_alerts_are_said_in_polish(tmp_path):
+    from test_outbox import CLEAN, Endpoint
+
+    book = make_workbook(tmp_path / "kpis.xlsx", rules=CLEAN)
+    endpoint = Endpoint()  # answers 500 until told otherwise
+    config = tmp_path / "kpirules.toml"
+    config.write_text(f'language = "pl"\n[[notifications]]\nname = "bi"\ntype = "webhook"\nurl = "{endpoint.url}"\n'
+                      'on = ["fail", "warn", "no_data", "recovery"]\n')
+    try:
+        dry = run(book, "--as-of", AS_OF.isoformat(), "--config", config, "--dry-run")
+        assert dry.exit_code == 5, dry.output  # the alerts it would raise are not sent
+        assert "próbne uruchomienie: niczego nie zapisano ani nie wysłano. Zostałoby zapisane:" in dry.output
+        first = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
+        assert first.exit_code == 5, first.output
+        assert "błąd: powiadomienie webhook 'bi'" in first.output
+        assert "ostrzeżenie: 3 alerty nadal czekają na wysłanie: wyśle je następne uruchomienie" in first.output
+        endpoint.status = 200
+        second = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
+        assert second.exit_code in (0, 1), second.output
+        assert "doręczono 3 zaległe alerty z wcześniejszych uruchomień (zgłoszone " in second.output
+    finally:
+        endpoint.close()
+
+
+def test_out_refuses_what_it_cannot_copy_in_polish(tmp_path):
+    from kpirules.cli.run import copy_workbook
+    from kpirules.errors import SourceError
+
+    data = tmp_path / "d.csv"
+    data.write_text("date,visits\n")
+    with speaking("pl"), pytest.raises(SourceError) as refused:
+        copy_workbook(str(data), str(tmp_path / "copy.xlsx"))
+    assert refused.value.message == f"--out kopiuje skoroszyt .xlsx; {data} nim nie jest"
+    assert refused.value.hint == "arkusz Google skopiuj w Arkuszach Google i uruchom na kopii"
+
+
 # ------------------------------------------------------------------ a Google Sheet's run
 
 POLISH_KEY = "1PolishErrors0123456789abcdefghijklmnopqrst"
@@ -124,7 +160,7 @@ def test_a_sheet_held_by_another_run_is_said_in_the_sheets_polish(sheets_emulato
     before = sheets_emulator.snapshot(key)
     result = run(key, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 7, result.output
-    assert ("inne uruchomienie zajmuje ten arkusz od 07:00:12; to uruchomienie niczego nie zmieniło "
+    assert ("błąd: inne uruchomienie zajmuje ten arkusz od 07:00:12; to uruchomienie niczego nie zmieniło "
             "i niczego nie wysłało") in result.output
     assert sheets_emulator.snapshot(key) == before
 
@@ -138,3 +174,59 @@ def test_a_write_read_back_as_not_written_is_said_in_polish(sheets_emulator, pol
     assert "; odczyt kontrolny: wyniki NIE zostały zapisane" in result.output
     assert "wskazówka: niczego nie zapisano ani nie wysłano; następne uruchomienie je zapisze" in result.output
     assert sheets_emulator.snapshot(key) == before
+
+
+# ------------------------------------------------------------------ tables and warehouses
+
+
+def test_an_unknown_table_backend_is_said_in_polish(tmp_path, monkeypatch):
+    data = tmp_path / "d.csv"
+    data.write_text("date,visits\n2026-11-01,3\n")
+    (tmp_path / "r.kpi").write_text("a: visits >= 1 weekly\n")
+    monkeypatch.setenv("KPIRULES_BACKEND", "turbo")
+    result = CliRunner().invoke(cli, ["check", str(data), "--rules", str(tmp_path / "r.kpi"), "--lang", "pl"])
+    assert result.exit_code == 3, result.output
+    assert "błąd: nieznany silnik tabel 'turbo'" in result.output
+    assert "wskazówka: ustaw KPIRULES_BACKEND na jedną z wartości: " in result.output
+
+
+def test_data_that_is_no_database_is_said_in_polish(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    other = make_workbook(tmp_path / "other.xlsx")
+    result = CliRunner().invoke(cli, ["check", str(book), "--data", str(other), "--lang", "pl"])
+    assert result.exit_code == 3, result.output
+    assert ("błąd: --data przyjmuje adres URL bazy danych; źródła xlsx trzymają dane we własnej karcie Data"
+            in result.output)
+    assert "wskazówka: podaj postgresql://, bigquery://, snowflake://, spark: albo duckdb:///" in result.output
+
+
+@pytest.fixture
+def duck_file(tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE undated (day VARCHAR, visits DOUBLE)")
+        con.execute("CREATE TABLE wordy (date DATE, visits VARCHAR)")
+        con.execute("INSERT INTO wordy VALUES (DATE '2026-11-20', 'many')")
+    return path
+
+
+def test_a_warehouse_table_without_its_date_column_leaves_a_polish_run_not_checked(tmp_path, duck_file):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    config = tmp_path / "kpirules.toml"
+    config.write_text(f'language = "pl"\ndata = "duckdb:///{duck_file}"\ntable = "undated"\n')
+    result = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
+    assert result.exit_code == 3, result.output
+    assert "błąd: tabela undated nie ma kolumny `date` (kolumny: day, visits)" in result.output
+    assert "wskazówka: wskaż kolumnę daty ustawieniem date_column" in result.output
+
+
+def test_a_metric_column_of_text_in_a_warehouse_is_said_in_polish(tmp_path, duck_file):
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: sum(visits) >= 1 weekly\n")
+    result = CliRunner().invoke(cli, ["check", f"duckdb:///{duck_file}", "--table", "wordy", "--rules", str(rules),
+                                      "--as-of", AS_OF.isoformat(), "--lang", "pl"])
+    assert "kolumna `visits` tabeli wordy ma typ varchar, a nie typ liczbowy" in result.output, result.output
+    english = CliRunner().invoke(cli, ["check", f"duckdb:///{duck_file}", "--table", "wordy", "--rules", str(rules),
+                                       "--as-of", AS_OF.isoformat()])
+    assert "column `visits` of wordy is varchar, not a number" in english.output, english.output
