@@ -171,7 +171,8 @@ def test_a_write_read_back_as_not_written_is_said_in_polish(sheets_emulator, pol
     sheets_emulator.inject("spreadsheets.batchUpdate", status=500)  # not applied, answered 500
     result = run(key, "--as-of", AS_OF.isoformat(), "--no-notify")
     assert result.exit_code == 3, result.output
-    assert "; odczyt kontrolny: wyniki NIE zostały zapisane" in result.output
+    assert ("błąd: Arkusze Google odpowiedziały 500 na zapis; odczyt kontrolny: wyniki NIE zostały zapisane"
+            in result.output)
     assert "wskazówka: niczego nie zapisano ani nie wysłano; następne uruchomienie je zapisze" in result.output
     assert sheets_emulator.snapshot(key) == before
 
@@ -230,3 +231,41 @@ def test_a_metric_column_of_text_in_a_warehouse_is_said_in_polish(tmp_path, duck
     english = CliRunner().invoke(cli, ["check", f"duckdb:///{duck_file}", "--table", "wordy", "--rules", str(rules),
                                        "--as-of", AS_OF.isoformat()])
     assert "column `visits` of wordy is varchar, not a number" in english.output, english.output
+
+
+def test_a_write_whose_answer_was_lost_is_said_in_polish(sheets_emulator, polish_sheet):
+    key = polish_sheet()
+    sheets_emulator.inject("spreadsheets.batchUpdate", drop=True)  # not applied, the connection dropped
+    result = run(key, "--as-of", AS_OF.isoformat(), "--no-notify")
+    assert result.exit_code == 3, result.output
+    assert ("błąd: odpowiedź na zapis przepadła (połączenie zamknięte bez odpowiedzi); odczyt kontrolny: "
+            "wyniki NIE zostały zapisane") in result.output
+
+
+# ------------------------------------------------------------------ the add-on's files
+
+
+def test_init_prints_the_add_on_steps_in_polish(sheets_emulator, monkeypatch, tmp_path):
+    monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", sheets_emulator.host)
+    sheets_emulator.add_spreadsheet("mysheet", {"Data": [["Date", "Visits"], ["2026-11-01", 3]]}, locale="pl_PL")
+    folder = tmp_path / "kpi-addon"
+    result = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder), "--config", polish_settings(tmp_path),
+                                      "--service-url", "https://kpirules-abc-ew.a.run.app"])
+    assert result.exit_code == 0, result.output
+    assert "npm install -g @google/clasp        # raz; wymaga Node.js" in result.output
+    assert "Wczytaj arkusz ponownie: pojawi się menu Reguły KPI. Raz użyj Reguły KPI > Przygotuj ten arkusz." in (
+        result.output)
+    assert "clasp create --type sheets --title \"KPI rules\" --parentId mysheet" in result.output
+
+
+def test_a_service_url_that_is_no_https_url_is_refused_in_polish():
+    from kpirules.errors import SourceError
+    from kpirules.serve.addon_files import check_service_url
+
+    with speaking("pl"), pytest.raises(SourceError) as refused:
+        check_service_url("http://x.org")
+    assert refused.value.message == "'http://x.org' nie jest adresem https usługi kpirules"
+    assert refused.value.hint.startswith("podaj adres URL wypisany przez `gcloud run deploy`")
+    with speaking("pl"), pytest.raises(SourceError) as refused:
+        check_service_url("https://kpirules.example/run")
+    assert refused.value.message == "'https://kpirules.example/run' zawiera ścieżkę: podaj główny adres URL usługi"
