@@ -81,6 +81,19 @@ def test_a_history_tab_of_someone_else_is_refused_in_polish(tmp_path):
     assert book.read_bytes() == before
 
 
+def test_a_dashboard_tab_of_someone_else_is_left_alone_saying_so_in_polish(tmp_path, caplog):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    wb = openpyxl.load_workbook(book)
+    wb.create_sheet("Dashboard").append(["Chart", "Owner"])
+    wb.save(book)
+    with caplog.at_level("WARNING", logger="kpirules"):
+        result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
+    assert result.exit_code == 2, result.output  # one rule has an ERROR
+    assert ("karta Dashboard nie jest tą, którą prowadzi kpirules (jej pierwszy nagłówek to nie Rule ani Reguła): "
+            "pozostawiono ją bez zmian") in caplog.text
+    assert [r[0] for r in openpyxl.load_workbook(book)["Dashboard"].iter_rows(values_only=True)] == ["Chart"]
+
+
 def test_a_workbook_whose_parts_would_be_lost_is_refused_in_polish(tmp_path):
     book = make_workbook(tmp_path / "kpis.xlsx")
     with zipfile.ZipFile(book, "a") as zf:  # an embedded object, which openpyxl drops on save
