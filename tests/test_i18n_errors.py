@@ -124,7 +124,7 @@ def test_a_dry_run_and_owed_alerts_are_said_in_polish(tmp_path):
         assert "próbne uruchomienie: niczego nie zapisano ani nie wysłano. Zostałoby zapisane:" in dry.output
         first = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
         assert first.exit_code == 5, first.output
-        assert "błąd: powiadomienie webhook 'bi'" in first.output
+        assert "błąd: powiadomienie webhook 'bi': WARN conversion: NIE doręczono: " in first.output
         assert "ostrzeżenie: 3 alerty nadal czekają na wysłanie: wyśle je następne uruchomienie" in first.output
         endpoint.status = 200
         second = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
