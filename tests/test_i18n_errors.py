@@ -94,6 +94,24 @@ def test_a_dashboard_tab_of_someone_else_is_left_alone_saying_so_in_polish(tmp_p
     assert [r[0] for r in openpyxl.load_workbook(book)["Dashboard"].iter_rows(values_only=True)] == ["Chart"]
 
 
+def test_a_crash_of_a_polish_run_is_said_in_polish(tmp_path, monkeypatch):
+    import kpirules.writeback.runner as runner
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(runner, "evaluate_and_plan", boom)
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert ("błąd: błąd wewnętrzny (RuntimeError): kpirules run się zatrzymał; po tym nic nie zostało zapisane; "
+            "zgłoś to, proszę: uruchom ponownie z --debug") in result.output
+    english = run(book, "--as-of", AS_OF.isoformat())
+    assert ("error: internal error (RuntimeError): kpirules run stopped; nothing was written after it; please "
+            "report it: run again with --debug and send the output to the kpirules maintainers (README.md, "
+            "'Reporting a problem')") in english.output
+
+
 def test_a_workbook_whose_parts_would_be_lost_is_refused_in_polish(tmp_path):
     book = make_workbook(tmp_path / "kpis.xlsx")
     with zipfile.ZipFile(book, "a") as zf:  # an embedded object, which openpyxl drops on save

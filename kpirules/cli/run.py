@@ -84,7 +84,7 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
         raise  # exit status 3, with its hint (source_errors)
     except Exception as exc:  # noqa: BLE001
         # A crash must not exit 1, which schedulers read as "some KPI fails" and ignore.
-        internal_error(exc, "kpirules run stopped; nothing was written after it")
+        internal_error(exc, _("kpirules run stopped; nothing was written after it"))
     if fmt == "json":
         echo_json(outcome_json(outcome))
         sys.exit(outcome.exit_status)
