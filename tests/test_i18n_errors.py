@@ -283,6 +283,9 @@ def test_init_prints_the_add_on_steps_in_polish(sheets_emulator, monkeypatch, tm
     result = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder), "--config", polish_settings(tmp_path),
                                       "--service-url", "https://kpirules-abc-ew.a.run.app"])
     assert result.exit_code == 0, result.output
+    assert "przygotowano mysheet. Dalej: popraw reguły w karcie Rules, potem `kpirules run mysheet`." in result.output
+    assert f"zapisano {folder / 'Code.gs'}" in result.output
+    assert "Aby dodać dodatek do arkusza (clasp to wiersz poleceń Google Apps Script):" in result.output
     assert "npm install -g @google/clasp        # raz; wymaga Node.js" in result.output
     assert "Wczytaj arkusz ponownie: pojawi się menu Reguły KPI. Raz użyj Reguły KPI > Przygotuj ten arkusz." in (
         result.output)
@@ -300,3 +303,14 @@ def test_a_service_url_that_is_no_https_url_is_refused_in_polish():
     with speaking("pl"), pytest.raises(SourceError) as refused:
         check_service_url("https://kpirules.example/run")
     assert refused.value.message == "'https://kpirules.example/run' zawiera ścieżkę: podaj główny adres URL usługi"
+
+
+def test_init_says_a_workbook_is_already_set_up_in_polish(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    config = polish_settings(tmp_path)
+    first = CliRunner().invoke(cli, ["init", str(book), "--config", config])
+    assert first.exit_code == 0, first.output
+    assert f"przygotowano {book}. Dalej: popraw reguły w karcie Rules, potem `kpirules run {book}`." in first.output
+    again = CliRunner().invoke(cli, ["init", str(book), "--config", config])
+    assert again.exit_code == 0, again.output
+    assert again.output == f"{book}: wszystko jest już przygotowane; nie ma nic do zrobienia.\n"
