@@ -140,6 +140,8 @@ def test_a_dry_run_and_owed_alerts_are_said_in_polish(tmp_path):
         dry = run(book, "--as-of", AS_OF.isoformat(), "--config", config, "--dry-run")
         assert dry.exit_code == 5, dry.output  # the alerts it would raise are not sent
         assert "próbne uruchomienie: niczego nie zapisano ani nie wysłano. Zostałoby zapisane:" in dry.output
+        assert "\n  History: nowa karta; " in dry.output and "\n  Alerts: nowa karta; 3 nowe\n" in dry.output
+        assert "    zablokuj wiersz nagłówków\n" in dry.output
         first = run(book, "--as-of", AS_OF.isoformat(), "--config", config)
         assert first.exit_code == 5, first.output
         assert "błąd: powiadomienie webhook 'bi': WARN conversion: NIE doręczono: " in first.output
@@ -283,6 +285,7 @@ def test_init_prints_the_add_on_steps_in_polish(sheets_emulator, monkeypatch, tm
     result = CliRunner().invoke(cli, ["init", "mysheet", "--addon", str(folder), "--config", polish_settings(tmp_path),
                                       "--service-url", "https://kpirules-abc-ew.a.run.app"])
     assert result.exit_code == 0, result.output
+    assert "Rules: utworzona (1 przykładowa reguła)\nHistory: utworzona (10 nowych kolumn)\n" in result.output
     assert "przygotowano mysheet. Dalej: popraw reguły w karcie Rules, potem `kpirules run mysheet`." in result.output
     assert f"zapisano {folder / 'Code.gs'}" in result.output
     assert "Aby dodać dodatek do arkusza (clasp to wiersz poleceń Google Apps Script):" in result.output

@@ -77,9 +77,12 @@ def _print_plan(source, plan, dry_run: bool, quiet: bool) -> None:
     for tab in plan.tabs:
         if tab.empty or quiet:
             continue
-        what = "created" if tab.create else "updated"
-        details = ", ".join(f"{n} {k}" for k, n in tab.counts.items() if n)
-        click.echo(f"{tab.title}: {'would be ' if dry_run else ''}{what}" + (f" ({details})" if details else ""))
+        from kpirules.writeback.plan import counts_text
+
+        said = ((_("{tab}: would be created") if tab.create else _("{tab}: would be updated")) if dry_run else
+                (_("{tab}: created") if tab.create else _("{tab}: updated"))).format(tab=tab.title)
+        details = counts_text(tab.counts)
+        click.echo(said + (f" ({details})" if details else ""))
     if dry_run:
         for line in plan.describe():
             click.echo("  " + line)
