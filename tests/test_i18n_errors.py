@@ -317,3 +317,17 @@ def test_init_says_a_workbook_is_already_set_up_in_polish(tmp_path):
     again = CliRunner().invoke(cli, ["init", str(book), "--config", config])
     assert again.exit_code == 0, again.output
     assert again.output == f"{book}: wszystko jest już przygotowane; nie ma nic do zrobienia.\n"
+
+
+def test_late_data_alerts_and_disabled_rules_are_said_in_polish(tmp_path):
+    import datetime as dt
+
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    config = polish_settings(tmp_path)
+    assert run(book, "--as-of", AS_OF.isoformat(), "--config", config).exit_code == 2
+    later = run(book, "--as-of", (AS_OF + dt.timedelta(days=7)).isoformat(), "--config", config)
+    assert later.exit_code in (2, 6), later.output
+    assert ("alert: dane kolumny visits kończą się 25.11.2026, później niż pozwala late_after (data_late)"
+            in later.output)
+    assert later.output.splitlines()[-1].startswith("5 reguł (1 wyłączona) na dzień 03.12.2026: ")
+    assert "; zapisano historię: 6 nowych / 15 zaktualizowanych (0 przeliczonych), 2 zmiany stanu" in later.output

@@ -200,6 +200,7 @@ def _alert_line(record) -> str:
 def summary_line(outcome) -> str:
     from kpirules.i18n import date_text
     from kpirules.rulesfile import count_text
+    from kpirules.writeback.plan import count_of
 
     counts: dict[str, int] = {}
     for s in outcome.summaries:
@@ -212,13 +213,14 @@ def summary_line(outcome) -> str:
         statuses = _("{n} not checked (the data could not be read)").format(n=counts["not checked"])
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     sent = sum(1 for d in outcome.deliveries if d.ok)
-    text = (_("{rules} as of {date}: {statuses}; would write history {new} new / {updated} updated "
-              "({restated} restated), {alerts}") if not outcome.written else
-            _("{rules} as of {date}: {statuses}; wrote history {new} new / {updated} updated "
-              "({restated} restated), {alerts}")).format(
+    # The counts in words ("136 new"), each in the form its number asks for in Polish.
+    text = (_("{rules} as of {date}: {statuses}; would write history {new} / {updated} ({restated}), {alerts}")
+            if not outcome.written else
+            _("{rules} as of {date}: {statuses}; wrote history {new} / {updated} ({restated}), {alerts}")).format(
         rules=count_text([s.entry for s in outcome.summaries]),
-        date=date_text(outcome.report.as_of), statuses=statuses, new=history.get("new", 0),
-        updated=history.get("updated", 0), restated=history.get("restated", 0),
+        date=date_text(outcome.report.as_of), statuses=statuses, new=count_of("new", history.get("new", 0)),
+        updated=count_of("updated", history.get("updated", 0)),
+        restated=count_of("restated", history.get("restated", 0)),
         alerts=ngettext("{n} alert", "{n} alerts", len(outcome.alerts)).format(n=len(outcome.alerts)))
     if outcome.deliveries:
         text += ", " + _("{sent}/{total} notifications sent").format(sent=sent, total=len(outcome.deliveries))

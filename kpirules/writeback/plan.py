@@ -250,9 +250,14 @@ _COUNTED = {
 }
 
 
+def count_of(key: str, n: int) -> str:
+    """``n`` of a tab's count ``key`` in words: "20 new" ("20 nowych", "24 nowe")."""
+    return _COUNTED[key](n).format(n=n) if key in _COUNTED else f"{n} {key}"
+
+
 def counts_text(counts: dict[str, int]) -> str:
     """A tab's non-zero ``counts`` in words: "20 new, 3 updated" (``init``, ``--dry-run``)."""
-    return ", ".join(_COUNTED[k](n).format(n=n) if k in _COUNTED else f"{n} {k}" for k, n in counts.items() if n)
+    return ", ".join(count_of(k, n) for k, n in counts.items() if n)
 
 
 def _shown(out: Out) -> str:
