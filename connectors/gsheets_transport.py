@@ -18,7 +18,7 @@ import time
 from typing import Any, Callable
 
 from kpirules.errors import SourceError
-from kpirules.i18n import _
+from kpirules.i18n import N_, _
 
 log = logging.getLogger("kpirules.gsheets")
 
@@ -85,14 +85,15 @@ def _never_sent(exc: BaseException) -> bool:
 
 def _connection_detail(exc: BaseException) -> str:
     text = repr(exc.args)
-    for needle, detail in (("Connection refused", "connection refused"),
-                           ("NameResolution", "name resolution failed"),
-                           ("RemoteDisconnected", "connection closed without an answer"),
-                           ("Connection reset", "connection reset"),
-                           ("Connection aborted", "connection dropped")):
+    # English (a retry's log line); marked so that a message quoting one can say it translated.
+    for needle, detail in (("Connection refused", N_("connection refused")),
+                           ("NameResolution", N_("name resolution failed")),
+                           ("RemoteDisconnected", N_("connection closed without an answer")),
+                           ("Connection reset", N_("connection reset")),
+                           ("Connection aborted", N_("connection dropped"))):
         if needle in text:
             return detail
-    return "connection error"
+    return N_("connection error")
 
 
 def build_client(credentials: str | None, endpoint: str | None, *,

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from kpirules.errors import SourceError
+from kpirules.i18n import N_, _
 
 
 class WriteRejected(SourceError):
@@ -58,14 +59,18 @@ def write_failure(exc: Exception, translated: Exception) -> Exception:
             message = str(exc.error.get("message", "")) if isinstance(exc.error, dict) else ""
             return WriteRejected(getattr(translated, "message", str(translated)),
                                  getattr(translated, "hint", None), status=status, api_message=message)
-        return WriteUnknown(f"Google Sheets answered {status} to the write",
-                            hint="it may have been applied; kpirules checks by reading")
+        return WriteUnknown(_("Google Sheets answered {status} to the write").format(status=status),
+                            hint=_("it may have been applied; kpirules checks by reading"))
     why = ambiguous(exc)
     if why:
-        return WriteUnknown(f"the answer to the write was lost ({why})",
-                            hint="it may have been applied; kpirules checks by reading",
-                            timed_out=why == "no answer in time")
+        # ``why`` stays English (it is compared); it is said in the language of the run here.
+        return WriteUnknown(_("the answer to the write was lost ({reason})").format(reason=_(why)),
+                            hint=_("it may have been applied; kpirules checks by reading"),
+                            timed_out=why == NO_ANSWER)
     return translated
+
+
+NO_ANSWER = N_("no answer in time")
 
 
 def ambiguous(exc: BaseException) -> str | None:
@@ -77,12 +82,12 @@ def ambiguous(exc: BaseException) -> str | None:
     if isinstance(exc, requests.ConnectTimeout):
         return None
     if isinstance(exc, requests.Timeout):
-        return "no answer in time"
+        return NO_ANSWER
     if isinstance(exc, (requests.exceptions.ChunkedEncodingError,
                         requests.exceptions.ContentDecodingError)):
-        return "answer cut off"
+        return N_("answer cut off")
     if isinstance(exc, requests.ConnectionError):
         return None if _never_sent(exc) else _connection_detail(exc)
     if isinstance(exc, json.JSONDecodeError):  # a 2xx whose body is not JSON (cut off, an HTML page)
-        return "answer cut off or not JSON"
+        return N_("answer cut off or not JSON")
     return None

@@ -64,7 +64,8 @@ def count_text_of(on: int, off: int) -> str:
     from kpirules.i18n import ngettext
 
     text = ngettext("{n} rule", "{n} rules", on).format(n=on)
-    return text + (" " + _("({n} disabled)").format(n=off) if off else "")
+    # English says "disabled" whatever the number; Polish agrees it with the number.
+    return text + (" " + ngettext("({n} disabled)", "({n} disabled)", off).format(n=off) if off else "")
 
 
 def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:

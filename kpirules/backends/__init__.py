@@ -26,6 +26,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.config import Settings
@@ -54,8 +55,9 @@ def requested(backend: str | None = None) -> str:
 
     choice = (backend or os.environ.get(ENV_VAR) or "auto").strip().lower()
     if choice not in CHOICES:
-        raise SourceError(f"unknown table backend {choice!r}",
-                          hint=f"set {ENV_VAR} to one of {', '.join(CHOICES)}")
+        raise SourceError(_("unknown table backend {name}").format(name=repr(choice)),
+                          hint=_("set {variable} to one of {choices}").format(variable=ENV_VAR,
+                                                                              choices=", ".join(CHOICES)))
     return choice
 
 
@@ -68,8 +70,8 @@ def choose(path: str | os.PathLike, backend: str | None = None) -> str:
         return "python"
     if choice == "duckdb":
         if not duckdb_available():
-            raise SourceError(f"{ENV_VAR}=duckdb but duckdb (or sqlglot) is not installed",
-                              hint="pip install 'kpirules[fast]', or unset the variable")
+            raise SourceError(_("{variable}=duckdb but duckdb (or sqlglot) is not installed").format(variable=ENV_VAR),
+                              hint=_("pip install 'kpirules[fast]', or unset the variable"))
         return "duckdb"
     try:
         big = os.path.getsize(path) >= AUTO_MIN_BYTES
@@ -157,10 +159,10 @@ def sql_table_of(conn: Any, settings: Settings | None):
     from kpirules.connectors.base import SqlTableSource
 
     if not isinstance(conn, SqlTableSource):
-        raise SourceError(f"the connector {type(conn).__name__} declares the `table` capability but is not "
-                          "a SqlTableSource (engine(), table, complete_lag_days)",
-                          hint="give it what kpirules.connectors.base.SqlTableSource lists, or subclass "
-                               "connectors/warehouse.py's WarehouseConnector")
+        raise SourceError(_("the connector {name} declares the `table` capability but is not a SqlTableSource "
+                            "(engine(), table, complete_lag_days)").format(name=type(conn).__name__),
+                          hint=_("give it what kpirules.connectors.base.SqlTableSource lists, or subclass "
+                                 "connectors/warehouse.py's WarehouseConnector"))
     sql = SqlTable(conn.engine(), conn.table, date_column=(settings.date_column if settings else None) or "date")
     sql.complete_lag_days = conn.complete_lag_days  # GA4: as_of - 4
     return sql
@@ -176,10 +178,10 @@ def warehouse_table(data: str, table: str | None, *, settings: Settings | None =
 
     conn = open_source(data, table=table, **options)
     if SQL_TABLE not in capabilities(conn):
-        raise SourceError(f"--data takes a database URL; {getattr(conn, 'name', 'this')} sources hold their "
-                          "data in their own Data tab",
-                          hint="give postgresql://, bigquery://, snowflake://, spark: or duckdb:/// "
-                               "(docs/warehouses.md)")
+        raise SourceError(_("--data takes a database URL; {name} sources hold their data in their own Data "
+                            "tab").format(name=getattr(conn, "name", "this")),
+                          hint=_("give postgresql://, bigquery://, snowflake://, spark: or duckdb:/// "
+                                 "(docs/warehouses.md)"))
     return sql_table_of(conn, settings)
 
 
@@ -237,8 +239,8 @@ def _sheet_and_warehouse(source: str, data: str | None, read_options: dict[str, 
     _, workbook, settings = found
     url = data or (settings.data if settings else None)
     if not url:
-        raise SourceError("--table names a table of a database given with --data (or the data setting)",
-                          hint="add --data postgresql://USER@HOST/DB (docs/warehouses.md), or drop --table")
+        raise SourceError(_("--table names a table of a database given with --data (or the data setting)"),
+                          hint=_("add --data postgresql://USER@HOST/DB (docs/warehouses.md), or drop --table"))
     table = read_options.get("table") or (settings.table if settings else None)
     return workbook, settings, warehouse_table(url, table, settings=settings, **_connector_options(read_options))
 

@@ -15,6 +15,7 @@ import uuid
 from typing import Any, ClassVar, Iterable, Protocol, Sequence
 
 from kpirules.errors import DATA, Problem, SourceError
+from kpirules.i18n import _
 from kpirules.names import normalise
 from kpirules.sql.identifiers import split_table_name
 
@@ -75,13 +76,14 @@ class SqlTable:
             self.columns.pop(key, None)
         self.date_column = normalise(date_column)
         if self.date_column not in self.columns:
-            raise SourceError(f"table {table} has no `{date_column}` column "
-                              f"(columns: {', '.join(self.headers) or 'none'})",
-                              hint="name the date column with the date_column setting")
+            raise SourceError(_("table {table} has no `{column}` column (columns: {columns})").format(
+                table=table, column=date_column, columns=", ".join(self.headers) or _("none")),
+                hint=_("name the date column with the date_column setting"))
         kind = self.types[self.columns[self.date_column]]
         if not kind.startswith(DATE_TYPES):
-            raise SourceError(f"column `{self.columns[self.date_column]}` of {table} is {kind}, not a date",
-                              hint="point date_column at a DATE column (or a view that casts it)")
+            raise SourceError(_("column `{column}` of {table} is {kind}, not a date").format(
+                column=self.columns[self.date_column], table=table, kind=kind),
+                hint=_("point date_column at a DATE column (or a view that casts it)"))
         self._extents: dict[str, tuple[dt.date, dt.date]] = {}
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
@@ -95,9 +97,10 @@ class SqlTable:
         kind = self.types[self.columns[name]]
         if kind.startswith(NUMERIC_TYPES):
             return None
-        return Problem(DATA, f"column `{self.columns[name]}` of {self.table_name} is {kind}, not a number",
+        return Problem(DATA, _("column `{column}` of {table} is {kind}, not a number").format(
+                           column=self.columns[name], table=self.table_name, kind=kind),
                        cell=f"{self.table_name}.{self.columns[name]}",
-                       suggestion="sum and compare numeric columns only, or cast it in a view")
+                       suggestion=_("sum and compare numeric columns only, or cast it in a view"))
 
     def groups(self, plan) -> dict:
         from kpirules.sql.compile import compile_plan

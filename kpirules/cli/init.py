@@ -9,6 +9,7 @@ import click
 from kpirules.cli.common import (config_option, connector_options, settings_used, source_errors, source_options,
                                  verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
+from kpirules.i18n import _
 
 
 @click.command("init")
@@ -62,10 +63,10 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
                     rules_tab_name=rules_tab, connector=connector, **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"error: {problem.render()}", err=True)
+            click.echo(f"{_('error')}: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
     if plan.empty:
-        click.echo(f"{source} is already set up; nothing to do.")
+        click.echo(_("{source} is already set up; nothing to do.").format(source=source))
     else:
         _print_plan(source, plan, dry_run, quiet)
     if addon_dir and not dry_run:
@@ -73,17 +74,22 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
 
 
 def _print_plan(source, plan, dry_run: bool, quiet: bool) -> None:
-    verb = "would set up" if dry_run else "set up"
     for tab in plan.tabs:
         if tab.empty or quiet:
             continue
-        what = "created" if tab.create else "updated"
-        details = ", ".join(f"{n} {k}" for k, n in tab.counts.items() if n)
-        click.echo(f"{tab.title}: {'would be ' if dry_run else ''}{what}" + (f" ({details})" if details else ""))
+        from kpirules.writeback.plan import counts_text
+
+        said = ((_("{tab}: would be created") if tab.create else _("{tab}: would be updated")) if dry_run else
+                (_("{tab}: created") if tab.create else _("{tab}: updated"))).format(tab=tab.title)
+        details = counts_text(tab.counts)
+        click.echo(said + (f" ({details})" if details else ""))
     if dry_run:
         for line in plan.describe():
             click.echo("  " + line)
-    click.echo(f"{verb} {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")
+    click.echo((_("would set up {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")
+                if dry_run else
+                _("set up {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")).format(
+        source=source))
 
 
 def _write_addon(source: str, folder: str, service_url: str) -> None:
@@ -91,7 +97,7 @@ def _write_addon(source: str, folder: str, service_url: str) -> None:
     from kpirules.serve.addon_files import clasp_steps, write_addon
 
     for path in write_addon(folder, service_url):
-        click.echo(f"wrote {path}")
-    click.echo("To put the add-on into the sheet (clasp is Google's Apps Script command line):")
+        click.echo(_("wrote {path}").format(path=path))
+    click.echo(_("To put the add-on into the sheet (clasp is Google's Apps Script command line):"))
     for step in clasp_steps(folder, parse_key(source), service_url):
         click.echo("  " + step)

@@ -31,10 +31,6 @@ EXIT_OK, EXIT_FAIL, EXIT_ERROR, EXIT_SOURCE, EXIT_LINT = (
     int(Exit.OK), int(Exit.FAIL), int(Exit.ERROR), int(Exit.SOURCE), int(Exit.LINT))
 
 
-# Where people report a crash (README.md, "Reporting a problem").
-REPORT_TO = "please report it: run again with --debug and send the output to the kpirules maintainers (README.md, 'Reporting a problem')"
-
-
 def debug_enabled() -> bool:
     """``kpirules --debug ...`` (or KPIRULES_DEBUG=1): tracebacks instead of one line."""
     import os
@@ -46,7 +42,7 @@ def debug_enabled() -> bool:
     return bool(ctx is not None and ctx.find_root().params.get("debug"))
 
 
-def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
+def internal_error(exc: BaseException, what: str | None = None) -> None:
     """One line on stderr for a bug (the traceback only with --debug); exit status 2, never
     1, which a scheduler reads as "some KPI fails"."""
     from kpirules.cli.output import echo
@@ -58,7 +54,13 @@ def internal_error(exc: BaseException, what: str = "kpirules stopped") -> None:
 
         # Messages in a traceback may quote a database URL, with its password.
         echo(without_passwords("".join(traceback.format_exception(exc))).rstrip("\n"), err=True)
-    echo(f"error: internal error ({type(exc).__name__}): {what}; {REPORT_TO}", err=True)
+    from kpirules.i18n import _
+
+    # Where people report a crash: README.md, "Reporting a problem". In the language the
+    # command was speaking when it stopped (``what`` is said in it by the caller).
+    echo(f"{_('error')}: " + _("internal error ({kind}): {what}; please report it: run again with --debug and "
+                               "send the output to the kpirules maintainers (README.md, 'Reporting a problem')").format(
+        kind=type(exc).__name__, what=what or _("kpirules stopped")), err=True)
     sys.exit(EXIT_ERROR)
 
 

@@ -14,6 +14,7 @@ from kpirules.cli.common import (data_option, DATE, config_option, connector_opt
                                  settings_used, source_errors, source_options, status_text, use_color,
                                  verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
+from kpirules.i18n import _, ngettext
 
 
 @click.command("run")
@@ -74,50 +75,57 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
                           **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"error: {problem.render()}", err=True)
+            click.echo(f"{_('error')}: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
     except LeaseHeld as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"{_('error')}: {exc}", err=True)
         sys.exit(int(Exit.LOCKED))
     except SourceError:
         raise  # exit status 3, with its hint (source_errors)
     except Exception as exc:  # noqa: BLE001
         # A crash must not exit 1, which schedulers read as "some KPI fails" and ignore.
-        internal_error(exc, "kpirules run stopped; nothing was written after it")
+        internal_error(exc, _("kpirules run stopped; nothing was written after it"))
     if fmt == "json":
         echo_json(outcome_json(outcome))
         sys.exit(outcome.exit_status)
     color = use_color()
     if not quiet:
         print_rules(outcome, color=color)
+    warning, error = _("warning"), _("error")
     for line in outcome.report.warning_lines():
-        click.echo(f"warning: {line}", err=True)
+        click.echo(f"{warning}: {line}", err=True)
     if outcome.not_checked is not None:
-        click.echo(f"error: {outcome.not_checked.message}", err=True)
+        click.echo(f"{error}: {outcome.not_checked.message}", err=True)
         if outcome.not_checked.hint:
-            click.echo(f"hint: {outcome.not_checked.hint}", err=True)
+            click.echo(_("hint: {hint}").format(hint=outcome.not_checked.hint), err=True)
     if dry_run:
-        click.echo("\ndry run: nothing was written or sent. It would write:")
-        for line in outcome.plan.describe() or ["(nothing)"]:
+        click.echo("\n" + _("dry run: nothing was written or sent. It would write:"))
+        for line in outcome.plan.describe() or [_("(nothing)")]:
             click.echo("  " + line)
         for record in outcome.alerts:
             click.echo(f"  alert: {_alert_line(record)}")
         due = [r for r in outcome.earlier if r.owed and not r.hold]
         if due:
-            click.echo(f"  and deliver {len(due)} alert(s) owed by earlier runs (oldest raised {due[0].raised})")
+            # English says "alert(s)" whatever the number; Polish has its three forms.
+            click.echo("  " + ngettext("and deliver {n} alert(s) owed by earlier runs (oldest raised {raised})",
+                                       "and deliver {n} alert(s) owed by earlier runs (oldest raised {raised})",
+                                       len(due)).format(n=len(due), raised=due[0].raised))
     else:
         for record in outcome.alerts:
             click.echo(f"alert: {_alert_line(record)}")
         delivered = [r for r in outcome.earlier if r.deliveries and not r.owed]
         if delivered:
-            click.echo(f"delivered {len(delivered)} alert(s) owed by earlier runs (raised "
-                       f"{min(r.raised for r in delivered)} or later)")
+            click.echo(ngettext("delivered {n} alert(s) owed by earlier runs (raised {raised} or later)",
+                                "delivered {n} alert(s) owed by earlier runs (raised {raised} or later)",
+                                len(delivered)).format(n=len(delivered), raised=min(r.raised for r in delivered)))
         for d in outcome.failed_deliveries:
-            click.echo(f"error: notification {d.describe()}", err=True)
+            click.echo(_("{error}: notification {delivery}").format(error=error, delivery=d.describe()), err=True)
         if outcome.owed:
-            click.echo(f"warning: {outcome.owed} alert(s) still owed: the next run sends them", err=True)
+            click.echo(f"{warning}: " + ngettext("{n} alert(s) still owed: the next run sends them",
+                                                  "{n} alert(s) still owed: the next run sends them",
+                                                  outcome.owed).format(n=outcome.owed), err=True)
         if outcome.state_not_recorded:
-            click.echo(f"warning: {outcome.state_not_recorded}", err=True)
+            click.echo(f"{warning}: {outcome.state_not_recorded}", err=True)
     click.echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
 
@@ -131,17 +139,18 @@ def copy_workbook(source: str, out: str) -> str:
     from kpirules.errors import SourceError, without_passwords
 
     if not source.lower().endswith((".xlsx", ".xlsm")) or not os.path.isfile(source):
-        raise SourceError(f"--out copies an .xlsx workbook; {without_passwords(source)} is not one",
-                          hint="for a Google Sheet, make a copy in Google Sheets and run on that")
+        raise SourceError(_("--out copies an .xlsx workbook; {source} is not one").format(
+            source=without_passwords(source)), hint=_("for a Google Sheet, make a copy in Google Sheets and run on that"))
     if not out.lower().endswith((".xlsx", ".xlsm")):
-        raise SourceError(f"--out {out}: the copy must be an .xlsx file too")
+        raise SourceError(_("--out {out}: the copy must be an .xlsx file too").format(out=out))
     if os.path.abspath(out) == os.path.abspath(source):
         return source
     try:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         shutil.copyfile(source, out)
     except OSError as exc:
-        raise SourceError(f"cannot copy {source} to {out}: {exc.strerror}") from None
+        raise SourceError(_("cannot copy {source} to {out}: {reason}").format(
+            source=source, out=out, reason=exc.strerror)) from None
     return out
 
 
@@ -185,12 +194,13 @@ def _alert_line(record) -> str:
         return f"{record.result.message} ({record.event})"
     seg = segment_key(record.result.segment)
     head = f"{record.result.name}" + (f" [{seg}]" if seg else "")
-    return f"{head}: {record.previous or 'new'} -> {record.status}"
+    return f"{head}: {record.previous or _('new')} -> {record.status}"
 
 
 def summary_line(outcome) -> str:
-    from kpirules.i18n import _, date_text, ngettext
+    from kpirules.i18n import date_text
     from kpirules.rulesfile import count_text
+    from kpirules.writeback.plan import count_of
 
     counts: dict[str, int] = {}
     for s in outcome.summaries:
@@ -203,13 +213,14 @@ def summary_line(outcome) -> str:
         statuses = _("{n} not checked (the data could not be read)").format(n=counts["not checked"])
     history = outcome.plan.tabs[1].counts if len(outcome.plan.tabs) > 1 else {}
     sent = sum(1 for d in outcome.deliveries if d.ok)
-    text = (_("{rules} as of {date}: {statuses}; would write history {new} new / {updated} updated "
-              "({restated} restated), {alerts}") if not outcome.written else
-            _("{rules} as of {date}: {statuses}; wrote history {new} new / {updated} updated "
-              "({restated} restated), {alerts}")).format(
+    # The counts in words ("136 new"), each in the form its number asks for in Polish.
+    text = (_("{rules} as of {date}: {statuses}; would write history {new} / {updated} ({restated}), {alerts}")
+            if not outcome.written else
+            _("{rules} as of {date}: {statuses}; wrote history {new} / {updated} ({restated}), {alerts}")).format(
         rules=count_text([s.entry for s in outcome.summaries]),
-        date=date_text(outcome.report.as_of), statuses=statuses, new=history.get("new", 0),
-        updated=history.get("updated", 0), restated=history.get("restated", 0),
+        date=date_text(outcome.report.as_of), statuses=statuses, new=count_of("new", history.get("new", 0)),
+        updated=count_of("updated", history.get("updated", 0)),
+        restated=count_of("restated", history.get("restated", 0)),
         alerts=ngettext("{n} alert", "{n} alerts", len(outcome.alerts)).format(n=len(outcome.alerts)))
     if outcome.deliveries:
         text += ", " + _("{sent}/{total} notifications sent").format(sent=sent, total=len(outcome.deliveries))

@@ -38,11 +38,17 @@ class Delivery:
 
     def describe(self) -> str:
         """"slack 'team': FAIL conversion: delivered" (for the run's summary)."""
+        from kpirules.i18n import _
+
         head = f"{self.channel_type} {self.channel!r}: {title(self.alert)}"
         if self.ok:
-            return f"{head}: delivered" + (f" ({self.error})" if self.error else "")
-        maybe = " (it may have arrived: the next run sends it again, which may repeat it)"
-        return f"{head}: NOT delivered: {self.error}" + (maybe if self.maybe_delivered else "")
+            said = _("{head}: delivered ({detail})") if self.error else _("{head}: delivered")
+        elif self.maybe_delivered:
+            said = _("{head}: NOT delivered: {detail} (it may have arrived: the next run sends it again, "
+                     "which may repeat it)")
+        else:
+            said = _("{head}: NOT delivered: {detail}")
+        return said.format(head=head, detail=self.error)
 
 
 def dispatch(alerts: list[Alert], settings: "Settings", *, timeout: float = 10, max_attempts: int = 3,

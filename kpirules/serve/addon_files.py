@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 COPIED = ("Code.gs", "Messages.gs", "Sidebar.html")
 WRITTEN = ("Config.gs", "appsscript.json")
@@ -24,8 +25,8 @@ def addon_source() -> Path:
     for candidate in (package / "addon", package.parent / "addon"):
         if (candidate / "Code.gs").is_file():
             return candidate
-    raise SourceError("the add-on's files are not installed with this kpirules",
-                      hint="reinstall kpirules, or copy the addon/ folder of its repository")
+    raise SourceError(_("the add-on's files are not installed with this kpirules"),
+                      hint=_("reinstall kpirules, or copy the addon/ folder of its repository"))
 
 
 def check_service_url(url: str) -> str:
@@ -35,10 +36,10 @@ def check_service_url(url: str) -> str:
     parts = urlsplit(url.strip())
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme not in ("https", "http") or not parts.netloc or (parts.scheme == "http" and not local):
-        raise SourceError(f"{url!r} is not an https URL for the kpirules service",
-                          hint="give the URL `gcloud run deploy` printed, e.g. https://kpirules-abc123-ew.a.run.app")
+        raise SourceError(_("{url} is not an https URL for the kpirules service").format(url=repr(url)),
+                          hint=_("give the URL `gcloud run deploy` printed, e.g. https://kpirules-abc123-ew.a.run.app"))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise SourceError(f"{url!r} has a path: give the service's root URL",
+        raise SourceError(_("{url} has a path: give the service's root URL").format(url=repr(url)),
                           hint=f"{parts.scheme}://{parts.netloc}")
     return f"{parts.scheme}://{parts.netloc}"
 
@@ -61,20 +62,22 @@ def write_addon(folder: str, service_url: str) -> list[str]:
             "/** Where the kpirules service runs; written by `kpirules init --addon`. */\n"
             f"var KPIRULES_SERVICE_URL = {json.dumps(url)};\n", encoding="utf-8")
     except OSError as exc:
-        raise SourceError(f"cannot write the add-on into {folder}: {exc.strerror}") from None
+        raise SourceError(_("cannot write the add-on into {folder}: {reason}").format(
+            folder=folder, reason=exc.strerror)) from None
     return [os.path.join(folder, n) for n in (*written, *WRITTEN)]
 
 
 def clasp_steps(folder: str, spreadsheet_key: str | None, service_url: str) -> list[str]:
     """What to run to put the add-on into the sheet with clasp (Google's Apps Script CLI)."""
     parent = spreadsheet_key or "SPREADSHEET_KEY"
+    # The commands as they are; their comments and the sentences in the language of the run.
     return [
-        "npm install -g @google/clasp        # once; needs Node.js",
-        "clasp login                         # once; first turn on https://script.google.com/home/usersettings",
+        "npm install -g @google/clasp        # " + _("once; needs Node.js"),
+        "clasp login                         # " + _("once; first turn on https://script.google.com/home/usersettings"),
         f'clasp create --type sheets --title "KPI rules" --parentId {parent} --rootDir {folder}',
         (f"kpirules init {parent} --addon {folder} --service-url {service_url}"
-         "   # again: clasp create may replace appsscript.json"),
+         "   # " + _("again: clasp create may replace appsscript.json")),
         f"cd {folder} && clasp push --force",
-        "Reload the sheet: the KPI rules menu appears. Use KPI rules > Set up this sheet once.",
-        "The service must allow your account: see docs/serve.md (--audience and --allow).",
+        _("Reload the sheet: the KPI rules menu appears. Use KPI rules > Set up this sheet once."),
+        _("The service must allow your account: see docs/serve.md (--audience and --allow)."),
     ]

@@ -175,16 +175,20 @@ def data_records(late: dict, extents: dict, raw: RawTable | None) -> list[AlertR
                     return (cell_text(cells[at[label]]) if at[label] < len(cells) else "")
                 if get("Rule") == DATA_RULE and get("Segment").startswith("metric="):
                     state[get("Segment")[len("metric="):]] = get("To")
+    from kpirules.i18n import _, date_text
+
     out = []
     for metric in sorted(set(late) | {m for m, s in state.items() if s == "LATE"}):
         before = state.get(metric)
         if metric in late and before != "LATE":
             end = late[metric]
-            message = f"the data of {metric} end on {end.isoformat()}, later than late_after allows"
+            message = _("the data of {metric} end on {date}, later than late_after allows").format(
+                metric=metric, date=date_text(end))
             out.append(_data_record(metric, "data_late", "LATE", before, Status.NO_DATA, message))
         elif metric not in late and before == "LATE":
             end = extents.get(metric, (None, None))[1]
-            message = f"the data of {metric} arrived" + (f" (through {end.isoformat()})" if end else "")
+            message = (_("the data of {metric} arrived (through {date})") if end else
+                       _("the data of {metric} arrived")).format(metric=metric, date=end and date_text(end))
             out.append(_data_record(metric, "data_recovered", "ON_TIME", before, Status.PASS, message))
     return out
 

@@ -158,8 +158,10 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
     from kpirules.writeback.layout import locate
 
     if raw is not None and not _ours(raw):
-        log.warning("the %s tab is not the one kpirules keeps (its first header is not Rule): "
-                    "it was left alone", raw.sheet or title)
+        from kpirules.i18n import _
+
+        log.warning("%s", _("the {tab} tab is not the one kpirules keeps (its first header is not Rule): "
+                            "it was left alone").format(tab=raw.sheet or title))
         return None
     tab = TabPlan(title=raw.sheet if raw is not None and raw.sheet else title, header_row=1,
                   create=raw is None, freeze_header=raw is None, charts=[] if native_charts else None)

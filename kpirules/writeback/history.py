@@ -222,10 +222,12 @@ def _numbers(column: tuple) -> list[float | None]:
 
 
 def _not_ours(title: str) -> SourceError:
+    from kpirules.i18n import _
+
     return SourceError(
-        f"the {title} tab exists but is not a kpirules history (it has no Rule, Period start, "
-        "Period end and Status headers); kpirules will not write into it",
-        hint=f"rename that tab, or set history_tab in kpirules.toml to another name",
+        _("the {tab} tab exists but is not a kpirules history (it has no Rule, Period start, "
+          "Period end and Status headers); kpirules will not write into it").format(tab=title),
+        hint=_("rename that tab, or set history_tab in kpirules.toml to another name"),
     )
 
 

@@ -42,9 +42,17 @@ class LeaseHeld(Exception):
     """Another run holds the sheet (or the workbook's lock): exit 7, nothing changed."""
 
     def __init__(self, since: str | None, what: str = "sheet"):
+        from kpirules.i18n import _
+
         self.since = since
-        when = f" since {since}" if since else ""
-        super().__init__(f"another run holds this {what}{when}; this run changed nothing and sent nothing")
+        # Whole sentences, one per case: the language chosen when it is raised says them.
+        if what == "workbook":
+            text = (_("another run holds this workbook since {since}; this run changed nothing and sent nothing")
+                    if since else _("another run holds this workbook; this run changed nothing and sent nothing"))
+        else:
+            text = (_("another run holds this sheet since {since}; this run changed nothing and sent nothing")
+                    if since else _("another run holds this sheet; this run changed nothing and sent nothing"))
+        super().__init__(text.format(since=since))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import time
 from typing import Iterator
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 
 DEFAULT_TIMEOUT = 600.0  # a scheduled run may wait for a slow one rather than fail
 
@@ -42,8 +43,8 @@ def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, *
     try:
         fd = os.open(target, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
-        raise SourceError(f"cannot create the lock file {target}: {exc.strerror}",
-                          hint="kpirules needs to write in the workbook's folder") from None
+        raise SourceError(_("cannot create the lock file {path}: {reason}").format(path=target, reason=exc.strerror),
+                          hint=_("kpirules needs to write in the workbook's folder")) from None
     deadline = time.monotonic() + timeout
     try:
         while True:
@@ -54,8 +55,9 @@ def file_lock(path: str, timeout: float = DEFAULT_TIMEOUT, poll: float = 0.05, *
                     raise LeaseHeld(_holder_since(target), "workbook")
                 if time.monotonic() >= deadline:
                     raise SourceError(
-                        f"another kpirules run has held {os.path.basename(target)} for over {timeout:.0f}s",
-                        hint="wait for it to finish; if none is running, check which process holds the file")
+                        _("another kpirules run has held {file} for over {seconds}s").format(
+                            file=os.path.basename(target), seconds=f"{timeout:.0f}"),
+                        hint=_("wait for it to finish; if none is running, check which process holds the file"))
                 time.sleep(poll)
             if _still_there(fd, target):
                 break

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kpirules.connectors.base import a1
+from kpirules.i18n import _, ngettext
 
 # Status cell colours: light fills that read on screen and in print, dark text for contrast.
 STATUS_STYLE_COLOURS: dict[str, tuple[str, str]] = {
@@ -197,36 +198,71 @@ class WritePlan:
         for tab in self.tabs:
             if tab.empty:
                 continue
-            head = f"{tab.title}: " + ("new tab; " if tab.create else "")
-            head += ", ".join(f"{n} {k}" for k, n in tab.counts.items() if n) or "cells"
+            head = f"{tab.title}: " + (_("new tab") + "; " if tab.create else "")
+            head += counts_text(tab.counts) or _("cells")
             lines.append(head)
             for (row, col), out in sorted(tab.cells.items()):
                 lines.append(f"  {a1(None, row, col):<6} {_shown(out)}")
             for (row, col), note in sorted(tab.notes.items()):
-                lines.append(f"  {a1(None, row, col):<6} note: {note[:60]}...")
+                lines.append(f"  {a1(None, row, col):<6} " + _("note: {text}...").format(text=note[:60]))
             for row in tab.appends:
                 lines.append("  + " + " | ".join(_shown(row[c]) for c in sorted(row)))
             for row in sorted(tab.deletes, reverse=True):
-                lines.append(f"  - row {row} (duplicate)")
+                lines.append("  - " + _("row {row} (duplicate)").format(row=row))
             for v in tab.validations:
-                lines.append(f"  {'checkbox' if v.checkbox else 'dropdown'} {a1(None, v.first_row, v.column)}:"
-                             f"{a1(None, v.last_row, v.column)} ({', '.join(v.values)})")
+                cells = f"{a1(None, v.first_row, v.column)}:{a1(None, v.last_row, v.column)}"
+                lines.append("  " + (_("checkbox {cells} ({values})") if v.checkbox else
+                                     _("dropdown {cells} ({values})")).format(cells=cells, values=", ".join(v.values)))
             if tab.freeze_existing:
-                lines.append(f"  freeze the header row{'s' if tab.header_row > 1 else ''}")
+                lines.append("  " + (_("freeze the header rows") if tab.header_row > 1 else _("freeze the header row")))
             if tab.status_colours:
                 c = tab.status_colours
-                lines.append(f"  status colours {a1(None, c.first_row, c.column)}:{a1(None, c.last_row, c.column)}")
+                lines.append("  " + _("status colours {cells}").format(
+                    cells=f"{a1(None, c.first_row, c.column)}:{a1(None, c.last_row, c.column)}"))
             for col, description in sorted(tab.protected.items()):
-                lines.append(f"  protect column {a1(None, tab.header_row, col)[:-len(str(tab.header_row))]} "
-                             f"with a warning ({description})")
+                lines.append("  " + _("protect column {column} with a warning ({description})").format(
+                    column=a1(None, tab.header_row, col)[:-len(str(tab.header_row))], description=description))
             for (row, col), value in sorted(tab.retyped.items()):
-                lines.append(f"  {a1(None, row, col):<6} {'TRUE' if value else 'FALSE'} (checkbox)")
+                lines.append(f"  {a1(None, row, col):<6} " + _("{value} (checkbox)").format(value="TRUE" if value else "FALSE"))
         return lines
+
+
+# What a tab's ``counts`` count, said with the number: English writes "{n} {key}" for any n
+# (as before), Polish takes the form the number asks for. A key missing here is shown as is.
+_COUNTED = {
+    "new": lambda n: ngettext("{n} new", "{n} new", n),
+    "updated": lambda n: ngettext("{n} updated", "{n} updated", n),
+    "restated": lambda n: ngettext("{n} restated", "{n} restated", n),
+    "duplicates removed": lambda n: ngettext("{n} duplicates removed", "{n} duplicates removed", n),
+    "dates retyped": lambda n: ngettext("{n} dates retyped", "{n} dates retyped", n),
+    "older than history_keep removed": lambda n: ngettext("{n} older than history_keep removed",
+                                                          "{n} older than history_keep removed", n),
+    "delivery states": lambda n: ngettext("{n} delivery states", "{n} delivery states", n),
+    "refused": lambda n: ngettext("{n} refused", "{n} refused", n),
+    "rows": lambda n: ngettext("{n} rows", "{n} rows", n),
+    "rules": lambda n: ngettext("{n} rules", "{n} rules", n),
+    "cleared rows": lambda n: ngettext("{n} cleared rows", "{n} cleared rows", n),
+    "new columns": lambda n: ngettext("{n} new columns", "{n} new columns", n),
+    "example rows": lambda n: ngettext("{n} example rows", "{n} example rows", n),
+    "example rules": lambda n: ngettext("{n} example rules", "{n} example rules", n),
+    "notes": lambda n: ngettext("{n} notes", "{n} notes", n),
+    "headers": lambda n: ngettext("{n} headers", "{n} headers", n),
+}
+
+
+def count_of(key: str, n: int) -> str:
+    """``n`` of a tab's count ``key`` in words: "20 new" ("20 nowych", "24 nowe")."""
+    return _COUNTED[key](n).format(n=n) if key in _COUNTED else f"{n} {key}"
+
+
+def counts_text(counts: dict[str, int]) -> str:
+    """A tab's non-zero ``counts`` in words: "20 new, 3 updated" (``init``, ``--dry-run``)."""
+    return ", ".join(count_of(k, n) for k, n in counts.items() if n)
 
 
 def _shown(out: Out) -> str:
     if out.value is None:
-        return "(empty)"
+        return _("(empty)")
     if isinstance(out.value, Formula):
         text = out.value.text
     elif isinstance(out.value, dt.date):

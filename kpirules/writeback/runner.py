@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, apply_timeout, today
 from kpirules.source import now as _now
@@ -147,12 +148,15 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     if writer is None:
         name = getattr(conn, "name", "") or "given"
         if TABS not in capabilities(conn):  # one table (a CSV file, a database table): nowhere to write
-            what = "a CSV file" if name == "csv" else f"a {name} source"  # the name only words it
-            raise SourceError(f"`kpirules run` writes results back into a workbook or sheet; {what} has "
-                              "no Rules, History or Alerts tab", hint="use `kpirules check SOURCE --rules FILE.kpi`, "
-                              "or keep the data in an .xlsx workbook or a Google Sheet")
-        raise SourceError(f"the {name} connector cannot write results back",
-                          hint="use `kpirules check`, which only reads")
+            raise SourceError(
+                _("`kpirules run` writes results back into a workbook or sheet; a CSV file has no Rules, "
+                  "History or Alerts tab") if name == "csv" else
+                _("`kpirules run` writes results back into a workbook or sheet; a {name} source has no Rules, "
+                  "History or Alerts tab").format(name=name),
+                hint=_("use `kpirules check SOURCE --rules FILE.kpi`, or keep the data in an .xlsx workbook "
+                       "or a Google Sheet"))
+        raise SourceError(_("the {name} connector cannot write results back").format(name=name),
+                          hint=_("use `kpirules check`, which only reads"))
     locked = contextlib.nullcontext() if dry_run else writer.lock(conn, now or dt.datetime.now())
     # On a Google Sheet the lease tab is read with the rest (lease.py); a workbook has its lock.
     lease_tab = writer.lease_tabs
@@ -296,8 +300,8 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
     from kpirules.writeback.summary import summarise
 
     if wb.rules is None:
-        raise SourceError(f"{wb.title or 'the source'} has no {settings.rules_tab} tab",
-                          hint="run `kpirules init SOURCE` to add one with example rules")
+        raise SourceError((_("{title} has no {tab} tab") if wb.title else _("the source has no {tab} tab")).format(
+            title=wb.title, tab=settings.rules_tab), hint=_("run `kpirules init SOURCE` to add one with example rules"))
     # Blank and repeated names are ERRORs in their own rows (rulesfile.check_names), as in
     # every other command.
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
@@ -366,7 +370,6 @@ def not_checked(wb: Workbook, settings: Settings, entries: list[RuleEntry], erro
     """The plan of a run whose data could not be read: "not checked: <reason>" in every
     enabled rule's Status (yesterday's verdict must not stand), no History row, no verdict
     alert; alerts owed by earlier runs are still delivered."""
-    from kpirules.i18n import _
     from kpirules.rulesfile import enabled as is_enabled
     from kpirules.writeback.alerts import alerts_plan
     from kpirules.writeback.deliver import prepare_outbox

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kpirules.errors import SourceError
+from kpirules.i18n import _
 from kpirules.writeback.plan import STATUS_STYLE_COLOURS, Formula, Out, StatusColours, Style, TabPlan, WritePlan
 
 log = logging.getLogger("kpirules.run")
@@ -318,9 +319,9 @@ def write_with_lease(connector: Any, plan: WritePlan, now: Any, read: Any, *, la
     except WriteUnknown as exc:
         found = _read_lease(connector, exc, lambda lease_now: lease_now is not None and lease_now.run_id == run_id)
         if found is None or found.run_id != run_id:
-            raise SourceError(f"{exc.message}; read back: the results were NOT written",
-                              hint="nothing was written or sent; the next run writes them") from None
-        log.warning("%s; read back: the results were written", exc.message)
+            raise SourceError(_("{message}; read back: the results were NOT written").format(message=exc.message),
+                              hint=_("nothing was written or sent; the next run writes them")) from None
+        log.warning("%s", _("{message}; read back: the results were written").format(message=exc.message))
     ids = {**connector.sheet_ids, **created, lease.LEASE_TAB: lease_id}
     return Held(run_id, lease_id, ids)
 
@@ -343,13 +344,15 @@ def release(connector: Any, plan: WritePlan, held: Held, now: Any) -> None:
         except WriteUnknown as exc:
             found = _read_lease(connector, exc, released)
             if released(found):
-                log.warning("%s; read back: the delivery states were written", exc.message)
+                log.warning("%s", _("{message}; read back: the delivery states were written").format(
+                    message=exc.message))
                 return
             still_ours = found is not None and found.run_id == held.run_id
             if attempt or not still_ours:
-                raise SourceError(f"{exc.message}; read back: the delivery states were NOT written",
-                                  hint="the alerts stay owed and the next run sends them again "
-                                       "(receivers can drop repeats by their key)") from None
+                raise SourceError(
+                    _("{message}; read back: the delivery states were NOT written").format(message=exc.message),
+                    hint=_("the alerts stay owed and the next run sends them again "
+                           "(receivers can drop repeats by their key)")) from None
 
 
 def write_timeout(connector: Any) -> float:
@@ -377,6 +380,6 @@ def _read_lease(connector: Any, exc: Any, landed: Any):
             found = lease.probe(connector)
         return found
     except SourceError as again:
-        raise SourceError(f"{getattr(exc, 'message', exc)}; whether it was applied is not known: "
-                          f"reading the sheet back failed too ({again.message})",
-                          hint="look at the sheet's History tab; the next run repairs it") from None
+        raise SourceError(_("{message}; whether it was applied is not known: reading the sheet back failed "
+                            "too ({reason})").format(message=getattr(exc, "message", exc), reason=again.message),
+                          hint=_("look at the sheet's History tab; the next run repairs it")) from None

@@ -28,6 +28,7 @@ import zipfile
 from typing import Any
 
 from kpirules.errors import SourceError
+from kpirules.i18n import N_, _
 from kpirules.writeback.plan import Chart, Formula, Out, Style, WritePlan
 
 log = logging.getLogger("kpirules.run")
@@ -36,10 +37,11 @@ MONOSPACE = "Courier New"  # everywhere, or metric-compatible Liberation Mono
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
 # Zip parts openpyxl drops on load: writing the workbook back would lose them.
 LOSSY_PARTS = {
-    "xl/slicers/": "slicers", "xl/slicerCaches/": "slicers", "xl/timelines/": "timelines",
-    "xl/threadedComments/": "threaded comments", "xl/ctrlProps/": "form controls",
-    "xl/activeX/": "ActiveX controls", "xl/embeddings/": "embedded objects",
+    "xl/slicers/": N_("slicers"), "xl/slicerCaches/": N_("slicers"), "xl/timelines/": N_("timelines"),
+    "xl/threadedComments/": N_("threaded comments"), "xl/ctrlProps/": N_("form controls"),
+    "xl/activeX/": N_("ActiveX controls"), "xl/embeddings/": N_("embedded objects"),
 }
+SHAPES = N_("shapes or text boxes")
 _SHAPE = re.compile(rb"<xdr:sp[ >]")
 
 
@@ -51,15 +53,16 @@ def check_lossless(path: str) -> None:
             found = sorted({what for name in names for prefix, what in LOSSY_PARTS.items()
                             if name.startswith(prefix)})
             if any(n.startswith("xl/drawings/drawing") and _SHAPE.search(zf.read(n)) for n in names):
-                found.append("shapes or text boxes")
+                found.append(SHAPES)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise SourceError(f"{path} is not a readable .xlsx workbook ({exc})") from None
+        raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(path=path, reason=exc)) from None
     if found:
         raise SourceError(
-            f"{os.path.basename(path)} holds {', '.join(found)}, which the xlsx library kpirules "
-            "uses cannot keep: writing results into it would lose them, so nothing was written",
-            hint="keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
-                 "or use `kpirules check`, which writes nothing",
+            _("{file} holds {parts}, which the xlsx library kpirules uses cannot keep: writing results into it "
+              "would lose them, so nothing was written").format(
+                file=os.path.basename(path), parts=", ".join(_(what) for what in found)),
+            hint=_("keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
+                   "or use `kpirules check`, which writes nothing"),
         )
 
 
@@ -72,9 +75,9 @@ def load(path: str, package: Any = None):
     try:
         return load_workbook(package or path, keep_vba=path.lower().endswith(".xlsm"), keep_links=True)
     except FileNotFoundError:
-        raise SourceError(f"no such file: {path}") from None
+        raise SourceError(_("no such file: {path}").format(path=path)) from None
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SourceError(f"{path} is not a readable .xlsx workbook ({exc})") from None
+        raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(path=path, reason=exc)) from None
 
 
 def find_sheet(wb, title: str):
@@ -413,8 +416,8 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
             except OSError:
                 pass
         if isinstance(exc, Exception):
-            raise SourceError(f"could not write {path}: {exc}; the file was left as it was",
-                              hint="check the disk space and that the file is not open read-only") from exc
+            raise SourceError(_("could not write {path}: {reason}; the file was left as it was").format(
+                path=path, reason=exc), hint=_("check the disk space and that the file is not open read-only")) from exc
         raise
     _fsync_dir(folder)
 
