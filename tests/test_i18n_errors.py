@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from test_run_common import AS_OF
-from test_run_xlsx import make_workbook
+from test_run_xlsx import make_workbook, with_foreign_history
 
 from kpirules.cli.main import cli
 from kpirules.i18n import speaking
@@ -67,11 +67,7 @@ def test_a_csv_file_has_nowhere_to_write_in_polish(tmp_path):
 
 
 def test_a_history_tab_of_someone_else_is_refused_in_polish(tmp_path):
-    book = make_workbook(tmp_path / "kpis.xlsx")
-    wb = openpyxl.load_workbook(book)
-    wb.create_sheet("History").append(["When", "What happened"])
-    wb["History"].append(["2026-01-01", "launch"])
-    wb.save(book)
+    book = with_foreign_history(make_workbook(tmp_path / "kpis.xlsx"))
     before = book.read_bytes()
     result = run(book, "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path))
     assert result.exit_code == 3, result.output

@@ -6,7 +6,7 @@ import openpyxl
 from click.testing import CliRunner
 from test_run_common import AS_OF, ENGINE
 from test_run_sheets import emulator  # noqa: F401 (a fixture)
-from test_run_xlsx import make_workbook, style_snapshot, tab_rows
+from test_run_xlsx import make_workbook, style_snapshot, tab_rows, with_foreign_history
 
 from kpirules.cli.main import cli
 
@@ -94,15 +94,12 @@ def test_init_after_a_polish_run_finds_the_tabs_that_run_wrote(tmp_path):
 
 
 def test_a_tab_of_someone_else_is_refused_in_the_language_of_the_settings(tmp_path):
-    path = make_workbook(tmp_path / "kpis.xlsx")
-    wb = openpyxl.load_workbook(path)
-    wb.create_sheet("History").append(["Foo", "Bar"])
-    wb.save(path)
+    path = with_foreign_history(make_workbook(tmp_path / "kpis.xlsx"))
     config = tmp_path / "kpirules.toml"
     config.write_text('language = "pl"\n')
     result = init(path, "--config", str(config))
     assert result.exit_code == 3
-    assert "karta History istnieje, ale nie należy do kpirules (nagłówki: Foo, Bar)" in result.output
+    assert "karta History istnieje, ale nie należy do kpirules (nagłówki: When, What happened)" in result.output
     assert "zmień nazwę tej karty, aby kpirules mógł utworzyć własną kartę History" in result.output
 
 

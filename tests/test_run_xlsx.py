@@ -39,6 +39,15 @@ def _text(cell, value):
         cell.data_type = "s"  # user text that starts with "=" is text in their workbook too
 
 
+def with_foreign_history(path):
+    """The workbook at ``path`` with a History tab of someone else's (a log of launches)."""
+    wb = openpyxl.load_workbook(path)
+    wb.create_sheet("History").append(["When", "What happened"])
+    wb["History"].append(["2026-01-01", "launch"])
+    wb.save(path)
+    return path
+
+
 def make_workbook(path, *, columns=USER_COLUMNS, rules=RULES, rows=None, order=None):
     """A workbook the way a user leaves it: styled headers, a note, a formula, widths."""
     wb = openpyxl.Workbook()
@@ -321,11 +330,7 @@ def test_bad_sources_exit_3_with_a_clear_message(tmp_path):
     csv.write_text("date,visits\n2026-11-01,3\n")
     result = run(csv)
     assert result.exit_code == 3 and "CSV file" in result.output
-    not_ours = make_workbook(tmp_path / "h.xlsx")
-    wb = openpyxl.load_workbook(not_ours)
-    wb.create_sheet("History").append(["When", "What happened"])
-    wb["History"].append(["2026-01-01", "launch"])
-    wb.save(not_ours)
+    not_ours = with_foreign_history(make_workbook(tmp_path / "h.xlsx"))
     before = not_ours.read_bytes()
     result = run(not_ours, "--as-of", AS_OF.isoformat())
     assert result.exit_code == 3 and "not a kpirules history" in result.output
