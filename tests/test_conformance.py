@@ -57,6 +57,40 @@ def all_cases():
             yield case_param(path.stem, doc, case)
 
 
+def rules_file(doc: dict, folder: Path) -> Path:
+    """The case file's rules as ``folder/rules.kpi``."""
+    path = folder / "rules.kpi"
+    path.write_text(rules_text(doc), encoding="utf-8")
+    return path
+
+
+# The data of a case file as a warehouse table (tests/test_warehouse_*.py).
+SQL_TYPES = {"date": "DATE", "double precision": "DOUBLE", "text": "VARCHAR"}
+
+
+def column_types(doc: dict) -> list[str]:
+    """date for the first column, double precision where every value is a number, else text."""
+    types = []
+    rows = doc["data"]["rows"]
+    for i, _ in enumerate(doc["data"]["columns"]):
+        values = [r[i] for r in rows if r[i] is not None]
+        if i == 0:
+            types.append("date")
+        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            types.append("double precision")
+        else:
+            types.append("text")
+    return types
+
+
+def typed_rows(doc: dict, date=dt.date.fromisoformat) -> list[list]:
+    """The case's rows typed as ``column_types`` says: ``date`` of the date's first ten
+    characters, float, text; None stays None."""
+    types = column_types(doc)
+    return [[None if v is None else (date(v[:10]) if i == 0 else (str(v) if types[i] == "text" else float(v)))
+             for i, v in enumerate(row)] for row in doc["data"]["rows"]]
+
+
 def rules_text(doc: dict) -> str:
     """A conformance file's rules as a rules file: one ``name: rule`` line a case."""
     return "".join(f"{c['name']}: {c['rule']}\n" for c in doc["cases"])
@@ -203,8 +237,7 @@ def test_cli(path: Path, kind: str, tmp_path: Path, request):
     if kind == "csv":
         source = tmp_path / "data.csv"
         write_csv(doc, source)
-        rules = tmp_path / "rules.kpi"
-        rules.write_text(rules_text(doc), encoding="utf-8")
+        rules = rules_file(doc, tmp_path)
         code, output = run_cli(str(source), "--rules", str(rules), "--as-of", doc["as_of"])
     elif kind == "xlsx":
         source = tmp_path / "book.xlsx"

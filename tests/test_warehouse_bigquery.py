@@ -21,8 +21,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_cases, expected_exit, rules_text
-from test_warehouse_postgres import column_types
+from test_conformance import SQL_TYPES, assert_cases, column_types, expected_exit, rules_file, typed_rows
 
 pytest.importorskip("duckdb")
 pytest.importorskip("googleapiclient")
@@ -41,11 +40,8 @@ def kpirules(fake: BigQueryFake, *args: str) -> subprocess.CompletedProcess:
 
 
 def load(fake: BigQueryFake, name: str, doc: dict) -> None:
-    kinds = {"date": "DATE", "double precision": "DOUBLE", "text": "VARCHAR"}
-    types = column_types(doc)
-    rows = [[None if v is None else (dt.date.fromisoformat(v[:10]) if i == 0 else
-             (str(v) if types[i] == "text" else float(v))) for i, v in enumerate(r)] for r in doc["data"]["rows"]]
-    fake.create_table(name, [(c, kinds[t]) for c, t in zip(doc["data"]["columns"], types)], rows)
+    fake.create_table(name, [(c, SQL_TYPES[t]) for c, t in zip(doc["data"]["columns"], column_types(doc))],
+                      typed_rows(doc))
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +55,7 @@ def fake():
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
 def test_conformance_through_the_bigquery_api(fake, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
-    rules = tmp_path / "rules.kpi"
-    rules.write_text(rules_text(doc), encoding="utf-8")
+    rules = rules_file(doc, tmp_path)
     proc = kpirules(fake, "check", "bigquery://proj/ds", "--table", path.stem.replace("-", "_"),
                     "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json")
     assert proc.returncode == expected_exit(doc), proc.stderr[-3000:]

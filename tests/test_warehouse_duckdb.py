@@ -24,8 +24,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_backend_duckdb import assert_same
-from test_conformance import assert_cases, expected_exit, rules_text
-from test_warehouse_postgres import column_types
+from test_conformance import SQL_TYPES, assert_cases, column_types, expected_exit, rules_file, typed_rows
 
 duckdb = pytest.importorskip("duckdb")
 
@@ -36,12 +35,10 @@ DIALECTS = ["postgres", "spark", "duckdb", "bigquery", "snowflake"]
 
 
 def load(con, name: str, doc: dict) -> None:
-    kinds = {"date": "DATE", "double precision": "DOUBLE", "text": "VARCHAR"}
     types = column_types(doc)
-    cols = ", ".join(f'"{c}" {kinds[t]}' for c, t in zip(doc["data"]["columns"], types))
+    cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in zip(doc["data"]["columns"], types))
     con.execute(f'CREATE TABLE "{name}" ({cols})')
-    rows = [[None if v is None else (dt.date.fromisoformat(v[:10]) if i == 0 else
-             (str(v) if types[i] == "text" else float(v))) for i, v in enumerate(r)] for r in doc["data"]["rows"]]
+    rows = typed_rows(doc)
     if rows:
         con.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(types))})', rows)
 
@@ -60,8 +57,7 @@ def test_conformance_on_a_duckdb_file(database, path, tmp_path):
     from kpirules.cli.main import cli
 
     doc = json.loads(path.read_text("utf-8"))
-    rules = tmp_path / "rules.kpi"
-    rules.write_text(rules_text(doc), encoding="utf-8")
+    rules = rules_file(doc, tmp_path)
     result = CliRunner().invoke(cli, ["check", f"duckdb:///{database}", "--table", path.stem.replace("-", "_"),
                                       "--rules", str(rules), "--as-of", doc["as_of"], "--format", "json"])
     assert result.exit_code == expected_exit(doc), result.output

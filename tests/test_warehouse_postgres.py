@@ -6,34 +6,18 @@ results must be exactly the conformance results. The server is a real PostgreSQL
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_cases, expected_exit, rules_text
+from test_conformance import assert_cases, column_types, expected_exit, rules_file, typed_rows
 
 psycopg = pytest.importorskip("psycopg")
 
 HERE = Path(__file__).parent
 CASE_FILES = sorted((HERE / "conformance").glob("*.json"))
-
-
-def column_types(doc: dict) -> list[str]:
-    """date for the first column, double precision where every value is a number, else text."""
-    types = []
-    rows = doc["data"]["rows"]
-    for i, _ in enumerate(doc["data"]["columns"]):
-        values = [r[i] for r in rows if r[i] is not None]
-        if i == 0:
-            types.append("date")
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            types.append("double precision")
-        else:
-            types.append("text")
-    return types
 
 
 def load_case_table(conn, name: str, doc: dict) -> None:
@@ -44,8 +28,7 @@ def load_case_table(conn, name: str, doc: dict) -> None:
     conn.execute(sql.SQL("CREATE TABLE {} ({})").format(
         sql.Identifier(name),
         sql.SQL(", ").join(sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in zip(columns, types))))
-    rows = [[None if v is None else (dt.date.fromisoformat(v[:10]) if i == 0 else
-             (str(v) if types[i] == "text" else v)) for i, v in enumerate(row)] for row in doc["data"]["rows"]]
+    rows = typed_rows(doc)
     with conn.cursor() as cur:
         cur.executemany(sql.SQL("INSERT INTO {} VALUES ({})").format(
             sql.Identifier(name), sql.SQL(", ").join(sql.Placeholder() * len(columns))), rows)
@@ -67,8 +50,7 @@ def kpirules(*args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
 def test_conformance_on_postgres(loaded, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
-    rules = tmp_path / "rules.kpi"
-    rules.write_text(rules_text(doc), encoding="utf-8")
+    rules = rules_file(doc, tmp_path)
     proc = kpirules("check", loaded, "--table", path.stem.replace("-", "_"), "--rules", str(rules),
                     "--as-of", doc["as_of"], "--format", "json")
     assert proc.returncode == expected_exit(doc), proc.stderr

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_cases, expected_exit, rules_text
-from test_warehouse_postgres import column_types
+from test_conformance import SQL_TYPES, assert_cases, column_types, expected_exit, rules_file, typed_rows
 
 fakesnow = pytest.importorskip("fakesnow")
 pytest.importorskip("snowflake.connector")
@@ -33,15 +32,13 @@ def snow():
         cur.execute("CREATE DATABASE IF NOT EXISTS KPI")
         cur.execute("CREATE SCHEMA IF NOT EXISTS KPI.MARKETING")
         cur.execute("USE SCHEMA KPI.MARKETING")
-        kinds = {"date": "DATE", "double precision": "DOUBLE", "text": "VARCHAR"}
         for path in FILES:
             doc = json.loads(path.read_text("utf-8"))
             table = path.stem.replace("-", "_").upper()
             types = column_types(doc)
-            cols = ", ".join(f'"{c}" {kinds[t]}' for c, t in zip(doc["data"]["columns"], types))
+            cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in zip(doc["data"]["columns"], types))
             cur.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
-            rows = [[None if v is None else (v[:10] if i == 0 else (str(v) if types[i] == "text" else float(v)))
-                     for i, v in enumerate(r)] for r in doc["data"]["rows"]]
+            rows = typed_rows(doc, date=str)  # the date as ISO text: the connector binds it so
             cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(types))})", rows)
         conn.close()
         yield kwargs
@@ -50,8 +47,7 @@ def snow():
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
 def test_conformance_on_snowflake_sql(snow, path, tmp_path):
     doc = json.loads(path.read_text("utf-8"))
-    rules = tmp_path / "rules.kpi"
-    rules.write_text(rules_text(doc), encoding="utf-8")
+    rules = rules_file(doc, tmp_path)
     url = (f"snowflake://{snow['user']}@{snow['account']}/KPI/MARKETING?host={snow['host']}"
            f"&port={snow['port']}&protocol={snow['protocol']}")
     env = dict(os.environ, SNOWFLAKE_PASSWORD=snow["password"])

@@ -14,8 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_conformance import assert_cases, assert_matches, rules_text
-from test_warehouse_postgres import column_types
+from test_conformance import assert_cases, assert_matches, column_types, rules_text, typed_rows
 
 HERE = Path(__file__).parent
 CASE_FILES = sorted((HERE / "conformance").glob("*.json"))
@@ -27,9 +26,7 @@ def frame_for(spark, doc: dict):
     kinds = {"date": DateType(), "double precision": DoubleType(), "text": StringType()}
     types = column_types(doc)
     schema = StructType([StructField(c, kinds[t], True) for c, t in zip(doc["data"]["columns"], types)])
-    rows = [tuple(None if v is None else (dt.date.fromisoformat(v[:10]) if i == 0 else
-                  (str(v) if types[i] == "text" else float(v))) for i, v in enumerate(row))
-            for row in doc["data"]["rows"]]
+    rows = [tuple(row) for row in typed_rows(doc)]
     return spark.createDataFrame(rows, schema)
 
 
