@@ -389,12 +389,20 @@ class GoogleSheetsConnector:
             hint=tab_hint(wanted, guess),
         )
 
-    def sheet_formatting(self) -> dict[str, dict]:
+    def sheet_formatting(self, header_rows: dict[str, int] | None = None) -> dict[str, dict]:
         """Per tab title: its frozen rows, conditional format rules and protected ranges
-        (one metadata call, no cells), so that ``init`` installs its set-up only once."""
+        (one metadata call), so that ``init`` installs its set-up only once. With
+        ``header_rows`` (title -> 1-based row), only those tabs, each with the notes of that
+        row and the data validations of the row below it (the only cells asked for), so that
+        a note or a dropdown already there is not written again."""
         from kpirules.connectors.gsheets_read import formatting
 
-        doc = self._get(fields=FORMATTING_FIELDS)
+        if not header_rows:
+            doc = self._get(fields=FORMATTING_FIELDS)
+        else:
+            ranges = [f"{quote_tab(title)}!{row}:{row + 1}" for title, row in header_rows.items()]
+            doc = self._get(fields=FORMATTING_FIELDS[:-1] + ",data(startColumn,rowData(values(note,dataValidation))))",
+                            ranges=ranges)
         self._remember_ids(doc)
         return formatting(doc)
 

@@ -129,13 +129,24 @@ def after_missing(wanted: list[str], named: str, quote: Callable[[str], str], re
 
 
 def formatting(doc: dict) -> dict[str, dict]:
-    """Per tab title of a metadata answer: its frozen rows, conditional format rules and
-    protected ranges (``GoogleSheetsConnector.sheet_formatting``)."""
+    """Per tab title of a metadata answer: its frozen rows, conditional format rules,
+    protected ranges and, when the answer has cells (a header row and the row below), the
+    header's notes and the columns validated below it, by 0-based column
+    (``GoogleSheetsConnector.sheet_formatting``)."""
     out = {}
     for sheet in doc.get("sheets", ()):
         props = sheet.get("properties", {})
+        found: dict[str, dict] = {}
+        for grid in sheet.get("data") or ():
+            rows = grid.get("rowData") or ()
+            for key, row in zip(("notes", "validations"), rows):
+                for col, cell in enumerate(row.get("values") or (), grid.get("startColumn", 0)):
+                    value = cell.get("note" if key == "notes" else "dataValidation")
+                    if value:
+                        found.setdefault(key, {})[col] = value
         out[props.get("title", "")] = {
             "frozen_rows": int((props.get("gridProperties") or {}).get("frozenRowCount", 0)),
             "conditional_formats": sheet.get("conditionalFormats") or [],
-            "protected_ranges": sheet.get("protectedRanges") or []}
+            "protected_ranges": sheet.get("protectedRanges") or [],
+            **({key: found.get(key, {}) for key in ("notes", "validations")} if "data" in sheet else {})}
     return out

@@ -131,10 +131,41 @@ def test_init_sets_a_google_sheet_up_in_one_write(emulator):
     assert {r[2] for r in rules[1:]} <= {True, False}
     assert emulator.values(KEY, "History")[0][:4] == ["Rule", "Segment", "Period start", "Period end"]
     assert_set_up(emulator)
+    asked = len(emulator.requests())
     again = init(KEY)
     assert again.exit_code == 0
+    assert "already set up; nothing to do" in again.output
+    # Read only: the tabs, then the set-up with the header's notes and the checkboxes below.
+    assert [e["api"] for e in emulator.requests()[asked:]] == ["spreadsheets.get", "spreadsheets.get"]
     assert emulator.values(KEY, "Rules") == rules  # no second set of examples, no new columns
     assert_set_up(emulator)  # and nothing of the set-up installed twice
+
+
+def test_init_again_restores_only_the_note_and_checkboxes_a_user_removed(emulator):
+    from kpirules.connectors.gsheets import GoogleSheetsConnector
+
+    emulator.add_spreadsheet(KEY, {"Data": [["Date", "Visits"], ["2026-11-01", 10]]})
+    assert init(KEY).exit_code == 0
+    value_note = emulator.cell(KEY, "Rules", "G1")["note"]
+    sheet = emulator.sheet_properties(KEY, "Rules")["sheetId"]
+    # Someone clears the Value column's note and makes Enabled a yes/no dropdown again.
+    GoogleSheetsConnector(KEY).batch_update([
+        {"updateCells": {"start": {"sheetId": sheet, "rowIndex": 0, "columnIndex": 6}, "rows": [{"values": [{}]}],
+                         "fields": "note"}},
+        {"setDataValidation": {"range": {"sheetId": sheet, "startRowIndex": 1, "endRowIndex": 501,
+                                         "startColumnIndex": 2, "endColumnIndex": 3},
+                               "rule": {"condition": {"type": "ONE_OF_LIST", "values": [
+                                   {"userEnteredValue": "yes"}, {"userEnteredValue": "no"}]}, "strict": True}}}])
+    assert "note" not in emulator.cell(KEY, "Rules", "G1")
+    asked = len(emulator.requests())
+    result = init(KEY)
+    assert result.exit_code == 0, result.output
+    assert "Rules: updated (1 note)" in result.output
+    writes = [e for e in emulator.requests()[asked:] if e["api"].endswith("batchUpdate")]
+    assert len(writes) == 1
+    assert emulator.cell(KEY, "Rules", "G1")["note"] == value_note
+    assert emulator.data_validations(KEY, "Rules")["C2"]["condition"]["type"] == "BOOLEAN"
+    assert "already set up" in init(KEY).output
 
 
 def assert_set_up(emulator, status_col=5):

@@ -227,26 +227,26 @@ class WritePlan:
         return lines
 
 
-# What a tab's ``counts`` count, said with the number: English writes "{n} {key}" for any n
-# (as before), Polish takes the form the number asks for. A key missing here is shown as is.
+# What a tab's ``counts`` count, said with the number in the form it asks for ("1 note",
+# "2 notes"; "2 notatki", "5 notatek"). A key missing here is shown as is.
 _COUNTED = {
     "new": lambda n: ngettext("{n} new", "{n} new", n),
     "updated": lambda n: ngettext("{n} updated", "{n} updated", n),
     "restated": lambda n: ngettext("{n} restated", "{n} restated", n),
-    "duplicates removed": lambda n: ngettext("{n} duplicates removed", "{n} duplicates removed", n),
-    "dates retyped": lambda n: ngettext("{n} dates retyped", "{n} dates retyped", n),
+    "duplicates removed": lambda n: ngettext("{n} duplicate removed", "{n} duplicates removed", n),
+    "dates retyped": lambda n: ngettext("{n} date retyped", "{n} dates retyped", n),
     "older than history_keep removed": lambda n: ngettext("{n} older than history_keep removed",
                                                           "{n} older than history_keep removed", n),
-    "delivery states": lambda n: ngettext("{n} delivery states", "{n} delivery states", n),
+    "delivery states": lambda n: ngettext("{n} delivery state", "{n} delivery states", n),
     "refused": lambda n: ngettext("{n} refused", "{n} refused", n),
-    "rows": lambda n: ngettext("{n} rows", "{n} rows", n),
-    "rules": lambda n: ngettext("{n} rules", "{n} rules", n),
-    "cleared rows": lambda n: ngettext("{n} cleared rows", "{n} cleared rows", n),
-    "new columns": lambda n: ngettext("{n} new columns", "{n} new columns", n),
-    "example rows": lambda n: ngettext("{n} example rows", "{n} example rows", n),
-    "example rules": lambda n: ngettext("{n} example rules", "{n} example rules", n),
-    "notes": lambda n: ngettext("{n} notes", "{n} notes", n),
-    "headers": lambda n: ngettext("{n} headers", "{n} headers", n),
+    "rows": lambda n: ngettext("{n} row", "{n} rows", n),
+    "rules": lambda n: ngettext("{n} rule", "{n} rules", n),
+    "cleared rows": lambda n: ngettext("{n} cleared row", "{n} cleared rows", n),
+    "new columns": lambda n: ngettext("{n} new column", "{n} new columns", n),
+    "example rows": lambda n: ngettext("{n} example row", "{n} example rows", n),
+    "example rules": lambda n: ngettext("{n} example rule", "{n} example rules", n),
+    "notes": lambda n: ngettext("{n} note", "{n} notes", n),
+    "headers": lambda n: ngettext("{n} header", "{n} headers", n),
 }
 
 

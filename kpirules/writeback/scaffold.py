@@ -129,10 +129,13 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
     tab = TabPlan(title=raw.sheet or title, header_row=raw.header_row)
     cols = locate(raw, ENGINE_COLUMNS)
     header_cells(tab, cols, ENGINE_NOTES, WIDTHS)
+    present = (formatting or {}).get("notes")  # None: not known (an xlsx: prune_existing)
     for label, col in cols.at.items():
-        if label not in cols.added:
+        if label not in cols.added and (present is None or present.get(col) != ENGINE_NOTES[label]):
             tab.notes[(raw.header_row, col)] = ENGINE_NOTES[label]
-    if "enabled" in headers:
+    # A checkbox already there (a Google Sheet set up before) is kept as it is.
+    checkbox = (formatting or {}).get("validations", {}).get(headers.index("enabled") if "enabled" in headers else -1)
+    if "enabled" in headers and (checkbox or {}).get("condition", {}).get("type") != "BOOLEAN":
         col = headers.index("enabled")
         tab.validations.append(Validation(col, raw.header_row + 1, raw.header_row + DROPDOWN_ROWS,
                                           ENABLED_VALUES, checkbox=sheets))
@@ -265,7 +268,11 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         wb = conn.read(data_tab=titles[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
     tabs = {wanted[1]: wb.rules, **{n: wb.extra_tabs.get(n) for n in wanted[2:]}}
     tabs[wanted[0]] = wb.data if has_data else None
-    formatting = conn.sheet_formatting() if SHEET_FORMATTING in capabilities(conn) else None
+    formatting = None
+    if SHEET_FORMATTING in capabilities(conn):
+        rules = wb.rules  # its header row's notes too, when the tab is there
+        formatting = conn.sheet_formatting({rules.sheet: rules.header_row} if rules is not None and rules.sheet
+                                           else None)
     plan = init_plan(tabs, **names, date_column=settings.date_column, has_data_tab=has_data, sheets=True,
                      formatting=formatting)
     if not dry_run and not plan.empty:
