@@ -13,7 +13,6 @@ RSS and the load average. Nothing here is asserted by a test; results are not co
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -27,15 +26,10 @@ from measure import baseline_cli, checkout_env, compile_bytecode, kpirules_cli, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("size", choices=["S", "M", "L", "10M", "SEG50k"])
-    parser.add_argument("rules", type=int)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = generate.case_parser(__doc__, repeat=5)
     parser.add_argument("--before", metavar="CHECKOUT", help="another checkout's kpirules, run in turn")
     args = parser.parse_args(argv)
-    csv = generate.generate_data(args.size, args.seed)
-    kpi = generate.write_rules(args.rules, args.seed, args.size)
+    csv, kpi = generate.case_files(args)
     as_of = generate.AS_OF.isoformat()
     compile_bytecode()
     check = [kpirules_cli(), "check", str(csv), "--rules", str(kpi), "--as-of", as_of, "--format", "json"]

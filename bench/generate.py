@@ -292,6 +292,23 @@ def write_rules(count: int, seed: int = 1, size: str | None = None) -> Path:
     return path
 
 
+def case_parser(doc: str, *, repeat: int | None = 3) -> argparse.ArgumentParser:
+    """The arguments of a script measuring one case: SIZE RULES [--repeat N] [--seed N]
+    (``repeat=None``: no --repeat); the script adds its own. ``doc``: its docstring."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("size", choices=list(SIZES))
+    parser.add_argument("rules", type=int)
+    if repeat is not None:
+        parser.add_argument("--repeat", type=int, default=repeat)
+    parser.add_argument("--seed", type=int, default=1)
+    return parser
+
+
+def case_files(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The data and rules files of the case ``case_parser`` parsed, made when missing."""
+    return generate_data(args.size, args.seed), write_rules(args.rules, args.seed, args.size)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="S,M,L")

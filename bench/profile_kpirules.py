@@ -13,7 +13,6 @@ time goes.
 
 from __future__ import annotations
 
-import argparse
 import cProfile
 import io
 import pstats
@@ -98,10 +97,7 @@ def imports(size: str, rules: int, seed: int, top: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("size", choices=list(generate.SIZES))
-    parser.add_argument("rules", type=int)
-    parser.add_argument("--seed", type=int, default=1)
+    parser = generate.case_parser(__doc__, repeat=None)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--imports", action="store_true")
     parser.add_argument("--no-profile", action="store_true", help="stage times only")

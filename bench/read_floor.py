@@ -24,7 +24,6 @@ Nothing here is asserted; it explains bench/run.py's 10M row (bench/README.md).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -99,13 +98,8 @@ def peer(csv: Path, kpi: Path) -> tuple[float, float]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("size", choices=["S", "M", "L", "10M", "SEG50k"])
-    ap.add_argument("rules", type=int)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
-    csv, kpi = generate.generate_data(a.size, a.seed), generate.write_rules(a.rules, a.seed, a.size)
+    a = generate.case_parser(__doc__).parse_args()
+    csv, kpi = generate.case_files(a)
     macros, cube, typed_source, columns = cube_statements(csv, kpi)
     text_source = typed_source.replace("'DOUBLE'", "'VARCHAR'")
     jobs = {

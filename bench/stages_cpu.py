@@ -11,7 +11,6 @@ Point PYTHONPATH at another checkout to time that one the same way."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import gc
 import io
@@ -25,12 +24,7 @@ import generate  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("size", choices=["S", "M", "L", "10M", "SEG50k"])
-    ap.add_argument("rules", type=int)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--seed", type=int, default=1)
-    a = ap.parse_args()
+    a = generate.case_parser(__doc__).parse_args()
 
     import kpirules
     from kpirules import engine, parser
@@ -39,7 +33,7 @@ def main() -> None:
     from kpirules.completeness import Extents
     from kpirules.plan import build_plan
 
-    csv, kpi = generate.generate_data(a.size, a.seed), generate.write_rules(a.rules, a.seed, a.size)
+    csv, kpi = generate.case_files(a)
     text = kpi.read_text(encoding="utf-8")
     table = csv_table(csv, backend="duckdb")
     best: dict[str, float] = {}
