@@ -18,7 +18,7 @@ from typing import Any
 from kpirules import ast
 from kpirules.aggregate_functions import AGGREGATES
 from kpirules.evaluation import evaluate
-from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, sparkline  # noqa: F401
+from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, rows_text, sparkline  # noqa: F401
 from kpirules.i18n import N_, _, ngettext
 from kpirules.results import Detail, Period, RuleResult, Status
 
@@ -162,11 +162,7 @@ def inner_unit(expr: ast.Node, value: float | None, unit: str | None) -> str | N
 
 
 def _counted(detail: Detail) -> str:
-    from kpirules.i18n import number_text
-
-    days = ngettext("{n} day", "{n} days", detail.days).format(n=detail.days)
-    return ngettext("{n} row on {days}", "{n} rows on {days}", detail.rows).format(
-        n=number_text(f"{detail.rows:,}"), days=days)
+    return rows_text(detail.rows, detail.days, always_rows=True)
 
 
 _HOLDS = {"PASS": N_("holds"), "WARN": N_("holds"), "FAIL": N_("does not hold")}

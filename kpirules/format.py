@@ -343,25 +343,26 @@ def terms_numbers(terms: Sequence[tuple[str, float | None]], where: str) -> str:
     return f"{parts}, {where}" if parts else where
 
 
-def rows_text(rows: int, days: int) -> str:
-    """``56 rows on 7 days``, or ``7 days`` when there is one row a day."""
-    key = (rows, days, i18n.language())  # a few pairs, said by every rule of a sum
+def rows_text(rows: int, days: int, *, always_rows: bool = False) -> str:
+    """``1,056 rows on 7 days``, or ``7 days`` when there is one row a day (unless
+    ``always_rows``: explain's "counted" line)."""
+    key = (rows, days, always_rows, i18n.language())  # a few pairs, said by every rule of a sum
     text = _ROWS_TEXTS.get(key)
     if text is None:
         if len(_ROWS_TEXTS) > 10_000:  # a long-lived process: start over, never grow
             _ROWS_TEXTS.clear()
-        text = _ROWS_TEXTS[key] = _rows_text(rows, days)
+        text = _ROWS_TEXTS[key] = _rows_text(rows, days, always_rows)
     return text
 
 
-_ROWS_TEXTS: dict[tuple[int, int, str], str] = {}
+_ROWS_TEXTS: dict[tuple[int, int, bool, str], str] = {}
 
 
-def _rows_text(rows: int, days: int) -> str:
-    text = ngettext("{n} day", "{n} days", days).format(n=days)
-    if rows == days:
+def _rows_text(rows: int, days: int, always_rows: bool) -> str:
+    text = ngettext("{n} day", "{n} days", days).format(n=number_text(f"{days:,}"))
+    if rows == days and not always_rows:
         return text
-    return ngettext("{n} row on {days}", "{n} rows on {days}", rows).format(n=rows, days=text)
+    return ngettext("{n} row on {days}", "{n} rows on {days}", rows).format(n=number_text(f"{rows:,}"), days=text)
 
 
 def _judged(status: str, value: str, target: str) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kpirules.format import expr_text, format_value, period_text
+from kpirules.format import expr_text, format_value, period_text, rows_text
+from kpirules.i18n import speaking
 from kpirules.parser import parse_rule
 from kpirules.results import Period
 
@@ -25,6 +26,15 @@ CONFORMANCE = Path(__file__).parent / "conformance"
 ])
 def test_format_value(value, unit, against, expected):
     assert format_value(value, unit, against=against) == expected
+
+
+def test_row_counts_are_grouped_as_every_other_number_in_a_message():
+    assert rows_text(31_000, 31) == "31,000 rows on 31 days"
+    assert rows_text(7, 7) == "7 days"  # one row a day: the days say it
+    assert rows_text(7, 7, always_rows=True) == "7 rows on 7 days"  # explain's "counted"
+    assert rows_text(1, 1) == "1 day"
+    with speaking("pl"):
+        assert rows_text(31_000, 31) == "31\u00a0000 wierszy (31 dni)"
 
 
 def test_period_text():
