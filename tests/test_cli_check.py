@@ -74,6 +74,17 @@ def test_broken_rule_is_an_error_result_and_the_others_still_run(files, tmp_path
     assert "signups" in typo["error"]["message"] + typo["error"].get("suggestion", "")
 
 
+def test_the_table_says_where_a_broken_rule_is_so_an_editor_can_jump_there(files, tmp_path):
+    data, _ = files
+    rules = tmp_path / "bad.kpi"
+    rules.write_text("ok: signups >= 10 weekly\ntypo: signup / visits >= 2% weekly\n", encoding="utf-8")
+    res = invoke("check", str(data), "--rules", str(rules), "--as-of", "2026-11-26")
+    lines = res.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("ERROR   typo"))
+    assert lines[at + 1:at + 4] == [f"    {rules}:2:7", "    typo: signup / visits >= 2% weekly",
+                                    "          ^^^^^^"]
+
+
 def test_bad_cell_is_reported_by_cell_and_affects_only_its_rules(tmp_path):
     # `n/a` is a blank now (issue 10: exports write missing values so); text is still bad.
     data = tmp_path / "data.csv"
@@ -142,3 +153,22 @@ def test_settings_tab_names_the_date_column():
     results = json.loads(res.output)["results"]
     assert results[0]["name"] == "Konwersja zapisów" and results[0]["status"] == "PASS"
     assert {r["status"] for r in results} == {"PASS", "WARN"}
+
+
+def test_a_broken_rule_in_the_rules_tab_is_named_by_its_cell(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    data = wb.active
+    data.title = "Data"
+    for row in DATA.splitlines():
+        data.append(row.split(","))
+    rules = wb.create_sheet("Rules")
+    rules.append(["Name", "Rule"])
+    rules.append(["ok", "count(visits) >= 1 weekly"])
+    rules.append(["typo", "signup / visits >= 2% weekly"])
+    wb.save(tmp_path / "kpis.xlsx")
+    res = invoke("check", str(tmp_path / "kpis.xlsx"), "--as-of", "2026-11-26")
+    lines = res.output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("ERROR   typo"))
+    assert lines[at + 1] == "    Rules!B3"

@@ -89,6 +89,8 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
         # numbers it came from and the period.
         lines.append(f"{shown[r.status]} {name:<{width}}  {r.message}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
+            if r.error.cell or (r.error.file and r.error.line is not None):
+                lines.append("    " + r.error.location())  # file:line:col, where an editor jumps
             lines.append(r.error.caret())
         if len(lines) >= 1000:  # a write (and flush) a thousand lines, not one a line
             echo("\n".join(lines))
