@@ -345,15 +345,19 @@ def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
 
 
 def numbers(result: RuleResult) -> str:
-    """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
-    from kpirules.format import format_threshold, format_value, period_text, plural
+    """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change(),
+    in the run's language (nothing reads it back: it is for people)."""
+    from kpirules.format import _is_last_year, format_threshold, format_value, period_text
+    from kpirules.i18n import _, ngettext, number_text
 
     detail = result.detail
     if detail is None:
         return ""
+
     text = "; ".join(f"{t.label} {format_value(t.value)}" for t in detail.terms)
-    rows = plural(detail.rows, "row")
-    text += f" ({rows}, {plural(detail.days, 'day')})" if text else rows
+    rows = ngettext("{n} row", "{n} rows", detail.rows).format(n=number_text(f"{detail.rows:,}"))
+    days = ngettext("{n} day", "{n} days", detail.days).format(n=number_text(f"{detail.days:,}"))
+    text += f" ({rows}, {days})" if text else rows
     if detail.reason:
         text += f"; {detail.reason}"
     prev = detail.previous
@@ -366,18 +370,20 @@ def numbers(result: RuleResult) -> str:
         text += f"; {detail.baseline}: {format_value(prev.value if prev else None, unit)} ({each})"
     elif prev is not None:
         terms = "; ".join(f"{t.label} {format_value(t.value)}" for t in prev.terms)
-        word = "last year" if detail.baseline and "last year" in detail.baseline else "previous"
-        text += f"; {word} {period_text(prev.period)}: {terms or format_value(prev.value)}"
+        said = (_("last year {period}: {numbers}") if detail.baseline and _is_last_year(detail.baseline)
+                else _("previous {period}: {numbers}"))
+        text += "; " + said.format(period=period_text(prev.period), numbers=terms or format_value(prev.value))
     if detail.pace is not None:
-        text += f"; pace: {detail.pace[0]} of {detail.pace[1]} days"
+        text += "; " + _("pace: {days} of {total} days").format(days=detail.pace[0], total=detail.pace[1])
     for check in result.guards:
-        text += (f"; at least {format_value(check.minimum)} {check.label}"
-                 f"{'' if check.period == result.period else ' in ' + period_text(check.period)}: "
-                 f"{format_value(check.value)}")
+        said = (_("at least {minimum} {label}: {value}") if check.period == result.period else
+                _("at least {minimum} {label} in {period}: {value}"))
+        text += "; " + said.format(minimum=format_value(check.minimum), label=check.label,
+                                   period=period_text(check.period), value=format_value(check.value))
     if result.interval is not None:
         lo, hi = result.interval
-        text += (f"; {format_threshold(result.confidence, '%')} interval "
-                 f"{format_value(lo, '%')}-{format_value(hi, '%')}")
+        text += "; " + _("{level} interval {low}-{high}").format(
+            level=format_threshold(result.confidence, "%"), low=format_value(lo, "%"), high=format_value(hi, "%"))
     return text
 
 

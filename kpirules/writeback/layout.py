@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from kpirules.i18n import header, header_columns, header_keys
+from kpirules.i18n import N_, header, header_columns, header_keys
 from kpirules.names import normalise
 from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
@@ -36,7 +36,7 @@ ENGINE_NOTES = {
                "for a rule with `by`, which segments fail; for a broken rule, the error (the rule "
                "and a caret under the spot are in the cell's note).",
 }
-PROTECTION_NOTE = "kpirules: written by the engine"  # + " (Status)": one protected range a column
+PROTECTION_NOTE = N_("kpirules: written by the engine")  # + " (Status)": one protected range a column
 SET_UP_ROWS = 500  # how far below the header the Status colours reach (init's dropdown too)
 WIDTHS = {"Status": 10, "Value": 15, "Target": 22, "Period": 18, "Checked": 17, "Message": 70}
 
@@ -201,6 +201,23 @@ def set_up(tab: TabPlan, engine: dict[str, int], *, sheets: bool, formatting: di
     if sheets:
         present = {p.get("description") for p in formatting.get("protected_ranges", ())}
         for label, col in engine.items():
-            description = f"{PROTECTION_NOTE} ({label})"
-            if description not in present:
+            description = protection_description(label)
+            if not present & protection_descriptions(label):  # set up before, in either language
                 tab.protected[col] = description
+
+
+def protection_description(label: str, lang: str | None = None) -> str:
+    """The description of the protected range over engine column ``label``, in ``lang``
+    (None: the current language): ``kpirules: written by the engine (Status)``."""
+    from kpirules.i18n import HEADERS_PL, language, speaker
+
+    lang = lang or language()
+    return f"{speaker(lang)(PROTECTION_NOTE)} ({HEADERS_PL.get(label, label) if lang == 'pl' else label})"
+
+
+def protection_descriptions(label: str) -> set[str]:
+    """Its description in every language: a column protected by an English ``init`` is not
+    protected a second time by a Polish one, nor the reverse."""
+    from kpirules.i18n import LANGUAGES
+
+    return {protection_description(label, lang) for lang in LANGUAGES}

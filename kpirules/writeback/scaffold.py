@@ -223,6 +223,28 @@ def init_plan(tabs: dict[str, RawTable | None], *, data_tab_name: str = "Data", 
     return plan
 
 
+def speak_as_the_workbook(asked: str | None, settings_tab: RawTable | None, locale: str | None = None) -> str:
+    """The language ``init`` writes its headers, notes and example comment in, and says what
+    it did in: it has no ``--lang`` of its own (docs/spec/cli.md), so the settings decide:
+    a settings file's ``language`` (``asked``), else the workbook's Settings tab's, else the
+    Google Sheet's locale, else English. A Settings tab ``init`` cannot read leaves English
+    (its problems are ``run``'s to report)."""
+    from types import SimpleNamespace
+
+    from kpirules.i18n import resolve
+
+    if not asked and settings_tab is not None:
+        from kpirules.config import SETTING_NAMES
+        from kpirules.config_sources import tab_layer
+
+        try:
+            asked = tab_layer(settings_tab, settings_tab.sheet or "Settings", known=SETTING_NAMES).data.get("language")
+        except (ValueError, SourceError):
+            asked = None
+    return resolve(None, SimpleNamespace(language=asked if isinstance(asked, str) else None),
+                   SimpleNamespace(locale=locale))
+
+
 def _formatting_of(formatting: dict[str, dict] | None, title: str) -> dict | None:
     if not formatting:
         return None
@@ -247,7 +269,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
               names["alerts_tab_name"], SETTINGS_TAB)
     is_xlsx = connector == "xlsx" or (connector is None and source.lower().endswith((".xlsx", ".xlsm")))
     if is_xlsx:
-        return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run)
+        return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run, language=settings.language)
     conn = open_source(source, connector=connector, **options)
     if WRITE_SHEET not in capabilities(conn):
         raise SourceError(_("`kpirules init` sets up an .xlsx workbook or a Google Sheet, not {source}").format(
@@ -265,6 +287,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         wb = conn.read(data_tab=titles[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
     tabs = {wanted[1]: wb.rules, **{n: wb.extra_tabs.get(n) for n in wanted[2:]}}
     tabs[wanted[0]] = wb.data if has_data else None
+    speak_as_the_workbook(settings.language, tabs.get(SETTINGS_TAB), getattr(wb, "locale", None))
     formatting = conn.sheet_formatting() if SHEET_FORMATTING in capabilities(conn) else None
     plan = init_plan(tabs, **names, date_column=settings.date_column, has_data_tab=has_data, sheets=True,
                      formatting=formatting)
@@ -276,7 +299,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
 
 
 def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str, *,
-               dry_run: bool) -> WritePlan:
+               dry_run: bool, language: str | None = None) -> WritePlan:
     import contextlib
 
     from kpirules.connectors.xlsx_file import read_tab
@@ -290,6 +313,7 @@ def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str
         if not os.path.exists(path):
             from openpyxl import Workbook
 
+            speak_as_the_workbook(language, None)
             plan = init_plan({}, **names, date_column=date_column, has_data_tab=False)
             if not dry_run:
                 wb = Workbook()
@@ -302,6 +326,7 @@ def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str
         for name in wanted:
             ws = xlsx.find_sheet(wb, name)
             tabs[name] = read_tab(ws, ws.title) if ws is not None else None
+        speak_as_the_workbook(language, tabs[wanted[-1]])
         plan = init_plan(tabs, **names, date_column=date_column, has_data_tab=tabs[wanted[0]] is not None)
         xlsx.prune_existing(wb, plan)
         if not dry_run and not plan.empty:
