@@ -187,3 +187,39 @@ def test_a_late_metrics_owed_alert_is_delivered_once_after_the_language_changes(
         assert len(hook.taken()) == before + 2  # said once
     finally:
         hook.close()
+
+
+def test_on_a_google_sheet_polish_owed_alerts_are_delivered_after_a_switch_to_english(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from test_run_common import AS_OF
+    from test_run_sheets import KEY, make_sheet, rules_tab
+
+    from kpirules.cli.main import cli
+    from kpirules_emulator.sheets import SheetsEmulator
+
+    endpoint = Endpoint()
+    config = tmp_path / "kpirules.toml"
+    args = ["run", KEY, "--as-of", AS_OF.isoformat(), "--config", str(config)]
+    try:
+        with SheetsEmulator() as emu:
+            monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
+            make_sheet(emu, rules=rules_tab(rules=CLEAN))
+            settings(config, "pl", endpoint.url)
+            first = CliRunner().invoke(cli, args)
+            assert first.exit_code == 5, first.output
+            rows = emu.values(KEY, "Alerts")
+            head = rows[0]
+            owed = [dict(zip(head, r)) for r in rows[1:]]
+            assert [r["Powiadomiono"] for r in owed] == failed_cells("pl", endpoint.url, len(owed))
+            settings(config, "en", endpoint.url)
+            endpoint.status = 200
+            second = CliRunner().invoke(cli, args)
+            assert second.exit_code == 1, second.output
+            keys = sorted(h["Idempotency-Key"] for h, _ in endpoint.taken())
+            assert keys == sorted(delivery_key(r["Key"], "bi") for r in owed)
+            after = [dict(zip(head, r)) for r in emu.values(KEY, "Alerts")[1:]]
+            assert [r["Powiadomiono"] for r in after] == ["webhook bi: sent"] * len(owed)
+            assert CliRunner().invoke(cli, args).exit_code == 1
+            assert len(endpoint.taken()) == len(owed)
+    finally:
+        endpoint.close()

@@ -2,8 +2,10 @@
 
 The delivery state lives with the alert, in its Alerts row: the ``Key`` column holds the
 alert's stable key and ``Notified`` one state per channel (``webhook bi: sent; slack team:
-FAILED after 3 tries: ... (owed)``). A run writes a new alert's row as *owed* to every
-channel that covers it before sending anything, sends, then records what each channel did.
+FAILED after 3 tries: ... (owed)``), in the run's language (``STATE_WORDS``: a Polish run
+writes ``wysłano`` and ``NIE WYSŁANO ... (do wysłania)``) and read back in either. A run
+writes a new alert's row as *owed* to every channel that covers it before sending anything,
+sends, then records what each channel did.
 Every run first delivers what earlier runs still owe (oldest first, at most
 ``MAX_OWED_PER_RUN``, saying when the alert was raised), as long as it is not older than the
 ``owed_for`` setting. So a channel that is down for a night loses nothing: the next run
