@@ -78,9 +78,33 @@ def test_init_writes_the_settings_comment_in_the_language_of_the_settings_file(t
     assert tab_rows(en, "Settings")[1][0].startswith("# Settings for kpirules run. Rows whose key starts with #")
     assert tab_rows(pl, "Settings")[2:] == tab_rows(en, "Settings")[2:]  # setting names stay as written
     assert tab_rows(pl, "History")[0][0] == "Reguła" and tab_rows(en, "History")[0][0] == "Rule"
+    # Every note on a header the engine writes is Polish too; English stays as it was.
+    book = openpyxl.load_workbook(pl)
+    rules = book["Rules"]
+    notes = {c.value: c.comment.text for c in rules[1] if c.comment is not None}
+    assert notes["Stan"].startswith("Wypełnia kpirules run: PASS, WARN, FAIL, NO_DATA (brak wierszy")
+    assert notes["Enabled"] == "yes albo no: reguła ustawiona na no jest pomijana (jej Stan pokazuje OFF)."
+    assert book["History"]["H1"].value == "Liczby"
+    assert book["History"]["H1"].comment.text == "Liczby, z których wyszła wartość: każdy agregat, wiersze i dni."
+    alerts = {c.value: c.comment.text for c in book["Alerts"][1] if c.comment is not None}
+    assert alerts["Powiadomiono"].startswith("Dostarczenie przez każdy kanał: do wysłania, wysłano albo NIE WYSŁANO")
+    described = [r[4] for r in tab_rows(pl, "Rules")[1:] if r[1]]
+    assert described[0] == "Wczoraj są dane signups: eksport albo synchronizacja działa."
+    assert [r[4] for r in tab_rows(en, "Rules")[1:] if r[1]][0] == (
+        "Yesterday has signups data: the export or sync is working.")
+    english = openpyxl.load_workbook(en)
+    assert english["History"]["H1"].comment.text == "The numbers the value came from: each aggregate, rows and days."
+    again = CliRunner().invoke(cli, ["init", str(pl), "--config", polish(tmp_path)])
+    assert again.exit_code == 0 and "wszystko jest już przygotowane; nie ma nic do zrobienia" in again.output
     # The comment is a comment in either language: a run reads no setting from it.
+    head = tab_rows(pl, "Rules")[0]
+    assert head == ["Name", "Rule", "Enabled", "Owner", "Description", "Stan", "Wartość", "Próg docelowy", "Okres",
+                    "Sprawdzono", "Komunikat"]
     ran = CliRunner().invoke(cli, ["run", str(pl), "--as-of", AS_OF.isoformat(), "--config", polish(tmp_path)])
-    assert "Ustawienia" not in ran.output and "unknown setting" not in ran.output
+    assert "Ustawienia" not in ran.output and "nieznane ustawienie" not in ran.output, ran.output
+    rules = tab_rows(pl, "Rules")
+    assert rules[0] == head  # the run found its Polish columns: none added
+    assert all(r[5] for r in rules[1:] if r[1])  # and wrote every rule's Stan
 
 
 def test_init_speaks_the_language_of_the_workbooks_settings_tab(tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from kpirules.errors import SourceError
+from kpirules.i18n import N_
 from kpirules.names import normalise
 from kpirules.results import RuleResult, Status
 from kpirules.writeback.layout import cell_text, header_cells, locate, number_out
@@ -31,17 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 HISTORY_COLUMNS = ("Rule", "Segment", "Period start", "Period end", "Status", "Value",
                    "Threshold", "Numbers", "Checked at", "Restated")
 HISTORY_NOTES = {
-    "Rule": "The rule's name (Rules tab). Rows are keyed by Rule, Segment, Period start and Period end.",
-    "Segment": "For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise.",
-    "Period start": "First day of the period evaluated.",
-    "Period end": "Last day of the period evaluated (inclusive).",
-    "Status": "PASS, WARN, FAIL, INCONCLUSIVE (too few to judge) or NO_DATA for this period.",
-    "Value": "The value the rule computed.",
-    "Threshold": "The threshold it was compared with.",
-    "Numbers": "The numbers the value came from: each aggregate, rows and days.",
-    "Checked at": "When this row was last evaluated; later runs re-check recent periods.",
-    "Restated": "Set when a later run found a different status for this period (late data): "
-                "the status it had before.",
+    "Rule": N_("The rule's name (Rules tab). Rows are keyed by Rule, Segment, Period start and Period end."),
+    "Segment": N_("For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise."),
+    "Period start": N_("First day of the period evaluated."),
+    "Period end": N_("Last day of the period evaluated (inclusive)."),
+    "Status": N_("PASS, WARN, FAIL, INCONCLUSIVE (too few to judge) or NO_DATA for this period."),
+    "Value": N_("The value the rule computed."),
+    "Threshold": N_("The threshold it was compared with."),
+    "Numbers": N_("The numbers the value came from: each aggregate, rows and days."),
+    "Checked at": N_("When this row was last evaluated; later runs re-check recent periods."),
+    "Restated": N_("Set when a later run found a different status for this period (late data): "
+                   "the status it had before."),
 }
 HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 12, "Status": 10,
                   "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}

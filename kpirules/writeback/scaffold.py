@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from kpirules.ast import RESERVED_WORDS
 from kpirules.errors import SourceError, without_passwords
-from kpirules.i18n import _, header_columns
+from kpirules.i18n import _, header, header_columns
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
@@ -53,8 +53,8 @@ def column_kinds(data: RawTable | None, date_column: str = "date") -> tuple[list
     if data is None:
         return [], []
     metrics, dims = [], []
-    for i, header in enumerate(data.headers):
-        name = normalise(header) if header not in (None, "") else ""
+    for i, head in enumerate(data.headers):
+        name = normalise(head) if head not in (None, "") else ""
         if not name or name == normalise(date_column) or name in RESERVED or not name[0].isalpha():
             continue
         cells = [r[i] for r in data.rows[:300] if i < len(r) and r[i] not in (None, "")]
@@ -86,21 +86,22 @@ def example_rules(data: RawTable | None, date_column: str = "date") -> list[tupl
     rows: list[tuple[str, str, str, str]] = []
     m1 = metrics[0]
     rows.append((f"{m1}_arrives", f"count({m1}) >= 1 daily", "yes",
-                 f"Yesterday has {m1} data: the export or sync is working."))
+                 _("Yesterday has {metric} data: the export or sync is working.").format(metric=m1)))
     if outcomes:
         o1 = outcomes[0]
         rows.append((f"{o1}_week_over_week", f"change({o1}) >= -20% weekly warn at -10%", "yes",
-                     f"{o1} last week fell no more than 20% (warn beyond 10%) against the week before."))
+                     _("{metric} last week fell no more than 20% (warn beyond 10%) against the week before.").format(
+                         metric=o1)))
     ratio = next(((vocabulary.lookup(m).outcome, m, vocabulary.lookup(m).target) for m in metrics
                   if vocabulary.lookup(m) is not None and vocabulary.lookup(m).outcome in metrics), None)
     if ratio is not None:
         outcome, activity, target = ratio
         rows.append((f"{outcome}_per_{activity}", f"{outcome} / {activity} >= {target} weekly", "no",
-                     f"Of the {activity}, how many became {outcome}. Set the threshold to what a good "
-                     "week looks like, then set Enabled to yes."))
+                     _("Of the {activity}, how many became {outcome}. Set the threshold to what a good "
+                       "week looks like, then set Enabled to yes.").format(activity=activity, outcome=outcome)))
     if dims and outcomes:
         rows.append((f"{outcomes[0]}_by_{dims[0]}", f"change({outcomes[0]}) >= -30% weekly by {dims[0]}", "no",
-                     f"One result per {dims[0]}: which ones dropped by more than 30%."))
+                     _("One result per {dimension}: which ones dropped by more than 30%.").format(dimension=dims[0])))
     valid = []
     for row in rows:
         try:
@@ -131,7 +132,7 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
     header_cells(tab, cols, ENGINE_NOTES, WIDTHS)
     for label, col in cols.at.items():
         if label not in cols.added:
-            tab.notes[(raw.header_row, col)] = ENGINE_NOTES[label]
+            tab.notes[(raw.header_row, col)] = _(ENGINE_NOTES[label])
     if "enabled" in headers:
         col = headers.index("enabled")
         tab.validations.append(Validation(col, raw.header_row + 1, raw.header_row + DROPDOWN_ROWS,
@@ -151,11 +152,13 @@ def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, creat
     tab = TabPlan(title=title, create=create, freeze_header=True, freeze_existing=not create)
     labels = USER_COLUMNS + ENGINE_COLUMNS
     for col, label in enumerate(labels):
-        note = ENGINE_NOTES.get(label)
+        note = _(ENGINE_NOTES[label]) if label in ENGINE_NOTES else None
         if label == "Enabled":
-            note = ("Ticked: the rule runs; unticked: it is skipped (its Status shows OFF). yes and no "
-                    "work too." if sheets else "yes or no: a rule set to no is skipped (its Status shows OFF).")
-        tab.set(1, col, Out(label, HEADER, note=note))
+            note = (_("Ticked: the rule runs; unticked: it is skipped (its Status shows OFF). yes and no "
+                      "work too.") if sheets else _("yes or no: a rule set to no is skipped (its Status shows OFF)."))
+        # The engine's columns in the language of the run that writes them (as ``run`` adds
+        # them); the user's columns as the rules reader knows them.
+        tab.set(1, col, Out(header(label) if label in ENGINE_COLUMNS else label, HEADER, note=note))
         tab.widths[col] = USER_WIDTHS.get(label) or WIDTHS[label]
     examples = example_rules(data, date_column)
     for i, (name, rule, enabled, description) in enumerate(examples):
