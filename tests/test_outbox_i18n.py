@@ -56,6 +56,8 @@ def test_every_owed_alert_is_delivered_once_whatever_language_wrote_its_row(tmp_
         keys = sorted(h["Idempotency-Key"] for h, _ in endpoint.taken())
         assert keys == expected  # every owed alert, each once, with its key
         assert all(b["raised_at"] for _, b in endpoint.taken())
+        # Each rebuilt from its row, its period too, whichever language wrote it (16–22.11.2026).
+        assert {(b["period"]["start"], b["period"]["end"]) for _, b in endpoint.taken()} == {("2026-11-16", "2026-11-22")}
         after = alert_rows(book)
         assert len(after) == len(rows)  # the same alerts, delivered: no new row
         sent = {"en": "webhook bi: sent", "pl": "webhook bi: wysłano"}[second]

@@ -258,7 +258,13 @@ def owed_alert(row: OwedRow, *, link: str | None):
 
 
 def _period(text: str) -> tuple[dt.date, dt.date] | None:
-    """``period_text``'s inverse: 2026-11-16..22, 2026-10-29..11-25, 2026-12-29..2027-01-04."""
+    """``period_text``'s inverse: 2026-11-16..22, 2026-10-29..11-25, 2026-12-29..2027-01-04,
+    and as a Polish run writes them (16–22.11.2026: ``i18n.read_period_text``)."""
+    from kpirules.i18n import read_period_text
+
+    polish = read_period_text(text)
+    if polish is not None:
+        return polish
     try:
         if ".." not in text:
             day = dt.date.fromisoformat(text)
