@@ -266,6 +266,27 @@ def period_text(start: dt.date, end: dt.date) -> str:
     return f"{start.day:02d}\u2013{date_text(end)}"
 
 
+_POLISH_PERIOD = re.compile(r"^(?:(\d{2})(?:\.(\d{2})(?:\.(\d{4}))?)?\u2013)?(\d{2})\.(\d{2})\.(\d{4})$")
+
+
+def read_period_text(text: str) -> tuple[dt.date, dt.date] | None:
+    """``period_text``'s inverse (``16–22.11.2026``, ``29.10–25.11.2026``,
+    ``28.12.2025–03.01.2026``, ``26.11.2026``), for a Polish Alerts row read back; None
+    for any other text."""
+    m = _POLISH_PERIOD.match(text.strip())
+    if m is None:
+        return None
+    day1, month1, year1, day2, month2, year2 = m.groups()
+    try:
+        end = dt.date(int(year2), int(month2), int(day2))
+        if day1 is None:
+            return end, end
+        start = dt.date(int(year1 or year2), int(month1 or month2), int(day1))
+    except ValueError:
+        return None
+    return (start, end) if start <= end else None
+
+
 KEYWORDS = {"_": 1, "N_": 1, "ngettext": 2}  # function -> how many message arguments
 
 

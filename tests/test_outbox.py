@@ -147,27 +147,6 @@ def test_a_channel_down_for_one_run_gets_every_alert_on_the_next_once(tmp_path, 
         endpoint.close()
 
 
-def test_in_a_polish_workbook_owed_alerts_are_delivered_on_the_next_run(tmp_path):
-    # A Polish run writes the Alerts headers in Polish (Powiadomiono for Notified): the
-    # next run must find its owed rows by them, or the alerts would be lost.
-    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
-    endpoint = Endpoint()
-    config = tmp_path / "kpirules.toml"
-    config.write_text('language = "pl"\n' + channel_toml("webhook", endpoint.url, None))
-    try:
-        assert run(book, config).exit_code == 5
-        rows = alert_rows(book)
-        assert len(rows) >= 3 and all(r["Powiadomiono"].endswith("(owed)") for r in rows)
-        endpoint.status = 200
-        second = run(book, config)
-        assert second.exit_code == 1, second.output
-        keys = sorted(h["Idempotency-Key"] for h, _ in endpoint.taken())
-        assert keys == sorted(delivery_key(r["Key"], "bi") for r in rows)  # each once
-        assert all(r["Powiadomiono"] == "webhook bi: sent" for r in alert_rows(book))
-    finally:
-        endpoint.close()
-
-
 def test_no_notify_and_old_rows_are_not_owed_and_owed_for_expires(tmp_path):
     book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
     endpoint = Endpoint()

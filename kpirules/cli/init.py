@@ -43,8 +43,11 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
     """
     from kpirules.config import ConfigError
 
+    if addon_dir:
+        _speak_the_settings_file(config)  # nothing is read yet: the file's language, else English
     if addon_dir and not service_url:
-        click.echo("error: --addon needs --service-url URL: where `kpirules serve` runs (docs/serve.md)", err=True)
+        click.echo(_("error") + ": " + _("--addon needs --service-url URL: where `kpirules serve` runs "
+                                         "(docs/serve.md)"), err=True)
         sys.exit(EXIT_ERROR)
     if addon_dir:
         from kpirules.errors import SourceError
@@ -53,7 +56,7 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
         try:
             service_url = check_service_url(service_url)
         except SourceError as exc:
-            click.echo(f"error: {exc.message}\nhint: {exc.hint}", err=True)
+            click.echo(f"{_('error')}: {exc.message}\n" + _("hint: {hint}").format(hint=exc.hint), err=True)
             sys.exit(EXIT_ERROR)
     from kpirules.writeback.scaffold import init
 
@@ -71,6 +74,20 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
         _print_plan(source, plan, dry_run, quiet)
     if addon_dir and not dry_run:
         _write_addon(source, addon_dir, service_url)
+
+
+def _speak_the_settings_file(config: str | None) -> None:
+    """Speak the language the settings file asks for (``init`` has no ``--lang``), else
+    English; a file that cannot be used says nothing here (``init`` reports it next)."""
+    from kpirules.config import load_settings
+    from kpirules.errors import SourceError
+    from kpirules.i18n import resolve
+
+    resolve(None)
+    try:
+        load_settings(config)  # follows its ``language`` before checking the rest
+    except (ValueError, SourceError):
+        pass
 
 
 def _print_plan(source, plan, dry_run: bool, quiet: bool) -> None:

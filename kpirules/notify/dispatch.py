@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from kpirules.i18n import _
 from kpirules.notify.alert import Alert, title
 from kpirules.notify.transport import Sending, scrub
 
@@ -38,8 +39,6 @@ class Delivery:
 
     def describe(self) -> str:
         """"slack 'team': FAIL conversion: delivered" (for the run's summary)."""
-        from kpirules.i18n import _
-
         head = f"{self.channel_type} {self.channel!r}: {title(self.alert)}"
         if self.ok:
             said = _("{head}: delivered ({detail})") if self.error else _("{head}: delivered")
@@ -113,11 +112,11 @@ def _deliver(channel: ChannelSettings, alerts: list[Alert], sending: Sending) ->
         text: str = _missing(exc)
     except Exception as exc:  # a bug here must not lose the run: report and go on
         # The type only: an exception's text may quote a resolved secret.
-        text = f"internal error: {type(exc).__name__}"
+        text = _("internal error: {error}").format(error=type(exc).__name__)
         log.error("notification channel %r failed: %s", channel.name, text)
         log.debug("notification channel %r failed", channel.name, exc_info=True)
     else:
-        text = "not sent: the channel's sender stopped before it"
+        text = _("not sent: the channel's sender stopped before it")
     sent = {id(d.alert) for d in done}
     return done + [Delivery(channel.name, channel.type, a, False, 0, text) for a in alerts if id(a) not in sent]
 
@@ -172,4 +171,4 @@ def _user_agent() -> str:
 
 def _missing(exc: Exception) -> str:
     name = getattr(exc, "name", "?")
-    return f"not sent: the environment variable {name} is not set (docs/configuration.md, Secrets)"
+    return _("not sent: the environment variable {name} is not set (docs/configuration.md, Secrets)").format(name=name)

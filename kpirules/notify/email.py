@@ -19,7 +19,7 @@ from kpirules.config_channels import ChannelKind, ChannelSettings, MissingEnv, r
 from kpirules.format import plural
 from kpirules.i18n import _
 from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
-from kpirules.notify.transport import Outcome, scrub
+from kpirules.notify.transport import Outcome, after_attempts, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.notify.transport import Sending
@@ -225,27 +225,34 @@ def send_email(msg: EmailMessage, channel: EmailChannel, *, recipients: list[str
             refused = _send_once(msg, channel, sender, recipients, username, password, timeout)
             if refused:
                 # Delivered to the others: a partial success, reported but not retried.
-                bad = ", ".join(f"{addr} ({code})" for addr, (code, _) in refused.items())
-                return Outcome(True, attempt, f"{target} refused some recipients: {bad}")
+                bad = ", ".join(f"{addr} ({code})" for addr, (code, _said) in refused.items())
+                return Outcome(True, attempt, _("{target} refused some recipients: {addresses}").format(
+                    target=target, addresses=bad))
             return Outcome(True, attempt)
         except smtplib.SMTPAuthenticationError as exc:
-            error, retry = f"{target} rejected the login ({exc.smtp_code}); check username and password", False
+            error, retry = _("{target} rejected the login ({code}); check username and password").format(
+                target=target, code=exc.smtp_code), False
         except smtplib.SMTPRecipientsRefused as exc:
-            error, retry = f"{target} refused every recipient: {', '.join(exc.recipients)}", False
+            error, retry = _("{target} refused every recipient: {addresses}").format(
+                target=target, addresses=", ".join(exc.recipients)), False
         except smtplib.SMTPNotSupportedError:
-            error, retry = f"{target} does not offer STARTTLS (set ssl = true for port 465, or starttls = false for a local relay)", False
+            error, retry = _("{target} does not offer STARTTLS (set ssl = true for port 465, or starttls = false for "
+                              "a local relay)").format(target=target), False
         except ssl.SSLCertVerificationError as exc:
-            error, retry = f"the TLS certificate of {target} could not be verified ({exc.verify_message})", False
+            error, retry = _("the TLS certificate of {target} could not be verified ({reason})").format(
+                target=target, reason=exc.verify_message), False
         except smtplib.SMTPResponseException as exc:
             text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            error = f"{target} answered {exc.smtp_code} {' '.join(text.split())[:120]}"
+            error = _("{target} answered {code} {text}").format(target=target, code=exc.smtp_code,
+                                                               text=" ".join(text.split())[:120])
             retry = 400 <= exc.smtp_code < 500
         except (smtplib.SMTPException, OSError) as exc:  # refused, reset, DNS, timeout
             if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
                 # smtplib turns a read timeout into SMTPServerDisconnected
-                error = f"no answer from {target} within {timeout:g} s"
+                error = _("no answer from {target} within {seconds} s").format(target=target, seconds=f"{timeout:g}")
             else:
-                error = f"could not talk to {target} ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+                error = _("could not talk to {target} ({reason})").format(
+                    target=target, reason=getattr(exc, "strerror", None) or type(exc).__name__)
             retry = True
         error = scrub(error, secrets)
         log.info("e-mail via %s failed (attempt %d of %d): %s", target, attempt, max_attempts, error)
@@ -253,8 +260,7 @@ def send_email(msg: EmailMessage, channel: EmailChannel, *, recipients: list[str
             break
         if attempt < max_attempts:
             sleep(backoff * 2 ** (attempt - 1))
-    suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-    return Outcome(False, attempt, f"{error}{suffix}", channel_down=True)
+    return Outcome(False, attempt, after_attempts(error, attempt), channel_down=True)
 
 
 def _send_once(msg: EmailMessage, channel: EmailChannel, sender: str, recipients: list[str],

@@ -68,7 +68,11 @@ def slack_payload(alert: Alert, *, key: str | None = None) -> dict[str, Any]:
 def slack_answer_problem(response: Any) -> str | None:
     """Slack answers 200 "ok"; anything else in a 2xx body is worth reporting."""
     body = (response.text or "").strip()
-    return None if body in ("", "ok") else f"said {body[:80]!r}"
+    if body in ("", "ok"):
+        return None
+    from kpirules.i18n import _
+
+    return _("said {text}").format(text=repr(body[:80]))
 
 
 class SlackChannel(ChannelSettings):

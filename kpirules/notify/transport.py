@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import urlsplit
 
+from kpirules.i18n import N_, _, ngettext
+
 if TYPE_CHECKING:  # pragma: no cover
     from pydantic import SecretStr
 
@@ -22,6 +24,7 @@ log = logging.getLogger("kpirules.notify")
 # on it, so waits are capped and the delivery is reported as failed if it still refuses.
 RETRY_AFTER_MAX = 60.0
 _RETRY_STATUS = {408, 425, 429}
+NO_ANSWER = N_("no answer from {target} within {seconds} s")
 
 
 @dataclass
@@ -138,23 +141,27 @@ def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeou
         try:
             response = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
         except requests.ConnectTimeout:  # before connecting: nothing was sent
-            error, retry, down, maybe = f"no answer from {target} within {timeout:g} s", True, True, False
+            error, retry, down, maybe = _(NO_ANSWER).format(target=target, seconds=f"{timeout:g}"), True, True, False
         except requests.Timeout:  # sent, no answer in time
-            error, retry, down, maybe = f"no answer from {target} within {timeout:g} s", True, True, True
+            error, retry, down, maybe = _(NO_ANSWER).format(target=target, seconds=f"{timeout:g}"), True, True, True
         except requests.ConnectionError as exc:
-            error, retry, down = f"could not connect to {target} ({_reason(exc)})", True, True
-            maybe = not _never_connected(exc)
+            error = _("could not connect to {target} ({reason})").format(target=target, reason=_reason(exc))
+            retry, down, maybe = True, True, not _never_connected(exc)
         except requests.RequestException as exc:  # invalid URL, bad header...: retrying cannot help
-            error, retry, down, maybe = f"could not send to {target} ({type(exc).__name__})", False, True, False
+            error = _("could not send to {target} ({reason})").format(target=target, reason=type(exc).__name__)
+            retry, down, maybe = False, True, False
         else:
             status = response.status_code
             if 200 <= status < 300:
                 problem = check(response) if check else None
                 if problem is None:
                     return Outcome(True, attempt, status=status)
-                return Outcome(False, attempt, scrub(f"{target} answered {status} but {problem}", secrets), status)
+                said = _("{target} answered {status} but {problem}").format(target=target, status=status,
+                                                                             problem=problem)
+                return Outcome(False, attempt, scrub(said, secrets), status)
             snippet = " ".join((response.text or "").split())[:120]
-            error = f"{target} answered HTTP {status}" + (f": {snippet}" if snippet else "")
+            error = _("{target} answered HTTP {status}").format(target=target, status=status) + (
+                f": {snippet}" if snippet else "")
             retry = status in _RETRY_STATUS or status >= 500
             down = status in (401, 403, 404, 410) or retry
             # 408/425/429/503 say the request was not carried out; another 5xx may have been.
@@ -166,8 +173,15 @@ def post(session: Any, url: str, body: bytes, headers: dict[str, str], *, timeou
             break
         if attempt < max_attempts:
             sleep(wait if wait is not None else backoff * 2 ** (attempt - 1))
-    suffix = f" (after {attempt} attempts)" if attempt > 1 else ""
-    return Outcome(False, attempt, f"{error}{suffix}", status, channel_down=down, maybe_delivered=maybe)
+    return Outcome(False, attempt, after_attempts(str(error), attempt), status, channel_down=down,
+                   maybe_delivered=maybe)
+
+
+def after_attempts(error: str, attempts: int) -> str:
+    """``error``, saying how many attempts it took when more than one."""
+    if attempts <= 1:
+        return error
+    return error + " " + ngettext("(after {n} attempt)", "(after {n} attempts)", attempts).format(n=attempts)
 
 
 # A request for one alert: the body, the headers, and a check of a 2xx answer (or None).
@@ -238,7 +252,8 @@ class Sending:
         down: Outcome | None = None
         for alert in alerts:
             if down is not None:
-                yield alert, Outcome(False, 0, f"not tried: the channel failed earlier in this run ({down.error})")
+                yield alert, Outcome(False, 0, _("not tried: the channel failed earlier in this run ({error})").format(
+                    error=down.error))
                 continue
             body, headers, check = request(alert)
             outcome = post(self.session, url, body, headers, check=check, repeat_safe=self.repeat_safe,

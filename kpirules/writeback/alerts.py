@@ -25,6 +25,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
+from kpirules.i18n import N_
 from kpirules.results import RuleResult, Status
 from kpirules.writeback.history import VERDICTS, History, key_of
 from kpirules.writeback.outbox import ChannelState, OwedRow, render
@@ -40,20 +41,20 @@ ALERT_COLUMNS = ("Time", "Rule", "Segment", "From", "To", "Value", "Threshold", 
                  "Message", "Notified", "Key")
 DATA_RULE = "(data)"  # the Rule cell of data_late / data_recovered rows
 ALERT_NOTES = {
-    "Time": "When kpirules run saw the change.",
-    "Rule": "The rule's name (Rules tab).",
-    "Segment": "For a rule with `by`: the segment whose status changed.",
-    "From": "The status before (empty: the first time the rule was checked).",
-    "To": "The new status. A row is written only when the status changes, never again while it stays.",
-    "Value": "The value that made the change.",
-    "Threshold": "The threshold it was compared with.",
-    "Period": "The period evaluated.",
-    "Message": "What happened, with the numbers.",
-    "Notified": "Each channel's delivery: owed, sent, or FAILED ... (owed): an owed alert is sent "
-                "again by the next run, until the owed_for setting (7 days) passes. On a channel "
-                "that sends no key, '(owed, may have arrived)' is a send that may have arrived, "
-                "and 'possibly a repeat' its later delivery.",
-    "Key": "The alert's key: receivers can drop a repeated delivery by it (Idempotency-Key).",
+    "Time": N_("When kpirules run saw the change."),
+    "Rule": N_("The rule's name (Rules tab)."),
+    "Segment": N_("For a rule with `by`: the segment whose status changed."),
+    "From": N_("The status before (empty: the first time the rule was checked)."),
+    "To": N_("The new status. A row is written only when the status changes, never again while it stays."),
+    "Value": N_("The value that made the change."),
+    "Threshold": N_("The threshold it was compared with."),
+    "Period": N_("The period evaluated."),
+    "Message": N_("What happened, with the numbers."),
+    "Notified": N_("Each channel's delivery: owed, sent, or FAILED ... (owed): an owed alert is sent "
+                   "again by the next run, until the owed_for setting (7 days) passes. On a channel "
+                   "that sends no key, '(owed, may have arrived)' is a send that may have arrived, "
+                   "and 'possibly a repeat' its later delivery."),
+    "Key": N_("The alert's key: receivers can drop a repeated delivery by it (Idempotency-Key)."),
 }
 ALERT_WIDTHS = {"Time": 17, "Rule": 22, "Segment": 24, "From": 9, "To": 9, "Value": 11,
                 "Threshold": 11, "Period": 18, "Message": 90, "Notified": 50, "Key": 18}
@@ -257,7 +258,13 @@ def owed_alert(row: OwedRow, *, link: str | None):
 
 
 def _period(text: str) -> tuple[dt.date, dt.date] | None:
-    """``period_text``'s inverse: 2026-11-16..22, 2026-10-29..11-25, 2026-12-29..2027-01-04."""
+    """``period_text``'s inverse: 2026-11-16..22, 2026-10-29..11-25, 2026-12-29..2027-01-04,
+    and as a Polish run writes them (16–22.11.2026: ``i18n.read_period_text``)."""
+    from kpirules.i18n import read_period_text
+
+    polish = read_period_text(text)
+    if polish is not None:
+        return polish
     try:
         if ".." not in text:
             day = dt.date.fromisoformat(text)

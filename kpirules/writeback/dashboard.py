@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kpirules.i18n import N_
 from kpirules.writeback.plan import (
     HEADER,
     Chart,
@@ -52,8 +53,8 @@ COLUMNS = ("Rule", "Segment", "Trend", "Last value", "Target", "Change", "Status
 WIDTHS = (22, 24, 18, 12, 20, 11, 10, 20)
 PERIODS = 12  # values (and sparkline points) per row
 FIRST_VALUE_COL = len(COLUMNS)  # 0-based: the History values start right of the table
-NOTE = ("Written by kpirules run on every run: do not edit (it is overwritten). Trend: the "
-        "rule's History values, oldest first, from the cells at the end of each row.")
+NOTE = N_("Written by kpirules run on every run: do not edit (it is overwritten). Trend: the "
+          "rule's History values, oldest first, from the cells at the end of each row.")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\[\]*?/\\:]")
 
 
@@ -175,10 +176,10 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
         return tab
     value_col = locate(history.raw, HISTORY_COLUMNS)["Value"]
     points = _Points(history, history_tab, value_col, results, restated, shift=native_charts)
-    from kpirules.i18n import header
+    from kpirules.i18n import _, header
 
     for col, (label, width) in enumerate(zip(COLUMNS, WIDTHS)):
-        tab.set(1, col, Out(header(label), HEADER, note=NOTE if col == 0 else None))
+        tab.set(1, col, Out(header(label), HEADER, note=_(NOTE) if col == 0 else None))
         if raw is None:  # widths once, on a new tab (Sheets grows an existing grid for them)
             tab.widths[col] = width
     tab.set(1, FIRST_VALUE_COL, Out(header("History values, oldest first \u2192"), HEADER))

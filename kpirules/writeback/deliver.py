@@ -46,7 +46,7 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
         record.key = outbox.alert_key(outbox.identity(record), checked)
         record.row = first_row + i
         if not notify:
-            record.note = outbox.NOT_NOTIFIED if settings.notifications else None
+            record.note = outbox.state_words()["no_notify"] if settings.notifications else None
             continue
         kind = _kind(record)
         record.states = [outbox.owed(c) for c in settings.notifications if c.covers(record.result.name, kind)]
@@ -54,6 +54,7 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
     days = duration_days(settings.owed_for)
     limit = None if days is None else now.replace(tzinfo=None) - dt.timedelta(days=days)
     due, last_due = 0, None  # earlier alerts sent this run, and when the last was raised
+    words = outbox.state_words()
     for row in outbox.read_owed(raw, ALERT_COLUMNS):
         states = [outbox.ChannelState(s.channel_type, s.channel, s.text) for s in row.states]
         when = outbox.raised_at(row.raised)
@@ -61,9 +62,9 @@ def prepare_outbox(records: list[AlertRecord], raw: RawTable | None, settings: S
             if not state.owed:
                 continue
             if limit is not None and (when is None or when < limit):
-                state.text = f"not sent: owed for longer than owed_for ({settings.owed_for})"
+                state.text = words["expired"].format(owed_for=settings.owed_for)
             elif state.channel not in channels:
-                state.text = "not sent: the channel is no longer configured"
+                state.text = words["unconfigured"]
         record = AlertRecord(result=None, previous=None, key=row.key, raised=row.raised,  # type: ignore[arg-type]
                              states=states, row=row.row, earlier=row)
         # Over the bound, or a --no-notify run: still owed, left for a later run. The bound

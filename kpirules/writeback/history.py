@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from kpirules.errors import SourceError
+from kpirules.i18n import N_
 from kpirules.names import normalise
 from kpirules.results import RuleResult, Status
 from kpirules.writeback.layout import cell_text, header_cells, locate, number_out
@@ -31,17 +32,17 @@ if TYPE_CHECKING:  # pragma: no cover
 HISTORY_COLUMNS = ("Rule", "Segment", "Period start", "Period end", "Status", "Value",
                    "Threshold", "Numbers", "Checked at", "Restated")
 HISTORY_NOTES = {
-    "Rule": "The rule's name (Rules tab). Rows are keyed by Rule, Segment, Period start and Period end.",
-    "Segment": "For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise.",
-    "Period start": "First day of the period evaluated.",
-    "Period end": "Last day of the period evaluated (inclusive).",
-    "Status": "PASS, WARN, FAIL, INCONCLUSIVE (too few to judge) or NO_DATA for this period.",
-    "Value": "The value the rule computed.",
-    "Threshold": "The threshold it was compared with.",
-    "Numbers": "The numbers the value came from: each aggregate, rows and days.",
-    "Checked at": "When this row was last evaluated; later runs re-check recent periods.",
-    "Restated": "Set when a later run found a different status for this period (late data): "
-                "the status it had before.",
+    "Rule": N_("The rule's name (Rules tab). Rows are keyed by Rule, Segment, Period start and Period end."),
+    "Segment": N_("For a rule with `by`: the segment, e.g. campaign=search_brand. Empty otherwise."),
+    "Period start": N_("First day of the period evaluated."),
+    "Period end": N_("Last day of the period evaluated (inclusive)."),
+    "Status": N_("PASS, WARN, FAIL, INCONCLUSIVE (too few to judge) or NO_DATA for this period."),
+    "Value": N_("The value the rule computed."),
+    "Threshold": N_("The threshold it was compared with."),
+    "Numbers": N_("The numbers the value came from: each aggregate, rows and days."),
+    "Checked at": N_("When this row was last evaluated; later runs re-check recent periods."),
+    "Restated": N_("Set when a later run found a different status for this period (late data): "
+                   "the status it had before."),
 }
 HISTORY_WIDTHS = {"Rule": 22, "Segment": 26, "Period start": 12, "Period end": 12, "Status": 10,
                   "Value": 12, "Threshold": 11, "Numbers": 60, "Checked at": 17, "Restated": 12}
@@ -345,15 +346,19 @@ def _row_cells(result: RuleResult, checked: str) -> dict[str, Out]:
 
 
 def numbers(result: RuleResult) -> str:
-    """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change()."""
-    from kpirules.format import format_threshold, format_value, period_text, plural
+    """``signups 32; visits 1,750 (7 rows, 7 days)``, and the previous period for change(),
+    in the run's language (nothing reads it back: it is for people)."""
+    from kpirules.format import _is_last_year, format_threshold, format_value, period_text
+    from kpirules.i18n import _, ngettext, number_text
 
     detail = result.detail
     if detail is None:
         return ""
+
     text = "; ".join(f"{t.label} {format_value(t.value)}" for t in detail.terms)
-    rows = plural(detail.rows, "row")
-    text += f" ({rows}, {plural(detail.days, 'day')})" if text else rows
+    rows = ngettext("{n} row", "{n} rows", detail.rows).format(n=number_text(f"{detail.rows:,}"))
+    days = ngettext("{n} day", "{n} days", detail.days).format(n=number_text(f"{detail.days:,}"))
+    text += f" ({rows}, {days})" if text else rows
     if detail.reason:
         text += f"; {detail.reason}"
     prev = detail.previous
@@ -366,18 +371,20 @@ def numbers(result: RuleResult) -> str:
         text += f"; {detail.baseline}: {format_value(prev.value if prev else None, unit)} ({each})"
     elif prev is not None:
         terms = "; ".join(f"{t.label} {format_value(t.value)}" for t in prev.terms)
-        word = "last year" if detail.baseline and "last year" in detail.baseline else "previous"
-        text += f"; {word} {period_text(prev.period)}: {terms or format_value(prev.value)}"
+        said = (_("last year {period}: {numbers}") if detail.baseline and _is_last_year(detail.baseline)
+                else _("previous {period}: {numbers}"))
+        text += "; " + said.format(period=period_text(prev.period), numbers=terms or format_value(prev.value))
     if detail.pace is not None:
-        text += f"; pace: {detail.pace[0]} of {detail.pace[1]} days"
+        text += "; " + _("pace: {days} of {total} days").format(days=detail.pace[0], total=detail.pace[1])
     for check in result.guards:
-        text += (f"; at least {format_value(check.minimum)} {check.label}"
-                 f"{'' if check.period == result.period else ' in ' + period_text(check.period)}: "
-                 f"{format_value(check.value)}")
+        said = (_("at least {minimum} {label}: {value}") if check.period == result.period else
+                _("at least {minimum} {label} in {period}: {value}"))
+        text += "; " + said.format(minimum=format_value(check.minimum), label=check.label,
+                                   period=period_text(check.period), value=format_value(check.value))
     if result.interval is not None:
         lo, hi = result.interval
-        text += (f"; {format_threshold(result.confidence, '%')} interval "
-                 f"{format_value(lo, '%')}-{format_value(hi, '%')}")
+        text += "; " + _("{level} interval {low}-{high}").format(
+            level=format_threshold(result.confidence, "%"), low=format_value(lo, "%"), high=format_value(hi, "%"))
     return text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Sequence
 
-from kpirules.i18n import header, header_columns, header_keys
+from kpirules.i18n import N_, _, header, header_columns, header_keys
 from kpirules.names import normalise
 from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
@@ -23,20 +23,20 @@ if TYPE_CHECKING:  # pragma: no cover
 ENGINE_COLUMNS = ("Status", "Value", "Target", "Period", "Checked", "Message")
 ENGINE_KEYS = frozenset(k for c in ENGINE_COLUMNS for k in header_keys(c))  # English and Polish
 ENGINE_NOTES = {
-    "Status": "Written by kpirules run: PASS, WARN, FAIL, NO_DATA (no rows or a missing number "
-              "in the period), INCONCLUSIVE (data, but too few to judge: `with at least` or "
-              "`with ... confidence`), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
-              "with `by`, the worst status of its segments. Do not edit: it is overwritten.",
-    "Value": "Written by kpirules run: the value the rule computed for its period (the left-hand "
-             "side); for a rule with `by`, the lowest to the highest segment value.",
-    "Target": "Written by kpirules run: the threshold as the rule states it, and its warn level.",
-    "Period": "Written by kpirules run: the dates the rule looked at (only complete periods).",
-    "Checked": "Written by kpirules run: when the rule was last evaluated.",
-    "Message": "Written by kpirules run: what happened, in words, with the numbers, on one line; "
-               "for a rule with `by`, which segments fail; for a broken rule, the error (the rule "
-               "and a caret under the spot are in the cell's note).",
+    "Status": N_("Written by kpirules run: PASS, WARN, FAIL, NO_DATA (no rows or a missing number "
+                 "in the period), INCONCLUSIVE (data, but too few to judge: `with at least` or "
+                 "`with ... confidence`), ERROR (the rule could not be evaluated), OFF (disabled). For a rule "
+                 "with `by`, the worst status of its segments. Do not edit: it is overwritten."),
+    "Value": N_("Written by kpirules run: the value the rule computed for its period (the left-hand "
+                "side); for a rule with `by`, the lowest to the highest segment value."),
+    "Target": N_("Written by kpirules run: the threshold as the rule states it, and its warn level."),
+    "Period": N_("Written by kpirules run: the dates the rule looked at (only complete periods)."),
+    "Checked": N_("Written by kpirules run: when the rule was last evaluated."),
+    "Message": N_("Written by kpirules run: what happened, in words, with the numbers, on one line; "
+                  "for a rule with `by`, which segments fail; for a broken rule, the error (the rule "
+                  "and a caret under the spot are in the cell's note)."),
 }
-PROTECTION_NOTE = "kpirules: written by the engine"  # + " (Status)": one protected range a column
+PROTECTION_NOTE = N_("kpirules: written by the engine")  # + " (Status)": one protected range a column
 SET_UP_ROWS = 500  # how far below the header the Status colours reach (init's dropdown too)
 WIDTHS = {"Status": 10, "Value": 15, "Target": 22, "Period": 18, "Checked": 17, "Message": 70}
 
@@ -85,7 +85,8 @@ def header_cells(tab: TabPlan, cols: Columns, notes: dict[str, str], widths: dic
     """Header cells (bold, with the explaining note) for the columns the engine adds."""
     for label in (cols.added if only_added else tuple(cols.at)):
         col = cols[label]
-        tab.set(tab.header_row, col, Out(header(label), HEADER, note=notes.get(label)))
+        note = notes.get(label)
+        tab.set(tab.header_row, col, Out(header(label), HEADER, note=None if note is None else _(note)))
         if label in widths:
             tab.widths[col] = widths[label]
 
@@ -201,6 +202,23 @@ def set_up(tab: TabPlan, engine: dict[str, int], *, sheets: bool, formatting: di
     if sheets:
         present = {p.get("description") for p in formatting.get("protected_ranges", ())}
         for label, col in engine.items():
-            description = f"{PROTECTION_NOTE} ({label})"
-            if description not in present:
+            description = protection_description(label)
+            if not present & protection_descriptions(label):  # set up before, in either language
                 tab.protected[col] = description
+
+
+def protection_description(label: str, lang: str | None = None) -> str:
+    """The description of the protected range over engine column ``label``, in ``lang``
+    (None: the current language): ``kpirules: written by the engine (Status)``."""
+    from kpirules.i18n import HEADERS_PL, language, speaker
+
+    lang = lang or language()
+    return f"{speaker(lang)(PROTECTION_NOTE)} ({HEADERS_PL.get(label, label) if lang == 'pl' else label})"
+
+
+def protection_descriptions(label: str) -> set[str]:
+    """Its description in every language: a column protected by an English ``init`` is not
+    protected a second time by a Polish one, nor the reverse."""
+    from kpirules.i18n import LANGUAGES
+
+    return {protection_description(label, lang) for lang in LANGUAGES}

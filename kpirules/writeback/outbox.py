@@ -2,8 +2,10 @@
 
 The delivery state lives with the alert, in its Alerts row: the ``Key`` column holds the
 alert's stable key and ``Notified`` one state per channel (``webhook bi: sent; slack team:
-FAILED after 3 tries: ... (owed)``). A run writes a new alert's row as *owed* to every
-channel that covers it before sending anything, sends, then records what each channel did.
+FAILED after 3 tries: ... (owed)``), in the run's language (``STATE_WORDS``: a Polish run
+writes ``wysłano`` and ``NIE WYSŁANO ... (do wysłania)``) and read back in either. A run
+writes a new alert's row as *owed* to every channel that covers it before sending anything,
+sends, then records what each channel did.
 Every run first delivers what earlier runs still owe (oldest first, at most
 ``MAX_OWED_PER_RUN``, saying when the alert was raised), as long as it is not older than the
 ``owed_for`` setting. So a channel that is down for a night loses nothing: the next run
@@ -31,12 +33,65 @@ if TYPE_CHECKING:  # pragma: no cover
     from kpirules.notify.dispatch import Delivery
 
 MAX_OWED_PER_RUN = 50  # a run after a long outage delivers in batches, never floods
-NOT_NOTIFIED = "not sent (--no-notify)"
-# A channel without ``idempotency-key`` (config_channels): a failed try the receiver may
-# have taken, and the resend after it.
-OWED_MAYBE_ARRIVED = "(owed, may have arrived)"
-POSSIBLE_REPEAT = "possibly a repeat: an earlier try may have arrived"
+
+# Every word of a Notified cell, per language: the one table of them. A run writes its
+# language's; the next run reads back EITHER language's (a sheet holds English rows from
+# before a switch to Polish, and the reverse), so an owed alert is found whoever wrote it.
+# The channel type and name before the colon stay as configured.
+STATE_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "owed": "owed",
+        "owed_mark": "(owed)",
+        # A channel without ``idempotency-key`` (config_channels): a failed try the receiver
+        # may have taken, and the resend after it.
+        "maybe_arrived": "(owed, may have arrived)",
+        "sent": "sent",
+        "possible_repeat": "possibly a repeat: an earlier try may have arrived",
+        "failed": "FAILED",
+        "after_tries": "after {n} tries",
+        "no_reason": "no reason given",
+        "no_notify": "not sent (--no-notify)",
+        "expired": "not sent: owed for longer than owed_for ({owed_for})",
+        "unconfigured": "not sent: the channel is no longer configured",
+    },
+    "pl": {
+        "owed": "do wysłania",
+        "owed_mark": "(do wysłania)",
+        "maybe_arrived": "(do wysłania, mogło już dotrzeć)",
+        "sent": "wysłano",
+        "possible_repeat": "możliwe powtórzenie: wcześniejsza próba mogła już dotrzeć",
+        "failed": "NIE WYSŁANO",
+        "after_tries": "po {n} próbach",
+        "no_reason": "bez podanej przyczyny",
+        "no_notify": "nie wysłano (--no-notify)",
+        "expired": "nie wysłano: czekało dłużej, niż pozwala owed_for ({owed_for})",
+        "unconfigured": "nie wysłano: tego kanału nie ma już w ustawieniach",
+    },
+}
+NOT_NOTIFIED = STATE_WORDS["en"]["no_notify"]
+OWED_MAYBE_ARRIVED = STATE_WORDS["en"]["maybe_arrived"]
+POSSIBLE_REPEAT = STATE_WORDS["en"]["possible_repeat"]
+# Read back in any language: what an owed state is or ends with.
+_OWED = frozenset(w["owed"] for w in STATE_WORDS.values())
+_OWED_ENDS = tuple(w[k] for w in STATE_WORDS.values() for k in ("owed_mark", "maybe_arrived"))
+_MAYBE_ENDS = tuple(w["maybe_arrived"] for w in STATE_WORDS.values())
+# Every owed state's text holds one of these (the quick skip of ``read_owed``).
+OWED_MARKS = tuple(sorted(_OWED))
 _STATE = re.compile(r"^(?P<type>[a-z][a-z0-9_]*) (?P<name>.+?): (?P<text>.*)$", re.S)
+
+
+def state_words() -> dict[str, str]:
+    """The state words of the current language (English for any other)."""
+    from kpirules.i18n import language
+
+    return STATE_WORDS.get(language(), STATE_WORDS["en"])
+
+
+def may_be_owed(cell: Any) -> bool:
+    """Whether a Notified cell may hold an owed state, in either language (a year of sent
+    rows is passed over without parsing each one)."""
+    text = str(cell or "")
+    return any(mark in text for mark in OWED_MARKS)
 
 
 def alert_key(alert_id: str, raised: str) -> str:
@@ -58,39 +113,40 @@ def identity(record: Any) -> str:
 class ChannelState:
     channel_type: str
     channel: str
-    text: str  # "owed", "sent", "FAILED after 3 tries: ... (owed)", "not sent: ..."
+    text: str  # "owed", "sent", "FAILED after 3 tries: ... (owed)", "not sent: ..." (or in Polish)
 
     @property
     def owed(self) -> bool:
-        return self.text == "owed" or self.text.endswith(("(owed)", OWED_MAYBE_ARRIVED))
+        return self.text in _OWED or self.text.endswith(_OWED_ENDS)
 
     @property
     def maybe_arrived(self) -> bool:
         """An earlier try may have reached a receiver that cannot drop a repeat."""
-        return self.text.endswith(OWED_MAYBE_ARRIVED)
+        return self.text.endswith(_MAYBE_ENDS)
 
     def render(self) -> str:
         return f"{self.channel_type} {self.channel}: {self.text}"
 
 
 def owed(channel: Any) -> ChannelState:
-    return ChannelState(channel.type, channel.name, "owed")
+    return ChannelState(channel.type, channel.name, state_words()["owed"])
 
 
 def after(delivery: Delivery, before: ChannelState | None = None) -> ChannelState:
     """The state a delivery leaves: sent, or failed and still owed (never raises). On a
     channel whose messages carry no key to drop repeats by (no ``idempotency-key``), a
     failure the receiver may have taken says so, and so does the send after it: the
-    receiver may have the alert twice."""
+    receiver may have the alert twice. In the current language (``STATE_WORDS``)."""
+    words = state_words()
     error = " ".join(str(delivery.error or "").replace(";", ",").split())
     repeat = before is not None and before.maybe_arrived
     if delivery.ok:
-        notes = [n for n in (error, POSSIBLE_REPEAT if repeat else "") if n]
-        text = "sent" + (f" ({', '.join(notes)})" if notes else "")
+        notes = [n for n in (error, words["possible_repeat"] if repeat else "") if n]
+        text = words["sent"] + (f" ({', '.join(notes)})" if notes else "")
     else:
-        tries = f" after {delivery.attempts} tries" if delivery.attempts > 1 else ""
-        owed = OWED_MAYBE_ARRIVED if delivery.maybe_delivered or repeat else "(owed)"
-        text = f"FAILED{tries}: {error or 'no reason given'} {owed}"
+        tries = " " + words["after_tries"].format(n=delivery.attempts) if delivery.attempts > 1 else ""
+        owed = words["maybe_arrived"] if delivery.maybe_delivered or repeat else words["owed_mark"]
+        text = f"{words['failed']}{tries}: {error or words['no_reason']} {owed}"
     return ChannelState(delivery.channel_type, delivery.channel, text)
 
 
@@ -147,9 +203,7 @@ def read_owed(raw: RawTable | None, columns: tuple[str, ...]) -> list[OwedRow]:
 
         key = cell_text(get("Key"))
         notified = get("Notified")
-        # Every owed state's text says "owed" (ChannelState.owed): a year of sent rows is
-        # passed over without parsing each one.
-        if not key or "owed" not in str(notified or ""):
+        if not key or not may_be_owed(notified):
             continue
         states = parse(notified)
         if any(s.owed for s in states):

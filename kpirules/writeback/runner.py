@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from kpirules.errors import SourceError
-from kpirules.i18n import _
+from kpirules.i18n import N_, _
 from kpirules.results import Report, RuleResult, Status
 from kpirules.source import SETTINGS_TAB, apply_timeout, today
 from kpirules.source import now as _now
@@ -48,10 +48,12 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("kpirules.run")
 
+# The comment row is in the language of the command that writes it (N_: translated there);
+# setting names and values stay as the settings are written.
 SETTINGS_EXAMPLE = [
     ("Key", "Value"),
-    ("# Settings for kpirules run. Rows whose key starts with # are ignored: remove the # to use one. "
-     "A kpirules.toml next to the job wins over this tab.", None),
+    (N_("# Settings for kpirules run. Rows whose key starts with # are ignored: remove the # to use one. "
+        "A kpirules.toml next to the job wins over this tab."), None),
     ("# restate_periods", "3"),
     ("# history_keep", "180 days"),
     ("# owed_for", "7 days"),
@@ -441,7 +443,7 @@ def settings_tab_plan():
     tab = TabPlan(title=SETTINGS_TAB, create=True, freeze_header=True)
     for i, (key, value) in enumerate(SETTINGS_EXAMPLE):
         style = HEADER if i == 0 else Style(color="#666666", italic=True)
-        tab.set(1 + i, 0, Out(key, style))
+        tab.set(1 + i, 0, Out(_(key) if value is None else key, style))
         if value is not None:
             tab.set(1 + i, 1, Out(value, style))
     tab.widths = {0: 32, 1: 48}

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from kpirules.ast import RESERVED_WORDS
 from kpirules.errors import SourceError, without_passwords
-from kpirules.i18n import _, header_columns
+from kpirules.i18n import _, header, header_columns
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
@@ -53,8 +53,8 @@ def column_kinds(data: RawTable | None, date_column: str = "date") -> tuple[list
     if data is None:
         return [], []
     metrics, dims = [], []
-    for i, header in enumerate(data.headers):
-        name = normalise(header) if header not in (None, "") else ""
+    for i, head in enumerate(data.headers):
+        name = normalise(head) if head not in (None, "") else ""
         if not name or name == normalise(date_column) or name in RESERVED or not name[0].isalpha():
             continue
         cells = [r[i] for r in data.rows[:300] if i < len(r) and r[i] not in (None, "")]
@@ -86,21 +86,22 @@ def example_rules(data: RawTable | None, date_column: str = "date") -> list[tupl
     rows: list[tuple[str, str, str, str]] = []
     m1 = metrics[0]
     rows.append((f"{m1}_arrives", f"count({m1}) >= 1 daily", "yes",
-                 f"Yesterday has {m1} data: the export or sync is working."))
+                 _("Yesterday has {metric} data: the export or sync is working.").format(metric=m1)))
     if outcomes:
         o1 = outcomes[0]
         rows.append((f"{o1}_week_over_week", f"change({o1}) >= -20% weekly warn at -10%", "yes",
-                     f"{o1} last week fell no more than 20% (warn beyond 10%) against the week before."))
+                     _("{metric} last week fell no more than 20% (warn beyond 10%) against the week before.").format(
+                         metric=o1)))
     ratio = next(((vocabulary.lookup(m).outcome, m, vocabulary.lookup(m).target) for m in metrics
                   if vocabulary.lookup(m) is not None and vocabulary.lookup(m).outcome in metrics), None)
     if ratio is not None:
         outcome, activity, target = ratio
         rows.append((f"{outcome}_per_{activity}", f"{outcome} / {activity} >= {target} weekly", "no",
-                     f"Of the {activity}, how many became {outcome}. Set the threshold to what a good "
-                     "week looks like, then set Enabled to yes."))
+                     _("Of the {activity}, how many became {outcome}. Set the threshold to what a good "
+                       "week looks like, then set Enabled to yes.").format(activity=activity, outcome=outcome)))
     if dims and outcomes:
         rows.append((f"{outcomes[0]}_by_{dims[0]}", f"change({outcomes[0]}) >= -30% weekly by {dims[0]}", "no",
-                     f"One result per {dims[0]}: which ones dropped by more than 30%."))
+                     _("One result per {dimension}: which ones dropped by more than 30%.").format(dimension=dims[0])))
     valid = []
     for row in rows:
         try:
@@ -131,8 +132,9 @@ def rules_tab(raw: RawTable | None, title: str, data: RawTable | None, date_colu
     header_cells(tab, cols, ENGINE_NOTES, WIDTHS)
     present = (formatting or {}).get("notes")  # None: not known (an xlsx: prune_existing)
     for label, col in cols.at.items():
-        if label not in cols.added and (present is None or present.get(col) != ENGINE_NOTES[label]):
-            tab.notes[(raw.header_row, col)] = ENGINE_NOTES[label]
+        note = _(ENGINE_NOTES[label])  # in the sheet's language: a note in another one is replaced
+        if label not in cols.added and (present is None or present.get(col) != note):
+            tab.notes[(raw.header_row, col)] = note
     # A checkbox already there (a Google Sheet set up before) is kept as it is.
     checkbox = (formatting or {}).get("validations", {}).get(headers.index("enabled") if "enabled" in headers else -1)
     if "enabled" in headers and (checkbox or {}).get("condition", {}).get("type") != "BOOLEAN":
@@ -154,11 +156,13 @@ def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, creat
     tab = TabPlan(title=title, create=create, freeze_header=True, freeze_existing=not create)
     labels = USER_COLUMNS + ENGINE_COLUMNS
     for col, label in enumerate(labels):
-        note = ENGINE_NOTES.get(label)
+        note = _(ENGINE_NOTES[label]) if label in ENGINE_NOTES else None
         if label == "Enabled":
-            note = ("Ticked: the rule runs; unticked: it is skipped (its Status shows OFF). yes and no "
-                    "work too." if sheets else "yes or no: a rule set to no is skipped (its Status shows OFF).")
-        tab.set(1, col, Out(label, HEADER, note=note))
+            note = (_("Ticked: the rule runs; unticked: it is skipped (its Status shows OFF). yes and no "
+                      "work too.") if sheets else _("yes or no: a rule set to no is skipped (its Status shows OFF)."))
+        # The engine's columns in the language of the run that writes them (as ``run`` adds
+        # them); the user's columns as the rules reader knows them.
+        tab.set(1, col, Out(header(label) if label in ENGINE_COLUMNS else label, HEADER, note=note))
         tab.widths[col] = USER_WIDTHS.get(label) or WIDTHS[label]
     examples = example_rules(data, date_column)
     for i, (name, rule, enabled, description) in enumerate(examples):
@@ -226,6 +230,28 @@ def init_plan(tabs: dict[str, RawTable | None], *, data_tab_name: str = "Data", 
     return plan
 
 
+def speak_as_the_workbook(asked: str | None, settings_tab: RawTable | None, locale: str | None = None) -> str:
+    """The language ``init`` writes its headers, notes and example comment in, and says what
+    it did in: it has no ``--lang`` of its own (docs/spec/cli.md), so the settings decide:
+    a settings file's ``language`` (``asked``), else the workbook's Settings tab's, else the
+    Google Sheet's locale, else English. A Settings tab ``init`` cannot read leaves English
+    (its problems are ``run``'s to report)."""
+    from types import SimpleNamespace
+
+    from kpirules.i18n import resolve
+
+    if not asked and settings_tab is not None:
+        from kpirules.config import SETTING_NAMES
+        from kpirules.config_sources import tab_layer
+
+        try:
+            asked = tab_layer(settings_tab, settings_tab.sheet or "Settings", known=SETTING_NAMES).data.get("language")
+        except (ValueError, SourceError):
+            asked = None
+    return resolve(None, SimpleNamespace(language=asked if isinstance(asked, str) else None),
+                   SimpleNamespace(locale=locale))
+
+
 def _formatting_of(formatting: dict[str, dict] | None, title: str) -> dict | None:
     if not formatting:
         return None
@@ -250,7 +276,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
               names["alerts_tab_name"], SETTINGS_TAB)
     is_xlsx = connector == "xlsx" or (connector is None and source.lower().endswith((".xlsx", ".xlsm")))
     if is_xlsx:
-        return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run)
+        return _init_xlsx(source, wanted, names, settings.date_column, dry_run=dry_run, language=settings.language)
     conn = open_source(source, connector=connector, **options)
     if WRITE_SHEET not in capabilities(conn):
         raise SourceError(_("`kpirules init` sets up an .xlsx workbook or a Google Sheet, not {source}").format(
@@ -268,6 +294,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
         wb = conn.read(data_tab=titles[0], rules_tab=wanted[1], extra_tabs=wanted[2:])
     tabs = {wanted[1]: wb.rules, **{n: wb.extra_tabs.get(n) for n in wanted[2:]}}
     tabs[wanted[0]] = wb.data if has_data else None
+    speak_as_the_workbook(settings.language, tabs.get(SETTINGS_TAB), getattr(wb, "locale", None))
     formatting = None
     if SHEET_FORMATTING in capabilities(conn):
         rules = wb.rules  # its header row's notes too, when the tab is there
@@ -283,7 +310,7 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
 
 
 def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str, *,
-               dry_run: bool) -> WritePlan:
+               dry_run: bool, language: str | None = None) -> WritePlan:
     import contextlib
 
     from kpirules.connectors.xlsx_file import read_tab
@@ -297,6 +324,7 @@ def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str
         if not os.path.exists(path):
             from openpyxl import Workbook
 
+            speak_as_the_workbook(language, None)
             plan = init_plan({}, **names, date_column=date_column, has_data_tab=False)
             if not dry_run:
                 wb = Workbook()
@@ -309,6 +337,7 @@ def _init_xlsx(path: str, wanted: tuple[str, ...], names: dict, date_column: str
         for name in wanted:
             ws = xlsx.find_sheet(wb, name)
             tabs[name] = read_tab(ws, ws.title) if ws is not None else None
+        speak_as_the_workbook(language, tabs[wanted[-1]])
         plan = init_plan(tabs, **names, date_column=date_column, has_data_tab=tabs[wanted[0]] is not None)
         xlsx.prune_existing(wb, plan)
         if not dry_run and not plan.empty:
