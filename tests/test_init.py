@@ -141,6 +141,16 @@ def test_init_sets_a_google_sheet_up_in_one_write(emulator):
     assert_set_up(emulator)  # and nothing of the set-up installed twice
 
 
+def test_init_again_on_a_polish_sheet_writes_nothing(emulator):
+    # Its notes are in Polish: compared in the sheet's language, none is written again.
+    emulator.add_spreadsheet(KEY, {"Data": [["Date", "Visits"], ["2026-11-01", 10]]}, locale="pl_PL")
+    assert init(KEY).exit_code == 0
+    asked = len(emulator.requests())
+    again = init(KEY)
+    assert again.exit_code == 0 and "wszystko jest już przygotowane" in again.output
+    assert not [e for e in emulator.requests()[asked:] if e["api"].endswith("batchUpdate")]
+
+
 def test_init_again_restores_only_the_note_and_checkboxes_a_user_removed(emulator):
     from kpirules.connectors.gsheets import GoogleSheetsConnector
 
