@@ -29,11 +29,11 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpirules.config_base import LEASE_TAB
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
 
-LEASE_TAB = "kpirules-lease"
 LEASE_SECONDS = 15 * 60  # longer than any run (reads, retries, deliveries) takes
 _FIRST_ID, _LAST_ID = 1_800_000_000, 2_147_000_000
 

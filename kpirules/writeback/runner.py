@@ -130,6 +130,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
     from kpirules.connectors.base import GUESS_TABS, TABS, GuessingSource, capabilities
+    from kpirules.writeback.layout import check_tab_names
     from kpirules.writeback.lease import LEASE_TAB, read_lease
     from kpirules.writeback.writers import writer_for
 
@@ -174,6 +175,10 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         elsewhere = bool(data or file_settings.data)
         wb, data_error = read(history_tab, alerts_tab, elsewhere)
         settings = load_settings(config, tab=_settings_tab(wb))
+        # History and Alerts in a tab of their own, never the rules' or the data's (as the
+        # command line names them): else nothing is written.
+        check_tab_names(settings.model_copy(update={"data_tab": data_tab, "rules_tab": rules_tab}), config,
+                        tab=_settings_tab(wb))
         if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
             # The Settings tab names other tabs: read again for them (a rare set-up; costs
             # one more read).
