@@ -7,8 +7,8 @@ from __future__ import annotations
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from test_run_common import AS_OF
-from test_run_xlsx import make_workbook
+from test_run_common import AS_OF, by_header
+from test_run_xlsx import make_workbook, tab_rows
 
 from kpirules.cli.main import cli
 
@@ -85,6 +85,29 @@ def test_a_foreign_alerts_tab_is_refused_untouched(tmp_path):
     assert result.exit_code == 3, result.output
     assert "the Alerts tab exists but is not kpirules'" in result.output
     assert book.read_bytes() == before
+
+
+def test_the_settings_tabs_data_tab_is_the_one_run_evaluates(tmp_path):
+    # Before: run read the default Data tab whatever the Settings tab said (check read the
+    # named one), so run recorded PASS where check said FAIL; without a Data tab, exit 3.
+    book = with_settings(make_workbook(tmp_path / "kpis.xlsx"), ("data_tab", "Daily"))
+    wb = openpyxl.load_workbook(book)
+    daily = wb.copy_worksheet(wb["Data"])
+    daily.title = "Daily"
+    for row in range(2, daily.max_row + 1):
+        daily.cell(row=row, column=3).value = 1  # one visit a day: daily_visits fails there
+    wb.save(book)
+    check = CliRunner().invoke(cli, ["check", str(book), "--as-of", AS_OF.isoformat()])
+    assert "FAIL    daily_visits" in check.output, check.output
+    assert run(book).exit_code == 2
+    assert by_header(tab_rows(book, "Rules"))["daily_visits"]["status"] == "FAIL"
+
+    wb = openpyxl.load_workbook(book)
+    wb.remove(wb["Data"])  # only the tab the settings name
+    wb.save(book)
+    result = run(book)
+    assert result.exit_code == 2, result.output
+    assert by_header(tab_rows(book, "Rules"))["daily_visits"]["status"] == "FAIL"
 
 
 @pytest.fixture

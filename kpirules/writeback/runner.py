@@ -175,14 +175,16 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         elsewhere = bool(data or file_settings.data)
         wb, data_error = read(history_tab, alerts_tab, elsewhere)
         settings = load_settings(config, tab=_settings_tab(wb))
+        named = (asked[0] or settings.data_tab, asked[1] or settings.rules_tab, settings.history_tab,
+                 settings.alerts_tab)
         # History and Alerts in a tab of their own, never the rules' or the data's (as the
         # command line names them): else nothing is written.
-        check_tab_names(settings.model_copy(update={"data_tab": data_tab, "rules_tab": rules_tab}), config,
+        check_tab_names(settings.model_copy(update={"data_tab": named[0], "rules_tab": named[1]}), config,
                         tab=_settings_tab(wb))
-        if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
-            # The Settings tab names other tabs: read again for them (a rare set-up; costs
-            # one more read).
-            history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
+        if named != (data_tab, rules_tab, history_tab, alerts_tab):
+            # The Settings tab names other tabs (the data's too, which check reads): read
+            # again for them (a rare set-up; costs one more read).
+            data_tab, rules_tab, history_tab, alerts_tab = named
             wb, data_error = read(history_tab, alerts_tab, elsewhere)
         from kpirules.i18n import resolve
 
