@@ -1,6 +1,6 @@
-"""Settings that name the tabs a run reads and writes: History and Alerts must be tabs of
-their own, and a Settings tab's tab names are the ones `run` reads (real xlsx files, the
-Sheets emulator over HTTP)."""
+"""Settings a run must follow or refuse with a located error: the tabs it reads and writes
+(History and Alerts in tabs of their own; a Settings tab's tab names are the ones `run`
+reads) and durations (real xlsx files, the Sheets emulator over HTTP)."""
 
 from __future__ import annotations
 
@@ -128,3 +128,18 @@ def test_on_a_google_sheet_a_clash_writes_nothing(emulator):
     assert "Settings!B2: config: `alerts_tab`: 'rules' is already the Rules tab" in result.output
     assert [e["api"] for e in emulator.requests()] == ["spreadsheets.get"] * len(emulator.requests())
     assert not emulator.changed(KEY)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("history_keep", "100000000 years"), ("owed_for", "99999999999 days"), ("late_after", "99999999 days"),
+])
+def test_a_duration_past_the_calendar_is_a_located_settings_error_not_a_crash(tmp_path, key, value):
+    # Before: an internal error (OverflowError), no location, for run and check alike.
+    book = with_settings(make_workbook(tmp_path / "kpis.xlsx"), (key, value))
+    before = book.read_bytes()
+    for command in ("run", "check"):
+        result = CliRunner().invoke(cli, [command, str(book), "--as-of", AS_OF.isoformat()])
+        assert result.exit_code == 2, result.output
+        assert f"Settings!B2: config: `{key}`: {value!r} is longer than 100 years" in result.output
+        assert "internal error" not in result.output
+    assert book.read_bytes() == before
