@@ -95,7 +95,9 @@ class RunOutcome:
         codes = [self.report.exit_code]  # the results (1, 2) and late data (6)
         if self.not_checked is not None:
             codes.append(Exit.SOURCE)
-        if self.owed or self.state_not_recorded:
+        # 5 says the results were written and a channel failed: a dry run writes nothing
+        # and sends nothing, so what it would owe says nothing about a channel.
+        if self.written and (self.owed or self.state_not_recorded):
             codes.append(Exit.UNDELIVERED)
         return combine(codes)
 
