@@ -398,6 +398,12 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
     failure the original is left as it was and the temporary file is removed.
     ``finish``: worksheet -> what changes its XML on the way into the file."""
     folder = os.path.dirname(os.path.abspath(path))
+    if os.path.exists(path) and not _writable(path):
+        # Replacing the file through a rename would succeed all the same (it needs only the
+        # folder): a workbook its owner made read-only would be rewritten behind their back.
+        raise SourceError(_("could not write {path}: {reason}; the file was left as it was").format(
+            path=path, reason=_("the file is read-only")),
+            hint=_("make the file writable, or write into a copy with --out COPY.xlsx"))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     os.close(fd)
     try:
@@ -420,6 +426,14 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
                 path=path, reason=exc), hint=_("check the disk space and that the file is not open read-only")) from exc
         raise
     _fsync_dir(folder)
+
+
+def _writable(path: str) -> bool:
+    """Whether the file itself may be written: by the OS's leave (``os.access``), and with a
+    write permission bit at all (``access`` says yes to the superuser whatever the bits)."""
+    import stat
+
+    return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _save(wb, tmp: str, cached: dict[str, dict[str, Any]], finish: dict[Any, Any]) -> None:

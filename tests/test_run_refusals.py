@@ -1,0 +1,41 @@
+"""Workbooks a run must leave as they are, with exit 3 and nothing sent (real xlsx files,
+a real webhook receiver on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from click.testing import CliRunner
+from test_outbox import CLEAN, Endpoint, channel_toml
+from test_run_common import AS_OF
+from test_run_xlsx import make_workbook
+
+from kpirules.cli.main import cli
+
+
+def test_a_read_only_workbook_is_not_replaced(tmp_path):
+    # The file was replaced through a rename, which needs only the folder's permission:
+    # a workbook its owner made read-only was rewritten (and kept its read-only mode).
+    book = make_workbook(tmp_path / "kpis.xlsx", rules=CLEAN)
+    os.chmod(book, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    before = book.read_bytes()
+    endpoint = Endpoint()
+    endpoint.status = 200
+    config = tmp_path / "kpirules.toml"
+    config.write_text(channel_toml("webhook", endpoint.url, None))
+    try:
+        result = CliRunner().invoke(cli, ["run", str(book), "--as-of", AS_OF.isoformat(), "--config", str(config)])
+        assert result.exit_code == 3, result.output
+        assert "could not write" in result.output and "the file is read-only" in result.output
+        assert "--out COPY.xlsx" in result.output
+        assert endpoint.calls == []  # nothing written, so nothing sent
+        assert book.read_bytes() == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["kpirules.toml", "kpis.xlsx"]
+        copy = tmp_path / "copy.xlsx"
+        again = CliRunner().invoke(cli, ["run", str(book), "--as-of", AS_OF.isoformat(), "--config", str(config),
+                                         "--out", str(copy)])
+        assert again.exit_code == 1, again.output  # the way out the hint names
+        assert book.read_bytes() == before
+    finally:
+        endpoint.close()
