@@ -108,6 +108,8 @@ def test_the_settings_tabs_data_tab_is_the_one_run_evaluates(tmp_path):
     result = run(book)
     assert result.exit_code == 2, result.output
     assert by_header(tab_rows(book, "Rules"))["daily_visits"]["status"] == "FAIL"
+    check = CliRunner().invoke(cli, ["check", str(book), "--as-of", AS_OF.isoformat()])
+    assert check.exit_code == 2 and "FAIL    daily_visits" in check.output, check.output
 
 
 @pytest.fixture
@@ -143,3 +145,22 @@ def test_a_duration_past_the_calendar_is_a_located_settings_error_not_a_crash(tm
         assert f"Settings!B2: config: `{key}`: {value!r} is longer than 100 years" in result.output
         assert "internal error" not in result.output
     assert book.read_bytes() == before
+
+
+def test_on_a_google_sheet_the_settings_tabs_data_tab_is_read_by_run_and_check(emulator):
+    from test_run_common import DATA_HEADERS, data_rows
+    from test_run_sheets import KEY, rules_tab
+
+    emulator.add_spreadsheet(KEY, {"Daily": [DATA_HEADERS] + data_rows(), "Rules": rules_tab(),
+                                   "Settings": [["Key", "Value"], ["data_tab", "Daily"]]}, time_zone="Europe/Warsaw")
+    check = CliRunner().invoke(cli, ["check", KEY, "--as-of", AS_OF.isoformat()])
+    assert check.exit_code == 2 and "PASS    daily_visits" in check.output, check.output
+    result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 2, result.output
+    assert by_header(emulator.values(KEY, "Rules"))["daily_visits"]["status"] == "PASS"
+    emulator.reset_requests()
+    again = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF.isoformat()])
+    assert again.exit_code == 2, again.output
+    # The default Data tab is not there: the read that names it is refused, the one for the
+    # Settings tab's tabs is the run's (docs/running.md, "What a run costs").
+    assert [e["api"] for e in emulator.requests()].count("spreadsheets.batchUpdate") == 1
