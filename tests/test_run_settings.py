@@ -164,3 +164,20 @@ def test_on_a_google_sheet_the_settings_tabs_data_tab_is_read_by_run_and_check(e
     # The default Data tab is not there: the read that names it is refused, the one for the
     # Settings tab's tabs is the run's (docs/running.md, "What a run costs").
     assert [e["api"] for e in emulator.requests()].count("spreadsheets.batchUpdate") == 1
+
+
+def test_an_enabled_cell_of_0_switches_the_rule_off_in_xlsx_and_on_sheets(tmp_path, emulator):
+    # The Enabled words include "0", but a number cell reads as the float 0.0 ("0.0"): a
+    # rule its owner switched off with 0 ran, failed and alerted.
+    from test_run_common import RULES, USER_COLUMNS
+    from test_run_sheets import KEY, make_sheet, rules_tab
+
+    rules = [dict(r, Enabled=0) if r["Name"] == "by_campaign" else dict(r, Enabled=1) if r["Name"] == "daily_visits"
+             else r for r in RULES]
+    book = make_workbook(tmp_path / "kpis.xlsx", rules=rules)
+    make_sheet(emulator, rules=rules_tab(USER_COLUMNS, rules))
+    for source, values in ((str(book), lambda: tab_rows(book, "Rules")), (KEY, lambda: emulator.values(KEY, "Rules"))):
+        result = CliRunner().invoke(cli, ["run", source, "--as-of", AS_OF.isoformat()])
+        assert "alert: by_campaign" not in result.output, result.output
+        statuses = {n: r["status"] for n, r in by_header(values()).items()}
+        assert statuses["by_campaign"] == "OFF" and statuses["daily_visits"] == "PASS", statuses
