@@ -397,24 +397,27 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
     """Save ``wb`` over ``path`` through a temporary file in the same folder. On any
     failure the original is left as it was and the temporary file is removed.
     ``finish``: worksheet -> what changes its XML on the way into the file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.exists(path) and not _writable(path):
+    # A symbolic link is written through, not replaced by a file of its own: the workbook
+    # it leads to gets the results (and the next run, by either path, reads them).
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    if os.path.exists(target) and not _writable(target):
         # Replacing the file through a rename would succeed all the same (it needs only the
         # folder): a workbook its owner made read-only would be rewritten behind their back.
         raise SourceError(_("could not write {path}: {reason}; the file was left as it was").format(
             path=path, reason=_("the file is read-only")),
             hint=_("make the file writable, or write into a copy with --out COPY.xlsx"))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
     os.close(fd)
     try:
         _save(wb, tmp, cached or {}, finish or {})
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         except OSError:
             pass  # keeping the mode is a courtesy; the data is what matters
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
         for leftover in (tmp, tmp + ".v"):
             try:
