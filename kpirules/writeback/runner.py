@@ -354,6 +354,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
+    history.follow_names(e.name for e in entries if e.problem is None)
     alerts_raw = wb.extra_tabs.get(alerts_tab)
     records = detect(history, report.results, restated) + data_records(report.late, report.extents, alerts_raw)
     _threshold_texts(records, entries)
