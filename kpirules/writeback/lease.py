@@ -64,8 +64,10 @@ class Lease:
     held: bool = True
 
     def blocks(self, now_utc: dt.datetime) -> bool:
-        """Held by a run that may still be working."""
-        return self.held and (now_utc - self.since).total_seconds() <= LEASE_SECONDS
+        """Held by a run that may still be working. A lease taken later than a lease's
+        length from now (a clock far ahead, or an edited tab: "since 2099") is no run's:
+        it would otherwise hold the sheet, every run exiting 7, until that date has passed."""
+        return self.held and -LEASE_SECONDS <= (now_utc - self.since).total_seconds() <= LEASE_SECONDS
 
 
 def new_run_id() -> str:
