@@ -146,9 +146,10 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 def _settings_only(conn: Connector, unset: list[str]) -> Workbook | None:
     """The Settings tab alone (read as the data tab: discarded), when the command line left
     a tab name to the settings; None when there is none."""
+    from kpirules.connectors.base import TABS, capabilities
     from kpirules.errors import SourceError
 
-    if not unset:
+    if not unset or TABS not in capabilities(conn):  # one table (a CSV file, a database): no tabs
         return None
     try:
         workbook = conn.read(data_tab=SETTINGS_TAB, rules_tab=None, extra_tabs=(SETTINGS_TAB,))
