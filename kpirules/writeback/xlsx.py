@@ -28,48 +28,19 @@ import zipfile
 from typing import Any
 
 from kpirules.errors import SourceError
-from kpirules.i18n import N_, _
+from kpirules.i18n import _
 from kpirules.writeback.plan import Chart, Formula, Out, Style, WritePlan
 
 log = logging.getLogger("kpirules.run")
 
 MONOSPACE = "Courier New"  # everywhere, or metric-compatible Liberation Mono
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
-# Zip parts openpyxl drops on load: writing the workbook back would lose them.
-LOSSY_PARTS = {
-    "xl/slicers/": N_("slicers"), "xl/slicerCaches/": N_("slicers"), "xl/timelines/": N_("timelines"),
-    "xl/threadedComments/": N_("threaded comments"), "xl/ctrlProps/": N_("form controls"),
-    "xl/activeX/": N_("ActiveX controls"), "xl/embeddings/": N_("embedded objects"),
-}
-SHAPES = N_("shapes or text boxes")
-_SHAPE = re.compile(rb"<xdr:sp[ >]")
-
-
-def check_lossless(path: str) -> None:
-    """Refuse a workbook holding parts that openpyxl would drop on save."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            found = sorted({what for name in names for prefix, what in LOSSY_PARTS.items()
-                            if name.startswith(prefix)})
-            if any(n.startswith("xl/drawings/drawing") and _SHAPE.search(zf.read(n)) for n in names):
-                found.append(SHAPES)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(path=path, reason=exc)) from None
-    if found:
-        raise SourceError(
-            _("{file} holds {parts}, which the xlsx library kpirules uses cannot keep: writing results into it "
-              "would lose them, so nothing was written").format(
-                file=os.path.basename(path), parts=", ".join(_(what) for what in found)),
-            hint=_("keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
-                   "or use `kpirules check`, which writes nothing"),
-        )
-
-
 def load(path: str, package: Any = None):
     """The workbook for writing (full mode), or SourceError. ``package``: what to load
     instead of the file at ``path`` (``xlsx_rows``' stub of it)."""
     from openpyxl import load_workbook
+
+    from kpirules.writeback.xlsx_package import check_lossless
 
     check_lossless(path)
     try:
