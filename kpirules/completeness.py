@@ -45,7 +45,18 @@ def parse_late_after(text: str | int) -> dt.timedelta:
         days = int(m[1]) * (7 if m[2].lower().startswith("w") else 1)
     if days < 0:
         raise ValueError(_("late_after cannot be negative"))
+    check_days(text, days)
     return dt.timedelta(days=days)
+
+
+MAX_DAYS = 36_500  # durations are counted back from dates: a longer one overflows the calendar
+
+
+def check_days(text: str | int, days: int) -> None:
+    """ValueError for a duration of more than 100 years (``MAX_DAYS``): a date that far
+    back is before year 1 (Python's dates overflow) and no setting means it."""
+    if days > MAX_DAYS:
+        raise ValueError(_("{value} is longer than 100 years").format(value=repr(text)))
 
 
 def parse_complete_through(text: str | dt.date) -> dt.date | str:

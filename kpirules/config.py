@@ -238,13 +238,14 @@ class Settings(BaseModel):
 def duration_days(text: str) -> int | None:
     """Days in ``"400 days"``, ``"12 weeks"`` (as ``late_after`` reads them), ``"18 months"``,
     ``"2 years"``; None for ``"forever"``. ValueError (for pydantic's message) otherwise."""
-    from kpirules.completeness import parse_late_after
+    from kpirules.completeness import check_days, parse_late_after
 
     words = str(text).strip().lower()
     if words == "forever":
         return None
     m = re.fullmatch(r"(\d+)\s*(month|year)s?", words)
     days = int(m[1]) * (30 if m[2] == "month" else 365) if m else parse_late_after(text).days
+    check_days(text, days)
     if days <= 0:
         raise ValueError(_('{value} must be at least one day (or "forever")').format(value=repr(text)))
     return days

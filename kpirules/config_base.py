@@ -16,6 +16,10 @@ from kpirules.errors import Problem
 from kpirules.i18n import N_, _
 
 SETTINGS_TAB = "Settings"
+# The tabs kpirules names itself (no setting renames them): a setting that points History
+# or Alerts at one of them is refused (kpirules.config, ``tab_clashes``).
+DASHBOARD_TAB = "Dashboard"
+LEASE_TAB = "kpirules-lease"
 SETTINGS_FILE = "kpirules.toml"
 FILE_NAME = SETTINGS_FILE  # the name kpirules.config has always used
 

@@ -258,4 +258,6 @@ def _truthy(value: Any) -> bool:
         return True  # an empty Enabled cell does not switch a rule off
     if isinstance(value, bool):
         return value
+    if isinstance(value, (int, float)):  # a number cell reads as a float: 0.0 is "0", off
+        return value != 0
     return str(value).strip().lower() not in {"no", "false", "0", "n", "off", "nie", "disabled"}

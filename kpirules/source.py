@@ -104,7 +104,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         if file_settings.encoding and TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
             conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
         apply_timeout(conn, file_settings)
-    wanted = (data_tab or (file_settings.data_tab if file_settings else "Data"),
+    wanted: tuple[str | None, str | None] = (data_tab or (file_settings.data_tab if file_settings else "Data"),
               (rules_tab or (file_settings.rules_tab if file_settings else "Rules")) if with_rules else None)
     # The Settings tab is read in the same read as the data, on every source: on Google
     # Sheets one more range of the one call (`kpirules init` and `run` create the tab; a
@@ -122,7 +122,12 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
     try:
         workbook = read(data_tab=wanted[0], rules_tab=wanted[1], extra_tabs=tabs)
     except SourceError as exc:
-        raise blame_settings(exc, unset, config) from None
+        # A tab missing, perhaps only by its default name: the Settings tab may name the
+        # one to read (costs one small read, on a source that is failing anyway).
+        workbook = _settings_only(conn, unset)
+        if workbook is None:
+            raise blame_settings(exc, unset, config) from None
+        wanted = (None, None)  # whatever the Settings tab names is read again below
     tab = settings_tab(workbook)
     if tab is None:
         return conn, workbook, file_settings
@@ -136,6 +141,21 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         except SourceError as exc:
             raise blame_settings(exc, unset, config, tab) from None
     return conn, workbook, settings
+
+
+def _settings_only(conn: Connector, unset: list[str]) -> Workbook | None:
+    """The Settings tab alone (read as the data tab: discarded), when the command line left
+    a tab name to the settings; None when there is none."""
+    from kpirules.connectors.base import TABS, capabilities
+    from kpirules.errors import SourceError
+
+    if not unset or TABS not in capabilities(conn):  # one table (a CSV file, a database): no tabs
+        return None
+    try:
+        workbook = conn.read(data_tab=SETTINGS_TAB, rules_tab=None, extra_tabs=(SETTINGS_TAB,))
+    except SourceError:
+        return None
+    return workbook if settings_tab(workbook) is not None else None
 
 
 def apply_timeout(conn: Connector, settings: Settings | None) -> None:

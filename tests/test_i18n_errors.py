@@ -134,7 +134,7 @@ def test_a_dry_run_and_owed_alerts_are_said_in_polish(tmp_path):
                       'on = ["fail", "warn", "no_data", "recovery"]\n')
     try:
         dry = run(book, "--as-of", AS_OF.isoformat(), "--config", config, "--dry-run")
-        assert dry.exit_code == 5, dry.output  # the alerts it would raise are not sent
+        assert dry.exit_code in (0, 1), dry.output  # 5 says the results were written: a dry run writes nothing
         assert "próbne uruchomienie: niczego nie zapisano ani nie wysłano. Zostałoby zapisane:" in dry.output
         assert "\n  History: nowa karta; " in dry.output and "\n  Alerts: nowa karta; 3 nowe\n" in dry.output
         assert "    zablokuj wiersz nagłówków\n" in dry.output

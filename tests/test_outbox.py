@@ -163,6 +163,30 @@ def test_no_notify_and_old_rows_are_not_owed_and_owed_for_expires(tmp_path):
         endpoint.close()
 
 
+def test_a_dry_run_exits_as_the_data_say_not_5(tmp_path):
+    # 5 says "the results were written, but some notification could not be delivered"
+    # (docs/spec/cli.md). A dry run with a working channel exited 5 because the alerts it
+    # would raise counted as owed: a scheduler was sent to check a channel nobody used.
+    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
+    endpoint = Endpoint()
+    endpoint.status = 200
+    config = tmp_path / "kpirules.toml"
+    config.write_text(channel_toml("webhook", endpoint.url, None))
+    try:
+        dry = run(book, config, "--dry-run")
+        assert dry.exit_code == 1, dry.output  # by_campaign fails
+        assert "alert: by_campaign [campaign=social_prospect]: new -> FAIL" in dry.output
+        assert endpoint.calls == []
+        assert run(book, config).exit_code == 1 and len(endpoint.taken()) == 3
+        endpoint.status = 500  # a channel down: the real run says so, a dry run after it too
+        book.unlink()
+        make_workbook(book, rules=CLEAN)
+        assert run(book, config).exit_code == 5
+        assert run(book, config, "--dry-run").exit_code == 1
+    finally:
+        endpoint.close()
+
+
 def test_an_owed_alert_older_than_owed_for_is_given_up(tmp_path):
     book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
     endpoint = Endpoint()  # down

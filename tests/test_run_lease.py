@@ -117,6 +117,22 @@ def test_an_expired_lease_is_taken_over(emulator):
     assert "History" in titles and lease_state(emulator) == "free"
 
 
+@pytest.mark.parametrize("ahead,held", [(dt.timedelta(days=3), False), (dt.timedelta(minutes=2), True)])
+def test_a_lease_from_the_future_holds_only_as_long_as_a_lease_can(emulator, ahead, held):
+    # A lease taken "in the future" (a crashed run on a machine whose clock is days ahead,
+    # or a hand-edited tab) held the sheet until that date: every run exited 7, "changed
+    # nothing", which a scheduler ignores. A clock a little ahead still holds the sheet.
+    since = (dt.datetime.now(dt.UTC) + ahead).isoformat(timespec="seconds")
+    make_sheet(emulator, extra={"kpirules-lease": [["run", "skewed"], ["state", "held"], ["since", since],
+                                                   ["since_local", "07:00:12"]]})
+    result = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF.isoformat()])
+    if held:
+        assert result.exit_code == 7, result.output
+    else:
+        assert result.exit_code == 2, result.output  # the rules' own ERROR: the run went through
+        assert lease_state(emulator) == "free"
+
+
 def test_a_run_costs_one_read_and_two_writes_a_check_one_read(emulator, hook, tmp_path):
     make_sheet(emulator, rules=rules_tab(rules=CLEAN))
     config = settings_file(tmp_path, hook.url)

@@ -29,7 +29,7 @@ from kpirules.i18n import N_
 from kpirules.results import RuleResult, Status
 from kpirules.writeback.history import VERDICTS, History, key_of
 from kpirules.writeback.outbox import ChannelState, OwedRow, render
-from kpirules.writeback.layout import header_cells, locate, number_out
+from kpirules.writeback.layout import header_cells, locate, number_out, refuse_foreign
 from kpirules.writeback.plan import Out, Style, TabPlan, status_style
 from kpirules.writeback.summary import segment_key
 
@@ -286,6 +286,7 @@ def alerts_plan(raw: RawTable | None, title: str, records: list[AlertRecord], ch
     the Notified cells of earlier rows whose state this run changes before sending."""
     from kpirules.format import period_text
 
+    refuse_foreign(raw, title, ALERT_COLUMNS)
     tab = TabPlan(title=raw.sheet if raw is not None and raw.sheet else title,
                   create=raw is None, freeze_header=raw is None,
                   header_row=raw.header_row if raw is not None else 1)

@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kpirules.config_base import DASHBOARD_TAB
 from kpirules.i18n import N_
 from kpirules.writeback.plan import (
     HEADER,
@@ -48,7 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger("kpirules.run")
 
-DASHBOARD_TAB = "Dashboard"
 COLUMNS = ("Rule", "Segment", "Trend", "Last value", "Target", "Change", "Status", "Period")
 WIDTHS = (22, 24, 18, 12, 20, 11, 10, 20)
 PERIODS = 12  # values (and sparkline points) per row

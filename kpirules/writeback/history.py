@@ -125,6 +125,26 @@ class History:
             return None
         return max(earlier, key=lambda r: (r.key[3], r.key[2], r.checked))
 
+    def follow_names(self, names: Iterable[str]) -> None:
+        """Rows whose Rule is one of ``names`` but for its capitals (the rule was renamed
+        ``conversion`` -> ``Conversion``) are that rule's: rule names are compared without
+        case, as for duplicates (rulesfile.check_names), so its History, last verdict and
+        trend go on, and the next write gives the rows the name as it is now. Two rows that
+        become one key are a duplicate, removed as racing runs' are."""
+        spelled: dict[str, str] = {}
+        for name in names:
+            spelled.setdefault(name.casefold(), name)
+        if all(spelled.get(key[0].casefold(), key[0]) == key[0] for key in self.rows):
+            return  # nothing renamed (every run but the one after a rename)
+        rows: dict[Key, HistoryRow] = {}
+        for row in sorted(self.rows.values(), key=lambda r: r.row):
+            row.key = (spelled.get(row.key[0].casefold(), row.key[0]), *row.key[1:])
+            if row.key in rows:
+                self.duplicates.append(row)
+            else:
+                rows[row.key] = row
+        self.rows, self._pairs, self._in_order = rows, None, {}
+
 
 def _period(row: HistoryRow) -> tuple[str, str]:
     return row.key[2], row.key[3]

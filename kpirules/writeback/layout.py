@@ -17,6 +17,7 @@ from kpirules.names import normalise
 from kpirules.writeback.plan import HEADER, PLAIN, Out, StatusColours, Style, TabPlan, status_style
 
 if TYPE_CHECKING:  # pragma: no cover
+    from kpirules.config import Settings
     from kpirules.connectors.base import RawTable
     from kpirules.writeback.summary import RuleSummary
 
@@ -222,3 +223,65 @@ def protection_descriptions(label: str) -> set[str]:
     from kpirules.i18n import LANGUAGES
 
     return {protection_description(label, lang) for lang in LANGUAGES}
+
+
+# ------------------------------------------------------------------ whose tabs these are
+
+def refuse_foreign(raw: RawTable | None, title: str, labels: Sequence[str]) -> None:
+    """A History or Alerts tab of someone else's (it has headers, but not the first two of
+    ``labels``, in English or Polish): ``SourceError``, nothing written. ``init`` and
+    ``run`` would otherwise add their columns and rows to it."""
+    if raw is not None and any(h not in (None, "") for h in raw.headers) \
+            and not header_columns(raw.headers, labels[:2]):
+        from kpirules.errors import SourceError
+        from kpirules.i18n import _
+
+        raise SourceError(_("the {tab} tab exists but is not kpirules' (headers: {headers})").format(
+            tab=raw.sheet or title, headers=", ".join(str(h) for h in raw.headers if h)),
+            hint=_("rename that tab so that kpirules can create its own {tab} tab").format(tab=title))
+
+
+WRITTEN_TABS = ("history_tab", "alerts_tab")  # a run appends rows there and rewrites them
+
+
+def check_tab_names(settings: Settings, path: str | None = None, *, tab: Any = None,
+                    tab_name: str = "Settings") -> None:
+    """Raise ``ConfigError`` when ``settings`` (as ``load_settings(path, tab=tab)`` made
+    them) name History or Alerts as a tab that holds something else (the data, the rules,
+    each other, the settings, the Dashboard, the lease): a run would append its rows there
+    and rewrite them, and the tab whole (the History lost, the Rules tab broken). ``run``
+    and ``init`` ask before writing anything; the settings alone cannot tell (a Settings
+    tab may rename what the file leaves to its default). Each problem is located where the
+    History or Alerts key was set (the file first: it wins), else where the other key was."""
+    from kpirules.config import Settings, find_settings_file
+    from kpirules.config_base import CONFIG, DASHBOARD_TAB, LEASE_TAB, ConfigError
+    from kpirules.config_sources import file_layer, tab_layer
+    from kpirules.errors import Problem
+    from kpirules.i18n import _
+
+    path = path if path is not None else find_settings_file()
+    layers = [file_layer(path)] if path else []
+    if tab is not None:
+        layers.append(tab_layer(tab, tab_name))
+    taken = {settings.data_tab.strip().casefold(): "data_tab", settings.rules_tab.strip().casefold(): "rules_tab"}
+    fixed = {t.casefold(): t for t in (tab_name, DASHBOARD_TAB, LEASE_TAB)}
+    problems = []
+    for key in WRITTEN_TABS:
+        name = getattr(settings, key).strip().casefold()
+        other = taken.setdefault(name, key)
+        if other == key and name not in fixed:
+            continue
+        where = next((layer for layer in layers if key in layer.data), None)
+        if where is None and other != key:  # a default that another setting's value meets
+            key, other = other, key
+            where = next((layer for layer in layers if key in layer.data), None)
+        what = (_("the {other} tab (`{setting}`)").format(other=getattr(settings, other), setting=other)
+                if other != key else _("kpirules' own {tab} tab").format(tab=fixed[name]))
+        problems.append(Problem(
+            CONFIG, _("`{key}`: {name} is already {what}; a run would write into it and lose what it holds").format(
+                key=key, name=repr(getattr(settings, key)), what=what),
+            suggestion=_("give `{key}` a tab of its own (the default is {default})").format(
+                key=key, default=repr(Settings.model_fields[key].default)),
+            **(where.locate((key,), True) if where is not None else {})))
+    if problems:
+        raise ConfigError(problems)

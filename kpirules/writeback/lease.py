@@ -29,11 +29,11 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from kpirules.config_base import LEASE_TAB
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.connectors.base import RawTable
 
-LEASE_TAB = "kpirules-lease"
 LEASE_SECONDS = 15 * 60  # longer than any run (reads, retries, deliveries) takes
 _FIRST_ID, _LAST_ID = 1_800_000_000, 2_147_000_000
 
@@ -64,8 +64,10 @@ class Lease:
     held: bool = True
 
     def blocks(self, now_utc: dt.datetime) -> bool:
-        """Held by a run that may still be working."""
-        return self.held and (now_utc - self.since).total_seconds() <= LEASE_SECONDS
+        """Held by a run that may still be working. A lease taken later than a lease's
+        length from now (a clock far ahead, or an edited tab: "since 2099") is no run's:
+        it would otherwise hold the sheet, every run exiting 7, until that date has passed."""
+        return self.held and -LEASE_SECONDS <= (now_utc - self.since).total_seconds() <= LEASE_SECONDS
 
 
 def new_run_id() -> str:

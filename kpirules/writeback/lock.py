@@ -28,8 +28,9 @@ DEFAULT_TIMEOUT = 600.0  # a scheduled run may wait for a slow one rather than f
 
 
 def lock_path(path: str) -> str:
-    """``/srv/kpis/.kpis.xlsx.lock`` for ``/srv/kpis/kpis.xlsx``: hidden, beside the file."""
-    folder, name = os.path.split(os.path.abspath(path))
+    """``/srv/kpis/.kpis.xlsx.lock`` for ``/srv/kpis/kpis.xlsx``: hidden, beside the file
+    (the file a symbolic link leads to: two runs by two paths take the one lock)."""
+    folder, name = os.path.split(os.path.realpath(path))
     return os.path.join(folder, f".{name}.lock")
 
 

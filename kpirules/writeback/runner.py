@@ -97,7 +97,9 @@ class RunOutcome:
         codes = [self.report.exit_code]  # the results (1, 2) and late data (6)
         if self.not_checked is not None:
             codes.append(Exit.SOURCE)
-        if self.owed or self.state_not_recorded:
+        # 5 says the results were written and a channel failed: a dry run writes nothing
+        # and sends nothing, so what it would owe says nothing about a channel.
+        if self.written and (self.owed or self.state_not_recorded):
             codes.append(Exit.UNDELIVERED)
         return combine(codes)
 
@@ -132,6 +134,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
     from kpirules.config import load_settings
     from kpirules.connectors import open_source
     from kpirules.connectors.base import GUESS_TABS, TABS, GuessingSource, capabilities
+    from kpirules.writeback.layout import check_tab_names
     from kpirules.writeback.lease import LEASE_TAB, read_lease
     from kpirules.writeback.writers import writer_for
 
@@ -176,10 +179,16 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         elsewhere = bool(data or file_settings.data)
         wb, data_error = read(history_tab, alerts_tab, elsewhere)
         settings = load_settings(config, tab=_settings_tab(wb))
-        if (settings.history_tab, settings.alerts_tab) != (history_tab, alerts_tab):
-            # The Settings tab names other tabs: read again for them (a rare set-up; costs
-            # one more read).
-            history_tab, alerts_tab = settings.history_tab, settings.alerts_tab
+        named = (asked[0] or settings.data_tab, asked[1] or settings.rules_tab, settings.history_tab,
+                 settings.alerts_tab)
+        # History and Alerts in a tab of their own, never the rules' or the data's (as the
+        # command line names them): else nothing is written.
+        check_tab_names(settings.model_copy(update={"data_tab": named[0], "rules_tab": named[1]}), config,
+                        tab=_settings_tab(wb))
+        if named != (data_tab, rules_tab, history_tab, alerts_tab):
+            # The Settings tab names other tabs (the data's too, which check reads): read
+            # again for them (a rare set-up; costs one more read).
+            data_tab, rules_tab, history_tab, alerts_tab = named
             wb, data_error = read(history_tab, alerts_tab, elsewhere)
         from kpirules.i18n import resolve
 
@@ -347,6 +356,7 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
 
     checked = now_text(now)
     history = read_history(wb.extra_tabs.get(history_tab), history_tab)
+    history.follow_names(e.name for e in entries if e.problem is None)
     alerts_raw = wb.extra_tabs.get(alerts_tab)
     records = detect(history, report.results, restated) + data_records(report.late, report.extents, alerts_raw)
     _threshold_texts(records, entries)

@@ -29,8 +29,8 @@ from kpirules.i18n import _, header, header_columns
 from kpirules.names import normalise
 from kpirules.writeback.alerts import ALERT_COLUMNS, ALERT_NOTES, ALERT_WIDTHS
 from kpirules.writeback.history import HISTORY_COLUMNS, HISTORY_NOTES, HISTORY_WIDTHS
-from kpirules.writeback.layout import (ENGINE_COLUMNS, ENGINE_NOTES, SET_UP_ROWS, WIDTHS, header_cells, locate,
-                                      set_up)
+from kpirules.writeback.layout import (ENGINE_COLUMNS, ENGINE_NOTES, SET_UP_ROWS, WIDTHS, check_tab_names, header_cells,
+                                      locate, refuse_foreign, set_up)
 from kpirules.writeback.plan import HEADER, Out, Style, TabPlan, Validation, WritePlan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -182,11 +182,7 @@ def _new_rules_tab(title: str, data: RawTable | None, date_column: str, *, creat
 
 def simple_tab(raw: RawTable | None, title: str, labels, notes, widths) -> TabPlan:
     """History or Alerts: created with headers and notes, or given the headers it lacks."""
-    if raw is not None and any(h not in (None, "") for h in raw.headers):
-        if not header_columns(raw.headers, labels[:2]):  # its first headers, English or Polish
-            raise SourceError(_("the {tab} tab exists but is not kpirules' (headers: {headers})").format(
-                tab=raw.sheet or title, headers=", ".join(str(h) for h in raw.headers if h)),
-                hint=_("rename that tab so that kpirules can create its own {tab} tab").format(tab=title))
+    refuse_foreign(raw, title, labels)
     tab = TabPlan(title=raw.sheet if raw is not None and raw.sheet else title, create=raw is None,
                   freeze_header=raw is None, header_row=raw.header_row if raw is not None else 1)
     cols = locate(raw, labels)
@@ -270,6 +266,8 @@ def init(source: str, *, dry_run: bool = False, config: str | None = None, data_
     from kpirules.writeback.runner import SETTINGS_TAB
 
     settings = load_settings(config)
+    check_tab_names(settings.model_copy(update={"data_tab": data_tab_name or settings.data_tab,
+                                                "rules_tab": rules_tab_name or settings.rules_tab}), config)
     names = dict(data_tab_name=data_tab_name or settings.data_tab, rules_tab_name=rules_tab_name or settings.rules_tab,
                  history_tab_name=settings.history_tab, alerts_tab_name=settings.alerts_tab)
     wanted = (names["data_tab_name"], names["rules_tab_name"], names["history_tab_name"],

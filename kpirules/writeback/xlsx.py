@@ -28,48 +28,19 @@ import zipfile
 from typing import Any
 
 from kpirules.errors import SourceError
-from kpirules.i18n import N_, _
+from kpirules.i18n import _
 from kpirules.writeback.plan import Chart, Formula, Out, Style, WritePlan
 
 log = logging.getLogger("kpirules.run")
 
 MONOSPACE = "Courier New"  # everywhere, or metric-compatible Liberation Mono
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
-# Zip parts openpyxl drops on load: writing the workbook back would lose them.
-LOSSY_PARTS = {
-    "xl/slicers/": N_("slicers"), "xl/slicerCaches/": N_("slicers"), "xl/timelines/": N_("timelines"),
-    "xl/threadedComments/": N_("threaded comments"), "xl/ctrlProps/": N_("form controls"),
-    "xl/activeX/": N_("ActiveX controls"), "xl/embeddings/": N_("embedded objects"),
-}
-SHAPES = N_("shapes or text boxes")
-_SHAPE = re.compile(rb"<xdr:sp[ >]")
-
-
-def check_lossless(path: str) -> None:
-    """Refuse a workbook holding parts that openpyxl would drop on save."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            found = sorted({what for name in names for prefix, what in LOSSY_PARTS.items()
-                            if name.startswith(prefix)})
-            if any(n.startswith("xl/drawings/drawing") and _SHAPE.search(zf.read(n)) for n in names):
-                found.append(SHAPES)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(path=path, reason=exc)) from None
-    if found:
-        raise SourceError(
-            _("{file} holds {parts}, which the xlsx library kpirules uses cannot keep: writing results into it "
-              "would lose them, so nothing was written").format(
-                file=os.path.basename(path), parts=", ".join(_(what) for what in found)),
-            hint=_("keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
-                   "or use `kpirules check`, which writes nothing"),
-        )
-
-
 def load(path: str, package: Any = None):
     """The workbook for writing (full mode), or SourceError. ``package``: what to load
     instead of the file at ``path`` (``xlsx_rows``' stub of it)."""
     from openpyxl import load_workbook
+
+    from kpirules.writeback.xlsx_package import check_lossless
 
     check_lossless(path)
     try:
@@ -397,18 +368,27 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
     """Save ``wb`` over ``path`` through a temporary file in the same folder. On any
     failure the original is left as it was and the temporary file is removed.
     ``finish``: worksheet -> what changes its XML on the way into the file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    # A symbolic link is written through, not replaced by a file of its own: the workbook
+    # it leads to gets the results (and the next run, by either path, reads them).
+    target = os.path.realpath(path)
+    folder = os.path.dirname(target)
+    if os.path.exists(target) and not _writable(target):
+        # Replacing the file through a rename would succeed all the same (it needs only the
+        # folder): a workbook its owner made read-only would be rewritten behind their back.
+        raise SourceError(_("could not write {path}: {reason}; the file was left as it was").format(
+            path=path, reason=_("the file is read-only")),
+            hint=_("make the file writable, or write into a copy with --out COPY.xlsx"))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(target) + ".", suffix=".tmp")
     os.close(fd)
     try:
         _save(wb, tmp, cached or {}, finish or {})
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+            os.chmod(tmp, os.stat(target).st_mode & 0o7777)
         except OSError:
             pass  # keeping the mode is a courtesy; the data is what matters
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException as exc:
         for leftover in (tmp, tmp + ".v"):
             try:
@@ -420,6 +400,14 @@ def save_atomic(wb, path: str, cached: dict[str, dict[str, Any]] | None = None,
                 path=path, reason=exc), hint=_("check the disk space and that the file is not open read-only")) from exc
         raise
     _fsync_dir(folder)
+
+
+def _writable(path: str) -> bool:
+    """Whether the file itself may be written: by the OS's leave (``os.access``), and with a
+    write permission bit at all (``access`` says yes to the superuser whatever the bits)."""
+    import stat
+
+    return os.access(path, os.W_OK) and bool(os.stat(path).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _save(wb, tmp: str, cached: dict[str, dict[str, Any]], finish: dict[Any, Any]) -> None:

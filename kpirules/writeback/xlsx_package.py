@@ -1,11 +1,16 @@
 """Where an .xlsx package keeps what ``xlsx_rows`` needs: each sheet's part and notes part,
 how many cell formats the workbook has, its shared strings. Read with regular expressions
-on the raw parts (an XML parser over a large sheet costs what ``xlsx_rows`` saves)."""
+on the raw parts (an XML parser over a large sheet costs what ``xlsx_rows`` saves). And
+which of its parts openpyxl would drop (``check_lossless``): such a workbook is refused."""
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
+
+from kpirules.errors import SourceError
+from kpirules.i18n import N_, _
 
 _XF = re.compile(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", re.S)
 _SHEET = re.compile(rb'<sheet\b[^>]*/>')
@@ -94,3 +99,52 @@ def shared_strings(zf: zipfile.ZipFile) -> list[bytes] | None:
     except KeyError:
         return None
     return [m[1] or b"" for m in _SI.finditer(data)] if data is not None else None
+
+
+# Zip parts openpyxl drops on load: writing the workbook back would lose them.
+LOSSY_PARTS = {
+    "xl/slicers/": N_("slicers"), "xl/slicerCaches/": N_("slicers"), "xl/timelines/": N_("timelines"),
+    "xl/threadedComments/": N_("threaded comments"), "xl/ctrlProps/": N_("form controls"),
+    "xl/activeX/": N_("ActiveX controls"), "xl/embeddings/": N_("embedded objects"),
+}
+SHAPES = N_("shapes or text boxes")
+_SHAPE = re.compile(rb"<xdr:sp[ >]")
+# Pictures (xl/media): openpyxl drops them all when Pillow is not installed, and EMF and
+# WMF ones always (it cannot write them back).
+PICTURES = N_("pictures")
+PICTURES_WITHOUT_PILLOW = N_("pictures (the Pillow package, which keeps PNG and JPEG ones, is not installed)")
+
+
+def check_lossless(path: str) -> None:
+    """Refuse a workbook holding parts that openpyxl would drop on save."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            found = sorted({what for name in names for prefix, what in LOSSY_PARTS.items()
+                            if name.startswith(prefix)})
+            if any(n.startswith("xl/drawings/drawing") and _SHAPE.search(zf.read(n)) for n in names):
+                found.append(SHAPES)
+            pictures = _pictures_lost([n for n in names if n.startswith("xl/media/")])
+            if pictures:
+                found.append(pictures)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(path=path, reason=exc)) from None
+    if found:
+        raise SourceError(
+            _("{file} holds {parts}, which the xlsx library kpirules uses cannot keep: writing results into it "
+              "would lose them, so nothing was written").format(
+                file=os.path.basename(path), parts=", ".join(_(what) for what in found)),
+            hint=_("keep the Rules and Data tabs in a workbook without them (or use a Google Sheet), "
+                   "or use `kpirules check`, which writes nothing"),
+        )
+
+
+def _pictures_lost(media: list[str]) -> str | None:
+    """What of the workbook's pictures a save would lose (None: nothing)."""
+    import importlib.util
+
+    if not media:
+        return None
+    if any(n.lower().endswith((".emf", ".wmf")) for n in media):
+        return PICTURES
+    return None if importlib.util.find_spec("PIL") is not None else PICTURES_WITHOUT_PILLOW
