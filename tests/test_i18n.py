@@ -50,6 +50,16 @@ def test_every_message_has_a_polish_translation_that_differs_from_the_english():
     assert all(pl and (pl != en or pl in SAME_IN_POLISH) for en, pl in i18n.HEADERS_PL.items())
 
 
+def test_no_message_is_in_the_catalog_twice():
+    # Merged branches may each add the same message: the compiled catalog keeps one of the
+    # two translations, silently.
+    import collections
+    import re
+
+    keys = re.findall(r'^(?:msgctxt "(.*)"\n)?msgid "(.+)"$', PO.read_text(encoding="utf-8"), re.M)
+    assert [k for k, n in collections.Counter(keys).items() if n > 1] == []
+
+
 def test_the_compiled_catalog_is_the_po_file():
     from babel.messages.mofile import read_mo
 
