@@ -2,7 +2,7 @@
 
 The delivery state lives with the alert, in its Alerts row: the ``Key`` column holds the
 alert's stable key and ``Notified`` one state per channel (``webhook bi: sent; slack team:
-FAILED after 3 tries: ... (owed)``), in the run's language (``STATE_WORDS``: a Polish run
+FAILED: ... (after 3 attempts) (owed)``), in the run's language (``STATE_WORDS``: a Polish run
 writes ``wysłano`` and ``NIE WYSŁANO ... (do wysłania)``) and read back in either. A run
 writes a new alert's row as *owed* to every channel that covers it before sending anything,
 sends, then records what each channel did.
@@ -48,7 +48,6 @@ STATE_WORDS: dict[str, dict[str, str]] = {
         "sent": "sent",
         "possible_repeat": "possibly a repeat: an earlier try may have arrived",
         "failed": "FAILED",
-        "after_tries": "after {n} tries",
         "no_reason": "no reason given",
         "no_notify": "not sent (--no-notify)",
         "expired": "not sent: owed for longer than owed_for ({owed_for})",
@@ -61,7 +60,6 @@ STATE_WORDS: dict[str, dict[str, str]] = {
         "sent": "wysłano",
         "possible_repeat": "możliwe powtórzenie: wcześniejsza próba mogła już dotrzeć",
         "failed": "NIE WYSŁANO",
-        "after_tries": "po {n} próbach",
         "no_reason": "bez podanej przyczyny",
         "no_notify": "nie wysłano (--no-notify)",
         "expired": "nie wysłano: czekało dłużej, niż pozwala owed_for ({owed_for})",
@@ -113,7 +111,7 @@ def identity(record: Any) -> str:
 class ChannelState:
     channel_type: str
     channel: str
-    text: str  # "owed", "sent", "FAILED after 3 tries: ... (owed)", "not sent: ..." (or in Polish)
+    text: str  # "owed", "sent", "FAILED: ... (after 3 attempts) (owed)", "not sent: ..." (or in Polish)
 
     @property
     def owed(self) -> bool:
@@ -144,9 +142,9 @@ def after(delivery: Delivery, before: ChannelState | None = None) -> ChannelStat
         notes = [n for n in (error, words["possible_repeat"] if repeat else "") if n]
         text = words["sent"] + (f" ({', '.join(notes)})" if notes else "")
     else:
-        tries = " " + words["after_tries"].format(n=delivery.attempts) if delivery.attempts > 1 else ""
         owed = words["maybe_arrived"] if delivery.maybe_delivered or repeat else words["owed_mark"]
-        text = f"{words['failed']}{tries}: {error or words['no_reason']} {owed}"
+        # The channel's error says how many attempts it took (notify.transport.after_attempts).
+        text = f"{words['failed']}: {error or words['no_reason']} {owed}"
     return ChannelState(delivery.channel_type, delivery.channel, text)
 
 
