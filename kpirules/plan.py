@@ -136,6 +136,26 @@ def _name_problems(entry: RuleEntry, rule: Rule, needs: tuple[tuple[Aggregate, b
     return None
 
 
+def _outside_the_calendar(entry: RuleEntry, rule: Rule, as_of: dt.date) -> Problem:
+    """The problem of a rule whose window (or else its ``vs`` baseline) reaches a day
+    before the year 1 or after 9999, placed under the clause that does."""
+    from kpirules.i18n import _
+
+    try:
+        window_period(rule.window, as_of)
+        node: Node = rule.compared_with
+    except OverflowError:
+        node = rule.window
+    span = node.span
+    return entry.locate(Problem(
+        INVALID_RULE, _("`{clause}` reaches outside the calendar as of {date} (before the year 1 or after 9999)").format(
+            clause=(entry.text[span.column - 1:span.end_column - 1] if span is not None and span.line == span.end_line
+                    else getattr(node, "text", "") or "vs"), date=as_of.isoformat()),
+        line=span.line if span is not None else 1, column=span.column if span is not None else 1,
+        width=span.end_column - span.column if span is not None and span.line == span.end_line else 1,
+        source_line=entry.text, suggestion=_("use a shorter window or fewer periods")))
+
+
 # What a rule reads, found once for every rule that reads the same: the scan of its period,
 # those of its baseline periods, and the plan's sets of aggregates of each.
 _Reads = tuple[Scan | None, tuple[Scan, ...], set[AggKey], list[set[AggKey]]]
@@ -174,7 +194,11 @@ def _build_plan(entries: Iterable[RuleEntry], names: set[str], as_of: dt.date,
                (baseline.kind, baseline.count) if baseline is not None else None)
         found = reads.get(key)
         if found is None:
-            found = reads[key] = _reads(plan, rule, dims, baseline, interned)
+            try:
+                found = reads[key] = _reads(plan, rule, dims, baseline, interned)
+            except OverflowError:  # `over last 1000000 days`: a day before the year 1
+                rp.problem = _outside_the_calendar(entry, rule, as_of)
+                continue
         rp.current, rp.baselines, current, baselines = found
         if rp.current is None:  # a to-date window on the first day of its unit: nothing to scan
             continue

@@ -172,3 +172,25 @@ def test_a_broken_rule_in_the_rules_tab_is_named_by_its_cell(tmp_path):
     lines = res.output.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("ERROR   typo"))
     assert lines[at + 1] == "    Rules!B3"
+
+
+def test_a_window_past_the_calendar_is_that_rules_error_and_the_others_still_run(files, tmp_path):
+    data, _ = files
+    rules = tmp_path / "far.kpi"
+    rules.write_text("far: sum(visits) >= 1 over last 1000000 days\nok: sum(visits) >= 1 weekly\n", encoding="utf-8")
+    res = invoke("check", str(data), "--rules", str(rules), "--as-of", "2026-11-26", "--format", "json")
+    assert res.exit_code == 2
+    far, ok = json.loads(res.output)["results"]
+    assert far["status"] == "ERROR" and far["error"]["category"] == "invalid-rule"
+    assert far["error"]["message"].startswith("`over last 1000000 days` reaches outside the calendar")
+    assert (far["error"]["line"], far["error"]["column"]) == (1, 23)
+    assert ok["status"] == "PASS"
+
+
+@pytest.mark.parametrize("day", ["0001-01-02", "1899-12-31", "9999-12-31"])
+def test_an_as_of_date_outside_the_judged_range_is_a_usage_error(files, day):
+    data, rules = files
+    res = invoke("check", str(data), "--rules", str(rules), "--as-of", day)
+    assert res.exit_code == 2
+    assert f"'{day}' is outside the dates kpirules judges: 1900-01-01 to 9998-12-31" in res.output
+    assert "internal error" not in res.output
