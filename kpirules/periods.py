@@ -57,6 +57,24 @@ OVER_LAST_UNITS = {k.plural: k.unit for k in WINDOWS if k.plural} | {
 WINDOW_HELP = (", ".join(k.word for k in WINDOWS if not k.to_date)
                + ", over last N " + "|".join(k.plural for k in WINDOWS if k.plural)
                + " or " + "/".join(TO_DATE_UNITS) + " to date")
+# The as-of dates kpirules judges: periods, baselines a year back and durations of up to
+# 100 years (late_after, history_keep) all stay inside Python's calendar (years 1 to 9999).
+AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(9998, 12, 31))
+
+
+def judged(day: dt.date) -> bool:
+    """Whether ``day`` is in ``AS_OF_RANGE`` (``--as-of``, a rule test's or the add-on's as-of)."""
+    return AS_OF_RANGE[0] <= day <= AS_OF_RANGE[1]
+
+
+def outside_text(value: str) -> str:
+    """The message of an as-of date outside ``AS_OF_RANGE``."""
+    from kpirules.i18n import _
+
+    return _("{value} is outside the dates kpirules judges: {first} to {last}").format(
+        value=value, first=AS_OF_RANGE[0].isoformat(), last=AS_OF_RANGE[1].isoformat())
+
+
 _MONTHS_PER_UNIT = {"month": 1, "quarter": 3, "year": 12}
 _DAY = dt.timedelta(days=1)
 

@@ -185,12 +185,17 @@ def test_missing_keys_bad_dates_bad_series_and_unknown_input_shapes():
           - name: two
             input: {sheet: Data}
             expect: [{rule: r, status: PASS}]
+          - name: three
+            as_of: 0001-01-02
+            input: {start: 2026-11-16, series: {visits: "1x6"}}
+            expect: [{rule: r, status: PASS}]
         """)
     text = "\n".join(found)
     assert "t.yaml:4:5: test-file: `as_of`: 20261126 is not a date" in text
     assert "t.yaml:5:" in text and "`zz` is not a series item" in text
     assert "t.yaml:7:5: test-file: `as_of` is missing" in text
     assert "t.yaml:8:5: test-file: `input`: give the data as" in text
+    assert "t.yaml:11:5: test-file: `as_of`: '0001-01-02' is outside the dates kpirules judges" in text
 
 
 def test_anchors_under_x_keys_and_mistakes_inside_merged_input():

@@ -125,6 +125,7 @@ def test_evaluate_writes_text_as_text_and_errors_with_a_caret(service):
     ({"rules": [["Name", "Rule"]]}, "data"),
     ({"rules": "x", "data": [["Date"]]}, "rules"),
     ({"rules": [["Name", "Rule"]], "data": [["Date"]], "as_of": "26/11/2026"}, "as_of"),
+    ({"rules": [["Name", "Rule"]], "data": [["Date"]], "as_of": "0001-01-02"}, "as_of"),  # not a crash
     ({"rules": [["Name", "Rule"]], "data": [["Date", {"x": 1}]]}, "data[0][1]"),
     ({"rules": [["Name", "Rule"]], "data": [["Date"]], "rulez": []}, "rulez"),
 ])

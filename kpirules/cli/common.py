@@ -24,12 +24,11 @@ class DateType(click.ParamType):
     def convert(self, value: Any, param, ctx) -> dt.date:
         date = parse_date(value)
         if date is None:
-            from kpirules.cli.output import AS_OF_RANGE
             from kpirules.i18n import _  # --lang is read first (it is eager)
+            from kpirules.periods import outside_text
 
             if _iso_date(value):
-                self.fail(_("{value} is outside the dates kpirules judges: {first} to {last}").format(
-                    value=repr(value), first=AS_OF_RANGE[0].isoformat(), last=AS_OF_RANGE[1].isoformat()), param, ctx)
+                self.fail(outside_text(repr(value)), param, ctx)
             self.fail(_("{value} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26").format(value=repr(value)),
                       param, ctx)
         return date

@@ -111,14 +111,9 @@ def echo_json(document: Any) -> None:
     echo(json.dumps(document, ensure_ascii=False, indent=indent, default=str))
 
 
-# The as-of dates kpirules judges: periods, baselines a year back and durations of up to 100
-# years (late_after, history_keep) all stay inside Python's calendar (years 1 to 9999).
-AS_OF_RANGE = (dt.date(1900, 1, 1), dt.date(9998, 12, 31))
-
-
 def parse_date(value: Any) -> dt.date | None:
     """``YYYY-MM-DD``, ``today`` or ``yesterday`` (``--as-of``); None when it is no date, or
-    one outside ``AS_OF_RANGE``."""
+    one outside ``kpirules.periods.AS_OF_RANGE``."""
     if isinstance(value, dt.date):
         date: dt.date | None = value
     else:
@@ -129,7 +124,9 @@ def parse_date(value: Any) -> dt.date | None:
             date = dt.date.fromisoformat(text)
         except ValueError:
             return None
-    return date if date is not None and AS_OF_RANGE[0] <= date <= AS_OF_RANGE[1] else None
+    from kpirules.periods import judged
+
+    return date if date is not None and judged(date) else None
 
 
 def settings_used(config: str | None, verbose: int) -> None:

@@ -169,7 +169,17 @@ def _text(value: Any) -> Any:
     return dimension_text(value)
 
 
+def _as_of(value: Any) -> Any:
+    from kpirules.periods import judged, outside_text
+
+    day = _iso_date(value)
+    if not judged(day):
+        raise ValueError(outside_text(repr(day.isoformat())))
+    return day
+
+
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+AsOf = Annotated[dt.date, BeforeValidator(_as_of)]
 Num = Annotated[float, BeforeValidator(_number)]
 Text = Annotated[str, BeforeValidator(_text)]
 
@@ -229,7 +239,7 @@ class Expectation(_Strict):
     tolerance: Num | None = Field(None, ge=0)
     period: PeriodSpec | None = None
     message: str | None = None  # a substring the message must contain
-    as_of: IsoDate | None = None  # evaluate this expectation at another date than the test's
+    as_of: AsOf | None = None  # evaluate this expectation at another date than the test's
     # `with C% confidence`: the Wilson interval [lo, hi] (`tolerance` applies to each end).
     interval: Annotated[list[Num], Field(min_length=2, max_length=2)] | None = None
 
@@ -311,7 +321,7 @@ class TestCase(_Strict):
     __test__: ClassVar[bool] = False  # not a pytest class, whatever its name says
 
     name: str = Field(min_length=1)
-    as_of: IsoDate
+    as_of: AsOf
     input: InputSpec
     expect: list[Expectation] = Field(min_length=1)
 

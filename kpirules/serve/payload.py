@@ -103,10 +103,15 @@ def as_of(body: dict[str, Any]) -> dt.date | None:
     if value is None:
         return None
     try:
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise usage(_("'as_of' is not a date: {value}").format(value=repr(value)),
                     hint=_("write it as YYYY-MM-DD, e.g. 2026-11-26")) from None
+    from kpirules.periods import judged, outside_text
+
+    if not judged(day):
+        raise usage(f"'as_of': {outside_text(repr(value))}")
+    return day
 
 
 def source_error(exc: Any) -> ApiError:
