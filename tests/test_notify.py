@@ -17,6 +17,7 @@ import pytest
 
 from kpirules.config import Settings
 from kpirules.notify import Alert, dispatch, render_text, verify
+from kpirules.notify.slack import slack_payload
 from kpirules.notify.webhook import SIGNATURE_HEADER
 from kpirules.results import Period, RuleResult, Status
 
@@ -184,6 +185,16 @@ def test_alert_from_a_rule_result_formats_like_the_threshold():
 
 # ---------------------------------------------------------------------------- Slack and webhooks
 
+def test_a_slack_message_never_carries_a_mention_a_sheet_wrote():
+    # A campaign named <!channel> (a segment value, a message) must not ping anyone, in the
+    # notification text as in the blocks.
+    payload = slack_payload(alert(segment={"campaign": "<!channel>"}, message="<!here> & <@U123>"))
+    texts = [payload["text"], payload["blocks"][0]["text"]["text"],
+             *(e["text"] for b in payload["blocks"][1:] for e in b["elements"])]
+    assert not any(mark in t for t in texts for mark in ("<!channel>", "<!here>", "<@U123>"))
+    assert "&lt;!channel&gt;" in payload["text"]
+
+
 def test_slack_receives_text_and_blocks(hook):
     deliveries = dispatch([alert()], slack_settings(hook.url), env=ENV)
     assert [(d.channel, d.ok, d.attempts, d.error) for d in deliveries] == [("team", True, 1, None)]
@@ -191,7 +202,7 @@ def test_slack_receives_text_and_blocks(hook):
     assert req["path"] == f"/services/{SLACK_TOKEN}"
     assert req["headers"]["Content-Type"].startswith("application/json")
     payload = hook.json()
-    assert payload["text"] == render_text(alert())
+    assert payload["text"] == render_text(alert()).replace(">", "&gt;")
     section = payload["blocks"][0]["text"]["text"]
     assert "*FAIL conversion*" in section and "is 1.83%, below the threshold 2%" in section
     assert "<https://docs.google.com/spreadsheets/d/abc|Open the sheet>" in section

@@ -61,7 +61,9 @@ def slack_payload(alert: Alert, *, key: str | None = None) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    fallback = render_text(alert) + (f" (key {key})" if key else "")
+    # The top-level text is what notifications show, and Slack reads mrkdwn there too: a
+    # campaign named <!channel> would otherwise ping the whole channel.
+    fallback = _esc(render_text(alert)) + (f" (key {key})" if key else "")
     return {"text": fallback, "blocks": blocks}
 
 
