@@ -376,6 +376,20 @@ def test_email_without_tls_to_a_server_without_starttls_is_refused(smtp):
     assert not d.ok and "does not offer STARTTLS" in d.error and smtp.logins == []
 
 
+def test_a_login_to_a_server_that_offers_none_is_said_so_not_blamed_on_starttls():
+    from aiosmtpd.controller import Controller
+
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())  # no AUTH offered
+    controller.start()
+    try:
+        (d,) = dispatch([alert()], mail_settings(controller.port, starttls=False), env=ENV, sleep=Sleeps())
+    finally:
+        controller.stop()
+    assert not d.ok and d.attempts == 1 and box.received == []
+    assert "offers no login" in d.error and "STARTTLS" not in d.error and SMTP_PASSWORD not in d.error
+
+
 # ---------------------------------------------------------------------------- packaging
 
 def test_importing_notify_does_not_import_requests():

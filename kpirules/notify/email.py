@@ -235,6 +235,10 @@ def send_email(msg: EmailMessage, channel: EmailChannel, *, recipients: list[str
         except smtplib.SMTPRecipientsRefused as exc:
             error, retry = _("{target} refused every recipient: {addresses}").format(
                 target=target, addresses=", ".join(exc.recipients)), False
+        except _NoLogin:
+            error, retry = _("{target} offers no login; remove username and password for a relay that needs "
+                              "none, or use its submission port (587 with starttls, 465 with ssl)").format(
+                target=target), False
         except smtplib.SMTPNotSupportedError:
             error, retry = _("{target} does not offer STARTTLS (set ssl = true for port 465, or starttls = false for "
                               "a local relay)").format(target=target), False
@@ -279,8 +283,14 @@ def _send_once(msg: EmailMessage, channel: EmailChannel, sender: str, recipients
             server.starttls(context=context)
             server.ehlo()
         if username:
+            if not server.has_extn("auth"):
+                raise _NoLogin  # smtplib says "not supported" as for STARTTLS
             server.login(username, password or "")
         return server.send_message(msg, from_addr=sender, to_addrs=[parseaddr(a)[1] or a for a in recipients])
+
+
+class _NoLogin(Exception):
+    """The server offers no AUTH, and the channel has a username to log in with."""
 
 
 # The Message-ID is the delivery key (a digest of the keys when several alerts bundle).
