@@ -74,8 +74,6 @@ GRID_FIELDS = ("properties(title,locale,timeZone),"
                f"sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),{CELL_FIELDS})")
 PAGE_FIELDS = f"sheets({CELL_FIELDS})"  # a page of the data tab (gsheets_read): cells only
 META_FIELDS = "properties(title,locale,timeZone),sheets/properties(sheetId,title,index)"
-FORMATTING_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(frozenRowCount)),"
-                     "conditionalFormats,protectedRanges)")
 
 _SERIAL_EPOCH = dt.datetime(1899, 12, 30)
 _MS_PER_DAY = 86_400_000
@@ -390,19 +388,12 @@ class GoogleSheetsConnector:
         )
 
     def sheet_formatting(self, header_rows: dict[str, int] | None = None) -> dict[str, dict]:
-        """Per tab title: its frozen rows, conditional format rules and protected ranges
-        (one metadata call), so that ``init`` installs its set-up only once. With
-        ``header_rows`` (title -> 1-based row), only those tabs, each with the notes of that
-        row and the data validations of the row below it (the only cells asked for), so that
-        a note or a dropdown already there is not written again."""
-        from kpirules.connectors.gsheets_read import formatting
+        """Per tab title: its frozen rows, conditional format rules, protected ranges and, for
+        ``header_rows`` (title -> 1-based row; then only those tabs), that row's notes and the
+        row below's validations (one call), so that ``init`` installs nothing twice."""
+        from kpirules.connectors.gsheets_read import formatting, formatting_query
 
-        if not header_rows:
-            doc = self._get(fields=FORMATTING_FIELDS)
-        else:
-            ranges = [f"{quote_tab(title)}!{row}:{row + 1}" for title, row in header_rows.items()]
-            doc = self._get(fields=FORMATTING_FIELDS[:-1] + ",data(startColumn,rowData(values(note,dataValidation))))",
-                            ranges=ranges)
+        doc = self._get(**formatting_query(header_rows, quote_tab))
         self._remember_ids(doc)
         return formatting(doc)
 

@@ -128,6 +128,19 @@ def after_missing(wanted: list[str], named: str, quote: Callable[[str], str], re
 
 
 
+FORMATTING_FIELDS = ("sheets(properties(sheetId,title,index,gridProperties(frozenRowCount)),"
+                     "conditionalFormats,protectedRanges)")
+
+
+def formatting_query(header_rows: dict[str, int] | None, quote: Callable[[str], str]) -> dict:
+    """The ``fields`` (and ``ranges``) of ``sheet_formatting``'s one call: every tab's
+    set-up; with ``header_rows``, only those tabs, with the header row and the row below."""
+    if not header_rows:
+        return {"fields": FORMATTING_FIELDS}
+    return {"fields": FORMATTING_FIELDS[:-1] + ",data(startColumn,rowData(values(note,dataValidation))))",
+            "ranges": [f"{quote(title)}!{row}:{row + 1}" for title, row in header_rows.items()]}
+
+
 def formatting(doc: dict) -> dict[str, dict]:
     """Per tab title of a metadata answer: its frozen rows, conditional format rules,
     protected ranges and, when the answer has cells (a header row and the row below), the
