@@ -194,3 +194,22 @@ def test_an_as_of_date_outside_the_judged_range_is_a_usage_error(files, day):
     assert res.exit_code == 2
     assert f"'{day}' is outside the dates kpirules judges: 1900-01-01 to 9998-12-31" in res.output
     assert "internal error" not in res.output
+
+
+def test_json_output_is_one_document_when_the_source_or_the_settings_fail(files, tmp_path):
+    # A script that parses stdout gets the error as the service gives it, not an empty output.
+    _, rules = files
+    res = CliRunner().invoke(cli, ["check", str(tmp_path / "gone.csv"), "--rules", str(rules), "--format", "json"],
+                             env={"NO_COLOR": "1"})
+    assert res.exit_code == 3
+    error = json.loads(res.stdout)["error"]
+    assert error["category"] == "source" and error["exit_status"] == 3 and "gone.csv" in error["message"]
+    config = tmp_path / "kpirules.toml"
+    config.write_text('late_after = "soon"\n', encoding="utf-8")
+    data, _ = files
+    res = CliRunner().invoke(cli, ["check", str(data), "--rules", str(rules), "--format", "json", "--config",
+                                   str(config)], env={"NO_COLOR": "1"})
+    assert res.exit_code == 2
+    error = json.loads(res.stdout)["error"]
+    assert error["category"] == "config" and error["exit_status"] == 2
+    assert [p["where"] for p in error["problems"]] == [f"{config}:1"]

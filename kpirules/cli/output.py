@@ -151,20 +151,38 @@ def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
     from kpirules.i18n import _
 
     # A message may quote the source, a database URL with its password.
-    echo(f"{_('error')}: {without_passwords(exc.message)}", err=True)
-    if exc.hint:
-        echo(_("hint: {hint}").format(hint=without_passwords(exc.hint)), err=True)
+    message, hint = without_passwords(exc.message), exc.hint and without_passwords(exc.hint)
+    echo(f"{_('error')}: {message}", err=True)
+    if hint:
+        echo(_("hint: {hint}").format(hint=hint), err=True)
+    json_error(options, "source", message, hint, Exit.SOURCE)
     sys.exit(int(Exit.SOURCE))
 
 
-def config_error(exc: Any) -> None:
+def config_error(exc: Any, options: dict[str, Any] | None = None) -> None:
     """Print every problem of a ``ConfigError`` and exit 2 (spec/cli.md: invalid settings)."""
     from kpirules.i18n import _
 
     for problem in exc.problems:
         echo(f"{_('error')}: {problem.render()}", err=True)
-    echo(_("hint: {hint}").format(hint=_("fix the settings (docs/configuration.md lists every key)")), err=True)
+    hint = _("fix the settings (docs/configuration.md lists every key)")
+    echo(_("hint: {hint}").format(hint=hint), err=True)
+    json_error(options or {}, "config", "; ".join(f"{p.location()}: {p.message}" for p in exc.problems), hint,
+               Exit.ERROR, problems=[{**p.to_json(), "where": p.location()} for p in exc.problems])
     sys.exit(int(Exit.ERROR))
+
+
+def json_error(options: dict[str, Any], category: str, message: str, hint: str | None, status: Exit,
+               **more: Any) -> None:
+    """Under ``--format json``, the error as the one JSON document stdout promises
+    (spec/cli.md), shaped as ``kpirules serve`` answers one: a script that parses stdout
+    gets an ``error`` object, not an empty output (the message is on stderr as well)."""
+    if options.get("fmt") != "json":
+        return
+    error: dict[str, Any] = {"category": category, "message": message, "exit_status": int(status)}
+    if hint:
+        error["hint"] = hint
+    echo_json({"error": {**error, **more}})
 
 
 def reporting_input_errors(call: Callable[[], Any], options: dict[str, Any]) -> Any:
@@ -180,7 +198,7 @@ def reporting_input_errors(call: Callable[[], Any], options: dict[str, Any]) -> 
     except ValueError as exc:
         if not is_config_error(exc):
             raise
-        config_error(exc)
+        config_error(exc, options)
 
 
 def is_config_error(exc: BaseException) -> bool:
