@@ -1,0 +1,115 @@
+"""Hostile exports and rules files through the real CLI, on both table backends: what a
+demanding analyst met and the engine got wrong once (each test names the mistake)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kpirules import backends
+from kpirules.cli.main import cli
+
+AS_OF = "2026-11-20"
+CAMPAIGNS = ("search_brand", "search_generic", "social_a", "social_b", "email_news", "email_promo")
+
+
+def check(monkeypatch, backend: str, *args: str):
+    """``kpirules check ... --format json`` with ``backend``: (exit code, document or output)."""
+    monkeypatch.setenv(backends.ENV_VAR, backend)
+    res = CliRunner().invoke(cli, ["check", *args, "--as-of", AS_OF, "--format", "json"])
+    try:
+        return res.exit_code, json.loads(res.stdout)
+    except ValueError:
+        return res.exit_code, res.output
+
+
+def daily_rows(start: dt.date, end: dt.date) -> list[list[str]]:
+    """Rows of date, campaign, revenue: cents that do not add up exactly in binary."""
+    rows, day, k = [], start, 0
+    while day <= end:
+        for campaign in CAMPAIGNS:
+            k += 1
+            rows.append([day.isoformat(), campaign, f"{(k * 7919) % 9000 + 100}.{(k * 37) % 100:02d}"])
+        day += dt.timedelta(days=1)
+    return rows
+
+
+def write(path: Path, rows: list[list[str]], header=("Date", "Campaign", "Revenue")) -> str:
+    path.write_text("\n".join(",".join(r) for r in [list(header), *rows]) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def rules(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "r.kpi"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def values(doc: dict) -> dict[str, float]:
+    return {r["name"]: r["value"] for r in doc["results"]}
+
+
+# ------------------------------------------------------------ last() and first()
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_last_and_first_add_a_days_cells_as_sum_does(tmp_path, monkeypatch, backend):
+    """last(x) is the sum of x on the period's last day with a value. The Python path added
+    that day's cells with a running +=, one bit off math.fsum (what `sum` and the DuckDB
+    backend use): `last(revenue) weekly` and `revenue daily` of the same day differed."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 10, 1), dt.date(2026, 11, 19))
+    data = write(tmp_path / "d.csv", rows)
+    text = "last_week: last(revenue) >= 0 weekly\nfirst_week: first(revenue) >= 0 weekly\n"
+    code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, text))
+    assert code == 0, doc
+    got = values(doc)
+
+    def day_sum(day: str) -> float:
+        return math.fsum(float(r[2]) for r in rows if r[0] == day)
+
+    # the week before the as-of date's week: 2026-11-09 .. 2026-11-15
+    assert (got["last_week"], got["first_week"]) == (day_sum("2026-11-15"), day_sum("2026-11-09"))
+
+
+# ------------------------------------------------------------ dates past the sample
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_a_day_first_date_deep_in_an_iso_column_is_read_by_both_backends(tmp_path, monkeypatch, backend):
+    """The DuckDB backend decides the read recipe from the head and tail of a file. A
+    13/10/2026 further in (an export pasted into another) proves the column day first, and
+    the Python path reads it so; the DuckDB path called it "not a date" (exit 3), because it
+    asked the recipe's reader, whose order was never decided, instead of handing the file
+    to the Python path as it does for every date SQL does not read."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-13")
+    rows[at][0] = "13/10/2026"
+    data = write(tmp_path / "d.csv", rows)
+    code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 0, doc
+    assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10") or r is rows[at])
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_an_ambiguous_date_deep_in_an_iso_column_is_the_same_error_in_both_backends(tmp_path, monkeypatch, backend):
+    """05/10/2026 could be the 5th of October or the 10th of May: the Python path says so and
+    names the settings that decide; the DuckDB path said the cell is not a date at all."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-05")
+    rows[at][0] = "05/10/2026"
+    data = write(tmp_path / "d.csv", rows)
+    code, out = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 3
+    assert "(such as 05/10/2026) could be day/month or month/day" in out and "date_format" in out
+    assert "Traceback" not in out
