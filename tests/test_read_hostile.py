@@ -113,3 +113,37 @@ def test_an_ambiguous_date_deep_in_an_iso_column_is_the_same_error_in_both_backe
     assert code == 3
     assert "(such as 05/10/2026) could be day/month or month/day" in out and "date_format" in out
     assert "Traceback" not in out
+
+
+# ------------------------------------------------------------ rows wider than the header
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_an_unquoted_thousands_comma_is_refused_not_read_as_a_smaller_number(tmp_path, monkeypatch, backend):
+    """`2026-10-13,search_brand,1,234.50` in a comma-separated file is four cells under three
+    headers. The reader kept the first three and dropped the rest without a word, so revenue
+    read 1 instead of 1,234.50 and the rule gave a verdict on it (exit 0). Now: exit 3,
+    naming the cell right of the headers and saying how to fix the export."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-13")
+    rows[at][2] = "1,234.50"
+    data = write(tmp_path / "d.csv", rows)
+    code, out = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 3, out
+    assert f"'d.csv'!D{at + 2} holds '234.50' right of the last header ('d.csv'!C1)" in out
+    assert "quote such cells" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_a_trailing_delimiter_on_every_data_row_is_still_read(tmp_path, monkeypatch, backend):
+    """Blank cells right of the headers (a trailing comma, as some exports write) hold no
+    value that could be misplaced: the file is read as before."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    data = write(tmp_path / "d.csv", [[*r, ""] for r in rows])
+    code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 0, doc
+    assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
