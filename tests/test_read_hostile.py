@@ -147,3 +147,29 @@ def test_a_trailing_delimiter_on_every_data_row_is_still_read(tmp_path, monkeypa
     code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
     assert code == 0, doc
     assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
+
+
+# ------------------------------------------------------------ kpirules test --junit
+
+
+def test_junit_report_stays_well_formed_xml_with_control_characters(tmp_path):
+    """A test name (or a message, or a segment's value from a pasted cell) holding a control
+    character such as \\x0b went into the JUnit file as it was: XML 1.0 cannot hold it even
+    escaped, so the CI's parser rejected the whole report. It is written as an escape."""
+    import xml.etree.ElementTree as ET
+
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        'rules:\n  conv: signups / visits >= 2% weekly\n'
+        'tests:\n'
+        '  - name: "pasted \\x0b name & <more>"\n'
+        '    as_of: 2026-11-26\n'
+        '    input: {start: 2026-11-16, series: {visits: "1000x6", signups: "10x6"}}\n'
+        '    expect: [{rule: conv, status: PASS, message: "bell \\x07"}]\n', encoding="utf-8")
+    report = tmp_path / "junit.xml"
+    res = CliRunner().invoke(cli, ["test", str(spec), "--junit", str(report)])
+    assert res.exit_code == 1, res.output
+    case = ET.parse(report).find(".//testcase")
+    assert case is not None and case.get("name") == "pasted \\x0b name & <more>"
+    failure = case.find("failure")
+    assert failure is not None and "bell \\x07" in (failure.text or "")
