@@ -173,3 +173,35 @@ def test_junit_report_stays_well_formed_xml_with_control_characters(tmp_path):
     assert case is not None and case.get("name") == "pasted \\x0b name & <more>"
     failure = case.find("failure")
     assert failure is not None and "bell \\x07" in (failure.text or "")
+
+
+# ------------------------------------------------------------ the DuckDB path's temporary copy
+
+
+def test_check_of_a_windows_1250_file_leaves_no_copy_in_the_temporary_folder(tmp_path):
+    """DuckDB reads UTF-8 only, so the DuckDB path checks a Windows-1250 export (Polish
+    Excel) through a UTF-8 copy that an exit handler removes. `check`'s fast path ends with
+    os._exit, which skips exit handlers: every run left a full copy of the data behind."""
+    pytest.importorskip("duckdb")
+    import os
+    import subprocess
+    import sys
+
+    rows = [[d, c.replace("search", "wyszukiwarka_łódź"), v.replace(".", ",")]
+            for d, c, v in daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))]
+    (tmp_path / "d.csv").write_bytes(("Data;Kampania;Przychód\n" + "".join(
+        ";".join(r) + "\n" for r in rows)).encode("cp1250"))
+    (tmp_path / "r.kpi").write_text("oct: przychód >= 0 monthly\n", encoding="utf-8")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    root = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KPIRULES", "LANG", "LC_"))}
+    env.update(PYTHONPATH=os.pathsep.join([str(root), env.get("PYTHONPATH", "")]), TMPDIR=str(temp),
+               KPIRULES_BACKEND="duckdb")
+    done = subprocess.run([sys.executable, "-m", "kpirules", "check", "d.csv", "--rules", "r.kpi",
+                           "--as-of", AS_OF, "--format", "json"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    oct_sum = math.fsum(float(r[2].replace(",", ".")) for r in rows if r[0].startswith("2026-10"))
+    assert json.loads(done.stdout)["results"][0]["value"] == pytest.approx(oct_sum, rel=1e-12)
+    assert list(temp.iterdir()) == []
