@@ -205,3 +205,45 @@ def test_check_of_a_windows_1250_file_leaves_no_copy_in_the_temporary_folder(tmp
     oct_sum = math.fsum(float(r[2].replace(",", ".")) for r in rows if r[0].startswith("2026-10"))
     assert json.loads(done.stdout)["results"][0]["value"] == pytest.approx(oct_sum, rel=1e-12)
     assert list(temp.iterdir()) == []
+
+
+# ------------------------------------------------------------ a rules tab asked for by name
+
+
+def _workbook(path: Path) -> str:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    data.append(["Date", "Campaign", "Revenue"])
+    for day, campaign, revenue in daily_rows(dt.date(2026, 10, 1), dt.date(2026, 11, 19)):
+        data.append([dt.date.fromisoformat(day), campaign, float(revenue)])
+    rules_tab = book.create_sheet("Rules")
+    rules_tab.append(["Name", "Rule"])
+    rules_tab.append(["oct", "revenue >= 0 monthly"])
+    book.save(path)
+    return str(path)
+
+
+@pytest.mark.parametrize("command", ["check", "explain", "report"])
+def test_a_missing_rules_tab_is_named_as_asked_for(tmp_path, command):
+    """`--rules-tab KPIs` on a workbook without that tab said "has no Rules tab": the wrong
+    tab, and a hint to add the one that is there. It names the tab asked for, the tabs there
+    are, and --rules-tab."""
+    book = _workbook(tmp_path / "book.xlsx")
+    args = {"check": [book], "explain": [book, "oct"], "report": [book, "--out", str(tmp_path / "r.html")]}[command]
+    res = CliRunner().invoke(cli, [command, *args, "--rules-tab", "KPIs", "--as-of", AS_OF])
+    assert res.exit_code == 3, res.output
+    assert "has no tab named 'KPIs' (tabs: Data, Rules)" in res.output
+    assert "--rules-tab" in res.output and "Traceback" not in res.output
+
+
+def test_a_missing_rules_tab_named_by_the_settings_names_the_setting(tmp_path):
+    book = _workbook(tmp_path / "book.xlsx")
+    config = tmp_path / "kpirules.toml"
+    config.write_text('rules_tab = "KPIs"\n', encoding="utf-8")
+    res = CliRunner().invoke(cli, ["check", book, "--config", str(config), "--as-of", AS_OF])
+    assert res.exit_code == 3, res.output
+    assert "has no tab named 'KPIs' (tabs: Data, Rules) (`rules_tab = KPIs` from" in res.output
+    assert "correct `rules_tab` there, or override it with --rules-tab" in res.output
