@@ -172,12 +172,41 @@ def read_rules_file(path: str) -> list[RuleEntry]:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except FileNotFoundError:
         raise SourceError(_("no such rules file: {path}").format(path=path)) from None
-    except UnicodeDecodeError:
-        raise SourceError(_("{path} is not UTF-8 text").format(path=path),
-                          hint=_("save the rules file as UTF-8")) from None
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
     except OSError as exc:
         raise SourceError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
     return parse_rules_file(text, file=path)
+
+
+def _not_utf8(path: str, exc: UnicodeDecodeError):
+    """The error for a rules file that is not UTF-8: where its first bad byte is (a
+    Windows-1250 `ł` in a rule saved by Notepad), or that it is a workbook or UTF-16."""
+    from kpirules.errors import SourceError
+
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    if path != "-":  # the text reader decodes in chunks: the error's offset is the chunk's
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            data.decode("utf-8")
+        except UnicodeDecodeError as whole:
+            exc = whole
+        except OSError:
+            pass
+    if data.startswith(b"PK\x03\x04"):  # a zip: an .xlsx workbook
+        return SourceError(_("{path} is a workbook, not a rules file").format(path=path),
+                           hint=_("give it as the source to use its Rules tab (kpirules check {path}), or "
+                                  "write the rules in a .kpi text file").format(path=path))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return SourceError(_("{path} is UTF-16 text, not UTF-8").format(path=path),
+                           hint=_("save the rules file as UTF-8"))
+    start = exc.start
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[data.rfind(b"\n", 0, start) + 1:start].decode("utf-8", "replace")) + 1
+    return SourceError(_("{path}:{line}:{column}: not UTF-8 text (byte 0x{byte:02X})").format(
+        path=path, line=line, column=column, byte=data[start] if start < len(data) else 0),
+        hint=_("save the rules file as UTF-8 (in Notepad: Save as, Encoding: UTF-8)"))
 
 
 def _strip_comment(text: str) -> str:

@@ -247,3 +247,32 @@ def test_a_missing_rules_tab_named_by_the_settings_names_the_setting(tmp_path):
     assert res.exit_code == 3, res.output
     assert "has no tab named 'KPIs' (tabs: Data, Rules) (`rules_tab = KPIs` from" in res.output
     assert "correct `rules_tab` there, or override it with --rules-tab" in res.output
+
+
+# ------------------------------------------------------------ rules files that are not UTF-8
+
+
+def test_a_windows_1250_rules_file_is_refused_at_its_first_bad_byte(tmp_path):
+    """A rules file Notepad saved as ANSI: "is not UTF-8 text", nothing said about where.
+    Past the text reader's first chunk the offset it reported was the chunk's, so the
+    position is taken from the file's bytes: line and column (in characters) of the `ż`."""
+    rules_file = tmp_path / "r.kpi"
+    rules_file.write_bytes((("# " + "x" * 100 + "\n") * 200 + "zażółć: visits >= 1 weekly\n").encode("cp1250"))
+    for command in (["validate", str(rules_file)], ["lint", str(rules_file)],
+                    ["check", write(tmp_path / "d.csv", daily_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 19))),
+                     "--rules", str(rules_file)]):
+        res = CliRunner().invoke(cli, command)
+        assert res.exit_code == 3, res.output
+        assert f"{rules_file}:201:3: not UTF-8 text (byte 0xBF)" in res.output
+        assert "save the rules file as UTF-8" in res.output and "Traceback" not in res.output
+
+
+def test_a_workbook_given_as_the_rules_file_is_said_to_be_one(tmp_path):
+    """`check data.csv --rules rules.xlsx` said "rules.xlsx is not UTF-8 text: save the rules
+    file as UTF-8", a hint no one can follow for a workbook."""
+    book = _workbook(tmp_path / "book.xlsx")
+    data = write(tmp_path / "d.csv", daily_rows(dt.date(2026, 11, 1), dt.date(2026, 11, 19)))
+    res = CliRunner().invoke(cli, ["check", data, "--rules", book, "--as-of", AS_OF])
+    assert res.exit_code == 3, res.output
+    assert f"{book} is a workbook, not a rules file" in res.output
+    assert f"kpirules check {book}" in res.output
