@@ -276,3 +276,21 @@ def test_a_workbook_given_as_the_rules_file_is_said_to_be_one(tmp_path):
     assert res.exit_code == 3, res.output
     assert f"{book} is a workbook, not a rules file" in res.output
     assert f"kpirules check {book}" in res.output
+
+
+# ------------------------------------------------------------ 01-Oct-2026
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_day_month_name_year_with_hyphens_is_a_date(tmp_path, monkeypatch, backend):
+    """`13-Oct-2026` (Excel's and many reports' dd-mmm-yyyy) was "not a date": the pattern
+    after the month read `[ -,]`, the characters from space to comma, which leaves the
+    hyphen out; `13 Oct 2026` was read. A whole column of them was no date column at all."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    named = [[dt.date.fromisoformat(d).strftime("%d-%b-%Y"), c, v] for d, c, v in rows]
+    data = write(tmp_path / "d.csv", named)
+    code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 0, doc
+    assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
