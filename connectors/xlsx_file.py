@@ -124,15 +124,20 @@ class XlsxConnector:
         )
 
     def _data_tab(self, book: Any, name: str) -> RawTable:
-        """The data tab, with the cells calamine reads as empty but are not put back:
-        error cells and formulas without a value (connectors.xlsx_cells)."""
+        """The data tab, with the cells calamine reads as empty put back: error cells and
+        formulas without a value (connectors.xlsx_cells)."""
+        return table_of(self._put_back(_rows(book, name), name, empty=""), name)
+
+    def _put_back(self, rows: list[list], name: str, *, empty: object) -> list[list]:
+        """``rows`` of tab ``name`` with each cell read as ``empty`` that holds an error or
+        a formula without a value in the file given that value: a formula saved without
+        its value is never a blank (openpyxl reads it as None, calamine as "")."""
         from kpirules.connectors.xlsx_cells import hidden_cells
 
-        rows = _rows(book, name)
         for (r, c), value in hidden_cells(self.path, name).items():
-            if r < len(rows) and c < len(rows[r]) and rows[r][c] == "":
+            if r < len(rows) and c < len(rows[r]) and rows[r][c] == empty:
                 rows[r][c] = value
-        return table_of(rows, name)
+        return rows
 
     def _with_openpyxl(self, data_tab: str, rules_tab: str | None, extra_tabs: tuple[str, ...], *,
                        reason: str) -> Workbook:
@@ -157,8 +162,9 @@ class XlsxConnector:
                 found = find_tab(names, tab)
                 if found is not None:
                     extra[tab] = read_tab(wb[found], found)
+            data = self._put_back(_trimmed(list(wb[data_name].iter_rows(values_only=True))), data_name, empty=None)
             return Workbook(
-                data=read_tab(wb[data_name], data_name),
+                data=table_of(data, data_name),
                 rules=read_tab(wb[rules_name], rules_name) if rules_name else None,
                 title=os.path.basename(self.path),
                 url=os.path.abspath(self.path),

@@ -294,3 +294,40 @@ def test_day_month_name_year_with_hyphens_is_a_date(tmp_path, monkeypatch, backe
     code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
     assert code == 0, doc
     assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
+
+
+# ------------------------------------------------------------ xlsx read by openpyxl
+
+
+@pytest.mark.parametrize("calamine", ["reads", "refuses"])
+def test_formulas_saved_without_values_are_errors_whichever_reader_reads_the_workbook(tmp_path, monkeypatch,
+                                                                                        calamine):
+    """A workbook written by a program (openpyxl, an export script) holds formulas without
+    their values. calamine's path names each such cell; the openpyxl path, taken when
+    calamine refuses a workbook, read them as blanks: revenue "has no values", a NO_DATA
+    where the data are there but unread. Both paths now put the formula back."""
+    import openpyxl
+    import python_calamine
+
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    data.append(["Date", "Visits", "Revenue"])
+    for i, day in enumerate(range(1, 20), start=2):
+        data.append([dt.date(2026, 11, day), 10 + day, f"=B{i}*10"])
+    rules_tab = book.create_sheet("Rules")
+    rules_tab.append(["Name", "Rule"])
+    rules_tab.append(["rev", "revenue >= 1 weekly"])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    if calamine == "refuses":
+        # A workbook calamine refuses cannot be made on purpose: its refusal is simulated.
+        def refuse(*args, **kwargs):
+            raise python_calamine.CalamineError("unexpected part")
+
+        monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    code, doc = check(monkeypatch, "python", str(path))
+    assert code == 2, doc
+    (result,) = doc["results"]
+    assert result["status"] == "ERROR"
+    assert "Data!C10 holds the formula =B10*10 saved without its value" in result["message"]
