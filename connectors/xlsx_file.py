@@ -108,7 +108,9 @@ class XlsxConnector:
 
             with gc_paused():  # a list a row, never garbage (History grows every day)
                 data = self._data_tab(book, data_name)
-                tables = {key: table_of(_rows(book, found), found, blanks_as_none=True)
+                # The rules too: a rule cell with #REF! or an unsaved formula is no empty row.
+                tables = {key: table_of(self._put_back(_rows(book, found), found, empty="") if key == "rules"
+                                        else _rows(book, found), found, blanks_as_none=True)
                           for key, found in wanted.items() if found is not None}
         except python_calamine.CalamineError as exc:
             return self._with_openpyxl(data_tab, rules_tab, extra_tabs, reason=str(exc))
@@ -165,7 +167,8 @@ class XlsxConnector:
             data = self._put_back(_trimmed(list(wb[data_name].iter_rows(values_only=True))), data_name, empty=None)
             return Workbook(
                 data=table_of(data, data_name),
-                rules=read_tab(wb[rules_name], rules_name) if rules_name else None,
+                rules=table_of(self._put_back(_trimmed(list(wb[rules_name].iter_rows(values_only=True))),
+                                              rules_name, empty=None), rules_name) if rules_name else None,
                 title=os.path.basename(self.path),
                 url=os.path.abspath(self.path),
                 tabs=names,

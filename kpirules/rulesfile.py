@@ -261,6 +261,7 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         text = cells[rule_col]
         if text is None or str(text).strip() == "":
             continue
+        unread = _unread_cell(text)
         text = str(text).strip()
         name = cells[name_col] if name_col is not None else None
         sheet_row = raw.header_row + 1 + index
@@ -269,8 +270,13 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         # all the same (check_names): History must not be keyed on a row number.
         name = f"row {sheet_row}" if blank else str(name).strip()
         cell = a1(raw.sheet, sheet_row, rule_col)
-        entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index,
-                                 name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None))
+        entry = RuleEntry(name=name, text=text, cell=cell, row_index=index,
+                          name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None)
+        if unread is None:
+            entry = _parse(entry)
+        else:
+            entry.problem = Problem(INVALID_RULE, unread[0].format(cell=cell, value=text, formula=text), cell=cell,
+                                    suggestion=unread[1])
         entry.meta = {
             h: v for h, v in zip(headers, cells)
             if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)
@@ -280,6 +286,21 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         entry.unnamed = blank
         entries.append(entry)
     return check_names(entries)
+
+
+def _unread_cell(value: Any) -> tuple[str, str] | None:
+    """(message, hint) for a rule cell whose text is not the rule: an error cell (#REF! from
+    a formula that builds the rule) or a formula saved without its value. Such a cell is
+    reported, never read as a rule nor skipped as an empty one."""
+    from kpirules.connectors.base import CellError, UnsavedFormula
+
+    if isinstance(value, UnsavedFormula):
+        return (_("{cell} holds the formula {formula} saved without its value"),
+                _("open the file in Excel or LibreOffice and save it, so that the formulas' values are "
+                  "stored with them"))
+    if isinstance(value, CellError):
+        return (_("{cell} holds the error {value}, not a rule"), _("fix the formula that writes the rule"))
+    return None
 
 
 def _truthy(value: Any) -> bool:

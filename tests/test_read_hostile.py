@@ -331,3 +331,33 @@ def test_formulas_saved_without_values_are_errors_whichever_reader_reads_the_wor
     (result,) = doc["results"]
     assert result["status"] == "ERROR"
     assert "Data!C10 holds the formula =B10*10 saved without its value" in result["message"]
+
+
+def test_a_rule_cell_with_an_error_or_an_unsaved_formula_is_an_error_not_a_missing_rule(tmp_path, monkeypatch):
+    """A rule built by a formula (`="revenue >= "&C2&" weekly"`) whose value is #REF!, or
+    that a program saved without its value, reads as an empty cell, and a row with an empty
+    rule is skipped: the rule vanished and check said "1 rule: 1 PASS", exit 0."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    data.append(["Date", "Revenue", "Target"])
+    for day in range(1, 20):
+        data.append([dt.date(2026, 11, day), 100 + day, 5])
+    rules_tab = book.create_sheet("Rules")
+    rules_tab.append(["Name", "Rule"])
+    rules_tab.append(["ok", "revenue >= 1 weekly"])
+    rules_tab.append(["built", '="revenue >= "&Data!C2&" weekly"'])  # saved without its value
+    rules_tab.append(["broken", "#REF!"])  # openpyxl writes an error cell
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    code, doc = check(monkeypatch, "python", str(path))
+    assert code == 2, doc
+    got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
+    assert got["ok"][0] == "PASS"
+    assert got["built"] == ("ERROR", "Rules!B3 holds the formula =\"revenue >= \"&Data!C2&\" weekly\" saved "
+                            "without its value")
+    assert got["broken"] == ("ERROR", "Rules!B4 holds the error #REF!, not a rule")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 1 and "Rules!B4 holds the error #REF!" in res.output
