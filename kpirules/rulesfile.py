@@ -275,7 +275,7 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         if unread is None:
             entry = _parse(entry)
         else:
-            entry.problem = Problem(INVALID_RULE, unread[0].format(cell=cell, value=text, formula=text), cell=cell,
+            entry.problem = Problem(INVALID_RULE, unread[0].format(value=text, formula=text), cell=cell,
                                     suggestion=unread[1])
         entry.meta = {
             h: v for h, v in zip(headers, cells)
@@ -295,11 +295,11 @@ def _unread_cell(value: Any) -> tuple[str, str] | None:
     from kpirules.connectors.base import CellError, UnsavedFormula
 
     if isinstance(value, UnsavedFormula):
-        return (_("{cell} holds the formula {formula} saved without its value"),
+        return (_("the rule is the formula {formula}, saved without its value"),
                 _("open the file in Excel or LibreOffice and save it, so that the formulas' values are "
                   "stored with them"))
     if isinstance(value, CellError):
-        return (_("{cell} holds the error {value}, not a rule"), _("fix the formula that writes the rule"))
+        return (_("the rule cell holds the error {value}"), _("fix the formula that writes the rule"))
     return None
 
 

@@ -356,8 +356,8 @@ def test_a_rule_cell_with_an_error_or_an_unsaved_formula_is_an_error_not_a_missi
     assert code == 2, doc
     got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
     assert got["ok"][0] == "PASS"
-    assert got["built"] == ("ERROR", "Rules!B3 holds the formula =\"revenue >= \"&Data!C2&\" weekly\" saved "
+    assert got["built"] == ("ERROR", "the rule is the formula =\"revenue >= \"&Data!C2&\" weekly\", saved "
                             "without its value")
-    assert got["broken"] == ("ERROR", "Rules!B4 holds the error #REF!, not a rule")
+    assert got["broken"] == ("ERROR", "the rule cell holds the error #REF!")
     res = CliRunner().invoke(cli, ["validate", str(path)])
-    assert res.exit_code == 1 and "Rules!B4 holds the error #REF!" in res.output
+    assert res.exit_code == 1 and "book.xlsx:Rules!B4: invalid-rule: the rule cell holds the error #REF!" in res.output
