@@ -361,3 +361,26 @@ def test_a_rule_cell_with_an_error_or_an_unsaved_formula_is_an_error_not_a_missi
     assert got["broken"] == ("ERROR", "the rule cell holds the error #REF!")
     res = CliRunner().invoke(cli, ["validate", str(path)])
     assert res.exit_code == 1 and "book.xlsx:Rules!B4: invalid-rule: the rule cell holds the error #REF!" in res.output
+
+
+# ------------------------------------------------------------ totals and lines of delimiters
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+@pytest.mark.parametrize("where", ["top", "bottom"])
+def test_a_total_row_next_to_a_line_of_delimiters_is_left_out_by_both_backends(tmp_path, monkeypatch,
+                                                                                 backend, where):
+    """Excel ends a CSV saved from a formatted sheet with lines of delimiters (`,,`). DuckDB
+    skips empty lines but reads those as records, and the DuckDB path counted only non-blank
+    rows when it skipped the recipe's totals: the total row was read as a data row without a
+    date, exit 3, where the Python path leaves it out (exit 0)."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    total = ["Total", "", f"{math.fsum(float(r[2]) for r in rows):.2f}"]
+    body = [["", "", ""], total, *rows] if where == "top" else [*rows, total, ["", "", ""], ["", "", ""]]
+    data = write(tmp_path / "d.csv", body)
+    code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
+    assert code == 0, doc
+    assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
+    assert doc["warnings"] == ["read d.csv: 1 total row left out"]

@@ -78,6 +78,7 @@ class Recipe:
         self.export = export
         self.preamble = preamble  # non-blank rows above the header
         self.top_totals = 0  # rows right below the header left out (blanked in the shaped rows)
+        self.top_rows = 0  # rows below the header down to the last of those totals (blanks between too)
         self.bottom_rows = 0  # rows at the bottom left out (totals, notes, blanks)
         self.bottom_totals = 0  # of which total rows
         self.span_index: int | None = None  # the end column when rows may span several days
@@ -317,6 +318,7 @@ def _drop_totals(rows: list[list], recipe: Recipe, partial: bool = False) -> lis
         for i in blanked:
             rows[i] = []  # an empty row keeps the row numbers of the rows below
         top = len(blanked)
+        recipe.top_rows = blanked[-1] + 1
     end = len(rows)
     totals = 0
     while end > 0 and len(rows) - end < TAIL_ROWS:
