@@ -134,10 +134,13 @@ class XlsxConnector:
         """``rows`` of tab ``name`` with each cell read as ``empty`` that holds an error or
         a formula without a value in the file given that value: a formula saved without
         its value is never a blank (openpyxl reads it as None, calamine as "")."""
+        from kpirules.connectors.base import CellError
         from kpirules.connectors.xlsx_cells import hidden_cells
 
         for (r, c), value in hidden_cells(self.path, name).items():
-            if r < len(rows) and c < len(rows[r]) and rows[r][c] == empty:
+            # openpyxl reads an error cell as its text: the same error, made a CellError.
+            if r < len(rows) and c < len(rows[r]) and (
+                    rows[r][c] == empty or (isinstance(value, CellError) and rows[r][c] == value)):
                 rows[r][c] = value
         return rows
 

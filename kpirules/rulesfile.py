@@ -262,13 +262,13 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         if text is None or str(text).strip() == "":
             continue
         unread = _unread_cell(text)
-        text = str(text).strip()
+        text = _cell_text(text)
         name = cells[name_col] if name_col is not None else None
         sheet_row = raw.header_row + 1 + index
         blank = name is None or str(name).strip() == ""
         # A blank name shows as its row, so that messages can point at it; it is an error
         # all the same (check_names): History must not be keyed on a row number.
-        name = f"row {sheet_row}" if blank else str(name).strip()
+        name = f"row {sheet_row}" if blank else _cell_text(name)
         cell = a1(raw.sheet, sheet_row, rule_col)
         entry = RuleEntry(name=name, text=text, cell=cell, row_index=index,
                           name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None)
@@ -286,6 +286,14 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         entry.unnamed = blank
         entries.append(entry)
     return check_names(entries)
+
+
+def _cell_text(value: Any) -> str:
+    """A Name or Rule cell as text: a number typed as 1 is `1` whichever reader read it
+    (calamine gives 1.0, openpyxl 1, Google Sheets 1), so History keys on one name."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def _unread_cell(value: Any) -> tuple[str, str] | None:

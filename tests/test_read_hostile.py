@@ -384,3 +384,36 @@ def test_a_total_row_next_to_a_line_of_delimiters_is_left_out_by_both_backends(t
     assert code == 0, doc
     assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10"))
     assert doc["warnings"] == ["read d.csv: 1 total row left out"]
+
+
+@pytest.mark.parametrize("calamine", ["reads", "refuses"])
+def test_a_rules_tab_reads_the_same_whichever_reader_reads_the_workbook(tmp_path, monkeypatch, calamine):
+    """calamine read a rule named 1 as `1.0` (openpyxl and Google Sheets say `1`), so the
+    results and History were keyed on another name depending on the reader; and openpyxl,
+    which reads an error cell as its text, made #REF! a syntax error about `#` where
+    calamine's path says the cell holds an error."""
+    import openpyxl
+    import python_calamine
+
+    book = openpyxl.Workbook()
+    data = book.active
+    data.title = "Data"
+    data.append(["Date", "Revenue"])
+    for day in range(1, 20):
+        data.append([dt.date(2026, 11, day), 100 + day])
+    rules_tab = book.create_sheet("Rules")
+    rules_tab.append(["Name", "Rule"])
+    rules_tab.append([1, "revenue >= 1 weekly"])
+    rules_tab.append(["broken", "#REF!"])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    if calamine == "refuses":
+        # A workbook calamine refuses cannot be made on purpose: its refusal is simulated.
+        def refuse(*args, **kwargs):
+            raise python_calamine.CalamineError("unexpected part")
+
+        monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    code, doc = check(monkeypatch, "python", str(path))
+    assert code == 2, doc
+    got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
+    assert got == {"1": ("PASS", None), "broken": ("ERROR", "the rule cell holds the error #REF!")}
