@@ -417,24 +417,3 @@ def test_a_rules_tab_reads_the_same_whichever_reader_reads_the_workbook(tmp_path
     assert code == 2, doc
     got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
     assert got == {"1": ("PASS", None), "broken": ("ERROR", "the rule cell holds the error #REF!")}
-
-
-# ------------------------------------------------------------ a CSV file is not a tab
-
-
-@pytest.mark.parametrize("text,said,hint", [
-    ("", "'d.csv' is empty", None),  # the connector's own message, as before
-    ("date,visits\n", "d.csv holds no data: nothing below its header row",
-     "export or paste the data, with its header row, into it"),
-    ("a,b\nx,y\n", "d.csv has no `date` column and no column of dates (headers: a, b)", None),
-])
-def test_a_csv_file_is_named_as_a_file_not_as_a_tab(tmp_path, text, said, hint):
-    """"the d.csv tab holds no data ... (or name another tab with --data-tab)": a CSV file
-    has no tabs, and --data-tab does nothing to it."""
-    (tmp_path / "d.csv").write_text(text, encoding="utf-8")
-    res = CliRunner().invoke(cli, ["check", str(tmp_path / "d.csv"), "--rules", rules(tmp_path, "v: visits >= 1 daily\n")])
-    assert res.exit_code == 3, res.output
-    assert "tab" not in res.output and "Traceback" not in res.output
-    assert said.replace("'d.csv'", str(tmp_path / "d.csv")) in res.output
-    if hint:
-        assert f"hint: {hint}" in res.output

@@ -104,13 +104,12 @@ class Recipe:
         return numbers.decide(cells, self.decimal_hint, self.decimal_setting)
 
 
-def no_data_error(where: str, *, tabs: bool = True) -> SourceError:
-    """The one error for a tab (or file: ``tabs=False``) with headers and nothing below
-    them: the reader raises it, and so does the table when every row it was given is blank."""
+def no_data_error(where: str) -> SourceError:
+    """The one error for a tab (or file) with headers and nothing below them: the reader
+    raises it, and so does the table when every row it was given is blank."""
     return SourceError(_("{where} holds no data: nothing below its header row").format(where=where),
                        hint=_("export or paste the data into it (or name another tab with --data-tab, "
-                              "or data_tab in the settings)") if tabs else
-                       _("export or paste the data, with its header row, into it"))
+                              "or data_tab in the settings)"))
 
 
 def is_blank(value) -> bool:
@@ -157,7 +156,7 @@ def find_header(head: list[list]) -> tuple[int, int]:
 
 
 def _find_date_column(names: list[str], headers: list, sample: list[list], options: ReadOptions,
-                      where: str, export: Export | None) -> int:
+                      sheet: str | None, export: Export | None) -> int:
     wanted = normalise(options.date_column)
     if wanted in names:
         return names.index(wanted)
@@ -165,6 +164,7 @@ def _find_date_column(names: list[str], headers: list, sample: list[list], optio
         known = next((c for c in export.date_columns if c in names), None)
         if known is not None:
             return names.index(known)
+    where = _where(sheet)
     shown = ", ".join(str(h) for h in headers if not is_blank(h)) or _("none")
     if wanted != DEFAULT_DATE_COLUMN:
         raise SourceError(_("{where} has no `{column}` column (headers: {headers})").format(
@@ -190,11 +190,9 @@ def _find_date_column(names: list[str], headers: list, sample: list[list], optio
             example=f'date_column = "{headers[candidates[0]]}"'))
 
 
-def _where(raw: RawTable) -> str:
-    """The data tab as messages name it (a CSV file by its name: it has no tabs)."""
-    if raw.sheet is None:
-        return _("the data")
-    return raw.sheet if raw.delimiter is not None else _("the {sheet} tab").format(sheet=raw.sheet)
+def _where(sheet: str | None) -> str:
+    """The data tab as messages name it."""
+    return _("the data") if sheet is None else _("the {sheet} tab").format(sheet=sheet)
 
 
 def _hint_order(options: ReadOptions, export: Export | None) -> str | None:
@@ -232,15 +230,15 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
     fields = len(headers)  # with the blank ones at the end: a CSV row may have as many
     while headers and is_blank(headers[-1]):
         headers.pop()
-    where = _where(raw)
+    where = _where(raw.sheet)
     if not headers:
         raise SourceError(_("{where} is empty").format(where=where),
                           hint=_("export or paste the data, with its header row, into it"))
     if not any(_width(r) for r in rows):
-        raise no_data_error(where, tabs=raw.delimiter is None)
+        raise no_data_error(where)
     names = [normalise(h) if not is_blank(h) else "" for h in headers]
     export = recognise(set(names))
-    date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, where, export)
+    date_index = _find_date_column(names, headers, rows[:HEAD_ROWS], options, raw.sheet, export)
     where = (_("column {letter} (`{header}`) of {sheet}") if raw.sheet else _("column {letter} (`{header}`)")).format(
         letter=column_letter(date_index), header=headers[date_index], sheet=raw.sheet)
     # A first reader from the head and the tail, good enough to tell dated rows from
