@@ -417,3 +417,28 @@ def test_a_rules_tab_reads_the_same_whichever_reader_reads_the_workbook(tmp_path
     assert code == 2, doc
     got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
     assert got == {"1": ("PASS", None), "broken": ("ERROR", "the rule cell holds the error #REF!")}
+
+
+# ------------------------------------------------------------ validate FILE...
+
+
+def test_validate_tells_every_files_problems_when_one_file_cannot_be_read(tmp_path):
+    """`kpirules validate rules/*.kpi` with one file it cannot read (not UTF-8, gone) stopped
+    there: the problems of the files before it were never printed and the files after it
+    never checked. Each unreadable file is now said, every other file is checked, and the
+    exit status is 3 (a file could not be read)."""
+    first = tmp_path / "a.kpi"
+    first.write_text("a: visits >= weekly\n", encoding="utf-8")
+    broken = tmp_path / "b.kpi"
+    broken.write_bytes("b: wyświetlenia >= 1 weekly\n".encode("cp1250"))
+    last = tmp_path / "c.kpi"
+    last.write_text("c: visits >= 1 fortnightly\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(first), str(broken), str(tmp_path / "gone.kpi"), str(last)])
+    assert res.exit_code == 3, res.output
+    assert f"{first}:1:14: syntax: expected a threshold after `>=`" in res.output
+    assert f"error: {broken}:1:6: not UTF-8 text (byte 0x9C)" in res.output
+    assert f"error: no such rules file: {tmp_path / 'gone.kpi'}" in res.output
+    assert f"{last}:1:16: syntax: unknown window `fortnightly`" in res.output
+    doc = json.loads(CliRunner().invoke(cli, ["validate", str(first), str(broken), "--format", "json"]).stdout)
+    assert [p["file"] for p in doc["problems"]] == [str(first)]
+    assert [u["file"] for u in doc["unreadable"]] == [str(broken)]

@@ -136,8 +136,14 @@ def settings_used(config: str | None, verbose: int) -> None:
 
 
 def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
-    """A source that cannot be read: its message (and hint), exit status 3. A missing tab
-    or column that a setting named says where it was set (``kpirules.source.blame_settings``);
+    """A source that cannot be read: its message (and hint), exit status 3."""
+    say_source_error(exc, options)
+    sys.exit(int(Exit.SOURCE))
+
+
+def say_source_error(exc: Any, options: dict[str, Any]) -> None:
+    """A source that cannot be read: its message (and hint) on stderr. A missing tab or
+    column that a setting named says where it was set (``kpirules.source.blame_settings``);
     options given on the command line (``options``) are not blamed."""
     from kpirules.source import NAMING_SETTINGS, blame_settings, find_settings_file
 
@@ -151,7 +157,6 @@ def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
     echo(f"{_('error')}: {without_passwords(exc.message)}", err=True)
     if exc.hint:
         echo(_("hint: {hint}").format(hint=without_passwords(exc.hint)), err=True)
-    sys.exit(int(Exit.SOURCE))
 
 
 def config_error(exc: Any) -> None:
