@@ -442,3 +442,16 @@ def test_validate_tells_every_files_problems_when_one_file_cannot_be_read(tmp_pa
     doc = json.loads(CliRunner().invoke(cli, ["validate", str(first), str(broken), "--format", "json"]).stdout)
     assert [p["file"] for p in doc["problems"]] == [str(first)]
     assert [u["file"] for u in doc["unreadable"]] == [str(broken)]
+
+
+def test_lint_lints_every_readable_file_when_one_cannot_be_read(tmp_path):
+    """As validate: `lint rules/*.kpi --strict` stopped at a file it could not read, so
+    the other files' findings went unsaid. Exit 3 still, after the rest is linted."""
+    first = tmp_path / "a.kpi"
+    first.write_text("reach: visits >= 100 weekly\n", encoding="utf-8")
+    broken = tmp_path / "b.kpi"
+    broken.write_bytes("b: wyświetlenia >= 1 weekly\n".encode("cp1250"))
+    res = CliRunner().invoke(cli, ["lint", str(broken), str(first), "--strict"])
+    assert res.exit_code == 3, res.output
+    assert f"error: {broken}:1:6: not UTF-8 text (byte 0x9C)" in res.output
+    assert f"{first}:1: KPI001 `reach`" in res.output
