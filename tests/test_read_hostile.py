@@ -455,3 +455,15 @@ def test_lint_lints_every_readable_file_when_one_cannot_be_read(tmp_path):
     assert res.exit_code == 3, res.output
     assert f"error: {broken}:1:6: not UTF-8 text (byte 0x9C)" in res.output
     assert f"{first}:1: KPI001 `reach`" in res.output
+
+
+def test_a_duplicate_in_another_file_is_named_with_that_file(tmp_path):
+    """KPI004 across two files said "what `conv` (line 1) says": line 1 of which file? (With
+    the same name in both, "delete `conv` and keep `conv`" left nothing to go on.)"""
+    first = tmp_path / "a.kpi"
+    first.write_text("# funnel\nconv: signups / visits >= 2% weekly\n", encoding="utf-8")
+    second = tmp_path / "b.kpi"
+    second.write_text("conv: signups/visits >= 2% weekly\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["lint", str(first), str(second)])
+    assert res.exit_code == 0, res.output
+    assert f"{second}:1: KPI004 `conv`: it says exactly what `conv` ({first}:2) says" in res.output
