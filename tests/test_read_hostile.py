@@ -467,3 +467,30 @@ def test_a_duplicate_in_another_file_is_named_with_that_file(tmp_path):
     res = CliRunner().invoke(cli, ["lint", str(first), str(second)])
     assert res.exit_code == 0, res.output
     assert f"{second}:1: KPI004 `conv`: it says exactly what `conv` ({first}:2) says" in res.output
+
+
+def test_a_key_given_twice_in_a_test_file_makes_it_invalid(tmp_path):
+    """YAML keeps the last of two equal keys without a word: a test with `as_of` twice ran
+    as of the second date while its author read the first. It is refused at the second,
+    naming the first's line; a key that overrides one merged from an anchor is not a repeat."""
+    (tmp_path / "r.kpi").write_text("conv: signups / visits >= 2% weekly\n", encoding="utf-8")
+    spec = tmp_path / "t.yaml"
+    spec.write_text(
+        "rule_files: [r.kpi]\n"
+        "x-week: &week {start: 2026-11-16, series: {visits: \"1000x6\", signups: \"30x6\"}}\n"
+        "tests:\n"
+        "  - name: merged then overridden\n"
+        "    as_of: 2026-11-26\n"
+        "    input: {<<: *week, start: 2026-11-16}\n"
+        "    expect: [{rule: conv, status: PASS}]\n"
+        "  - name: twice\n"
+        "    as_of: 2026-11-26\n"
+        "    as_of: 2026-12-03\n"
+        "    input: *week\n"
+        "    expect: [{rule: conv, status: PASS}]\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["test", str(spec)])
+    assert res.exit_code == 2, res.output
+    assert "t.yaml:10:5: test-file: `as_of` is given twice here (first on line 9)" in res.output
+    spec.write_text("\n".join(spec.read_text(encoding="utf-8").splitlines()[:9] + [
+        "    input: *week", "    expect: [{rule: conv, status: PASS}]"]) + "\n", encoding="utf-8")
+    assert CliRunner().invoke(cli, ["test", str(spec)]).exit_code == 0
