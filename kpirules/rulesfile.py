@@ -7,6 +7,7 @@ rule is an entry with a problem, never an exception: the other rules still run.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kpirules.ast import Rule
@@ -94,8 +95,6 @@ def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:
 
 
 def _row(entry: RuleEntry) -> str:
-    import re
-
     m = re.search(r"(\d+)$", entry.name_cell or entry.cell or "")
     return m.group(1) if m else "?"
 
@@ -134,9 +133,15 @@ def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
         return _parse_lines(text, file)
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
 def _parse_lines(text: str, file: str | None) -> list[RuleEntry]:
     entries: list[RuleEntry] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end where an editor ends them: str.splitlines also breaks at a form feed, U+2028
+    # and other separators (pasted from a web page into a comment), which shifted every
+    # later line number and made a bogus rule of the rest of that comment.
+    for number, raw in enumerate(_LINE_ENDS.split(text), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue

@@ -494,3 +494,16 @@ def test_a_key_given_twice_in_a_test_file_makes_it_invalid(tmp_path):
     spec.write_text("\n".join(spec.read_text(encoding="utf-8").splitlines()[:9] + [
         "    input: *week", "    expect: [{rule: conv, status: PASS}]"]) + "\n", encoding="utf-8")
     assert CliRunner().invoke(cli, ["test", str(spec)]).exit_code == 0
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0c", "\x85"])
+def test_a_line_separator_inside_a_comment_does_not_end_the_line(tmp_path, separator):
+    """str.splitlines also breaks at U+2028 (pasted from a web page), a form feed or U+0085:
+    the rest of the comment became a bogus rule ("a rule line needs a name...", exit 1 for
+    a valid file) and every later problem was reported a line too low."""
+    path = tmp_path / "r.kpi"
+    path.write_text(f"# notes{separator}more notes\na: visits >= 1 weekly\nb: visits >= weekly\n", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["validate", str(path)])
+    assert res.exit_code == 1, res.output
+    assert f"{path}:3:14: syntax: expected a threshold" in res.output
+    assert "needs a name" not in res.output and "2 rules in 1 file: 1 problem" in res.output
