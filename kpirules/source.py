@@ -42,7 +42,8 @@ def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None,
         return read_rules_file(rules_file)
     if workbook.rules is None:
         tab = rules_tab or (settings.rules_tab if settings else None) or "Rules"
-        if tab.strip().casefold() == "rules":
+        # A CSV file has no tabs at all: its rules come from --rules, whatever tab was named.
+        if tab.strip().casefold() == "rules" or workbook.data.delimiter is not None:
             raise SourceError(_("{source} has no Rules tab").format(source=without_passwords(source)),
                               hint=_("add a Rules tab with Name and Rule columns, or give the rules with --rules FILE"))
         missing = SourceError(

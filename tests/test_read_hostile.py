@@ -507,3 +507,14 @@ def test_a_line_separator_inside_a_comment_does_not_end_the_line(tmp_path, separ
     assert res.exit_code == 1, res.output
     assert f"{path}:3:14: syntax: expected a threshold" in res.output
     assert "needs a name" not in res.output and "2 rules in 1 file: 1 problem" in res.output
+
+
+@pytest.mark.parametrize("backend", ["python", "duckdb"])
+def test_a_csv_file_without_rules_still_asks_for_rules_whatever_tab_was_named(tmp_path, monkeypatch, backend):
+    """A CSV file has no tabs: its rules come from --rules, whichever tab --rules-tab names."""
+    if backend == "duckdb":
+        pytest.importorskip("duckdb")
+    data = write(tmp_path / "d.csv", daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19)))
+    code, out = check(monkeypatch, backend, data, "--rules-tab", "KPIs")
+    assert code == 3
+    assert "has no Rules tab" in out and "give the rules with --rules FILE" in out
