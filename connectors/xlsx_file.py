@@ -108,7 +108,9 @@ class XlsxConnector:
 
             with gc_paused():  # a list a row, never garbage (History grows every day)
                 data = self._data_tab(book, data_name)
-                tables = {key: table_of(_rows(book, found), found, blanks_as_none=True)
+                # The rules too: a rule cell with #REF! or an unsaved formula is no empty row.
+                tables = {key: table_of(self._put_back(_rows(book, found), found, empty="") if key == "rules"
+                                        else _rows(book, found), found, blanks_as_none=True)
                           for key, found in wanted.items() if found is not None}
         except python_calamine.CalamineError as exc:
             return self._with_openpyxl(data_tab, rules_tab, extra_tabs, reason=str(exc))
@@ -124,15 +126,23 @@ class XlsxConnector:
         )
 
     def _data_tab(self, book: Any, name: str) -> RawTable:
-        """The data tab, with the cells calamine reads as empty but are not put back:
-        error cells and formulas without a value (connectors.xlsx_cells)."""
+        """The data tab, with the cells calamine reads as empty put back: error cells and
+        formulas without a value (connectors.xlsx_cells)."""
+        return table_of(self._put_back(_rows(book, name), name, empty=""), name)
+
+    def _put_back(self, rows: list[list], name: str, *, empty: object) -> list[list]:
+        """``rows`` of tab ``name`` with each cell read as ``empty`` that holds an error or
+        a formula without a value in the file given that value: a formula saved without
+        its value is never a blank (openpyxl reads it as None, calamine as "")."""
+        from kpirules.connectors.base import CellError
         from kpirules.connectors.xlsx_cells import hidden_cells
 
-        rows = _rows(book, name)
         for (r, c), value in hidden_cells(self.path, name).items():
-            if r < len(rows) and c < len(rows[r]) and rows[r][c] == "":
+            # openpyxl reads an error cell as its text: the same error, made a CellError.
+            if r < len(rows) and c < len(rows[r]) and (
+                    rows[r][c] == empty or (isinstance(value, CellError) and rows[r][c] == value)):
                 rows[r][c] = value
-        return table_of(rows, name)
+        return rows
 
     def _with_openpyxl(self, data_tab: str, rules_tab: str | None, extra_tabs: tuple[str, ...], *,
                        reason: str) -> Workbook:
@@ -157,9 +167,11 @@ class XlsxConnector:
                 found = find_tab(names, tab)
                 if found is not None:
                     extra[tab] = read_tab(wb[found], found)
+            data = self._put_back(_trimmed(list(wb[data_name].iter_rows(values_only=True))), data_name, empty=None)
             return Workbook(
-                data=read_tab(wb[data_name], data_name),
-                rules=read_tab(wb[rules_name], rules_name) if rules_name else None,
+                data=table_of(data, data_name),
+                rules=table_of(self._put_back(_trimmed(list(wb[rules_name].iter_rows(values_only=True))),
+                                              rules_name, empty=None), rules_name) if rules_name else None,
                 title=os.path.basename(self.path),
                 url=os.path.abspath(self.path),
                 tabs=names,

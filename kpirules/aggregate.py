@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from kpirules.dataclass_fast import dataclass, field
 import datetime as dt
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol, runtime_checkable
 
 from kpirules.aggregate_functions import AGGREGATES
@@ -98,9 +99,12 @@ def _count_days(dates: list[int], positions: range | list[int]) -> int:
 
 
 def _edge_value(dates: list[int], values: list[float | None], positions, latest: bool) -> float | None:
-    """Sum of the non-blank values on the latest (or earliest) date that has any."""
+    """Sum of the non-blank values on the latest (or earliest) date that has any: with
+    ``math.fsum``, as ``sum`` and the DuckDB backend add them (a running ``+=`` differs from
+    both in the last bit, in an order that depends on the rows' order)."""
     seq = reversed(positions) if latest else iter(positions)
-    total, day = 0.0, None
+    cells: list[float] = []
+    day = None
     for p in seq:
         v = values[p]
         if v is None:
@@ -109,8 +113,8 @@ def _edge_value(dates: list[int], values: list[float | None], positions, latest:
             day = dates[p]
         elif dates[p] != day:
             break
-        total += v
-    return None if day is None else total
+        cells.append(v)
+    return None if day is None else math.fsum(cells)
 
 
 def compute(frame: Frame, scan: Scan, needed: set[AggKey]) -> dict[Segment, Group]:

@@ -337,7 +337,7 @@ def prepare(source: str, *, rules: str | None = None, data_tab: str | None = Non
     workbook, settings, table = read_with_table(source, connector=connector, config=config, data_tab=data_tab,
                                                 rules_tab=rules_tab, with_rules=rules is None, **options)
     resolve(lang, settings, workbook)
-    entries = rule_entries(workbook, source, rules)
+    entries = rule_entries(workbook, source, rules, rules_tab=rules_tab, settings=settings, config=config)
     if table is None:
         from kpirules.errors import SourceError
         from kpirules.source import blame_settings, find_settings_file, settings_tab

@@ -7,6 +7,7 @@ rule is an entry with a problem, never an exception: the other rules still run.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from kpirules.ast import Rule
@@ -94,8 +95,6 @@ def check_names(entries: list[RuleEntry]) -> list[RuleEntry]:
 
 
 def _row(entry: RuleEntry) -> str:
-    import re
-
     m = re.search(r"(\d+)$", entry.name_cell or entry.cell or "")
     return m.group(1) if m else "?"
 
@@ -134,9 +133,15 @@ def parse_rules_file(text: str, file: str | None = None) -> list[RuleEntry]:
         return _parse_lines(text, file)
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
 def _parse_lines(text: str, file: str | None) -> list[RuleEntry]:
     entries: list[RuleEntry] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Lines end where an editor ends them: str.splitlines also breaks at a form feed, U+2028
+    # and other separators (pasted from a web page into a comment), which shifted every
+    # later line number and made a bogus rule of the rest of that comment.
+    for number, raw in enumerate(_LINE_ENDS.split(text), start=1):
         stripped = raw.strip()
         if not stripped or stripped.startswith("#"):
             continue
@@ -172,12 +177,41 @@ def read_rules_file(path: str) -> list[RuleEntry]:
         text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
     except FileNotFoundError:
         raise SourceError(_("no such rules file: {path}").format(path=path)) from None
-    except UnicodeDecodeError:
-        raise SourceError(_("{path} is not UTF-8 text").format(path=path),
-                          hint=_("save the rules file as UTF-8")) from None
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
     except OSError as exc:
         raise SourceError(_("cannot read {path}: {reason}").format(path=path, reason=exc.strerror)) from None
     return parse_rules_file(text, file=path)
+
+
+def _not_utf8(path: str, exc: UnicodeDecodeError):
+    """The error for a rules file that is not UTF-8: where its first bad byte is (a
+    Windows-1250 `ł` in a rule saved by Notepad), or that it is a workbook or UTF-16."""
+    from kpirules.errors import SourceError
+
+    data = exc.object if isinstance(exc.object, bytes) else b""
+    if path != "-":  # the text reader decodes in chunks: the error's offset is the chunk's
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+            data.decode("utf-8")
+        except UnicodeDecodeError as whole:
+            exc = whole
+        except OSError:
+            pass
+    if data.startswith(b"PK\x03\x04"):  # a zip: an .xlsx workbook
+        return SourceError(_("{path} is a workbook, not a rules file").format(path=path),
+                           hint=_("give it as the source to use its Rules tab (kpirules check {path}), or "
+                                  "write the rules in a .kpi text file").format(path=path))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return SourceError(_("{path} is UTF-16 text, not UTF-8").format(path=path),
+                           hint=_("save the rules file as UTF-8"))
+    start = exc.start
+    line = data.count(b"\n", 0, start) + 1
+    column = len(data[data.rfind(b"\n", 0, start) + 1:start].decode("utf-8", "replace")) + 1
+    return SourceError(_("{path}:{line}:{column}: not UTF-8 text (byte 0x{byte:02X})").format(
+        path=path, line=line, column=column, byte=data[start] if start < len(data) else 0),
+        hint=_("save the rules file as UTF-8 (in Notepad: Save as, Encoding: UTF-8)"))
 
 
 def _strip_comment(text: str) -> str:
@@ -232,16 +266,22 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         text = cells[rule_col]
         if text is None or str(text).strip() == "":
             continue
-        text = str(text).strip()
+        unread = _unread_cell(text)
+        text = _cell_text(text)
         name = cells[name_col] if name_col is not None else None
         sheet_row = raw.header_row + 1 + index
         blank = name is None or str(name).strip() == ""
         # A blank name shows as its row, so that messages can point at it; it is an error
         # all the same (check_names): History must not be keyed on a row number.
-        name = f"row {sheet_row}" if blank else str(name).strip()
+        name = f"row {sheet_row}" if blank else _cell_text(name)
         cell = a1(raw.sheet, sheet_row, rule_col)
-        entry = _parse(RuleEntry(name=name, text=text, cell=cell, row_index=index,
-                                 name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None))
+        entry = RuleEntry(name=name, text=text, cell=cell, row_index=index,
+                          name_cell=a1(raw.sheet, sheet_row, name_col) if name_col is not None else None)
+        if unread is None:
+            entry = _parse(entry)
+        else:
+            entry.problem = Problem(INVALID_RULE, unread[0].format(value=text, formula=text), cell=cell,
+                                    suggestion=unread[1])
         entry.meta = {
             h: v for h, v in zip(headers, cells)
             if h and h not in engine_columns and headers.index(h) not in (name_col, rule_col)
@@ -251,6 +291,29 @@ def _parse_rows(raw: RawTable, headers: list[str], name_col: int | None, rule_co
         entry.unnamed = blank
         entries.append(entry)
     return check_names(entries)
+
+
+def _cell_text(value: Any) -> str:
+    """A Name or Rule cell as text: a number typed as 1 is `1` whichever reader read it
+    (calamine gives 1.0, openpyxl 1, Google Sheets 1), so History keys on one name."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _unread_cell(value: Any) -> tuple[str, str] | None:
+    """(message, hint) for a rule cell whose text is not the rule: an error cell (#REF! from
+    a formula that builds the rule) or a formula saved without its value. Such a cell is
+    reported, never read as a rule nor skipped as an empty one."""
+    from kpirules.connectors.base import CellError, UnsavedFormula
+
+    if isinstance(value, UnsavedFormula):
+        return (_("the rule is the formula {formula}, saved without its value"),
+                _("open the file in Excel or LibreOffice and save it, so that the formulas' values are "
+                  "stored with them"))
+    if isinstance(value, CellError):
+        return (_("the rule cell holds the error {value}"), _("fix the formula that writes the rule"))
+    return None
 
 
 def _truthy(value: Any) -> bool:

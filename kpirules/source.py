@@ -28,9 +28,12 @@ def is_rules_file(path: str) -> bool:
     return path == "-" or path.lower().endswith(RULES_FILE_SUFFIXES)
 
 
-def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None) -> list:
+def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None, *,
+                 rules_tab: str | None = None, settings: Settings | None = None, config: str | None = None) -> list:
     """The rules to evaluate: those of ``rules_file`` when given, else the workbook's
-    Rules tab; a source with neither is a ``SourceError`` saying what to do."""
+    rules tab (``rules_tab``, else the settings', else Rules); a source with neither is a
+    ``SourceError`` saying what to do, naming the tab asked for (and the setting that
+    named it, from ``config`` or the Settings tab)."""
     from kpirules.errors import SourceError, without_passwords
     from kpirules.i18n import _
     from kpirules.rulesfile import read_rules_file, rules_from_table
@@ -38,8 +41,18 @@ def rule_entries(workbook: Workbook, source: str, rules_file: str | None = None)
     if rules_file is not None:
         return read_rules_file(rules_file)
     if workbook.rules is None:
-        raise SourceError(_("{source} has no Rules tab").format(source=without_passwords(source)),
-                          hint=_("add a Rules tab with Name and Rule columns, or give the rules with --rules FILE"))
+        tab = rules_tab or (settings.rules_tab if settings else None) or "Rules"
+        # A CSV file has no tabs at all: its rules come from --rules, whatever tab was named.
+        if tab.strip().casefold() == "rules" or workbook.data.delimiter is not None:
+            raise SourceError(_("{source} has no Rules tab").format(source=without_passwords(source)),
+                              hint=_("add a Rules tab with Name and Rule columns, or give the rules with --rules FILE"))
+        missing = SourceError(
+            _("{book} has no tab named {tab} (tabs: {tabs})").format(
+                book=without_passwords(source), tab=repr(tab), tabs=", ".join(workbook.tabs) or _("none")),
+            hint=_("add a {tab} tab with Name and Rule columns, or name the tab that holds the rules with "
+                   "--rules-tab").format(tab=repr(tab)))
+        raise blame_settings(missing, [] if rules_tab else ["rules_tab"], config or find_settings_file(),
+                             settings_tab(workbook)) from None
     return rules_from_table(workbook.rules)
 
 

@@ -281,6 +281,6 @@ def _duck_workbook(path: str, config: str | None):
         return None
     name = os.path.basename(path)
     workbook = Workbook(data=RawTable(headers=list(table.headers), rows=[], sheet=name,
-                                      header_row=table.header_row),
+                                      header_row=table.header_row, delimiter=table._delimiter),
                         title=name, url=os.path.abspath(path), tabs=[name])
     return workbook, settings, table

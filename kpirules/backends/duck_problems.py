@@ -12,6 +12,7 @@ from kpirules.backends.duck_sample import has_blank_lines
 from kpirules.connectors.base import a1
 from kpirules.errors import Problem
 from kpirules.plan import AggKey, Scan
+from kpirules.read.dates import looks_like_date
 from kpirules.table import BAD, _is_blank, metric_problem, parse_number, undated_problem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,7 +65,10 @@ def problem_rows(table: DuckTable, con, hull: tuple[dt.date, dt.date] | None, me
             if record[0] <= table._top or (last is not None and record[0] > last):
                 continue  # totals (and notes) the recipe leaves out
             value = row[date_col]
-            if table.recipe.dates(value) is not None:
+            # A date SQL does not read, in either order: 13/05/2026 past the sampled rows
+            # proves the column day first, and 05/10/2026 may make it ambiguous; the Python
+            # path decides the order from every row of the column (DateReader.for_column).
+            if table.recipe.dates(value) is not None or looks_like_date(value):
                 raise UsePython(f"a date only Python reads: {value!r}")
             if all(_is_blank(v) for v in row):
                 continue

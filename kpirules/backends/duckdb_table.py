@@ -115,11 +115,14 @@ class DuckTable:
         self.headers = [("" if v is None else str(v)) for v in shaped.headers]
         self.warnings = list(self.recipe.warnings)
         self._sample_rows = shaped.rows if sample.whole else None  # else read when needed
-        # Rows DuckDB reads that the recipe leaves out: totals right below the header (the
-        # first records) and totals and notes at the bottom (the last non-blank records).
-        self._top = self.recipe.top_totals
+        # Records DuckDB reads that the recipe leaves out: totals right below the header (the
+        # first records) and totals, notes and blanks at the bottom (the last records).
+        # DuckDB skips empty lines but reads a line of delimiters (`,,,,`, as Excel ends a
+        # CSV) as a record: the csv module's rows count as records when they have a field.
+        below = raw.rows[h:] if h else raw.rows
+        self._top = sum(1 for r in below[:self.recipe.top_rows] if r)
         bottom = raw.rows[len(raw.rows) - self.recipe.bottom_rows:] if self.recipe.bottom_rows else []
-        self._bottom = sum(1 for r in bottom if any(v.strip() for v in r))
+        self._bottom = sum(1 for r in bottom if r)
         self._records: int | None = None
         self._marks: dict[str, str | None] = {}
         self._mark_rows: list[list[str]] | None = None

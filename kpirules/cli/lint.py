@@ -9,7 +9,7 @@ import click
 
 from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
                                  source_errors, verbosity_options)
-from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK
+from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK, EXIT_SOURCE
 
 
 @click.command("lint")
@@ -44,7 +44,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
     \b
     Exit status: 0 no rule is invalid (findings are advice),
                  2 some rule does not parse,
-                 3 a source could not be read,
+                 3 a source could not be read (the others are linted all the same),
                  4 --strict and there are findings.
 
     \b
@@ -76,16 +76,24 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
 
     settings = settings_file(config)  # a bad settings file is exit 2 here as in every command
     date_column = settings.date_column if settings else "date"
-    rulesets, data = [], None
+    from kpirules.cli.output import say_source_error
+    from kpirules.errors import SourceError
+
+    rulesets, data, unreadable = [], None, []
     for path in sources:
-        ruleset, workbook_data = _read(path, data_tab, config)
+        try:
+            ruleset, workbook_data = _read(path, data_tab, config)
+        except SourceError as exc:
+            # Said, and exit 3 at the end: the other files are linted all the same.
+            unreadable.append(path)
+            say_source_error(exc, {"config": config, "data_tab": data_tab})
+            continue
         rulesets.append(ruleset)
         data = data if data is not None else workbook_data
     table = None
     if data_source:
         table = data_table(data_source, None if data_tab == "Data" else data_tab, config=config)
     elif data is not None:
-        from kpirules.errors import SourceError
         from kpirules.table import load_table
 
         try:
@@ -120,6 +128,8 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             summary += " " + _("(give --data to also check volumes and scales)")
         if not quiet:
             click.echo(summary, err=True)
+    if unreadable:
+        sys.exit(EXIT_SOURCE)
     if result.problems:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_LINT if strict and result.findings else EXIT_OK)

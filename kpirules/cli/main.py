@@ -86,11 +86,8 @@ def _run_exit(done: SystemExit) -> None:
     a run on a year-old History), for memory the system takes back at once. The workbook
     is written and synced, alerts sent, by then; exit handlers still run (a temporary file
     to remove), then whatever is printed goes out."""
-    import atexit
-
     from kpirules.cli.fast import _exit_now
 
-    atexit._run_exitfuncs()
     _exit_now(done)
 
 

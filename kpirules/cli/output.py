@@ -139,9 +139,17 @@ def settings_used(config: str | None, verbose: int) -> None:
 
 
 def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
-    """A source that cannot be read: its message (and hint), exit status 3. A missing tab
-    or column that a setting named says where it was set (``kpirules.source.blame_settings``);
-    options given on the command line (``options``) are not blamed."""
+    """A source that cannot be read: its message (and hint), exit status 3."""
+    message, hint = say_source_error(exc, options)
+    json_error(options, "source", message, hint, Exit.SOURCE)
+    sys.exit(int(Exit.SOURCE))
+
+
+def say_source_error(exc: Any, options: dict[str, Any]) -> tuple[str, str | None]:
+    """A source that cannot be read: its message (and hint) on stderr, and returned. A
+    missing tab or column that a setting named says where it was set
+    (``kpirules.source.blame_settings``); options given on the command line (``options``)
+    are not blamed."""
     from kpirules.source import NAMING_SETTINGS, blame_settings, find_settings_file
 
     config = options.get("config") or find_settings_file()
@@ -155,8 +163,7 @@ def source_error_exit(exc: Any, options: dict[str, Any]) -> None:
     echo(f"{_('error')}: {message}", err=True)
     if hint:
         echo(_("hint: {hint}").format(hint=hint), err=True)
-    json_error(options, "source", message, hint, Exit.SOURCE)
-    sys.exit(int(Exit.SOURCE))
+    return message, hint
 
 
 def config_error(exc: Any, options: dict[str, Any] | None = None) -> None:

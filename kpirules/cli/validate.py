@@ -8,6 +8,7 @@ import click
 
 from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
                                  source_errors, verbosity_options)
+from kpirules.exitcodes import Exit
 
 
 @click.command("validate")
@@ -32,7 +33,8 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
 
     \b
     Exit status: 0 every rule is valid, 1 some rule is invalid,
-                 2 bad usage or settings, 3 a file or source could not be read.
+                 2 bad usage or settings, 3 a file or source could not be read
+                 (the other files are checked and their problems printed all the same).
 
     \b
     Examples:
@@ -46,11 +48,22 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
     settings_used(config, verbose)
     # A bad settings file is exit 2 here as in every command; a good one may name the language.
     resolve(lang, settings_file(config))
+    from kpirules.cli.output import say_source_error
+    from kpirules.errors import SourceError
+
     table = data_table(data_source, data_tab, config=config) if data_source else None
     found_all: list[tuple[str, object]] = []
     entries_all = []
+    unreadable: list[tuple[str, SourceError]] = []
     for path in files:
-        entries = read_entries(path)
+        try:
+            entries = read_entries(path)
+        except SourceError as exc:
+            # Said, and exit 3 at the end; the other files' problems are all still told.
+            unreadable.append((path, exc))
+            if fmt != "json":
+                say_source_error(exc, {"config": config})
+            continue
         entries_all += entries
         planned = _planned(entries, table) if table is not None else {}
         for entry in entries:
@@ -61,7 +74,9 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
     if fmt == "json":
         echo_json({"files": list(files), "rules": count_text(entries_all),
                    "problems": [p.to_json() | {"file": p.file or path, "message": p.message}
-                                for path, p in found_all]})
+                                for path, p in found_all],
+                   **({"unreadable": [{"file": path, "message": exc.message, "hint": exc.hint}
+                                      for path, exc in unreadable]} if unreadable else {})})
     else:
         for path, problem in found_all:
             # A rule from a workbook is located by cell: name the workbook too.
@@ -73,7 +88,7 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
                 files=ngettext("{n} file", "{n} files", len(files)).format(n=f"{len(files):,}"),
                 problems=ngettext("{n} problem", "{n} problems", n).format(n=n) if n else _("no problems")),
                 err=True)
-    sys.exit(1 if found_all else 0)
+    sys.exit(int(Exit.SOURCE) if unreadable else 1 if found_all else 0)
 
 
 def _planned(entries: list, table) -> dict:

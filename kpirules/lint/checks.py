@@ -44,8 +44,12 @@ class Item:
                        file=self.path if e.cell else (e.file or self.path), line=e.line, cell=e.cell,
                        item=self)
 
-    def where(self) -> str:
+    def where(self, seen_from: Item | None = None) -> str:
+        """Where this rule is, as a finding about ``seen_from`` names it: "line 3" in the
+        same file, "other.kpi:3" (or "book.xlsx:Rules!B3") in another one."""
         e = self.entry
+        if seen_from is not None and seen_from.path != self.path:
+            return f"{self.path}:{e.cell or e.line or ''}".rstrip(":")
         return e.cell or (_("line {n}").format(n=e.line) if e.line else self.path)
 
 
@@ -215,7 +219,8 @@ def window_scale(items: list[Item], skip: set[int] = frozenset()) -> Iterator[Fi
                 "KPI003",
                 _("its threshold is {rate} a day while `{other}` ({where}) asks {other_rate} a day of the "
                   "same count, so one of the two was written for another window").format(
-                    rate=_per_day(rates[k]), other=other.name, where=other.where(), other_rate=_per_day(rates[ref])),
+                    rate=_per_day(rates[k]), other=other.name, where=other.where(item),
+                    other_rate=_per_day(rates[ref])),
                 _("if `{other}` is right: {rule}").format(
                     other=other.name, rule=f"{item.name}: {rule_text(item.rule, condition=new, warn=None)}"))
 
@@ -239,7 +244,7 @@ def duplicates(items: list[Item]) -> Iterator[Finding]:
             first = seen[key]
             yield item.finding(
                 "KPI004", _("it says exactly what `{first}` ({where}) says, so every alert would come twice "
-                            "and a fix to one would miss the other").format(first=first.name, where=first.where()),
+                            "and a fix to one would miss the other").format(first=first.name, where=first.where(item)),
                 _("delete `{rule}` and keep `{first}`").format(rule=item.name, first=first.name))
         else:
             seen[key] = item
@@ -313,7 +318,7 @@ def contradictions(items: list[Item]) -> Iterator[Finding]:
                 _("`{condition}` and `{other_condition}` of `{other}` ({where}) cannot both pass for the same "
                   "period, so one of them always fails").format(
                     condition=expr_text(cond), other_condition=expr_text(o_cond), other=o_item.name,
-                    where=o_item.where()),
+                    where=o_item.where(item)),
                 rewrite)
 
 

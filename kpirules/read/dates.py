@@ -27,7 +27,8 @@ _COMPACT = LazyPattern(r"^\s*(\d{4})(\d{2})(\d{2})\s*$")
 _DOTTED = LazyPattern(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})\.?(?:$|[ T,])")
 _SLASHED = re.compile(r"^\s*(\d{1,2})([/-])(\d{1,2})\2(\d{4}|\d{2})(?:$|[ T,])")
 _MONTH_FIRST = LazyPattern(r"^\s*([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?:$|[ T,])")
-_DAY_FIRST = LazyPattern(r"^\s*(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -,]\s*(\d{4})(?:$|[ T,])")
+# `[ ,-]`: a space, a comma or a hyphen after the month (`1 Oct, 2026`, `01-Oct-2026`).
+_DAY_FIRST = LazyPattern(r"^\s*(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ ,-]\s*(\d{4})(?:$|[ T,])")
 _MONTHS = {name: i + 1 for i, names in enumerate((
     "jan january", "feb february", "mar march", "apr april", "may", "jun june", "jul july",
     "aug august", "sep sept september", "oct october", "nov november", "dec december"))

@@ -78,6 +78,7 @@ class Recipe:
         self.export = export
         self.preamble = preamble  # non-blank rows above the header
         self.top_totals = 0  # rows right below the header left out (blanked in the shaped rows)
+        self.top_rows = 0  # rows below the header down to the last of those totals (blanks between too)
         self.bottom_rows = 0  # rows at the bottom left out (totals, notes, blanks)
         self.bottom_totals = 0  # of which total rows
         self.span_index: int | None = None  # the end column when rows may span several days
@@ -226,6 +227,7 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
     else:
         headers, header_row = list(raw.headers), raw.header_row
     headers = list(headers)
+    fields = len(headers)  # with the blank ones at the end: a CSV row may have as many
     while headers and is_blank(headers[-1]):
         headers.pop()
     where = _where(raw.sheet)
@@ -254,6 +256,8 @@ def shape(raw: RawTable, options: ReadOptions = ReadOptions(), *, partial: bool 
     if not any(_width(r) for r in rows):
         raise SourceError(_("{where} holds no data: only totals below its header row").format(where=where),
                           hint=_("export the report with its rows, not only its totals"))
+    if raw.delimiter is not None:
+        _check_widths(rows, fields, headers, raw.sheet, header_row)
     _check_spans(names, rows, recipe, options, raw.sheet, header_row)
     recipe.warnings = _warnings(recipe, raw.sheet)
     return RawTable(headers=headers, rows=rows, sheet=raw.sheet, header_row=header_row), recipe
@@ -314,6 +318,7 @@ def _drop_totals(rows: list[list], recipe: Recipe, partial: bool = False) -> lis
         for i in blanked:
             rows[i] = []  # an empty row keeps the row numbers of the rows below
         top = len(blanked)
+        recipe.top_rows = blanked[-1] + 1
     end = len(rows)
     totals = 0
     while end > 0 and len(rows) - end < TAIL_ROWS:
@@ -336,6 +341,31 @@ def _drop_totals(rows: list[list], recipe: Recipe, partial: bool = False) -> lis
         end -= 1
     recipe.top_totals, recipe.bottom_rows, recipe.bottom_totals = top, len(rows) - end, totals
     return rows[:end] if end < len(rows) else rows
+
+
+def _check_widths(rows: list[list], fields: int, headers: list, sheet: str | None, header_row: int) -> None:
+    """A CSV row with a number right of the header row's last field: its cells do not line
+    up with the headers (``1,234`` unquoted in a comma-separated file is two cells), so
+    the numbers left of it may sit under the wrong header. Never read as it stands: that
+    would be a verdict on shifted numbers. (Text there is a note beside the data; a
+    sheet's columns always line up: only delimited text is checked.)"""
+    if max(map(len, rows), default=0) <= fields:
+        return
+    from kpirules.connectors.base import a1
+
+    for i, row in enumerate(rows):
+        col = next((j for j in range(fields, len(row)) if numbers.looks_numeric(row[j])), None)
+        if col is None:
+            continue
+        raise SourceError(
+            _("{cell} holds {value} right of the last header ({header}): row {row} has {n} cells, "
+              "the header row {fields}").format(
+                cell=a1(sheet, header_row + 1 + i, col), value=repr(row[col]),
+                header=a1(sheet, header_row, len(headers) - 1), row=header_row + 1 + i,
+                n=len(row), fields=fields),
+            hint=_("a cell with the delimiter in it (1,234 or Sale, spring in a comma-separated "
+                   "file) is two cells: quote such cells, or export numbers without thousands "
+                   "separators; a column of values needs a header"))
 
 
 def _check_spans(names: list[str], rows: list[list], recipe: Recipe, options: ReadOptions,

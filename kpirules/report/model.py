@@ -126,7 +126,7 @@ def gather(source: str, *, as_of: dt.date | None = None, rules: str | None = Non
     from kpirules.i18n import resolve
 
     resolve(lang, settings, wb)  # before evaluating: messages are made then
-    entries = rule_entries(wb, source, rules)
+    entries = rule_entries(wb, source, rules, rules_tab=rules_tab, settings=settings, config=config)
     if table is None:  # cells read by the connector, indexed here (every sheet and workbook)
         table = load_table(wb.data, date_column=settings.date_column if settings else "date")
     as_of = as_of or today(settings, wb)

@@ -7,10 +7,20 @@ not be loaded is an ``<error>`` so CI shows it as broken rather than as failing.
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
 from kpirules.ruletest.runner import FileResult
+
+# Characters XML 1.0 cannot hold at all, not even escaped (ElementTree writes them as they
+# are, and every CI parser then rejects the whole report): control characters a YAML test
+# name or a data cell may carry (\x0b from a pasted Word line break), shown as escapes.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def junit_xml(results: Iterable[FileResult]) -> bytes:
@@ -20,22 +30,22 @@ def junit_xml(results: Iterable[FileResult]) -> bytes:
     for fr in results:
         failures = sum(1 for c in fr.cases if not c.passed)
         errors = 1 if fr.problems else 0
-        suite = ET.SubElement(root, "testsuite", name=fr.path, tests=str(len(fr.cases) + errors),
+        suite = ET.SubElement(root, "testsuite", name=_xml(fr.path), tests=str(len(fr.cases) + errors),
                               failures=str(failures), errors=str(errors), skipped="0", time="0")
         for case in fr.cases:
-            tc = ET.SubElement(suite, "testcase", classname=fr.path, name=case.name,
-                               file=fr.path, line=str(case.line), time="0")
+            tc = ET.SubElement(suite, "testcase", classname=_xml(fr.path), name=_xml(case.name),
+                               file=_xml(fr.path), line=str(case.line), time="0")
             if not case.passed:
                 n = len(case.failures)
                 failure = ET.SubElement(tc, "failure", type="expectation",
                                         message=f"{n} result{'s' if n != 1 else ''} not as expected")
-                failure.text = case.render()
+                failure.text = _xml(case.render())
         if fr.problems:
-            tc = ET.SubElement(suite, "testcase", classname=fr.path, name="load test file",
-                               file=fr.path, time="0")
+            tc = ET.SubElement(suite, "testcase", classname=_xml(fr.path), name="load test file",
+                               file=_xml(fr.path), time="0")
             error = ET.SubElement(tc, "error", type="invalid-test-file",
-                                  message=fr.problems[0].message)
-            error.text = "\n".join(p.render() for p in fr.problems)
+                                  message=_xml(fr.problems[0].message))
+            error.text = _xml("\n".join(p.render() for p in fr.problems))
         totals["tests"] += len(fr.cases) + errors
         totals["failures"] += failures
         totals["errors"] += errors

@@ -78,6 +78,8 @@ def load_yaml(text: str, file: str) -> Located:
                                      line=1, column=1, file=file)]) from None
     try:
         node = loader.get_single_node()
+        if node is not None and (twice := _keys_given_twice(node, lines, file)):
+            raise TestFileError(twice)
         data = loader.construct_document(node) if node is not None else None
     except RecursionError:  # lists or maps nested thousands deep
         raise TestFileError([Problem(TEST_FILE, "the YAML nests too deeply to read", line=1, column=1,
@@ -96,6 +98,40 @@ def load_yaml(text: str, file: str) -> Located:
         # construct_document flattened merge keys (<<) in place, so nodes and data agree.
         _walk(node, data, (), located.marks)
     return located
+
+
+def _keys_given_twice(root: Any, lines: list[str], file: str) -> list[Problem]:
+    """A key written twice in one mapping: YAML keeps the last one without a word, so a
+    test would check another date or rule than the one its author reads first. (Merge keys
+    `<<` are not flattened yet here: a key that overrides a merged one is not a repeat.)"""
+    import yaml
+
+    problems: list[Problem] = []
+    seen_nodes: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen_nodes:
+            continue
+        seen_nodes.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            first: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                stack.append(value_node)
+                if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                if key_node.value in first:
+                    line, column = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+                    problems.append(Problem(
+                        TEST_FILE, f"`{key_node.value}` is given twice here (first on line "
+                                   f"{first[key_node.value].start_mark.line + 1}); YAML would keep only the last",
+                        line=line, column=column, file=file, suggestion="keep one of them",
+                        source_line=lines[line - 1] if 0 < line <= len(lines) else None))
+                else:
+                    first[key_node.value] = key_node
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return sorted(problems, key=lambda p: (p.line or 0, p.column or 0))
 
 
 def _walk(node: Any, data: Any, path: Path, marks: dict[Path, tuple[int, int]]) -> None:
