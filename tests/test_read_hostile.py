@@ -19,13 +19,16 @@ CAMPAIGNS = ("search_brand", "search_generic", "social_a", "social_b", "email_ne
 
 
 def check(monkeypatch, backend: str, *args: str):
-    """``kpirules check ... --format json`` with ``backend``: (exit code, document or output)."""
+    """``kpirules check ... --format json`` with ``backend``: (exit code, the results'
+    document, or the error's message and hint when the source or the settings failed)."""
     monkeypatch.setenv(backends.ENV_VAR, backend)
     res = CliRunner().invoke(cli, ["check", *args, "--as-of", AS_OF, "--format", "json"])
-    try:
-        return res.exit_code, json.loads(res.stdout)
-    except ValueError:
-        return res.exit_code, res.output
+    doc = json.loads(res.stdout)
+    if "error" in doc:
+        assert res.exit_code == doc["error"]["exit_status"]  # the same error on stderr too
+        assert doc["error"]["message"] in res.stderr
+        return res.exit_code, f"{doc['error']['message']}\n{doc['error'].get('hint', '')}"
+    return res.exit_code, doc
 
 
 def daily_rows(start: dt.date, end: dt.date) -> list[list[str]]:
