@@ -31,6 +31,20 @@ def check(monkeypatch, backend: str, *args: str):
     return res.exit_code, doc
 
 
+def check_book(monkeypatch, path, calamine: str):
+    """``check`` of the workbook at ``path``, read by calamine, or with ``calamine ==
+    "refuses"`` by openpyxl after calamine's refusal (simulated: a workbook calamine refuses
+    cannot be made on purpose)."""
+    if calamine == "refuses":
+        import python_calamine
+
+        def refuse(*args, **kwargs):
+            raise python_calamine.CalamineError("unexpected part")
+
+        monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
+    return check(monkeypatch, "python", str(path))
+
+
 def daily_rows(start: dt.date, end: dt.date) -> list[list[str]]:
     """Rows of date, campaign, revenue: cents that do not add up exactly in binary."""
     rows, day, k = [], start, 0
@@ -310,7 +324,6 @@ def test_formulas_saved_without_values_are_errors_whichever_reader_reads_the_wor
     calamine refuses a workbook, read them as blanks: revenue "has no values", a NO_DATA
     where the data are there but unread. Both paths now put the formula back."""
     import openpyxl
-    import python_calamine
 
     book = openpyxl.Workbook()
     data = book.active
@@ -323,13 +336,7 @@ def test_formulas_saved_without_values_are_errors_whichever_reader_reads_the_wor
     rules_tab.append(["rev", "revenue >= 1 weekly"])
     path = tmp_path / "book.xlsx"
     book.save(path)
-    if calamine == "refuses":
-        # A workbook calamine refuses cannot be made on purpose: its refusal is simulated.
-        def refuse(*args, **kwargs):
-            raise python_calamine.CalamineError("unexpected part")
-
-        monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
-    code, doc = check(monkeypatch, "python", str(path))
+    code, doc = check_book(monkeypatch, path, calamine)
     assert code == 2, doc
     (result,) = doc["results"]
     assert result["status"] == "ERROR"
@@ -396,7 +403,6 @@ def test_a_rules_tab_reads_the_same_whichever_reader_reads_the_workbook(tmp_path
     which reads an error cell as its text, made #REF! a syntax error about `#` where
     calamine's path says the cell holds an error."""
     import openpyxl
-    import python_calamine
 
     book = openpyxl.Workbook()
     data = book.active
@@ -410,13 +416,7 @@ def test_a_rules_tab_reads_the_same_whichever_reader_reads_the_workbook(tmp_path
     rules_tab.append(["broken", "#REF!"])
     path = tmp_path / "book.xlsx"
     book.save(path)
-    if calamine == "refuses":
-        # A workbook calamine refuses cannot be made on purpose: its refusal is simulated.
-        def refuse(*args, **kwargs):
-            raise python_calamine.CalamineError("unexpected part")
-
-        monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_path", refuse)
-    code, doc = check(monkeypatch, "python", str(path))
+    code, doc = check_book(monkeypatch, path, calamine)
     assert code == 2, doc
     got = {r["name"]: (r["status"], r["error"]["message"] if r.get("error") else None) for r in doc["results"]}
     assert got == {"1": ("PASS", None), "broken": ("ERROR", "the rule cell holds the error #REF!")}

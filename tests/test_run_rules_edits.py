@@ -4,23 +4,14 @@ rule (real xlsx files, the Sheets emulator over HTTP)."""
 from __future__ import annotations
 
 import openpyxl
-import pytest
 from click.testing import CliRunner
 from test_run_common import AS_OF, RULES, USER_COLUMNS, history_keys
+from test_run_sheets import emulator  # noqa: F401 (a fixture)
 from test_run_xlsx import make_workbook, tab_rows
 
 from kpirules.cli.main import cli
 
 CLEAN = [r for r in RULES if r["Name"] != "typo"]
-
-
-@pytest.fixture
-def emulator(monkeypatch):
-    from kpirules_emulator.sheets import SheetsEmulator
-
-    with SheetsEmulator() as emu:
-        monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
-        yield emu
 
 
 def run(source):

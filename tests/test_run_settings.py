@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from test_run_common import AS_OF, by_header
+from test_run_sheets import emulator  # noqa: F401 (a fixture)
 from test_run_xlsx import make_workbook, tab_rows
 
 from kpirules.cli.main import cli
@@ -110,15 +111,6 @@ def test_the_settings_tabs_data_tab_is_the_one_run_evaluates(tmp_path):
     assert by_header(tab_rows(book, "Rules"))["daily_visits"]["status"] == "FAIL"
     check = CliRunner().invoke(cli, ["check", str(book), "--as-of", AS_OF.isoformat()])
     assert check.exit_code == 2 and "FAIL    daily_visits" in check.output, check.output
-
-
-@pytest.fixture
-def emulator(monkeypatch):
-    from kpirules_emulator.sheets import SheetsEmulator
-
-    with SheetsEmulator() as emu:
-        monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
-        yield emu
 
 
 def test_on_a_google_sheet_a_clash_writes_nothing(emulator):
