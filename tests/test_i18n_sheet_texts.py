@@ -10,6 +10,7 @@ import datetime as dt
 
 import openpyxl
 from click.testing import CliRunner
+from test_i18n_errors import polish_settings
 from test_init import KEY, assert_set_up
 from test_run_common import AS_OF
 from test_run_sheets import emulator  # noqa: F401 (a fixture)
@@ -21,15 +22,9 @@ from kpirules.results import Detail, GuardCheck, Period, RuleResult, Status, Ter
 from kpirules.writeback.history import numbers
 
 
-def polish(tmp_path):
-    config = tmp_path / "kpirules.toml"
-    config.write_text('language = "pl"\n')
-    return str(config)
-
-
-def test_a_polish_runs_history_numbers_are_polish(tmp_path):
+def test_a_polish_runs_history_numbers_are_polish_settings(tmp_path):
     book = make_workbook(tmp_path / "kpis.xlsx")
-    result = CliRunner().invoke(cli, ["run", str(book), "--as-of", AS_OF.isoformat(), "--config", polish(tmp_path)])
+    result = CliRunner().invoke(cli, ["run", str(book), "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path)])
     assert result.exit_code in (1, 2), result.output
     rows = tab_rows(book, "History")
     said = {r[0]: r[rows[0].index("Liczby")] for r in rows[1:]}
@@ -71,7 +66,7 @@ def test_history_numbers_of_a_change_a_pace_a_guard_and_an_interval_in_both_lang
 
 def test_init_writes_the_settings_comment_in_the_language_of_the_settings_file(tmp_path):
     pl, en = tmp_path / "pl.xlsx", tmp_path / "en.xlsx"
-    assert CliRunner().invoke(cli, ["init", str(pl), "--config", polish(tmp_path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["init", str(pl), "--config", polish_settings(tmp_path)]).exit_code == 0
     assert CliRunner().invoke(cli, ["init", str(en)]).exit_code == 0
     comment = tab_rows(pl, "Settings")[1][0]
     assert comment.startswith("# Ustawienia dla kpirules run. Wiersze, których klucz zaczyna się od #, są pomijane")
@@ -94,13 +89,13 @@ def test_init_writes_the_settings_comment_in_the_language_of_the_settings_file(t
         "Yesterday has signups data: the export or sync is working.")
     english = openpyxl.load_workbook(en)
     assert english["History"]["H1"].comment.text == "The numbers the value came from: each aggregate, rows and days."
-    again = CliRunner().invoke(cli, ["init", str(pl), "--config", polish(tmp_path)])
+    again = CliRunner().invoke(cli, ["init", str(pl), "--config", polish_settings(tmp_path)])
     assert again.exit_code == 0 and "wszystko jest już przygotowane; nie ma nic do zrobienia" in again.output
     # The comment is a comment in either language: a run reads no setting from it.
     head = tab_rows(pl, "Rules")[0]
     assert head == ["Name", "Rule", "Enabled", "Owner", "Description", "Stan", "Wartość", "Próg docelowy", "Okres",
                     "Sprawdzono", "Komunikat"]
-    ran = CliRunner().invoke(cli, ["run", str(pl), "--as-of", AS_OF.isoformat(), "--config", polish(tmp_path)])
+    ran = CliRunner().invoke(cli, ["run", str(pl), "--as-of", AS_OF.isoformat(), "--config", polish_settings(tmp_path)])
     assert "Ustawienia" not in ran.output and "nieznane ustawienie" not in ran.output, ran.output
     rules = tab_rows(pl, "Rules")
     assert rules[0] == head  # the run found its Polish columns: none added
@@ -149,14 +144,14 @@ def test_an_english_init_protects_in_english_and_a_polish_init_adds_nothing(emul
     assert CliRunner().invoke(cli, ["init", KEY]).exit_code == 0
     protected = emulator.protected_ranges(KEY, "Rules")
     assert "kpirules: written by the engine (Status)" in {p["description"] for p in protected}
-    assert CliRunner().invoke(cli, ["init", KEY, "--config", polish(tmp_path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["init", KEY, "--config", polish_settings(tmp_path)]).exit_code == 0
     assert emulator.protected_ranges(KEY, "Rules") == protected
     assert_set_up(emulator, status_col=5)
 
 
 def test_addon_without_a_service_url_is_refused_in_the_language_of_the_settings(tmp_path):
     pl = CliRunner().invoke(cli, ["init", str(tmp_path / "k.xlsx"), "--addon", str(tmp_path / "a"),
-                                  "--config", polish(tmp_path)], env={"KPIRULES_SERVICE_URL": ""})
+                                  "--config", polish_settings(tmp_path)], env={"KPIRULES_SERVICE_URL": ""})
     assert pl.exit_code == 2
     assert ("błąd: --addon wymaga --service-url URL: adresu, pod którym działa `kpirules serve` (docs/serve.md)"
             in pl.output)

@@ -31,6 +31,15 @@ def check(monkeypatch, backend: str, *args: str):
     return res.exit_code, doc
 
 
+def odd_cell(tmp_path, day: str, column: int, text: str) -> tuple[str, list[list[str]], int]:
+    """A CSV file of ``daily_rows`` (September to 19 November 2026) whose first row of
+    ``day`` holds ``text`` in ``column``: its path, its rows, and that row's index."""
+    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
+    at = next(i for i, r in enumerate(rows) if r[0] == day)
+    rows[at][column] = text
+    return write(tmp_path / "d.csv", rows), rows, at
+
+
 def check_book(monkeypatch, path, calamine: str):
     """``check`` of the workbook at ``path``, read by calamine, or with ``calamine ==
     "refuses"`` by openpyxl after calamine's refusal (simulated: a workbook calamine refuses
@@ -107,10 +116,7 @@ def test_a_day_first_date_deep_in_an_iso_column_is_read_by_both_backends(tmp_pat
     to the Python path as it does for every date SQL does not read."""
     if backend == "duckdb":
         pytest.importorskip("duckdb")
-    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
-    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-13")
-    rows[at][0] = "13/10/2026"
-    data = write(tmp_path / "d.csv", rows)
+    data, rows, at = odd_cell(tmp_path, "2026-10-13", 0, "13/10/2026")
     code, doc = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
     assert code == 0, doc
     assert values(doc)["oct"] == math.fsum(float(r[2]) for r in rows if r[0].startswith("2026-10") or r is rows[at])
@@ -122,10 +128,7 @@ def test_an_ambiguous_date_deep_in_an_iso_column_is_the_same_error_in_both_backe
     names the settings that decide; the DuckDB path said the cell is not a date at all."""
     if backend == "duckdb":
         pytest.importorskip("duckdb")
-    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
-    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-05")
-    rows[at][0] = "05/10/2026"
-    data = write(tmp_path / "d.csv", rows)
+    data, _, _ = odd_cell(tmp_path, "2026-10-05", 0, "05/10/2026")
     code, out = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
     assert code == 3
     assert "(such as 05/10/2026) could be day/month or month/day" in out and "date_format" in out
@@ -143,10 +146,7 @@ def test_an_unquoted_thousands_comma_is_refused_not_read_as_a_smaller_number(tmp
     naming the cell right of the headers and saying how to fix the export."""
     if backend == "duckdb":
         pytest.importorskip("duckdb")
-    rows = daily_rows(dt.date(2026, 9, 1), dt.date(2026, 11, 19))
-    at = next(i for i, r in enumerate(rows) if r[0] == "2026-10-13")
-    rows[at][2] = "1,234.50"
-    data = write(tmp_path / "d.csv", rows)
+    data, _, at = odd_cell(tmp_path, "2026-10-13", 2, "1,234.50")
     code, out = check(monkeypatch, backend, data, "--rules", rules(tmp_path, "oct: revenue >= 0 monthly\n"))
     assert code == 3, out
     assert f"'d.csv'!D{at + 2} holds '234.50' right of the last header ('d.csv'!C1)" in out
