@@ -173,3 +173,12 @@ def test_an_enabled_cell_of_0_switches_the_rule_off_in_xlsx_and_on_sheets(tmp_pa
         assert "alert: by_campaign" not in result.output, result.output
         statuses = {n: r["status"] for n, r in by_header(values()).items()}
         assert statuses["by_campaign"] == "OFF" and statuses["daily_visits"] == "PASS", statuses
+
+
+def test_a_missing_rules_tab_named_on_the_command_line_is_the_one_named(tmp_path):
+    book = make_workbook(tmp_path / "kpis.xlsx")
+    before = book.read_bytes()
+    result = CliRunner().invoke(cli, ["run", str(book), "--rules-tab", "KPIs", "--as-of", AS_OF.isoformat()])
+    assert result.exit_code == 3
+    assert "kpis.xlsx has no KPIs tab" in result.output and "no Rules tab" not in result.output
+    assert book.read_bytes() == before

@@ -206,7 +206,7 @@ def run(source: str, *, as_of: dt.date | None = None, dry_run: bool = False, con
         outcome = evaluate_and_plan(
             wb, settings, as_of=as_of or today(settings, wb), restate=restate,
             now=clock, history_tab=history_tab, alerts_tab=alerts_tab, notify=notify,
-            table=table_read, data_error=data_error)
+            table=table_read, data_error=data_error, rules_tab=rules_tab)
         outcome.source_url = settings.sheet_url or wb.url
         add_dashboard(outcome, wb, history_tab, native_charts=writer.native_charts)
         if lease_tab:
@@ -294,7 +294,7 @@ def _has_settings_tab(wb: Workbook) -> bool:
 def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: dt.datetime,
                       restate: int | None = None, history_tab: str = "History",
                       alerts_tab: str = "Alerts", notify: bool = True, table: Any = None,
-                      data_error: SourceError | None = None) -> RunOutcome:
+                      data_error: SourceError | None = None, rules_tab: str | None = None) -> RunOutcome:
     """Everything between the read and the write, with no I/O: results, summaries, the
     alerts (new and owed) and the first write's plan. ``table``: the data table when it
     is not ``wb.data`` (a warehouse's ``SqlTable``); ``data_error``: why the data could
@@ -312,7 +312,8 @@ def evaluate_and_plan(wb: Workbook, settings: Settings, *, as_of: dt.date, now: 
 
     if wb.rules is None:
         raise SourceError((_("{title} has no {tab} tab") if wb.title else _("the source has no {tab} tab")).format(
-            title=wb.title, tab=settings.rules_tab), hint=_("run `kpirules init SOURCE` to add one with example rules"))
+            title=wb.title, tab=rules_tab or settings.rules_tab),  # the tab asked for (--rules-tab)
+            hint=_("run `kpirules init SOURCE` to add one with example rules"))
     # Blank and repeated names are ERRORs in their own rows (rulesfile.check_names), as in
     # every other command.
     entries = rules_from_table(wb.rules, engine_columns=ENGINE_KEYS)
