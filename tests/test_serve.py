@@ -218,6 +218,27 @@ def test_a_sheet_the_service_cannot_read_is_a_source_error(emulator, service):
     assert status == 400 and doc["error"]["category"] == "usage"
 
 
+def test_a_sheets_data_setting_cannot_make_the_service_open_a_database(emulator, service, tmp_path):
+    """The Settings tab is written by whoever can edit the sheet: its `data` setting must not
+    make the service read (or, with DuckDB, create) a database on its own disk."""
+    duckdb = pytest.importorskip("duckdb")
+    secret = tmp_path / "secret.duckdb"
+    with duckdb.connect(str(secret)) as db:
+        db.execute("create table t as select date '2026-11-25' as date, 42 as visits")
+    created = tmp_path / "created.duckdb"
+    rules = [["Name", "Rule"], ["visits", "sum(visits) >= 40 daily"]]
+    for key, url in (("reads", f"duckdb:///{secret}"), ("creates", f"duckdb:///{created}")):
+        emulator.add_spreadsheet(key, {"Data": [["Date", "Visits"], ["2026-11-25", 1]], "Rules": rules,
+                                       "Settings": [["Key", "Value"], ["data", url], ["table", "t"]]})
+        status, doc = call(service.url, "/v1/check", {"spreadsheet": key, "as_of": AS_OF})
+        assert status == 422 and doc["error"]["category"] == "source" and doc["error"]["exit_status"] == 3
+        assert "`data` setting" in doc["error"]["message"]
+        status, doc = call(service.url, "/v1/run", {"spreadsheet": key, "as_of": AS_OF})
+        assert status == 200 and doc["exit_status"] == 3 and doc["results"] == []  # no verdict from the database
+        assert doc["rules"][0]["status"].startswith("not checked")
+    assert not created.exists()
+
+
 @pytest.mark.parametrize("token", [None, "", "wrong-token", "a.b.c"])
 def test_without_a_valid_token_401(service, token):
     headers = {"Authorization": token} if token == "" else None
