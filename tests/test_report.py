@@ -180,6 +180,15 @@ def test_values_near_the_float_limit_in_history_are_drawn_not_a_crash(workbook, 
     assert not re.search(r'(cy|y|points)="[^"]*(nan|inf)', text)  # at the plot's edge, not off any scale
 
 
+def test_an_out_file_that_cannot_be_written_is_a_usage_error_not_an_internal_one(tmp_path):
+    out = tmp_path / "no-such-folder" / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(ROOT / "examples" / "marketing.xlsx"), "--as-of",
+                                      AS_OF.isoformat(), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "No such file or directory" in result.output
+    assert "internal error" not in result.output and not out.parent.exists()
+
+
 def test_an_unreadable_source_is_exit_3_with_a_message(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(tmp_path / "missing.xlsx"), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 3
