@@ -189,6 +189,28 @@ def test_an_out_file_that_cannot_be_written_is_a_usage_error_not_an_internal_one
     assert "internal error" not in result.output and not out.parent.exists()
 
 
+def test_an_out_that_is_a_pipe_gets_the_report_and_stays_a_pipe(tmp_path):
+    """`--out /dev/stdout` or a named pipe: the report is written into it, never replaced by
+    a file (which, run as root, would replace /dev/stdout itself)."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(cli, ["report", str(ROOT / "examples" / "marketing.xlsx"), "--as-of",
+                                      AS_OF.isoformat(), "--out", str(fifo), "-q"])
+    if reader.is_alive():  # the report went elsewhere: open the pipe so the reader ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0].startswith(b"<!DOCTYPE html>")
+
+
 def test_an_unreadable_source_is_exit_3_with_a_message(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(tmp_path / "missing.xlsx"), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 3

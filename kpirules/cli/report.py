@@ -73,6 +73,12 @@ def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbos
     folder = os.path.dirname(os.path.abspath(out))
     tmp = None
     try:
+        if os.path.exists(out) and not os.path.isfile(out):
+            # /dev/stdout, a named pipe: nothing to replace whole (and replacing it would
+            # put a file where the device or pipe was).
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(html)
+            return
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kpirules-report-", suffix=".html")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(html)
