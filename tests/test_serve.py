@@ -413,3 +413,28 @@ def test_serve_refuses_to_start_without_a_way_to_authenticate(monkeypatch):
     assert result.exit_code == 2 and "KPIRULES_SERVE_TOKEN" in result.output
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--audience", "x.apps.googleusercontent.com"])
     assert result.exit_code == 2 and "--allow" in result.output
+
+
+def test_audiences_given_with_spaces_after_the_commas_accept_their_tokens(issuer, monkeypatch):
+    """`--audience "a, b"` (as people write lists) kept " b" with its space, so that every
+    ID token for b was refused."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("KPIRULES_SERVE_TOKEN", raising=False)
+    audience = "addon-client.apps.googleusercontent.com"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kpirules", "serve", "--port", "0", "--certs-url", issuer.certs_url,
+         "--audience", f"other-client.apps.googleusercontent.com, {audience}", "--allow", "example.com"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = server.stderr.readline()
+        found = re.search(r"listening on (http://\S+)", line)
+        assert found, line
+        status, doc = call(found.group(1), "/v1/validate", VALIDATE, token=issuer.token(aud=audience))
+        assert status == 200 and doc["exit_status"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
