@@ -93,6 +93,9 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening before saying so: a caller that connects on reading the line below is
+        # queued until uvicorn accepts, not refused.
+        sock.listen(2048)
     except OSError as exc:
         click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)
