@@ -291,6 +291,27 @@ def test_no_cell_value_or_secret_in_the_logs(small, service, caplog):
         assert forbidden not in text
 
 
+def test_a_path_cannot_write_lines_into_the_log(service, caplog):
+    """The log line named the request's path as the caller sent it, decoded: %0a started a
+    forged line (`POST /v1/run 200 ... auth=token`), and a key put into a path was logged."""
+    import http.client
+    import logging
+
+    caplog.set_level(logging.INFO)
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+    connection.request("GET", "/v1/x%0aPOST%20/v1/run%20200%201ms%20auth=token%0a1BxSecretKey")
+    assert connection.getresponse().status == 404
+    connection.close()
+    lines: list[str] = []
+    for _ in range(200):  # the server logs a request just after answering it
+        lines = [r.getMessage() for r in caplog.records if r.name == "kpirules.serve"]
+        if any(" 404 " in line for line in lines):
+            break
+        time.sleep(0.05)
+    assert [line.split()[:3] for line in lines] == [["GET", "-", "404"]]
+    assert not any("\n" in line or "SecretKey" in line for line in lines)
+
+
 # --- Google ID tokens, signed by a local test key --------------------------------------
 
 class TokenIssuer:
