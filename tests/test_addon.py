@@ -137,3 +137,19 @@ def test_init_writes_the_add_on_with_the_service_url_and_prints_the_clasp_steps(
         "https://www.googleapis.com/auth/script.external_request",
         "https://www.googleapis.com/auth/script.scriptapp",
         "https://www.googleapis.com/auth/userinfo.email", "openid"])
+
+
+@pytest.mark.parametrize("url", ["https://ana:s3cret-pw@kpirules-abc-ew.a.run.app", "https://[::1",
+                                 "https://kpirules-abc-ew.a.run.app:99999"])
+def test_init_refuses_a_service_url_with_a_password_or_that_is_no_url(tmp_path, url):
+    """A password in the URL was printed in the clasp steps and written into Config.gs and the
+    manifest; "https://[::1" stopped init with an internal error; port 99999 was accepted."""
+    from kpirules.cli.main import cli
+
+    book = tmp_path / "book.xlsx"
+    shutil.copy(MARKETING, book)
+    folder = tmp_path / "kpi-addon"
+    result = CliRunner().invoke(cli, ["init", str(book), "--addon", str(folder), "--service-url", url])
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output and "internal error" not in result.output
+    assert "s3cret-pw" not in result.output and not folder.exists()

@@ -161,3 +161,21 @@ def test_sparkline_scales_from_low_to_high():
     assert sparkline([1, 2, None, 8]) == "▁▂ █"
     assert sparkline([5, 5]) == "▄▄"
     assert sparkline([None, None]) == "  "
+
+
+def test_json_errors_are_one_json_document_on_stdout(files, tmp_path):
+    """--format json promises one JSON document on stdout: a rule that is not there or does
+    not parse printed only text on stderr (a script's json.loads failed on '')."""
+    result = explain(files, "convresion", "--format", "json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["category"] == "usage" and error["exit_status"] == 2
+    assert "convresion" in error["message"] and "conversion" in error["hint"]
+    assert "no rule named" in result.stderr
+    data, _ = files
+    broken = tmp_path / "broken.kpi"
+    broken.write_text("open: sum(visits >= 1 daily\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["explain", str(data), "open", "--rules", str(broken), "--format", "json"])
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["category"] == "syntax" and error["problems"][0]["column"] == 10  # at the `(`

@@ -162,6 +162,55 @@ def test_a_source_without_history_is_evaluated_at_recent_periods_and_says_so(tmp
     assert all(p["data-recorded"] == "no" and "not in History" in p["title"] for p in weekly)
 
 
+def test_values_near_the_float_limit_in_history_are_drawn_not_a_crash(workbook, tmp_path):
+    """History is a tab anyone can edit: values of +-1e308 overflowed the chart's scale (an
+    internal error, no report)."""
+    path = tmp_path / "huge.xlsx"
+    shutil.copy(workbook, path)
+    book = openpyxl.load_workbook(path)
+    history = book["History"]
+    rows = [r for r in range(2, history.max_row + 1) if history.cell(r, 1).value == "visit_to_signup"]
+    history.cell(rows[0], 6).value, history.cell(rows[-1], 6).value = 1e308, -1.7e308
+    book.save(path)
+    out = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(path), "--as-of", AS_OF.isoformat(), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text(encoding="utf-8")
+    assert len(charts_of(text).charts[("visit_to_signup", "")]) == len(rows)  # every period, drawn
+    assert not re.search(r'(cy|y|points)="[^"]*(nan|inf)', text)  # at the plot's edge, not off any scale
+
+
+def test_an_out_file_that_cannot_be_written_is_a_usage_error_not_an_internal_one(tmp_path):
+    out = tmp_path / "no-such-folder" / "r.html"
+    result = CliRunner().invoke(cli, ["report", str(ROOT / "examples" / "marketing.xlsx"), "--as-of",
+                                      AS_OF.isoformat(), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "No such file or directory" in result.output
+    assert "internal error" not in result.output and not out.parent.exists()
+
+
+def test_an_out_that_is_a_pipe_gets_the_report_and_stays_a_pipe(tmp_path):
+    """`--out /dev/stdout` or a named pipe: the report is written into it, never replaced by
+    a file (which, run as root, would replace /dev/stdout itself)."""
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    result = CliRunner().invoke(cli, ["report", str(ROOT / "examples" / "marketing.xlsx"), "--as-of",
+                                      AS_OF.isoformat(), "--out", str(fifo), "-q"])
+    if reader.is_alive():  # the report went elsewhere: open the pipe so the reader ends
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    reader.join(timeout=30)
+    assert result.exit_code == 0, result.output
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0].startswith(b"<!DOCTYPE html>")
+
+
 def test_an_unreadable_source_is_exit_3_with_a_message(tmp_path):
     result = CliRunner().invoke(cli, ["report", str(tmp_path / "missing.xlsx"), "--out", str(tmp_path / "r.html")])
     assert result.exit_code == 3

@@ -218,6 +218,27 @@ def test_a_sheet_the_service_cannot_read_is_a_source_error(emulator, service):
     assert status == 400 and doc["error"]["category"] == "usage"
 
 
+def test_a_sheets_data_setting_cannot_make_the_service_open_a_database(emulator, service, tmp_path):
+    """The Settings tab is written by whoever can edit the sheet: its `data` setting must not
+    make the service read (or, with DuckDB, create) a database on its own disk."""
+    duckdb = pytest.importorskip("duckdb")
+    secret = tmp_path / "secret.duckdb"
+    with duckdb.connect(str(secret)) as db:
+        db.execute("create table t as select date '2026-11-25' as date, 42 as visits")
+    created = tmp_path / "created.duckdb"
+    rules = [["Name", "Rule"], ["visits", "sum(visits) >= 40 daily"]]
+    for key, url in (("reads", f"duckdb:///{secret}"), ("creates", f"duckdb:///{created}")):
+        emulator.add_spreadsheet(key, {"Data": [["Date", "Visits"], ["2026-11-25", 1]], "Rules": rules,
+                                       "Settings": [["Key", "Value"], ["data", url], ["table", "t"]]})
+        status, doc = call(service.url, "/v1/check", {"spreadsheet": key, "as_of": AS_OF})
+        assert status == 422 and doc["error"]["category"] == "source" and doc["error"]["exit_status"] == 3
+        assert "`data` setting" in doc["error"]["message"]
+        status, doc = call(service.url, "/v1/run", {"spreadsheet": key, "as_of": AS_OF})
+        assert status == 200 and doc["exit_status"] == 3 and doc["results"] == []  # no verdict from the database
+        assert doc["rules"][0]["status"].startswith("not checked")
+    assert not created.exists()
+
+
 @pytest.mark.parametrize("token", [None, "", "wrong-token", "a.b.c"])
 def test_without_a_valid_token_401(service, token):
     headers = {"Authorization": token} if token == "" else None
@@ -268,6 +289,27 @@ def test_no_cell_value_or_secret_in_the_logs(small, service, caplog):
     assert "/v1/evaluate 200" in text and "/v1/evaluate 401" in text and "/v1/run 200" in text
     for forbidden in (secret_cell, "not a number", TOKEN, "small", "brand", "visits"):
         assert forbidden not in text
+
+
+def test_a_path_cannot_write_lines_into_the_log(service, caplog):
+    """The log line named the request's path as the caller sent it, decoded: %0a started a
+    forged line (`POST /v1/run 200 ... auth=token`), and a key put into a path was logged."""
+    import http.client
+    import logging
+
+    caplog.set_level(logging.INFO)
+    connection = http.client.HTTPConnection("127.0.0.1", service.port, timeout=30)
+    connection.request("GET", "/v1/x%0aPOST%20/v1/run%20200%201ms%20auth=token%0a1BxSecretKey")
+    assert connection.getresponse().status == 404
+    connection.close()
+    lines: list[str] = []
+    for _ in range(200):  # the server logs a request just after answering it
+        lines = [r.getMessage() for r in caplog.records if r.name == "kpirules.serve"]
+        if any(" 404 " in line for line in lines):
+            break
+        time.sleep(0.05)
+    assert [line.split()[:3] for line in lines] == [["GET", "-", "404"]]
+    assert not any("\n" in line or "SecretKey" in line for line in lines)
 
 
 # --- Google ID tokens, signed by a local test key --------------------------------------
@@ -392,3 +434,28 @@ def test_serve_refuses_to_start_without_a_way_to_authenticate(monkeypatch):
     assert result.exit_code == 2 and "KPIRULES_SERVE_TOKEN" in result.output
     result = CliRunner().invoke(cli, ["serve", "--port", "0", "--audience", "x.apps.googleusercontent.com"])
     assert result.exit_code == 2 and "--allow" in result.output
+
+
+def test_audiences_given_with_spaces_after_the_commas_accept_their_tokens(issuer, monkeypatch):
+    """`--audience "a, b"` (as people write lists) kept " b" with its space, so that every
+    ID token for b was refused."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    monkeypatch.delenv("KPIRULES_SERVE_TOKEN", raising=False)
+    audience = "addon-client.apps.googleusercontent.com"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "kpirules", "serve", "--port", "0", "--certs-url", issuer.certs_url,
+         "--audience", f"other-client.apps.googleusercontent.com, {audience}", "--allow", "example.com"],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = server.stderr.readline()
+        found = re.search(r"listening on (http://\S+)", line)
+        assert found, line
+        status, doc = call(found.group(1), "/v1/validate", VALIDATE, token=issuer.token(aud=audience))
+        assert status == 200 and doc["exit_status"] == 0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

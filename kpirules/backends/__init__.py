@@ -22,7 +22,10 @@ memory, where the Python path is the right tool. Nothing here imports duckdb: th
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from kpirules.errors import SourceError
@@ -168,14 +171,37 @@ def sql_table_of(conn: Any, settings: Settings | None):
     return sql
 
 
+# Set by ``kpirules serve`` around /v1/check and /v1/run: the sheet's own data only. A
+# sheet's Settings tab is written by anyone who can edit the sheet, and its ``data`` setting
+# would otherwise make the service open a file on its own disk (``duckdb:///...``, which
+# DuckDB even creates) or connect to any database its network reaches.
+_SHEET_DATA_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("sheet_data_only", default=False)
+
+
+@contextlib.contextmanager
+def sheet_data_only() -> Iterator[None]:
+    """Within the block, ``warehouse_table`` refuses every URL (this thread's context only)."""
+    token = _SHEET_DATA_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _SHEET_DATA_ONLY.reset(token)
+
+
 def warehouse_table(data: str, table: str | None, *, settings: Settings | None = None, **options: Any):
     """The data of ``data`` (a warehouse URL: ``postgresql://...``, ``duckdb:///...``) and
     ``table`` as a ``SqlTable``, for rules that live elsewhere (a sheet's Rules tab):
     ``kpirules run SHEET --data URL --table T``. Raises ``SourceError`` when it cannot be
-    read (unreachable, no such table, no date column)."""
+    read (unreachable, no such table, no date column), or at once, opening nothing, inside
+    ``sheet_data_only``."""
     from kpirules.connectors import open_source
     from kpirules.connectors.base import SQL_TABLE, capabilities
 
+    if _SHEET_DATA_ONLY.get():
+        raise SourceError(_("the `data` setting names a database, and this service reads the data from the "
+                            "sheet's own Data tab only"),
+                          hint=_("remove `data` (and `table`) from the Settings tab, or run `kpirules check` "
+                                 "or `kpirules run` with --data where the database is reachable"))
     conn = open_source(data, table=table, **options)
     if SQL_TABLE not in capabilities(conn):
         raise SourceError(_("--data takes a database URL; {name} sources hold their data in their own Data "

@@ -48,6 +48,9 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
       kpirules explain data.csv conversion --rules rules.kpi
     """
     from kpirules.cli.common import status_text, use_color
+    from kpirules.cli.output import json_error
+    from kpirules.exitcodes import Exit
+    from kpirules.i18n import _
     from kpirules.engine import prepare
     from kpirules.errors import did_you_mean
     from kpirules.explain import explain, render, to_json
@@ -59,15 +62,22 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
     entries = ready.entries
     entry = next((e for e in entries if e.name == rule_name), None) or next(
         (e for e in entries if normalise(e.name) == normalise(rule_name)), None)
+    # Under --format json, the one JSON document stdout promises, as for a source error.
     if entry is None:
         names = [e.name for e in entries]
         guess = did_you_mean(rule_name, names)
-        click.echo(f"error: no rule named {rule_name!r}", err=True)
-        hint = f"did you mean {guess!r}?" if guess else f"rules: {', '.join(names) or 'none'}"
-        click.echo(f"hint: {hint}", err=True)
+        message = _("no rule named {name}").format(name=repr(rule_name))
+        hint = _("did you mean {guess}?").format(guess=repr(guess)) if guess else _("rules: {names}").format(
+            names=", ".join(names) or _("none"))
+        click.echo(f"{_('error')}: {message}", err=True)
+        click.echo(_("hint: {hint}").format(hint=hint), err=True)
+        json_error({"fmt": fmt}, "usage", message, hint, Exit.ERROR)
         sys.exit(EXIT_ERROR)
     if entry.problem is not None:
-        click.echo(entry.problem.render(), err=True)
+        problem = entry.problem
+        click.echo(problem.render(), err=True)
+        json_error({"fmt": fmt}, problem.category, problem.message, problem.suggestion, Exit.ERROR,
+                   problems=[problem.to_json()])
         sys.exit(EXIT_ERROR)
     from kpirules.rulesfile import enabled
 
@@ -82,8 +92,8 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
         echo_json(to_json(ex) | {"enabled": not off})
     else:
         if off:
-            click.echo(f"{entry.name} is disabled (its Enabled cell says no): check and run skip it. "
-                       "Were it switched on:")
+            click.echo(_("{name} is disabled (its Enabled cell says no): check and run skip it. "
+                         "Were it switched on:").format(name=entry.name))
         color = use_color()
         text = render(ex, lambda s: status_text(s, color))
         # -q: the rule and its verdict, without the working.

@@ -17,6 +17,7 @@ from kpirules.cli.common import (
     source_options,
     verbosity_options,
 )
+from kpirules.i18n import _
 
 
 @click.command("report")
@@ -70,12 +71,27 @@ def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbos
     # Written whole or not at all: a report half-written by an interrupted run would
     # still open, and mislead.
     folder = os.path.dirname(os.path.abspath(out))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kpirules-report-", suffix=".html")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(html)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would keep the report from whoever shares it
-    os.replace(tmp, out)
+    tmp = None
+    try:
+        if os.path.exists(out) and not os.path.isfile(out):
+            # /dev/stdout, a named pipe: nothing to replace whole (and replacing it would
+            # put a file where the device or pipe was).
+            with open(out, "w", encoding="utf-8") as fh:
+                fh.write(html)
+            return
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kpirules-report-", suffix=".html")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(html)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would keep the report from whoever shares it
+        os.replace(tmp, out)
+    except OSError as exc:
+        # A folder that is not there, no permission, a full disk: the caller's --out, said
+        # as click says a bad option (exit 2), with no half-written file left behind.
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise click.BadParameter(_("cannot write {out}: {reason}").format(out=out, reason=exc.strerror or exc),
+                                 param_hint="'--out'") from None
     if not quiet:
         click.echo(f"wrote {out} ({len(html) // 1024 + 1} KB)", err=True)

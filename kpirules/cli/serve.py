@@ -59,10 +59,10 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     import socket
 
     from kpirules.serve.app import ServeConfig, create_app
-    from kpirules.serve.auth import GOOGLE_CERTS_URL, AuthConfig
+    from kpirules.serve.auth import GOOGLE_CERTS_URL, AuthConfig, listed
 
     auth = AuthConfig.from_allow(list(allow), static_token=os.environ.get("KPIRULES_SERVE_TOKEN") or None,
-                                 audiences=tuple(a for entry in audience for a in entry.split(",") if a.strip()),
+                                 audiences=tuple(listed(audience)),
                                  certs_url=certs_url or GOOGLE_CERTS_URL)
     problems = auth.problems()
     if problems:
@@ -93,6 +93,9 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening before saying so: a caller that connects on reading the line below is
+        # queued until uvicorn accepts, not refused.
+        sock.listen(2048)
     except OSError as exc:
         click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)

@@ -54,6 +54,9 @@ def status_word(status: str) -> str:
     return MARKS.get(status, ("", "", status.lower()))[2]
 
 
+DRAWABLE = 1e300  # beyond any KPI; far enough from the float limit for the scale's arithmetic
+
+
 @dataclass(frozen=True)
 class Scale:
     low: float
@@ -63,6 +66,9 @@ class Scale:
     def of(cls, view: RuleView) -> Scale:
         values = [p.value for s in view.series for p in s.points if p.value is not None]
         values += [v for v in (view.threshold, view.warn, view.low, view.high) if v is not None]
+        # History is a tab anyone can edit: a value near the float limit (1e308) would overflow
+        # the span and the ticks. Such a value is drawn at the edge (``clamp``), its title exact.
+        values = [max(-DRAWABLE, min(DRAWABLE, v)) for v in values]
         if not values:
             return cls(0.0, 1.0)
         low, high = min(values), max(values)
@@ -71,6 +77,9 @@ class Scale:
         step = nice_step((high + pad - low) / 4)
         # Round the ends out to whole steps, so that the ticks are round numbers.
         return cls(math.floor(low / step) * step, math.ceil((high + pad) / step) * step)
+
+    def clamp(self, value: float) -> float:
+        return max(self.low, min(self.high, value))
 
     def ticks(self, count: int) -> list[float]:
         """Round values between ``low`` and ``high``, about ``count`` of them."""
@@ -88,7 +97,7 @@ def nice_step(raw: float) -> float:
     """1, 2 or 5 times a power of ten, at least ``raw``."""
     if raw <= 0 or not math.isfinite(raw):
         return 1.0
-    power = 10 ** math.floor(math.log10(raw))
+    power = 10.0 ** math.floor(math.log10(raw))  # a float: an int power of ten can outgrow a float
     return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw * 0.999)
 
 
@@ -124,7 +133,7 @@ def trend(view: RuleView, series: Series, scale: Scale, *, chart_id: str, small:
 
     def y(v: float) -> float:
         span = scale.high - scale.low or 1.0
-        return top + plot_h * (1 - (v - scale.low) / span)
+        return top + plot_h * (1 - (scale.clamp(v) - scale.low) / span)
 
     def x(i: int) -> float:
         return left + (i + 0.5) * plot_w / n

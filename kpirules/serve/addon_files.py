@@ -33,11 +33,24 @@ def check_service_url(url: str) -> str:
     """An https URL (http only on this machine, for trying the add-on against a local service)."""
     from urllib.parse import urlsplit
 
-    parts = urlsplit(url.strip())
-    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
-    if parts.scheme not in ("https", "http") or not parts.netloc or (parts.scheme == "http" and not local):
-        raise SourceError(_("{url} is not an https URL for the kpirules service").format(url=repr(url)),
+    from kpirules.errors import without_passwords
+
+    shown = repr(without_passwords(url))  # the URL goes into messages: never its password
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - a port out of range raises ValueError, as "https://[::1" does
+    except ValueError:
+        parts = None
+    local = parts is not None and parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if (parts is None or parts.scheme not in ("https", "http") or not parts.hostname
+            or (parts.scheme == "http" and not local)):
+        raise SourceError(_("{url} is not an https URL for the kpirules service").format(url=shown),
                           hint=_("give the URL `gcloud run deploy` printed, e.g. https://kpirules-abc123-ew.a.run.app"))
+    if parts.username is not None or parts.password is not None:
+        # It would be printed in the clasp steps and written into Config.gs and the manifest.
+        raise SourceError(_("{url} holds a user name or password").format(url=shown),
+                          hint=_("give the service's URL without them: the add-on signs in with the user's "
+                                 "Google ID token"))
     if parts.path not in ("", "/") or parts.query or parts.fragment:
         raise SourceError(_("{url} has a path: give the service's root URL").format(url=repr(url)),
                           hint=f"{parts.scheme}://{parts.netloc}")

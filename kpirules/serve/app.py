@@ -215,6 +215,9 @@ class RequestLog:
 
     def __init__(self, app: Any):
         self.app = app
+        # Only the service's own paths are logged: any other is the caller's text (decoded,
+        # so %0a would start a forged log line, and a key could be put in it), logged as "-".
+        self.paths = frozenset(route.path for route in app.routes)
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -232,7 +235,8 @@ class RequestLog:
             await self.app(scope, receive, record)
         finally:
             auth = (scope.get("state") or {}).get("auth") or "-"
-            log.info("%s %s %d %.0fms auth=%s", scope.get("method"), scope.get("path"), status["code"],
+            path = scope.get("path") if scope.get("path") in self.paths else "-"
+            log.info("%s %s %d %.0fms auth=%s", scope.get("method"), path, status["code"],
                      (time.monotonic() - started) * 1000, auth)
 
     @property

@@ -48,7 +48,7 @@ class AuthConfig:
     @classmethod
     def from_allow(cls, allow: list[str] | tuple[str, ...], **kwargs: Any) -> AuthConfig:
         """``allow`` items are e-mails (``ana@example.com``) or domains (``example.com``)."""
-        items = [a.strip().lower() for entry in allow for a in entry.split(",") if a.strip()]
+        items = [a.lower() for a in listed(allow)]
         return cls(allowed_emails=frozenset(a for a in items if "@" in a),
                    allowed_domains=frozenset(a.lstrip("@") for a in items if "@" not in a), **kwargs)
 
@@ -64,6 +64,12 @@ class AuthConfig:
         if self.id_tokens and not (self.allowed_emails or self.allowed_domains):
             out.append("--audience is set but nobody is allowed: add --allow DOMAIN or --allow E-MAIL")
         return out
+
+
+def listed(entries: list[str] | tuple[str, ...]) -> list[str]:
+    """Repeated options, each possibly comma-separated (``--audience "a, b"``), as items
+    without the spaces around them: an audience kept as " b" would never match a token's."""
+    return [item.strip() for entry in entries for item in entry.split(",") if item.strip()]
 
 
 @dataclass

@@ -1,11 +1,12 @@
 """``/v1/check`` and ``/v1/run``: a Google Sheet shared with the service's own account,
 read (and for ``run`` written) exactly as the CLI does.
 
-The source is always a Google Sheet (the ``gsheets`` connector is forced): a request can
-never make the service open a file on its own disk. Settings are the CLI's: each sheet's
-Settings tab, over a ``kpirules.toml`` in the service's working directory when there is one
-(settings for every sheet the service checks, e.g. a notification channel whose secret is
-in the service's environment).
+The source is always a Google Sheet (the ``gsheets`` connector is forced) and its data the
+sheet's own (``kpirules.backends.sheet_data_only``: a ``data`` setting naming a database is
+refused): a request can never make the service open a file on its own disk, nor a database.
+Settings are the CLI's: each sheet's Settings tab, over a ``kpirules.toml`` in the service's
+working directory when there is one (settings for every sheet the service checks, e.g. a
+notification channel whose secret is in the service's environment).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def spreadsheet_key(body: dict[str, Any]) -> str:
 
 def check_sheet(body: Any, *, credentials: str | None = None, settings_file: str | None = None) -> dict[str, Any]:
     """``kpirules check KEY --format json``: the same document, plus ``exit_status``."""
+    from kpirules.backends import sheet_data_only
     from kpirules.config import ConfigError
     from kpirules.engine import check
     from kpirules.errors import SourceError
@@ -49,7 +51,9 @@ def check_sheet(body: Any, *, credentials: str | None = None, settings_file: str
     body = expect_object(body, FIELDS)
     key = spreadsheet_key(body)
     try:
-        report = check(key, as_of=as_of(body), connector="gsheets", config=settings_file, **_options(credentials))
+        with sheet_data_only():
+            report = check(key, as_of=as_of(body), connector="gsheets", config=settings_file,
+                           **_options(credentials))
     except ConfigError as exc:
         raise config_error(exc) from None
     except SourceError as exc:
@@ -63,6 +67,7 @@ def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None,
               settings_file: str | None = None) -> dict[str, Any]:
     """``kpirules run KEY``: evaluate, write back, keep History and Alerts, notify. A second
     run on the same sheet while one is under way is refused (409, exit status 7)."""
+    from kpirules.backends import sheet_data_only
     from kpirules.config import ConfigError
     from kpirules.errors import SourceError
     from kpirules.serve.guard import Locked
@@ -71,7 +76,7 @@ def run_sheet(body: Any, *, guard: SheetGuard, credentials: str | None = None,
     body = expect_object(body, FIELDS)
     key = spreadsheet_key(body)
     try:
-        with guard.hold(key):
+        with guard.hold(key), sheet_data_only():
             outcome = run(key, as_of=as_of(body), connector="gsheets", config=settings_file,
                           **_options(credentials))
     except ConfigError as exc:
