@@ -176,3 +176,54 @@ def test_filter_values_are_parameters_in_every_dialect(dialect):
                             extents=["visits"])
     assert "DROP" not in compiled.sql and evil in compiled.params.values()
     sqlglot.parse_one(compiled.sql, read=dialect)
+
+
+def warehouse_agrees_with_csv(tmp_path, source: list[str], columns: list[str], rows: list[tuple], rules: str,
+                              as_of: str) -> list[dict]:
+    """``kpirules check`` on the warehouse table ``source`` and on a CSV file of the same
+    rows give the same results (status, value, period, segment); returns them."""
+    import csv
+
+    from kpirules.cli.main import cli
+
+    data = tmp_path / "same.csv"
+    with data.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(["" if v is None else v.isoformat(" ") if isinstance(v, dt.datetime) else v for v in row]
+                         for row in rows)
+    rules_path = tmp_path / "same.kpi"
+    rules_path.write_text(rules, encoding="utf-8")
+    got = []
+    for where in ([str(data)], source):
+        result = CliRunner().invoke(cli, ["check", *where, "--rules", str(rules_path), "--as-of", as_of,
+                                          "--format", "json"])
+        assert result.exit_code in (0, 1), result.output
+        got.append([{k: r.get(k) for k in ("name", "status", "value", "period", "segment")}
+                    for r in json.loads(result.stdout)["results"]])
+    assert got[1] == got[0]
+    return got[0]
+
+
+TIMED_RULES = ("a: visits >= 100 weekly\nb: last(visits) >= 1 daily\nc: visits >= 1 weekly by channel\n"
+               "d: count(visits) >= 14 weekly\n")
+
+
+def timed_rows() -> list[tuple]:
+    """Two rows a day, at 09:00 and 15:00."""
+    start = dt.datetime(2026, 10, 1)
+    return [(start + dt.timedelta(days=i, hours=h), 10, "web") for i in range(56) for h in (9, 15)]
+
+
+@pytest.mark.parametrize("kind", ["TIMESTAMP", "TIMESTAMPTZ"])
+def test_a_timestamp_date_column_counts_rows_on_their_day(tmp_path, kind):
+    """Each row on its date: a period's last day keeps its rows (a timestamp after its
+    midnight is still that day) and two instants of a day are one day."""
+    path = tmp_path / "timed.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE TABLE daily (date {kind}, visits INTEGER, channel VARCHAR)")
+        con.executemany("INSERT INTO daily VALUES (?, ?, ?)", timed_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [f"duckdb:///{path}", "--table", "daily"],
+                                        ["date", "visits", "channel"], timed_rows(), TIMED_RULES, "2026-11-20")
+    assert results[0]["value"] == 140

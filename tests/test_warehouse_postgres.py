@@ -155,3 +155,19 @@ def test_a_debug_traceback_hides_url_passwords(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "Traceback" in result.output and "lost the connection to postgresql://kpi:***@db.example" in result.output
     assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["timestamp", "timestamptz"])
+def test_a_timestamp_date_column_counts_rows_on_their_day(postgres_url, tmp_path, kind):
+    """As on DuckDB (test_warehouse_duckdb): the same results as the CSV of the same rows."""
+    from test_warehouse_duckdb import TIMED_RULES, timed_rows, warehouse_agrees_with_csv
+
+    table = f"timed_{kind}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (date {kind}, visits integer, channel text)")
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s)", timed_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", table], ["date", "visits", "channel"],
+                                        timed_rows(), TIMED_RULES, "2026-11-20")
+    assert results[0]["value"] == 140

@@ -178,16 +178,20 @@ def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], ex
     cube_metrics = {m: i for i, m in enumerate(metrics)}
     last_day = plan.as_of - dt.timedelta(days=1)
     start, end = plan.hull or (last_day, last_day)
+    # The day of each row: a timestamp column's rows are counted on their date (else every
+    # instant were a day of its own, and a period's last day, compared with a timestamp
+    # past its midnight, would lose its rows). A DATE column's cast is a no-op.
+    day = _date(_col(date))
     # (Parameters only where the query uses them, with dimensions: DuckDB refuses unused ones.)
-    in_hull = exp.Between(this=_col(date), low=params.add(start), high=params.add(end)) if dims else exp.false()
+    in_hull = exp.Between(this=day.copy(), low=params.add(start), high=params.add(end)) if dims else exp.false()
     # The rows, as the columns the cube groups (k<i>: a dimension's text in the hull,
     # d) and aggregates (m<i>): grouping by plain columns, not by expressions holding
     # parameters, which engines need not see as the same expression twice.
     row_cols: list[exp.Expression] = [_as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_text(_col(columns[d])))]),
                                           cube_dims[d]) for d in dims]
-    row_cols.append(_as(_col(date), "d"))
+    row_cols.append(_as(day.copy(), "d"))
     row_cols += [_as(_col(columns[m]), f"m{i}") for m, i in cube_metrics.items()]
-    upper = exp.LTE(this=_col(date), expression=params.add(max(end, last_day)))
+    upper = exp.LTE(this=day, expression=params.add(max(end, last_day)))
     rows = (exp.select(*row_cols, copy=False).from_(table.copy(), copy=False).where(upper, copy=False)
             .subquery("kp_rows", copy=False))
     cols: list[exp.Expression] = [exp.column(k) for k in cube_dims.values()]
