@@ -227,3 +227,27 @@ def test_a_timestamp_date_column_counts_rows_on_their_day(tmp_path, kind):
     results = warehouse_agrees_with_csv(tmp_path, [f"duckdb:///{path}", "--table", "daily"],
                                         ["date", "visits", "channel"], timed_rows(), TIMED_RULES, "2026-11-20")
     assert results[0]["value"] == 140
+
+
+SPACED_RULES = ('a: visits >= 1 weekly by channel\nb: visits >= 1 weekly where channel = "web"\n'
+                'c: visits >= 1 weekly where channel = ""\nd: visits >= 1 weekly where channel != "web"\n')
+
+
+def spaced_rows() -> list[tuple]:
+    """Dimension values with spaces around them, blank ones, and only spaces."""
+    start = dt.date(2026, 11, 2)
+    values = ["web", " web ", "web\t", "  ", "", None, "mail"]
+    return [(start + dt.timedelta(days=i), 10 + i, value) for i in range(18) for value in values]
+
+
+def test_dimension_values_are_trimmed_as_in_a_sheet(tmp_path):
+    """``" web "`` is the segment ``web`` and ``"  "`` a blank, as the CSV of the same rows
+    reads them (kpirules.table.dimension_text)."""
+    path = tmp_path / "spaced.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE daily (date DATE, visits INTEGER, channel VARCHAR)")
+        con.executemany("INSERT INTO daily VALUES (?, ?, ?)", spaced_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [f"duckdb:///{path}", "--table", "daily"],
+                                        ["date", "visits", "channel"], spaced_rows(), SPACED_RULES, "2026-11-20")
+    assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
+                                                                    {"channel": "web"}]

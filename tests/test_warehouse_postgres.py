@@ -171,3 +171,18 @@ def test_a_timestamp_date_column_counts_rows_on_their_day(postgres_url, tmp_path
     results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", table], ["date", "visits", "channel"],
                                         timed_rows(), TIMED_RULES, "2026-11-20")
     assert results[0]["value"] == 140
+
+
+def test_dimension_values_are_trimmed_as_in_a_sheet(postgres_url, tmp_path):
+    """As on DuckDB (test_warehouse_duckdb): the same results as the CSV of the same rows."""
+    from test_warehouse_duckdb import SPACED_RULES, spaced_rows, warehouse_agrees_with_csv
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS spaced")
+        conn.execute("CREATE TABLE spaced (date date, visits integer, channel text)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO spaced VALUES (%s, %s, %s)", spaced_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", "spaced"], ["date", "visits", "channel"],
+                                        spaced_rows(), SPACED_RULES, "2026-11-20")
+    assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
+                                                                    {"channel": "web"}]

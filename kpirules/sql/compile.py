@@ -133,8 +133,15 @@ def _cast_text(expr: exp.Expression) -> exp.Expression:
 
 
 def _text(expr: exp.Expression) -> exp.Expression:
-    """A dimension value as text, blank as ''."""
-    return exp.Coalesce(this=_cast_text(expr), expressions=[exp.Literal.string("")])
+    """A dimension value as text, trimmed, blank as '' (``kpirules.table.dimension_text``:
+    ``" web "`` is the segment ``web``, as in a sheet or a CSV file). Only the ASCII
+    spaces are trimmed: a literal of the others would make a PostgreSQL database in a
+    legacy encoding (LATIN1...) refuse the whole query."""
+    from kpirules.names import WHITESPACE
+
+    ascii_spaces = "".join(c for c in WHITESPACE if c < "\x80")
+    trimmed = exp.Trim(this=_cast_text(expr), expression=exp.Literal.string(ascii_spaces))
+    return exp.Coalesce(this=trimmed, expressions=[exp.Literal.string("")])
 
 
 def _double(expr: exp.Expression) -> exp.Expression:
