@@ -88,6 +88,16 @@ def test_a_spark_csv_path_is_spark_s_not_the_csv_reader_s(tmp_path):
     assert json.loads(spark.stdout)["results"] == json.loads(plain.stdout)["results"]
 
 
+def test_a_path_spark_cannot_read_is_a_source_error(tmp_path):
+    """Spark's AnalysisException (no such path) was an internal error (exit 2)."""
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\n", encoding="utf-8")
+    missing = spark_cli(f"spark:{tmp_path / 'missing.parquet'}", "--rules", str(rules))
+    assert missing.returncode == 3, missing.stderr[-2000:]
+    assert "cannot read" in missing.stderr and "missing.parquet" in missing.stderr
+    assert "internal error" not in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_the_cube_is_cached_for_one_query_and_dropped(spark):
     """Spark reads the table once, into the plan's cube, cached under a view of its own for
     the one query, then dropped: nothing of it stays in the session."""
