@@ -44,7 +44,13 @@ class DuckDbConnector(WarehouseConnector):
     example: ClassVar[str] = "--table daily"
 
     def connect(self) -> DuckEngine:
-        import duckdb
+        try:
+            import duckdb
+        except ImportError:
+            from kpirules.i18n import _
+
+            raise SourceError(_("reading {what} needs {package}").format(what="DuckDB", package="duckdb"),
+                              hint="pip install 'kpirules[fast]'") from None
 
         path = self.source.split("://", 1)[1] or ":memory:"
         if path.startswith("/") and path[1:2] == "/":

@@ -251,3 +251,21 @@ def test_dimension_values_are_trimmed_as_in_a_sheet(tmp_path):
                                         ["date", "visits", "channel"], spaced_rows(), SPACED_RULES, "2026-11-20")
     assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
                                                                     {"channel": "web"}]
+
+
+def test_a_missing_duckdb_package_is_a_source_error(tmp_path, monkeypatch):
+    """Without the `fast` extra, duckdb:///FILE says what to install (exit 3), as the other
+    warehouses do, instead of an internal error. (The package is hidden from the import
+    system: it cannot be uninstalled for one test.)"""
+    from kpirules.cli.main import cli
+
+    path = tmp_path / "d.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE daily (date DATE, visits INTEGER)")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\n", encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "duckdb", None)
+    result = CliRunner().invoke(cli, ["check", f"duckdb:///{path}", "--table", "daily", "--rules", str(rules)])
+    assert result.exit_code == 3, result.output
+    assert "reading DuckDB needs duckdb" in result.output and "kpirules[fast]" in result.output
+    assert "internal error" not in result.output
