@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed
 from kpirules.errors import SourceError
 
 
@@ -35,7 +35,12 @@ class DuckEngine:
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
-        return self.conn.execute(sql, params).fetchall()
+        import duckdb
+
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise query_failed("DuckDB", exc) from None
 
 
 class DuckDbConnector(WarehouseConnector):

@@ -269,3 +269,22 @@ def test_a_missing_duckdb_package_is_a_source_error(tmp_path, monkeypatch):
     assert result.exit_code == 3, result.output
     assert "reading DuckDB needs duckdb" in result.output and "kpirules[fast]" in result.output
     assert "internal error" not in result.output
+
+
+def test_a_query_the_database_refuses_is_a_source_error(tmp_path):
+    """A view that fails when read (here a cast that cannot be done) is data that cannot
+    be read: exit 3 with the engine's reason, not 'internal error, please report it'."""
+    from kpirules.cli.main import cli
+
+    path = tmp_path / "d.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE raw (date DATE, visits VARCHAR)")
+        con.execute("INSERT INTO raw VALUES (DATE '2026-11-16', 'twelve')")
+        con.execute("CREATE VIEW daily AS SELECT date, CAST(visits AS INTEGER) AS visits FROM raw")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", f"duckdb:///{path}", "--table", "daily", "--rules", str(rules),
+                                      "--as-of", "2026-11-20"])
+    assert result.exit_code == 3, result.output
+    assert "DuckDB could not run the query" in result.output and "twelve" in result.output
+    assert "internal error" not in result.output

@@ -186,3 +186,16 @@ def test_dimension_values_are_trimmed_as_in_a_sheet(postgres_url, tmp_path):
                                         spaced_rows(), SPACED_RULES, "2026-11-20")
     assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
                                                                     {"channel": "web"}]
+
+
+def test_a_query_the_database_refuses_is_a_source_error(loaded, tmp_path):
+    """A view that fails when read is data that cannot be read: exit 3 with PostgreSQL's
+    reason, not 'internal error, please report it'."""
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE VIEW failing AS SELECT date, 1 / (clicks - clicks) AS clicks FROM segments")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: clicks >= 1 weekly\n", encoding="utf-8")
+    proc = kpirules("check", loaded, "--table", "failing", "--rules", str(rules), "--as-of", "2026-11-26")
+    assert proc.returncode == 3, proc.stderr
+    assert "PostgreSQL could not run the query: division by zero" in proc.stderr
+    assert "internal error" not in proc.stderr
