@@ -288,3 +288,38 @@ def test_a_query_the_database_refuses_is_a_source_error(tmp_path):
     assert result.exit_code == 3, result.output
     assert "DuckDB could not run the query" in result.output and "twelve" in result.output
     assert "internal error" not in result.output
+
+
+NAN_RULES = "a: visits >= 1 weekly\nb: visits <= 1000 weekly\nc: count(visits) >= 1 weekly\nd: visits >= 1 daily\n"
+
+
+def nan_rows() -> list[tuple]:
+    """A NaN in the week of 2026-11-09 and an infinity in the one before; fine on 11-19."""
+    start = dt.date(2026, 11, 1)
+    odd = {dt.date(2026, 11, 11): float("nan"), dt.date(2026, 11, 4): float("inf")}
+    return [(start + dt.timedelta(days=i), odd.get(start + dt.timedelta(days=i), 5.0)) for i in range(19)]
+
+
+def assert_nan_is_an_error(results: list[dict]) -> None:
+    """Never a verdict on NaN: the rules whose period holds it are ERRORs naming the column."""
+    by_name = {r["name"]: r for r in results}
+    assert by_name["a"]["status"] == by_name["b"]["status"] == "ERROR", results
+    assert "NaN or infinity" in by_name["a"]["message"] and "visits" in by_name["a"]["message"]
+    assert by_name["c"]["status"] == "PASS" and by_name["d"]["status"] == "PASS"
+
+
+def test_nan_or_infinity_in_a_metric_is_an_error_not_a_verdict(tmp_path):
+    """A DOUBLE column may hold NaN or infinity (a sheet's cell may not: the CSV path
+    reads 'nan' as a cell that is not a number). It was a FAIL, 'nan misses target'."""
+    from kpirules.cli.main import cli
+
+    path = tmp_path / "nan.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE daily (date DATE, visits DOUBLE)")
+        con.executemany("INSERT INTO daily VALUES (?, ?)", nan_rows())
+    rules = tmp_path / "r.kpi"
+    rules.write_text(NAN_RULES, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", f"duckdb:///{path}", "--table", "daily", "--rules", str(rules),
+                                      "--as-of", "2026-11-20", "--format", "json"])
+    assert result.exit_code == 2, result.output
+    assert_nan_is_an_error(json.loads(result.stdout)["results"])

@@ -199,3 +199,20 @@ def test_a_query_the_database_refuses_is_a_source_error(loaded, tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "PostgreSQL could not run the query: division by zero" in proc.stderr
     assert "internal error" not in proc.stderr
+
+
+def test_nan_or_infinity_in_a_metric_is_an_error_not_a_verdict(loaded, tmp_path):
+    """As on DuckDB (test_warehouse_duckdb): never a verdict on NaN."""
+    from test_warehouse_duckdb import NAN_RULES, assert_nan_is_an_error, nan_rows
+
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS with_nan")
+        conn.execute("CREATE TABLE with_nan (date date, visits double precision)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO with_nan VALUES (%s, %s)", nan_rows())
+    rules = tmp_path / "r.kpi"
+    rules.write_text(NAN_RULES, encoding="utf-8")
+    proc = kpirules("check", loaded, "--table", "with_nan", "--rules", str(rules), "--as-of", "2026-11-20",
+                    "--format", "json")
+    assert proc.returncode == 2, proc.stderr
+    assert_nan_is_an_error(json.loads(proc.stdout)["results"])
