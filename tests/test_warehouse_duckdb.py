@@ -323,3 +323,25 @@ def test_nan_or_infinity_in_a_metric_is_an_error_not_a_verdict(tmp_path):
                                       "--as-of", "2026-11-20", "--format", "json"])
     assert result.exit_code == 2, result.output
     assert_nan_is_an_error(json.loads(result.stdout)["results"])
+
+
+def test_a_text_metric_is_an_error_for_its_rules_and_the_others_still_run(tmp_path):
+    """`channel >= 1 weekly` on a VARCHAR column stopped the whole check (exit 3, no
+    result for any rule); as on a sheet, its rules are ERRORs and the others run."""
+    from kpirules.cli.main import cli
+
+    path = tmp_path / "d.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE TABLE daily (date DATE, visits INTEGER, channel VARCHAR)")
+        con.executemany("INSERT INTO daily VALUES (?, ?, ?)",
+                        [(dt.date(2026, 11, 1) + dt.timedelta(days=i), 5, "web") for i in range(19)])
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\nb: channel >= 1 weekly\nc: visits / channel >= 1 daily\n"
+                     "d: last(visits) >= 1 daily by channel\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", f"duckdb:///{path}", "--table", "daily", "--rules", str(rules),
+                                      "--as-of", "2026-11-20", "--format", "json"])
+    assert result.exit_code == 2, result.output
+    status = {r["name"]: r for r in json.loads(result.stdout)["results"]}
+    assert status["a"]["status"] == status["d"]["status"] == "PASS"
+    assert status["b"]["status"] == status["c"]["status"] == "ERROR"
+    assert "column `channel` of daily is varchar, not a number" in status["b"]["message"]

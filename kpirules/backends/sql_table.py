@@ -103,15 +103,21 @@ class SqlTable:
                        suggestion=_("sum and compare numeric columns only, or cast it in a view"))
 
     def groups(self, plan) -> dict:
+        from kpirules.aggregate import AggValue
+        from kpirules.plan import Plan
         from kpirules.sql.compile import compile_plan
 
         if not plan.scans:
             return {}
-        bad = [p for p in (self._metric_problem(m) for m in sorted(plan.metrics)) if p]
-        if bad:
-            raise SourceError(bad[0].message, hint=bad[0].suggestion)
+        # A metric column of another type (text...) cannot be summed in the engine: the
+        # rules that use it are ERRORs naming it, as a sheet's cells that are not numbers
+        # make them; the others still run. Its cells still count as data (the extents).
+        bad = {m: p for m in sorted(plan.metrics) if (p := self._metric_problem(m))}
+        query_plan = plan if not bad else Plan(
+            as_of=plan.as_of, rules=plan.rules, dims=plan.dims, metrics=plan.metrics - bad.keys(),
+            scans={scan: {key for key in needed if key[1] not in bad} for scan, needed in plan.scans.items()})
         staged = getattr(self.engine, "execute_with_cube", None)
-        compiled = compile_plan(plan, table=self._table, date=self.columns[self.date_column],
+        compiled = compile_plan(query_plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
                                 extents=sorted(plan.metrics),
                                 param_style=getattr(self.engine, "param_style", None),
@@ -119,6 +125,11 @@ class SqlTable:
         self.sql = compiled.sql if compiled.cube_sql is None else f"{compiled.cube_sql};\n{compiled.sql}"
         rows = staged(compiled) if staged else self.engine.execute(compiled.sql, compiled.params)
         groups, self._extents = decode(compiled, rows, not_a_number=self._not_a_number)
+        for scan, needed in plan.scans.items():
+            for key in needed:
+                if key[1] in bad:
+                    for group in groups[scan].values():
+                        group.values[key] = AggValue(None, 0, (bad[key[1]],))
         return groups
 
     def _not_a_number(self, column: str, scan) -> Problem:
