@@ -112,6 +112,21 @@ class Connector(Protocol):
         ...
 
 
+def is_file_of(source: str, suffixes: tuple[str, ...]) -> bool:
+    """True when ``source`` is a path ending in one of ``suffixes`` (lower case): what a
+    file connector claims. Not a URL with a scheme of two letters or more
+    (``spark:/lake/daily.csv`` and ``duckdb:///x.csv`` are their engines' to read), unless
+    a file of that name exists (a drive letter, ``C:\\``, is one letter)."""
+    if not source.lower().endswith(suffixes):
+        return False
+    scheme, colon, _rest = source.partition(":")
+    if colon and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        import os
+
+        return os.path.exists(source)
+    return True
+
+
 def as_date(value: Cell) -> dt.date | None:
     """A native date/datetime cell as a date (helper for connectors that get them)."""
     if isinstance(value, dt.datetime):

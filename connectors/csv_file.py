@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import ClassVar
 
-from kpirules.connectors.base import TEXT_ENCODING, RawTable, Workbook
+from kpirules.connectors.base import TEXT_ENCODING, RawTable, Workbook, is_file_of
 from kpirules.errors import SourceError
 from kpirules.i18n import _
 
@@ -27,7 +27,7 @@ class CsvConnector:
 
     @classmethod
     def matches(cls, source: str) -> bool:
-        return source.lower().endswith((".csv", ".tsv", ".txt"))
+        return is_file_of(source, (".csv", ".tsv", ".txt"))
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:

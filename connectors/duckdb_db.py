@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed
 from kpirules.errors import SourceError
 
 
@@ -35,7 +35,12 @@ class DuckEngine:
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
-        return self.conn.execute(sql, params).fetchall()
+        import duckdb
+
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except duckdb.Error as exc:
+            raise query_failed("DuckDB", exc) from None
 
 
 class DuckDbConnector(WarehouseConnector):
@@ -44,7 +49,13 @@ class DuckDbConnector(WarehouseConnector):
     example: ClassVar[str] = "--table daily"
 
     def connect(self) -> DuckEngine:
-        import duckdb
+        try:
+            import duckdb
+        except ImportError:
+            from kpirules.i18n import _
+
+            raise SourceError(_("reading {what} needs {package}").format(what="DuckDB", package="duckdb"),
+                              hint="pip install 'kpirules[fast]'") from None
 
         path = self.source.split("://", 1)[1] or ":memory:"
         if path.startswith("/") and path[1:2] == "/":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed
 from kpirules.errors import SourceError
 
 
@@ -37,7 +37,12 @@ class _PostgresEngine:
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
-        return self.conn.execute(sql, params).fetchall()
+        import psycopg
+
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise query_failed("PostgreSQL", exc) from None
 
 
 class PostgresConnector(WarehouseConnector):

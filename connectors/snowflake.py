@@ -15,7 +15,7 @@ import os
 from typing import Any, ClassVar, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from kpirules.connectors.warehouse import WarehouseConnector
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed
 from kpirules.errors import SourceError
 from kpirules.i18n import _
 
@@ -49,10 +49,14 @@ class SnowflakeEngine:
         return [(r[0], r[1]) for r in rows]
 
     def execute(self, sql: str, params: dict[str, Any]) -> Sequence[tuple]:
+        import snowflake.connector
+
         cur = self.conn.cursor()
         try:
             cur.execute(sql, params)
             return cur.fetchall()
+        except snowflake.connector.Error as exc:
+            raise query_failed("Snowflake", exc) from None
         finally:
             cur.close()
 

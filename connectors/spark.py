@@ -95,9 +95,15 @@ class SparkConnector(WarehouseConnector):
         session = spark_session()
         if self.path:
             reader = session.read
-            if self.path.lower().endswith(".csv"):
-                frame = reader.option("header", True).option("inferSchema", True).csv(self.path)
-            else:
-                frame = reader.parquet(self.path)
+            try:
+                if self.path.lower().endswith(".csv"):
+                    frame = reader.option("header", True).option("inferSchema", True).csv(self.path)
+                else:
+                    frame = reader.parquet(self.path)
+            except Exception as exc:  # noqa: BLE001 - AnalysisException (no such path, not parquet...)
+                raise SourceError(_("cannot read {path}: {reason}").format(
+                                      path=self.path, reason=str(exc).strip().splitlines()[0]),
+                                  hint=_("give spark:/path/to/daily.parquet (a file or folder) or a .csv "
+                                         "file with a header row")) from None
             frame.createOrReplaceTempView(PATH_VIEW)
         return SparkEngine(session)

@@ -19,6 +19,19 @@ from kpirules.errors import SourceError
 from kpirules.i18n import _
 
 
+def query_failed(engine: str, exc: BaseException) -> SourceError:
+    """A driver's error while the query runs (a view that fails when read, a column this
+    role may not select, a lost connection, a timeout) as what it is: the data could not
+    be read (exit 3), not a kpirules bug. The driver's first line, without passwords."""
+    from kpirules.errors import without_passwords
+
+    text = str(exc).strip()
+    reason = without_passwords(text.splitlines()[0] if text else type(exc).__name__)
+    return SourceError(_("{engine} could not run the query: {reason}").format(engine=engine, reason=reason),
+                       hint=_("check that the table (or view) can be read: SELECT * FROM it; "
+                              "a lost connection or a timeout may pass on a retry"))
+
+
 class WarehouseConnector:
     """Base of the SQL-engine connectors (postgresql://, duckdb://, ...)."""
 

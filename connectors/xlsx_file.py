@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-from kpirules.connectors.base import TABS, WRITE_WORKBOOK, RawTable, Workbook
+from kpirules.connectors.base import TABS, WRITE_WORKBOOK, RawTable, Workbook, is_file_of
 from kpirules.errors import SourceError
 from kpirules.i18n import _
 
@@ -82,7 +82,7 @@ class XlsxConnector:
 
     @classmethod
     def matches(cls, source: str) -> bool:
-        return source.lower().endswith((".xlsx", ".xlsm"))
+        return is_file_of(source, (".xlsx", ".xlsm"))
 
     def read(self, *, data_tab: str = "Data", rules_tab: str | None = "Rules",
              extra_tabs: tuple[str, ...] = ()) -> Workbook:

@@ -364,3 +364,26 @@ def test_pre_commit_hooks_run_real_commands_on_rule_files():
         assert program == "kpirules"
         assert CliRunner().invoke(cli, [command, *hook.get("args", []), "--help"]).exit_code == 0
     assert hooks["kpirules-lint"]["args"] == ["--strict"]
+
+
+def test_json_lists_a_file_that_could_not_be_read(tmp_path):
+    """lint --format json said {"findings": [], "problems": [], "rules": 0} for a rules file
+    it could not read (the error only on stderr): a script reading the document took it
+    for a clean file. It is listed under `unreadable`, as validate lists it."""
+    import json
+
+    from click.testing import CliRunner
+
+    from kpirules.cli.main import cli
+
+    good = tmp_path / "a.kpi"
+    good.write_text("conv: signups / visits >= 2% weekly\n", encoding="utf-8")
+    broken = tmp_path / "b.kpi"
+    broken.write_bytes("b: wyświetlenia >= 1 weekly\n".encode("cp1250"))
+    res = CliRunner().invoke(cli, ["lint", str(good), str(broken), "--format", "json"])
+    assert res.exit_code == 3, res.output
+    doc = json.loads(res.stdout)
+    assert doc["rules"] == 1
+    assert [u["file"] for u in doc["unreadable"]] == [str(broken)] and "UTF-8" in doc["unreadable"][0]["message"]
+    clean = json.loads(CliRunner().invoke(cli, ["lint", str(good), "--format", "json"]).stdout)
+    assert "unreadable" not in clean

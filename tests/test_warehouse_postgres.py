@@ -155,3 +155,64 @@ def test_a_debug_traceback_hides_url_passwords(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "Traceback" in result.output and "lost the connection to postgresql://kpi:***@db.example" in result.output
     assert "hunter2" not in result.output
+
+
+@pytest.mark.parametrize("kind", ["timestamp", "timestamptz"])
+def test_a_timestamp_date_column_counts_rows_on_their_day(postgres_url, tmp_path, kind):
+    """As on DuckDB (test_warehouse_duckdb): the same results as the CSV of the same rows."""
+    from test_warehouse_duckdb import TIMED_RULES, timed_rows, warehouse_agrees_with_csv
+
+    table = f"timed_{kind}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} (date {kind}, visits integer, channel text)")
+        with conn.cursor() as cur:
+            cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s)", timed_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", table], ["date", "visits", "channel"],
+                                        timed_rows(), TIMED_RULES, "2026-11-20")
+    assert results[0]["value"] == 140
+
+
+def test_dimension_values_are_trimmed_as_in_a_sheet(postgres_url, tmp_path):
+    """As on DuckDB (test_warehouse_duckdb): the same results as the CSV of the same rows."""
+    from test_warehouse_duckdb import SPACED_RULES, spaced_rows, warehouse_agrees_with_csv
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS spaced")
+        conn.execute("CREATE TABLE spaced (date date, visits integer, channel text)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO spaced VALUES (%s, %s, %s)", spaced_rows())
+    results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", "spaced"], ["date", "visits", "channel"],
+                                        spaced_rows(), SPACED_RULES, "2026-11-20")
+    assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
+                                                                    {"channel": "web"}]
+
+
+def test_a_query_the_database_refuses_is_a_source_error(loaded, tmp_path):
+    """A view that fails when read is data that cannot be read: exit 3 with PostgreSQL's
+    reason, not 'internal error, please report it'."""
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE VIEW failing AS SELECT date, 1 / (clicks - clicks) AS clicks FROM segments")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: clicks >= 1 weekly\n", encoding="utf-8")
+    proc = kpirules("check", loaded, "--table", "failing", "--rules", str(rules), "--as-of", "2026-11-26")
+    assert proc.returncode == 3, proc.stderr
+    assert "PostgreSQL could not run the query: division by zero" in proc.stderr
+    assert "internal error" not in proc.stderr
+
+
+def test_nan_or_infinity_in_a_metric_is_an_error_not_a_verdict(loaded, tmp_path):
+    """As on DuckDB (test_warehouse_duckdb): never a verdict on NaN."""
+    from test_warehouse_duckdb import NAN_RULES, assert_nan_is_an_error, nan_rows
+
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS with_nan")
+        conn.execute("CREATE TABLE with_nan (date date, visits double precision)")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO with_nan VALUES (%s, %s)", nan_rows())
+    rules = tmp_path / "r.kpi"
+    rules.write_text(NAN_RULES, encoding="utf-8")
+    proc = kpirules("check", loaded, "--table", "with_nan", "--rules", str(rules), "--as-of", "2026-11-20",
+                    "--format", "json")
+    assert proc.returncode == 2, proc.stderr
+    assert_nan_is_an_error(json.loads(proc.stdout)["results"])

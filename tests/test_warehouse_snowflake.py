@@ -66,3 +66,24 @@ def test_password_in_url_is_refused(tmp_path):
                            "--rules", str(rules)], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 3 and "SNOWFLAKE_PASSWORD" in proc.stderr
     assert "hunter2" not in proc.stderr + proc.stdout
+
+
+def test_a_query_snowflake_refuses_is_a_source_error(snow, tmp_path):
+    """A view that fails when read is data that cannot be read: exit 3 with the engine's
+    reason, not 'internal error, please report it'."""
+    import snowflake.connector
+
+    conn = snowflake.connector.connect(**snow, database="KPI", schema="MARKETING")
+    conn.cursor().execute("CREATE OR REPLACE VIEW FAILING AS SELECT \"date\", CAST('x' || \"clicks\" AS INTEGER) "
+                          "AS \"clicks\" FROM SEGMENTS")
+    conn.close()
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: clicks >= 1 weekly\n", encoding="utf-8")
+    url = (f"snowflake://{snow['user']}@{snow['account']}/KPI/MARKETING?host={snow['host']}"
+           f"&port={snow['port']}&protocol={snow['protocol']}")
+    env = dict(os.environ, SNOWFLAKE_PASSWORD=snow["password"])
+    proc = subprocess.run([sys.executable, "-m", "kpirules", "check", url, "--table", "FAILING", "--rules", str(rules),
+                           "--as-of", "2026-11-26"], capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 3, proc.stderr[-3000:]
+    assert "Snowflake could not run the query" in proc.stderr and "internal error" not in proc.stderr
+    assert snow["password"] not in proc.stderr + proc.stdout

@@ -62,6 +62,42 @@ def test_cli_reads_a_parquet_file(spark, tmp_path):
     assert_matches(case, json.loads(proc.stdout)["results"])
 
 
+def spark_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, KPIRULES_SPARK_MASTER="local[1]")
+    return subprocess.run([sys.executable, "-m", "kpirules", "check", *args], capture_output=True, text=True,
+                          timeout=300, env=env)
+
+
+def test_a_spark_csv_path_is_spark_s_not_the_csv_reader_s(tmp_path):
+    """``spark:/lake/daily.csv`` (docs/warehouses.md) is read by Spark: the CSV file reader
+    claimed every source ending in .csv and said "no such file: spark:/...". The CSV
+    read by Spark gives what the CSV reader gives on the same file."""
+    from kpirules.connectors import open_source
+
+    assert type(open_source("spark:/lake/daily.csv")).__name__ == "SparkConnector"
+    assert type(open_source("duckdb:///lake/daily.xlsx", table="t")).__name__ == "DuckDbConnector"
+    data = tmp_path / "daily.csv"
+    data.write_text("date,visits,channel\n" + "".join(f"2026-11-{d:02d},{d},web\n" for d in range(1, 20)),
+                    encoding="utf-8")
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\nb: last(visits) >= 1 daily by channel\n", encoding="utf-8")
+    at = ["--rules", str(rules), "--as-of", "2026-11-20", "--format", "json"]
+    spark = spark_cli(f"spark:{data}", *at)
+    plain = spark_cli(str(data), *at)
+    assert spark.returncode == plain.returncode == 0, spark.stderr[-2000:]
+    assert json.loads(spark.stdout)["results"] == json.loads(plain.stdout)["results"]
+
+
+def test_a_path_spark_cannot_read_is_a_source_error(tmp_path):
+    """Spark's AnalysisException (no such path) was an internal error (exit 2)."""
+    rules = tmp_path / "r.kpi"
+    rules.write_text("a: visits >= 1 weekly\n", encoding="utf-8")
+    missing = spark_cli(f"spark:{tmp_path / 'missing.parquet'}", "--rules", str(rules))
+    assert missing.returncode == 3, missing.stderr[-2000:]
+    assert "cannot read" in missing.stderr and "missing.parquet" in missing.stderr
+    assert "internal error" not in missing.stderr and "Traceback" not in missing.stderr
+
+
 def test_the_cube_is_cached_for_one_query_and_dropped(spark):
     """Spark reads the table once, into the plan's cube, cached under a view of its own for
     the one query, then dropped: nothing of it stays in the session."""

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 
 # Python's str.isspace() characters: dimension_text and parse_number strip exactly these.
-_WS = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-       "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 # parse_date's ISO pattern, ASCII only (anything else is re-checked by parse_date itself).
 # Python's `$` also matches before a final newline.
 _ISO = r"^[ \t\n\r\f\v]*([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})(?:\n?$|[ T])"
@@ -54,9 +52,10 @@ def maybe_blank_sql(cell: str) -> str:
 
 
 def macros() -> list[str]:
+    from kpirules.names import WHITESPACE
     from kpirules.read.numbers import MAX_NUMBER_CHARS
 
-    ws = sql_str(_WS)
+    ws = sql_str(WHITESPACE)
     iso = sql_str(_ISO)
     dot = sql_str(_DOTTED)
     return [

@@ -103,23 +103,45 @@ class SqlTable:
                        suggestion=_("sum and compare numeric columns only, or cast it in a view"))
 
     def groups(self, plan) -> dict:
+        from kpirules.aggregate import AggValue
+        from kpirules.plan import Plan
         from kpirules.sql.compile import compile_plan
 
         if not plan.scans:
             return {}
-        bad = [p for p in (self._metric_problem(m) for m in sorted(plan.metrics)) if p]
-        if bad:
-            raise SourceError(bad[0].message, hint=bad[0].suggestion)
+        # A metric column of another type (text...) cannot be summed in the engine: the
+        # rules that use it are ERRORs naming it, as a sheet's cells that are not numbers
+        # make them; the others still run. Its cells still count as data (the extents).
+        bad = {m: p for m in sorted(plan.metrics) if (p := self._metric_problem(m))}
+        query_plan = plan if not bad else Plan(
+            as_of=plan.as_of, rules=plan.rules, dims=plan.dims, metrics=plan.metrics - bad.keys(),
+            scans={scan: {key for key in needed if key[1] not in bad} for scan, needed in plan.scans.items()})
         staged = getattr(self.engine, "execute_with_cube", None)
-        compiled = compile_plan(plan, table=self._table, date=self.columns[self.date_column],
+        compiled = compile_plan(query_plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
                                 extents=sorted(plan.metrics),
                                 param_style=getattr(self.engine, "param_style", None),
                                 cube_relation=f"kp_cube_{uuid.uuid4().hex[:12]}" if staged else None)
         self.sql = compiled.sql if compiled.cube_sql is None else f"{compiled.cube_sql};\n{compiled.sql}"
         rows = staged(compiled) if staged else self.engine.execute(compiled.sql, compiled.params)
-        groups, self._extents = decode(compiled, rows)
+        groups, self._extents = decode(compiled, rows, not_a_number=self._not_a_number)
+        for scan, needed in plan.scans.items():
+            for key in needed:
+                if key[1] in bad:
+                    for group in groups[scan].values():
+                        group.values[key] = AggValue(None, 0, (bad[key[1]],))
         return groups
+
+    def _not_a_number(self, column: str, scan) -> Problem:
+        """A metric that sums to NaN or infinity in ``scan``: the table holds such a value
+        (a DOUBLE may, a sheet's cell may not), which is not a number to judge, as a
+        cell that does not read as a number is not (an ERROR for the rules that use it)."""
+        name = self.columns.get(column, column)
+        return Problem(DATA, _("column `{column}` of {table} holds NaN or infinity in {start}..{end}, "
+                               "which is not a number").format(column=name, table=self.table_name,
+                                                               start=scan.period.start, end=scan.period.end),
+                       cell=f"{self.table_name}.{name}",
+                       suggestion=_("make those values NULL (a blank) or leave them out in a view"))
 
     def extents(self, columns: Iterable[str], last_day: dt.date) -> dict[str, tuple[dt.date, dt.date]]:
         """Each column's data start and end up to ``last_day`` (as_of - 1), computed by the
@@ -127,9 +149,12 @@ class SqlTable:
         return {c: self._extents[c] for c in columns if c in self._extents}
 
 
-def decode(compiled, rows: Iterable[tuple]):
+def decode(compiled, rows: Iterable[tuple], *, not_a_number=None):
     """The query's rows as ``(groups, extents)``: ``groups`` shaped like
-    ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date)."""
+    ``DataTable.groups(plan)`` and ``extents`` metric -> (first date, last date).
+    ``not_a_number(column, scan)``: the problem of an aggregate that is NaN or infinite."""
+    import math
+
     from kpirules.aggregate import AggValue, Group
     from kpirules.aggregate_functions import AGGREGATES
     from kpirules.sql.compile import EPOCH
@@ -156,6 +181,8 @@ def decode(compiled, rows: Iterable[tuple]):
             parts.setdefault((func, column), {})[part] = None if value is None else float(value)
         for (func, column), got in parts.items():
             cells = int(got.pop("cells") or 0)
-            group.values[(func, column)] = AggValue(AGGREGATES[func].of_parts(got, cells), cells)
+            finite = all(v is None or math.isfinite(v) for v in got.values())
+            bad = () if finite or not_a_number is None else (not_a_number(column, scan),)
+            group.values[(func, column)] = AggValue(AGGREGATES[func].of_parts(got, cells), cells, bad)
         groups[scan][tuple(dims[at] for at in compiled.segments[index])] = group
     return groups, extents

@@ -172,6 +172,16 @@ def source_errors(func: Callable) -> Callable:
     return wrapper
 
 
+def unreadable_json(unreadable: list) -> dict:
+    """``{"unreadable": [{file, message, hint}]}`` for the (path, SourceError) pairs of
+    files that could not be read, nothing when there are none: ``validate``'s and ``lint``'s
+    ``--format json``, so that a script reading the document does not take a file it
+    could not read for a clean one."""
+    if not unreadable:
+        return {}
+    return {"unreadable": [{"file": path, "message": exc.message, "hint": exc.hint} for path, exc in unreadable]}
+
+
 def read_entries(path: str):
     """Rule entries of a ``.kpi`` file, or of a workbook's Rules tab."""
     from kpirules.rulesfile import read_rules_file

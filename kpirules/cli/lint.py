@@ -72,7 +72,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             click.echo(problem.render(), err=True)
         sys.exit(EXIT_ERROR)
     settings_used(config, verbose)
-    from kpirules.cli.common import data_table, settings_file
+    from kpirules.cli.common import data_table, settings_file, unreadable_json
 
     settings = settings_file(config)  # a bad settings file is exit 2 here as in every command
     date_column = settings.date_column if settings else "date"
@@ -85,7 +85,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             ruleset, workbook_data = _read(path, data_tab, config)
         except SourceError as exc:
             # Said, and exit 3 at the end: the other files are linted all the same.
-            unreadable.append(path)
+            unreadable.append((path, exc))
             say_source_error(exc, {"config": config, "data_tab": data_tab})
             continue
         rulesets.append(ruleset)
@@ -108,6 +108,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             "problems": [p.to_json() | ({"file": p.file} if p.file else {}) for p in result.problems],
             "rules": result.linted,
             "disabled": result.disabled,
+            **unreadable_json(unreadable),
         })
     else:
         for problem in result.problems:

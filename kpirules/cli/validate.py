@@ -41,7 +41,7 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
       kpirules validate rules/*.kpi
       kpirules validate rules.kpi --data examples/marketing.xlsx
     """
-    from kpirules.cli.common import data_table, read_entries, settings_file
+    from kpirules.cli.common import data_table, read_entries, settings_file, unreadable_json
     from kpirules.i18n import _, ngettext, resolve
     from kpirules.rulesfile import count_text
 
@@ -75,8 +75,7 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
         echo_json({"files": list(files), "rules": count_text(entries_all),
                    "problems": [p.to_json() | {"file": p.file or path, "message": p.message}
                                 for path, p in found_all],
-                   **({"unreadable": [{"file": path, "message": exc.message, "hint": exc.hint}
-                                      for path, exc in unreadable]} if unreadable else {})})
+                   **unreadable_json(unreadable)})
     else:
         for path, problem in found_all:
             # A rule from a workbook is located by cell: name the workbook too.

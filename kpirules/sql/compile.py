@@ -133,8 +133,15 @@ def _cast_text(expr: exp.Expression) -> exp.Expression:
 
 
 def _text(expr: exp.Expression) -> exp.Expression:
-    """A dimension value as text, blank as ''."""
-    return exp.Coalesce(this=_cast_text(expr), expressions=[exp.Literal.string("")])
+    """A dimension value as text, trimmed, blank as '' (``kpirules.table.dimension_text``:
+    ``" web "`` is the segment ``web``, as in a sheet or a CSV file). Only the ASCII
+    spaces are trimmed: a literal of the others would make a PostgreSQL database in a
+    legacy encoding (LATIN1...) refuse the whole query."""
+    from kpirules.names import WHITESPACE
+
+    ascii_spaces = "".join(c for c in WHITESPACE if c < "\x80")
+    trimmed = exp.Trim(this=_cast_text(expr), expression=exp.Literal.string(ascii_spaces))
+    return exp.Coalesce(this=trimmed, expressions=[exp.Literal.string("")])
 
 
 def _double(expr: exp.Expression) -> exp.Expression:
@@ -178,16 +185,20 @@ def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], ex
     cube_metrics = {m: i for i, m in enumerate(metrics)}
     last_day = plan.as_of - dt.timedelta(days=1)
     start, end = plan.hull or (last_day, last_day)
+    # The day of each row: a timestamp column's rows are counted on their date (else every
+    # instant were a day of its own, and a period's last day, compared with a timestamp
+    # past its midnight, would lose its rows). A DATE column's cast is a no-op.
+    day = _date(_col(date))
     # (Parameters only where the query uses them, with dimensions: DuckDB refuses unused ones.)
-    in_hull = exp.Between(this=_col(date), low=params.add(start), high=params.add(end)) if dims else exp.false()
+    in_hull = exp.Between(this=day.copy(), low=params.add(start), high=params.add(end)) if dims else exp.false()
     # The rows, as the columns the cube groups (k<i>: a dimension's text in the hull,
     # d) and aggregates (m<i>): grouping by plain columns, not by expressions holding
     # parameters, which engines need not see as the same expression twice.
     row_cols: list[exp.Expression] = [_as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_text(_col(columns[d])))]),
                                           cube_dims[d]) for d in dims]
-    row_cols.append(_as(_col(date), "d"))
+    row_cols.append(_as(day.copy(), "d"))
     row_cols += [_as(_col(columns[m]), f"m{i}") for m, i in cube_metrics.items()]
-    upper = exp.LTE(this=_col(date), expression=params.add(max(end, last_day)))
+    upper = exp.LTE(this=day, expression=params.add(max(end, last_day)))
     rows = (exp.select(*row_cols, copy=False).from_(table.copy(), copy=False).where(upper, copy=False)
             .subquery("kp_rows", copy=False))
     cols: list[exp.Expression] = [exp.column(k) for k in cube_dims.values()]
