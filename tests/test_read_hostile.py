@@ -442,6 +442,10 @@ def test_validate_tells_every_files_problems_when_one_file_cannot_be_read(tmp_pa
     assert f"error: {broken}:1:6: not UTF-8 text (byte 0x9C)" in res.output
     assert f"error: no such rules file: {tmp_path / 'gone.kpi'}" in res.output
     assert f"{last}:1:16: syntax: unknown window `fortnightly`" in res.output
+    assert res.output.rstrip().endswith("in 4 files: 2 problems, 2 files could not be read")
+    alone = CliRunner().invoke(cli, ["validate", str(broken)])
+    assert alone.exit_code == 3 and "no problems" not in alone.output  # never said of an unread file
+    assert alone.output.rstrip().endswith(": 1 file could not be read")
     doc = json.loads(CliRunner().invoke(cli, ["validate", str(first), str(broken), "--format", "json"]).stdout)
     assert [p["file"] for p in doc["problems"]] == [str(first)]
     assert [u["file"] for u in doc["unreadable"]] == [str(broken)]

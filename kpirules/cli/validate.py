@@ -81,11 +81,14 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
             # A rule from a workbook is located by cell: name the workbook too.
             click.echo(f"{path}:{problem.render()}" if problem.cell else problem.render())
         if not quiet:
-            n = len(found_all)
+            n, lost = len(found_all), len(unreadable)
+            said = [ngettext("{n} problem", "{n} problems", n).format(n=n)] if n else []
+            if lost:  # never "no problems" when a file was not even read
+                said.append(ngettext("{n} file could not be read", "{n} files could not be read", lost).format(n=lost))
             click.echo(_("{rules} in {files}: {problems}").format(
                 rules=count_text(entries_all),
                 files=ngettext("{n} file", "{n} files", len(files)).format(n=f"{len(files):,}"),
-                problems=ngettext("{n} problem", "{n} problems", n).format(n=n) if n else _("no problems")),
+                problems=", ".join(said) or _("no problems")),
                 err=True)
     sys.exit(int(Exit.SOURCE) if unreadable else 1 if found_all else 0)
 
