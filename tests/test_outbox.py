@@ -147,12 +147,19 @@ def test_a_channel_down_for_one_run_gets_every_alert_on_the_next_once(tmp_path, 
         endpoint.close()
 
 
-def test_no_notify_and_old_rows_are_not_owed_and_owed_for_expires(tmp_path):
+def webhook_book(tmp_path, status: int = 200, settings: str = ""):
+    """A workbook of CLEAN rules, a webhook endpoint answering ``status`` and a settings
+    file naming it (``settings`` first)."""
     book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
     endpoint = Endpoint()
-    endpoint.status = 200
+    endpoint.status = status
     config = tmp_path / "kpirules.toml"
-    config.write_text(channel_toml("webhook", endpoint.url, None))
+    config.write_text(settings + channel_toml("webhook", endpoint.url, None))
+    return book, endpoint, config
+
+
+def test_no_notify_and_old_rows_are_not_owed_and_owed_for_expires(tmp_path):
+    book, endpoint, config = webhook_book(tmp_path)
     try:
         quiet = run(book, config, "--no-notify")
         assert quiet.exit_code == 1, quiet.output
@@ -167,11 +174,7 @@ def test_a_dry_run_exits_as_the_data_say_not_5(tmp_path):
     # 5 says "the results were written, but some notification could not be delivered"
     # (docs/spec/cli.md). A dry run with a working channel exited 5 because the alerts it
     # would raise counted as owed: a scheduler was sent to check a channel nobody used.
-    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
-    endpoint = Endpoint()
-    endpoint.status = 200
-    config = tmp_path / "kpirules.toml"
-    config.write_text(channel_toml("webhook", endpoint.url, None))
+    book, endpoint, config = webhook_book(tmp_path)
     try:
         dry = run(book, config, "--dry-run")
         assert dry.exit_code == 1, dry.output  # by_campaign fails
@@ -188,10 +191,7 @@ def test_a_dry_run_exits_as_the_data_say_not_5(tmp_path):
 
 
 def test_an_owed_alert_older_than_owed_for_is_given_up(tmp_path):
-    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
-    endpoint = Endpoint()  # down
-    config = tmp_path / "kpirules.toml"
-    config.write_text('owed_for = "1 day"\n' + channel_toml("webhook", endpoint.url, None))
+    book, endpoint, config = webhook_book(tmp_path, 500, 'owed_for = "1 day"\n')  # down
     try:
         assert run(book, config).exit_code == 5
         endpoint.status = 200
