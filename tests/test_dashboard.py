@@ -223,3 +223,55 @@ def test_dashboard_references_survive_history_rows_deleted_in_the_same_write(old
         for ref in (REF.match(c) for c in line[8:] if c is not None):
             target = history[int(ref[3]) - 1]
             assert target[h.index("Rule")] == line[0] and (target[h.index("Segment")] or None) == line[1]
+
+
+def test_dashboard_references_on_sheets_follow_history_rows_deleted_in_the_same_write(emulator, old_book):
+    # The Dashboard is written before the deletes of the same batch; Google moves the
+    # references to History when the rows above them go (the emulator does it as Google
+    # does: kpirules_emulator.sheets_refs). Each trend cell must still read its own row.
+    wb = openpyxl.load_workbook(old_book)
+    ws = wb["History"]
+    ws.insert_rows(2)  # the same key twice, at the top, as two racing runs leave it
+    for col, cell in enumerate(ws[3], start=1):
+        ws.cell(2, col, cell.value)
+    wb.save(old_book)
+    sheet_from(emulator, old_book)
+    assert run(KEY).exit_code == 1
+    history = emulator.values(KEY, "History")
+    keys = history_keys(history)
+    assert len(keys) == len(set(keys))  # the duplicate went: every row below moved up one
+    h = history[0]
+    shown = emulator.values(KEY, "Dashboard")
+    checked = 0
+    for r, line in enumerate(shown[1:], start=2):
+        if not line or not line[0]:
+            continue
+        for c in range(8, len(line)):
+            cell = emulator.cell(KEY, "Dashboard", f"{chr(65 + c)}{r}")
+            ref = REF.match(cell.get("userEnteredValue", {}).get("formulaValue", ""))
+            if ref is None:
+                continue
+            target = history[int(ref[3]) - 1]
+            assert target[h.index("Rule")] == line[0] and (target[h.index("Segment")] or None) == line[1]
+            assert line[c] == pytest.approx(target[h.index("Value")])
+            checked += 1
+    assert checked > 10
+
+
+def test_the_emulator_moves_references_as_google_does():
+    from kpirules_emulator.sheets_refs import REF_ERROR, _shift_formula
+
+    def shift(text, start, delta, dimension="ROWS", own=False, title="History"):
+        return _shift_formula(text, own, title, dimension, start, delta)
+
+    assert shift("='History'!F17", 1, -3) == "='History'!F14"  # rows 2-4 deleted
+    assert shift("='History'!F3", 1, -3) == "=" + REF_ERROR  # its own row went
+    assert shift("=SUM(History!F2:F10)", 3, -2) == "=SUM(History!F2:F8)"  # rows inside a range
+    assert shift("=SUM(History!F2:F3)", 1, -2) == "=SUM(#REF!)"
+    assert shift('=SUM(F2:F10)&"F5"', 4, 2, own=True) == '=SUM(F2:F12)&"F5"'  # text is text
+    assert shift("=F$17+$G$2", 3, 5, own=True) == "=F$22+$G$2"
+    assert shift("=SUM(F2:F10)", 10, 1, own=True) == "=SUM(F2:F10)"  # inserted right below it
+    assert shift("=Other!F17", 3, 5, own=True) == "=Other!F17"
+    assert shift("=SUM(A:C)", 0, 5, own=True) == "=SUM(A:C)"
+    assert shift("=SUM(A:C)+D4", 1, -1, "COLUMNS", own=True) == "=SUM(A:B)+C4"
+    assert shift("=F17", 1, -3) == "=F17"  # a bare reference on another tab

@@ -11,6 +11,7 @@ from typing import Any
 from kpirules_emulator import sheets_fields as fields
 from kpirules_emulator.sheets_batch import RequestError, field_mask, grid_bounds, handler, sheet_by_id
 from kpirules_emulator.sheets_model import DEFAULT_COLS, DEFAULT_ROWS, Sheet, Spreadsheet, drop_defaults, normalize
+from kpirules_emulator.sheets_refs import shift_references
 
 # --- sheets -------------------------------------------------------------------------
 
@@ -148,6 +149,7 @@ def insert_dimension(book, req, ctx):
         raise RequestError("Cannot inherit properties from before when inserting at index 0.")
     if end > start:
         sheet.insert(dimension, start, end - start, bool(req.get("inheritFromBefore")))
+        shift_references(book, sheet, dimension, start, end - start)
 
 
 @handler("appendDimension")
@@ -173,6 +175,7 @@ def delete_dimension(book, req, ctx):
         raise RequestError(f"You can't delete all the {dimension.lower()} on the sheet.")
     if end > start:
         sheet.delete(dimension, start, end)
+        shift_references(book, sheet, dimension, start, start - end)
 
 
 @handler("updateDimensionProperties")

@@ -19,7 +19,7 @@ from kpirules_emulator.sheets_format import LOCALES, SheetError, auto_number, to
 
 PARSE_ERROR = SheetError("ERROR", "Formula parse error.")
 
-_TOKEN = re.compile(r"""
+TOKEN = re.compile(r"""
     \s*(?:
     (?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
   | (?P<str>"(?:[^"]|"")*")
@@ -53,7 +53,7 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     while pos < len(text):
         if text[pos:].strip() == "":
             break
-        m = _TOKEN.match(text, pos)
+        m = TOKEN.match(text, pos)
         if not m or m.end() == pos:
             raise _Parse(text[pos:])
         kind = m.lastgroup
