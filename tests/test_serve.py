@@ -270,6 +270,27 @@ def test_limits_body_size_and_time(small):
         served.stop()
 
 
+def test_a_run_that_timed_out_still_writes_before_the_service_stops(small):
+    # The caller hears 504 after 1 s; the run goes on (a run cannot be interrupted between
+    # its write and its notifications) and stopping the service waits for it. Before, the
+    # process could end under it, and its requests went on after the service had stopped.
+    served = Served(make_config(timeout=1))
+    try:
+        small.set_latency(1.2)
+        status, doc = call(served.url, "/v1/run", {"spreadsheet": "small", "as_of": AS_OF})
+        assert status == 504 and doc["error"]["category"] == "timeout"
+        assert "may still finish" in doc["error"]["hint"]
+    finally:
+        served.stop()
+    small.set_latency(0)
+    seen = len(small.requests())
+    rules = small.values("small", "Rules")
+    status_col = rules[0].index("Status")
+    assert [r[status_col] for r in rules[1:]] == ["PASS", "FAIL"]  # the run's write landed
+    time.sleep(0.3)
+    assert len(small.requests()) == seen  # and nothing of it is left running
+
+
 def test_no_cell_value_or_secret_in_the_logs(small, service, caplog):
     import logging
 

@@ -4,7 +4,9 @@ Limits: a body larger than ``max_body`` bytes is refused (413) before it is pars
 request that takes longer than ``timeout`` seconds is answered 504. The engine runs in a
 worker thread, which cannot be interrupted: a ``run`` that times out still finishes its
 write (or not) in the background and keeps its sheet's lock until then, so a retry is
-refused rather than racing it.
+refused rather than racing it. The service's own pool runs that work (``Workers``), so that
+stopping the service waits for it: a run is never cut off between its write and its
+notifications because the platform scaled the service down.
 
 Logs: one line per request (method, path, status, milliseconds, how the caller
 authenticated). Never a body, a header, a token, a spreadsheet key or a cell value: an
@@ -15,6 +17,8 @@ can quote cells.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import json
 import logging
 import time
@@ -62,6 +66,7 @@ def create_app(config: ServeConfig):
 
     authenticate = Authenticator(config.auth)
     quiet_other_logs()
+    workers = Workers()
 
     def endpoint(work: Callable[[Any], dict[str, Any]]):
         async def handle(request: Request) -> JSONResponse:
@@ -79,10 +84,9 @@ def create_app(config: ServeConfig):
                 body = await read_json(request, config.max_body, lang)
                 lang = request_language(request.headers.get("accept-language"), body)
                 _ = speaker(lang)
-                from starlette.concurrency import run_in_threadpool
-
                 try:
-                    result = await asyncio.wait_for(run_in_threadpool(_speaking, lang, work, body), config.timeout)
+                    result = await asyncio.wait_for(asyncio.shield(workers.submit(_speaking, lang, work, body)),
+                                                    config.timeout)
                 except TimeoutError:
                     raise ApiError(504, "timeout", _("the request took longer than {seconds} s").format(
                         seconds=f"{config.timeout:g}"),
@@ -123,9 +127,40 @@ def create_app(config: ServeConfig):
                                                          settings_file=config.settings_file)),
               methods=["POST"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})  # type: ignore[dict-item]
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await asyncio.to_thread(workers.drain)
+
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error},  # type: ignore[dict-item]
+                    lifespan=lifespan)
     app.state.config = config
     return RequestLog(app)
+
+
+class Workers:
+    """The threads the engine runs in. Unlike a request, work cannot be interrupted (a run
+    between its write and its notifications must not stop): ``drain``, when the service
+    stops, waits for every piece of it, also the work of requests answered 504 long ago."""
+
+    def __init__(self, threads: int = 40):  # as many as Starlette's own pool
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="kpirules-work")
+        self._running: set[Any] = set()  # set.add/discard hold under the GIL, from any thread
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> asyncio.Future:
+        """``fn(*args)`` in a worker thread, with the caller's context variables (the
+        request's ``sheet_data_only``), as an awaitable."""
+        future = self._pool.submit(contextvars.copy_context().run, fn, *args)
+        self._running.add(future)
+        future.add_done_callback(self._running.discard)
+        return asyncio.wrap_future(future)
+
+    def drain(self) -> None:
+        if self._running:
+            log.info("waiting for %d request(s) under way to finish before stopping", len(self._running))
+        self._pool.shutdown(wait=True)
 
 
 def _speaking(lang: str, work: Callable[[Any], dict[str, Any]], body: Any) -> dict[str, Any]:
