@@ -113,6 +113,8 @@ def test_series_notation_expands(text, values):
     ("abc", "`abc` is not a series item"),
     ("_+1x3", "cannot grow"),
     ("", "empty"),
+    ("1000x99999999", "at most 36,525 values"),  # a typo, not a CI job that builds rows until killed
+    ("1x20000 _x20000", "this one would hold 40,001"),
 ])
 def test_series_notation_rejects(text, fragment):
     with pytest.raises(SeriesError, match=fragment):
@@ -196,6 +198,25 @@ def test_missing_keys_bad_dates_bad_series_and_unknown_input_shapes():
     assert "t.yaml:7:5: test-file: `as_of` is missing" in text
     assert "t.yaml:8:5: test-file: `input`: give the data as" in text
     assert "t.yaml:11:5: test-file: `as_of`: '0001-01-02' is outside the dates kpirules judges" in text
+
+
+def test_a_series_past_the_calendar_is_a_located_problem_not_an_internal_error():
+    found = problems_of("""\
+        rule_files: [rules.kpi]
+        tests:
+          - name: days
+            as_of: 2026-11-26
+            input: {start: 9999-12-25, series: {visits: "1x20"}}
+            expect: [{rule: r, status: PASS}]
+          - name: months
+            as_of: 2026-11-26
+            input: {start: 9998-06-01, step: month, series: {visits: "1x6", signups: "1x7"}}
+            expect: [{rule: r, status: PASS}]
+        """)
+    assert found[0].startswith("t.yaml:5:5: test-file: `input`: the series runs past 9998-12-31: 21 values "
+                               "from 9999-12-25, one a day, end after 9999-12-31"), found
+    assert found[1].startswith("t.yaml:9:5: test-file: `input`: the series runs past 9998-12-31: 8 values "
+                               "from 9998-06-01, one a month, end on 9999-01-01"), found
 
 
 def test_anchors_under_x_keys_and_mistakes_inside_merged_input():

@@ -31,7 +31,7 @@ from kpirules.ruletest.schema import (
     TestFileError,
     load_test_file,
 )
-from kpirules.ruletest.series import parse_key
+from kpirules.ruletest.series import parse_key, value_date
 
 # Numbers with no `tolerance` match as spec/semantics.md's conformance cases do.
 DEFAULT_REL_TOLERANCE = 1e-9
@@ -254,24 +254,11 @@ def series_table(spec: SeriesInput) -> RawTable:
     for labels, series in groups.items():
         label = dict(labels)
         for i in range(max(len(v) for v in series.values())):
-            row = [_step(spec.start, spec.step, i).isoformat()]
+            row = [value_date(spec.start, spec.step, i).isoformat()]
             row += [label.get(d) for d in dims]
             row += [series[m][i] if m in series and i < len(series[m]) else None for m in metrics]
             rows.append(row)
     return RawTable(headers=["date", *dims, *metrics], rows=rows, sheet="Data")
-
-
-def _step(start: dt.date, step: str, i: int) -> dt.date:
-    if step == "day":
-        return start + dt.timedelta(days=i)
-    if step == "week":
-        return start + dt.timedelta(weeks=i)
-    import calendar
-
-    index = start.year * 12 + start.month - 1 + i
-    year, month = divmod(index, 12)
-    day = min(start.day, calendar.monthrange(year, month + 1)[1])
-    return dt.date(year, month + 1, day)
 
 
 # ---------------------------------------------------------------------------- running

@@ -27,7 +27,7 @@ from pydantic import (
 
 from kpirules.errors import Problem, did_you_mean
 from kpirules.results import Status
-from kpirules.ruletest.series import SeriesError, expand, parse_key, parse_number
+from kpirules.ruletest.series import SeriesError, expand, last_date_error, parse_key, parse_number
 
 TEST_FILE = "test-file"  # Problem category for mistakes in a test file
 
@@ -333,6 +333,13 @@ class SeriesInput(_Strict):
             except SeriesError as exc:
                 raise ValueError(str(exc)) from None
         return series
+
+    @model_validator(mode="after")
+    def _fits_the_calendar(self) -> SeriesInput:
+        problem = last_date_error(self.start, self.step, max(len(v) for v in self.series.values()))
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 def _input_kind(value: Any) -> str | None:

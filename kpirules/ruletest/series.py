@@ -17,8 +17,11 @@ carry dimension values, ``visits{channel=email}``, so one test can hold several 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
+
+from kpirules.periods import AS_OF_RANGE
 
 # Suffixes mean what they mean in rules (spec/semantics.md, "Literals").
 _SCALE = {"": Decimal(1), "%": Decimal("0.01"), "k": Decimal(1000), "K": Decimal(1000),
@@ -27,6 +30,9 @@ _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?[%kKmM]?"
 _ITEM = re.compile(
     rf"^(?P<start>{_NUMBER}|_)(?:(?P<sign>[-+])(?P<step>{_NUMBER}))?(?:x(?P<times>\d+))?$"
 )
+# A rule test is a small made-up data set: this bounds a typo (`1000x99999999`) to a clear
+# error instead of a CI job that builds rows until it is killed. 100 years of days.
+MAX_VALUES = 36_525
 _KEY = re.compile(r"^\s*(?P<name>[^{}]+?)\s*(?:\{(?P<labels>[^{}]*)\})?\s*$")
 
 
@@ -70,6 +76,10 @@ def expand(text: str) -> list[int | float | None]:
                 match.start(),
             )
         times = int(m["times"]) if m["times"] is not None else None
+        count = len(values) + (times or 0) + (m["start"] != "_")
+        if count > MAX_VALUES:
+            raise SeriesError(f"`{item}`: a series holds at most {MAX_VALUES:,} values (100 years of days); "
+                              f"this one would hold {count:,}", match.start())
         if m["start"] == "_":
             if m["step"]:
                 raise SeriesError(f"`{item}`: a blank cannot grow; write `_x{times or 1}`", match.start())
@@ -85,6 +95,34 @@ def expand(text: str) -> list[int | float | None]:
     if not values:
         raise SeriesError("the series is empty (write values such as `100+5x6`)")
     return values
+
+
+def value_date(start: dt.date, step: str, i: int) -> dt.date:
+    """The date of a series' ``i``-th value (0-based), one value a ``step`` from ``start``."""
+    if step == "day":
+        return start + dt.timedelta(days=i)
+    if step == "week":
+        return start + dt.timedelta(weeks=i)
+    import calendar
+
+    index = start.year * 12 + start.month - 1 + i
+    year, month = divmod(index, 12)
+    day = min(start.day, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, day)
+
+
+def last_date_error(start: dt.date, step: str, count: int) -> str | None:
+    """Why ``count`` values from ``start`` do not fit the calendar kpirules judges
+    (``periods.AS_OF_RANGE``), or None when they do."""
+    try:
+        last = value_date(start, step, count - 1)
+    except (OverflowError, ValueError):
+        last = None
+    if last is not None and last <= AS_OF_RANGE[1]:
+        return None
+    ends = f"on {last.isoformat()}" if last else "after 9999-12-31"
+    return (f"the series runs past {AS_OF_RANGE[1].isoformat()}: {count:,} values from {start.isoformat()}, "
+            f"one a {step}, end {ends}; start earlier or give fewer values")
 
 
 def parse_key(key: str) -> tuple[str, dict[str, str]]:
