@@ -200,6 +200,20 @@ def test_missing_keys_bad_dates_bad_series_and_unknown_input_shapes():
     assert "t.yaml:11:5: test-file: `as_of`: '0001-01-02' is outside the dates kpirules judges" in text
 
 
+def test_an_infinite_or_nan_number_is_a_located_problem():
+    found = problems_of("""\
+        rule_files: [rules.kpi]
+        tests:
+          - name: one
+            as_of: 2026-11-26
+            input: {start: 2026-11-16, series: {visits: [1, .nan, 3]}}
+            expect: [{rule: r, status: PASS, value: 1e400}]
+        """)
+    text = "\n".join(found)
+    assert "t.yaml:5:" in text and "nan is not a finite number" in text, text
+    assert "t.yaml:6:" in text and "'1e400' is not a finite number" in text, text
+
+
 def test_a_series_past_the_calendar_is_a_located_problem_not_an_internal_error():
     found = problems_of("""\
         rule_files: [rules.kpi]

@@ -9,6 +9,7 @@ then walked through that map to the line the user has to fix.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
@@ -187,10 +188,18 @@ def _number(value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        return _finite(float(value), value)
     if isinstance(value, str):
-        return float(parse_number(value))
+        return _finite(float(parse_number(value)), value)
     raise ValueError(f"{value!r} is not a number")
+
+
+def _finite(number: float, written: Any) -> float:
+    """No rule's value is infinite or NaN (a division by zero is NO_DATA): ``.inf`` or
+    ``1e400`` in a test is a mistake, said where it is written."""
+    if not math.isfinite(number):
+        raise ValueError(f"{written!r} is not a finite number")
+    return number
 
 
 def _status(value: Any) -> Any:
@@ -231,9 +240,10 @@ def _series_values(value: Any) -> list[int | float | None]:
             if item is None or (isinstance(item, str) and item.strip() == "_"):
                 out.append(None)
             elif isinstance(item, (int, float)) and not isinstance(item, bool):
+                _finite(float(item), item)
                 out.append(item)
             elif isinstance(item, str):
-                out.append(float(parse_number(item)))
+                out.append(_finite(float(parse_number(item)), item))
             else:
                 raise ValueError(f"{item!r} is not a number or `_`")
         return out
