@@ -92,6 +92,31 @@ def run(*args: str):
     return CliRunner().invoke(cli, ["test", *args], catch_exceptions=False)
 
 
+def test_a_folder_runs_every_yaml_file_under_it_and_an_empty_one_is_invalid(tmp_path):
+    import shutil
+
+    examples = ROOT / "examples"
+    tests = tmp_path / "kpi"
+    shutil.copytree(examples / "tests", tests)
+    for name in ("marketing.kpi", "marketing.csv"):
+        shutil.copy(examples / name, tmp_path / name)
+    (tests / "sub").mkdir()
+    money = (tests / "money.yaml").read_text(encoding="utf-8").replace("../marketing", "../../marketing")
+    (tests / "sub" / "money.yml").write_text(money, encoding="utf-8")  # a level down, .yml
+    (tests / "money.yaml").unlink()
+    (tests / "notes.txt").write_text("not a test", encoding="utf-8")
+    result = run(str(tests))
+    assert result.exit_code == 0, result.output
+    ran = [line for line in result.output.splitlines() if line.startswith(str(tests))]
+    assert [Path(p).relative_to(tests).as_posix() for p in ran] == [
+        "baselines.yaml", "channels.yaml", "funnel.yaml", "marketing_data.yaml", "sub/money.yml"]
+    assert result.output.strip().endswith("19 tests: 19 passed, 0 failed")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run(str(empty))
+    assert result.exit_code == 2 and "no test file (*.yaml, *.yml) in the folder" in result.output
+
+
 # ------------------------------------------------------------------ series notation
 
 

@@ -12,8 +12,7 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 
 
 @click.command("test")
-@click.argument("test_files", nargs=-1, required=True, metavar="TESTFILE...",
-                type=click.Path(dir_okay=False))
+@click.argument("paths", nargs=-1, required=True, metavar="TESTFILE...", type=click.Path())
 @click.option("--run", "patterns", multiple=True, metavar="PATTERN",
               help="Run only tests whose name matches this regular expression (repeatable).")
 @click.option("--junit", "junit_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
@@ -21,12 +20,13 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_FAIL, EXIT_OK
 @format_option()
 @config_option
 @verbosity_options
-def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
+def command(paths, patterns, junit_file, fmt, config, quiet, verbose):
     """Run rule unit tests: fixed data, a fixed as-of date, expected results.
 
-    Each TESTFILE is YAML naming rule files, the data (a table, a CSV/xlsx file or compact
-    series such as "1000+10x6"), the as-of date and the expected status, value, period or
-    message of each rule and segment. See docs/testing.md. Of the settings, only
+    Each TESTFILE (a folder: every *.yaml and *.yml file under it) is YAML naming rule
+    files, the data (a table, a CSV/xlsx file or compact series such as "1000+10x6"), the
+    as-of date and the expected status, value, period or message of each rule and segment.
+    See docs/testing.md. Of the settings, only
     date_column applies (tests are meant to give the same results everywhere).
 
     \b
@@ -36,10 +36,11 @@ def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
     \b
     Examples:
       kpirules test examples/tests/*.yaml
+      kpirules test examples/tests/
       kpirules test tests/rules.yaml --run conversion --junit report.xml
     """
     from kpirules.cli.common import status_text, use_color
-    from kpirules.ruletest.runner import run_file
+    from kpirules.ruletest.runner import files_to_run, run_file
 
     for pattern in patterns:
         try:
@@ -52,9 +53,14 @@ def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
     settings_used(config, verbose)
     date_column = _date_column(config)
     color = use_color()
-    results = [run_file(path, tuple(patterns), date_column) for path in test_files]
+    results = [run_file(path, tuple(patterns), date_column) for path in files_to_run(paths)]
+    if junit_file:
+        from kpirules.ruletest.junit import junit_xml
+
+        with open(junit_file, "wb") as fh:
+            fh.write(junit_xml(results))
     if fmt == "json":
-        _report_json(results, junit_file, patterns)
+        _report_json(results, patterns)
     passed = failed = 0
     for fr in results:
         if not quiet or fr.problems or any(not c.passed for c in fr.cases):
@@ -73,11 +79,6 @@ def command(test_files, patterns, junit_file, fmt, config, quiet, verbose):
             for problem in fr.problems:
                 click.echo("    " + problem.render().replace("\n", "\n    "))
     invalid = sum(1 for fr in results if fr.problems)
-    if junit_file:
-        from kpirules.ruletest.junit import junit_xml
-
-        with open(junit_file, "wb") as fh:
-            fh.write(junit_xml(results))
     from kpirules.format import plural
 
     summary = f"{plural(passed + failed, 'test')}: {passed} passed, {failed} failed"
@@ -108,16 +109,11 @@ def _date_column(config: str | None) -> str:
         sys.exit(EXIT_ERROR)
 
 
-def _report_json(results, junit_file, patterns) -> None:
+def _report_json(results, patterns) -> None:
     """``test --format json``: every case of every file, then the exit status test gives."""
     cases = [c for fr in results for c in fr.cases]
     failed = sum(1 for c in cases if not c.passed)
     invalid = [fr for fr in results if fr.problems]
-    if junit_file:
-        from kpirules.ruletest.junit import junit_xml
-
-        with open(junit_file, "wb") as fh:
-            fh.write(junit_xml(results))
     status = EXIT_ERROR if invalid or (patterns and not cases) else EXIT_FAIL if failed else EXIT_OK
     echo_json({
         "tests": len(cases), "passed": len(cases) - failed, "failed": failed,

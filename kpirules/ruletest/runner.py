@@ -112,6 +112,22 @@ class FileResult:
 # ---------------------------------------------------------------------------- loading
 
 
+def files_to_run(paths: Iterable[str]) -> list[str]:
+    """The files to run: each path as given, a folder standing for the ``*.yaml`` and
+    ``*.yml`` files anywhere under it, sorted (``kpirules test tests/kpi/`` in CI). A folder
+    without one stays, for ``load`` to say so."""
+    out: list[str] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = sorted({f for pattern in ("**/*.yaml", "**/*.yml")
+                        for f in glob.glob(os.path.join(glob.escape(path), pattern), recursive=True)
+                        if os.path.isfile(f)})
+        out += found or [path]
+    return out
+
+
 def load(path: str, date_column: str = "date") -> LoadedFile:
     """Read, validate and prepare a test file; raises ``TestFileError`` with every problem.
     ``date_column``: the settings' name for the date column of the tests' data."""
@@ -120,6 +136,9 @@ def load(path: str, date_column: str = "date") -> LoadedFile:
             text = fh.read()
     except FileNotFoundError:
         raise TestFileError([Problem("test-file", f"no such test file: {path}", file=path)]) from None
+    except IsADirectoryError:  # one without test files: files_to_run() gives the others' files
+        raise TestFileError([Problem("test-file", f"no test file (*.yaml, *.yml) in the folder {path}",
+                                     file=path)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise TestFileError([Problem("test-file", f"cannot read {path}: {exc}", file=path)]) from None
     from kpirules.table import load_table
