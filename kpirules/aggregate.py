@@ -14,8 +14,9 @@ import datetime as dt
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Protocol, runtime_checkable
 
-from kpirules.aggregate_functions import AGGREGATES
-from kpirules.errors import Problem
+from kpirules.aggregate_functions import AGGREGATES, AggregateFunction
+from kpirules.errors import DATA, Problem
+from kpirules.i18n import _
 from kpirules.plan import AggKey, Scan
 
 if TYPE_CHECKING:  # a type only: table imports this module to compute its groups
@@ -136,10 +137,27 @@ def compute(frame: Frame, scan: Scan, needed: set[AggKey]) -> dict[Segment, Grou
             present, bad = columns[column]
             n = len(present)
             fn = AGGREGATES[func]
-            if fn.edge and n >= fn.min_cells:
-                value = _edge_value(frame.dates, frame.metrics[column], positions, fn.edge == "last")
-            else:
-                value = fn.of_values(present)
-            group.values[(func, column)] = AggValue(value, n, bad)
+            try:
+                if fn.edge and n >= fn.min_cells:
+                    value = _edge_value(frame.dates, frame.metrics[column], positions, fn.edge == "last")
+                else:
+                    value = fn.of_values(present)
+            except OverflowError:  # math.fsum: an intermediate sum past the largest float
+                value = math.inf
+            group.values[(func, column)] = finite(fn, column, value, n, bad)
         out[segment] = group
     return out
+
+
+def finite(fn: AggregateFunction, column: str, value: float | None, cells: int,
+           bad: tuple[Problem, ...] = ()) -> AggValue:
+    """The aggregate, or, when it is past the largest number a float holds (cells of 1e308
+    added up), no value and a problem saying so: the rule is an ERROR, never a verdict
+    on infinity (every path: the Python one's sums raise, SQL's give inf or NaN)."""
+    if value is None or math.isfinite(value):
+        return AggValue(value, cells, bad)
+    problem = Problem(DATA, _("the {function} of `{column}` is beyond the largest number kpirules computes "
+                              "(about 1.8e308)").format(function=fn.name, column=column),
+                      suggestion=_("look in the column for a value in the wrong unit or with a stray "
+                                   "exponent (such as 1e308)"))
+    return AggValue(None, cells, bad + (problem,))

@@ -18,7 +18,7 @@ from kpirules import ast
 from kpirules.aggregate import Group
 from kpirules.ast import apply, constant, evaluate  # noqa: F401  (the one evaluator; callers import it here)
 from kpirules.dataclass_fast import dataclass, field
-from kpirules.errors import Problem
+from kpirules.errors import DATA, Problem
 from kpirules.format import (
     baseline_words,
     change_numbers,
@@ -53,6 +53,18 @@ class BadCells(Exception):
     def __init__(self, problems: tuple[Problem, ...]):
         super().__init__(problems[0].message)
         self.problems = problems
+
+
+def _in_range(value: float, node: ast.Node) -> float:
+    """``value``, unless arithmetic on huge values took it past the largest float: then
+    the rule is an ERROR (a verdict on infinity would be a fake PASS or FAIL, and
+    ``Infinity`` is not JSON)."""
+    if math.isfinite(value):
+        return value
+    raise BadCells((Problem(DATA, _("{expression} is beyond the largest number kpirules computes "
+                                    "(about 1.8e308)").format(expression=expr_text(node)),
+                            suggestion=_("look in the data for a value in the wrong unit or with a stray "
+                                         "exponent (such as 1e308)")),))
 
 
 def compare(op: str, left: float, right: float) -> bool:
@@ -208,16 +220,16 @@ class Context:
             if value is None:
                 raise NoData(_("{denominator} is 0, so {expression} has no value").format(
                     denominator=expr_text(node.right), expression=expr_text(node)))
-            return value
+            return _in_range(value, node)
         if isinstance(node, ast.Pace):
             days, unit_days = pace_days(self.rule.window, self.periods[at])
-            return pace(self.value(node.operand, at), days, unit_days)
+            return _in_range(pace(self.value(node.operand, at), days, unit_days), node)
         if isinstance(node, ast.Change):
             now = self.value(node.operand, at)
             base = self.baseline(node.operand)
             self.changed = (node, at, now, base)
             try:
-                return BASELINE_FUNCTIONS[node.func].compute(now, base)
+                return _in_range(BASELINE_FUNCTIONS[node.func].compute(now, base), node)
             except ZeroBaseline:
                 raise NoData(_("{operand} was 0 in {baseline}, so its {function} has no value").format(
                     operand=expr_text(node.operand), baseline=self.baseline_text(), function=node.func)) from None
@@ -248,7 +260,10 @@ class Context:
                 raise late[0]
             raise NoData(_("{operand} has no value in any of {baseline}").format(
                 operand=expr_text(operand), baseline=self.baseline_text()))
-        return math.fsum(values) / len(values)
+        try:
+            return math.fsum(values) / len(values)
+        except OverflowError:
+            return _in_range(math.inf, operand)
 
     def baseline_text(self) -> str:
         words = self.shared.get("baseline words")  # per rule: asked for each segment's message

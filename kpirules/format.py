@@ -248,6 +248,9 @@ def format_threshold(value: float | None, unit: str | None = None) -> str:
 
 
 def _format(value: float, unit: str | None, extra: int) -> str:
+    if abs(value) * (100 if unit in ("%", "pp") else 1) >= 1e15:
+        # Past 2**53 a float's digits are noise: 2e+200, not 200 digits of thousands groups.
+        return f"{value * (100 if unit in ('%', 'pp') else 1):.{6 + extra}g}{unit if unit in ('%', 'pp') else ''}"
     if unit in ("%", "pp"):
         return f"{value * 100:,.{2 + extra}f}{unit}"
     if float(value).is_integer() and extra == 0:

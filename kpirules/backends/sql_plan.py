@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from kpirules.aggregate import AggValue, Group
+from kpirules.aggregate import Group, finite
 from kpirules.aggregate_functions import AGGREGATES, Part
 from kpirules.backends.duck_sql import sql_str
 from kpirules.errors import Problem
@@ -155,7 +155,7 @@ class Slots:
         for key, fn, cells_at, parts_at, column in self._reads:
             cells = int(vals[cells_at])
             value = fn.of_parts({name: vals[i] for name, i in parts_at}, cells)
-            values[key] = AggValue(value, cells, tuple(bad[column]) if bad and column in bad else ())
+            values[key] = finite(fn, column, value, cells, tuple(bad[column]) if bad and column in bad else ())
         return group
 
 
