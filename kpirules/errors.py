@@ -40,6 +40,54 @@ def without_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1***@", text)
 
 
+# What a terminal acts on rather than prints: C0 controls (\r rewinds a line, BEL, ESC starts
+# a sequence that clears the screen, sets the title or hides text), DEL, C1 controls (U+009B
+# is a one-character ESC [) and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that reorder what follows them on screen. Text from the user's data (cells,
+# rule names, column names, file names) may hold any of them; ``shown`` writes each as the
+# escape a Python string would (``\x1b``, ``\u202e``), visible and harmless.
+_CONTROLS = (*range(0x20), *range(0x7F, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+
+
+def escape_char(code: int) -> str:
+    """``\x1b`` for ESC, ``\u202e`` for RIGHT-TO-LEFT OVERRIDE: a character shown as its escape."""
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_ONE_LINE = {code: escape_char(code) for code in _CONTROLS}
+_LINES = {code: text for code, text in _ONE_LINE.items() if code not in (0x09, 0x0A)}
+
+
+def shown(text: str) -> str:
+    """``text`` as one line of terminal text: every control character (tab and newline too,
+    which would break a table's line) and bidi override shown as its escape."""
+    if text.isascii() and text.isprintable():  # nearly always: no copy
+        return text
+    return text.translate(_ONE_LINE)
+
+
+def shown_lines(text: str) -> str:
+    """``text`` of several lines as terminal text: as ``shown``, but newlines and tabs kept
+    (the layout of a block kpirules wrote, such as a caret under a tab-indented line)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return text.translate(_LINES)
+
+
+# Characters XML 1.0 cannot hold at all, not even escaped: most C0 controls, lone
+# surrogates, U+FFFE/U+FFFF. An xlsx part (a cell, a chart title) or a JUnit report with one
+# is a file no program opens.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as its escape (``\\x07``), as
+    ``shown`` writes it: nothing lost, and the same text every time (History keys on it)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _NOT_XML.sub(lambda m: escape_char(ord(m[0])), text)
+
+
 @dataclass(frozen=True)
 class Problem:
     category: str
@@ -75,7 +123,10 @@ class Problem:
             cut = line[start:start + _CARET_WINDOW]
             line = ("…" if start else "") + cut + ("…" if start + _CARET_WINDOW < len(self.source_line) else "")
             column = column - start + (1 if start else 0)
-        pad = "".join(ch if ch == "\t" else " " for ch in line[: column - 1])
+        # Shown with its control characters escaped, the caret moved by the width of each.
+        before = shown_lines(line[: column - 1]).replace("\n", " ")
+        pad = "".join(ch if ch == "\t" else " " for ch in before)
+        line = shown_lines(line).replace("\n", " ")
         return f"    {line}\n    {pad}{'^' * max(1, min(self.width, _CARET_WINDOW))}"
 
     def location(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from kpirules import ast
 from kpirules.aggregate_functions import AGGREGATES
+from kpirules.errors import shown
 from kpirules.evaluation import evaluate
 from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, rows_text, sparkline  # noqa: F401
 from kpirules.i18n import N_, _, ngettext
@@ -218,8 +219,8 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         if d.baselines:  # vs average of last N: each period, then the mean
             lines.append(label("baseline") + f"{d.baseline}:")
             for b in d.baselines:
-                shown = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
-                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {shown}")
+                said = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
+                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {said}")
             used = [b.value for b in d.baselines if b.value is not None]
             if prev is not None and prev.value is not None:
                 lines.append(" " * (len(indent) + 11) + f"mean of {len(used)} = "
@@ -238,8 +239,8 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
 
             how = BASELINE_FUNCTIONS[change.func].arithmetic.format(
                 now=format_value(now, u), base=format_value(prev.value, u))
-            shown = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
-            lines.append(label(change.func) + f"{how} = {shown}")
+            said = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
+            lines.append(label(change.func) + f"{how} = {said}")
     elif isinstance(expr, ast.Pace):
         lines.append(label("pace") + _pace_line(d, expr, d.value))
     elif expr is not None:
@@ -272,7 +273,9 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         lines.append(label(N_("history")) + f"{sparkline(values)}  {last.format(n=len(values))} ({span})")
     for problem in r.data_problems[:3]:
         lines.append(label(N_("bad cell")) + problem.one_line())
-    return lines
+    # Each line quotes the data's text (column labels, bad cells, a part's rule text): kept
+    # on its line, its control characters shown as escapes.
+    return [shown(line) for line in lines]
 
 
 def _pace_line(d: Detail, pace: ast.Pace, value: float | None) -> str:
@@ -296,16 +299,19 @@ def _target(rule: ast.Rule, r: RuleResult) -> str:
 
 
 def _segment(r: RuleResult) -> str:
-    return ", ".join(f"{k}={v or _('(blank)')}" for k, v in (r.segment or {}).items())
+    """``channel=social``: the segment's cells as one line of terminal text."""
+    return shown(", ".join(f"{k}={v or _('(blank)')}" for k, v in (r.segment or {}).items()))
 
 
 def render(ex: Explanation, status=None) -> str:
-    """The whole explanation as text; ``status(text)`` may colour a status word."""
+    """The whole explanation as text; ``status(text)`` may colour a status word. The rule's
+    name, its text, its segments and messages come from the user's data: each is shown on
+    its line with its control characters escaped (``kpirules.errors.shown``)."""
     style = status or (lambda s: s.ljust(7))
-    out = [f"{ex.name}: {ex.text}"]
+    out = [shown(f"{ex.name}: {ex.text}")]
     if len(ex.results) == 1 and not ex.results[0].segment:
         r = ex.results[0]
-        out.append(f"{style(r.status.value)} {r.message}")
+        out.append(f"{style(r.status.value)} {shown(r.message)}")
         out.append("")
         out += render_result(ex, r)
         return "\n".join(out)
@@ -317,10 +323,10 @@ def render(ex: Explanation, status=None) -> str:
     width = max((len(_segment(r)) for r in ex.results), default=0)
     for r in ex.results:
         values = [v for _, v in ex.history.get(segment_key(r), [])]
-        out.append(f"  {style(r.status.value)} {_segment(r):<{width}}  {sparkline(values)}  {r.message}")
+        out.append(f"  {style(r.status.value)} {_segment(r):<{width}}  {sparkline(values)}  {shown(r.message)}")
     for r in ex.results:
         out.append("")
-        out.append(f"{style(r.status.value)} {_segment(r)}: {r.message}")
+        out.append(f"{style(r.status.value)} {_segment(r)}: {shown(r.message)}")
         out += render_result(ex, r)
     return "\n".join(out)
 
