@@ -140,13 +140,14 @@ class Problem:
         return where
 
     def render(self) -> str:
-        """``FILE:LINE:COL: CATEGORY: message`` then the caret and the hint (cli.md)."""
-        text = f"{self.location()}: {self.category}: {self.message}"
+        """``FILE:LINE:COL: CATEGORY: message`` then the caret and the hint (cli.md); a
+        message quoting a name with a newline in it (a cell's Alt+Enter) stays one line."""
+        text = shown(f"{self.location()}: {self.category}: {self.message}")
         caret = self.caret()
         if caret:
             text += "\n" + caret
         if self.suggestion:
-            text += "\n    " + _hint_label().format(hint=self.suggestion)
+            text += "\n    " + _hint_label().format(hint=shown(self.suggestion))
         return text
 
     def one_line(self) -> str:

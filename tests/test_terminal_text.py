@@ -134,3 +134,23 @@ def test_check_of_a_workbook_shows_escape_sequences_of_its_cells_as_escapes(tmp_
     res = invoke("check", str(book), "--as-of", AS_OF.isoformat())
     assert "by_campaign [bell\\x07ring\\x1b[2J]" in res.output, res.output
     assert not RAW.search(res.output), repr(res.output)
+
+
+def test_validate_lint_and_check_keep_a_hostile_rules_tab_on_its_lines(tmp_path):
+    """Rule names typed (or pasted) into a Rules tab with a line break and escape sequences."""
+    from test_run_common import RULES
+
+    rules = [dict(r) for r in RULES]
+    rules[0]["Name"] = "conv\nersion_x001B_[2J"  # Alt+Enter, then ESC as Excel stores it
+    rules[2]["Name"] = "bro\nken_x001B_]0;title_x0007_"
+    rules[2]["Rule"] = "signups >="
+    book = make_workbook(tmp_path / "kpis.xlsx", rules=rules)
+    validate = invoke("validate", str(book))
+    assert validate.exit_code == 1, validate.output
+    lint = invoke("lint", str(book))
+    check = invoke("check", str(book), "--as-of", AS_OF.isoformat())
+    for res in (validate, lint, check):
+        assert not RAW.search(res.output), repr(res.output)
+        assert not any(line.startswith(("ersion", "ken")) for line in res.output.splitlines())  # no name split
+    assert "conv\\x0aersion\\x1b[2J" in check.output
+    assert "bro\\x0aken\\x1b]0;title\\x07" in check.output
