@@ -154,3 +154,24 @@ def test_validate_lint_and_check_keep_a_hostile_rules_tab_on_its_lines(tmp_path)
         assert not any(line.startswith(("ersion", "ken")) for line in res.output.splitlines())  # no name split
     assert "conv\\x0aersion\\x1b[2J" in check.output
     assert "bro\\x0aken\\x1b]0;title\\x07" in check.output
+
+
+def test_a_google_sheet_run_with_control_characters_in_a_segment_keeps_one_history(monkeypatch):
+    """The same segment text as in an xlsx file (the escapes), so a workbook moved between
+    the two keeps its History; and the next run finds its rows (Sheets emulator over HTTP)."""
+    from kpirules_emulator.sheets import SheetsEmulator
+    from test_run_sheets import KEY, make_sheet
+
+    rows = [[d, "bell\x07ring\x1b[2J" if campaign == "social_prospect" else campaign, v, s]
+            for d, campaign, v, s in data_rows()]
+    with SheetsEmulator() as emu:
+        monkeypatch.setenv("KPIRULES_SHEETS_EMULATOR_HOST", emu.host)
+        make_sheet(emu, rows=rows)
+        first = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF.isoformat()], env={"NO_COLOR": "1"})
+        assert "internal error" not in first.output and not RAW.search(first.output), first.output
+        history = emu.values(KEY, "History")
+        assert {r[1] for r in history[1:] if r[1] and "bell" in r[1]} == {"campaign=bell\\x07ring\\x1b[2J"}
+        second = CliRunner().invoke(cli, ["run", KEY, "--as-of", AS_OF.isoformat()], env={"NO_COLOR": "1"})
+        assert "0 new / 24 updated" in second.output and "0 alerts" in second.output, second.output
+        keys = history_keys(emu.values(KEY, "History"))
+        assert len(keys) == len(set(keys))
