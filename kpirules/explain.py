@@ -217,18 +217,18 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
             lines.append(label(N_("now")) + arithmetic(inner, _values(d), now, u))
         prev = d.previous
         if d.baselines:  # vs average of last N: each period, then the mean
-            lines.append(label("baseline") + f"{d.baseline}:")
+            lines.append(label(N_("baseline")) + f"{d.baseline}:")
             for b in d.baselines:
-                said = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
+                said = format_value(b.value, u) if b.value is not None else _("left out ({reason})").format(
+                    reason=b.reason)
                 lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {said}")
             used = [b.value for b in d.baselines if b.value is not None]
             if prev is not None and prev.value is not None:
-                lines.append(" " * (len(indent) + 11) + f"mean of {len(used)} = "
-                             f"{format_value(prev.value, u)}")
+                lines.append(" " * (len(indent) + 11) + _("mean of {n} = {value}").format(
+                    n=len(used), value=format_value(prev.value, u)))
         elif prev is not None:
-            word = "last year" if rule.compared_with.kind == "last_year" else "previous"
-            shown_word = N_("previous") if word == "previous" else word
-            lines.append(label(shown_word) + f"{period_text(prev.period)}: {_counted(prev)}")
+            word = N_("last year") if rule.compared_with.kind == "last_year" else N_("previous")
+            lines.append(label(word) + f"{period_text(prev.period)}: {_counted(prev)}")
             lines += _term_lines(prev, indent + " " * 11)
             if isinstance(inner, ast.Pace):
                 lines.append(" " * (len(indent) + 11) + _pace_line(prev, inner, prev.value))
@@ -246,15 +246,15 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
     elif expr is not None:
         lines.append(label(N_("value")) + arithmetic(expr, _values(d), d.value, r.unit))
     for check in r.guards:
-        where = "" if check.period == r.period else f" in {period_text(check.period)}"
-        verdict = "enough" if check.met else "too few"
-        lines.append(label("at least") + f"{format_value(check.minimum)} {check.label}{where}: "
+        where = "" if check.period == r.period else " " + _("in {period}").format(period=period_text(check.period))
+        verdict = _("enough") if check.met else _("too few")
+        lines.append(label(N_("at least")) + f"{format_value(check.minimum)} {check.label}{where}: "
                      f"{format_value(check.value)} ({verdict})")
     if r.interval is not None:
         lo, hi = r.interval
-        lines.append(label("interval") + f"{format_threshold(r.confidence, '%')} Wilson interval "
-                     f"{format_value(lo, '%')} .. {format_value(hi, '%')} around "
-                     f"{format_value(r.value, '%')}")
+        lines.append(label(N_("interval")) + _("{confidence} Wilson interval {low} .. {high} around {value}").format(
+            confidence=format_threshold(r.confidence, '%'), low=format_value(lo, '%'), high=format_value(hi, '%'),
+            value=format_value(r.value, '%')))
     if d.reason:
         lines.append(label(N_("no data")) + d.reason)
     lines.append(label(N_("target")) + _target(rule, r))
@@ -282,8 +282,9 @@ def _pace_line(d: Detail, pace: ast.Pace, value: float | None) -> str:
     """``pace(revenue) = 143,500 x 30 / 15 days = 287,000``: the total so far, scaled."""
     days, total = d.pace or (0, 0)
     so_far = value * days / total if value is not None and total else None
-    return (f"{expr_text(pace)} = {format_value(so_far)} x {total} / {days} days = "
-            f"{format_value(value)}")
+    return ngettext("{expr} = {so_far} x {total} / {days} day = {value}",
+                    "{expr} = {so_far} x {total} / {days} days = {value}", days).format(
+        expr=expr_text(pace), so_far=format_value(so_far), total=total, days=days, value=format_value(value))
 
 
 def _target(rule: ast.Rule, r: RuleResult) -> str:

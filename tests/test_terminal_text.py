@@ -159,8 +159,9 @@ def test_validate_lint_and_check_keep_a_hostile_rules_tab_on_its_lines(tmp_path)
 def test_a_google_sheet_run_with_control_characters_in_a_segment_keeps_one_history(monkeypatch):
     """The same segment text as in an xlsx file (the escapes), so a workbook moved between
     the two keeps its History; and the next run finds its rows (Sheets emulator over HTTP)."""
-    from kpirules_emulator.sheets import SheetsEmulator
     from test_run_sheets import KEY, make_sheet
+
+    from kpirules_emulator.sheets import SheetsEmulator
 
     rows = [[d, "bell\x07ring\x1b[2J" if campaign == "social_prospect" else campaign, v, s]
             for d, campaign, v, s in data_rows()]
