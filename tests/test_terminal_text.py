@@ -176,3 +176,18 @@ def test_a_google_sheet_run_with_control_characters_in_a_segment_keeps_one_histo
         assert "0 new / 24 updated" in second.output and "0 alerts" in second.output, second.output
         keys = history_keys(emu.values(KEY, "History"))
         assert len(keys) == len(set(keys))
+
+
+def test_a_file_name_with_control_characters_is_shown_escaped(tmp_path):
+    """A real process writing to a pipe: a rules file whose name holds a newline and ESC."""
+    import subprocess
+    import sys
+
+    rules = tmp_path / "ru\nles\x1b[2J.kpi"
+    rules.write_text("broken: signups >=\n", encoding="utf-8")
+    for command in ("validate", "lint"):
+        done = subprocess.run([sys.executable, "-m", "kpirules", command, str(rules)], capture_output=True,
+                              text=True, encoding="utf-8", timeout=120)
+        assert done.returncode in (1, 2), done.stderr
+        assert "ru\\x0ales\\x1b[2J.kpi:1:19: syntax:" in done.stdout
+        assert not RAW.search(done.stdout + done.stderr)

@@ -8,6 +8,7 @@ import click
 
 from kpirules.cli.common import (config_option, echo, echo_json, format_option, lang_option, settings_used,
                                  source_errors, verbosity_options)
+from kpirules.errors import shown
 from kpirules.exitcodes import Exit
 
 
@@ -79,7 +80,7 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
     else:
         for path, problem in found_all:
             # A rule from a workbook is located by cell: name the workbook too.
-            echo(f"{path}:{problem.render()}" if problem.cell else problem.render())
+            echo(f"{shown(path)}:{problem.render()}" if problem.cell else problem.render())
         if not quiet:
             n, lost = len(found_all), len(unreadable)
             said = [ngettext("{n} problem", "{n} problems", n).format(n=n)] if n else []
