@@ -40,6 +40,56 @@ def without_passwords(text: str) -> str:
     return _URL_PASSWORD.sub(r"\1***@", text)
 
 
+# What a terminal acts on rather than prints: C0 controls (\r rewinds a line, BEL, ESC starts
+# a sequence that clears the screen, sets the title or hides text), DEL, C1 controls (U+009B
+# is a one-character ESC [) and the bidi embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that reorder what follows them on screen. Text from the user's data (cells,
+# rule names, column names, file names) may hold any of them; ``shown`` writes each as the
+# escape a Python string would (``\x1b``, ``\u202e``), visible and harmless.
+_ONE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escaped(match: re.Match) -> str:
+    return escape_char(ord(match[0]))
+
+
+def shown(text: str) -> str:
+    """``text`` as one line of terminal text: every control character (tab and newline too,
+    which would break a table's line) and bidi override shown as its escape."""
+    if text.isascii() and text.isprintable():  # nearly always: no copy
+        return text
+    return _ONE_LINE.sub(_escaped, text)
+
+
+def shown_lines(text: str) -> str:
+    """``text`` of several lines as terminal text: as ``shown``, but newlines and tabs kept
+    (the layout of a block kpirules wrote, such as a caret under a tab-indented line). A
+    search finds none in a thousand lines of ``check`` output at once: no copy then."""
+    if _LINES.search(text) is None:
+        return text
+    return _LINES.sub(_escaped, text)
+
+
+def escape_char(code: int) -> str:
+    """``\\x1b`` for ESC, ``\\u202e`` for RIGHT-TO-LEFT OVERRIDE: a character shown as its escape."""
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+# Characters XML 1.0 cannot hold at all, not even escaped: most C0 controls, lone
+# surrogates, U+FFFE/U+FFFF. An xlsx part (a cell, a chart title) or a JUnit report with one
+# is a file no program opens.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as its escape (``\\x07``), as
+    ``shown`` writes it: nothing lost, and the same text every time (History keys on it)."""
+    if text.isascii() and text.isprintable():
+        return text
+    return _NOT_XML.sub(_escaped, text)
+
+
 @dataclass(frozen=True)
 class Problem:
     category: str
@@ -75,7 +125,10 @@ class Problem:
             cut = line[start:start + _CARET_WINDOW]
             line = ("…" if start else "") + cut + ("…" if start + _CARET_WINDOW < len(self.source_line) else "")
             column = column - start + (1 if start else 0)
-        pad = "".join(ch if ch == "\t" else " " for ch in line[: column - 1])
+        # Shown with its control characters escaped, the caret moved by the width of each.
+        before = shown_lines(line[: column - 1]).replace("\n", " ")
+        pad = "".join(ch if ch == "\t" else " " for ch in before)
+        line = shown_lines(line).replace("\n", " ")
         return f"    {line}\n    {pad}{'^' * max(1, min(self.width, _CARET_WINDOW))}"
 
     def location(self) -> str:
@@ -89,13 +142,14 @@ class Problem:
         return where
 
     def render(self) -> str:
-        """``FILE:LINE:COL: CATEGORY: message`` then the caret and the hint (cli.md)."""
-        text = f"{self.location()}: {self.category}: {self.message}"
+        """``FILE:LINE:COL: CATEGORY: message`` then the caret and the hint (cli.md); a
+        message quoting a name with a newline in it (a cell's Alt+Enter) stays one line."""
+        text = shown(f"{self.location()}: {self.category}: {self.message}")
         caret = self.caret()
         if caret:
             text += "\n" + caret
         if self.suggestion:
-            text += "\n    " + _hint_label().format(hint=self.suggestion)
+            text += "\n    " + _hint_label().format(hint=shown(self.suggestion))
         return text
 
     def one_line(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from kpirules import ast
 from kpirules.aggregate_functions import AGGREGATES
+from kpirules.errors import shown
 from kpirules.evaluation import evaluate
 from kpirules.format import BARS, expr_text, format_threshold, format_value, period_text, rows_text, sparkline  # noqa: F401
 from kpirules.i18n import N_, _, ngettext
@@ -216,18 +217,18 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
             lines.append(label(N_("now")) + arithmetic(inner, _values(d), now, u))
         prev = d.previous
         if d.baselines:  # vs average of last N: each period, then the mean
-            lines.append(label("baseline") + f"{d.baseline}:")
+            lines.append(label(N_("baseline")) + f"{d.baseline}:")
             for b in d.baselines:
-                shown = format_value(b.value, u) if b.value is not None else f"left out ({b.reason})"
-                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {shown}")
+                said = format_value(b.value, u) if b.value is not None else _("left out ({reason})").format(
+                    reason=b.reason)
+                lines.append(" " * (len(indent) + 11) + f"{period_text(b.period)}: {said}")
             used = [b.value for b in d.baselines if b.value is not None]
             if prev is not None and prev.value is not None:
-                lines.append(" " * (len(indent) + 11) + f"mean of {len(used)} = "
-                             f"{format_value(prev.value, u)}")
+                lines.append(" " * (len(indent) + 11) + _("mean of {n} = {value}").format(
+                    n=len(used), value=format_value(prev.value, u)))
         elif prev is not None:
-            word = "last year" if rule.compared_with.kind == "last_year" else "previous"
-            shown_word = N_("previous") if word == "previous" else word
-            lines.append(label(shown_word) + f"{period_text(prev.period)}: {_counted(prev)}")
+            word = N_("last year") if rule.compared_with.kind == "last_year" else N_("previous")
+            lines.append(label(word) + f"{period_text(prev.period)}: {_counted(prev)}")
             lines += _term_lines(prev, indent + " " * 11)
             if isinstance(inner, ast.Pace):
                 lines.append(" " * (len(indent) + 11) + _pace_line(prev, inner, prev.value))
@@ -238,22 +239,22 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
 
             how = BASELINE_FUNCTIONS[change.func].arithmetic.format(
                 now=format_value(now, u), base=format_value(prev.value, u))
-            shown = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
-            lines.append(label(change.func) + f"{how} = {shown}")
+            said = format_value(d.value, r.unit or ("%" if change.func == "change" else u))
+            lines.append(label(change.func) + f"{how} = {said}")
     elif isinstance(expr, ast.Pace):
         lines.append(label("pace") + _pace_line(d, expr, d.value))
     elif expr is not None:
         lines.append(label(N_("value")) + arithmetic(expr, _values(d), d.value, r.unit))
     for check in r.guards:
-        where = "" if check.period == r.period else f" in {period_text(check.period)}"
-        verdict = "enough" if check.met else "too few"
-        lines.append(label("at least") + f"{format_value(check.minimum)} {check.label}{where}: "
+        where = "" if check.period == r.period else " " + _("in {period}").format(period=period_text(check.period))
+        verdict = _("enough") if check.met else _("too few")
+        lines.append(label(N_("at least")) + f"{format_value(check.minimum)} {check.label}{where}: "
                      f"{format_value(check.value)} ({verdict})")
     if r.interval is not None:
         lo, hi = r.interval
-        lines.append(label("interval") + f"{format_threshold(r.confidence, '%')} Wilson interval "
-                     f"{format_value(lo, '%')} .. {format_value(hi, '%')} around "
-                     f"{format_value(r.value, '%')}")
+        lines.append(label(N_("interval")) + _("{confidence} Wilson interval {low} .. {high} around {value}").format(
+            confidence=format_threshold(r.confidence, '%'), low=format_value(lo, '%'), high=format_value(hi, '%'),
+            value=format_value(r.value, '%')))
     if d.reason:
         lines.append(label(N_("no data")) + d.reason)
     lines.append(label(N_("target")) + _target(rule, r))
@@ -272,15 +273,18 @@ def render_result(ex: Explanation, r: RuleResult, *, indent: str = "  ") -> list
         lines.append(label(N_("history")) + f"{sparkline(values)}  {last.format(n=len(values))} ({span})")
     for problem in r.data_problems[:3]:
         lines.append(label(N_("bad cell")) + problem.one_line())
-    return lines
+    # Each line quotes the data's text (column labels, bad cells, a part's rule text): kept
+    # on its line, its control characters shown as escapes.
+    return [shown(line) for line in lines]
 
 
 def _pace_line(d: Detail, pace: ast.Pace, value: float | None) -> str:
     """``pace(revenue) = 143,500 x 30 / 15 days = 287,000``: the total so far, scaled."""
     days, total = d.pace or (0, 0)
     so_far = value * days / total if value is not None and total else None
-    return (f"{expr_text(pace)} = {format_value(so_far)} x {total} / {days} days = "
-            f"{format_value(value)}")
+    return ngettext("{expr} = {so_far} x {total} / {days} day = {value}",
+                    "{expr} = {so_far} x {total} / {days} days = {value}", days).format(
+        expr=expr_text(pace), so_far=format_value(so_far), total=total, days=days, value=format_value(value))
 
 
 def _target(rule: ast.Rule, r: RuleResult) -> str:
@@ -296,16 +300,19 @@ def _target(rule: ast.Rule, r: RuleResult) -> str:
 
 
 def _segment(r: RuleResult) -> str:
-    return ", ".join(f"{k}={v or _('(blank)')}" for k, v in (r.segment or {}).items())
+    """``channel=social``: the segment's cells as one line of terminal text."""
+    return shown(", ".join(f"{k}={v or _('(blank)')}" for k, v in (r.segment or {}).items()))
 
 
 def render(ex: Explanation, status=None) -> str:
-    """The whole explanation as text; ``status(text)`` may colour a status word."""
+    """The whole explanation as text; ``status(text)`` may colour a status word. The rule's
+    name, its text, its segments and messages come from the user's data: each is shown on
+    its line with its control characters escaped (``kpirules.errors.shown``)."""
     style = status or (lambda s: s.ljust(7))
-    out = [f"{ex.name}: {ex.text}"]
+    out = [shown(f"{ex.name}: {ex.text}")]
     if len(ex.results) == 1 and not ex.results[0].segment:
         r = ex.results[0]
-        out.append(f"{style(r.status.value)} {r.message}")
+        out.append(f"{style(r.status.value)} {shown(r.message)}")
         out.append("")
         out += render_result(ex, r)
         return "\n".join(out)
@@ -317,10 +324,10 @@ def render(ex: Explanation, status=None) -> str:
     width = max((len(_segment(r)) for r in ex.results), default=0)
     for r in ex.results:
         values = [v for _, v in ex.history.get(segment_key(r), [])]
-        out.append(f"  {style(r.status.value)} {_segment(r):<{width}}  {sparkline(values)}  {r.message}")
+        out.append(f"  {style(r.status.value)} {_segment(r):<{width}}  {sparkline(values)}  {shown(r.message)}")
     for r in ex.results:
         out.append("")
-        out.append(f"{style(r.status.value)} {_segment(r)}: {r.message}")
+        out.append(f"{style(r.status.value)} {_segment(r)}: {shown(r.message)}")
         out += render_result(ex, r)
     return "\n".join(out)
 

@@ -6,6 +6,8 @@ workbooks and a real webhook receiver on 127.0.0.1 (tests/test_outbox.py's Endpo
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from test_outbox import CLEAN, Endpoint, alert_rows, channel_toml, run
 from test_run_xlsx import make_workbook
@@ -225,3 +227,73 @@ def test_on_a_google_sheet_polish_owed_alerts_are_delivered_after_a_switch_to_en
             assert len(endpoint.taken()) == len(owed)
     finally:
         endpoint.close()
+
+
+@pytest.mark.parametrize("kind", ["slack", "email"])
+def test_a_polish_runs_late_deliveries_are_polish(tmp_path, kind):
+    """Alerts a channel was owed, delivered by the next run of a Polish workbook: the
+    "delivered late" note, the Slack context's labels and the e-mail's subject are Polish
+    (a real Slack-like receiver and a real SMTP server on 127.0.0.1)."""
+    import re
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+    from test_outbox import Mailbox, free_port
+
+    book = make_workbook(tmp_path / "k.xlsx", rules=CLEAN)
+    endpoint, port = Endpoint(), free_port()  # down: 500; nothing listens on the SMTP port yet
+    config = tmp_path / "kpirules.toml"
+    config.write_text('language = "pl"\n' + channel_toml(kind, endpoint.url, port))
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    try:
+        assert run(book, config).exit_code == 5  # owed
+        endpoint.status = 200
+        if kind == "email":
+            controller.start()
+        second = run(book, config)
+        assert second.exit_code == 1, second.output
+        late = re.compile(r"\[zgłoszony \d\d\.\d\d\.\d{4} \d\d:\d\d, dostarczony z opóźnieniem\]")
+        if kind == "slack":
+            payloads = [b for _, b in endpoint.taken()]
+            assert len(payloads) == 3
+            for body in payloads:
+                context = body["blocks"][1]["elements"][0]["text"]
+                assert re.search(r"sprawdzono \d\d\.\d\d\.\d{4} \d\d:\d\d · klucz [0-9a-f-]+$", context), context
+                assert late.search(body["text"]) and body["text"].endswith(")") and " (klucz " in body["text"]
+                said = json.dumps(body, ensure_ascii=False)
+                assert not re.search(r"delivered late|checked |key |\braised\b", said), said
+        else:
+            (mail,) = box.received
+            msg = message_from_bytes(mail.content, policy=policy.default)
+            assert msg["Subject"].startswith("[kpirules] 3 zmiany stanu: ")
+            text = msg.get_body(("plain",)).get_content()
+            html = msg.get_body(("html",)).get_content()
+            assert len(late.findall(text)) == 3 and len(late.findall(html)) == 3
+            for said in (msg["Subject"], text, html):
+                assert not re.search(r"delivered late|\balerts?\b|\braised\b|Sent by", said), said
+    finally:
+        if kind == "email":
+            controller.stop()
+        endpoint.close()
+
+
+def test_alert_headings_that_are_not_status_words_are_polish():
+    import datetime as dt
+
+    from kpirules import i18n
+    from kpirules.notify import Alert
+    from kpirules.notify.alert import render_text, title
+
+    back = Alert(rule="conversion", new_status="PASS", previous_status="FAIL", value=0.0211, value_text="2.11%",
+                 period_start=dt.date(2026, 11, 30), period_end=dt.date(2026, 12, 6))
+    late = Alert(rule="(data)", new_status="NO_DATA", event="data_late", segment={"metric": "visits"})
+    i18n.set_language("pl")
+    try:
+        assert title(back) == "PONOWNIE OK conversion" and render_text(back).startswith("PONOWNIE OK: conversion")
+        assert title(late).startswith("DANE SPÓŹNIONE")
+        fail = Alert(rule="conversion", new_status="FAIL", previous_status="PASS")
+        assert title(fail) == "FAIL conversion"  # status words stay as every command says them
+    finally:
+        i18n.set_language("en")
+    assert title(back) == "RECOVERED conversion"

@@ -149,6 +149,27 @@ def test_validate_reports_every_problem_with_its_column(service):
     assert broken["problems"][0]["category"] == "syntax" and broken["row"] == 4
 
 
+@pytest.mark.parametrize("row", ["<script>alert(1)</script>", {"html": "<b>x</b>", "n": 7}, [2], 2.5, True, 0,
+                                 10_000_001])
+def test_validate_answers_back_only_a_row_number_never_other_json_of_the_caller(service, row):
+    body = {"rules": [{"name": "ok", "rule": "signups >= 1 daily", "row": row}]}
+    status, doc = call(service.url, "/v1/validate", body)
+    assert status == 400 and doc["error"]["category"] == "usage"
+    assert "rules[0].row" in doc["error"]["message"] and "row number" in doc["error"]["message"]
+    said = json.dumps(doc)
+    assert "script" not in said and "html" not in said and "2.5" not in said
+    status, doc = call(service.url, "/v1/validate", dict(body, rules=[{"name": "ok", "rule": "signups >= 1 daily",
+                                                                       "row": 9_999_999}]))
+    assert status == 200 and doc["rules"][0]["row"] == 9_999_999
+
+
+def test_an_unknown_field_is_named_without_echoing_all_of_it(service):
+    key = "rulez" + "A" * 100_000
+    status, doc = call(service.url, "/v1/validate", {"rules": [{"rule": "signups >= 1 daily"}], key: 1})
+    assert status == 400 and doc["error"]["message"].startswith("unknown field 'rulezAAA")
+    assert len(json.dumps(doc)) < 1000
+
+
 def test_each_request_speaks_its_own_sheets_language(service):
     """The language is per request: a Polish sheet's answer is Polish, and the next request
     (served by a worker thread that answered in Polish before) is English again."""

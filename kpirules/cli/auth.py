@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import click
 
+from kpirules.cli.output import echo
+
 from kpirules.cli.common import source_errors, verbosity_options
 
 
@@ -46,9 +48,9 @@ def login(client_secrets: str | None, no_browser: bool, port: int, quiet: bool, 
     from kpirules import gauth
 
     resolved = gauth.login(client_secrets, open_browser=not no_browser, port=port)
-    click.echo(f"Logged in. Token saved to {resolved.path}")
+    echo(f"Logged in. Token saved to {resolved.path}")
     if not quiet:
-        click.echo("kpirules uses it when no service account key is given; `kpirules auth status` "
+        echo("kpirules uses it when no service account key is given; `kpirules auth status` "
                    "shows which credentials apply.")
 
 
@@ -62,9 +64,9 @@ def logout(quiet: bool, verbose: int) -> None:
     removed = gauth.delete_token()
     if removed is None:
         if not quiet:
-            click.echo(f"Not logged in (no token at {gauth.token_path()}).")
+            echo(f"Not logged in (no token at {gauth.token_path()}).")
     else:
-        click.echo(f"Logged out: deleted {removed}")
+        echo(f"Logged out: deleted {removed}")
 
 
 @command.command("status")
@@ -79,20 +81,20 @@ def status(credentials: str | None, try_token: bool, quiet: bool, verbose: int) 
     from kpirules import gauth
 
     resolved = gauth.find_credentials(credentials)
-    click.echo(f"credentials: {resolved.describe()}")
+    echo(f"credentials: {resolved.describe()}")
     if quiet:  # the one line; --check still proves them
         if try_token and not resolved.emulator:
             _try_token(resolved)
         return
     if resolved.emulator:
-        click.echo(f"sheets api:  http://{resolved.emulator} (emulator; no token is fetched)")
+        echo(f"sheets api:  http://{resolved.emulator} (emulator; no token is fetched)")
         return
-    click.echo(f"account:     {resolved.account or resolved.who()}")
-    click.echo(f"scope:       {', '.join(gauth.SCOPES)}")
-    click.echo(f"share sheets with {resolved.who()} (Editor for `run`, Viewer for `check`)")
+    echo(f"account:     {resolved.account or resolved.who()}")
+    echo(f"scope:       {', '.join(gauth.SCOPES)}")
+    echo(f"share sheets with {resolved.who()} (Editor for `run`, Viewer for `check`)")
     cache = gauth.token_path()
     if resolved.cache_path is None and cache.is_file():
-        click.echo(f"note: a saved login exists ({cache}) but the credentials above take precedence")
+        echo(f"note: a saved login exists ({cache}) but the credentials above take precedence")
     if try_token:
         _try_token(resolved)
 
@@ -118,4 +120,4 @@ def _try_token(resolved) -> None:
     resolved.persist()
     expiry = getattr(resolved.credentials, "expiry", None)
     until = f" (valid until {expiry:%Y-%m-%d %H:%M} UTC)" if expiry else ""
-    click.echo(f"token:       ok{until}")
+    echo(f"token:       ok{until}")

@@ -79,15 +79,19 @@ def print_table(report, rules: str, *, color: bool, quiet: bool = False) -> None
     for r in report.results:
         counts[r.status] = counts.get(r.status, 0) + 1  # Status is a str: "PASS" finds it too
     results = [r for r in report.results if not quiet or r.status != "PASS"]
-    names = [r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "") for r in results]
+    from kpirules.errors import shown
+
+    # Names and messages hold the data's text (a Rules tab's name, a segment's cell): each
+    # on its one line, its control characters shown as escapes.
+    names = [shown(r.name + (f" [{_segment_text(r.segment)}]" if r.segment else "")) for r in results]
     width = min(max((len(n) for n in names), default=4), 48)
     status_width = max((len(status.value) for status in counts if not quiet or status != "PASS"), default=7)
-    shown = {status: status_text(status.value, color, max(7, status_width)) for status in counts}
+    statuses = {status: status_text(status.value, color, max(7, status_width)) for status in counts}
     lines: list[str] = []
     for r, name in zip(results, names):
         # The message carries the value (formatted like its threshold), the target, the
         # numbers it came from and the period.
-        lines.append(f"{shown[r.status]} {name:<{width}}  {r.message}")
+        lines.append(f"{statuses[r.status]} {name:<{width}}  {shown(r.message)}")
         if r.error is not None and r.error.source_line is not None and r.error.column:
             if r.error.cell or (r.error.file and r.error.line is not None):
                 lines.append("    " + r.error.location())  # file:line:col, where an editor jumps

@@ -12,7 +12,7 @@ import click
 
 from kpirules.cli.main import EXIT_ERROR
 # What check prints without click (kpirules.cli.fast) is shared with every command from here.
-from kpirules.cli.output import (STATUS_COLORS, echo_json, parse_date, reporting_input_errors,
+from kpirules.cli.output import (STATUS_COLORS, echo, echo_json, parse_date, reporting_input_errors,
                                  settings_used, status_text, use_color)
 
 
@@ -223,5 +223,5 @@ def settings_file(config: str | None = None):
 def usage_error(message: str) -> None:
     from kpirules.i18n import _
 
-    click.echo(f"{_('error')}: {message}", err=True)
+    echo(f"{_('error')}: {message}", err=True)
     sys.exit(EXIT_ERROR)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import click
 
+from kpirules.cli.output import echo
+
 SHELLS = ("bash", "zsh", "fish")
 INSTALL = {
     "bash": 'eval "$(kpirules completion bash)"   # in ~/.bashrc',
@@ -34,4 +36,4 @@ def command(shell: str) -> None:
     completion_class = get_completion_class(shell)
     assert completion_class is not None  # click.Choice limits shell to the ones click knows
     completion = completion_class(cli, {}, "kpirules", "_KPIRULES_COMPLETE")
-    click.echo(completion.source())
+    echo(completion.source())

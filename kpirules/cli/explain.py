@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo, echo_json, format_option,
                                  lang_option, settings_used, source_errors, source_options, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
 
@@ -69,13 +69,13 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
         message = _("no rule named {name}").format(name=repr(rule_name))
         hint = _("did you mean {guess}?").format(guess=repr(guess)) if guess else _("rules: {names}").format(
             names=", ".join(names) or _("none"))
-        click.echo(f"{_('error')}: {message}", err=True)
-        click.echo(_("hint: {hint}").format(hint=hint), err=True)
+        echo(f"{_('error')}: {message}", err=True)
+        echo(_("hint: {hint}").format(hint=hint), err=True)
         json_error({"fmt": fmt}, "usage", message, hint, Exit.ERROR)
         sys.exit(EXIT_ERROR)
     if entry.problem is not None:
         problem = entry.problem
-        click.echo(problem.render(), err=True)
+        echo(problem.render(), err=True)
         json_error({"fmt": fmt}, problem.category, problem.message, problem.suggestion, Exit.ERROR,
                    problems=[problem.to_json()])
         sys.exit(EXIT_ERROR)
@@ -92,12 +92,12 @@ def command(source, rule_name, as_of, rules_file, periods, fmt, lang, config, qu
         echo_json(to_json(ex) | {"enabled": not off})
     else:
         if off:
-            click.echo(_("{name} is disabled (its Enabled cell says no): check and run skip it. "
+            echo(_("{name} is disabled (its Enabled cell says no): check and run skip it. "
                          "Were it switched on:").format(name=entry.name))
         color = use_color()
         text = render(ex, lambda s: status_text(s, color))
         # -q: the rule and its verdict, without the working.
-        click.echo("\n".join(text.splitlines()[:2]) if quiet else text)
+        echo("\n".join(text.splitlines()[:2]) if quiet else text)
     # The exit statuses of `check` (spec/cli.md), for this rule's results; a disabled
     # rule is not checked, so it fails nothing.
     sys.exit(0 if off else ex.exit_code)

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from kpirules.cli.output import echo
+
 from kpirules.cli.common import (config_option, connector_options, settings_used, source_errors, source_options,
                                  verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
@@ -46,7 +48,7 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
     if addon_dir:
         _speak_the_settings_file(config)  # nothing is read yet: the file's language, else English
     if addon_dir and not service_url:
-        click.echo(_("error") + ": " + _("--addon needs --service-url URL: where `kpirules serve` runs "
+        echo(_("error") + ": " + _("--addon needs --service-url URL: where `kpirules serve` runs "
                                          "(docs/serve.md)"), err=True)
         sys.exit(EXIT_ERROR)
     if addon_dir:
@@ -56,7 +58,7 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
         try:
             service_url = check_service_url(service_url)
         except SourceError as exc:
-            click.echo(f"{_('error')}: {exc.message}\n" + _("hint: {hint}").format(hint=exc.hint), err=True)
+            echo(f"{_('error')}: {exc.message}\n" + _("hint: {hint}").format(hint=exc.hint), err=True)
             sys.exit(EXIT_ERROR)
     from kpirules.writeback.scaffold import init
 
@@ -66,10 +68,10 @@ def command(source, dry_run, config, addon_dir, service_url, quiet, verbose, dat
                     rules_tab_name=rules_tab, connector=connector, **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"{_('error')}: {problem.render()}", err=True)
+            echo(f"{_('error')}: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
     if plan.empty:
-        click.echo(_("{source} is already set up; nothing to do.").format(source=source))
+        echo(_("{source} is already set up; nothing to do.").format(source=source))
     else:
         _print_plan(source, plan, dry_run, quiet)
     if addon_dir and not dry_run:
@@ -99,11 +101,11 @@ def _print_plan(source, plan, dry_run: bool, quiet: bool) -> None:
         said = ((_("{tab}: would be created") if tab.create else _("{tab}: would be updated")) if dry_run else
                 (_("{tab}: created") if tab.create else _("{tab}: updated"))).format(tab=tab.title)
         details = counts_text(tab.counts)
-        click.echo(said + (f" ({details})" if details else ""))
+        echo(said + (f" ({details})" if details else ""))
     if dry_run:
         for line in plan.describe():
-            click.echo("  " + line)
-    click.echo((_("would set up {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")
+            echo("  " + line)
+    echo((_("would set up {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")
                 if dry_run else
                 _("set up {source}. Next: edit the rules in the Rules tab, then `kpirules run {source}`.")).format(
         source=source))
@@ -114,7 +116,7 @@ def _write_addon(source: str, folder: str, service_url: str) -> None:
     from kpirules.serve.addon_files import clasp_steps, write_addon
 
     for path in write_addon(folder, service_url):
-        click.echo(_("wrote {path}").format(path=path))
-    click.echo(_("To put the add-on into the sheet (clasp is Google's Apps Script command line):"))
+        echo(_("wrote {path}").format(path=path))
+    echo(_("To put the add-on into the sheet (clasp is Google's Apps Script command line):"))
     for step in clasp_steps(folder, parse_key(source), service_url):
-        click.echo("  " + step)
+        echo("  " + step)

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
+from kpirules.cli.common import (config_option, echo, echo_json, format_option, lang_option, settings_used,
                                  source_errors, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK, EXIT_SOURCE
 
@@ -69,7 +69,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
         vocabulary = load_vocabulary(vocabularies)
     except VocabularyError as exc:
         for problem in exc.problems:
-            click.echo(problem.render(), err=True)
+            echo(problem.render(), err=True)
         sys.exit(EXIT_ERROR)
     settings_used(config, verbose)
     from kpirules.cli.common import data_table, settings_file, unreadable_json
@@ -100,7 +100,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
             table = load_table(data, date_column=date_column)
         except SourceError as exc:
             # The workbook's own data was only a bonus: lint its rules without it.
-            click.echo(f"warning: {exc.message}; checks that need data are skipped", err=True)
+            echo(f"warning: {exc.message}; checks that need data are skipped", err=True)
     result = lint(rulesets, vocabulary=vocabulary, table=table, ignore=ignored, min_volume=min_volume)
     if fmt == "json":
         echo_json({
@@ -112,9 +112,9 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
         })
     else:
         for problem in result.problems:
-            click.echo(problem.render())
+            echo(problem.render())
         for finding in result.findings:
-            click.echo(finding.render())
+            echo(finding.render())
         from kpirules.i18n import _, ngettext
         from kpirules.rulesfile import count_text_of
 
@@ -128,7 +128,7 @@ def command(sources, data_source, data_tab, vocabularies, ignored, min_volume, s
         if table is None:
             summary += " " + _("(give --data to also check volumes and scales)")
         if not quiet:
-            click.echo(summary, err=True)
+            echo(summary, err=True)
     if unreadable:
         sys.exit(EXIT_SOURCE)
     if result.problems:

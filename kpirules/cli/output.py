@@ -29,13 +29,35 @@ def echo(message: str = "", *, err: bool = False) -> None:
     file = sys.stderr if err else sys.stdout
     if file is None:
         return
-    message += "\n"
+    message = terminal_text(message) + "\n"
     if "\033" in message and not _isatty(file):
         import re
 
         message = re.sub(r"\033\[[0-?]*[ -/]*[@-~]", "", message)  # click's strip_ansi
     file.write(message)
     file.flush()
+
+
+# The only escape sequences kpirules itself prints: status_text's colours, bold and reset.
+_OWN_CODES = r"\033\[(?:3[1-6]|90|1|22|0)m"
+
+
+def terminal_text(message: str) -> str:
+    """``message`` safe to print: every control character and bidi override in it shown as
+    its escape (``kpirules.errors.shown_lines``), but for the newlines and tabs of its layout
+    and the colours ``status_text`` adds. Everything printed goes through here (``echo``), so
+    a value a renderer did not escape itself (a cell quoted in a message, a file name)
+    cannot clear the screen, retitle the window or hide a FAIL line either."""
+    from kpirules.errors import shown_lines
+
+    if message.isascii() and message.isprintable():
+        return message
+    if "\033" not in message:
+        return shown_lines(message)
+    import re
+
+    parts = re.split(f"({_OWN_CODES})", message)  # odd indexes: our own codes, kept
+    return "".join(part if i % 2 else shown_lines(part) for i, part in enumerate(parts))
 
 
 class _GoneReader(io.RawIOBase):

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from kpirules.cli.output import echo
+
 from kpirules.cli.common import (
     DATE,
     config_option,
@@ -94,4 +96,4 @@ def command(source, as_of, out, rules_file, periods, config, lang, quiet, verbos
         raise click.BadParameter(_("cannot write {out}: {reason}").format(out=out, reason=exc.strerror or exc),
                                  param_hint="'--out'") from None
     if not quiet:
-        click.echo(f"wrote {out} ({len(html) // 1024 + 1} KB)", err=True)
+        echo(_("wrote {out} ({size} KB)").format(out=out, size=len(html) // 1024 + 1), err=True)

@@ -10,10 +10,11 @@ import sys
 
 import click
 
-from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo_json, format_option,
+from kpirules.cli.common import (data_option, DATE, config_option, connector_options, echo, echo_json, format_option,
                                  settings_used, source_errors, source_options, status_text, use_color,
                                  verbosity_options)
 from kpirules.cli.main import EXIT_ERROR
+from kpirules.errors import shown
 from kpirules.i18n import _, ngettext
 
 
@@ -75,10 +76,10 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
                           **connector_options(credentials))
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"{_('error')}: {problem.render()}", err=True)
+            echo(f"{_('error')}: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
     except LeaseHeld as exc:
-        click.echo(f"{_('error')}: {exc}", err=True)
+        echo(f"{_('error')}: {exc}", err=True)
         sys.exit(int(Exit.LOCKED))
     except SourceError:
         raise  # exit status 3, with its hint (source_errors)
@@ -93,40 +94,40 @@ def command(source, as_of, dry_run, restate, no_notify, out, fmt, config, quiet,
         print_rules(outcome, color=color)
     warning, error = _("warning"), _("error")
     for line in outcome.report.warning_lines():
-        click.echo(f"{warning}: {line}", err=True)
+        echo(f"{warning}: {line}", err=True)
     if outcome.not_checked is not None:
-        click.echo(f"{error}: {outcome.not_checked.message}", err=True)
+        echo(f"{error}: {outcome.not_checked.message}", err=True)
         if outcome.not_checked.hint:
-            click.echo(_("hint: {hint}").format(hint=outcome.not_checked.hint), err=True)
+            echo(_("hint: {hint}").format(hint=outcome.not_checked.hint), err=True)
     if dry_run:
-        click.echo("\n" + _("dry run: nothing was written or sent. It would write:"))
+        echo("\n" + _("dry run: nothing was written or sent. It would write:"))
         for line in outcome.plan.describe() or [_("(nothing)")]:
-            click.echo("  " + line)
+            echo("  " + line)
         for record in outcome.alerts:
-            click.echo(f"  alert: {_alert_line(record)}")
+            echo(f"  alert: {_alert_line(record)}")
         due = [r for r in outcome.earlier if r.owed and not r.hold]
         if due:
             # English says "alert(s)" whatever the number; Polish has its three forms.
-            click.echo("  " + ngettext("and deliver {n} alert(s) owed by earlier runs (oldest raised {raised})",
+            echo("  " + ngettext("and deliver {n} alert(s) owed by earlier runs (oldest raised {raised})",
                                        "and deliver {n} alert(s) owed by earlier runs (oldest raised {raised})",
                                        len(due)).format(n=len(due), raised=due[0].raised))
     else:
         for record in outcome.alerts:
-            click.echo(f"alert: {_alert_line(record)}")
+            echo(f"alert: {_alert_line(record)}")
         delivered = [r for r in outcome.earlier if r.deliveries and not r.owed]
         if delivered:
-            click.echo(ngettext("delivered {n} alert(s) owed by earlier runs (raised {raised} or later)",
+            echo(ngettext("delivered {n} alert(s) owed by earlier runs (raised {raised} or later)",
                                 "delivered {n} alert(s) owed by earlier runs (raised {raised} or later)",
                                 len(delivered)).format(n=len(delivered), raised=min(r.raised for r in delivered)))
         for d in outcome.failed_deliveries:
-            click.echo(_("{error}: notification {delivery}").format(error=error, delivery=d.describe()), err=True)
+            echo(_("{error}: notification {delivery}").format(error=error, delivery=d.describe()), err=True)
         if outcome.owed:
-            click.echo(f"{warning}: " + ngettext("{n} alert(s) still owed: the next run sends them",
+            echo(f"{warning}: " + ngettext("{n} alert(s) still owed: the next run sends them",
                                                   "{n} alert(s) still owed: the next run sends them",
                                                   outcome.owed).format(n=outcome.owed), err=True)
         if outcome.state_not_recorded:
-            click.echo(f"{warning}: {outcome.state_not_recorded}", err=True)
-    click.echo(summary_line(outcome))
+            echo(f"{warning}: {outcome.state_not_recorded}", err=True)
+    echo(summary_line(outcome))
     sys.exit(outcome.exit_status)
 
 
@@ -181,20 +182,20 @@ def print_rules(outcome, *, color: bool) -> None:
     for s in outcome.summaries:
         message = s.message.splitlines()[0] if s.message else ""
         segmented = len(s.results) > 1 or any(r.segment for r in s.results)
-        head = f"{status_text(s.status, color)} {s.entry.name}"
+        head = f"{status_text(s.status, color)} {shown(s.entry.name)}"
         if segmented and s.period:
             head += f" ({s.period})"
-        click.echo(f"{head}: {message}" if message else head)
+        echo(f"{head}: {shown(message)}" if message else head)
 
 
 def _alert_line(record) -> str:
     from kpirules.writeback.summary import segment_key
 
     if record.event:
-        return f"{record.result.message} ({record.event})"
+        return shown(f"{record.result.message} ({record.event})")
     seg = segment_key(record.result.segment)
     head = f"{record.result.name}" + (f" [{seg}]" if seg else "")
-    return f"{head}: {record.previous or _('new')} -> {record.status}"
+    return shown(f"{head}: {record.previous or _('new')} -> {record.status}")
 
 
 def summary_line(outcome) -> str:

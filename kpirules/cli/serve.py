@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from kpirules.cli.output import echo
+
 from kpirules.cli.common import config_option, verbosity_options
 from kpirules.cli.main import EXIT_ERROR
 
@@ -67,7 +69,7 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     problems = auth.problems()
     if problems:
         for problem in problems:
-            click.echo(f"error: {problem}", err=True)
+            echo(f"error: {problem}", err=True)
         sys.exit(EXIT_ERROR)
     if quiet:
         log_level = "warning"
@@ -81,7 +83,7 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
     try:
         import uvicorn
     except ImportError:
-        click.echo("error: kpirules serve needs its extra: pip install 'kpirules[serve]'", err=True)
+        echo("error: kpirules serve needs its extra: pip install 'kpirules[serve]'", err=True)
         sys.exit(EXIT_ERROR)
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -97,11 +99,11 @@ def command(host, port, audience, allow, certs_url, max_body, timeout, credentia
         # queued until uvicorn accepts, not refused.
         sock.listen(2048)
     except OSError as exc:
-        click.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+        echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
         sys.exit(EXIT_ERROR)
     bound = sock.getsockname()[1]
     ways = (["static token"] if auth.static_token else []) + (["Google ID tokens"] if auth.id_tokens else [])
-    click.echo(f"kpirules serve listening on http://{host}:{bound} ({' and '.join(ways)})", err=True)
+    echo(f"kpirules serve listening on http://{host}:{bound} ({' and '.join(ways)})", err=True)
     server = uvicorn.Server(uvicorn.Config(create_app(serve_config), log_config=None, access_log=False,
                                            server_header=False, log_level=log_level,
                                            timeout_graceful_shutdown=30))

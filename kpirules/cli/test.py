@@ -7,8 +7,9 @@ import sys
 
 import click
 
-from kpirules.cli.common import config_option, echo_json, format_option, settings_used, verbosity_options
+from kpirules.cli.common import config_option, echo, echo_json, format_option, settings_used, verbosity_options
 from kpirules.cli.main import EXIT_ERROR, EXIT_FAIL, EXIT_OK
+from kpirules.errors import shown
 
 
 @click.command("test")
@@ -64,31 +65,31 @@ def command(paths, patterns, junit_file, fmt, config, quiet, verbose):
     passed = failed = 0
     for fr in results:
         if not quiet or fr.problems or any(not c.passed for c in fr.cases):
-            click.echo(fr.path)
+            echo(shown(fr.path))
         for case in fr.cases:
             if case.passed:
                 passed += 1
                 if not quiet:
-                    click.echo(f"  {status_text('PASS', color, 5)} {case.name}")
+                    echo(f"  {status_text('PASS', color, 5)} {shown(case.name)}")
             else:
                 failed += 1
-                click.echo(f"  {status_text('FAIL', color, 5)} {case.name} (line {case.line})")
-                click.echo(case.render())
+                echo(f"  {status_text('FAIL', color, 5)} {shown(case.name)} (line {case.line})")
+                echo(case.render())
         if fr.problems:
-            click.echo(f"  {status_text('ERROR', color, 5)} invalid test file:")
+            echo(f"  {status_text('ERROR', color, 5)} invalid test file:")
             for problem in fr.problems:
-                click.echo("    " + problem.render().replace("\n", "\n    "))
+                echo("    " + problem.render().replace("\n", "\n    "))
     invalid = sum(1 for fr in results if fr.problems)
     from kpirules.format import plural
 
     summary = f"{plural(passed + failed, 'test')}: {passed} passed, {failed} failed"
     if invalid:
         summary += f"; {invalid} invalid test file{'s' if invalid != 1 else ''}"
-    click.echo(f"\n{summary}")
+    echo(f"\n{summary}")
     if invalid:
         sys.exit(EXIT_ERROR)
     if patterns and passed + failed == 0:
-        click.echo(f"error: no test matches --run {' '.join(patterns)}", err=True)
+        echo(f"error: no test matches --run {' '.join(patterns)}", err=True)
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FAIL if failed else EXIT_OK)
 
@@ -105,7 +106,7 @@ def _date_column(config: str | None) -> str:
         return load_settings(config).date_column
     except ConfigError as exc:
         for problem in exc.problems:
-            click.echo(f"error: {problem.render()}", err=True)
+            echo(f"error: {problem.render()}", err=True)
         sys.exit(EXIT_ERROR)
 
 

@@ -6,8 +6,9 @@ import sys
 
 import click
 
-from kpirules.cli.common import (config_option, echo_json, format_option, lang_option, settings_used,
+from kpirules.cli.common import (config_option, echo, echo_json, format_option, lang_option, settings_used,
                                  source_errors, verbosity_options)
+from kpirules.errors import shown
 from kpirules.exitcodes import Exit
 
 
@@ -79,13 +80,13 @@ def command(files, data_source, data_tab, fmt, lang, config, quiet, verbose):
     else:
         for path, problem in found_all:
             # A rule from a workbook is located by cell: name the workbook too.
-            click.echo(f"{path}:{problem.render()}" if problem.cell else problem.render())
+            echo(f"{shown(path)}:{problem.render()}" if problem.cell else problem.render())
         if not quiet:
             n, lost = len(found_all), len(unreadable)
             said = [ngettext("{n} problem", "{n} problems", n).format(n=n)] if n else []
             if lost:  # never "no problems" when a file was not even read
                 said.append(ngettext("{n} file could not be read", "{n} files could not be read", lost).format(n=lost))
-            click.echo(_("{rules} in {files}: {problems}").format(
+            echo(_("{rules} in {files}: {problems}").format(
                 rules=count_text(entries_all),
                 files=ngettext("{n} file", "{n} files", len(files)).format(n=f"{len(files):,}"),
                 problems=", ".join(said) or _("no problems")),

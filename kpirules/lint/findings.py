@@ -75,9 +75,12 @@ class Finding:
         return f"{where}:{self.line}" if self.line else where
 
     def render(self) -> str:
+        from kpirules.errors import shown
         from kpirules.i18n import _
 
-        return f"{self.location}: {self.code} `{self.rule}`: {self.reason}\n    {_('rewrite')}: {self.rewrite}"
+        # The rule's name and text come from a Rules tab: each line stays one line.
+        return (shown(f"{self.location}: {self.code} `{self.rule}`: {self.reason}")
+                + f"\n    {_('rewrite')}: {shown(self.rewrite)}")
 
     def to_json(self) -> dict[str, Any]:
         return {"code": self.code, "rule": self.rule, "text": self.text, "reason": self.reason,

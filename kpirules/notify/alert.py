@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kpirules.format import format_threshold, format_value, period_text
+from kpirules.i18n import N_
 from kpirules.results import Period, Status
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.results import RuleResult
 
 KINDS = ("fail", "warn", "no_data", "recovery", "error", "inconclusive", "data_late", "data_recovered")
-LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": "RECOVERED", "error": "ERROR",
-          "inconclusive": "INCONCLUSIVE", "data_late": "DATA LATE", "data_recovered": "DATA ARRIVED"}
+# The heading of each kind of alert. The status words stay as they are in every language,
+# as every command and the Status column say them; the others are words, translated.
+LABELS = {"fail": "FAIL", "warn": "WARN", "no_data": "NO DATA", "recovery": N_("RECOVERED"), "error": "ERROR",
+          "inconclusive": "INCONCLUSIVE", "data_late": N_("DATA LATE"), "data_recovered": N_("DATA ARRIVED")}
 KIND_OF = {Status.FAIL: "fail", Status.WARN: "warn", Status.NO_DATA: "no_data",
             Status.PASS: "recovery", Status.ERROR: "error", Status.INCONCLUSIVE: "inconclusive"}
 
@@ -139,10 +142,24 @@ def segment_text(alert: Alert) -> str:
     return ", ".join(f"{k}={v}" for k, v in alert.segment.items())
 
 
+def label(alert: Alert) -> str:
+    """``FAIL``, ``RECOVERED`` (``PONOWNIE OK``): the alert's heading in the run's language."""
+    from kpirules.i18n import _
+
+    return _(LABELS[alert.kind])
+
+
+def when_text(moment: dt.datetime) -> str:
+    """``2026-11-26 08:30`` (``26.11.2026 08:30`` in Polish): when an alert was checked or raised."""
+    from kpirules.i18n import date_text
+
+    return f"{date_text(moment.date())} {moment:%H:%M}"
+
+
 def title(alert: Alert) -> str:
     """"FAIL conversion" / "RECOVERED ctr_by_campaign [campaign=spring]": subjects, headings."""
     seg = segment_text(alert)
-    return _one_line(f"{LABELS[alert.kind]} {alert.rule}" + (f" [{seg}]" if seg else ""))
+    return _one_line(f"{label(alert)} {alert.rule}" + (f" [{seg}]" if seg else ""))
 
 
 def what_happened(alert: Alert) -> str:
@@ -189,7 +206,7 @@ def what_happened(alert: Alert) -> str:
     if alert.previous_status is not None and not alert.event:
         phrase += " " + _("(was {status})").format(status=alert.previous_status.value.replace("_", " "))
     if alert.raised_at is not None:
-        phrase += " " + _("[raised {when}, delivered late]").format(when=f"{alert.raised_at:%Y-%m-%d %H:%M}")
+        phrase += " " + _("[raised {when}, delivered late]").format(when=when_text(alert.raised_at))
     return phrase
 
 
@@ -197,7 +214,7 @@ def render_text(alert: Alert) -> str:
     """One plain paragraph: "FAIL: conversion (signups / visits >= 2% weekly) fell to 1.83%
     for 2026-11-16..22 (was PASS). 32 signups / 1,750 visits. Open the sheet: <link>"."""
     seg = segment_text(alert)
-    head = f"{LABELS[alert.kind]}: {alert.rule}" + (f" [{seg}]" if seg else "")
+    head = f"{label(alert)}: {alert.rule}" + (f" [{seg}]" if seg else "")
     if alert.rule_text:
         head += f" ({alert.rule_text})"
     text = f"{head} {what_happened(alert)}."

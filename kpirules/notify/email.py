@@ -16,9 +16,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from kpirules.config_base import env_refs
 from kpirules.config_channels import ChannelKind, ChannelSettings, MissingEnv, resolve_env
-from kpirules.format import plural
 from kpirules.i18n import _
-from kpirules.notify.alert import LABELS, Alert, delivery_key, render_text, title
+from kpirules.notify.alert import Alert, delivery_key, label, render_text, title
 from kpirules.notify.transport import Outcome, after_attempts, scrub
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -129,7 +128,10 @@ def subject(alerts: list[Alert], prefix: str = "[kpirules]") -> str:
     if len(alerts) == 1:
         text = f"{prefix} {title(alerts[0])}"
     else:
-        text = f"{prefix} {plural(len(alerts), 'alert')}: " + ", ".join(title(a) for a in alerts)
+        from kpirules.i18n import ngettext
+
+        count = ngettext("{n} alert", "{n} alerts", len(alerts)).format(n=len(alerts))
+        text = f"{prefix} {count}: " + ", ".join(title(a) for a in alerts)
     text = _header(text)
     return text if len(text) <= _SUBJECT_MAX else text[: _SUBJECT_MAX - 1].rstrip(", ") + "…"
 
@@ -200,7 +202,7 @@ def _html(alerts: list[Alert], cids: dict[int, str] | None = None) -> str:
                      f'alt="{html.escape(alt_text(a), quote=True)}"><br>'
                      f'<span style="color:#555">{html.escape(trend_line(a))}</span>')
         items.append(
-            f'<li><strong style="color:{colour[a.kind]}">{html.escape(LABELS[a.kind])}</strong> '
+            f'<li><strong style="color:{colour[a.kind]}">{html.escape(label(a))}</strong> '
             f"{html.escape(text.partition(': ')[2])}{link}{chart}</li>"
         )
     return ("<html><body><ul>\n" + "\n".join(items) + "\n</ul>"

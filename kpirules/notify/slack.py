@@ -17,7 +17,7 @@ from pydantic import SecretStr, field_validator
 
 from kpirules.config_channels import ChannelKind, ChannelSettings, http_url
 from kpirules.format import period_text
-from kpirules.notify.alert import Alert, delivery_key, render_text, title, what_happened
+from kpirules.notify.alert import Alert, delivery_key, render_text, title, what_happened, when_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from kpirules.notify.transport import Outcome, Request, Sending
@@ -54,16 +54,18 @@ def slack_payload(alert: Alert, *, key: str | None = None) -> dict[str, Any]:
     context = [f"`{_esc(alert.rule_text)}`"] if alert.rule_text else []
     if alert.period:
         context.append(period_text(alert.period))
+    from kpirules.i18n import _
+
     if alert.checked_at:
-        context.append(f"checked {alert.checked_at.isoformat(timespec='minutes')}")
+        context.append(_("checked {when}").format(when=when_text(alert.checked_at)))
     if key:
-        context.append(f"key {key}")
+        context.append(_("key {key}").format(key=key))
     blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
     if context:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
     # The top-level text is what notifications show, and Slack reads mrkdwn there too: a
     # campaign named <!channel> would otherwise ping the whole channel.
-    fallback = _esc(render_text(alert)) + (f" (key {key})" if key else "")
+    fallback = _esc(render_text(alert)) + (" (" + _("key {key}").format(key=key) + ")" if key else "")
     return {"text": fallback, "blocks": blocks}
 
 

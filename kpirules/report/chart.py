@@ -248,7 +248,7 @@ def legend() -> str:
         items.append(svg.el("g", marker(status, x, 12), svg.el("text", svg.text(status), x=x + 10, y=16,
                                                                 class_="tick")))
         x += 34 + 7.2 * len(status)
-    return svg.el("svg", svg.title("Legend: status shapes"), *items, xmlns="http://www.w3.org/2000/svg",
+    return svg.el("svg", svg.title(i18n._("Legend: status shapes")), *items, xmlns="http://www.w3.org/2000/svg",
                   viewBox=f"0 0 {int(x)} 24", width=int(x), height=24, role="img",
                   aria_label="Legend: PASS circle, WARN triangle, FAIL square, INCONCLUSIVE diamond, "
                              "NO_DATA ring, ERROR cross", class_="legend")
@@ -274,7 +274,8 @@ def alerts_timeline(alerts: list[AlertRow]) -> str:
         cx = left + 8 + (width - left - 26) * (t - first).total_seconds() / span
         cy = 14 + lane * rules.index(a.rule)
         what = f"{a.time} {a.rule}" + (f" [{a.segment}]" if a.segment else "")
-        what += f": {a.before or 'new'} \u2192 {a.after} ({status_word(a.after)})" + (f", {a.value}" if a.value else "")
+        what += (f": {a.before or i18n._('new')} \u2192 {a.after} ({status_word(a.after)})"
+                 + (f", {a.value}" if a.value else ""))
         parts.append(svg.el("g", svg.title(what), marker(a.after, cx, cy, 5), class_="alert",
                             data_status=a.after))
     for t, anchor, x in ((first, "start", left), (last, "end", width - 10)):

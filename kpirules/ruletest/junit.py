@@ -7,20 +7,18 @@ not be loaded is an ``<error>`` so CI shows it as broken rather than as failing.
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
+from kpirules.errors import xml_text
 from kpirules.ruletest.runner import FileResult
-
-# Characters XML 1.0 cannot hold at all, not even escaped (ElementTree writes them as they
-# are, and every CI parser then rejects the whole report): control characters a YAML test
-# name or a data cell may carry (\x0b from a pasted Word line break), shown as escapes.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _xml(text: str) -> str:
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    # Control characters a YAML test name or a data cell may carry (\x0b from a pasted Word
+    # line break): ElementTree writes them as they are, and every CI parser then rejects
+    # the whole report. Shown as escapes instead.
+    return xml_text(text)
 
 
 def junit_xml(results: Iterable[FileResult]) -> bytes:

@@ -56,7 +56,9 @@ def expect_object(body: Any, allowed: set[str]) -> dict[str, Any]:
         from kpirules.errors import did_you_mean
 
         guess = did_you_mean(unknown[0], allowed)
-        raise usage(_("unknown field {field}").format(field=repr(unknown[0])),
+        # The caller's own key, said back only as far as it helps to find the typo.
+        shown = unknown[0] if len(unknown[0]) <= 40 else unknown[0][:40] + "…"
+        raise usage(_("unknown field {field}").format(field=repr(shown)),
                     hint=_("did you mean {guess}?").format(guess=repr(guess)) if guess else
                     _("fields: {fields}").format(fields=", ".join(sorted(allowed))))
     return body

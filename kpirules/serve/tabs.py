@@ -26,6 +26,7 @@ from kpirules.serve.payload import (
 EVALUATE_FIELDS = {"rules", "data", "settings", "as_of", "locale", "time_zone", "rules_tab", "data_tab"}
 VALIDATE_FIELDS = {"rules", "headers", "locale"}
 MAX_VALIDATE_RULES = 2000
+MAX_ROW = 10_000_000  # a Google Sheet holds at most ten million cells
 
 
 def _table(rows: list[list[Any]], sheet: str) -> RawTable:
@@ -132,6 +133,8 @@ def validate_rules(body: Any) -> dict[str, Any]:
         if (not isinstance(item, dict) or set(item) - {"name", "rule", "row"}
                 or not isinstance(item.get("rule"), str) or not isinstance(item.get("name", ""), (str, type(None)))):
             raise usage(_("{item} must be an object with a text 'rule' (and a 'name')").format(item=f"rules[{i}]"))
+        if "row" in item:
+            _check_row(item["row"], i)
         rows.append([item.get("name") or f"rule {i + 1}", item["rule"]])
     headers = body.get("headers")
     if headers is not None and (not isinstance(headers, list) or not all(isinstance(h, (str, type(None)))
@@ -149,6 +152,17 @@ def validate_rules(body: Any) -> dict[str, Any]:
         out.append(line)
     return {"rules": out, "problems": sum(len(r["problems"]) for r in out),
             "exit_status": 1 if any(r["problems"] for r in out) else 0}
+
+
+def _check_row(row: Any, i: int) -> None:
+    """``row`` locates the rule in the caller's sheet and is answered back: only a sheet's
+    row number, never any other JSON the caller sent (the answer reflects no input it
+    does not need)."""
+    if isinstance(row, bool) or not isinstance(row, int) or not 1 <= row <= MAX_ROW:
+        from kpirules.i18n import _
+
+        raise usage(_("{item} must be the rule's row number in the sheet, 1 to {most}").format(
+            item=f"rules[{i}].row", most=f"{MAX_ROW:,}"))
 
 
 def _problems(entry: Any, headers: list[str | None] | None) -> list[dict[str, Any]]:

@@ -59,19 +59,29 @@ _UNSAFE = re.compile(r"[\x00-\x1f\x7f\[\]*?/\\:]")
 
 
 class UnsafeTabName(ValueError):
-    pass
+    """Why a tab name cannot go into a formula: a message to translate, and the character
+    that makes it so (if one does)."""
+
+    def __init__(self, message: str, char: str = ""):
+        super().__init__(message)
+        self.char = char
+
+    def said(self) -> str:
+        from kpirules.i18n import _
+
+        return _(self.args[0]).format(char=repr(self.char))
 
 
 def quoted_tab(title: str) -> str:
     """``'History'`` for a formula, or ``UnsafeTabName``: only names a spreadsheet could
     itself have are accepted, and their apostrophes are doubled inside the quotes."""
     if not title.strip() or len(title) > 100:
-        raise UnsafeTabName("it is empty or longer than 100 characters")
+        raise UnsafeTabName(N_("it is empty or longer than 100 characters"))
     bad = _UNSAFE.search(title)
     if bad:
-        raise UnsafeTabName(f"it holds {bad.group(0)!r}, which a tab name in a formula cannot")
+        raise UnsafeTabName(N_("it holds {char}, which a tab name in a formula cannot"), bad.group(0))
     if title.startswith("'") or title.endswith("'"):
-        raise UnsafeTabName("it starts or ends with an apostrophe")
+        raise UnsafeTabName(N_("it starts or ends with an apostrophe"))
     return "'" + title.replace("'", "''") + "'"
 
 
@@ -169,8 +179,11 @@ def dashboard_plan(raw: RawTable | None, history: History, history_tab: TabPlan,
     try:
         sheet = quoted_tab(history.title)
     except UnsafeTabName as why:
-        tab.set(1, 0, Out(f"No Dashboard: the History tab's name cannot be used in a formula ({why}). "
-                          "Rename the tab and the history_tab setting.", Style(bold=True, color="#990000")))
+        from kpirules.i18n import _
+
+        refused = _("No Dashboard: the History tab's name cannot be used in a formula ({why}). "
+                    "Rename the tab and the history_tab setting.").format(why=why.said())
+        tab.set(1, 0, Out(refused, Style(bold=True, color="#990000")))
         _clear(tab, raw, keep_rows=1)
         tab.counts = {"refused": 1}
         return tab

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from kpirules.errors import xml_text
 from kpirules.i18n import N_, _, language, ngettext
 from kpirules.results import RuleResult, Status
 
@@ -169,10 +170,13 @@ def segment_label(segment: dict[str, str] | None) -> str:
 
 
 def segment_key(segment: dict[str, str] | None) -> str:
-    """The History tab's Segment cell: ``campaign=search_brand, device=mobile``."""
+    """The History tab's Segment cell: ``campaign=search_brand, device=mobile``. A control
+    character in a cell of the data is written as its escape (``kpirules.errors.xml_text``):
+    an xlsx cell cannot hold it, and History must read back the key it wrote, whichever
+    workbook holds it, or every run would add the segment's rows again and alert anew."""
     if not segment:
         return ""
-    return ", ".join(f"{k}={v}" for k, v in segment.items())
+    return xml_text(", ".join(f"{k}={v}" for k, v in segment.items()))
 
 
 def _plural(results: list[RuleResult]) -> str:

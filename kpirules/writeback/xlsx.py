@@ -35,6 +35,16 @@ log = logging.getLogger("kpirules.run")
 
 MONOSPACE = "Courier New"  # everywhere, or metric-compatible Liberation Mono
 MAX_CELL_TEXT = 32767  # Excel's limit for one cell
+
+
+def cell_text(value: str) -> str:
+    """``value`` as text an xlsx part can hold: XML 1.0 cannot hold most C0 controls, not
+    even escaped (openpyxl refuses them, and a chart title with one leaves a file no program
+    opens), so each is written as its escape (``\\x07``, as the terminal shows it) rather than
+    dropped; tab, newline and carriage return stay. Cut to what one cell holds."""
+    from kpirules.errors import xml_text
+
+    return xml_text(value)[:MAX_CELL_TEXT]
 def load(path: str, package: Any = None):
     """The workbook for writing (full mode), or SourceError. ``package``: what to load
     instead of the file at ``path`` (``xlsx_rows``' stub of it)."""
@@ -147,14 +157,14 @@ def draw_charts(ws, charts: list[Chart]) -> None:
     ws._charts = []
     for spec in charts:
         chart = LineChart()
-        chart.title = spec.title
+        chart.title = cell_text(spec.title)  # a rule's name, its segments' below: the data's text
         chart.height, chart.width = 4.4, 12.0  # cm
         if spec.number_format:
             chart.y_axis.number_format = spec.number_format
         chart.add_data(Reference(ws, min_col=spec.first_col + 1, max_col=spec.last_col + 1, min_row=spec.row,
                                  max_row=spec.last_row or spec.row), from_rows=True, titles_from_data=False)
         for series, label in zip(chart.series, spec.labels):
-            series.tx = SeriesLabel(v=label)
+            series.tx = SeriesLabel(v=cell_text(label))
         if len(chart.series) < 2:
             chart.legend = None
         ws.add_chart(chart, spec.anchor)
@@ -253,15 +263,12 @@ class _Styles:
 
 
 def _put(cell, out: Out, styles: _Styles) -> None:
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
     value = out.value
     if isinstance(value, Formula):  # the Dashboard's, built from cell references only
         cell.value = value.text
         cell.data_type = "f"
     elif isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
-        cell.value = value
+        cell.value = cell_text(value)
         cell.data_type = "s"  # text, even when it starts with "=": never a formula
     else:
         cell.value = value
@@ -273,7 +280,7 @@ def _put(cell, out: Out, styles: _Styles) -> None:
 def _comment(text: str):
     from openpyxl.comments import Comment
 
-    comment = Comment(text, "kpirules")
+    comment = Comment(cell_text(text), "kpirules")
     comment.width, comment.height = 320, 130
     return comment
 

@@ -431,16 +431,14 @@ def cell_xml(ref: bytes, out: Out, style: int, epoch: Any) -> bytes:
     """One cell as openpyxl writes what ``xlsx._put`` sets: text always an inline string."""
     from xml.sax.saxutils import escape
 
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    from kpirules.writeback.xlsx import MAX_CELL_TEXT
+    from kpirules.writeback.xlsx import cell_text
 
     s = b' s="%d"' % style if style else b""
     value = out.value
     if isinstance(value, Formula):
         raise TypeError("formulas are written by openpyxl")  # _body_plain keeps them there
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_TEXT]
+        value = cell_text(value)
         if not value:
             return b'<c r="%s"%s/>' % (ref, s)
         space = b' xml:space="preserve"' if value.strip() != value else b""
