@@ -5,6 +5,7 @@ and an aiosmtpd SMTP server that is not there for the first run)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import threading
 from email import message_from_bytes, policy
@@ -125,6 +126,9 @@ def test_a_channel_down_for_one_run_gets_every_alert_on_the_next_once(tmp_path, 
             elif kind == "slack":
                 keys = [b["text"].rsplit("(key ", 1)[1].rstrip(")") for _, b in endpoint.taken()]
                 assert all("delivered late" in b["text"] for _, b in endpoint.taken())
+                # numbers as the rule writes them, as when raised: 2.5%, not 0.025
+                late = json.dumps([b for _, b in endpoint.taken() if "conversion" in json.dumps(b)])
+                assert "2.5%" in late and not re.search(r"\b0\.0\d", late), late
             else:
                 (mail,) = box.received  # one message bundling the channel's alerts
                 msg = message_from_bytes(mail.content, policy=policy.default)

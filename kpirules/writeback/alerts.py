@@ -201,13 +201,15 @@ def _data_record(metric: str, event: str, to: str, before: str | None, status: S
     return AlertRecord(result=result, previous=before or None, event=event, to_text=to)
 
 
-def to_notification(record: AlertRecord, *, link: str | None, checked_at: dt.datetime):
-    """The ``kpirules.notify.Alert`` for a record (numbers formatted like the rule)."""
+def to_notification(record: AlertRecord, *, link: str | None, checked_at: dt.datetime,
+                    units: dict[str, str | None] | None = None):
+    """The ``kpirules.notify.Alert`` for a record (numbers formatted like the rule; for an
+    earlier run's alert, like the rule of that name in ``units``, rule -> its unit)."""
     from kpirules.format import format_threshold, format_value
     from kpirules.notify.alert import Alert
 
     if record.earlier is not None:
-        alert = owed_alert(record.earlier, link=link)
+        alert = owed_alert(record.earlier, link=link, units=units or {})
     else:
         r = record.result
         alert = Alert.from_result(
@@ -231,9 +233,11 @@ def _status_or_none(text: str | None) -> Status | None:
         return None
 
 
-def owed_alert(row: OwedRow, *, link: str | None):
-    """An earlier run's alert, rebuilt from its Alerts row, saying when it was raised."""
-    from kpirules.format import format_value
+def owed_alert(row: OwedRow, *, link: str | None, units: dict[str, str | None] | None = None):
+    """An earlier run's alert, rebuilt from its Alerts row, saying when it was raised. Its
+    numbers are written as its rule writes them (``2.05%``, not 0.0205) when ``units``
+    knows the rule (the Alerts row holds the bare numbers)."""
+    from kpirules.format import format_threshold, format_value
     from kpirules.notify import Alert
     from kpirules.writeback.layout import cell_text
     from kpirules.writeback.outbox import raised_at
@@ -249,10 +253,12 @@ def owed_alert(row: OwedRow, *, link: str | None):
         return (float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None)
     value, threshold = number(cells.get("Value")), number(cells.get("Threshold"))
     when = raised_at(row.raised)
+    unit = (units or {}).get(text.get("Rule", ""))
     return Alert(rule=text.get("Rule", ""), new_status=_status_or_none(status) or Status.NO_DATA,
                  previous_status=None if event else _status_or_none(text.get("From")),
                  segment=segment, value=value, threshold=threshold,
-                 value_text=None if value is None else format_value(value),
+                 value_text=None if value is None else format_value(value, unit, against=threshold),
+                 threshold_text=None if threshold is None else format_threshold(threshold, unit),
                  period_start=period[0] if period else None, period_end=period[1] if period else None,
                  message=text.get("Message", ""), link=link, checked_at=when, raised_at=when, event=event)
 

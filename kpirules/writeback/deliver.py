@@ -153,7 +153,8 @@ def send(outcome: RunOutcome, settings: Settings, now: dt.datetime,
         return
     if dispatch is None:
         from kpirules.notify import dispatch
-    notes = [to_notification(r, link=outcome.source_url, checked_at=now) for r in due]
+    units = {r.name: r.unit for r in outcome.report.results}  # an earlier alert's rule, written as today
+    notes = [to_notification(r, link=outcome.source_url, checked_at=now, units=units) for r in due]
     from kpirules.writeback.dashboard import attach_trends
 
     attach_trends(notes, due, outcome.trends)  # this run's trend, for alerts of this run
