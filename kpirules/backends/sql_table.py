@@ -93,6 +93,27 @@ class SqlTable:
     def names(self) -> list[str]:
         return [n for n in self.columns if n != self.date_column]
 
+    @property
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The table's first and last date (``DataTable.date_range``: lint's recent
+        periods), by one small query, asked once."""
+        if not hasattr(self, "_date_range"):
+            from sqlglot import exp
+
+            day = exp.Cast(this=exp.column(self.columns[self.date_column], quoted=True),
+                           to=exp.DataType(this=exp.DataType.Type.DATE))
+            query = exp.select(exp.Min(this=day), exp.Max(this=day.copy())).from_(self._table.copy())
+            rows = self.engine.execute(query.sql(dialect=self.engine.dialect), {})
+            first, last = rows[0] if rows else (None, None)
+            self._date_range = None if first is None or last is None else (_as_date(first), _as_date(last))
+        return self._date_range
+
+    def integral(self, column: str) -> bool:
+        """Whether ``column`` holds whole numbers only: its type says (lint's scale check)."""
+        from kpirules.sql.compile import WHOLE_TYPES
+
+        return self.types[self.columns[column]].split("(")[0].strip() in WHOLE_TYPES
+
     def _metric_problem(self, name: str) -> Problem | None:
         kind = self.types[self.columns[name]]
         if kind.startswith(NUMERIC_TYPES):
@@ -119,6 +140,7 @@ class SqlTable:
         staged = getattr(self.engine, "execute_with_cube", None)
         compiled = compile_plan(query_plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
+                                kinds={name: self.types[real] for name, real in self.columns.items()},
                                 extents=sorted(plan.metrics),
                                 param_style=getattr(self.engine, "param_style", None),
                                 cube_relation=f"kp_cube_{uuid.uuid4().hex[:12]}" if staged else None)
@@ -147,6 +169,13 @@ class SqlTable:
         """Each column's data start and end up to ``last_day`` (as_of - 1), computed by the
         same query as ``groups`` (call it first)."""
         return {c: self._extents[c] for c in columns if c in self._extents}
+
+
+def _as_date(value: Any) -> dt.date:
+    """A date a driver returned: a date, a datetime, or ISO text (BigQuery's REST API)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def decode(compiled, rows: Iterable[tuple], *, not_a_number=None):
