@@ -48,7 +48,8 @@ class WarehouseConnector:
         self.source = source
         if not table:
             raise SourceError(_("{source} needs a table to read").format(source=self.redacted()),
-                              hint=_("add --table [schema.]table, e.g. {example}").format(example=self.example))
+                              hint=_("add --table [schema.]table, e.g. {example}, or set `table` in the settings "
+                                     "file").format(example=self.example))
         self.table = table
         self._engine: Any = None
 

@@ -104,17 +104,21 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     Tabs named on the command line win over settings; a Settings tab that names other data
     or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
-    from kpirules.connectors import open_source
-    from kpirules.connectors.base import COLUMN_SUBSET, TEXT_ENCODING, ColumnSubsetSource, TextSource, capabilities
+    from kpirules.connectors import base, connector_class
+    from kpirules.connectors.base import ColumnSubsetSource, TextSource, capabilities
 
-    conn = open_source(source, connector=connector, **options)
+    opener = connector_class(source, connector)
     config = config or find_settings_file()
     file_settings = None
     if config:
         from kpirules.config import load_settings
 
         file_settings = load_settings(config)
-        if file_settings.encoding and TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
+    if base.SQL_TABLE in capabilities(opener) and not options.get("table") and file_settings and file_settings.table:
+        options["table"] = file_settings.table  # a database's table: --table, else the `table` setting
+    conn: Connector = opener(source, **options)
+    if file_settings is not None:
+        if file_settings.encoding and base.TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
             conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
         apply_timeout(conn, file_settings)
     wanted: tuple[str | None, str | None] = (data_tab or (file_settings.data_tab if file_settings else "Data"),
@@ -127,7 +131,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
     read: Any = conn.read
-    if with_rules and COLUMN_SUBSET in capabilities(conn) and isinstance(conn, ColumnSubsetSource):
+    if with_rules and base.COLUMN_SUBSET in capabilities(conn) and isinstance(conn, ColumnSubsetSource):
         # A big Google Sheet: below its first rows, only the columns the rules use.
         import functools
 

@@ -100,19 +100,42 @@ class SqlTable:
         if not hasattr(self, "_date_range"):
             from sqlglot import exp
 
-            day = exp.Cast(this=exp.column(self.columns[self.date_column], quoted=True),
-                           to=exp.DataType(this=exp.DataType.Type.DATE))
-            query = exp.select(exp.Min(this=day), exp.Max(this=day.copy())).from_(self._table.copy())
-            rows = self.engine.execute(query.sql(dialect=self.engine.dialect), {})
+            day = self._day()
+            rows = self._select(exp.Min(this=day), exp.Max(this=day.copy()))
             first, last = rows[0] if rows else (None, None)
             self._date_range = None if first is None or last is None else (_as_date(first), _as_date(last))
         return self._date_range
 
-    def integral(self, column: str) -> bool:
-        """Whether ``column`` holds whole numbers only: its type says (lint's scale check)."""
-        from kpirules.sql.compile import WHOLE_TYPES
+    def integral(self, column: str, start: dt.date, end: dt.date) -> bool:
+        """Whether ``column`` has a value dated ``start``..``end`` and every one of them is a
+        whole number (lint's check that a column counts events), by one small query."""
+        from sqlglot import exp
 
-        return self.types[self.columns[column]].split("(")[0].strip() in WHOLE_TYPES
+        if not self.types[self.columns[column]].startswith(NUMERIC_TYPES):
+            return False
+        cell = exp.column(self.columns[column], quoted=True)
+        whole = exp.Case(ifs=[exp.If(this=exp.EQ(this=cell.copy(), expression=exp.Floor(this=cell.copy())),
+                                     true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        day = exp.DataType(this=exp.DataType.Type.DATE)
+        span = exp.Between(this=self._day(), low=exp.Cast(this=exp.Literal.string(start.isoformat()), to=day),
+                           high=exp.Cast(this=exp.Literal.string(end.isoformat()), to=day))
+        rows = self._select(exp.Count(this=cell), exp.Sum(this=whole), where=span)
+        cells, whole_cells = rows[0] if rows else (0, 0)
+        return bool(cells) and int(whole_cells or 0) == int(cells)
+
+    def _day(self):
+        from sqlglot import exp
+
+        return exp.Cast(this=exp.column(self.columns[self.date_column], quoted=True),
+                        to=exp.DataType(this=exp.DataType.Type.DATE))
+
+    def _select(self, *columns, where=None) -> Sequence[tuple]:
+        from sqlglot import exp
+
+        query = exp.select(*columns).from_(self._table.copy())
+        if where is not None:
+            query = query.where(where)
+        return self.engine.execute(query.sql(dialect=self.engine.dialect), {})
 
     def _metric_problem(self, name: str) -> Problem | None:
         kind = self.types[self.columns[name]]
