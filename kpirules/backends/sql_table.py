@@ -52,6 +52,9 @@ class SqlTable:
         from sqlglot import exp
 
         self.engine = engine
+        resolve = getattr(engine, "resolve", None)
+        if resolve is not None:  # the table's name as the database writes it (--table Marketing)
+            table = resolve(table)
         self.table_name = table
         self.sheet = table
         relation = getattr(engine, "relation", None)
