@@ -1,6 +1,7 @@
 """The same rows give the same verdicts, segment names and JSON on every engine: a CSV
-file (Python and DuckDB backends), an xlsx workbook with typed cells, a DuckDB table and a
-PostgreSQL table (real server, the ``postgres_url`` fixture) with typed columns.
+file (Python and DuckDB backends), an xlsx workbook with typed cells, a DuckDB table, a
+PostgreSQL table (real server, the ``postgres_url`` fixture) and a BigQuery table (its REST
+API's fake, which runs our GoogleSQL on DuckDB) with typed columns.
 
 A typed (non-text) dimension value reads as one canonical text everywhere (spec
 "Segments and filters"): numbers as a spreadsheet shows them (2, not 2.0; 2.5; 1e+16),
@@ -104,10 +105,10 @@ def make_postgres(postgres_url):
     return postgres_url
 
 
-def check_json(source: str, rules, *extra: str, backend: str | None = None) -> dict:
+def check_json(source: str, rules, *extra: str, backend: str | None = None, env: dict | None = None) -> list:
     from kpirules.cli.main import cli
 
-    env = {"KPIRULES_BACKEND": backend} if backend else {}
+    env = {**(env or {}), **({"KPIRULES_BACKEND": backend} if backend else {})}
     result = CliRunner().invoke(cli, ["check", source, *extra, "--rules", str(rules), "--as-of", AS_OF,
                                       "--format", "json"], env=env)
     assert result.exit_code in (0, 1), result.output
@@ -122,10 +123,25 @@ def expected(tmp_path_factory):
     return tmp_path, rules, check_json(make_csv(tmp_path), rules, backend="python")
 
 
-@pytest.mark.parametrize("engine", ["csv-duckdb", "xlsx", "duckdb-table", "postgresql"])
+def via_bigquery_fake(rules) -> list:
+    """BigQuery cannot run here: its REST API's fake (tests/bigquery_fake.py) runs the
+    GoogleSQL we send on DuckDB, with the table's BigQuery types."""
+    pytest.importorskip("googleapiclient")
+    from bigquery_fake import BigQueryFake
+
+    with BigQueryFake() as fake:
+        fake.create_table("daily", [(c, t) for c, t in zip(COLUMNS, ["DATE", "DOUBLE", "DOUBLE", "BOOLEAN", "DATE",
+                                                                      "TIMESTAMP"])], typed_rows())
+        return check_json("bigquery://proj/ds", rules, "--table", "daily",
+                          env={"KPIRULES_BIGQUERY_EMULATOR_HOST": fake.host})
+
+
+@pytest.mark.parametrize("engine", ["csv-duckdb", "xlsx", "duckdb-table", "postgresql", "bigquery-fake"])
 def test_every_engine_gives_the_same_json(expected, engine, request):
     tmp_path, rules, python_csv = expected
-    if engine == "csv-duckdb":
+    if engine == "bigquery-fake":
+        got = via_bigquery_fake(rules)
+    elif engine == "csv-duckdb":
         got = check_json(make_csv(tmp_path), rules, backend="duckdb")
     elif engine == "xlsx":
         got = check_json(make_xlsx(tmp_path), rules)
