@@ -136,25 +136,24 @@ def via_bigquery_fake(rules) -> list:
                           env={"KPIRULES_BIGQUERY_EMULATOR_HOST": fake.host})
 
 
-def via_snowflake_fake(rules) -> list:
-    """Snowflake cannot run here: fakesnow's server speaks its wire protocol and runs the
-    SQL on DuckDB."""
-    fakesnow = pytest.importorskip("fakesnow")
-    snowflake = pytest.importorskip("snowflake.connector")
-    with fakesnow.server() as kwargs:
-        conn = snowflake.connect(**kwargs)
-        cur = conn.cursor()
-        cur.execute("CREATE DATABASE IF NOT EXISTS KPI")
-        cur.execute("CREATE SCHEMA IF NOT EXISTS KPI.MARKETING")
-        cur.execute("USE SCHEMA KPI.MARKETING")
-        cur.execute("CREATE OR REPLACE TABLE DAILY (date DATE, visits FLOAT, tier FLOAT, paid BOOLEAN, launch DATE, "
-                    "seen TIMESTAMP_NTZ)")
-        cur.executemany("INSERT INTO DAILY VALUES (%s, %s, %s, %s, %s, %s)",
-                        [(r[0].isoformat(), r[1], r[2], r[3], r[4].isoformat(), r[5].isoformat(" ")) for r in typed_rows()])
-        conn.close()
-        url = (f"snowflake://{kwargs['user']}@{kwargs['account']}/KPI/MARKETING?host={kwargs['host']}"
-               f"&port={kwargs['port']}&protocol={kwargs['protocol']}")
-        return check_json(url, rules, "--table", "DAILY", env={"SNOWFLAKE_PASSWORD": kwargs["password"]})
+def via_snowflake_fake(rules, kwargs) -> list:
+    """Snowflake cannot run here: fakesnow's server (the session's, tests/conftest.py)
+    speaks its wire protocol and runs the SQL on DuckDB."""
+    import snowflake.connector
+
+    conn = snowflake.connector.connect(**kwargs)
+    cur = conn.cursor()
+    cur.execute("CREATE DATABASE IF NOT EXISTS KPI")
+    cur.execute("CREATE SCHEMA IF NOT EXISTS KPI.MARKETING")
+    cur.execute("USE SCHEMA KPI.MARKETING")
+    cur.execute("CREATE OR REPLACE TABLE ENGINES_DAILY (date DATE, visits FLOAT, tier FLOAT, paid BOOLEAN, "
+                "launch DATE, seen TIMESTAMP_NTZ)")
+    cur.executemany("INSERT INTO ENGINES_DAILY VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(r[0].isoformat(), r[1], r[2], r[3], r[4].isoformat(), r[5].isoformat(" ")) for r in typed_rows()])
+    conn.close()
+    url = (f"snowflake://{kwargs['user']}@{kwargs['account']}/KPI/MARKETING?host={kwargs['host']}"
+           f"&port={kwargs['port']}&protocol={kwargs['protocol']}")
+    return check_json(url, rules, "--table", "ENGINES_DAILY", env={"SNOWFLAKE_PASSWORD": kwargs["password"]})
 
 
 @pytest.mark.parametrize("engine", ["csv-duckdb", "xlsx", "duckdb-table", "postgresql", "bigquery-fake",
@@ -164,7 +163,7 @@ def test_every_engine_gives_the_same_json(expected, engine, request):
     if engine == "bigquery-fake":
         got = via_bigquery_fake(rules)
     elif engine == "snowflake-fake":
-        got = via_snowflake_fake(rules)
+        got = via_snowflake_fake(rules, request.getfixturevalue("fakesnow_server"))
     elif engine == "csv-duckdb":
         got = check_json(make_csv(tmp_path), rules, backend="duckdb")
     elif engine == "xlsx":
