@@ -58,7 +58,13 @@ def get(name: str) -> Any:
 
 
 def open_source(source: str, connector: str | None = None, **options: Any) -> Connector:
-    """The connector for ``source``: the one named, else the first that matches it.
+    """The connector for ``source``: the one named, else the first that matches it
+    (``connector_class``), opened with ``options``."""
+    return connector_class(source, connector)(source, **options)
+
+
+def connector_class(source: str, connector: str | None = None) -> Any:
+    """The connector class for ``source``: the one named, else the first that matches it.
 
     The file and sheet connectors are asked first for the shapes they know (.csv, .xlsx,
     Sheets URLs and keys): that costs no scan of the installed packages' entry points,
@@ -68,17 +74,17 @@ def open_source(source: str, connector: str | None = None, **options: Any) -> Co
     from kpirules.errors import SourceError
 
     if connector:
-        return get(connector)(source, **options)
+        return get(connector)
     for target in _FIRST.values():
         cls = _load(target)
         if cls.matches(source):
-            return cls(source, **options)
+            return cls
     for name, target in available().items():
         if name in _FIRST and target == _FIRST[name]:
             continue
         cls = _load(target)
         if cls.matches(source):
-            return cls(source, **options)
+            return cls
     from kpirules.i18n import _
 
     raise SourceError(

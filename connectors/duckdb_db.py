@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector, query_failed
+from kpirules.connectors.warehouse import WarehouseConnector, pick_table, query_failed
 from kpirules.errors import SourceError
 
 
@@ -19,14 +19,36 @@ class DuckEngine:
 
     def __init__(self, conn):
         self.conn = conn
+        self._resolved: dict[str, str] = {}
+
+    def resolve(self, table: str) -> str:
+        """``table`` as the database writes it (``pick_table``: DuckDB compares names
+        without regard to case); unqualified, in the current schema, as DuckDB reads it."""
+        from kpirules.sql.identifiers import split_table_name
+
+        parts = split_table_name(table)
+        if len(parts) > 2:
+            return table
+        if table not in self._resolved:
+            from kpirules.i18n import _
+
+            rows = self.conn.execute(
+                "SELECT table_schema, table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND CASE WHEN $s IS NULL "
+                "THEN table_schema = current_schema() ELSE lower(table_schema) = lower($s) END",
+                {"s": parts[-2] if len(parts) > 1 else None}).fetchall()
+            missing = SourceError(_("table {table} not found").format(table=table), hint=_("check --table"))
+            self._resolved[table] = pick_table(table, [(r[0], r[1]) for r in rows], not_found=missing)
+        return self._resolved[table]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         from kpirules.sql.identifiers import split_table_name
 
-        parts = split_table_name(table)
+        parts = split_table_name(self.resolve(table))
         rows = self.conn.execute(
             "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = $t "
-            "AND ($s IS NULL OR table_schema = $s) ORDER BY ordinal_position",
+            "AND CASE WHEN $s IS NULL THEN table_catalog = current_database() AND table_schema = current_schema() "
+            "ELSE table_schema = $s END ORDER BY ordinal_position",
             {"t": parts[-1], "s": parts[-2] if len(parts) > 1 else None}).fetchall()
         if not rows:
             from kpirules.i18n import _

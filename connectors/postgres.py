@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector, query_failed
+from kpirules.connectors.warehouse import WarehouseConnector, pick_table, query_failed
 from kpirules.errors import SourceError
 
 
@@ -19,11 +19,33 @@ class _PostgresEngine:
 
     def __init__(self, conn):
         self.conn = conn
+        self._resolved: dict[str, str] = {}
+
+    def resolve(self, table: str) -> str:
+        """``table`` as the database writes it (``pick_table``): as given when such a table
+        exists (a quoted name), else the one whose name differs only by case (an unquoted
+        name folds to lower case); unqualified, in the current schema."""
+        from kpirules.sql.identifiers import split_table_name
+
+        parts = split_table_name(table)
+        if len(parts) > 2:
+            return table
+        if table not in self._resolved:
+            from kpirules.i18n import _
+
+            sql = ("SELECT table_schema, table_name FROM information_schema.tables WHERE "
+                   "CASE WHEN %(s)s::text IS NULL THEN table_schema = current_schema() "
+                   "ELSE lower(table_schema) = lower(%(s)s::text) END")
+            rows = self.conn.execute(sql, {"s": parts[-2] if len(parts) > 1 else None}).fetchall()
+            missing = SourceError(_("table {table} not found (or not readable by this role)").format(table=table),
+                                  hint=_("check --table ([schema.]table) and GRANT SELECT on it"))
+            self._resolved[table] = pick_table(table, [(r[0], r[1]) for r in rows], not_found=missing)
+        return self._resolved[table]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         from kpirules.sql.identifiers import split_table_name
 
-        parts = split_table_name(table)
+        parts = split_table_name(self.resolve(table))
         schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (None, parts[-1])
         sql = ("SELECT column_name, data_type FROM information_schema.columns "
                "WHERE table_name = %(t)s AND table_schema = COALESCE(%(s)s, current_schema()) "

@@ -32,6 +32,44 @@ def query_failed(engine: str, exc: BaseException) -> SourceError:
                               "a lost connection or a timeout may pass on a retry"))
 
 
+_LISTED_TABLES = 20
+
+
+def pick_table(table: str, tables: list[tuple[str, str]], *, not_found: SourceError) -> str:
+    """``table`` (``[schema.]name`` as given to --table) among ``tables``, the (schema, name)
+    pairs of the tables and views where the engine looks for it: the name as written when
+    it exists, else the one name that differs from it only by case (DuckDB compares names
+    without regard to case; PostgreSQL folds an unquoted name to lower case). Several that
+    differ only by case: a ``SourceError`` naming them. None: ``not_found``, with a hint
+    that lists the tables, the closest to ``table`` first."""
+    from kpirules.errors import did_you_mean
+
+    parts = table.split(".")
+    qualified = len(parts) > 1
+
+    def name(pair: tuple[str, str]) -> str:
+        return ".".join(pair) if qualified else pair[1]
+
+    names = sorted({name(pair) for pair in tables}, key=str.lower)
+    if table in names:
+        return table
+    same = [n for n in names if n.lower() == table.lower()]
+    if len(same) == 1:
+        return same[0]
+    if same:
+        raise SourceError(_("table {table} could be any of {names}: their names differ only by case").format(
+                              table=table, names=", ".join(same)),
+                          hint=_("give --table exactly as one of them is written"))
+    guess = did_you_mean(table, names)
+    ordered = ([guess] if guess else []) + [n for n in names if n != guess]
+    listed = ", ".join(ordered[:_LISTED_TABLES])
+    if len(ordered) > _LISTED_TABLES:
+        listed += " " + _("and {n} more").format(n=len(ordered) - _LISTED_TABLES)
+    there = _("tables: {names}").format(names=listed) if ordered else _("there is no table there")
+    hint_text = f"{not_found.hint}; {there}" if not_found.hint else there
+    raise SourceError(not_found.message, hint=hint_text)
+
+
 class WarehouseConnector:
     """Base of the SQL-engine connectors (postgresql://, duckdb://, ...)."""
 
@@ -48,7 +86,8 @@ class WarehouseConnector:
         self.source = source
         if not table:
             raise SourceError(_("{source} needs a table to read").format(source=self.redacted()),
-                              hint=_("add --table [schema.]table, e.g. {example}").format(example=self.example))
+                              hint=_("add --table [schema.]table, e.g. {example}, or set `table` in the settings "
+                                     "file").format(example=self.example))
         self.table = table
         self._engine: Any = None
 

@@ -14,6 +14,7 @@ from kpirules.dataclass_fast import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator, TypeVar, Union
 
 from kpirules.aggregate_functions import AGGREGATES
+from kpirules.names import bool_word
 
 _T = TypeVar("_T")
 
@@ -219,7 +220,7 @@ class Window(Node):
 @dataclass(frozen=True, slots=True)
 class Filter(Node):
     """One ``where`` term: ``column = "v"``, ``column != "v"`` or ``column in ("a", "b")``.
-    Values compare as text."""
+    Values compare as text; TRUE and FALSE in any case (``kpirules.names.bool_word``)."""
 
     children: ClassVar[tuple[str, ...]] = ("column",)
     column: Column
@@ -227,9 +228,10 @@ class Filter(Node):
     values: tuple[str, ...]
 
     def accepts(self, cell: str) -> bool:
-        if self.op == "!=":
-            return cell != self.values[0]
-        return cell in self.values
+        match = cell in self.values
+        if not match and (word := bool_word(cell)) is not None:  # TRUE/FALSE in any case
+            match = any(bool_word(v) == word for v in self.values)
+        return not match if self.op == "!=" else match
 
 
 @dataclass(frozen=True, slots=True)

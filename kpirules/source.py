@@ -104,17 +104,24 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     Tabs named on the command line win over settings; a Settings tab that names other data
     or rules tabs costs one more read (rare: a set-up step, not a daily state)."""
-    from kpirules.connectors import open_source
-    from kpirules.connectors.base import COLUMN_SUBSET, TEXT_ENCODING, ColumnSubsetSource, TextSource, capabilities
+    from kpirules.connectors import base, open_source
+    from kpirules.connectors.base import ColumnSubsetSource, TextSource, capabilities
 
-    conn = open_source(source, connector=connector, **options)
+    # A database's table: --table, else the `table` setting (read first only then: for
+    # any other source, the source's own errors come before the settings').
+    database = not options.get("table") and _is_database(source, connector)
+    early = None if database else open_source(source, connector=connector, **options)
     config = config or find_settings_file()
     file_settings = None
     if config:
         from kpirules.config import load_settings
 
         file_settings = load_settings(config)
-        if file_settings.encoding and TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
+    if database and file_settings is not None and file_settings.table:
+        options["table"] = file_settings.table
+    conn: Connector = early if early is not None else open_source(source, connector=connector, **options)
+    if file_settings is not None:
+        if file_settings.encoding and base.TEXT_ENCODING in capabilities(conn) and isinstance(conn, TextSource):
             conn.encoding = file_settings.encoding  # a CSV file's codec (kpirules.read.text)
         apply_timeout(conn, file_settings)
     wanted: tuple[str | None, str | None] = (data_tab or (file_settings.data_tab if file_settings else "Data"),
@@ -127,7 +134,7 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
 
     unset = [k for k, v in (("data_tab", data_tab), ("rules_tab", rules_tab)) if not v]
     read: Any = conn.read
-    if with_rules and COLUMN_SUBSET in capabilities(conn) and isinstance(conn, ColumnSubsetSource):
+    if with_rules and base.COLUMN_SUBSET in capabilities(conn) and isinstance(conn, ColumnSubsetSource):
         # A big Google Sheet: below its first rows, only the columns the rules use.
         import functools
 
@@ -154,6 +161,18 @@ def read_source(source: str, *, connector: str | None = None, config: str | None
         except SourceError as exc:
             raise blame_settings(exc, unset, config, tab) from None
     return conn, workbook, settings
+
+
+def _is_database(source: str, connector: str | None) -> bool:
+    """Whether ``source`` goes to a connector that reads a database table (``SQL_TABLE``)."""
+    from kpirules.connectors import connector_class
+    from kpirules.connectors.base import SQL_TABLE, capabilities
+    from kpirules.errors import SourceError
+
+    try:
+        return SQL_TABLE in capabilities(connector_class(source, connector))
+    except SourceError:
+        return False  # open_source says why
 
 
 def _settings_only(conn: Connector, unset: list[str]) -> Workbook | None:

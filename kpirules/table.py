@@ -22,7 +22,7 @@ from kpirules.aggregate import ROWS
 from kpirules.connectors.base import CellError, RawTable, UnsavedFormula, a1  # noqa: F401  (re-exported)
 from kpirules.errors import DATA, Problem, SourceError
 from kpirules.i18n import _
-from kpirules.names import normalise
+from kpirules.names import normalise, number_text
 from kpirules.read import numbers
 from kpirules.read.dates import text_date, typed as typed_date
 from kpirules.read.numbers import read_text
@@ -114,17 +114,22 @@ def undated_problem(ref: str, col: int, row: list[Any], value: Any) -> Problem:
 
 
 def dimension_text(value: Any) -> str:
-    """A dimension cell as the text filters and segments compare (``where d = "v"``)."""
+    """A dimension cell as the text filters and segments compare (``where d = "v"``): a
+    typed cell in the one text every engine gives it (spec "Segments and filters")."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
+    if isinstance(value, float):
+        return number_text(value)
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+        # Fractional seconds without trailing zeros (10:00:00.5), as databases write them.
+        if value.time() == dt.time():
+            return value.date().isoformat()
+        text = value.isoformat(" ")
+        return text.rstrip("0") if value.microsecond and value.tzinfo is None else text
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)

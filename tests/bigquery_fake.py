@@ -33,7 +33,8 @@ import duckdb
 import sqlglot
 
 _TYPES = {"DOUBLE": "FLOAT", "FLOAT": "FLOAT", "BIGINT": "INTEGER", "INTEGER": "INTEGER",
-          "HUGEINT": "INTEGER", "VARCHAR": "STRING", "DATE": "DATE", "BOOLEAN": "BOOLEAN"}
+          "HUGEINT": "INTEGER", "VARCHAR": "STRING", "DATE": "DATE", "BOOLEAN": "BOOLEAN",
+          "TIMESTAMP": "TIMESTAMP"}
 
 
 def discovery() -> dict:

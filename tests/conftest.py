@@ -96,6 +96,19 @@ def postgres_url():
         shutil.rmtree(pgdata, ignore_errors=True)
 
 
+# --- Snowflake -----------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def fakesnow_server():
+    """fakesnow's local Snowflake server, one for the whole test run: ``fakesnow.server()``
+    works once per process (its ``import fakesnow.server`` replaces the package's function
+    of that name with the submodule). Yields the connection arguments."""
+    fakesnow = pytest.importorskip("fakesnow")
+    pytest.importorskip("snowflake.connector")
+    with fakesnow.server() as kwargs:
+        yield kwargs
+
+
 # --- Spark ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")

@@ -23,25 +23,25 @@ FILES = [HERE / "conformance" / n for n in ("segments.json", "single_series_2026
 
 
 @pytest.fixture(scope="module")
-def snow():
+def snow(fakesnow_server):
     import snowflake.connector
 
-    with fakesnow.server() as kwargs:
-        conn = snowflake.connector.connect(**kwargs, database="KPI", schema="MARKETING")
-        cur = conn.cursor()
-        cur.execute("CREATE DATABASE IF NOT EXISTS KPI")
-        cur.execute("CREATE SCHEMA IF NOT EXISTS KPI.MARKETING")
-        cur.execute("USE SCHEMA KPI.MARKETING")
-        for path in FILES:
-            doc = json.loads(path.read_text("utf-8"))
-            table = path.stem.replace("-", "_").upper()
-            types = column_types(doc)
-            cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in zip(doc["data"]["columns"], types))
-            cur.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
-            rows = typed_rows(doc, date=str)  # the date as ISO text: the connector binds it so
-            cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(types))})", rows)
-        conn.close()
-        yield kwargs
+    kwargs = fakesnow_server  # the session's server (tests/conftest.py)
+    conn = snowflake.connector.connect(**kwargs, database="KPI", schema="MARKETING")
+    cur = conn.cursor()
+    cur.execute("CREATE DATABASE IF NOT EXISTS KPI")
+    cur.execute("CREATE SCHEMA IF NOT EXISTS KPI.MARKETING")
+    cur.execute("USE SCHEMA KPI.MARKETING")
+    for path in FILES:
+        doc = json.loads(path.read_text("utf-8"))
+        table = path.stem.replace("-", "_").upper()
+        types = column_types(doc)
+        cols = ", ".join(f'"{c}" {SQL_TYPES[t]}' for c, t in zip(doc["data"]["columns"], types))
+        cur.execute(f"CREATE OR REPLACE TABLE {table} ({cols})")
+        rows = typed_rows(doc, date=str)  # the date as ISO text: the connector binds it so
+        cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(types))})", rows)
+    conn.close()
+    yield kwargs
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

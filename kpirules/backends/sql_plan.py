@@ -36,6 +36,7 @@ from kpirules.aggregate import Group, finite
 from kpirules.aggregate_functions import AGGREGATES, Part
 from kpirules.backends.duck_sql import sql_str
 from kpirules.errors import Problem
+from kpirules.names import bool_word
 from kpirules.plan import AggKey, Scan
 
 EPOCH = "1970-01-01"
@@ -266,10 +267,13 @@ def unclean_sql(metrics: dict[str, str]) -> str:
 
 
 def _accepts(flt, column: str) -> str:
-    # Filter.accepts: values compare as text, with the cell as dimension_text gives it.
-    if flt.op == "!=":
-        return f"{column} <> {sql_str(flt.values[0])}"
-    return f"{column} IN ({', '.join(sql_str(v) for v in flt.values)})"
+    # Filter.accepts: values compare as text, with the cell as dimension_text gives it;
+    # TRUE and FALSE in any case (a cube text is never NULL: NOT is safe).
+    words = sorted({w for v in flt.values if (w := bool_word(v))})
+    match = f"{column} IN ({', '.join(sql_str(v) for v in flt.values)})"
+    if words:
+        match = f"({match} OR upper({column}) IN ({', '.join(sql_str(w) for w in words)}))"
+    return f"NOT {match}" if flt.op == "!=" else match
 
 
 def scan_select(index: int, scan: Scan, slots: Slots, dims: dict[str, str]) -> str:

@@ -52,6 +52,9 @@ class SqlTable:
         from sqlglot import exp
 
         self.engine = engine
+        resolve = getattr(engine, "resolve", None)
+        if resolve is not None:  # the table's name as the database writes it (--table Marketing)
+            table = resolve(table)
         self.table_name = table
         self.sheet = table
         relation = getattr(engine, "relation", None)
@@ -93,6 +96,50 @@ class SqlTable:
     def names(self) -> list[str]:
         return [n for n in self.columns if n != self.date_column]
 
+    @property
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """The table's first and last date (``DataTable.date_range``: lint's recent
+        periods), by one small query, asked once."""
+        if not hasattr(self, "_date_range"):
+            from sqlglot import exp
+
+            day = self._day()
+            rows = self._select(exp.Min(this=day), exp.Max(this=day.copy()))
+            first, last = rows[0] if rows else (None, None)
+            self._date_range = None if first is None or last is None else (_as_date(first), _as_date(last))
+        return self._date_range
+
+    def integral(self, column: str, start: dt.date, end: dt.date) -> bool:
+        """Whether ``column`` has a value dated ``start``..``end`` and every one of them is a
+        whole number (lint's check that a column counts events), by one small query."""
+        from sqlglot import exp
+
+        if not self.types[self.columns[column]].startswith(NUMERIC_TYPES):
+            return False
+        cell = exp.column(self.columns[column], quoted=True)
+        whole = exp.Case(ifs=[exp.If(this=exp.EQ(this=cell.copy(), expression=exp.Floor(this=cell.copy())),
+                                     true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        day = exp.DataType(this=exp.DataType.Type.DATE)
+        span = exp.Between(this=self._day(), low=exp.Cast(this=exp.Literal.string(start.isoformat()), to=day),
+                           high=exp.Cast(this=exp.Literal.string(end.isoformat()), to=day))
+        rows = self._select(exp.Count(this=cell), exp.Sum(this=whole), where=span)
+        cells, whole_cells = rows[0] if rows else (0, 0)
+        return bool(cells) and int(whole_cells or 0) == int(cells)
+
+    def _day(self):
+        from sqlglot import exp
+
+        return exp.Cast(this=exp.column(self.columns[self.date_column], quoted=True),
+                        to=exp.DataType(this=exp.DataType.Type.DATE))
+
+    def _select(self, *columns, where=None) -> Sequence[tuple]:
+        from sqlglot import exp
+
+        query = exp.select(*columns).from_(self._table.copy())
+        if where is not None:
+            query = query.where(where)
+        return self.engine.execute(query.sql(dialect=self.engine.dialect), {})
+
     def _metric_problem(self, name: str) -> Problem | None:
         kind = self.types[self.columns[name]]
         if kind.startswith(NUMERIC_TYPES):
@@ -119,6 +166,7 @@ class SqlTable:
         staged = getattr(self.engine, "execute_with_cube", None)
         compiled = compile_plan(query_plan, table=self._table, date=self.columns[self.date_column],
                                 columns=self.columns, dialect=self.engine.dialect,
+                                kinds={name: self.types[real] for name, real in self.columns.items()},
                                 extents=sorted(plan.metrics),
                                 param_style=getattr(self.engine, "param_style", None),
                                 cube_relation=f"kp_cube_{uuid.uuid4().hex[:12]}" if staged else None)
@@ -147,6 +195,13 @@ class SqlTable:
         """Each column's data start and end up to ``last_day`` (as_of - 1), computed by the
         same query as ``groups`` (call it first)."""
         return {c: self._extents[c] for c in columns if c in self._extents}
+
+
+def _as_date(value: Any) -> dt.date:
+    """A date a driver returned: a date, a datetime, or ISO text (BigQuery's REST API)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
 
 
 def decode(compiled, rows: Iterable[tuple], *, not_a_number=None):

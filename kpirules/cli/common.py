@@ -57,15 +57,20 @@ def source_options(func: Callable) -> Callable:
         click.option("--credentials", type=click.Path(dir_okay=False), metavar="FILE",
                      envvar="KPIRULES_CREDENTIALS",
                      help="Google service-account key file (Sheets only)."),
-        # Read by connector_options through the context, so that every command that opens
-        # a source takes it without one more parameter each.
-        click.option("--table", metavar="[SCHEMA.]TABLE", expose_value=False, envvar="KPIRULES_TABLE",
-                     callback=_remember_table,
-                     help="The table to read, for a database source (postgresql://, duckdb://...)."),
     ]
+    func = table_option(func)  # the last of them
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def table_option(func: Callable) -> Callable:
+    """``--table``: read by connector_options through the context, so that every command that
+    opens a source takes it without one more parameter each (else the `table` setting)."""
+    return click.option("--table", metavar="[SCHEMA.]TABLE", expose_value=False, envvar="KPIRULES_TABLE",
+                        callback=_remember_table,
+                        help="The table to read, for a database source (postgresql://, duckdb://...) "
+                             "[default: the table setting].")(func)
 
 
 def data_option(func: Callable) -> Callable:
@@ -195,15 +200,18 @@ def read_entries(path: str):
 
 
 def data_table(source: str, data_tab: str | None = None, *, config: str | None = None):
-    """The data table of ``source`` read as ``check`` reads it: with the settings of the
-    settings file and the source's Settings tab (data tab, date column, encoding, locale,
-    date format). A bad settings file raises ``ConfigError`` (exit 2), an unreadable source
-    ``SourceError`` (exit 3)."""
-    from kpirules.source import read_source
+    """The data table of ``source`` read as ``check`` reads it (``read_with_table``): with the
+    settings of the settings file and the source's Settings tab (data tab, date column,
+    encoding, locale, date format); a database with ``--table``, else the `table` setting,
+    as a ``SqlTable``. A file is read by the Python path (lint reads its rows). A bad
+    settings file raises ``ConfigError`` (exit 2), an unreadable source ``SourceError`` (exit 3)."""
+    from kpirules.backends import read_with_table
     from kpirules.table import load_table
 
-    _, workbook, settings = read_source(source, data_tab=data_tab, with_rules=False, config=config)
-    return load_table(workbook.data, settings=settings)
+    options = {k: v for k, v in connector_options(None).items() if k != "data"}
+    workbook, settings, table = read_with_table(source, data_tab=data_tab, with_rules=False, config=config,
+                                                backend="python", **options)
+    return table if table is not None else load_table(workbook.data, settings=settings)
 
 
 def settings_file(config: str | None = None):

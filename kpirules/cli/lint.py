@@ -8,7 +8,7 @@ import sys
 import click
 
 from kpirules.cli.common import (config_option, echo, echo_json, format_option, lang_option, settings_used,
-                                 source_errors, verbosity_options)
+                                 source_errors, table_option, verbosity_options)
 from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK, EXIT_SOURCE
 
 
@@ -19,6 +19,7 @@ from kpirules.cli.main import EXIT_ERROR, EXIT_LINT, EXIT_OK, EXIT_SOURCE
                    "(default: the workbook's own Data tab when RULES is a workbook).")
 @click.option("--data-tab", default=None, metavar="TAB",
               help="The data tab [default: Data, or as the settings say].")
+@table_option
 @click.option("--vocabulary", "vocabularies", multiple=True, type=click.Path(dir_okay=False),
               metavar="FILE", help="A TOML file of your team's activity metrics, added to the "
                                    "built-in vocabulary (repeatable).")

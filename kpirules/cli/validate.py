@@ -7,7 +7,7 @@ import sys
 import click
 
 from kpirules.cli.common import (config_option, echo, echo_json, format_option, lang_option, settings_used,
-                                 source_errors, verbosity_options)
+                                 source_errors, table_option, verbosity_options)
 from kpirules.errors import shown
 from kpirules.exitcodes import Exit
 
@@ -18,6 +18,7 @@ from kpirules.exitcodes import Exit
               help="Also check every column name against this source's headers.")
 @click.option("--data-tab", default=None, metavar="TAB",
               help="The data tab of --data [default: Data, or as the settings say].")
+@table_option
 @format_option()
 @lang_option
 @config_option

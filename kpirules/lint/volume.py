@@ -73,8 +73,10 @@ class Recent:
         not money)."""
         if self.last is None:
             return False
-        frame = self.table.frame(max(self.first, self.last - dt.timedelta(days=400)), self.last,
-                                 metrics=[column])
+        start = max(self.first, self.last - dt.timedelta(days=400))
+        if not hasattr(self.table, "frame"):  # a database table (SqlTable) asks the database
+            return bool(self.table.integral(column, start, self.last))
+        frame = self.table.frame(start, self.last, metrics=[column])
         cells = [v for v in frame.metrics[column] if v is not None]
         return bool(cells) and all(float(v).is_integer() for v in cells)
 

@@ -61,6 +61,7 @@ from typing import Any, Iterable
 from sqlglot import exp
 
 from kpirules.aggregate_functions import AGGREGATES, Part
+from kpirules.names import WHOLE_LIMIT, bool_word
 
 EPOCH = dt.date(1970, 1, 1)
 
@@ -144,6 +145,47 @@ def _text(expr: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=trimmed, expressions=[exp.Literal.string("")])
 
 
+# Type names (lower case, without arguments) whose values are written as below; any other
+# type (text, uuid, interval...) is cast to text by the engine and trimmed (_text).
+WHOLE_TYPES = frozenset({"integer", "int", "int2", "int4", "int8", "int64", "bigint", "smallint", "tinyint",
+                          "hugeint", "ubigint", "uinteger", "usmallint", "utinyint", "uhugeint"})
+_REAL_TYPES = ("double", "float", "real", "numeric", "decimal", "number", "bignumeric")
+
+
+def _dimension_text(expr: exp.Expression, kind: str) -> exp.Expression:
+    """A typed dimension value as the one text every engine gives it (spec "Segments and
+    filters"; ``kpirules.table.dimension_text`` for a sheet's typed cells): booleans TRUE
+    and FALSE, integral numbers below 1e16 without ``.0`` (the engines' own text writes
+    2.0 on DuckDB, 2 on PostgreSQL), other numbers as the engine writes a double (the
+    shortest form that reads back on DuckDB and PostgreSQL: 2.5, 1e-05, 1e+16), dates
+    ISO, a timestamp at midnight as its date; NULL as ''."""
+    text = exp.DataType(this=exp.DataType.Type.TEXT)
+    blank = exp.Literal.string("")
+    base = kind.split("(")[0].strip()
+    if base.startswith("bool"):
+        return exp.Case(ifs=[exp.If(this=expr, true=exp.Literal.string("TRUE")),
+                             exp.If(this=exp.Not(this=expr.copy()), true=exp.Literal.string("FALSE"))],
+                        default=blank)
+    if base in WHOLE_TYPES or base == "date":
+        return exp.Coalesce(this=exp.Cast(this=expr, to=text), expressions=[blank])
+    if base.startswith(_REAL_TYPES):
+        x = _double(expr)
+        whole = exp.and_(exp.EQ(this=x.copy(), expression=exp.Floor(this=x.copy())),
+                         exp.LT(this=exp.Abs(this=x.copy()), expression=exp.Literal.number(repr(WHOLE_LIMIT))))
+        bigint = exp.DataType(this=exp.DataType.Type.BIGINT)
+        return exp.Case(ifs=[exp.If(this=exp.Is(this=x.copy(), expression=exp.Null()), true=blank),
+                             exp.If(this=whole, true=exp.Cast(this=exp.Cast(this=x.copy(), to=bigint), to=text))],
+                        default=exp.Cast(this=x, to=text))
+    if base.startswith(("timestamp", "datetime")):
+        timestamp = exp.DataType(this=exp.DataType.Type.TIMESTAMP)
+        day = _date(expr.copy())
+        midnight = exp.EQ(this=exp.Cast(this=day.copy(), to=timestamp),
+                          expression=exp.Cast(this=expr.copy(), to=timestamp))
+        return exp.Case(ifs=[exp.If(this=midnight, true=exp.Cast(this=day, to=text))],
+                        default=exp.Coalesce(this=exp.Cast(this=expr, to=text), expressions=[blank]))
+    return _text(expr)
+
+
 def _double(expr: exp.Expression) -> exp.Expression:
     return exp.Cast(this=expr, to=exp.DataType(this=exp.DataType.Type.DOUBLE))
 
@@ -160,16 +202,22 @@ def _days(expr: exp.Expression) -> exp.Expression:
 
 
 def _filter(flt, cube_dims: dict[str, str], params: _Params) -> exp.Expression:
+    # Filter.accepts: values compare as text; TRUE and FALSE in any case.
     cell = exp.column(cube_dims[flt.column.name])
-    if flt.op == "!=":
+    words = sorted({w for v in flt.values if (w := bool_word(v))})
+    if flt.op == "!=" and not words:
         return exp.NEQ(this=cell, expression=params.add(flt.values[0]))
-    if flt.op == "=" or len(flt.values) == 1:
-        return exp.EQ(this=cell, expression=params.add(flt.values[0]))
-    return exp.In(this=cell, expressions=[params.add(v) for v in flt.values])
+    match: exp.Expression = (exp.EQ(this=cell, expression=params.add(flt.values[0])) if len(flt.values) == 1
+                             else exp.In(this=cell, expressions=[params.add(v) for v in flt.values]))
+    if words:
+        upper = exp.Upper(this=cell.copy())
+        match = exp.Paren(this=exp.or_(match, exp.In(this=upper, expressions=[params.add(w) for w in words])))
+    # A cube text is never NULL (a blank is ''): NOT is the complement.
+    return exp.Not(this=match) if flt.op == "!=" else match
 
 
-def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], extents: list[str],
-          params: _Params) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
+def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], kinds: dict[str, str],
+          extents: list[str], params: _Params) -> tuple[exp.Select, dict[str, str], dict[str, int]]:
     """The one pass over the table: per date and every dimension the plan uses (segments and
     filters, as text, blank as ''), the row count and each metric's non-blank cells and the
     parts its functions need. Every scan then reads this cube, which holds at most days x
@@ -194,8 +242,9 @@ def _cube(plan, *, table: exp.Expression, date: str, columns: dict[str, str], ex
     # The rows, as the columns the cube groups (k<i>: a dimension's text in the hull,
     # d) and aggregates (m<i>): grouping by plain columns, not by expressions holding
     # parameters, which engines need not see as the same expression twice.
-    row_cols: list[exp.Expression] = [_as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_text(_col(columns[d])))]),
-                                          cube_dims[d]) for d in dims]
+    row_cols: list[exp.Expression] = [
+        _as(exp.Case(ifs=[exp.If(this=in_hull.copy(), true=_dimension_text(_col(columns[d]), kinds.get(d, "")))]),
+            cube_dims[d]) for d in dims]
     row_cols.append(_as(day.copy(), "d"))
     row_cols += [_as(_col(columns[m]), f"m{i}") for m, i in cube_metrics.items()]
     upper = exp.LTE(this=day, expression=params.add(max(end, last_day)))
@@ -306,10 +355,11 @@ def _scans_query(scans: list[tuple[Any, set[tuple[str, str]]]], *, dims: list[st
 
 def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, str],
                  dialect: str, extents: Iterable[str] = (), param_style: str | None = None,
-                 cube_relation: str | None = None) -> Compiled:
+                 cube_relation: str | None = None, kinds: dict[str, str] | None = None) -> Compiled:
     """``plan``'s scans (and the data extents of ``extents``' metrics) as one query on
     ``table``. ``columns`` maps each normalised name the plan uses to the table's real
-    column name; ``date`` is the real name of the date column. ``cube_relation``: read the
+    column name; ``date`` is the real name of the date column; ``kinds`` its type name
+    (lower case; a dimension without one is read as text). ``cube_relation``: read the
     cube from that relation (a plain name the caller made) and return it as ``cube_sql``,
     with its own parameters, for the caller to materialise first."""
     params = _Params()
@@ -321,8 +371,8 @@ def compile_plan(plan, *, table: exp.Expression, date: str, columns: dict[str, s
     n_slots = max(len(layout), 2 * len(extents), 1)
     ctes: list[tuple[str, exp.Select]] = []
     branches: list[exp.Select] = []
-    cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, extents=extents,
-                                          params=params)
+    cube, cube_dims, cube_metrics = _cube(plan, table=table, date=date, columns=columns, kinds=kinds or {},
+                                          extents=extents, params=params)
     cube_name = cube_relation or "kp_cube"
     if cube_relation:
         cube_sql, cube_params = _render(cube, dialect, param_style), params.values
