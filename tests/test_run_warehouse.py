@@ -132,6 +132,9 @@ def test_unreadable_dates_give_not_checked_in_every_status_xlsx(tmp_path):
     assert history_keys(tab_rows(book, "History")) == history  # no verdict recorded
     assert tab_rows(book, "Alerts") == alerts  # no verdict alert
     assert "Data!A5" in result.output and "not checked" in result.output
+    # one line per rule: "not checked <name>: <why>", the reason said once, not in the status too
+    line = next(x for x in result.output.splitlines() if " conversion: " in x)
+    assert line.startswith("not checked conversion: the data could not be read: ") and line.count("Data!A5") == 1, line
 
 
 def test_a_missing_data_tab_gives_not_checked_xlsx(tmp_path):

@@ -182,10 +182,17 @@ def print_rules(outcome, *, color: bool) -> None:
     for s in outcome.summaries:
         message = s.message.splitlines()[0] if s.message else ""
         segmented = len(s.results) > 1 or any(r.segment for r in s.results)
-        head = f"{status_text(s.status, color)} {shown(s.entry.name)}"
+        status = _status(outcome, s)
+        head = f"{status_text(_('not checked') if status == 'not checked' else status, color)} {shown(s.entry.name)}"
         if segmented and s.period:
             head += f" ({s.period})"
         echo(f"{head}: {shown(message)}" if message else head)
+
+
+def _status(outcome, summary) -> str:
+    """A rule's status as the run's lines count it: "not checked" for every rule when the
+    data could not be read (its Status cell says why, and so does its message)."""
+    return "not checked" if outcome.not_checked is not None and summary.status != "OFF" else summary.status
 
 
 def _alert_line(record) -> str:
@@ -205,7 +212,7 @@ def summary_line(outcome) -> str:
 
     counts: dict[str, int] = {}
     for s in outcome.summaries:
-        status = "not checked" if outcome.not_checked is not None and s.status != "OFF" else s.status
+        status = _status(outcome, s)
         counts[status] = counts.get(status, 0) + 1
     # Disabled rules are counted as every command counts them: "13 rules (1 disabled)".
     order = ["PASS", "WARN", "FAIL", "INCONCLUSIVE", "NO_DATA", "ERROR"]
