@@ -284,6 +284,8 @@ def test_limits_body_size_and_time(small):
         assert status == 413 and doc["error"]["category"] == "too-large"
         status, doc = call(served.url, "/v1/evaluate", raw=b"{not json")
         assert status == 400 and doc["error"]["message"] == "the request body is not valid JSON"
+        status, doc = call(served.url, "/v1/evaluate", raw=b"[" * 1000 + b"]" * 1000)  # was a 500
+        assert status == 400 and doc["error"]["message"] == "the request body nests too deeply to be read"
         small.set_latency(1.5)
         status, doc = call(served.url, "/v1/check", {"spreadsheet": "small"})
         assert status == 504 and doc["error"]["category"] == "timeout"

@@ -229,6 +229,9 @@ async def read_json(request: Any, limit: int, lang: str = "en") -> Any:
         # json's message quotes where it failed, not what: still, keep the body out of it.
         raise ApiError(400, "usage", _("the request body is not valid JSON"),
                        hint=_("send one JSON object, UTF-8 encoded")) from None
+    except RecursionError:  # [[[[... a few thousand deep: json recurses per level
+        raise ApiError(400, "usage", _("the request body nests too deeply to be read"),
+                       hint=_("send one JSON object, UTF-8 encoded")) from None
 
 
 def _too_large(limit: int, lang: str) -> ApiError:
