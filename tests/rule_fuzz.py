@@ -43,13 +43,14 @@ def rows_for(rng: random.Random, as_of: dt.date, odd: bool = False) -> list[list
     None (blank); signups <= visits mostly, so confidence rules have shares to judge."""
     dims = {d: v + (ODD_DIMS[d] if odd else []) for d, v in DIMS.items()}
     first = as_of - dt.timedelta(days=rng.randint(300, 760))
-    last = as_of + dt.timedelta(days=rng.randint(-20, 5))
+    # mostly through the as-of date (some rows after it); sometimes late by a few days
+    last = as_of + dt.timedelta(days=rng.randint(-1, 5) if rng.random() < 0.8 else -rng.randint(2, 20))
     late_start = first + dt.timedelta(days=rng.randint(0, 400))  # revenue begins later
     blank_month = rng.randint(1, 12)  # spend is blank all this month
     rows = []
     day = first
     while day <= last:
-        for _ in range(rng.choice([0, 1, 1, 2, 3])):
+        for _ in range(rng.choice([0, 1, 1, 2, 2, 3, 4])):
             visits = rng.choice([None, 0.0, float(rng.randint(1, 400)), float(rng.randint(0, 40))])
             signups = None if rng.random() < 0.1 else float(rng.randint(0, int(visits or 5)))
             if rng.random() < 0.03:
