@@ -21,12 +21,16 @@ AGGREGATES = ["sum", "avg", "min", "max", "count", "last", "first", "stddev"]
 METRICS = ["visits", "signups", "revenue", "spend"]
 DIMS = {"channel": ["email", "search", "social"], "country": ["PL", "DE"]}
 # Odd values a real sheet holds, added by `odd=True`.
-ODD_DIMS = {"channel": ["", " email", "Email", "søk", "e mail"], "country": ["pl", "Ünited"]}
+ODD_DIMS = {"channel": ["", " email", "Email", "søk", "e mail", "2"], "country": ["pl", "Ünited", " ", "0"]}
 COLUMNS = ["date", "channel", "country", *METRICS]
+# Headers as a sheet writes them: each normalises to its name in COLUMNS.
+HEADERS = ["Date", " Channel ", "country", "visits", "SIGNUPS", "Revenue €", "spend"]
 PLAIN_WINDOWS = ["daily", "weekly", "monthly", "quarterly", "yearly", "over last 3 days", "over last 28 days",
-                 "over last 2 weeks", "over last 1 month", "over last 3 months"]
+                 "over last 2 weeks", "over last 1 month", "over last 3 months", "over last 1 day",
+                 "over last 5 weeks", "over last 13 months"]
 TO_DATE = ["week to date", "month to date", "quarter to date", "year to date"]
-BASELINES = ["", " vs previous", " vs last year", " vs average of last 3", " vs average of last 1"]
+BASELINES = ["", " vs previous", " vs last year", " vs average of last 3", " vs average of last 1",
+             " vs average of last 12"]
 BOUNDARY_AS_OF = [dt.date(2027, 1, 1), dt.date(2027, 4, 1), dt.date(2026, 12, 1), dt.date(2026, 11, 30),
                   dt.date(2028, 2, 29), dt.date(2028, 3, 1), dt.date(2027, 3, 1), dt.date(2027, 7, 2),
                   dt.date(2027, 1, 4), dt.date(2028, 1, 1)]
@@ -57,7 +61,10 @@ def rows_for(rng: random.Random, as_of: dt.date, odd: bool = False) -> list[list
                 signups = (visits or 0.0) + 3  # a share above 1: confidence is an ERROR
             revenue = None if day < late_start or rng.random() < 0.2 else rng.choice([0.0, 2.5, 10.25, 99.0, -4.0])
             spend = None if day.month == blank_month or rng.random() < 0.15 else float(rng.randint(0, 30))
-            rows.append([day, rng.choice(dims["channel"]), rng.choice(dims["country"]),
+            channel = rng.choice(dims["channel"])
+            if odd and day < as_of - dt.timedelta(days=40) and rng.random() < 0.2:
+                channel = "legacy"  # a segment only the baseline periods hold
+            rows.append([day, channel, rng.choice(dims["country"]),
                          visits, signups, revenue, spend])
         day += dt.timedelta(days=1)
     rng.shuffle(rows)
@@ -71,6 +78,8 @@ def number(rng: random.Random) -> str:
 
 def aggregate(rng: random.Random) -> str:
     col = rng.choice(METRICS)
+    if col == "revenue" and rng.random() < 0.3:
+        col = "`Revenue €`"  # a header as the sheet writes it
     agg = rng.choice([*AGGREGATES, ""])
     return col if not agg else f"{agg}({col})"
 
@@ -138,7 +147,7 @@ def condition(rng: random.Random, to_date: bool, uses_change: bool) -> tuple[str
 def where(rng: random.Random, odd: bool) -> str:
     filters = []
     for dim in rng.sample(sorted(DIMS), rng.randint(1, 2)):
-        values = DIMS[dim] + (ODD_DIMS[dim] if odd else []) + ["nowhere"]
+        values = DIMS[dim] + (ODD_DIMS[dim] + ["legacy"] if odd else []) + ["nowhere"]
         kind = rng.choice(["=", "!=", "in"])
         if kind == "in":
             chosen = rng.sample(values, rng.randint(1, 3))

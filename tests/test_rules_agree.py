@@ -4,7 +4,8 @@ compiler over a typed DuckDB table (SqlTable), and the Python path over the same
 an xlsx workbook with typed cells. No engine may fail a rule with an internal error.
 
 ``python tests/test_rules_agree.py 2000`` runs 2,000 seeds and prints each disagreement's
-seed (and ``... 2000 odd`` adds odd dimension values); the test runs a few dozen.
+seed (``... 2000 odd 5000``: odd dimension values, from seed 5000; ``odd xlsx 0``: every seed as
+an xlsx workbook too); the test runs a few dozen.
 """
 
 from __future__ import annotations
@@ -39,9 +40,10 @@ def make_xlsx(path: Path, rows: list[list]) -> Path:
     book = Workbook()
     sheet = book.active
     sheet.title = "Data"
-    sheet.append(rule_fuzz.COLUMNS)
+    sheet.append(rule_fuzz.HEADERS)
     for row in rows:
-        sheet.append([None if v == "" else v for v in row])
+        # a dimension that looks like a whole number is a number cell: it reads as the same text
+        sheet.append([None if v == "" else int(v) if isinstance(v, str) and v.isdigit() else v for v in row])
     book.save(path)
     return path
 
@@ -61,10 +63,12 @@ def reports(tmp_path: Path, seed: int, odd: bool = False, xlsx: bool = True) -> 
     rows = rule_fuzz.rows_for(rng, as_of, odd=odd)
     text = rule_fuzz.rules_text(rng, RULES_PER_SEED, odd=odd)
     entries = parse_rules_file(text)
-    path = write_csv(tmp_path / f"{seed}.csv", rule_fuzz.COLUMNS, [[csv_text(v) for v in r] for r in rows])
+    path = write_csv(tmp_path / f"{seed}.csv", rule_fuzz.HEADERS, [[csv_text(v) for v in r] for r in rows])
     con = duckdb.connect()
-    con.execute("CREATE TABLE daily (date DATE, channel VARCHAR, country VARCHAR, visits DOUBLE, "
-                "signups DOUBLE, revenue DOUBLE, spend DOUBLE)")
+    # typed columns: integers, a decimal and a double, under the sheet's headers
+    types = ["DATE", "VARCHAR", "VARCHAR", "BIGINT", "INTEGER", "DECIMAL(12, 2)", "DOUBLE"]
+    columns = ", ".join(f'"{header}" {kind}' for header, kind in zip(rule_fuzz.HEADERS, types))
+    con.execute(f"CREATE TABLE daily ({columns})")
     if rows:
         # A blank dimension cell of a CSV file or a sheet is a NULL in a database.
         # (one INSERT of many rows: executemany takes half a second for a thousand)
@@ -110,11 +114,11 @@ def main(argv: list[str]) -> int:
     import tempfile
 
     count, odd = int(argv[1]), "odd" in argv[2:]
-    start = int(argv[3]) if len(argv) > 3 else 0
+    start = int(argv[-1]) if len(argv) > 3 else 0
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(start, start + count):
-            text, as_of, got = reports(Path(tmp), seed, odd=odd, xlsx=seed % 10 == 0)
+            text, as_of, got = reports(Path(tmp), seed, odd=odd, xlsx="xlsx" in argv[2:] or seed % 10 == 0)
             try:
                 assert_agree(got)
             except AssertionError as exc:
