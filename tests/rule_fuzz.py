@@ -125,9 +125,9 @@ def comparison(rng: random.Random, to_date: bool, uses_change: bool, warn: bool)
     threshold = rng.choice([0.0, 0.02, 1.0, 5.0, 30.0, 120.0, 1000.0, -0.1])
     text = f"{lhs} {op} {threshold:g}"
     if warn and op in (">=", ">"):
-        return text, f" warn at {threshold + rng.choice([0.01, 1.0, 50.0]):g}"
+        return text, f" warn at {threshold + rng.choice([0.01, 1.0, 50.0, 1000.0, 10000.0]):g}"
     if warn and op in ("<=", "<"):
-        return text, f" warn at {threshold - rng.choice([0.01, 1.0, 50.0]):g}"
+        return text, f" warn at {threshold - rng.choice([0.01, 1.0, 50.0, 1000.0, 10000.0]):g}"
     return text, ""
 
 
@@ -167,7 +167,10 @@ def rule(rng: random.Random, odd: bool = False) -> str:
     window = rng.choice(TO_DATE if to_date else PLAIN_WINDOWS)
     if rng.random() < 0.12:  # a share judged with confidence: a / b >= T only
         k, n = rng.choice([("signups", "visits"), ("sum(signups)", "sum(visits)"), ("signups", "spend")])
-        cond, warn = f"{k} / {n} {rng.choice(['>=', '>', '<=', '<'])} {rng.choice(['2%', '10%', '50%'])}", ""
+        op, threshold = rng.choice(['>=', '>', '<=', '<']), rng.choice([2, 10, 50])
+        cond, warn = f"{k} / {n} {op} {threshold}%", ""
+        if rng.random() < 0.4:
+            warn = f" warn at {threshold + (1 if '>' in op else -1)}%"
         clauses = [f" with {rng.choice(['95', '80', '99.9'])}% confidence"]
         uses_change = False
     else:
