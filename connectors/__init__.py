@@ -86,7 +86,11 @@ def connector_class(source: str, connector: str | None = None) -> Any:
         if cls.matches(source):
             return cls
     from kpirules.i18n import _
+    from kpirules.read.file_kind import other_format
 
+    unread = other_format(source)
+    if unread is not None:
+        raise unread
     raise SourceError(
         _("cannot tell what kind of source {source} is").format(source=repr(source)),
         hint=_("give a .csv or .xlsx file, or a Google Sheets URL or key (or --connector NAME)"),

@@ -153,6 +153,11 @@ class XlsxConnector:
         try:
             wb = load_workbook(self.path, read_only=True, data_only=True)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            from kpirules.read.file_kind import not_xlsx
+
+            other = not_xlsx(self.path)
+            if other is not None:
+                raise other from None
             raise SourceError(_("{path} is not a readable .xlsx workbook ({reason})").format(
                 path=self.path, reason=reason or exc),
                 hint=_("save it from Excel or Google Sheets as .xlsx")) from None

@@ -525,3 +525,34 @@ def test_a_csv_file_without_rules_still_asks_for_rules_whatever_tab_was_named(tm
     code, out = check(monkeypatch, backend, data, "--rules-tab", "KPIs")
     assert code == 3
     assert "has no Rules tab" in out and "give the rules with --rules FILE" in out
+
+
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an Excel 97-2003 file, or a password-protected .xlsx
+
+
+@pytest.mark.parametrize("name, content, said, hint", [
+    ("export.csv", "xlsx", "export.csv is an .xlsx workbook (a zip file), not a CSV file", "rename it to .xlsx"),
+    ("export.csv", OLE + bytes(600), "is an Excel 97-2003 (.xls) file or a password-protected workbook, not a CSV",
+     "save it as .xlsx (without a password)"),
+    ("book.xlsx", b"date,visits\n2026-11-25,3\n", "book.xlsx holds text (a CSV file?), not an .xlsx workbook",
+     "rename it to .csv"),
+    ("book.xlsx", OLE + bytes(600), "book.xlsx is an Excel 97-2003 (.xls) file or a password-protected workbook",
+     "save it as .xlsx (without a password)"),
+    ("book.xlsx", b"", "book.xlsx is empty (0 bytes)", "save it again"),
+    ("old.xls", OLE + bytes(600), "old.xls: Excel 97-2003 (.xls) files are not read", "save it as .xlsx"),
+    ("sheet.ods", b"PK\x03\x04", "sheet.ods: OpenDocument (.ods) files are not read", "save it as .xlsx"),
+])
+def test_a_file_that_is_not_what_its_name_says_is_said_as_it_is(tmp_path, monkeypatch, name, content, said, hint):
+    # Before: "holds a NUL byte at byte 5", "invalid Zip archive: Could not find EOCD", or
+    # "cannot tell what kind of source": the reader's complaint, not what to do.
+    path = tmp_path / name
+    if content == "xlsx":
+        path.write_bytes((Path(__file__).resolve().parents[1] / "examples" / "marketing.xlsx").read_bytes())
+    else:
+        path.write_bytes(content)
+    for backend in ("python", "duckdb"):
+        monkeypatch.setenv(backends.ENV_VAR, backend)
+        result = CliRunner().invoke(cli, ["check", str(path), "--as-of", "2026-11-26", "--rules",
+                                          rules(tmp_path, "v: visits >= 1 daily\n")])
+        assert result.exit_code == 3, result.output
+        assert said in result.output and hint in result.output, result.output

@@ -47,6 +47,11 @@ def sniff_encoding(head: bytes, *, setting: str | None = None, whole: bytes | No
     data = whole if whole is not None else head
     nul = data.find(b"\x00")
     if nul != -1:
+        from kpirules.read.file_kind import not_csv
+
+        workbook = not_csv(path, data[:8])
+        if workbook is not None:
+            raise workbook
         raise SourceError(_("{path} holds a NUL byte at byte {byte}: it is not a text file "
                             "(or UTF-16 saved without a byte-order mark)").format(path=path, byte=nul),
                           hint=_("export it again as CSV (UTF-8), or set `encoding` in the settings"))
