@@ -96,12 +96,9 @@ def make_duckdb(tmp_path):
 
 
 def make_postgres(postgres_url):
-    psycopg = pytest.importorskip("psycopg")
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS engines_daily")
-        conn.execute(f"CREATE TABLE engines_daily ({SQL_COLUMNS})")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO engines_daily VALUES (%s, %s, %s, %s, %s, %s)", typed_rows())
+    from test_warehouse_postgres import load_rows
+
+    load_rows(postgres_url, "engines_daily", SQL_COLUMNS, typed_rows())
     return postgres_url
 
 

@@ -34,6 +34,17 @@ def load_case_table(conn, name: str, doc: dict) -> None:
             sql.Identifier(name), sql.SQL(", ").join(sql.Placeholder() * len(columns))), rows)
 
 
+def load_rows(url: str, table: str, columns: str, rows) -> None:
+    """Table ``table`` (``columns`` as in CREATE TABLE) holding ``rows``, made again."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+        conn.execute(f"CREATE TABLE {table} ({columns})")
+        rows = list(rows)
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(rows[0]))})", rows)
+
+
 @pytest.fixture(scope="module")
 def loaded(postgres_url):
     """Every case file as a table named after it."""
@@ -163,11 +174,7 @@ def test_a_timestamp_date_column_counts_rows_on_their_day(postgres_url, tmp_path
     from test_warehouse_duckdb import TIMED_RULES, timed_rows, warehouse_agrees_with_csv
 
     table = f"timed_{kind}"
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {table}")
-        conn.execute(f"CREATE TABLE {table} (date {kind}, visits integer, channel text)")
-        with conn.cursor() as cur:
-            cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s)", timed_rows())
+    load_rows(postgres_url, table, f"date {kind}, visits integer, channel text", timed_rows())
     results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", table], ["date", "visits", "channel"],
                                         timed_rows(), TIMED_RULES, "2026-11-20")
     assert results[0]["value"] == 140
@@ -177,11 +184,7 @@ def test_dimension_values_are_trimmed_as_in_a_sheet(postgres_url, tmp_path):
     """As on DuckDB (test_warehouse_duckdb): the same results as the CSV of the same rows."""
     from test_warehouse_duckdb import SPACED_RULES, spaced_rows, warehouse_agrees_with_csv
 
-    with psycopg.connect(postgres_url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS spaced")
-        conn.execute("CREATE TABLE spaced (date date, visits integer, channel text)")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO spaced VALUES (%s, %s, %s)", spaced_rows())
+    load_rows(postgres_url, "spaced", "date date, visits integer, channel text", spaced_rows())
     results = warehouse_agrees_with_csv(tmp_path, [postgres_url, "--table", "spaced"], ["date", "visits", "channel"],
                                         spaced_rows(), SPACED_RULES, "2026-11-20")
     assert [r["segment"] for r in results if r["name"] == "a"] == [{"channel": ""}, {"channel": "mail"},
@@ -205,11 +208,7 @@ def test_nan_or_infinity_in_a_metric_is_an_error_not_a_verdict(loaded, tmp_path)
     """As on DuckDB (test_warehouse_duckdb): never a verdict on NaN."""
     from test_warehouse_duckdb import NAN_RULES, assert_nan_is_an_error, nan_rows
 
-    with psycopg.connect(loaded, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS with_nan")
-        conn.execute("CREATE TABLE with_nan (date date, visits double precision)")
-        with conn.cursor() as cur:
-            cur.executemany("INSERT INTO with_nan VALUES (%s, %s)", nan_rows())
+    load_rows(loaded, "with_nan", "date date, visits double precision", nan_rows())
     rules = tmp_path / "r.kpi"
     rules.write_text(NAN_RULES, encoding="utf-8")
     proc = kpirules("check", loaded, "--table", "with_nan", "--rules", str(rules), "--as-of", "2026-11-20",
