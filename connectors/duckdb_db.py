@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector, pick_table, query_failed
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed, resolve_table
 from kpirules.errors import SourceError
 
 
@@ -24,22 +24,18 @@ class DuckEngine:
     def resolve(self, table: str) -> str:
         """``table`` as the database writes it (``pick_table``: DuckDB compares names
         without regard to case); unqualified, in the current schema, as DuckDB reads it."""
-        from kpirules.sql.identifiers import split_table_name
+        from kpirules.i18n import _
 
-        parts = split_table_name(table)
-        if len(parts) > 2:
-            return table
-        if table not in self._resolved:
-            from kpirules.i18n import _
+        return resolve_table(table, self._resolved, self._tables, not_found=SourceError(
+            _("table {table} not found").format(table=table), hint=_("check --table")))
 
-            rows = self.conn.execute(
-                "SELECT table_schema, table_name FROM information_schema.tables "
-                "WHERE table_catalog = current_database() AND CASE WHEN $s IS NULL "
-                "THEN table_schema = current_schema() ELSE lower(table_schema) = lower($s) END",
-                {"s": parts[-2] if len(parts) > 1 else None}).fetchall()
-            missing = SourceError(_("table {table} not found").format(table=table), hint=_("check --table"))
-            self._resolved[table] = pick_table(table, [(r[0], r[1]) for r in rows], not_found=missing)
-        return self._resolved[table]
+    def _tables(self, schema: str | None) -> list[tuple[str, str]]:
+        rows = self.conn.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_catalog = current_database() AND CASE WHEN $s IS NULL "
+            "THEN table_schema = current_schema() ELSE lower(table_schema) = lower($s) END",
+            {"s": schema}).fetchall()
+        return [(r[0], r[1]) for r in rows]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         from kpirules.sql.identifiers import split_table_name

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Sequence
 
-from kpirules.connectors.warehouse import WarehouseConnector, pick_table, query_failed
+from kpirules.connectors.warehouse import WarehouseConnector, query_failed, resolve_table
 from kpirules.errors import SourceError
 
 
@@ -25,22 +25,17 @@ class _PostgresEngine:
         """``table`` as the database writes it (``pick_table``): as given when such a table
         exists (a quoted name), else the one whose name differs only by case (an unquoted
         name folds to lower case); unqualified, in the current schema."""
-        from kpirules.sql.identifiers import split_table_name
+        from kpirules.i18n import _
 
-        parts = split_table_name(table)
-        if len(parts) > 2:
-            return table
-        if table not in self._resolved:
-            from kpirules.i18n import _
+        return resolve_table(table, self._resolved, self._tables, not_found=SourceError(
+            _("table {table} not found (or not readable by this role)").format(table=table),
+            hint=_("check --table ([schema.]table) and GRANT SELECT on it")))
 
-            sql = ("SELECT table_schema, table_name FROM information_schema.tables WHERE "
-                   "CASE WHEN %(s)s::text IS NULL THEN table_schema = current_schema() "
-                   "ELSE lower(table_schema) = lower(%(s)s::text) END")
-            rows = self.conn.execute(sql, {"s": parts[-2] if len(parts) > 1 else None}).fetchall()
-            missing = SourceError(_("table {table} not found (or not readable by this role)").format(table=table),
-                                  hint=_("check --table ([schema.]table) and GRANT SELECT on it"))
-            self._resolved[table] = pick_table(table, [(r[0], r[1]) for r in rows], not_found=missing)
-        return self._resolved[table]
+    def _tables(self, schema: str | None) -> list[tuple[str, str]]:
+        sql = ("SELECT table_schema, table_name FROM information_schema.tables WHERE "
+               "CASE WHEN %(s)s::text IS NULL THEN table_schema = current_schema() "
+               "ELSE lower(table_schema) = lower(%(s)s::text) END")
+        return [(r[0], r[1]) for r in self.conn.execute(sql, {"s": schema}).fetchall()]
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         from kpirules.sql.identifiers import split_table_name

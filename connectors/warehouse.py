@@ -11,7 +11,7 @@ from a sheet (``kpirules run SHEET --data URL --table T``).
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 from urllib.parse import urlsplit
 
 from kpirules.connectors.base import SQL_TABLE, RawTable, Workbook
@@ -33,6 +33,22 @@ def query_failed(engine: str, exc: BaseException) -> SourceError:
 
 
 _LISTED_TABLES = 20
+
+
+def resolve_table(table: str, known: dict[str, str], tables_in: Callable[[str | None], list[tuple[str, str]]],
+                  *, not_found: SourceError) -> str:
+    """An engine's ``resolve``: ``table`` as given to --table, as the database writes it
+    (``pick_table`` among ``tables_in(schema)``, the (schema, name) pairs of the schema
+    named, or of the current one for None), remembered in ``known``. A name with a catalog
+    (three parts) is left as given."""
+    from kpirules.sql.identifiers import split_table_name
+
+    parts = split_table_name(table)
+    if len(parts) > 2:
+        return table
+    if table not in known:
+        known[table] = pick_table(table, tables_in(parts[-2] if len(parts) > 1 else None), not_found=not_found)
+    return known[table]
 
 
 def pick_table(table: str, tables: list[tuple[str, str]], *, not_found: SourceError) -> str:
