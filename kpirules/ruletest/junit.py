@@ -10,15 +10,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
+# Control characters a YAML test name or a data cell may carry (\x0b from a pasted Word line
+# break): ElementTree writes them as they are, and every CI parser then rejects the whole
+# report. xml_text shows them as escapes instead.
 from kpirules.errors import xml_text
 from kpirules.ruletest.runner import FileResult
-
-
-def _xml(text: str) -> str:
-    # Control characters a YAML test name or a data cell may carry (\x0b from a pasted Word
-    # line break): ElementTree writes them as they are, and every CI parser then rejects
-    # the whole report. Shown as escapes instead.
-    return xml_text(text)
 
 
 def junit_xml(results: Iterable[FileResult]) -> bytes:
@@ -28,22 +24,22 @@ def junit_xml(results: Iterable[FileResult]) -> bytes:
     for fr in results:
         failures = sum(1 for c in fr.cases if not c.passed)
         errors = 1 if fr.problems else 0
-        suite = ET.SubElement(root, "testsuite", name=_xml(fr.path), tests=str(len(fr.cases) + errors),
+        suite = ET.SubElement(root, "testsuite", name=xml_text(fr.path), tests=str(len(fr.cases) + errors),
                               failures=str(failures), errors=str(errors), skipped="0", time="0")
         for case in fr.cases:
-            tc = ET.SubElement(suite, "testcase", classname=_xml(fr.path), name=_xml(case.name),
-                               file=_xml(fr.path), line=str(case.line), time="0")
+            tc = ET.SubElement(suite, "testcase", classname=xml_text(fr.path), name=xml_text(case.name),
+                               file=xml_text(fr.path), line=str(case.line), time="0")
             if not case.passed:
                 n = len(case.failures)
                 failure = ET.SubElement(tc, "failure", type="expectation",
                                         message=f"{n} result{'s' if n != 1 else ''} not as expected")
-                failure.text = _xml(case.render())
+                failure.text = xml_text(case.render())
         if fr.problems:
-            tc = ET.SubElement(suite, "testcase", classname=_xml(fr.path), name="load test file",
-                               file=_xml(fr.path), time="0")
+            tc = ET.SubElement(suite, "testcase", classname=xml_text(fr.path), name="load test file",
+                               file=xml_text(fr.path), time="0")
             error = ET.SubElement(tc, "error", type="invalid-test-file",
-                                  message=_xml(fr.problems[0].message))
-            error.text = _xml("\n".join(p.render() for p in fr.problems))
+                                  message=xml_text(fr.problems[0].message))
+            error.text = xml_text("\n".join(p.render() for p in fr.problems))
         totals["tests"] += len(fr.cases) + errors
         totals["failures"] += failures
         totals["errors"] += errors

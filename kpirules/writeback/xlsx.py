@@ -45,6 +45,8 @@ def cell_text(value: str) -> str:
     from kpirules.errors import xml_text
 
     return xml_text(value)[:MAX_CELL_TEXT]
+
+
 def load(path: str, package: Any = None):
     """The workbook for writing (full mode), or SourceError. ``package``: what to load
     instead of the file at ``path`` (``xlsx_rows``' stub of it)."""
